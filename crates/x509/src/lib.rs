@@ -1,0 +1,1 @@
+//! keyceremony-x509
