@@ -1,0 +1,285 @@
+//! The ceremony script: one strictly parsed type per ceremony, as boulder's
+//! `cmd/ceremony` keeps it. Unknown keys are errors everywhere
+//! (`deny_unknown_fields`), so a typo can never silently drop a control.
+
+use serde::Deserialize;
+
+/// A whole Key Generation Script (CPS 6.1.1 item 1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Script {
+    pub ceremony: CeremonyInfo,
+    pub hsm: HsmSettings,
+    pub participants: Vec<Participant>,
+    pub activation: Activation,
+    #[serde(default)]
+    pub keys: Vec<KeySpec>,
+    #[serde(default)]
+    pub certificates: Vec<CertificateSpec>,
+    pub acts: Vec<Act>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CeremonyInfo {
+    /// Stable identifier, lower case letters, digits and '-'; it names the
+    /// ceremony in shares and records.
+    pub id: String,
+    pub name: String,
+    pub mode: Mode,
+    /// Free text shown on the paper script and the start screen.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A rehearsal runs against a lab token and may take activation data from an
+/// answers file; a production ceremony never does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    Rehearsal,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HsmSettings {
+    /// CKA_LABEL of the token the ceremony works on.
+    pub token_label: String,
+    /// True when the ceremony initialises a new token (C_InitToken) under
+    /// that label; false when the token exists already.
+    pub initialize: bool,
+    /// Serial of the token to initialise, when the module has more than one
+    /// uninitialised token.
+    #[serde(default)]
+    pub token_serial: Option<String>,
+    /// Failed logins tolerated in one act before the ceremony stops: SoftHSM2
+    /// and some tokens never lock, so the tool keeps its own limit (CPS 5.4.1 3.1).
+    #[serde(default = "default_max_failed_logins")]
+    pub max_failed_logins: u32,
+}
+
+fn default_max_failed_logins() -> u32 {
+    3
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Participant {
+    pub id: String,
+    pub name: String,
+    pub roles: Vec<Role>,
+}
+
+impl Participant {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// The CPS 5.2.1 trusted roles that take part in a ceremony, the Qualified
+/// Auditor of CPS 6.1.1, and the holders of activation data of CPS 6.4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    CaAdministrator,
+    ServiceOperationManager,
+    LogExaminer,
+    QualifiedAuditor,
+    Custodian,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::CaAdministrator => "ca-administrator",
+            Role::ServiceOperationManager => "service-operation-manager",
+            Role::LogExaminer => "log-examiner",
+            Role::QualifiedAuditor => "qualified-auditor",
+            Role::Custodian => "custodian",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Role::CaAdministrator => "CA Administrator",
+            Role::ServiceOperationManager => "Service Operation Manager",
+            Role::LogExaminer => "Log Examiner",
+            Role::QualifiedAuditor => "Qualified Auditor",
+            Role::Custodian => "Custodian of activation data",
+        }
+    }
+}
+
+/// Who holds the token's activation data (CPS 6.4.1, 6.4.2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Activation {
+    /// Participant ids of the custodians.
+    pub custodians: Vec<String>,
+    /// How many custodians must be present to activate the token.
+    pub threshold: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySpec {
+    /// CKA_LABEL of both halves of the key pair; also names the output files.
+    pub label: String,
+    pub algorithm: KeyAlgorithm,
+}
+
+/// CPS 6.1.5: the only root key types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyAlgorithm {
+    #[serde(rename = "rsa-4096")]
+    Rsa4096,
+    EcP384,
+    /// Parsed so that validation refuses it with its CPS section instead of
+    /// a bare parse error.
+    #[serde(rename = "rsa-2048")]
+    Rsa2048,
+    EcP256,
+}
+
+impl KeyAlgorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyAlgorithm::Rsa4096 => "rsa-4096",
+            KeyAlgorithm::EcP384 => "ec-p384",
+            KeyAlgorithm::Rsa2048 => "rsa-2048",
+            KeyAlgorithm::EcP256 => "ec-p256",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateSpec {
+    /// Label of the key (from `keys`) that the certificate certifies and is signed by.
+    pub key: String,
+    pub subject: SubjectName,
+    /// Days of 86,400 s, counted from notBefore through notAfter (CPS 6.3.2).
+    pub validity_days: u32,
+    /// Adds digitalSignature to keyUsage, for a root that signs OCSP responses.
+    #[serde(default)]
+    pub digital_signature: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectName {
+    pub country: String,
+    #[serde(default)]
+    pub state_or_province: Option<String>,
+    #[serde(default)]
+    pub locality: Option<String>,
+    pub organization: String,
+    pub common_name: String,
+}
+
+/// A part of the ceremony; the paper script puts each act on its own page.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Act {
+    pub id: String,
+    pub title: String,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub id: String,
+    pub title: String,
+    pub instructions: String,
+    pub performer: String,
+    pub witness: String,
+    #[serde(default)]
+    pub action: Action,
+    /// Values read in the room and copied into the record (bag serials,
+    /// clock readings).
+    #[serde(default)]
+    pub record: Vec<RecordField>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordField {
+    pub name: String,
+    pub label: String,
+}
+
+/// What the tool does in a step. Manual steps are done by people and
+/// confirmed by the witness; the others drive the HSM.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Action {
+    #[default]
+    Manual,
+    /// The witness confirms each participant's identity (CPS 5.2.3).
+    CheckIn,
+    /// C_InitToken and C_InitPIN under dual control.
+    InitToken,
+    /// C_Login as the user under dual control (CPS 6.2.8).
+    Login,
+    GenerateKey {
+        key: String,
+    },
+    SelfSign {
+        certificate: String,
+    },
+    Export {
+        certificate: String,
+    },
+    /// C_Logout and close the session (CPS 6.2.9).
+    Logout,
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Manual => "manual",
+            Action::CheckIn => "check-in",
+            Action::InitToken => "init-token",
+            Action::Login => "login",
+            Action::GenerateKey { .. } => "generate-key",
+            Action::SelfSign { .. } => "self-sign",
+            Action::Export { .. } => "export",
+            Action::Logout => "logout",
+        }
+    }
+
+    /// Whether the step talks to the HSM.
+    pub fn touches_hsm(&self) -> bool {
+        !matches!(
+            self,
+            Action::Manual | Action::CheckIn | Action::Export { .. }
+        )
+    }
+}
+
+impl Script {
+    pub fn participant(&self, id: &str) -> Option<&Participant> {
+        self.participants.iter().find(|p| p.id == id)
+    }
+
+    pub fn key(&self, label: &str) -> Option<&KeySpec> {
+        self.keys.iter().find(|k| k.label == label)
+    }
+
+    pub fn certificate(&self, key: &str) -> Option<&CertificateSpec> {
+        self.certificates.iter().find(|c| c.key == key)
+    }
+
+    pub fn steps(&self) -> impl Iterator<Item = (&Act, &Step)> {
+        self.acts
+            .iter()
+            .flat_map(|act| act.steps.iter().map(move |step| (act, step)))
+    }
+
+    pub fn is_rehearsal(&self) -> bool {
+        self.ceremony.mode == Mode::Rehearsal
+    }
+}

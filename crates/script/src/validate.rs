@@ -1,0 +1,680 @@
+//! Whole-script validation. Every rule that can be checked without the HSM is
+//! checked here, before the engine touches it, and each refusal names the CPS
+//! section it comes from.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::Path;
+
+use crate::location::Location;
+use crate::model::*;
+
+/// One broken rule, located by its field path in the script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Field path, e.g. `acts[1].steps[0].witness`.
+    pub path: String,
+    pub message: String,
+    /// The CPS (or Baseline Requirements) section the rule comes from.
+    pub rule: Option<&'static str>,
+    /// Filled in by [`crate::LoadedScript::violations`].
+    pub location: Option<Location>,
+}
+
+impl Violation {
+    fn new(
+        path: impl Into<String>,
+        rule: Option<&'static str>,
+        message: impl Into<String>,
+    ) -> Self {
+        Violation {
+            path: path.into(),
+            message: message.into(),
+            rule,
+            location: None,
+        }
+    }
+
+    pub fn display_at(&self, file: &Path) -> String {
+        let place = match self.location {
+            Some(loc) => format!("{}:{}", file.display(), loc),
+            None => file.display().to_string(),
+        };
+        format!("{place}: {self}")
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)?;
+        if let Some(rule) = self.rule {
+            write!(f, " [{rule}]")?;
+        }
+        Ok(())
+    }
+}
+
+/// Validity bounds of a root certificate in days of 86,400 s (CPS 6.3.2,
+/// BR 7.1.2.1.1).
+pub const MIN_VALIDITY_DAYS: u32 = 2922;
+pub const MAX_VALIDITY_DAYS: u32 = 9132;
+
+const WITNESS_ROLES: [Role; 2] = [Role::QualifiedAuditor, Role::LogExaminer];
+const OPERATOR_ROLES: [Role; 3] = [
+    Role::CaAdministrator,
+    Role::ServiceOperationManager,
+    Role::Custodian,
+];
+
+/// Checks the whole script and returns every violation, in file order.
+pub fn validate(script: &Script) -> Vec<Violation> {
+    let mut v = Vec::new();
+    ceremony(script, &mut v);
+    hsm(script, &mut v);
+    participants(script, &mut v);
+    activation(script, &mut v);
+    keys_and_certificates(script, &mut v);
+    steps(script, &mut v);
+    v
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Labels name output files, so they are restricted to a portable set.
+fn is_file_safe(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && !s.starts_with('.')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn ceremony(script: &Script, v: &mut Vec<Violation>) {
+    if !is_identifier(&script.ceremony.id) {
+        v.push(Violation::new(
+            "ceremony.id",
+            None,
+            format!(
+                "'{}' is not a ceremony identifier: use 1 to 64 lower-case letters, digits and '-'",
+                script.ceremony.id
+            ),
+        ));
+    }
+    if script.ceremony.name.trim().is_empty() {
+        v.push(Violation::new(
+            "ceremony.name",
+            None,
+            "the ceremony needs a name",
+        ));
+    }
+}
+
+fn hsm(script: &Script, v: &mut Vec<Violation>) {
+    let label = &script.hsm.token_label;
+    if label.trim().is_empty() || label.len() > 32 {
+        v.push(Violation::new(
+            "hsm.token_label",
+            None,
+            format!("token label '{label}' must be 1 to 32 bytes (PKCS#11 CK_TOKEN_INFO.label)"),
+        ));
+    }
+    if script.hsm.max_failed_logins == 0 {
+        v.push(Violation::new(
+            "hsm.max_failed_logins",
+            Some("CPS 5.4.1"),
+            "max_failed_logins must be at least 1",
+        ));
+    }
+}
+
+fn participants(script: &Script, v: &mut Vec<Violation>) {
+    let mut seen = BTreeSet::new();
+    for (i, p) in script.participants.iter().enumerate() {
+        let path = format!("participants[{i}]");
+        if !is_identifier(&p.id) {
+            v.push(Violation::new(
+                format!("{path}.id"),
+                None,
+                format!(
+                    "'{}' is not a participant id: use lower-case letters, digits and '-'",
+                    p.id
+                ),
+            ));
+        }
+        if !seen.insert(p.id.as_str()) {
+            v.push(Violation::new(
+                format!("{path}.id"),
+                None,
+                format!("participant id '{}' is listed twice", p.id),
+            ));
+        }
+        if p.name.trim().is_empty() {
+            v.push(Violation::new(
+                format!("{path}.name"),
+                None,
+                "every participant needs a full name",
+            ));
+        }
+        if p.roles.is_empty() {
+            v.push(Violation::new(
+                format!("{path}.roles"),
+                Some("CPS 5.2.1"),
+                "every participant needs a role",
+            ));
+        }
+        let audits = WITNESS_ROLES.iter().find(|r| p.has_role(**r));
+        let operates = OPERATOR_ROLES.iter().find(|r| p.has_role(**r));
+        if let (Some(audit), Some(operate)) = (audits, operates) {
+            v.push(Violation::new(
+                format!("{path}.roles"),
+                Some("CPS 5.2.4"),
+                format!(
+                    "'{}' would be both {} and {}: operation and audit are separated duties",
+                    p.id,
+                    audit.title(),
+                    operate.title()
+                ),
+            ));
+        }
+    }
+    let auditors = script
+        .participants
+        .iter()
+        .filter(|p| p.has_role(Role::QualifiedAuditor))
+        .count();
+    if auditors == 0 {
+        v.push(Violation::new(
+            "participants",
+            Some("CPS 6.1.1"),
+            "no participant is a qualified-auditor: a Qualified Auditor must witness the key generation",
+        ));
+    }
+}
+
+fn activation(script: &Script, v: &mut Vec<Violation>) {
+    let a = &script.activation;
+    let mut seen = BTreeSet::new();
+    for (i, id) in a.custodians.iter().enumerate() {
+        let path = format!("activation.custodians[{i}]");
+        match script.participant(id) {
+            None => v.push(Violation::new(
+                &path,
+                None,
+                format!("custodian '{id}' is not a participant"),
+            )),
+            Some(p) if !p.has_role(Role::Custodian) => v.push(Violation::new(
+                &path,
+                Some("CPS 6.4.3"),
+                format!("'{id}' holds activation data but does not have the custodian role"),
+            )),
+            Some(_) => {}
+        }
+        if !seen.insert(id.as_str()) {
+            v.push(Violation::new(
+                &path,
+                Some("CPS 6.4.2"),
+                format!("'{id}' is listed twice: one person may not hold two pieces of one secret"),
+            ));
+        }
+    }
+    let n = a.custodians.len() as u32;
+    if n < 2 {
+        v.push(Violation::new(
+            "activation.custodians",
+            Some("CPS 6.4.1"),
+            format!("{n} custodian(s): activation data needs at least two pieces held by different people"),
+        ));
+    }
+    if a.threshold < 2 {
+        v.push(Violation::new(
+            "activation.threshold",
+            Some("CPS 6.2.8"),
+            format!(
+                "threshold {} lets fewer than two persons activate the key",
+                a.threshold
+            ),
+        ));
+    } else if a.threshold > n {
+        v.push(Violation::new(
+            "activation.threshold",
+            None,
+            format!("threshold {} is more than the {n} custodians", a.threshold),
+        ));
+    } else if a.threshold != n {
+        v.push(Violation::new(
+            "activation.threshold",
+            Some("CPS 6.4.1"),
+            format!(
+                "threshold {} of {n}: this version joins every custodian's part of the activation data, so the threshold must equal the number of custodians",
+                a.threshold
+            ),
+        ));
+    }
+}
+
+fn keys_and_certificates(script: &Script, v: &mut Vec<Violation>) {
+    let mut labels = BTreeSet::new();
+    for (i, key) in script.keys.iter().enumerate() {
+        let path = format!("keys[{i}]");
+        if !is_file_safe(&key.label) {
+            v.push(Violation::new(
+                format!("{path}.label"),
+                None,
+                format!(
+                    "key label '{}' must be 1 to 64 characters of letters, digits, '-', '_' and '.' (it names output files)",
+                    key.label
+                ),
+            ));
+        }
+        if !labels.insert(key.label.as_str()) {
+            v.push(Violation::new(
+                format!("{path}.label"),
+                Some("CPS 6.3.2"),
+                format!("key label '{}' is used twice", key.label),
+            ));
+        }
+        if !matches!(key.algorithm, KeyAlgorithm::Rsa4096 | KeyAlgorithm::EcP384) {
+            v.push(Violation::new(
+                format!("{path}.algorithm"),
+                Some("CPS 6.1.5"),
+                format!(
+                    "{} is not a root key type: use rsa-4096 (sha384WithRSAEncryption) or ec-p384 (ecdsa-with-SHA384)",
+                    key.algorithm.as_str()
+                ),
+            ));
+        }
+    }
+    let mut certified = BTreeSet::new();
+    for (i, cert) in script.certificates.iter().enumerate() {
+        let path = format!("certificates[{i}]");
+        if script.key(&cert.key).is_none() {
+            v.push(Violation::new(
+                format!("{path}.key"),
+                None,
+                format!(
+                    "certificate for key '{}', which `keys` does not list",
+                    cert.key
+                ),
+            ));
+        }
+        if !certified.insert(cert.key.as_str()) {
+            v.push(Violation::new(
+                format!("{path}.key"),
+                Some("CPS 6.3.2"),
+                format!("key '{}' has two root certificates", cert.key),
+            ));
+        }
+        if !(MIN_VALIDITY_DAYS..=MAX_VALIDITY_DAYS).contains(&cert.validity_days) {
+            v.push(Violation::new(
+                format!("{path}.validity_days"),
+                Some("CPS 6.3.2, BR 7.1.2.1.1"),
+                format!(
+                    "validity of {} days is outside {MIN_VALIDITY_DAYS} to {MAX_VALIDITY_DAYS} days (8 to 25 years of 86,400 s)",
+                    cert.validity_days
+                ),
+            ));
+        }
+        subject(&format!("{path}.subject"), &cert.subject, v);
+    }
+    let mut subjects = BTreeMap::new();
+    for (i, cert) in script.certificates.iter().enumerate() {
+        let s = &cert.subject;
+        let key = (
+            s.country.as_str(),
+            s.organization.as_str(),
+            s.common_name.as_str(),
+        );
+        if let Some(first) = subjects.insert(key, i) {
+            v.push(Violation::new(
+                format!("certificates[{i}].subject"),
+                Some("CPS 6.3.2"),
+                format!("same subject as certificates[{first}]: a subject name is never reused"),
+            ));
+        }
+    }
+}
+
+fn subject(path: &str, s: &SubjectName, v: &mut Vec<Violation>) {
+    if s.country.len() != 2 || !s.country.bytes().all(|b| b.is_ascii_uppercase()) {
+        v.push(Violation::new(
+            format!("{path}.country"),
+            Some("BR 7.1.4.2"),
+            format!(
+                "country '{}' must be a two-letter upper-case ISO 3166-1 code",
+                s.country
+            ),
+        ));
+    }
+    let fields = [
+        ("organization", Some(&s.organization), 64),
+        ("common_name", Some(&s.common_name), 64),
+        ("state_or_province", s.state_or_province.as_ref(), 128),
+        ("locality", s.locality.as_ref(), 128),
+    ];
+    for (name, value, max) in fields {
+        if let Some(value) = value {
+            let len = value.chars().count();
+            if value.trim().is_empty() || len > max || value.trim() != value {
+                v.push(Violation::new(
+                    format!("{path}.{name}"),
+                    Some("RFC 5280 A.1"),
+                    format!("{name} '{value}' must be 1 to {max} characters without leading or trailing spaces"),
+                ));
+            }
+        }
+    }
+}
+
+/// What each HSM action needs to have happened before it.
+struct Progress {
+    checked_in: bool,
+    initialized: bool,
+    logged_in: bool,
+    generated: BTreeSet<String>,
+    signed: BTreeSet<String>,
+    exported: BTreeSet<String>,
+}
+
+fn steps(script: &Script, v: &mut Vec<Violation>) {
+    if script.acts.is_empty() {
+        v.push(Violation::new(
+            "acts",
+            Some("CPS 6.1.1"),
+            "the script has no acts",
+        ));
+    }
+    let mut act_ids = BTreeSet::new();
+    let mut step_ids = BTreeSet::new();
+    let mut progress = Progress {
+        checked_in: false,
+        initialized: !script.hsm.initialize,
+        logged_in: false,
+        generated: BTreeSet::new(),
+        signed: BTreeSet::new(),
+        exported: BTreeSet::new(),
+    };
+    let mut init_steps = 0;
+    for (a, act) in script.acts.iter().enumerate() {
+        if !act_ids.insert(act.id.as_str()) {
+            v.push(Violation::new(
+                format!("acts[{a}].id"),
+                None,
+                format!("act id '{}' is used twice", act.id),
+            ));
+        }
+        if act.steps.is_empty() {
+            v.push(Violation::new(
+                format!("acts[{a}].steps"),
+                None,
+                format!("act '{}' has no steps", act.id),
+            ));
+        }
+        for (s, step) in act.steps.iter().enumerate() {
+            let path = format!("acts[{a}].steps[{s}]");
+            if step.id.trim().is_empty() || !step_ids.insert(step.id.as_str()) {
+                v.push(Violation::new(
+                    format!("{path}.id"),
+                    None,
+                    format!("step id '{}' is empty or used twice", step.id),
+                ));
+            }
+            people(script, &path, step, v);
+            record_fields(&path, step, v);
+            if step.action == Action::InitToken {
+                init_steps += 1;
+            }
+            order(script, &path, step, &mut progress, v);
+        }
+    }
+    if script.hsm.initialize && init_steps != 1 {
+        v.push(Violation::new(
+            "hsm.initialize",
+            None,
+            format!("hsm.initialize is true, so exactly one step must be an init-token action ({init_steps} found)"),
+        ));
+    }
+    if !script.hsm.initialize && init_steps > 0 {
+        v.push(Violation::new(
+            "hsm.initialize",
+            None,
+            "hsm.initialize is false, so no step may initialise the token",
+        ));
+    }
+    for key in &script.keys {
+        if !progress.generated.contains(&key.label) {
+            v.push(Violation::new(
+                "keys",
+                Some("CPS 6.1.1"),
+                format!("no step generates key '{}'", key.label),
+            ));
+        }
+    }
+    for cert in &script.certificates {
+        if !progress.signed.contains(&cert.key) {
+            v.push(Violation::new(
+                "certificates",
+                None,
+                format!("no step signs the certificate of '{}'", cert.key),
+            ));
+        }
+        if !progress.exported.contains(&cert.key) {
+            v.push(Violation::new(
+                "certificates",
+                None,
+                format!("no step exports the certificate of '{}'", cert.key),
+            ));
+        }
+    }
+    if progress.logged_in {
+        v.push(Violation::new(
+            "acts",
+            Some("CPS 6.2.9"),
+            "the script ends logged in: add a logout step after the last key operation",
+        ));
+    }
+}
+
+fn people(script: &Script, path: &str, step: &Step, v: &mut Vec<Violation>) {
+    let performer = script.participant(&step.performer);
+    let witness = script.participant(&step.witness);
+    if performer.is_none() {
+        v.push(Violation::new(
+            format!("{path}.performer"),
+            None,
+            format!("performer '{}' is not a participant", step.performer),
+        ));
+    }
+    if witness.is_none() {
+        v.push(Violation::new(
+            format!("{path}.witness"),
+            None,
+            format!("witness '{}' is not a participant", step.witness),
+        ));
+    }
+    if step.performer == step.witness {
+        v.push(Violation::new(
+            format!("{path}.witness"),
+            Some("CPS 5.2.4"),
+            format!(
+                "step '{}' is performed and witnessed by '{}': they must be different people",
+                step.id, step.witness
+            ),
+        ));
+    }
+    if let Some(w) = witness {
+        if !WITNESS_ROLES.iter().any(|r| w.has_role(*r)) {
+            v.push(Violation::new(
+                format!("{path}.witness"),
+                Some("CPS 6.1.1"),
+                format!(
+                    "witness '{}' is neither qualified-auditor nor log-examiner",
+                    w.id
+                ),
+            ));
+        }
+        let key_operation = matches!(
+            step.action,
+            Action::GenerateKey { .. } | Action::SelfSign { .. }
+        );
+        if key_operation && !w.has_role(Role::QualifiedAuditor) {
+            v.push(Violation::new(
+                format!("{path}.witness"),
+                Some("CPS 6.1.1"),
+                format!(
+                    "step '{}' uses the CA key: its witness must be a qualified-auditor, not '{}'",
+                    step.id, w.id
+                ),
+            ));
+        }
+    }
+    if let Some(p) = performer
+        && step.action.touches_hsm()
+        && !p.has_role(Role::CaAdministrator)
+    {
+        v.push(Violation::new(
+            format!("{path}.performer"),
+            Some("CPS 5.2.1"),
+            format!(
+                "step '{}' operates the HSM: its performer '{}' must be a ca-administrator",
+                step.id, p.id
+            ),
+        ));
+    }
+}
+
+fn record_fields(path: &str, step: &Step, v: &mut Vec<Violation>) {
+    let mut names = BTreeSet::new();
+    for (i, field) in step.record.iter().enumerate() {
+        if !is_identifier(&field.name) || !names.insert(field.name.as_str()) {
+            v.push(Violation::new(
+                format!("{path}.record[{i}].name"),
+                None,
+                format!(
+                    "record field '{}' must be a unique lower-case identifier",
+                    field.name
+                ),
+            ));
+        }
+    }
+}
+
+fn order(script: &Script, path: &str, step: &Step, p: &mut Progress, v: &mut Vec<Violation>) {
+    let action_path = format!("{path}.action");
+    let mut refuse = |rule: Option<&'static str>, message: String| {
+        v.push(Violation::new(&action_path, rule, message));
+    };
+    if step.action.touches_hsm() && !p.checked_in {
+        refuse(
+            Some("CPS 5.2.3"),
+            format!(
+                "step '{}' uses the HSM before any check-in step: participants check in first",
+                step.id
+            ),
+        );
+    }
+    match &step.action {
+        Action::Manual => {}
+        Action::CheckIn => p.checked_in = true,
+        Action::InitToken => {
+            if p.logged_in {
+                refuse(
+                    None,
+                    format!("step '{}' initialises the token while logged in", step.id),
+                );
+            }
+            p.initialized = true;
+        }
+        Action::Login => {
+            if !p.initialized {
+                refuse(
+                    None,
+                    format!("step '{}' logs in before the token is initialised", step.id),
+                );
+            }
+            if p.logged_in {
+                refuse(None, format!("step '{}' logs in twice", step.id));
+            }
+            p.logged_in = true;
+        }
+        Action::Logout => {
+            if !p.logged_in {
+                refuse(None, format!("step '{}' logs out without a login", step.id));
+            }
+            p.logged_in = false;
+        }
+        Action::GenerateKey { key } => {
+            if script.key(key).is_none() {
+                refuse(
+                    None,
+                    format!(
+                        "step '{}' generates key '{key}', which `keys` does not list",
+                        step.id
+                    ),
+                );
+            }
+            if !p.logged_in {
+                refuse(
+                    Some("CPS 6.2.8"),
+                    format!(
+                        "step '{}' generates a key without a dual-control login",
+                        step.id
+                    ),
+                );
+            }
+            if !p.generated.insert(key.clone()) {
+                refuse(Some("CPS 6.3.2"), format!("key '{key}' is generated twice"));
+            }
+        }
+        Action::SelfSign { certificate } => {
+            if script.certificate(certificate).is_none() {
+                refuse(
+                    None,
+                    format!(
+                        "step '{}' signs certificate '{certificate}', which `certificates` does not list",
+                        step.id
+                    ),
+                );
+            }
+            if !p.generated.contains(certificate) {
+                refuse(
+                    None,
+                    format!(
+                        "step '{}' signs with key '{certificate}' before it is generated",
+                        step.id
+                    ),
+                );
+            }
+            if !p.logged_in {
+                refuse(
+                    Some("CPS 6.2.8"),
+                    format!("step '{}' signs without a dual-control login", step.id),
+                );
+            }
+            if !p.signed.insert(certificate.clone()) {
+                refuse(None, format!("certificate '{certificate}' is signed twice"));
+            }
+        }
+        Action::Export { certificate } => {
+            if !p.signed.contains(certificate) {
+                refuse(
+                    None,
+                    format!(
+                        "step '{}' exports certificate '{certificate}' before it is signed",
+                        step.id
+                    ),
+                );
+            }
+            if !p.exported.insert(certificate.clone()) {
+                refuse(
+                    None,
+                    format!("certificate '{certificate}' is exported twice"),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Validation of the shipped scripts and of scripts that break one rule each.
+
+use std::path::{Path, PathBuf};
+
+use keyceremony_script::{LoadedScript, ScriptError, Violation};
+
+fn shipped(name: &str) -> (PathBuf, String) {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../ceremony-scripts/{name}.toml"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    (path, text)
+}
+
+fn violations_after(name: &str, edits: &[(&str, &str)]) -> Vec<Violation> {
+    let (path, mut text) = shipped(name);
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from} not in {name}");
+        text = text.replacen(from, to, 1);
+    }
+    LoadedScript::parse(&path, text).unwrap().violations()
+}
+
+fn assert_refused(violations: &[Violation], path: &str, rule: &str, words: &str) {
+    assert!(
+        violations.iter().any(|v| v.path == path
+            && v.rule.is_some_and(|r| r.contains(rule))
+            && v.message.contains(words)),
+        "no violation at {path} [{rule}] with '{words}' in {violations:#?}"
+    );
+}
+
+#[test]
+fn shipped_scripts_are_valid() {
+    for name in ["root-rsa4096", "root-p384"] {
+        let (path, _) = shipped(name);
+        let loaded = LoadedScript::load(&path).unwrap();
+        assert_eq!(loaded.sha256_hex().len(), 64);
+        assert!(loaded.script.steps().count() > 10);
+    }
+}
+
+#[test]
+fn unknown_keys_are_parse_errors_with_line_and_column() {
+    let (path, text) = shipped("root-p384");
+    let text = text.replacen("[hsm]\n", "[hsm]\nslot = 0\n", 1);
+    let line = text.lines().position(|l| l == "slot = 0").unwrap() + 1;
+    match LoadedScript::parse(&path, text) {
+        Err(ScriptError::Parse {
+            location, message, ..
+        }) => {
+            assert_eq!(location.line, line);
+            assert_eq!(location.column, 1);
+            assert!(message.contains("unknown field `slot`"), "{message}");
+        }
+        other => panic!("expected a parse error, got {other:?}"),
+    }
+}
+
+#[test]
+fn violations_point_into_the_file() {
+    let (path, text) = shipped("root-p384");
+    let text = text.replacen("validity_days = 9131", "validity_days = 2921", 1);
+    let line = text
+        .lines()
+        .position(|l| l == "validity_days = 2921")
+        .unwrap()
+        + 1;
+    let loaded = LoadedScript::parse(&path, text).unwrap();
+    let v = loaded.violations();
+    assert_eq!(v.len(), 1, "{v:#?}");
+    assert_eq!(v[0].location.unwrap().line, line);
+    let err = loaded.check().unwrap_err().to_string();
+    assert!(err.contains(&format!("root-p384.toml:{line}:")), "{err}");
+    assert!(err.contains("CPS 6.3.2"), "{err}");
+}
+
+#[test]
+fn validity_bounds() {
+    let low = violations_after(
+        "root-p384",
+        &[("validity_days = 9131", "validity_days = 2921")],
+    );
+    assert_refused(&low, "certificates[0].validity_days", "CPS 6.3.2", "2921");
+    let high = violations_after(
+        "root-p384",
+        &[("validity_days = 9131", "validity_days = 9133")],
+    );
+    assert_refused(&high, "certificates[0].validity_days", "CPS 6.3.2", "9133");
+    for ok in ["2922", "9132"] {
+        let v = violations_after(
+            "root-p384",
+            &[("validity_days = 9131", &format!("validity_days = {ok}"))],
+        );
+        assert!(v.is_empty(), "{v:#?}");
+    }
+}
+
+#[test]
+fn weak_key_types_are_refused() {
+    let v = violations_after("root-rsa4096", &[("\"rsa-4096\"", "\"rsa-2048\"")]);
+    assert_refused(&v, "keys[0].algorithm", "CPS 6.1.5", "rsa-2048");
+    let v = violations_after("root-p384", &[("\"ec-p384\"", "\"ec-p256\"")]);
+    assert_refused(&v, "keys[0].algorithm", "CPS 6.1.5", "ec-p256");
+}
+
+#[test]
+fn a_step_performed_and_witnessed_by_one_person_is_refused() {
+    let v = violations_after(
+        "root-p384",
+        &[(
+            "id = \"1.4\"\ntitle = \"Check the clock\"\nperformer = \"ada\"\nwitness = \"quinn\"",
+            "id = \"1.4\"\ntitle = \"Check the clock\"\nperformer = \"quinn\"\nwitness = \"quinn\"",
+        )],
+    );
+    assert_refused(
+        &v,
+        "acts[0].steps[3].witness",
+        "CPS 5.2.4",
+        "performed and witnessed",
+    );
+}
+
+#[test]
+fn a_witness_who_is_also_an_operator_or_custodian_is_refused() {
+    let v = violations_after(
+        "root-p384",
+        &[(
+            "roles = [\"qualified-auditor\"]",
+            "roles = [\"qualified-auditor\", \"custodian\"]",
+        )],
+    );
+    assert_refused(&v, "participants[5].roles", "CPS 5.2.4", "separated duties");
+}
+
+#[test]
+fn one_custodian_is_refused() {
+    let v = violations_after(
+        "root-p384",
+        &[(
+            "custodians = [\"carol\", \"dave\"]",
+            "custodians = [\"carol\"]",
+        )],
+    );
+    assert_refused(&v, "activation.custodians", "CPS 6.4.1", "at least two");
+}
+
+#[test]
+fn a_person_holding_two_parts_is_refused() {
+    let v = violations_after(
+        "root-p384",
+        &[(
+            "custodians = [\"carol\", \"dave\"]",
+            "custodians = [\"carol\", \"carol\"]",
+        )],
+    );
+    assert_refused(&v, "activation.custodians[1]", "CPS 6.4.2", "listed twice");
+}
+
+#[test]
+fn key_generation_needs_a_qualified_auditor_witness() {
+    let v = violations_after(
+        "root-p384",
+        &[(
+            "performer = \"ada\"\nwitness = \"quinn\"\naction = { type = \"generate-key\"",
+            "performer = \"ada\"\nwitness = \"lena\"\naction = { type = \"generate-key\"",
+        )],
+    );
+    assert_refused(
+        &v,
+        "acts[2].steps[0].witness",
+        "CPS 6.1.1",
+        "qualified-auditor",
+    );
+}
+
+#[test]
+fn the_hsm_is_not_used_before_check_in() {
+    let v = violations_after("root-p384", &[("action = { type = \"check-in\" }\n", "")]);
+    assert_refused(
+        &v,
+        "acts[1].steps[0].action",
+        "CPS 5.2.3",
+        "before any check-in",
+    );
+}
+
+#[test]
+fn a_script_must_end_logged_out() {
+    let v = violations_after("root-p384", &[("action = { type = \"logout\" }\n", "")]);
+    assert!(v.iter().any(|v| v.rule == Some("CPS 6.2.9")), "{v:#?}");
+}
