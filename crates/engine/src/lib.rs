@@ -1,1 +1,119 @@
-//! keyceremony-engine
+//! keyceremony-engine: runs a validated ceremony script step by step. It
+//! calls the HSM, the certificate builder and the log, and takes operator
+//! input only through [`Operator`], so it knows nothing about terminals.
+//!
+//! Order of work, as in boulder's `cmd/ceremony`: everything that can be
+//! checked is checked in [`Ceremony::prepare`] before the log exists or the
+//! HSM is changed; then [`Ceremony::run`] records every event as it happens.
+
+pub mod activation;
+pub mod answers;
+pub mod operator;
+pub mod outputs;
+mod run;
+
+use std::path::PathBuf;
+
+use keyceremony_hsm::{HsmError, Module};
+use keyceremony_script::LoadedScript;
+
+pub use answers::AnswersFile;
+pub use operator::{Identity, InputError, Notice, Operator, Verdict};
+pub use run::Outcome;
+
+/// Names of the files a ceremony writes; the auditor and other tools rely on them.
+pub mod files {
+    pub const LOG: &str = "ceremony.log";
+    pub const FINGERPRINTS: &str = "fingerprints.txt";
+    pub const SCRIPT_COPY: &str = "script.toml";
+
+    pub fn certificate_pem(label: &str) -> String {
+        format!("certs/{label}.pem")
+    }
+
+    pub fn certificate_der(label: &str) -> String {
+        format!("certs/{label}.der")
+    }
+
+    pub fn public_key_pem(label: &str) -> String {
+        format!("keys/{label}.pub.pem")
+    }
+}
+
+/// What a ceremony run needs besides operator input.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub module: PathBuf,
+    pub out_dir: PathBuf,
+    /// True when run by `keyceremony rehearse` or when the script says so;
+    /// recorded in the log and shown everywhere.
+    pub rehearsal: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Hsm(#[from] HsmError),
+    #[error(transparent)]
+    Output(#[from] outputs::OutputError),
+    #[error(transparent)]
+    Log(#[from] keyceremony_log::LogError),
+    #[error(transparent)]
+    Certificate(#[from] keyceremony_x509::X509Error),
+    #[error("{0}")]
+    Refused(String),
+    #[error("step {step}: {message}")]
+    Step { step: String, message: String },
+}
+
+/// A ceremony whose script, operator input, output folder, module and token
+/// have all been checked; nothing has been written yet.
+pub struct Ceremony {
+    script: LoadedScript,
+    settings: Settings,
+    module: Module,
+}
+
+impl Ceremony {
+    /// Every check that needs no log and changes nothing: the operator's
+    /// inputs, the output folder, the module, the token and the key labels.
+    pub fn prepare(
+        script: LoadedScript,
+        settings: Settings,
+        operator: &mut dyn Operator,
+    ) -> Result<Ceremony, EngineError> {
+        script
+            .check()
+            .map_err(|e| EngineError::Refused(e.to_string()))?;
+        let rehearsal = settings.rehearsal || script.script.is_rehearsal();
+        let settings = Settings {
+            rehearsal,
+            ..settings
+        };
+        operator.preflight(&script.script, rehearsal)?;
+        outputs::check_usable(&settings.out_dir)?;
+        let module = Module::load(&settings.module)?;
+        run::check_token(&module, &script.script)?;
+        Ok(Ceremony {
+            script,
+            settings,
+            module,
+        })
+    }
+
+    pub fn script(&self) -> &LoadedScript {
+        &self.script
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Runs every step; the log records each event before the next one
+    /// happens. On error the log ends with the error, and the error is returned.
+    pub fn run(self, operator: &mut dyn Operator) -> Result<Outcome, EngineError> {
+        run::Runner::start(self.script, self.settings, self.module)?.run(operator)
+    }
+}

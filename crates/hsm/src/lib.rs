@@ -1,1 +1,45 @@
-//! keyceremony-hsm
+//! All PKCS#11 access for keyceremony.
+//!
+//! The rest of the workspace never sees `cryptoki` types: everything that
+//! crosses this crate's edge is plain data (strings, byte vectors, object
+//! handles as numbers) or [`HsmError`], so the HSM binding can change without
+//! touching the ceremony logic. PINs only ever travel as [`SecretString`] and
+//! are never formatted into errors or debug output.
+
+#![warn(missing_docs)]
+
+mod error;
+mod keys;
+pub mod lab;
+mod module;
+mod objects;
+mod raw;
+mod session;
+mod uri;
+
+use std::path::PathBuf;
+
+pub use error::{HsmError, Result};
+pub use keys::{KeyAlgorithm, KeyGenSpec, KeyPair, PrivateKeyAttributes, PublicKeyAttributes};
+pub use module::{Module, ModuleInfo, Token, TokenFlags, TokenInfo};
+pub use objects::{ObjectClass, ObjectFilter, ObjectSummary};
+pub use secrecy::SecretString;
+pub use session::{Session, UserKind};
+pub use uri::Pkcs11Uri;
+
+/// Where distributions install SoftHSM2, in the order we prefer them.
+const SOFTHSM_CANDIDATES: [&str; 4] = [
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/local/lib/softhsm/libsofthsm2.so",
+];
+
+/// The SoftHSM2 module on this machine, if one is installed in a usual place;
+/// rehearsals default to it so that nobody has to look up the path.
+pub fn default_module_path() -> Option<PathBuf> {
+    SOFTHSM_CANDIDATES
+        .iter()
+        .map(PathBuf::from)
+        .find(|path| path.is_file())
+}

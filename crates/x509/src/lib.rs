@@ -1,1 +1,31 @@
-//! keyceremony-x509
+//! X.509 for the root key ceremony: the subject name, the root certificate profile, the TBS
+//! for the HSM to sign, the certificate assembled from the HSM's raw signature, and an
+//! independent check of the result in software.
+//!
+//! This crate never talks to the HSM. The engine calls [`prepare_root`], has the HSM sign
+//! [`PreparedRoot::tbs_der`] (RSA-4096: CKM_SHA384_RSA_PKCS; P-384: CKM_ECDSA over the
+//! SHA-384 hash of the TBS, giving r||s), hands the raw signature to
+//! [`PreparedRoot::assemble`], and checks the certificate with [`verify_root`].
+//!
+//! References: CPS = the Security Communication RootCA CPS 6.05 (sections 6.1.5, 6.1.6,
+//! 6.3.2, 8.6); BR = the CA/Browser Forum TLS Baseline Requirements, section 7.1.2.1 (root CA
+//! certificate profile), 7.1.2.10, 7.1.3, 7.1.4; RFC 5280.
+
+#![warn(missing_docs)]
+
+mod algorithm;
+mod error;
+mod inspect;
+mod name;
+mod root;
+mod text;
+mod verify;
+
+pub use algorithm::SignatureAlgorithm;
+pub use error::{Result, X509Error};
+pub use name::DistinguishedName;
+pub use root::{
+    MAX_VALIDITY_DAYS, MIN_VALIDITY_DAYS, PreparedRoot, RootCertificateRequest, prepare_root,
+};
+pub use text::{fingerprint_hex, grouped_hex, pem_encode};
+pub use verify::{CertificateSummary, verify_root};

@@ -1,0 +1,80 @@
+//! Progress printing for headless runs: what the room would see on screen.
+
+use keyceremony_engine::{AnswersFile, Ceremony, Notice, Outcome};
+
+pub fn printing(answers: AnswersFile) -> AnswersFile {
+    answers.with_notices(print)
+}
+
+fn print(notice: &Notice) {
+    match notice {
+        Notice::StepBegin {
+            step,
+            title,
+            performer,
+            witness,
+            ..
+        } => println!("[{step}] {title} (performer {performer}, witness {witness})"),
+        Notice::HsmWorking { what } => println!("      HSM: {what}..."),
+        Notice::KeyGenerated {
+            label,
+            uri,
+            public_key_sha256,
+        } => {
+            println!("      key {label}: {uri}");
+            println!("      public key SHA-256 {}", grouped(public_key_sha256));
+        }
+        Notice::CertificateSigned {
+            label,
+            subject,
+            serial,
+            sha256,
+        } => {
+            println!("      certificate {label}: {subject}, serial {serial}");
+            println!("      SHA-256 {}", grouped(sha256));
+        }
+        Notice::FileWritten { path, sha256 } => {
+            println!("      wrote {path} (SHA-256 {sha256})")
+        }
+        Notice::LoginFailed {
+            attempt,
+            limit,
+            reason,
+        } => println!("      login {attempt} of {limit} failed: {reason}"),
+    }
+}
+
+/// Hex in groups of four, for reading aloud.
+fn grouped(hex: &str) -> String {
+    hex.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn banner(ceremony: &Ceremony) {
+    let script = ceremony.script();
+    let mark = if ceremony.settings().rehearsal {
+        "REHEARSAL: "
+    } else {
+        ""
+    };
+    println!("{mark}{}", script.script.ceremony.name);
+    println!(
+        "script {} SHA-256 {}",
+        script.path.display(),
+        script.sha256_hex()
+    );
+    println!("output {}", ceremony.settings().out_dir.display());
+}
+
+pub fn summary(outcome: &Outcome) {
+    println!(
+        "ceremony complete: {} log entries, log head {}",
+        outcome.log_entries, outcome.log_head
+    );
+    for (label, sha256) in &outcome.certificates {
+        println!("{label} SHA256 {sha256}");
+    }
+}

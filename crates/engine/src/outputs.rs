@@ -1,0 +1,121 @@
+//! The ceremony's output folder. Files are created once (O_CREAT|O_EXCL)
+//! and synced before they are logged, so the tool never writes over an
+//! earlier ceremony's output and the log never names a file that is not
+//! on disk.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error(
+        "the output folder {0} is not empty: every ceremony writes to a new or empty folder, so earlier output is never overwritten; choose another --out"
+    )]
+    NotEmpty(PathBuf),
+    #[error("{path} exists and is not a folder; choose another --out")]
+    NotADirectory { path: PathBuf },
+    #[error("cannot use the output folder {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
+    move |source| OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Checks that `dir` is absent or an empty folder; writes nothing.
+pub fn check_usable(dir: &Path) -> Result<(), OutputError> {
+    match fs::metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(dir)(e)),
+        Ok(meta) if !meta.is_dir() => Err(OutputError::NotADirectory {
+            path: dir.to_path_buf(),
+        }),
+        Ok(_) => {
+            let mut entries = fs::read_dir(dir).map_err(io_err(dir))?;
+            if entries.next().is_some() {
+                Err(OutputError::NotEmpty(dir.to_path_buf()))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A file as written: where, and its SHA-256.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub path: PathBuf,
+    pub relative: String,
+    pub sha256: [u8; 32],
+}
+
+#[derive(Debug)]
+pub struct OutDir {
+    root: PathBuf,
+}
+
+impl OutDir {
+    /// Creates the folder (checked empty beforehand by [`check_usable`]).
+    pub fn create(root: &Path) -> Result<OutDir, OutputError> {
+        check_usable(root)?;
+        fs::create_dir_all(root).map_err(io_err(root))?;
+        Ok(OutDir {
+            root: root.to_path_buf(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+
+    /// Writes a new file; refuses one that exists.
+    pub fn write_new(&self, relative: &str, bytes: &[u8]) -> Result<Written, OutputError> {
+        let path = self.path(relative);
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        file.write_all(bytes).map_err(io_err(&path))?;
+        file.sync_all().map_err(io_err(&path))?;
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(&dir))?;
+        Ok(Written {
+            relative: relative.to_string(),
+            sha256: Sha256::digest(bytes).into(),
+            path,
+        })
+    }
+
+    /// Appends to a file that collects lines over several steps
+    /// (`fingerprints.txt`) and returns the SHA-256 of the whole file.
+    pub fn append(&self, relative: &str, bytes: &[u8]) -> Result<Written, OutputError> {
+        let path = self.path(relative);
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        file.write_all(bytes).map_err(io_err(&path))?;
+        file.sync_all().map_err(io_err(&path))?;
+        let all = fs::read(&path).map_err(io_err(&path))?;
+        Ok(Written {
+            relative: relative.to_string(),
+            sha256: Sha256::digest(&all).into(),
+            path,
+        })
+    }
+}

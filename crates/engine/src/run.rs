@@ -1,0 +1,817 @@
+//! The step runner. Each HSM action logs its intent before the PKCS#11
+//! call and its result after, so the log accounts for every object the
+//! ceremony leaves on the token.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::{SubsecRound, Utc};
+use keyceremony_hsm::{
+    HsmError, KeyAlgorithm as HsmAlgorithm, KeyGenSpec, KeyPair, Module, ObjectFilter, Session,
+    Token, UserKind,
+};
+use keyceremony_log::{Actor, EventKind, LogWriter};
+use keyceremony_script::{Act, Action, KeyAlgorithm, LoadedScript, Participant, Role, Step};
+use keyceremony_x509::{
+    self as x509, CertificateSummary, DistinguishedName, RootCertificateRequest,
+};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::activation::{Parts, PinFor};
+use crate::operator::{Notice, Operator, Verdict};
+use crate::outputs::{OutDir, Written};
+use crate::{EngineError, Settings, files};
+
+/// What a finished ceremony produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub out_dir: std::path::PathBuf,
+    pub log_entries: u64,
+    /// Hex SHA-256 of the last log line.
+    pub log_head: String,
+    /// (key label, certificate SHA-256 in upper-case hex) for each root.
+    pub certificates: Vec<(String, String)>,
+}
+
+/// Refuses, before anything is written, a token the script cannot use.
+pub(crate) fn check_token(
+    module: &Module,
+    script: &keyceremony_script::Script,
+) -> Result<(), EngineError> {
+    let label = &script.hsm.token_label;
+    if script.hsm.initialize {
+        match module.token_by_label(label) {
+            Ok(_) => {
+                return Err(EngineError::Refused(format!(
+                    "a token labelled '{label}' is already initialised; the script would initialise it again and destroy its keys. Use a new token, or set hsm.initialize = false to work on the existing one"
+                )));
+            }
+            Err(HsmError::TokenNotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        free_token(module, script)?;
+    } else {
+        let token = module.token_by_label(label)?;
+        let session = token.open_session()?;
+        for key in &script.keys {
+            refuse_existing_label(&session, &key.label)?;
+        }
+    }
+    Ok(())
+}
+
+fn free_token(module: &Module, script: &keyceremony_script::Script) -> Result<Token, EngineError> {
+    let token = match &script.hsm.token_serial {
+        Some(serial) => module.token_by_serial(serial)?,
+        None => module.uninitialized_token()?,
+    };
+    if token.info()?.flags.initialized {
+        return Err(EngineError::Refused(format!(
+            "the token with serial {} is already initialised; the ceremony initialises a new token only",
+            token.info()?.serial
+        )));
+    }
+    Ok(token)
+}
+
+fn refuse_existing_label(session: &Session, label: &str) -> Result<(), EngineError> {
+    let found = session.find_objects(&ObjectFilter::label(label))?;
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(EngineError::Refused(format!(
+            "the token already holds {} object(s) labelled '{label}': a key label is never reused (CPS 6.3.2); choose a new label in the script",
+            found.len()
+        )))
+    }
+}
+
+struct GeneratedKey {
+    pair: KeyPair,
+    spki: Vec<u8>,
+}
+
+struct SignedCertificate {
+    der: Vec<u8>,
+    summary: CertificateSummary,
+}
+
+pub(crate) struct Runner {
+    script: LoadedScript,
+    settings: Settings,
+    module: Module,
+    out: OutDir,
+    log: LogWriter,
+    session: Option<Session>,
+    keys: BTreeMap<String, GeneratedKey>,
+    certificates: BTreeMap<String, SignedCertificate>,
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    hex::encode_upper(bytes)
+}
+
+impl Runner {
+    /// Creates the output folder and the log, and records the start.
+    pub(crate) fn start(
+        script: LoadedScript,
+        settings: Settings,
+        module: Module,
+    ) -> Result<Runner, EngineError> {
+        let out = OutDir::create(&settings.out_dir)?;
+        let log = LogWriter::create(&out.path(files::LOG))?;
+        let mut runner = Runner {
+            script,
+            settings,
+            module,
+            out,
+            log,
+            session: None,
+            keys: BTreeMap::new(),
+            certificates: BTreeMap::new(),
+        };
+        runner.record_start()?;
+        Ok(runner)
+    }
+
+    fn tool_record(
+        &mut self,
+        step: Option<&str>,
+        kind: EventKind,
+        description: String,
+        data: Value,
+    ) -> Result<(), EngineError> {
+        self.log
+            .append(&Actor::tool(), step, kind, description, data)?;
+        Ok(())
+    }
+
+    fn person_record(
+        &mut self,
+        who: &Participant,
+        role: Role,
+        step: Option<&str>,
+        kind: EventKind,
+        description: String,
+        data: Value,
+    ) -> Result<(), EngineError> {
+        self.log.append(
+            &Actor::new(&who.id, role.as_str()),
+            step,
+            kind,
+            description,
+            data,
+        )?;
+        Ok(())
+    }
+
+    fn record_start(&mut self) -> Result<(), EngineError> {
+        let s = &self.script.script;
+        let data = json!({
+            "ceremony_id": s.ceremony.id,
+            "ceremony_name": s.ceremony.name,
+            "script_path": self.script.path.display().to_string(),
+            "script_sha256": self.script.sha256_hex(),
+            "rehearsal": self.settings.rehearsal,
+            "tool_version": env!("CARGO_PKG_VERSION"),
+            "module_path": self.module.path().display().to_string(),
+            "token_label": s.hsm.token_label,
+        });
+        let banner = if self.settings.rehearsal {
+            "REHEARSAL: "
+        } else {
+            ""
+        };
+        let description = format!("{banner}ceremony '{}' starts", s.ceremony.name);
+        self.tool_record(None, EventKind::CeremonyStart, description, data)?;
+        let info = self.module.info()?;
+        self.tool_record(
+            None,
+            EventKind::Environment,
+            "PKCS#11 module loaded".to_string(),
+            json!({
+                "module_manufacturer": info.manufacturer,
+                "module_description": info.library_description,
+                "module_version": info.library_version,
+                "cryptoki_version": info.cryptoki_version,
+            }),
+        )?;
+        let copy = self
+            .out
+            .write_new(files::SCRIPT_COPY, self.script.text.as_bytes())?;
+        self.record_file(None, &copy)
+    }
+
+    fn record_file(&mut self, step: Option<&str>, written: &Written) -> Result<(), EngineError> {
+        let sha = hex_upper(&written.sha256);
+        self.tool_record(
+            step,
+            EventKind::FileWritten,
+            format!("wrote {}", written.relative),
+            json!({ "path": written.relative, "sha256": sha }),
+        )
+    }
+
+    pub(crate) fn run(mut self, operator: &mut dyn Operator) -> Result<Outcome, EngineError> {
+        let steps: Vec<(Act, Step)> = self
+            .script
+            .script
+            .steps()
+            .map(|(a, s)| (a.clone(), s.clone()))
+            .collect();
+        for (act, step) in &steps {
+            if let Err(error) = self.step(operator, act, step) {
+                self.stop(&step.id, &error);
+                return Err(error);
+            }
+        }
+        let certificates: Vec<(String, String)> = self
+            .certificates
+            .iter()
+            .map(|(label, c)| (label.clone(), hex_upper(&c.summary.sha256)))
+            .collect();
+        self.tool_record(
+            None,
+            EventKind::CeremonyEnd,
+            format!("ceremony '{}' completed", self.script.script.ceremony.name),
+            json!({ "certificates": certificates }),
+        )?;
+        Ok(Outcome {
+            out_dir: self.out.root().to_path_buf(),
+            log_entries: self.log.len(),
+            log_head: hex::encode(self.log.head()),
+            certificates,
+        })
+    }
+
+    /// Records why the ceremony stopped and deactivates the token.
+    fn stop(&mut self, step: &str, error: &EngineError) {
+        let _ = self.tool_record(
+            Some(step),
+            EventKind::Error,
+            format!("the ceremony stopped: {error}"),
+            json!({ "error": error.to_string() }),
+        );
+        if let Some(session) = self.session.take() {
+            let closed = session.close().is_ok();
+            let _ = self.tool_record(
+                Some(step),
+                EventKind::HsmSessionClose,
+                "HSM session closed after the error".to_string(),
+                json!({ "clean": closed }),
+            );
+        }
+    }
+
+    fn participant(&self, id: &str) -> Result<Participant, EngineError> {
+        self.script
+            .script
+            .participant(id)
+            .cloned()
+            .ok_or_else(|| EngineError::Refused(format!("'{id}' is not a participant")))
+    }
+
+    fn step(
+        &mut self,
+        operator: &mut dyn Operator,
+        act: &Act,
+        step: &Step,
+    ) -> Result<(), EngineError> {
+        let performer = self.participant(&step.performer)?;
+        let witness = self.participant(&step.witness)?;
+        let performer_role = acting_role(&performer);
+        let witness_role = acting_role(&witness);
+        operator.notify(&Notice::StepBegin {
+            act: act.id.clone(),
+            step: step.id.clone(),
+            title: step.title.clone(),
+            performer: performer.name.clone(),
+            witness: witness.name.clone(),
+        });
+        self.person_record(
+            &performer,
+            performer_role,
+            Some(&step.id),
+            EventKind::StepBegin,
+            format!("step {} begins: {}", step.id, step.title),
+            json!({
+                "act": act.id,
+                "title": step.title,
+                "performer": performer.id,
+                "witness": witness.id,
+                "action": step.action.name(),
+            }),
+        )?;
+        match &step.action {
+            Action::Manual => {}
+            Action::CheckIn => self.check_in(operator, step, &witness)?,
+            Action::InitToken => self.init_token(operator, step)?,
+            Action::Login => self.login(operator, step)?,
+            Action::GenerateKey { key } => self.generate_key(operator, step, key)?,
+            Action::SelfSign { certificate } => self.self_sign(operator, step, certificate)?,
+            Action::Export { certificate } => self.export(operator, step, certificate)?,
+            Action::Logout => self.logout(step)?,
+        }
+        for field in &step.record {
+            let value = operator.record(step, field)?;
+            self.person_record(
+                &performer,
+                performer_role,
+                Some(&step.id),
+                EventKind::Recorded,
+                format!("{}: {value}", field.label),
+                json!({ "field": field.name, "label": field.label, "value": value }),
+            )?;
+        }
+        match operator.witness(step, &witness)? {
+            Verdict::Confirmed => self.person_record(
+                &witness,
+                witness_role,
+                Some(&step.id),
+                EventKind::WitnessConfirmed,
+                format!(
+                    "{} confirms step {} was performed as scripted",
+                    witness.name, step.id
+                ),
+                json!({}),
+            )?,
+            Verdict::Refused { remark } => {
+                self.person_record(
+                    &witness,
+                    witness_role,
+                    Some(&step.id),
+                    EventKind::WitnessRefused,
+                    format!("{} refuses step {}: {remark}", witness.name, step.id),
+                    json!({ "remark": remark }),
+                )?;
+                return Err(EngineError::Step {
+                    step: step.id.clone(),
+                    message: format!("the witness {} refused the step: {remark}", witness.name),
+                });
+            }
+        }
+        self.person_record(
+            &performer,
+            performer_role,
+            Some(&step.id),
+            EventKind::StepEnd,
+            format!("step {} ends", step.id),
+            json!({}),
+        )
+    }
+
+    fn check_in(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        witness: &Participant,
+    ) -> Result<(), EngineError> {
+        let participants = self.script.script.participants.clone();
+        for p in &participants {
+            let identity = operator.check_in(step, p, witness)?;
+            let roles: Vec<&str> = p.roles.iter().map(|r| r.as_str()).collect();
+            self.person_record(
+                witness,
+                acting_role(witness),
+                Some(&step.id),
+                EventKind::CheckIn,
+                format!(
+                    "{} checked in as {}; identity confirmed by {} ({})",
+                    p.name,
+                    roles.join(", "),
+                    witness.name,
+                    identity.document
+                ),
+                json!({ "participant": p.id, "name": p.name, "roles": roles, "document": identity.document }),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn collect_parts(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+    ) -> Result<Parts, EngineError> {
+        let script = self.script.script.clone();
+        let parts = Parts::collect(operator, &script, step, |_| {})?;
+        for id in parts.custodians() {
+            let custodian = self.participant(&id)?;
+            self.person_record(
+                &custodian,
+                Role::Custodian,
+                Some(&step.id),
+                EventKind::Recorded,
+                format!(
+                    "{} entered their part of the activation data",
+                    custodian.name
+                ),
+                json!({ "custodian": id }),
+            )?;
+        }
+        Ok(parts)
+    }
+
+    fn open_session(&mut self, token: &Token, step: &Step) -> Result<Session, EngineError> {
+        let session = token.open_session()?;
+        self.tool_record(
+            Some(&step.id),
+            EventKind::HsmSessionOpen,
+            format!(
+                "HSM session opened on token '{}'",
+                self.script.script.hsm.token_label
+            ),
+            json!({}),
+        )?;
+        Ok(session)
+    }
+
+    fn close_session(&mut self, session: Session, step: &Step) -> Result<(), EngineError> {
+        session.close()?;
+        self.tool_record(
+            Some(&step.id),
+            EventKind::HsmSessionClose,
+            "HSM session closed".to_string(),
+            json!({}),
+        )
+    }
+
+    fn init_token(&mut self, operator: &mut dyn Operator, step: &Step) -> Result<(), EngineError> {
+        let parts = self.collect_parts(operator, step)?;
+        let label = self.script.script.hsm.token_label.clone();
+        let token = free_token(&self.module, &self.script.script)?;
+        let before = token.info()?;
+        self.tool_record(
+            Some(&step.id),
+            EventKind::TokenInitRequested,
+            format!("initialising token serial {} as '{label}'", before.serial),
+            json!({ "slot": before.slot_id, "serial": before.serial, "label": label, "custodians": parts.custodians() }),
+        )?;
+        let so_pin = parts.derive(PinFor::SecurityOfficer);
+        let token = token.initialize(&so_pin, &label)?;
+        let session = self.open_session(&token, step)?;
+        session.login(UserKind::SecurityOfficer, &so_pin)?;
+        session.init_user_pin(&parts.derive(PinFor::User))?;
+        session.logout()?;
+        drop(so_pin);
+        self.close_session(session, step)?;
+        let info = token.info()?;
+        let uri = token.uri()?.to_string();
+        self.tool_record(
+            Some(&step.id),
+            EventKind::TokenInitialized,
+            format!("token '{label}' initialised; its PINs are derived from the custodians' parts"),
+            json!({
+                "uri": uri,
+                "manufacturer": info.manufacturer,
+                "model": info.model,
+                "serial": info.serial,
+                "firmware_version": info.firmware_version,
+                "hardware_version": info.hardware_version,
+            }),
+        )
+    }
+
+    fn login(&mut self, operator: &mut dyn Operator, step: &Step) -> Result<(), EngineError> {
+        let limit = self.script.script.hsm.max_failed_logins;
+        let label = self.script.script.hsm.token_label.clone();
+        let mut failures = 0;
+        loop {
+            let parts = self.collect_parts(operator, step)?;
+            let token = self.module.token_by_label(&label)?;
+            let flags = token.info()?.flags;
+            if flags.user_pin_locked || flags.user_pin_final_try {
+                return Err(EngineError::Step {
+                    step: step.id.clone(),
+                    message: format!(
+                        "token '{label}' reports its user PIN {}; stopping before a lock-out. Do not retry: the token needs its security officer",
+                        if flags.user_pin_locked {
+                            "locked"
+                        } else {
+                            "on its final try"
+                        }
+                    ),
+                });
+            }
+            let session = self.open_session(&token, step)?;
+            match session.login(UserKind::User, &parts.derive(PinFor::User)) {
+                Ok(()) => {
+                    self.tool_record(
+                        Some(&step.id),
+                        EventKind::LoginSucceeded,
+                        format!(
+                            "logged in to token '{label}' with the activation data of {}",
+                            parts.custodians().join(" and ")
+                        ),
+                        json!({ "custodians": parts.custodians() }),
+                    )?;
+                    self.session = Some(session);
+                    return Ok(());
+                }
+                Err(HsmError::PinIncorrect) => {
+                    failures += 1;
+                    self.tool_record(
+                        Some(&step.id),
+                        EventKind::LoginFailed,
+                        format!("login {failures} of at most {limit} failed: the token refused the PIN rebuilt from the parts entered"),
+                        json!({ "custodians": parts.custodians(), "attempt": failures, "limit": limit }),
+                    )?;
+                    operator.notify(&Notice::LoginFailed {
+                        attempt: failures,
+                        limit,
+                        reason: "the token refused the PIN rebuilt from the parts entered; each custodian enters their part again".to_string(),
+                    });
+                    self.close_session(session, step)?;
+                    if failures >= limit {
+                        return Err(EngineError::Step {
+                            step: step.id.clone(),
+                            message: format!(
+                                "{failures} failed logins, the limit the script sets; the ceremony stops so that the token is not locked out (CPS 5.4.1)"
+                            ),
+                        });
+                    }
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+
+    fn logged_in(&self, step: &Step) -> Result<&Session, EngineError> {
+        self.session.as_ref().ok_or_else(|| EngineError::Step {
+            step: step.id.clone(),
+            message: "no dual-control login is active".to_string(),
+        })
+    }
+
+    fn generate_key(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        label: &str,
+    ) -> Result<(), EngineError> {
+        let spec =
+            self.script.script.key(label).cloned().ok_or_else(|| {
+                EngineError::Refused(format!("key '{label}' is not in the script"))
+            })?;
+        let algorithm = match spec.algorithm {
+            KeyAlgorithm::Rsa4096 => HsmAlgorithm::Rsa4096,
+            KeyAlgorithm::EcP384 => HsmAlgorithm::EcP384,
+            other => {
+                return Err(EngineError::Refused(format!(
+                    "{} is not a root key type (CPS 6.1.5)",
+                    other.as_str()
+                )));
+            }
+        };
+        let session = self.logged_in(step)?;
+        refuse_existing_label(session, label)?;
+        let id = session.random(16)?;
+        let request = KeyGenSpec {
+            algorithm,
+            label: label.to_string(),
+            id: id.clone(),
+            always_authenticate: false,
+        };
+        self.tool_record(
+            Some(&step.id),
+            EventKind::KeyGenerationRequested,
+            format!("generating {algorithm} key pair '{label}' inside the HSM"),
+            json!({
+                "label": label,
+                "id": hex::encode(&id),
+                "algorithm": algorithm.to_string(),
+                "private_template": {
+                    "token": true, "private": true, "sensitive": true, "sign": true,
+                    "extractable": false, "decrypt": false, "unwrap": false, "derive": false,
+                },
+                "public_template": { "token": true, "verify": true, "encrypt": false, "wrap": false },
+            }),
+        )?;
+        operator.notify(&Notice::HsmWorking {
+            what: format!("generating {algorithm} key pair '{label}'"),
+        });
+        let session = self.logged_in(step)?;
+        let started = Instant::now();
+        let pair = session.generate_key_pair(&request)?;
+        let hsm_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let private = session.private_key_attributes(&pair)?;
+        let public = session.public_key_attributes(&pair)?;
+        let spki = session.public_key_spki_der(&pair)?;
+        let uri = self.key_uri(label, &id)?;
+        let problems = private.problems(false);
+        self.tool_record(
+            Some(&step.id),
+            EventKind::KeyGenerated,
+            format!("key pair '{label}' generated; attributes read back from the token"),
+            json!({
+                "label": label,
+                "id": hex::encode(&id),
+                "uri": uri,
+                "algorithm": algorithm.to_string(),
+                "hsm_ms": hsm_ms,
+                "public_key_sha256": hex_upper(&Sha256::digest(&spki)),
+                "private_attributes": {
+                    "token": private.token, "private": private.private,
+                    "sensitive": private.sensitive, "always_sensitive": private.always_sensitive,
+                    "extractable": private.extractable, "never_extractable": private.never_extractable,
+                    "local": private.local, "sign": private.sign, "decrypt": private.decrypt,
+                    "unwrap": private.unwrap, "derive": private.derive,
+                    "always_authenticate": private.always_authenticate,
+                },
+                "public_attributes": {
+                    "token": public.token, "private": public.private, "verify": public.verify,
+                    "encrypt": public.encrypt, "wrap": public.wrap,
+                },
+                "problems": problems,
+            }),
+        )?;
+        if !problems.is_empty() {
+            return Err(EngineError::Step {
+                step: step.id.clone(),
+                message: format!(
+                    "the token created key '{label}' with unsafe attributes ({}); it must not be used (CPS 6.2.7)",
+                    problems.join("; ")
+                ),
+            });
+        }
+        operator.notify(&Notice::KeyGenerated {
+            label: label.to_string(),
+            uri,
+            public_key_sha256: hex_upper(&Sha256::digest(&spki)),
+        });
+        self.keys
+            .insert(label.to_string(), GeneratedKey { pair, spki });
+        Ok(())
+    }
+
+    fn key_uri(&self, label: &str, id: &[u8]) -> Result<String, EngineError> {
+        let token = self
+            .module
+            .token_by_label(&self.script.script.hsm.token_label)?;
+        let mut uri = token.uri()?;
+        uri.object = Some(label.to_string());
+        uri.id = Some(id.to_vec());
+        Ok(uri.to_string())
+    }
+
+    fn self_sign(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        label: &str,
+    ) -> Result<(), EngineError> {
+        let spec = self
+            .script
+            .script
+            .certificate(label)
+            .cloned()
+            .ok_or_else(|| {
+                EngineError::Refused(format!("certificate '{label}' is not in the script"))
+            })?;
+        let key = self.keys.get(label).ok_or_else(|| EngineError::Step {
+            step: step.id.clone(),
+            message: format!("key '{label}' was not generated in this ceremony"),
+        })?;
+        let session = self.logged_in(step)?;
+        let serial = session.random(16)?;
+        let signing_time = Utc::now().trunc_subsecs(0);
+        let request = RootCertificateRequest {
+            subject: DistinguishedName {
+                country: spec.subject.country.clone(),
+                state_or_province: spec.subject.state_or_province.clone(),
+                locality: spec.subject.locality.clone(),
+                organization: spec.subject.organization.clone(),
+                common_name: spec.subject.common_name.clone(),
+            },
+            serial,
+            not_before: signing_time,
+            validity_days: spec.validity_days,
+            digital_signature: spec.digital_signature,
+            subject_public_key_info: key.spki.clone(),
+        };
+        let prepared = x509::prepare_root(&request, signing_time)?;
+        self.tool_record(
+            Some(&step.id),
+            EventKind::SignatureRequested,
+            format!("asking the HSM to sign the root certificate of '{label}'"),
+            json!({
+                "key": label,
+                "tbs_sha256": hex_upper(&Sha256::digest(prepared.tbs_der())),
+                "signature_algorithm": prepared.signature_algorithm().to_string(),
+                "subject": request.subject.to_string(),
+                "validity_days": spec.validity_days,
+            }),
+        )?;
+        operator.notify(&Notice::HsmWorking {
+            what: format!("signing the root certificate of '{label}'"),
+        });
+        let pair = self.keys[label].pair.clone();
+        let spki = self.keys[label].spki.clone();
+        let session = self.logged_in(step)?;
+        let started = Instant::now();
+        let raw = session.sign_sha384(&pair, prepared.tbs_der(), None)?;
+        let hsm_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let der = prepared.assemble(&raw)?;
+        self.tool_record(
+            Some(&step.id),
+            EventKind::Signed,
+            format!("the HSM signed the root certificate of '{label}'"),
+            json!({ "key": label, "certificate_sha256": hex_upper(&Sha256::digest(&der)), "hsm_ms": hsm_ms }),
+        )?;
+        let summary = x509::verify_root(&der, &spki)?;
+        self.tool_record(
+            Some(&step.id),
+            EventKind::CertificateVerified,
+            format!(
+                "certificate of '{label}' verified in software: signature, public key equal to the token's, canonical DER"
+            ),
+            json!({
+                "key": label,
+                "subject": summary.subject,
+                "serial": summary.serial_hex,
+                "not_before": summary.not_before.to_rfc3339(),
+                "not_after": summary.not_after.to_rfc3339(),
+                "validity_days": summary.validity_days,
+                "signature_algorithm": summary.signature_algorithm.to_string(),
+                "public_key": summary.public_key,
+                "sha256": x509::fingerprint_hex(&summary.sha256),
+                "sha1": x509::fingerprint_hex(&summary.sha1),
+            }),
+        )?;
+        operator.notify(&Notice::CertificateSigned {
+            label: label.to_string(),
+            subject: summary.subject.clone(),
+            serial: summary.serial_hex.clone(),
+            sha256: x509::fingerprint_hex(&summary.sha256),
+        });
+        self.certificates
+            .insert(label.to_string(), SignedCertificate { der, summary });
+        Ok(())
+    }
+
+    fn export(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        label: &str,
+    ) -> Result<(), EngineError> {
+        let (cert_der, summary, spki) = match (self.certificates.get(label), self.keys.get(label)) {
+            (Some(c), Some(k)) => (c.der.clone(), c.summary.clone(), k.spki.clone()),
+            _ => {
+                return Err(EngineError::Step {
+                    step: step.id.clone(),
+                    message: format!(
+                        "the certificate of '{label}' was not signed in this ceremony"
+                    ),
+                });
+            }
+        };
+        let mut written = vec![
+            self.out
+                .write_new(&files::certificate_der(label), &cert_der)?,
+            self.out.write_new(
+                &files::certificate_pem(label),
+                x509::pem_encode("CERTIFICATE", &cert_der).as_bytes(),
+            )?,
+            self.out.write_new(
+                &files::public_key_pem(label),
+                x509::pem_encode("PUBLIC KEY", &spki).as_bytes(),
+            )?,
+        ];
+        let lines = format!(
+            "{label} SHA256 {}\n{label} SHA1 {}\n",
+            x509::fingerprint_hex(&summary.sha256),
+            x509::fingerprint_hex(&summary.sha1)
+        );
+        written.push(self.out.append(files::FINGERPRINTS, lines.as_bytes())?);
+        for file in &written {
+            self.record_file(Some(&step.id), file)?;
+            operator.notify(&Notice::FileWritten {
+                path: file.path.display().to_string(),
+                sha256: hex_upper(&file.sha256),
+            });
+        }
+        Ok(())
+    }
+
+    fn logout(&mut self, step: &Step) -> Result<(), EngineError> {
+        let session = self.session.take().ok_or_else(|| EngineError::Step {
+            step: step.id.clone(),
+            message: "no login to end".to_string(),
+        })?;
+        session.logout()?;
+        self.tool_record(
+            Some(&step.id),
+            EventKind::Logout,
+            "logged out of the token: the CA key is deactivated (CPS 6.2.9)".to_string(),
+            json!({}),
+        )?;
+        self.close_session(session, step)
+    }
+}
+
+/// The role in which a participant acts in the record: their first role.
+fn acting_role(p: &Participant) -> Role {
+    p.roles.first().copied().unwrap_or(Role::CaAdministrator)
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Quick start 1: set up, build, and rehearse both shipped ceremonies in a
+# throwaway SoftHSM2 lab. Usage: scripts/rehearse.sh [OUT-DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+out="${1:-rehearsal-$(date -u +%Y%m%dT%H%M%SZ)}"
+cargo build --release --locked --quiet -p keyceremony
+exec target/release/keyceremony rehearse --headless --out "$out"

@@ -1,0 +1,501 @@
+//! End-to-end tests: the real `keyceremony` binary against a real SoftHSM2.
+//!
+//! Every binary run gets a lab of its own (a softhsm2.conf and a token
+//! folder under the test's temporary folder, named through SOFTHSM2_CONF for
+//! that child process only), so tests never share tokens and never touch
+//! the user's own.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sha2::{Digest, Sha256};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keyceremony");
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn module() -> PathBuf {
+    let candidates = [
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+        "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+    ];
+    candidates
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .expect("SoftHSM2 is not installed: run scripts/setup.sh (apt-get install softhsm2)")
+}
+
+/// A SoftHSM2 lab: its own config and token folder.
+struct Lab {
+    dir: tempfile::TempDir,
+    conf: PathBuf,
+}
+
+impl Lab {
+    fn new() -> Lab {
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = dir.path().join("tokens");
+        std::fs::create_dir(&tokens).unwrap();
+        let template =
+            std::fs::read_to_string(repo().join("softhsm-config/softhsm2.conf.template")).unwrap();
+        let conf = dir.path().join("softhsm2.conf");
+        std::fs::write(
+            &conf,
+            template.replace("@TOKENDIR@", tokens.to_str().unwrap()),
+        )
+        .unwrap();
+        Lab { dir, conf }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.env("SOFTHSM2_CONF", &self.conf)
+            .env_remove("KEYCEREMONY_MODULE");
+        cmd
+    }
+
+    /// `keyceremony run SCRIPT --answers ANSWERS --out OUT`.
+    fn run(&self, script: &Path, answers: &Path, out: &Path) -> Output {
+        self.cmd()
+            .arg("run")
+            .arg(script)
+            .arg("--module")
+            .arg(module())
+            .arg("--answers")
+            .arg(answers)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    }
+
+    /// Labels of every object on the token, private ones included.
+    fn objects(&self, token: &str, pin: &str) -> String {
+        let out = Command::new("pkcs11-tool")
+            .env("SOFTHSM2_CONF", &self.conf)
+            .arg("--module")
+            .arg(module())
+            .args([
+                "--token-label",
+                token,
+                "--login",
+                "--pin",
+                pin,
+                "--list-objects",
+            ])
+            .output()
+            .expect("pkcs11-tool missing: apt-get install opensc");
+        assert!(out.status.success(), "pkcs11-tool: {}", text(&out.stderr));
+        text(&out.stdout)
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn shipped(name: &str) -> (PathBuf, PathBuf) {
+    (
+        repo().join(format!("ceremony-scripts/{name}.toml")),
+        repo().join(format!("ceremony-scripts/rehearsal/{name}.answers.toml")),
+    )
+}
+
+/// The user PIN as the engine derives it from the custodians' parts
+/// (docs/architecture.md, "Dual control"): recomputed here independently.
+fn user_pin(ceremony: &str, parts: &[(&str, &str)]) -> String {
+    let mut hash = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        hash.update((bytes.len() as u64).to_be_bytes());
+        hash.update(bytes);
+    };
+    field(b"keyceremony activation v1");
+    field(ceremony.as_bytes());
+    field(b"user");
+    for (id, part) in parts {
+        field(id.as_bytes());
+        field(part.as_bytes());
+    }
+    hex::encode(hash.finalize())
+}
+
+const PARTS: [(&str, &str); 2] = [
+    ("carol", "rehearsal-part-carol-7Q2M-K9XD"),
+    ("dave", "rehearsal-part-dave-4TFN-W8CJ"),
+];
+
+fn openssl(args: &[&str]) -> String {
+    let out = Command::new("openssl").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn check_root(out: &Path, label: &str, algorithm: &str, key: &str) {
+    let pem = out.join(format!("certs/{label}.pem"));
+    let pem = pem.to_str().unwrap();
+    let der = std::fs::read(out.join(format!("certs/{label}.der"))).unwrap();
+    assert!(openssl(&["verify", "-CAfile", pem, pem]).contains(": OK"));
+    let dump = openssl(&["x509", "-in", pem, "-noout", "-text"]);
+    for expected in [
+        "Version: 3 (0x2)",
+        algorithm,
+        key,
+        "X509v3 Basic Constraints: critical",
+        "CA:TRUE",
+        "X509v3 Key Usage: critical",
+        "Certificate Sign, CRL Sign",
+        "X509v3 Subject Key Identifier",
+        "X509v3 Authority Key Identifier",
+        "Not After",
+    ] {
+        assert!(dump.contains(expected), "{expected} missing from:\n{dump}");
+    }
+    assert!(!dump.contains("Extended Key Usage"));
+    assert!(!dump.contains("Certificate Policies"));
+    assert!(!dump.contains("pathlen"));
+
+    let fingerprints = std::fs::read_to_string(out.join("fingerprints.txt")).unwrap();
+    let sha256 = hex::encode_upper(Sha256::digest(&der));
+    assert!(fingerprints.contains(&format!("{label} SHA256 {sha256}\n")));
+    assert!(fingerprints.contains(&format!("{label} SHA1 ")));
+
+    let spki = openssl(&["x509", "-in", pem, "-noout", "-pubkey"]);
+    let exported = std::fs::read_to_string(out.join(format!("keys/{label}.pub.pem"))).unwrap();
+    assert_eq!(spki.trim(), exported.trim());
+}
+
+fn log_entries(out: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(out.join("ceremony.log"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn rehearsal_runs_both_shipped_ceremonies() {
+    let lab = Lab::new();
+    let out = lab.path("rehearsal");
+    let run = lab
+        .cmd()
+        .args(["rehearse", "--headless", "--module"])
+        .arg(module())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = text(&run.stdout);
+    assert!(run.status.success(), "{stdout}\n{}", text(&run.stderr));
+    assert!(stdout.contains("REHEARSAL"));
+
+    let rsa = out.join("root-rsa4096");
+    let ecc = out.join("root-p384");
+    check_root(
+        &rsa,
+        "example-tls-rsa-root-2026",
+        "sha384WithRSAEncryption",
+        "Public-Key: (4096 bit)",
+    );
+    check_root(
+        &ecc,
+        "example-tls-ecc-root-2026",
+        "ecdsa-with-SHA384",
+        "NIST CURVE: P-384",
+    );
+
+    for dir in [&rsa, &ecc] {
+        let entries = log_entries(dir);
+        assert_eq!(entries[0]["kind"], "ceremony-start");
+        assert_eq!(entries[0]["data"]["rehearsal"], true);
+        assert_eq!(entries.last().unwrap()["kind"], "ceremony-end");
+        let kinds: Vec<&str> = entries
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        for kind in [
+            "check-in",
+            "token-initialized",
+            "login-succeeded",
+            "key-generated",
+            "signed",
+            "certificate-verified",
+            "file-written",
+            "logout",
+            "witness-confirmed",
+        ] {
+            assert!(kinds.contains(&kind), "no {kind} in the log");
+        }
+        let log = std::fs::read_to_string(dir.join("ceremony.log")).unwrap();
+        for (_, part) in PARTS {
+            assert!(!log.contains(part), "the log holds activation data");
+        }
+    }
+
+    // The lab the rehearsal made is inside OUT; list its tokens with OpenSC.
+    let lab_conf = out.join("lab/softhsm2.conf");
+    for (token, ceremony) in [
+        ("Example TLS RSA Root 2026", "example-tls-rsa-root-2026"),
+        ("Example TLS ECC Root 2026", "example-tls-ecc-root-2026"),
+    ] {
+        let objects = Command::new("pkcs11-tool")
+            .env("SOFTHSM2_CONF", &lab_conf)
+            .arg("--module")
+            .arg(module())
+            .args([
+                "--token-label",
+                token,
+                "--login",
+                "--pin",
+                &user_pin(ceremony, &PARTS),
+                "--list-objects",
+            ])
+            .output()
+            .unwrap();
+        let listing = text(&objects.stdout);
+        assert!(
+            objects.status.success(),
+            "{listing}{}",
+            text(&objects.stderr)
+        );
+        let private = listing
+            .split("Private Key Object")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no private key on {token}:\n{listing}"));
+        let access = private.lines().find(|l| l.contains("Access:")).unwrap();
+        for flag in [
+            "sensitive",
+            "always sensitive",
+            "never extractable",
+            "local",
+        ] {
+            assert!(
+                access.contains(flag),
+                "{token}: private key not {flag}: {access}"
+            );
+        }
+        assert!(!private.lines().any(|l| l.contains("Usage:")
+            && (l.contains("decrypt") || l.contains("unwrap") || l.contains("derive"))));
+    }
+}
+
+/// A shipped script with edits, written next to the lab.
+fn edited(lab: &Lab, name: &str, edits: &[(&str, &str)]) -> PathBuf {
+    let (script, _) = shipped(name);
+    let mut body = std::fs::read_to_string(script).unwrap();
+    for (from, to) in edits {
+        assert!(body.contains(from), "{from} not in {name}");
+        body = body.replacen(from, to, 1);
+    }
+    let path = lab.path(&format!("{name}-edited.toml"));
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+/// Runs a ceremony expected to be refused and checks that nothing was made.
+fn refused(lab: &Lab, script: &Path, answers: &Path, expected: &[&str]) {
+    let out = lab.path("refused-out");
+    let run = lab.run(script, answers, &out);
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success(), "accepted:\n{}", text(&run.stdout));
+    for e in expected {
+        assert!(
+            stderr.contains(e),
+            "'{e}' missing from the error:\n{stderr}"
+        );
+    }
+    assert!(!out.exists(), "output written for a refused ceremony");
+    let tokens = std::fs::read_dir(lab.path("tokens")).unwrap().count();
+    assert_eq!(tokens, 0, "a token was created for a refused ceremony");
+}
+
+#[test]
+fn an_unknown_key_in_the_script_is_refused_with_its_place() {
+    let lab = Lab::new();
+    let script = edited(
+        &lab,
+        "root-p384",
+        &[(
+            "mode = \"rehearsal\"\n",
+            "mode = \"rehearsal\"\nwitnesses = 2\n",
+        )],
+    );
+    let (_, answers) = shipped("root-p384");
+    refused(
+        &lab,
+        &script,
+        &answers,
+        &["unknown field `witnesses`", "root-p384-edited.toml:11:"],
+    );
+    let check = lab
+        .cmd()
+        .args(["script", "check"])
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(!check.status.success());
+}
+
+#[test]
+fn validity_outside_8_to_25_years_is_refused() {
+    for days in ["2921", "9133"] {
+        let lab = Lab::new();
+        let script = edited(
+            &lab,
+            "root-p384",
+            &[("validity_days = 9131", &format!("validity_days = {days}"))],
+        );
+        let (_, answers) = shipped("root-p384");
+        refused(
+            &lab,
+            &script,
+            &answers,
+            &[
+                &format!("validity of {days} days"),
+                "CPS 6.3.2",
+                "certificates[0].validity_days",
+            ],
+        );
+    }
+}
+
+#[test]
+fn rsa_2048_is_refused() {
+    let lab = Lab::new();
+    let script = edited(
+        &lab,
+        "root-rsa4096",
+        &[("algorithm = \"rsa-4096\"", "algorithm = \"rsa-2048\"")],
+    );
+    let (_, answers) = shipped("root-rsa4096");
+    refused(
+        &lab,
+        &script,
+        &answers,
+        &["rsa-2048 is not a root key type", "CPS 6.1.5"],
+    );
+}
+
+#[test]
+fn a_missing_module_is_refused() {
+    let lab = Lab::new();
+    let (script, answers) = shipped("root-p384");
+    let out = lab.path("out");
+    let run = lab
+        .cmd()
+        .arg("run")
+        .arg(&script)
+        .args(["--module", "/nonexistent/libpkcs11.so", "--answers"])
+        .arg(&answers)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(
+        text(&run.stderr).contains("/nonexistent/libpkcs11.so"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_non_empty_output_folder_is_refused() {
+    let lab = Lab::new();
+    let (script, answers) = shipped("root-p384");
+    let out = lab.path("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("earlier.txt"), b"earlier ceremony").unwrap();
+    let run = lab.run(&script, &answers, &out);
+    assert!(!run.status.success());
+    assert!(
+        text(&run.stderr).contains("is not empty"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(lab.path("tokens")).unwrap().count(), 0);
+}
+
+#[test]
+fn an_answers_file_that_lacks_an_input_is_refused() {
+    let lab = Lab::new();
+    let (script, answers) = shipped("root-p384");
+    let body = std::fs::read_to_string(answers).unwrap();
+    let lacking = lab.path("lacking.answers.toml");
+    std::fs::write(
+        &lacking,
+        body.replace("hsm-bag-serial = \"REHEARSAL-TEB-0001\", ", ""),
+    )
+    .unwrap();
+    refused(&lab, &script, &lacking, &["hsm-bag-serial", "step 1.5"]);
+}
+
+/// Turns a shipped script into one that works on the token an earlier run
+/// initialised.
+fn on_existing_token(lab: &Lab, name: &str, token_label: Option<(&str, &str)>) -> PathBuf {
+    let mut edits = vec![
+        ("initialize = true", "initialize = false"),
+        ("action = { type = \"init-token\" }\n", ""),
+    ];
+    if let Some(relabel) = token_label {
+        edits.push(relabel);
+    }
+    edited(lab, name, &edits)
+}
+
+#[test]
+fn a_wrong_token_label_is_refused() {
+    let lab = Lab::new();
+    let script = on_existing_token(
+        &lab,
+        "root-p384",
+        Some((
+            "token_label = \"Example TLS ECC Root 2026\"",
+            "token_label = \"No Such Token\"",
+        )),
+    );
+    let (_, answers) = shipped("root-p384");
+    refused(&lab, &script, &answers, &["No Such Token"]);
+}
+
+#[test]
+fn an_existing_key_label_on_the_token_is_refused() {
+    let lab = Lab::new();
+    let (script, answers) = shipped("root-p384");
+    let first = lab.run(&script, &answers, &lab.path("first"));
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let token = "Example TLS ECC Root 2026";
+    let pin = user_pin("example-tls-ecc-root-2026", &PARTS);
+    let before = lab.objects(token, &pin);
+
+    let again = on_existing_token(&lab, "root-p384", None);
+    let out = lab.path("second");
+    let run = lab.run(&again, &answers, &out);
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        stderr.contains("labelled 'example-tls-ecc-root-2026'"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("CPS 6.3.2"), "{stderr}");
+    assert!(!out.exists());
+    assert_eq!(
+        lab.objects(token, &pin),
+        before,
+        "the refused ceremony changed the token"
+    );
+}
