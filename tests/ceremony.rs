@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use keyceremony_shares::{Expected, SecretKind, Share, ceremony_tag, rebuild_pin};
+use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyceremony");
@@ -109,28 +111,29 @@ fn shipped(name: &str) -> (PathBuf, PathBuf) {
     )
 }
 
-/// The user PIN as the engine derives it from the custodians' parts
-/// (docs/architecture.md, "Dual control"): recomputed here independently.
-fn user_pin(ceremony: &str, parts: &[(&str, &str)]) -> String {
-    let mut hash = Sha256::new();
-    let mut field = |bytes: &[u8]| {
-        hash.update((bytes.len() as u64).to_be_bytes());
-        hash.update(bytes);
+/// The user PIN rebuilt from two custodians' rehearsal share files: what a
+/// lab operator does to inspect a token after a rehearsal.
+fn user_pin(out: &Path, ceremony: &str) -> String {
+    let shares: Vec<Share> = ["carol", "dave"]
+        .iter()
+        .map(|who| {
+            let file =
+                std::fs::read_to_string(out.join(format!("rehearsal-shares/{who}.share"))).unwrap();
+            let table: toml::Table = toml::from_str(&file).unwrap();
+            Share::parse(table["user-pin"].as_str().unwrap()).unwrap()
+        })
+        .collect();
+    let expected = Expected {
+        kind: SecretKind::UserPin,
+        ceremony_tag: ceremony_tag(ceremony),
+        nonce: None,
+        threshold: 2,
     };
-    field(b"keyceremony activation v1");
-    field(ceremony.as_bytes());
-    field(b"user");
-    for (id, part) in parts {
-        field(id.as_bytes());
-        field(part.as_bytes());
-    }
-    hex::encode(hash.finalize())
+    rebuild_pin(&shares, &expected)
+        .unwrap()
+        .expose_secret()
+        .to_string()
 }
-
-const PARTS: [(&str, &str); 2] = [
-    ("carol", "rehearsal-part-carol-7Q2M-K9XD"),
-    ("dave", "rehearsal-part-dave-4TFN-W8CJ"),
-];
 
 fn openssl(args: &[&str]) -> String {
     let out = Command::new("openssl").args(args).output().unwrap();
@@ -238,17 +241,23 @@ fn rehearsal_runs_both_shipped_ceremonies() {
         ] {
             assert!(kinds.contains(&kind), "no {kind} in the log");
         }
-        let log = std::fs::read_to_string(dir.join("ceremony.log")).unwrap();
-        for (_, part) in PARTS {
-            assert!(!log.contains(part), "the log holds activation data");
-        }
+        assert!(kinds.contains(&"share-issued") && kinds.contains(&"share-entered"));
+        no_secret_outside_the_share_files(dir, &stdout);
     }
 
     // The lab the rehearsal made is inside OUT; list its tokens with OpenSC.
     let lab_conf = out.join("lab/softhsm2.conf");
-    for (token, ceremony) in [
-        ("Example TLS RSA Root 2026", "example-tls-rsa-root-2026"),
-        ("Example TLS ECC Root 2026", "example-tls-ecc-root-2026"),
+    for (token, ceremony, dir) in [
+        (
+            "Example TLS RSA Root 2026",
+            "example-tls-rsa-root-2026",
+            &rsa,
+        ),
+        (
+            "Example TLS ECC Root 2026",
+            "example-tls-ecc-root-2026",
+            &ecc,
+        ),
     ] {
         let objects = Command::new("pkcs11-tool")
             .env("SOFTHSM2_CONF", &lab_conf)
@@ -259,7 +268,7 @@ fn rehearsal_runs_both_shipped_ceremonies() {
                 token,
                 "--login",
                 "--pin",
-                &user_pin(ceremony, &PARTS),
+                &user_pin(dir, ceremony),
                 "--list-objects",
             ])
             .output()
@@ -450,6 +459,10 @@ fn on_existing_token(lab: &Lab, name: &str, token_label: Option<(&str, &str)>) -
     let mut edits = vec![
         ("initialize = true", "initialize = false"),
         ("action = { type = \"init-token\" }\n", ""),
+        (
+            "[activation.so-pin]",
+            "[activation]\nshares-from = \"example-tls-ecc-root-2026\"\n\n[activation.so-pin]",
+        ),
     ];
     if let Some(relabel) = token_label {
         edits.push(relabel);
@@ -479,7 +492,7 @@ fn an_existing_key_label_on_the_token_is_refused() {
     let first = lab.run(&script, &answers, &lab.path("first"));
     assert!(first.status.success(), "{}", text(&first.stderr));
     let token = "Example TLS ECC Root 2026";
-    let pin = user_pin("example-tls-ecc-root-2026", &PARTS);
+    let pin = user_pin(&lab.path("first"), "example-tls-ecc-root-2026");
     let before = lab.objects(token, &pin);
 
     let again = on_existing_token(&lab, "root-p384", None);
@@ -497,5 +510,76 @@ fn an_existing_key_label_on_the_token_is_refused() {
         lab.objects(token, &pin),
         before,
         "the refused ceremony changed the token"
+    );
+}
+
+/// Every share and PIN of a rehearsal appears in its share files and nowhere
+/// else: not in the log, not in any other output, not on the screen.
+fn no_secret_outside_the_share_files(dir: &Path, screen: &str) {
+    let mut secrets = Vec::new();
+    for entry in std::fs::read_dir(dir.join("rehearsal-shares")).unwrap() {
+        let file = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let table: toml::Table = toml::from_str(&file).unwrap();
+        for value in table.values() {
+            let text = value.as_str().unwrap().to_string();
+            let groups: Vec<String> = text
+                .split('-')
+                .skip(7)
+                .take(8)
+                .map(str::to_string)
+                .collect();
+            secrets.push(text.replace('-', ""));
+            secrets.push(groups.concat());
+            secrets.push(text);
+        }
+    }
+    secrets.push(user_pin(
+        dir,
+        log_entries(dir)[0]["data"]["ceremony_id"].as_str().unwrap(),
+    ));
+    assert!(secrets.len() > 6);
+    let mut haystacks = vec![("screen".to_string(), screen.to_string())];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.ends_with("rehearsal-shares") {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                haystacks.push((
+                    path.display().to_string(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ));
+            }
+        }
+    }
+    for (name, haystack) in &haystacks {
+        for secret in &secrets {
+            assert!(
+                !haystack.contains(secret.as_str()),
+                "a share or PIN appears in {name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_production_script_never_takes_shares_from_a_file() {
+    let lab = Lab::new();
+    let script = edited(
+        &lab,
+        "root-p384",
+        &[("mode = \"rehearsal\"", "mode = \"production\"")],
+    );
+    let (_, answers) = shipped("root-p384");
+    refused(
+        &lab,
+        &script,
+        &answers,
+        &["production ceremony", "CPS 6.4.2"],
     );
 }

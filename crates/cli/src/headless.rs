@@ -36,11 +36,19 @@ fn print(notice: &Notice) {
         Notice::FileWritten { path, sha256 } => {
             println!("      wrote {path} (SHA-256 {sha256})")
         }
+        Notice::ShareRejected {
+            custodian,
+            reason,
+            failures,
+            limit,
+        } => println!(
+            "      share of {custodian} refused ({failures} of at most {limit} failures): {reason}"
+        ),
         Notice::LoginFailed {
-            attempt,
+            failures,
             limit,
             reason,
-        } => println!("      login {attempt} of {limit} failed: {reason}"),
+        } => println!("      login failed ({failures} of at most {limit} failures): {reason}"),
     }
 }
 

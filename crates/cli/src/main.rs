@@ -1,6 +1,7 @@
 //! `keyceremony`: runs the key ceremony of a Root Certification Authority.
 
 mod headless;
+mod secrets;
 mod shipped;
 
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use keyceremony_engine::{AnswersFile, Ceremony, Operator, Settings};
+use keyceremony_engine::{AnswersFile, Ceremony, Operator, Settings, files};
 use keyceremony_hsm::lab::SoftHsmLab;
 use keyceremony_script::LoadedScript;
 
@@ -42,6 +43,10 @@ enum Command {
         /// Answers file holding every operator input, for a headless run.
         #[arg(long)]
         answers: Option<PathBuf>,
+        /// Rehearsals: folder of the custodians' `.share` files to read at
+        /// login; defaults to OUT/rehearsal-shares (the shares this run makes).
+        #[arg(long, requires = "answers")]
+        rehearsal_shares: Option<PathBuf>,
     },
     /// Rehearse both shipped ceremonies in a throwaway SoftHSM2 lab.
     #[command(after_help = "Example:\n  keyceremony rehearse --out rehearsal --headless")]
@@ -71,7 +76,12 @@ enum ScriptCommand {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    if let Err(error) = secrets::disable_core_dumps() {
+        eprintln!("error: cannot disable core dumps, which could hold activation data: {error}");
+        return ExitCode::FAILURE;
+    }
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
@@ -87,6 +97,7 @@ fn run(cli: Cli) -> Result<()> {
             module,
             out,
             answers,
+            rehearsal_shares,
         } => {
             let module = module_path(module)?;
             let loaded = LoadedScript::load(&script)?;
@@ -95,7 +106,9 @@ fn run(cli: Cli) -> Result<()> {
                     "the operator TUI is not available in this version; run headless with --answers FILE (rehearsal answers are in ceremony-scripts/rehearsal/)"
                 );
             };
-            let mut operator = headless::printing(AnswersFile::load(&answers)?);
+            let shares = rehearsal_shares.unwrap_or_else(|| out.join(files::REHEARSAL_SHARES));
+            let mut operator =
+                headless::printing(AnswersFile::load(&answers)?.with_rehearsal_shares(&shares));
             run_ceremony(loaded, module, out, false, &mut operator)
         }
         Command::Rehearse {
@@ -167,19 +180,15 @@ fn rehearse(out: &Path, module: Option<PathBuf>) -> Result<()> {
         let script =
             LoadedScript::parse(Path::new(ceremony.script_path), ceremony.script.to_string())?;
         script.check()?;
+        let ceremony_out = out.join(ceremony.name);
         let answers = AnswersFile::parse(
             Path::new(ceremony.answers_path),
             ceremony.answers.to_string(),
-        )?;
+        )?
+        .with_rehearsal_shares(&ceremony_out.join(files::REHEARSAL_SHARES));
         let mut operator = headless::printing(answers);
-        run_ceremony(
-            script,
-            module.clone(),
-            out.join(ceremony.name),
-            true,
-            &mut operator,
-        )
-        .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;
+        run_ceremony(script, module.clone(), ceremony_out, true, &mut operator)
+            .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;
     }
     println!("REHEARSAL complete: outputs in {}", out.display());
     Ok(())

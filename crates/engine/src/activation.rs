@@ -1,94 +1,65 @@
-//! Activation data under dual control (CPS 6.2.2, 6.2.8, 6.4.1).
+//! Activation data under dual control and split knowledge (CPS 6.1.1,
+//! 6.2.2, 6.2.8, 6.4.1, 6.4.2).
 //!
-//! The token's PINs are never one person's secret: each custodian types a
-//! part of their own, and the PIN is derived from all the parts together.
-//! The PIN exists only inside [`Pins::derive`]'s result, as a
-//! [`SecretString`], for as long as one PKCS#11 call needs it.
+//! The tool makes each PIN from the HSM's random generator and splits it
+//! k-of-n among its custodians; it never shows or stores a whole PIN. To
+//! activate the token, k checked-in custodians each type their share; every
+//! share is checked (checksum, ceremony, secret, duplicates) before any
+//! PKCS#11 call, and the PIN is rebuilt only inside [`with_pin`], for the
+//! one call that needs it.
 
-use keyceremony_script::{Participant, Script, Step};
-use secrecy::{ExposeSecret, SecretString};
+use keyceremony_script::Secret;
+use keyceremony_shares::{self as shares, Expected, SecretKind, Share, ShareError};
+use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::operator::{InputError, Operator};
-
-/// Shortest part accepted: with two custodians at least 2 x 16 characters go
-/// into the derivation.
-pub const MIN_PART_CHARS: usize = 16;
-
-/// Which PKCS#11 user a PIN is for.
-#[derive(Debug, Clone, Copy)]
-pub enum PinFor {
-    SecurityOfficer,
-    User,
-}
-
-impl PinFor {
-    fn domain(self) -> &'static [u8] {
-        match self {
-            PinFor::SecurityOfficer => b"so",
-            PinFor::User => b"user",
-        }
+/// The shares crate's name for a script secret.
+pub fn kind(secret: Secret) -> SecretKind {
+    match secret {
+        Secret::SoPin => SecretKind::SoPin,
+        Secret::UserPin => SecretKind::UserPin,
     }
 }
 
-/// Every custodian's part, collected for one act.
-pub struct Parts {
-    ceremony: String,
-    parts: Vec<(String, SecretString)>,
+/// Bytes of secret in each PIN: 160 bits from the token's generator.
+pub const SECRET_BYTES: usize = 20;
+
+/// Random bytes the operating system adds to the token's before seeding
+/// the share polynomials, so that neither source alone decides them.
+pub fn seed(token_random: &[u8], label: &str) -> Result<[u8; 32], getrandom::Error> {
+    let mut os = Zeroizing::new([0u8; 32]);
+    getrandom::fill(os.as_mut())?;
+    let mut hash = Sha256::new();
+    hash.update(b"keyceremony share seed v1");
+    hash.update(label.as_bytes());
+    hash.update(token_random);
+    hash.update(os.as_ref());
+    Ok(hash.finalize().into())
 }
 
-impl Parts {
-    /// Asks each custodian, in roster order, for their part. Parts are
-    /// checked here, before any PKCS#11 call.
-    pub fn collect(
-        operator: &mut dyn Operator,
-        script: &Script,
-        step: &Step,
-        mut entered: impl FnMut(&Participant),
-    ) -> Result<Parts, InputError> {
-        let mut parts = Vec::new();
-        for id in &script.activation.custodians {
-            let custodian = script.participant(id).ok_or_else(|| {
-                InputError::Invalid(format!("custodian '{id}' is not a participant"))
-            })?;
-            let part = operator.activation_part(step, custodian)?;
-            if part.expose_secret().chars().count() < MIN_PART_CHARS {
-                return Err(InputError::Invalid(format!(
-                    "the activation data entered by {} ({id}) is shorter than {MIN_PART_CHARS} characters; enter the whole part",
-                    custodian.name
-                )));
-            }
-            entered(custodian);
-            parts.push((id.clone(), part));
-        }
-        Ok(Parts {
-            ceremony: script.ceremony.id.clone(),
-            parts,
-        })
-    }
+/// A PIN for the moment between C_InitToken and the SO PIN's replacement by
+/// one drawn from the token: the token has no session, so no generator, yet.
+pub fn transient_pin() -> Result<SecretString, getrandom::Error> {
+    let mut bytes = Zeroizing::new([0u8; SECRET_BYTES]);
+    getrandom::fill(bytes.as_mut())?;
+    Ok(shares::pin(&bytes))
+}
 
-    /// Ids of the custodians whose parts are here.
-    pub fn custodians(&self) -> Vec<String> {
-        self.parts.iter().map(|(id, _)| id.clone()).collect()
-    }
+/// Takes `SECRET_BYTES` from `random` as a secret.
+pub fn secret_from(random: &[u8]) -> Zeroizing<[u8; SECRET_BYTES]> {
+    let mut secret = Zeroizing::new([0u8; SECRET_BYTES]);
+    secret.copy_from_slice(&random[..SECRET_BYTES]);
+    secret
+}
 
-    /// The PIN: hex SHA-256 over the length-prefixed ceremony id, purpose and
-    /// every (custodian, part), so no part can stand in for another.
-    pub fn derive(&self, purpose: PinFor) -> SecretString {
-        let mut hash = Sha256::new();
-        let mut field = |bytes: &[u8]| {
-            hash.update((bytes.len() as u64).to_be_bytes());
-            hash.update(bytes);
-        };
-        field(b"keyceremony activation v1");
-        field(self.ceremony.as_bytes());
-        field(purpose.domain());
-        for (id, part) in &self.parts {
-            field(id.as_bytes());
-            field(part.expose_secret().as_bytes());
-        }
-        let digest = Zeroizing::new(<[u8; 32]>::from(hash.finalize()));
-        SecretString::from(hex::encode(*digest))
-    }
+/// Rebuilds the PIN from checked shares and hands it to `use_pin`; the PIN
+/// is wiped when this returns.
+pub fn with_pin<T>(
+    shares: &[Share],
+    expected: &Expected,
+    use_pin: impl FnOnce(&SecretString) -> T,
+) -> Result<T, ShareError> {
+    let pin = shares::rebuild_pin(shares, expected)?;
+    Ok(use_pin(&pin))
 }

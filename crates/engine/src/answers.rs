@@ -9,23 +9,32 @@
 //! [check-in]
 //! ada = "passport"
 //!
-//! [activation]            # rehearsal scripts only
-//! carol = "first part"
-//!
 //! [steps."1.4"]
 //! witness = "confirm"
 //! record = { reference-time = "2026-11-25T10:00:00Z" }
+//!
+//! [steps."2.1".bags.carol]      # init-token: each share's bag serial
+//! user-pin = "TEB-0102"
+//!
+//! [steps."2.2"]                 # login: who comes forward
+//! witness = "confirm"
+//! custodians = ["carol", "dave"]
 //! ```
+//!
+//! Shares never come from this file: the tool makes them during the
+//! ceremony, and a rehearsal reads them back from the `.share` files it
+//! wrote (see [`AnswersFile::with_rehearsal_shares`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use keyceremony_script::{Action, Participant, RecordField, Script, Step};
+use keyceremony_script::{Action, Participant, RecordField, Script, Secret, Step};
+use keyceremony_shares::Share;
 use secrecy::SecretString;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::operator::{Identity, InputError, Notice, Operator, Verdict};
+use crate::operator::{Identity, InputError, Notice, Operator, ShareShown, Verdict};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,8 +42,6 @@ struct File {
     ceremony: String,
     #[serde(default, rename = "check-in")]
     check_in: BTreeMap<String, String>,
-    #[serde(default)]
-    activation: BTreeMap<String, String>,
     #[serde(default)]
     steps: BTreeMap<String, StepAnswers>,
 }
@@ -47,6 +54,12 @@ struct StepAnswers {
     remark: Option<String>,
     #[serde(default)]
     record: BTreeMap<String, String>,
+    /// Custodians who come forward to activate the token in this step.
+    #[serde(default)]
+    custodians: Vec<String>,
+    /// custodian -> secret ("so-pin", "user-pin") -> bag serial.
+    #[serde(default)]
+    bags: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +76,8 @@ pub struct AnswersFile {
     path: PathBuf,
     ceremony: String,
     check_in: BTreeMap<String, String>,
-    activation: BTreeMap<String, SecretString>,
     steps: BTreeMap<String, StepAnswers>,
+    shares_dir: Option<PathBuf>,
     notices: Option<NoticeSink>,
 }
 
@@ -79,10 +92,8 @@ impl AnswersFile {
         Self::parse(path, text)
     }
 
-    /// Parses answers text; `path` only names it in errors. The text is
-    /// wiped afterwards, since a rehearsal's may hold activation data.
+    /// Parses answers text; `path` only names it in errors.
     pub fn parse(path: &Path, text: String) -> Result<AnswersFile, InputError> {
-        let text = Zeroizing::new(text);
         let file: File = toml::from_str(&text).map_err(|e| {
             let at = e
                 .span()
@@ -101,14 +112,17 @@ impl AnswersFile {
             path: path.to_path_buf(),
             ceremony: file.ceremony,
             check_in: file.check_in,
-            activation: file
-                .activation
-                .into_iter()
-                .map(|(who, part)| (who, SecretString::from(part)))
-                .collect(),
             steps: file.steps,
+            shares_dir: None,
             notices: None,
         })
+    }
+
+    /// Where a rehearsal wrote its `<custodian>.share` files: shares are
+    /// read from there when custodians log in.
+    pub fn with_rehearsal_shares(mut self, dir: &Path) -> AnswersFile {
+        self.shares_dir = Some(dir.to_path_buf());
+        self
     }
 
     /// Sends every notice to `sink`, e.g. to print progress.
@@ -126,7 +140,11 @@ impl AnswersFile {
 }
 
 impl Operator for AnswersFile {
-    fn preflight(&mut self, script: &Script, rehearsal: bool) -> Result<(), InputError> {
+    fn headless(&self) -> bool {
+        true
+    }
+
+    fn preflight(&mut self, script: &Script, _rehearsal: bool) -> Result<(), InputError> {
         if self.ceremony != script.ceremony.id {
             return Err(InputError::Invalid(format!(
                 "the answers file {} is for ceremony '{}', not '{}'",
@@ -135,14 +153,6 @@ impl Operator for AnswersFile {
                 script.ceremony.id
             )));
         }
-        if !rehearsal && !self.activation.is_empty() {
-            return Err(InputError::Invalid(format!(
-                "the answers file {} holds activation data, but '{}' is a production ceremony: activation data is typed at the keyboard by its custodians, never read from a file (CPS 6.4.2); remove the [activation] table",
-                self.path.display(),
-                script.ceremony.id
-            )));
-        }
-        let mut needs_activation = false;
         let mut known_steps = Vec::new();
         for (_, step) in script.steps() {
             known_steps.push(step.id.as_str());
@@ -179,7 +189,32 @@ impl Operator for AnswersFile {
                         }
                     }
                 }
-                Action::InitToken | Action::Login => needs_activation = true,
+                Action::InitToken => {
+                    for secret in Secret::ALL {
+                        for custodian in &script.activation.quorum(secret).custodians {
+                            if !answers
+                                .bags
+                                .get(custodian)
+                                .is_some_and(|b| b.contains_key(secret.as_str()))
+                            {
+                                return Err(self.missing(format!(
+                                    "bag serial for {custodian}'s share of the {} in [steps.\"{}\".bags.{custodian}]",
+                                    secret.as_str(),
+                                    step.id
+                                )));
+                            }
+                        }
+                    }
+                }
+                Action::Login | Action::SelfSign { .. } => {
+                    let threshold = script.activation.user_pin.threshold as usize;
+                    if answers.custodians.len() != threshold {
+                        return Err(self.missing(format!(
+                            "list of the {threshold} custodians who activate the token in step {} (custodians = [...])",
+                            step.id
+                        )));
+                    }
+                }
                 _ => {}
             }
         }
@@ -192,15 +227,6 @@ impl Operator for AnswersFile {
                 "the answers file {} answers step '{unknown}', which the script does not have",
                 self.path.display()
             )));
-        }
-        if needs_activation {
-            for custodian in &script.activation.custodians {
-                if !self.activation.contains_key(custodian) {
-                    return Err(
-                        self.missing(format!("[activation] part for custodian '{custodian}'"))
-                    );
-                }
-            }
         }
         Ok(())
     }
@@ -228,17 +254,85 @@ impl Operator for AnswersFile {
             .ok_or_else(|| self.missing(format!("value for '{}' in step {}", field.name, step.id)))
     }
 
-    fn activation_part(
+    fn show_share(
+        &mut self,
+        _step: &Step,
+        _custodian: &Participant,
+        _share: &Share,
+    ) -> Result<ShareShown, InputError> {
+        Ok(ShareShown::NoScreen)
+    }
+
+    fn share_bag(
+        &mut self,
+        step: &Step,
+        custodian: &Participant,
+        secret: Secret,
+        _number: u8,
+    ) -> Result<String, InputError> {
+        self.steps
+            .get(&step.id)
+            .and_then(|a| a.bags.get(&custodian.id))
+            .and_then(|b| b.get(secret.as_str()))
+            .cloned()
+            .ok_or_else(|| {
+                self.missing(format!(
+                    "bag serial for {}'s share of the {} in step {}",
+                    custodian.id,
+                    secret.as_str(),
+                    step.id
+                ))
+            })
+    }
+
+    fn choose_custodians(
+        &mut self,
+        step: &Step,
+        _secret: Secret,
+        _eligible: &[Participant],
+        _threshold: usize,
+    ) -> Result<Vec<String>, InputError> {
+        self.steps
+            .get(&step.id)
+            .map(|a| a.custodians.clone())
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| self.missing(format!("custodians for step {}", step.id)))
+    }
+
+    fn share(
         &mut self,
         _step: &Step,
         custodian: &Participant,
+        secret: Secret,
     ) -> Result<SecretString, InputError> {
-        self.activation.get(&custodian.id).cloned().ok_or_else(|| {
-            self.missing(format!(
-                "[activation] part for custodian '{}'",
-                custodian.id
+        let dir = self.shares_dir.as_ref().ok_or_else(|| {
+            InputError::Missing(
+                "a headless run reads shares only from a rehearsal's share files, and none were given".to_string(),
+            )
+        })?;
+        let path = dir.join(format!("{}.share", custodian.id));
+        let text = Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
+            InputError::Missing(format!(
+                "cannot read {}'s rehearsal share file {}: {e}",
+                custodian.id,
+                path.display()
             ))
-        })
+        })?);
+        let mut table: toml::Table = toml::from_str(&text).map_err(|e| {
+            InputError::Invalid(format!(
+                "{} is not a rehearsal share file: {}",
+                path.display(),
+                e.message()
+            ))
+        })?;
+        match table.remove(secret.as_str()) {
+            Some(toml::Value::String(share)) => Ok(SecretString::from(share)),
+            _ => Err(InputError::Missing(format!(
+                "{} holds no share of the {}",
+                path.display(),
+                secret.as_str()
+            ))),
+        }
     }
 
     fn witness(&mut self, step: &Step, _witness: &Participant) -> Result<Verdict, InputError> {

@@ -15,10 +15,10 @@ mod run;
 use std::path::PathBuf;
 
 use keyceremony_hsm::{HsmError, Module};
-use keyceremony_script::LoadedScript;
+use keyceremony_script::{Action, LoadedScript};
 
 pub use answers::AnswersFile;
-pub use operator::{Identity, InputError, Notice, Operator, Verdict};
+pub use operator::{Identity, InputError, Notice, Operator, ShareShown, Verdict};
 pub use run::Outcome;
 
 /// Names of the files a ceremony writes; the auditor and other tools rely on them.
@@ -26,6 +26,12 @@ pub mod files {
     pub const LOG: &str = "ceremony.log";
     pub const FINGERPRINTS: &str = "fingerprints.txt";
     pub const SCRIPT_COPY: &str = "script.toml";
+    /// Rehearsals only: each custodian's shares, for a headless run to read back.
+    pub const REHEARSAL_SHARES: &str = "rehearsal-shares";
+
+    pub fn rehearsal_share(custodian: &str) -> String {
+        format!("{REHEARSAL_SHARES}/{custodian}.share")
+    }
 
     pub fn certificate_pem(label: &str) -> String {
         format!("certs/{label}.pem")
@@ -62,6 +68,8 @@ pub enum EngineError {
     Log(#[from] keyceremony_log::LogError),
     #[error(transparent)]
     Certificate(#[from] keyceremony_x509::X509Error),
+    #[error("the system random generator failed: {0}")]
+    Random(#[from] getrandom::Error),
     #[error("{0}")]
     Refused(String),
     #[error("step {step}: {message}")]
@@ -92,6 +100,18 @@ impl Ceremony {
             rehearsal,
             ..settings
         };
+        let activates = script.script.steps().any(|(_, step)| {
+            matches!(
+                step.action,
+                Action::InitToken | Action::Login | Action::SelfSign { .. }
+            )
+        });
+        if activates && !rehearsal && operator.headless() {
+            return Err(EngineError::Refused(format!(
+                "'{}' is a production ceremony: its shares are shown only on a cleared screen and typed by their custodians at the keyboard, never read from or written to a file (CPS 6.4.2). Run it without --answers, in the operator TUI",
+                script.script.ceremony.id
+            )));
+        }
         operator.preflight(&script.script, rehearsal)?;
         outputs::check_usable(&settings.out_dir)?;
         let module = Module::load(&settings.module)?;

@@ -2,7 +2,8 @@
 //! TUI both implement [`Operator`], so the engine runs the same with or
 //! without a terminal.
 
-use keyceremony_script::{Participant, RecordField, Script, Step};
+use keyceremony_script::{Participant, RecordField, Script, Secret, Step};
+use keyceremony_shares::Share;
 use secrecy::SecretString;
 
 /// The witness's word at the end of a step (CPS 6.1.1 item 2).
@@ -17,6 +18,16 @@ pub enum Verdict {
 pub struct Identity {
     /// The kind of document shown, e.g. "passport"; never its number.
     pub document: String,
+}
+
+/// Whether a driver could show a share to its custodian.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareShown {
+    /// Shown once on a cleared screen, then cleared again.
+    Shown,
+    /// The driver has no screen (an answers file): only a rehearsal may
+    /// then write the share to its rehearsal folder.
+    NoScreen,
 }
 
 /// Things the operators should see as the ceremony runs; a driver may show
@@ -49,8 +60,15 @@ pub enum Notice {
         path: String,
         sha256: String,
     },
+    /// A share entry was refused; the custodian is asked again.
+    ShareRejected {
+        custodian: String,
+        reason: String,
+        failures: u32,
+        limit: u32,
+    },
     LoginFailed {
-        attempt: u32,
+        failures: u32,
         limit: u32,
         reason: String,
     },
@@ -68,6 +86,11 @@ pub enum InputError {
 
 /// Operator input. Each method is one thing a person in the room does.
 pub trait Operator {
+    /// True when inputs come from a file rather than from people at the
+    /// keyboard: a production ceremony then refuses to start, since its
+    /// activation data is typed by its custodians only (CPS 6.4.2).
+    fn headless(&self) -> bool;
+
     /// Called before anything is written or the HSM is touched: a driver
     /// that holds its inputs in advance (an answers file) checks here that
     /// it has every one the script will ask for.
@@ -84,11 +107,39 @@ pub trait Operator {
     /// A value read in the room, such as a bag serial.
     fn record(&mut self, step: &Step, field: &RecordField) -> Result<String, InputError>;
 
-    /// A custodian's piece of the activation data, typed without echo.
-    fn activation_part(
+    /// Shows `share` to `custodian` alone, once.
+    fn show_share(
         &mut self,
         step: &Step,
         custodian: &Participant,
+        share: &Share,
+    ) -> Result<ShareShown, InputError>;
+
+    /// Serial of the tamper-evident bag in which `custodian` sealed share
+    /// `number` of `secret`.
+    fn share_bag(
+        &mut self,
+        step: &Step,
+        custodian: &Participant,
+        secret: Secret,
+        number: u8,
+    ) -> Result<String, InputError>;
+
+    /// Which `threshold` custodians of `secret` come forward, by id.
+    fn choose_custodians(
+        &mut self,
+        step: &Step,
+        secret: Secret,
+        eligible: &[Participant],
+        threshold: usize,
+    ) -> Result<Vec<String>, InputError>;
+
+    /// `custodian`'s share of `secret`, typed without echo.
+    fn share(
+        &mut self,
+        step: &Step,
+        custodian: &Participant,
+        secret: Secret,
     ) -> Result<SecretString, InputError>;
 
     /// The witness confirms or refuses the step just performed.

@@ -100,6 +100,23 @@ impl OutDir {
         })
     }
 
+    /// Writes a new file only its owner may read (rehearsal shares).
+    pub fn write_secret(&self, relative: &str, bytes: &[u8]) -> Result<PathBuf, OutputError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.path(relative);
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        file.write_all(bytes).map_err(io_err(&path))?;
+        file.sync_all().map_err(io_err(&path))?;
+        Ok(path)
+    }
+
     /// Appends to a file that collects lines over several steps
     /// (`fingerprints.txt`) and returns the SHA-256 of the whole file.
     pub fn append(&self, relative: &str, bytes: &[u8]) -> Result<Written, OutputError> {

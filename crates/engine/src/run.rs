@@ -11,15 +11,19 @@ use keyceremony_hsm::{
     Token, UserKind,
 };
 use keyceremony_log::{Actor, EventKind, LogWriter};
-use keyceremony_script::{Act, Action, KeyAlgorithm, LoadedScript, Participant, Role, Step};
+use keyceremony_script::{
+    Act, Action, KeyAlgorithm, LoadedScript, Participant, Role, Secret, Step,
+};
+use keyceremony_shares::{self as shares, Expected, Share, ShareError, ShareSet};
 use keyceremony_x509::{
     self as x509, CertificateSummary, DistinguishedName, RootCertificateRequest,
 };
+use secrecy::SecretString;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::activation::{Parts, PinFor};
-use crate::operator::{Notice, Operator, Verdict};
+use crate::activation::{self, kind, with_pin};
+use crate::operator::{Notice, Operator, ShareShown, Verdict};
 use crate::outputs::{OutDir, Written};
 use crate::{EngineError, Settings, files};
 
@@ -92,6 +96,12 @@ struct GeneratedKey {
     spki: Vec<u8>,
 }
 
+/// Shares entered by the custodians who came forward, in the same order.
+struct Entered {
+    custodians: Vec<String>,
+    shares: Vec<Share>,
+}
+
 struct SignedCertificate {
     der: Vec<u8>,
     summary: CertificateSummary,
@@ -106,6 +116,11 @@ pub(crate) struct Runner {
     session: Option<Session>,
     keys: BTreeMap<String, GeneratedKey>,
     certificates: BTreeMap<String, SignedCertificate>,
+    /// Participants the witness has checked in (CPS 5.2.3).
+    checked_in: Vec<String>,
+    /// The splits this ceremony made, so that a share of another split is
+    /// refused by name.
+    issued: BTreeMap<Secret, ShareSet>,
 }
 
 fn hex_upper(bytes: &[u8]) -> String {
@@ -130,6 +145,8 @@ impl Runner {
             session: None,
             keys: BTreeMap::new(),
             certificates: BTreeMap::new(),
+            checked_in: Vec::new(),
+            issued: BTreeMap::new(),
         };
         runner.record_start()?;
         Ok(runner)
@@ -385,32 +402,185 @@ impl Runner {
                 ),
                 json!({ "participant": p.id, "name": p.name, "roles": roles, "document": identity.document }),
             )?;
+            self.checked_in.push(p.id.clone());
         }
         Ok(())
     }
 
-    fn collect_parts(
+    /// What a login of `secret` expects of each share.
+    fn expected(&self, secret: Secret) -> Expected {
+        let activation = &self.script.script.activation;
+        let ceremony = activation
+            .shares_from
+            .as_deref()
+            .unwrap_or(&self.script.script.ceremony.id);
+        Expected {
+            kind: kind(secret),
+            ceremony_tag: shares::ceremony_tag(ceremony),
+            nonce: self.issued.get(&secret).map(|set| set.nonce.clone()),
+            threshold: activation.quorum(secret).threshold as u8,
+        }
+    }
+
+    /// Records a refused entry or login and stops at the script's limit
+    /// (CPS 5.4.1 3.1; tokens such as SoftHSM2 never lock by themselves).
+    fn count_failure(
+        &mut self,
+        step: &Step,
+        failures: &mut u32,
+        what: &str,
+    ) -> Result<(), EngineError> {
+        *failures += 1;
+        let limit = self.script.script.hsm.max_failed_logins;
+        if *failures >= limit {
+            return Err(EngineError::Step {
+                step: step.id.clone(),
+                message: format!(
+                    "{failures} failed activation attempts in this step, the limit the script sets ({what}); the ceremony stops so that the token is not locked out (CPS 5.4.1)"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Asks the custodians who come forward for their shares of `secret`
+    /// and checks each one before any PKCS#11 call.
+    fn collect_shares(
         &mut self,
         operator: &mut dyn Operator,
         step: &Step,
-    ) -> Result<Parts, EngineError> {
-        let script = self.script.script.clone();
-        let parts = Parts::collect(operator, &script, step, |_| {})?;
-        for id in parts.custodians() {
-            let custodian = self.participant(&id)?;
-            self.person_record(
-                &custodian,
-                Role::Custodian,
-                Some(&step.id),
-                EventKind::Recorded,
-                format!(
-                    "{} entered their part of the activation data",
-                    custodian.name
-                ),
-                json!({ "custodian": id }),
-            )?;
+        secret: Secret,
+        failures: &mut u32,
+    ) -> Result<Entered, EngineError> {
+        let quorum = self.script.script.activation.quorum(secret).clone();
+        let threshold = quorum.threshold as usize;
+        let eligible: Vec<Participant> = quorum
+            .custodians
+            .iter()
+            .filter_map(|id| self.script.script.participant(id).cloned())
+            .collect();
+        let chosen = operator.choose_custodians(step, secret, &eligible, threshold)?;
+        let refuse = |message: String| EngineError::Step {
+            step: step.id.clone(),
+            message,
+        };
+        if chosen.len() != threshold {
+            return Err(refuse(format!(
+                "{} custodian(s) came forward for the {}; exactly {threshold} are needed",
+                chosen.len(),
+                secret.as_str()
+            )));
         }
-        Ok(parts)
+        for (i, id) in chosen.iter().enumerate() {
+            if chosen[..i].contains(id) {
+                return Err(refuse(format!(
+                    "custodian '{id}' came forward twice: each share must come from a different person (CPS 6.4.2)"
+                )));
+            }
+            if !quorum.custodians.contains(id) {
+                return Err(refuse(format!(
+                    "'{id}' holds no share of the {}",
+                    secret.as_str()
+                )));
+            }
+            if !self.checked_in.contains(id) {
+                return Err(refuse(format!(
+                    "custodian '{id}' has not checked in: every participant checks in before the HSM is used (CPS 5.2.3)"
+                )));
+            }
+        }
+        let expected = self.expected(secret);
+        let mut entered: Vec<Share> = Vec::new();
+        for id in &chosen {
+            let custodian = self.participant(id)?;
+            loop {
+                let text = operator.share(step, &custodian, secret)?;
+                let share = match shares::Share::parse(secrecy::ExposeSecret::expose_secret(&text))
+                {
+                    Ok(share) => share,
+                    Err(error) => {
+                        self.reject_share(
+                            operator,
+                            step,
+                            &custodian,
+                            &error.to_string(),
+                            failures,
+                        )?;
+                        continue;
+                    }
+                };
+                let mut candidate: Vec<Share> = entered.clone();
+                candidate.push(share.clone());
+                match shares::check(&candidate, &expected) {
+                    Ok(()) | Err(ShareError::NotEnough { .. }) => {}
+                    Err(error) => {
+                        self.reject_share(
+                            operator,
+                            step,
+                            &custodian,
+                            &error.to_string(),
+                            failures,
+                        )?;
+                        continue;
+                    }
+                }
+                self.person_record(
+                    &custodian,
+                    Role::Custodian,
+                    Some(&step.id),
+                    EventKind::ShareEntered,
+                    format!(
+                        "{} entered share {} of the {} (set {})",
+                        custodian.name,
+                        share.number(),
+                        secret.as_str(),
+                        share.set()
+                    ),
+                    json!({
+                        "custodian": custodian.id,
+                        "secret": secret.as_str(),
+                        "number": share.number(),
+                        "set": share.set().to_string(),
+                    }),
+                )?;
+                entered.push(share);
+                break;
+            }
+        }
+        Ok(Entered {
+            custodians: chosen,
+            shares: entered,
+        })
+    }
+
+    fn reject_share(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        custodian: &Participant,
+        reason: &str,
+        failures: &mut u32,
+    ) -> Result<(), EngineError> {
+        self.person_record(
+            custodian,
+            Role::Custodian,
+            Some(&step.id),
+            EventKind::ShareRejected,
+            format!("share entered by {} refused: {reason}", custodian.name),
+            json!({ "custodian": custodian.id, "reason": reason }),
+        )?;
+        let limit = self.script.script.hsm.max_failed_logins;
+        operator.notify(&Notice::ShareRejected {
+            custodian: custodian.name.clone(),
+            reason: reason.to_string(),
+            failures: *failures + 1,
+            limit,
+        });
+        self.count_failure(
+            step,
+            failures,
+            &format!("last: {}'s share, {reason}", custodian.name),
+        )
     }
 
     fn open_session(&mut self, token: &Token, step: &Step) -> Result<Session, EngineError> {
@@ -437,31 +607,61 @@ impl Runner {
         )
     }
 
+    /// C_InitToken, then both PINs from the token's generator, split among
+    /// their custodians (CPS 6.1.1 item 2, 6.4.1).
     fn init_token(&mut self, operator: &mut dyn Operator, step: &Step) -> Result<(), EngineError> {
-        let parts = self.collect_parts(operator, step)?;
-        let label = self.script.script.hsm.token_label.clone();
-        let token = free_token(&self.module, &self.script.script)?;
+        let script = self.script.script.clone();
+        let label = script.hsm.token_label.clone();
+        let token = free_token(&self.module, &script)?;
         let before = token.info()?;
         self.tool_record(
             Some(&step.id),
             EventKind::TokenInitRequested,
             format!("initialising token serial {} as '{label}'", before.serial),
-            json!({ "slot": before.slot_id, "serial": before.serial, "label": label, "custodians": parts.custodians() }),
+            json!({ "slot": before.slot_id, "serial": before.serial, "label": label }),
         )?;
-        let so_pin = parts.derive(PinFor::SecurityOfficer);
-        let token = token.initialize(&so_pin, &label)?;
+        let transient = activation::transient_pin()?;
+        let token = token.initialize(&transient, &label)?;
         let session = self.open_session(&token, step)?;
-        session.login(UserKind::SecurityOfficer, &so_pin)?;
-        session.init_user_pin(&parts.derive(PinFor::User))?;
+        session.login(UserKind::SecurityOfficer, &transient)?;
+        let random = zeroize::Zeroizing::new(session.random(2 * activation::SECRET_BYTES + 32)?);
+        let so_secret = activation::secret_from(&random[..activation::SECRET_BYTES]);
+        let user_secret = activation::secret_from(&random[activation::SECRET_BYTES..]);
+        let seed_random = &random[2 * activation::SECRET_BYTES..];
+        let mut splits = BTreeMap::new();
+        for (secret, value) in [(Secret::SoPin, &so_secret), (Secret::UserPin, &user_secret)] {
+            let quorum = script.activation.quorum(secret);
+            let split = shares::split(
+                kind(secret),
+                &script.ceremony.id,
+                value,
+                quorum.threshold as u8,
+                quorum.custodians.len() as u8,
+                activation::seed(seed_random, secret.as_str())?,
+            )
+            .map_err(|e| EngineError::Step {
+                step: step.id.clone(),
+                message: format!("cannot split the {}: {e}", secret.as_str()),
+            })?;
+            splits.insert(secret, split);
+        }
+        session.set_pin(&transient, &shares::pin(&so_secret))?;
+        session.init_user_pin(&shares::pin(&user_secret))?;
         session.logout()?;
-        drop(so_pin);
+        drop((so_secret, user_secret, transient));
         self.close_session(session, step)?;
         let info = token.info()?;
         let uri = token.uri()?.to_string();
+        let sets: BTreeMap<&str, String> = splits
+            .iter()
+            .map(|(secret, split)| (secret.as_str(), split.set.to_string()))
+            .collect();
         self.tool_record(
             Some(&step.id),
             EventKind::TokenInitialized,
-            format!("token '{label}' initialised; its PINs are derived from the custodians' parts"),
+            format!(
+                "token '{label}' initialised; its SO PIN and user PIN come from the token's random generator and exist only as shares"
+            ),
             json!({
                 "uri": uri,
                 "manufacturer": info.manufacturer,
@@ -469,72 +669,167 @@ impl Runner {
                 "serial": info.serial,
                 "firmware_version": info.firmware_version,
                 "hardware_version": info.hardware_version,
+                "share_sets": sets,
             }),
+        )?;
+        for (secret, split) in &splits {
+            self.issued.insert(*secret, split.set.clone());
+        }
+        self.distribute(operator, step, splits)
+    }
+
+    /// Gives each custodian their shares, alone, and records the bags they
+    /// are sealed in. A headless rehearsal writes them to its share files.
+    fn distribute(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        splits: BTreeMap<Secret, shares::Split>,
+    ) -> Result<(), EngineError> {
+        let roster: Vec<Participant> = self.script.script.participants.clone();
+        for custodian in &roster {
+            let mut file_lines = String::new();
+            for (secret, split) in &splits {
+                let Some(index) = self
+                    .script
+                    .script
+                    .activation
+                    .quorum(*secret)
+                    .custodians
+                    .iter()
+                    .position(|id| id == &custodian.id)
+                else {
+                    continue;
+                };
+                let share = &split.shares[index];
+                if operator.show_share(step, custodian, share)? == ShareShown::NoScreen {
+                    if !self.settings.rehearsal {
+                        return Err(EngineError::Refused(
+                            "a production ceremony never writes a share to a file (CPS 6.4.2)"
+                                .to_string(),
+                        ));
+                    }
+                    file_lines.push_str(&format!(
+                        "{} = \"{}\"\n",
+                        secret.as_str(),
+                        secrecy::ExposeSecret::expose_secret(&share.to_text())
+                    ));
+                }
+                let bag = operator.share_bag(step, custodian, *secret, share.number())?;
+                self.person_record(
+                    custodian,
+                    Role::Custodian,
+                    Some(&step.id),
+                    EventKind::ShareIssued,
+                    format!(
+                        "{} received share {} of {} of the {} and sealed it in bag {bag}",
+                        custodian.name,
+                        share.number(),
+                        split.set.count,
+                        secret.as_str()
+                    ),
+                    json!({
+                        "custodian": custodian.id,
+                        "secret": secret.as_str(),
+                        "number": share.number(),
+                        "set": split.set.to_string(),
+                        "bag": bag,
+                    }),
+                )?;
+            }
+            if !file_lines.is_empty() {
+                self.write_rehearsal_shares(step, custodian, file_lines)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_rehearsal_shares(
+        &mut self,
+        step: &Step,
+        custodian: &Participant,
+        lines: String,
+    ) -> Result<(), EngineError> {
+        let body = zeroize::Zeroizing::new(format!(
+            "# REHEARSAL ONLY: {}'s shares from ceremony '{}'.\n# A production ceremony never writes a share to disk (CPS 6.4.2).\n{lines}",
+            custodian.name, self.script.script.ceremony.id
+        ));
+        drop(lines);
+        let relative = files::rehearsal_share(&custodian.id);
+        self.out.write_secret(&relative, body.as_bytes())?;
+        self.tool_record(
+            Some(&step.id),
+            EventKind::FileWritten,
+            format!("REHEARSAL: wrote {}'s shares to {relative}", custodian.name),
+            json!({ "path": relative, "rehearsal_shares": true }),
         )
     }
 
+    /// Activates the token: k custodians' shares rebuild the user PIN for
+    /// one C_Login (CPS 6.2.8).
     fn login(&mut self, operator: &mut dyn Operator, step: &Step) -> Result<(), EngineError> {
-        let limit = self.script.script.hsm.max_failed_logins;
         let label = self.script.script.hsm.token_label.clone();
         let mut failures = 0;
         loop {
-            let parts = self.collect_parts(operator, step)?;
+            let entered = self.collect_shares(operator, step, Secret::UserPin, &mut failures)?;
             let token = self.module.token_by_label(&label)?;
-            let flags = token.info()?.flags;
-            if flags.user_pin_locked || flags.user_pin_final_try {
-                return Err(EngineError::Step {
-                    step: step.id.clone(),
-                    message: format!(
-                        "token '{label}' reports its user PIN {}; stopping before a lock-out. Do not retry: the token needs its security officer",
-                        if flags.user_pin_locked {
-                            "locked"
-                        } else {
-                            "on its final try"
-                        }
-                    ),
-                });
-            }
+            refuse_pin_lockout(&token, step)?;
             let session = self.open_session(&token, step)?;
-            match session.login(UserKind::User, &parts.derive(PinFor::User)) {
+            let expected = self.expected(Secret::UserPin);
+            let result = with_pin(&entered.shares, &expected, |pin| {
+                session.login(UserKind::User, pin)
+            })
+            .map_err(|e| EngineError::Step {
+                step: step.id.clone(),
+                message: e.to_string(),
+            })?;
+            let custodians = entered.custodians;
+            match result {
                 Ok(()) => {
                     self.tool_record(
                         Some(&step.id),
                         EventKind::LoginSucceeded,
                         format!(
-                            "logged in to token '{label}' with the activation data of {}",
-                            parts.custodians().join(" and ")
+                            "logged in to token '{label}' with the user PIN rebuilt from the shares of {}",
+                            custodians.join(" and ")
                         ),
-                        json!({ "custodians": parts.custodians() }),
+                        json!({ "custodians": custodians, "context_specific": false }),
                     )?;
                     self.session = Some(session);
                     return Ok(());
                 }
                 Err(HsmError::PinIncorrect) => {
-                    failures += 1;
-                    self.tool_record(
-                        Some(&step.id),
-                        EventKind::LoginFailed,
-                        format!("login {failures} of at most {limit} failed: the token refused the PIN rebuilt from the parts entered"),
-                        json!({ "custodians": parts.custodians(), "attempt": failures, "limit": limit }),
-                    )?;
-                    operator.notify(&Notice::LoginFailed {
-                        attempt: failures,
-                        limit,
-                        reason: "the token refused the PIN rebuilt from the parts entered; each custodian enters their part again".to_string(),
-                    });
                     self.close_session(session, step)?;
-                    if failures >= limit {
-                        return Err(EngineError::Step {
-                            step: step.id.clone(),
-                            message: format!(
-                                "{failures} failed logins, the limit the script sets; the ceremony stops so that the token is not locked out (CPS 5.4.1)"
-                            ),
-                        });
-                    }
+                    self.login_failed(operator, step, &custodians, &mut failures)?;
                 }
                 Err(other) => return Err(other.into()),
             }
         }
+    }
+
+    fn login_failed(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        custodians: &[String],
+        failures: &mut u32,
+    ) -> Result<(), EngineError> {
+        let limit = self.script.script.hsm.max_failed_logins;
+        self.tool_record(
+            Some(&step.id),
+            EventKind::LoginFailed,
+            format!(
+                "login failed: the token refused the PIN rebuilt from the shares of {}",
+                custodians.join(" and ")
+            ),
+            json!({ "custodians": custodians, "attempt": *failures + 1, "limit": limit }),
+        )?;
+        operator.notify(&Notice::LoginFailed {
+            failures: *failures + 1,
+            limit,
+            reason: "the token refused the PIN rebuilt from the shares entered; the custodians enter their shares again".to_string(),
+        });
+        self.count_failure(step, failures, "the token refused the rebuilt PIN")
     }
 
     fn logged_in(&self, step: &Step) -> Result<&Session, EngineError> {
@@ -571,7 +866,7 @@ impl Runner {
             algorithm,
             label: label.to_string(),
             id: id.clone(),
-            always_authenticate: false,
+            always_authenticate: true,
         };
         self.tool_record(
             Some(&step.id),
@@ -582,7 +877,7 @@ impl Runner {
                 "id": hex::encode(&id),
                 "algorithm": algorithm.to_string(),
                 "private_template": {
-                    "token": true, "private": true, "sensitive": true, "sign": true,
+                    "token": true, "private": true, "sensitive": true, "sign": true, "always_authenticate": true,
                     "extractable": false, "decrypt": false, "unwrap": false, "derive": false,
                 },
                 "public_template": { "token": true, "verify": true, "encrypt": false, "wrap": false },
@@ -599,7 +894,7 @@ impl Runner {
         let public = session.public_key_attributes(&pair)?;
         let spki = session.public_key_spki_der(&pair)?;
         let uri = self.key_uri(label, &id)?;
-        let problems = private.problems(false);
+        let problems = private.problems(true);
         self.tool_record(
             Some(&step.id),
             EventKind::KeyGenerated,
@@ -708,10 +1003,7 @@ impl Runner {
         });
         let pair = self.keys[label].pair.clone();
         let spki = self.keys[label].spki.clone();
-        let session = self.logged_in(step)?;
-        let started = Instant::now();
-        let raw = session.sign_sha384(&pair, prepared.tbs_der(), None)?;
-        let hsm_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let (raw, hsm_ms) = self.sign_activated(operator, step, &pair, prepared.tbs_der())?;
         let der = prepared.assemble(&raw)?;
         self.tool_record(
             Some(&step.id),
@@ -748,6 +1040,52 @@ impl Runner {
         self.certificates
             .insert(label.to_string(), SignedCertificate { der, summary });
         Ok(())
+    }
+
+    /// One signature with a CKA_ALWAYS_AUTHENTICATE key: k custodians'
+    /// shares again, for a context-specific login (CPS 6.2.8, 6.2.9).
+    fn sign_activated(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        pair: &KeyPair,
+        message: &[u8],
+    ) -> Result<(Vec<u8>, f64), EngineError> {
+        let mut failures = 0;
+        loop {
+            let entered = self.collect_shares(operator, step, Secret::UserPin, &mut failures)?;
+            let expected = self.expected(Secret::UserPin);
+            let session = self.logged_in(step)?;
+            let started = Instant::now();
+            let result = with_pin(&entered.shares, &expected, |pin: &SecretString| {
+                session.sign_sha384(pair, message, Some(pin))
+            })
+            .map_err(|e| EngineError::Step {
+                step: step.id.clone(),
+                message: e.to_string(),
+            })?;
+            let hsm_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let custodians = entered.custodians;
+            match result {
+                Ok(signature) => {
+                    self.tool_record(
+                        Some(&step.id),
+                        EventKind::LoginSucceeded,
+                        format!(
+                            "key '{}' activated for one signature with the shares of {}",
+                            pair.label,
+                            custodians.join(" and ")
+                        ),
+                        json!({ "custodians": custodians, "context_specific": true, "key": pair.label }),
+                    )?;
+                    return Ok((signature, hsm_ms));
+                }
+                Err(HsmError::PinIncorrect) => {
+                    self.login_failed(operator, step, &custodians, &mut failures)?
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
     }
 
     fn export(
@@ -809,6 +1147,26 @@ impl Runner {
         )?;
         self.close_session(session, step)
     }
+}
+
+/// Stops before a lock-out when the token says it is close to one.
+fn refuse_pin_lockout(token: &Token, step: &Step) -> Result<(), EngineError> {
+    let info = token.info()?;
+    let flags = info.flags;
+    let state = if flags.user_pin_locked {
+        "locked"
+    } else if flags.user_pin_final_try {
+        "on its final try"
+    } else {
+        return Ok(());
+    };
+    Err(EngineError::Step {
+        step: step.id.clone(),
+        message: format!(
+            "token '{}' reports its user PIN {state}; stopping before a lock-out. Do not retry: the token needs its security officer",
+            info.label
+        ),
+    })
 }
 
 /// The role in which a participant acts in the record: their first role.

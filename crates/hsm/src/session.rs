@@ -168,6 +168,13 @@ impl Session {
         self.inner.init_pin(pin).map_err(ck("C_InitPIN"))
     }
 
+    /// Changes the PIN of the user logged in on this session (C_SetPIN); as
+    /// Security Officer it replaces the SO PIN.
+    pub fn set_pin(&self, old: &SecretString, new: &SecretString) -> Result<()> {
+        self.module.token_info(self.slot)?.check_pin_length(new)?;
+        self.inner.set_pin(old, new).map_err(ck("C_SetPIN"))
+    }
+
     /// Random bytes from the token's generator (C_GenerateRandom).
     pub fn random(&self, len: usize) -> Result<Vec<u8>> {
         let mut bytes = vec![0; len];

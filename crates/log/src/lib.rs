@@ -1,4 +1,4 @@
-//! keyceremony-log: the ceremony log (CPS 5.4.1, 5.5.5).
+//! keyceremony-log: the ceremony log (CPS 5.4.1, 5.4.4, 5.5.5, 6.1.1).
 //!
 //! One JSON object a line, written once and never rewritten. Each entry
 //! carries the SHA-256 of the previous entry's line (its exact bytes, without
@@ -6,14 +6,31 @@
 //! the chain; `sha256sum` over one line recomputes a link. Every entry is
 //! fsynced before `append` returns, so a crash loses at most the entry being
 //! written, never one the ceremony has acted on.
+//!
+//! A ceremony ends with a seal ([`LogWriter::seal`]): two ECDSA P-384
+//! signatures, one by the ceremony's log-signing key in the HSM and one by the
+//! witness's token, over a statement naming the number of entries and the
+//! hash of the last one. [`verify`] checks all of it offline, streaming.
+//! The format is described in docs/log-format.md.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+mod chain;
+mod seal;
+pub mod verify;
+
+pub use chain::MAX_LINE;
+use chain::{Chain, Envelope, format_time};
+pub use seal::{
+    CEREMONY_KEY_SIGNER, Seal, SealOutcome, SealSignature, log_signing_key_data, seal_statement,
+};
+use verify::{Status, VerifyOptions};
 
 /// `prev` of the first entry.
 pub const GENESIS: [u8; 32] = [0; 32];
@@ -21,6 +38,7 @@ pub const GENESIS: [u8; 32] = [0; 32];
 /// Who made a record (CPS 5.4.1: "identity of the person making the journal
 /// record"). Events the tool itself observes are made by [`Actor::tool`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Actor {
     pub id: String,
     pub role: String,
@@ -56,6 +74,9 @@ pub enum EventKind {
     HsmSessionClose,
     TokenInitRequested,
     TokenInitialized,
+    ShareIssued,
+    ShareEntered,
+    ShareRejected,
     LoginSucceeded,
     LoginFailed,
     Logout,
@@ -68,6 +89,13 @@ pub enum EventKind {
     Error,
     Abort,
     CeremonyEnd,
+    /// The public key and URI of the key that will sign the seal; data from
+    /// [`log_signing_key_data`]. The first such entry is the one that counts.
+    LogSigningKey,
+    /// A departure from the script, recorded as such.
+    Exception,
+    /// The last entry; written only by [`LogWriter::seal`].
+    Seal,
 }
 
 /// One log entry, in the field order in which it is written.
@@ -90,6 +118,14 @@ pub struct Entry {
 pub enum LogError {
     #[error("cannot create the ceremony log {path}: {source}")]
     Create { path: PathBuf, source: io::Error },
+    #[error("cannot open the ceremony log {path} to resume it: {source}")]
+    Open { path: PathBuf, source: io::Error },
+    #[error("cannot resume the ceremony log {path}: {reason}")]
+    NotResumable {
+        path: PathBuf,
+        status: Status,
+        reason: String,
+    },
     #[error(
         "cannot write entry {seq} to the ceremony log {path}: {source}; the ceremony stops here, and the log up to entry {} is intact",
         .seq - 1
@@ -99,17 +135,49 @@ pub enum LogError {
         seq: u64,
         source: io::Error,
     },
+    #[error(
+        "an earlier write to the ceremony log {path} failed; nothing more is written until it is reopened with LogWriter::open_existing"
+    )]
+    Broken { path: PathBuf },
+    #[error("the ceremony log {path} is sealed; nothing more can be added")]
+    Sealed { path: PathBuf },
     #[error("cannot encode log entry {seq}: {source}")]
     Encode { seq: u64, source: serde_json::Error },
+    #[error("log entry {seq} would be {len} bytes; an entry is at most {MAX_LINE}")]
+    TooLong { seq: u64, len: usize },
+    #[error("log entry {seq} was not written, because the verifier would reject it: {reason}")]
+    Refused { seq: u64, reason: String },
+    #[error("unusable key or signature for the seal: {0}")]
+    Key(String),
 }
 
 /// The one writer of a ceremony log.
+///
+/// Every line is checked with the verifier's own rules before it is written,
+/// so the tool never writes a log that `verify-log` would call tampered.
 #[derive(Debug)]
 pub struct LogWriter {
     path: PathBuf,
     file: File,
-    next_seq: u64,
-    head: [u8; 32],
+    chain: Chain,
+    /// A write failed part-way: the file may end in a partial line, which
+    /// only [`LogWriter::open_existing`] may remove.
+    broken: bool,
+}
+
+/// The state of a log reopened by [`LogWriter::open_existing`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Entries in the log; the next is numbered one more.
+    pub entries: u64,
+    /// Hash of the last entry ([`GENESIS`] when empty).
+    pub head: [u8; 32],
+    /// From entry 1; None when the log is empty.
+    pub ceremony_id: Option<String>,
+    /// The incomplete last line that was cut off (empty when there was none).
+    /// It is gone from the file, so the engine should record its length and
+    /// SHA-256 in the entry that notes the resumption.
+    pub discarded: Vec<u8>,
 }
 
 impl LogWriter {
@@ -129,9 +197,59 @@ impl LogWriter {
         Ok(LogWriter {
             path: path.to_path_buf(),
             file,
-            next_seq: 1,
-            head: GENESIS,
+            chain: Chain::new(None),
+            broken: false,
         })
+    }
+
+    /// Reopens an interrupted log to go on writing it after a crash. The log
+    /// is verified first; a tampered, unreadable or sealed log is refused. An
+    /// incomplete last line (the entry being written when the tool stopped,
+    /// which the ceremony never acted on) is cut off and returned in
+    /// [`Summary::discarded`]; numbering and chain continue from the last
+    /// complete entry.
+    pub fn open_existing(path: &Path) -> Result<(LogWriter, Summary), LogError> {
+        let open_err = |source| LogError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(open_err)?;
+        let run = verify::run(BufReader::new(&file), &VerifyOptions::default());
+        if run.report.status != Status::Unsealed {
+            let reason = match (&run.report.problem, run.report.outcome) {
+                (Some(problem), _) => problem.message.clone(),
+                (None, outcome) => format!(
+                    "it is sealed ({}); a sealed log is never reopened",
+                    outcome.map_or("", SealOutcome::as_str)
+                ),
+            };
+            return Err(LogError::NotResumable {
+                path: path.to_path_buf(),
+                status: run.report.status,
+                reason,
+            });
+        }
+        if !run.tail.is_empty() {
+            file.set_len(run.complete_bytes).map_err(open_err)?;
+            file.sync_all().map_err(open_err)?;
+        }
+        let summary = Summary {
+            entries: run.chain.entries(),
+            head: run.chain.head(),
+            ceremony_id: run.chain.ceremony_id().map(str::to_string),
+            discarded: run.tail,
+        };
+        let writer = LogWriter {
+            path: path.to_path_buf(),
+            file,
+            chain: run.chain,
+            broken: false,
+        };
+        Ok((writer, summary))
     }
 
     pub fn path(&self) -> &Path {
@@ -140,12 +258,12 @@ impl LogWriter {
 
     /// Hash of the last line written: what the next entry will carry.
     pub fn head(&self) -> [u8; 32] {
-        self.head
+        self.chain.head()
     }
 
     /// Number of entries written.
     pub fn len(&self) -> u64 {
-        self.next_seq - 1
+        self.chain.entries()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -153,7 +271,9 @@ impl LogWriter {
     }
 
     /// Appends one entry stamped with the current UTC time and returns it once
-    /// it is on stable storage.
+    /// it is on stable storage. Entry 1 must be `ceremony-start` with
+    /// `data.ceremony_id`. If the system clock has stepped back, the entry
+    /// carries the previous entry's time, because times in a log never go back.
     pub fn append(
         &mut self,
         actor: &Actor,
@@ -162,43 +282,122 @@ impl LogWriter {
         description: impl Into<String>,
         data: serde_json::Value,
     ) -> Result<Entry, LogError> {
-        self.append_at(Utc::now(), actor, step, kind, description, data)
-    }
-
-    fn append_at(
-        &mut self,
-        time: DateTime<Utc>,
-        actor: &Actor,
-        step: Option<&str>,
-        kind: EventKind,
-        description: impl Into<String>,
-        data: serde_json::Value,
-    ) -> Result<Entry, LogError> {
-        let seq = self.next_seq;
-        let entry = Entry {
+        let seq = self.len() + 1;
+        if kind == EventKind::Seal {
+            return Err(LogError::Refused {
+                seq,
+                reason: "a seal is written with LogWriter::seal".to_string(),
+            });
+        }
+        let now = Utc::now();
+        let time = self.chain.last_time().map_or(now, |last| now.max(last));
+        let description = description.into();
+        let prev = hex::encode(self.head());
+        let time = self.write(&format_time(time), actor, step, kind, &description, &data)?;
+        Ok(Entry {
             seq,
-            time: time.to_rfc3339_opts(SecondsFormat::Millis, true),
-            prev: hex::encode(self.head),
+            time,
+            prev,
             actor: actor.clone(),
             step: step.map(str::to_string),
             kind,
-            description: description.into(),
+            description,
             data,
-        };
-        let mut line =
-            serde_json::to_vec(&entry).map_err(|source| LogError::Encode { seq, source })?;
-        let hash: [u8; 32] = Sha256::digest(&line).into();
-        line.push(b'\n');
-        let write_err = |source| LogError::Write {
-            path: self.path.clone(),
+        })
+    }
+
+    /// Appends the seal, the last entry: `seal.entries` and `seal.head` must
+    /// be this writer's [`len`](Self::len) and [`head`](Self::head), the
+    /// statement [`seal_statement`] for them, the ceremony key the one in the
+    /// first `log-signing-key` entry, both signatures valid, and `actor` the
+    /// witness who signed (`actor.id == seal.witness_key.signer`). The seal's
+    /// time is that of the entry it seals and its description is fixed, so
+    /// that nothing on its line is left unchecked. Afterwards nothing more can
+    /// be appended.
+    pub fn seal(&mut self, actor: &Actor, seal: &Seal) -> Result<Entry, LogError> {
+        let seq = self.len() + 1;
+        let time = self.chain.last_time().unwrap_or_else(Utc::now);
+        let description = seal::seal_description(seal.outcome);
+        let prev = hex::encode(self.head());
+        let time = self.write(
+            &format_time(time),
+            actor,
+            None,
+            EventKind::Seal,
+            description,
+            seal,
+        )?;
+        let data = serde_json::to_value(seal).map_err(|source| LogError::Encode { seq, source })?;
+        Ok(Entry {
             seq,
-            source,
-        };
-        self.file.write_all(&line).map_err(write_err)?;
-        self.file.sync_data().map_err(write_err)?;
-        self.head = hash;
-        self.next_seq += 1;
-        Ok(entry)
+            time,
+            prev,
+            actor: actor.clone(),
+            step: None,
+            kind: EventKind::Seal,
+            description: description.to_string(),
+            data,
+        })
+    }
+
+    /// Writes one line after checking it, fsyncs it, and returns its time.
+    fn write<D: Serialize + ?Sized>(
+        &mut self,
+        time: &str,
+        actor: &Actor,
+        step: Option<&str>,
+        kind: EventKind,
+        description: &str,
+        data: &D,
+    ) -> Result<String, LogError> {
+        let seq = self.len() + 1;
+        if self.broken {
+            return Err(LogError::Broken {
+                path: self.path.clone(),
+            });
+        }
+        if self.chain.sealed().is_some() {
+            return Err(LogError::Sealed {
+                path: self.path.clone(),
+            });
+        }
+        let prev = hex::encode(self.chain.head());
+        let mut line = serde_json::to_vec(&Envelope {
+            seq,
+            time,
+            prev: &prev,
+            actor,
+            step,
+            kind,
+            description,
+            data,
+        })
+        .map_err(|source| LogError::Encode { seq, source })?;
+        if line.len() > MAX_LINE {
+            return Err(LogError::TooLong {
+                seq,
+                len: line.len(),
+            });
+        }
+        let accepted = self
+            .chain
+            .check(&line)
+            .map_err(|reason| LogError::Refused { seq, reason })?;
+        line.push(b'\n');
+        let written = self
+            .file
+            .write_all(&line)
+            .and_then(|()| self.file.sync_data());
+        if let Err(source) = written {
+            self.broken = true;
+            return Err(LogError::Write {
+                path: self.path.clone(),
+                seq,
+                source,
+            });
+        }
+        self.chain.commit(accepted);
+        Ok(time.to_string())
     }
 }
 
@@ -231,7 +430,7 @@ mod tests {
             None,
             EventKind::CeremonyStart,
             "start",
-            json!({"script_sha256": "00"}),
+            json!({"ceremony_id": "root-2026", "script_sha256": "00"}),
         )
         .unwrap();
         log.append(
@@ -255,6 +454,24 @@ mod tests {
         assert_eq!(second.step.as_deref(), Some("1.1"));
         assert_eq!(second.kind, EventKind::StepBegin);
         assert!(first.time.ends_with('Z') && first.time.len() == "2026-01-01T00:00:00.000Z".len());
+    }
+
+    #[test]
+    fn a_log_must_start_with_the_ceremony_and_its_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ceremony.log");
+        let mut log = LogWriter::create(&path).unwrap();
+        let tool = Actor::tool();
+        let err = log
+            .append(&tool, None, EventKind::StepBegin, "step", json!({}))
+            .unwrap_err();
+        assert!(matches!(err, LogError::Refused { seq: 1, .. }), "{err}");
+        let err = log
+            .append(&tool, None, EventKind::CeremonyStart, "start", json!({}))
+            .unwrap_err();
+        assert!(err.to_string().contains("ceremony_id"), "{err}");
+        assert!(log.is_empty());
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
     }
 
     #[test]

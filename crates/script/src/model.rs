@@ -111,13 +111,56 @@ impl Role {
     }
 }
 
-/// Who holds the token's activation data (CPS 6.4.1, 6.4.2).
+/// Who holds the token's activation data (CPS 6.4.1, 6.4.2): each PIN is
+/// split k-of-n among its custodians, and k of them must be present to
+/// rebuild it (CPS 6.2.2, 6.2.8).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Activation {
+    pub so_pin: Quorum,
+    pub user_pin: Quorum,
+    /// Id of the ceremony whose shares activate the token, when it is not
+    /// this one (a ceremony on a token initialised earlier).
+    #[serde(default)]
+    pub shares_from: Option<String>,
+}
+
+impl Activation {
+    /// The custodians of one secret.
+    pub fn quorum(&self, secret: Secret) -> &Quorum {
+        match secret {
+            Secret::SoPin => &self.so_pin,
+            Secret::UserPin => &self.user_pin,
+        }
+    }
+}
+
+/// The two secrets that activate a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Secret {
+    SoPin,
+    UserPin,
+}
+
+impl Secret {
+    pub const ALL: [Secret; 2] = [Secret::SoPin, Secret::UserPin];
+
+    /// The name used in the script and the answers file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Secret::SoPin => "so-pin",
+            Secret::UserPin => "user-pin",
+        }
+    }
+}
+
+/// k of n custodians.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Activation {
-    /// Participant ids of the custodians.
+pub struct Quorum {
+    /// Participant ids; each holds one share.
     pub custodians: Vec<String>,
-    /// How many custodians must be present to activate the token.
+    /// How many of them must be present.
     pub threshold: u32,
 }
 

@@ -196,11 +196,37 @@ fn participants(script: &Script, v: &mut Vec<Violation>) {
     }
 }
 
+/// Most shares of one secret a script may hand out; a share is copied by
+/// hand, and larger rosters belong to a smartcard HSM.
+pub const MAX_CUSTODIANS: usize = 16;
+
 fn activation(script: &Script, v: &mut Vec<Violation>) {
-    let a = &script.activation;
+    for secret in Secret::ALL {
+        quorum(script, secret, v);
+    }
+    if let Some(from) = &script.activation.shares_from {
+        if script.hsm.initialize {
+            v.push(Violation::new(
+                "activation.shares_from",
+                None,
+                "a ceremony that initialises its token makes its own shares: remove shares_from",
+            ));
+        } else if !is_identifier(from) {
+            v.push(Violation::new(
+                "activation.shares_from",
+                None,
+                format!("'{from}' is not a ceremony identifier"),
+            ));
+        }
+    }
+}
+
+fn quorum(script: &Script, secret: Secret, v: &mut Vec<Violation>) {
+    let name = secret.as_str();
+    let q = script.activation.quorum(secret);
     let mut seen = BTreeSet::new();
-    for (i, id) in a.custodians.iter().enumerate() {
-        let path = format!("activation.custodians[{i}]");
+    for (i, id) in q.custodians.iter().enumerate() {
+        let path = format!("activation.{name}.custodians[{i}]");
         match script.participant(id) {
             None => v.push(Violation::new(
                 &path,
@@ -209,8 +235,15 @@ fn activation(script: &Script, v: &mut Vec<Violation>) {
             )),
             Some(p) if !p.has_role(Role::Custodian) => v.push(Violation::new(
                 &path,
-                Some("CPS 6.4.3"),
-                format!("'{id}' holds activation data but does not have the custodian role"),
+                Some("CPS 5.2.4, 6.4.3"),
+                format!(
+                    "'{id}' would hold a share of the {name} but is not a custodian{}",
+                    if WITNESS_ROLES.iter().any(|r| p.has_role(*r)) {
+                        ": a witness never holds activation data"
+                    } else {
+                        ""
+                    }
+                ),
             )),
             Some(_) => {}
         }
@@ -218,40 +251,44 @@ fn activation(script: &Script, v: &mut Vec<Violation>) {
             v.push(Violation::new(
                 &path,
                 Some("CPS 6.4.2"),
-                format!("'{id}' is listed twice: one person may not hold two pieces of one secret"),
+                format!("'{id}' is listed twice: one person may not hold two shares of the {name}"),
             ));
         }
     }
-    let n = a.custodians.len() as u32;
+    let n = q.custodians.len();
+    let path = format!("activation.{name}");
     if n < 2 {
         v.push(Violation::new(
-            "activation.custodians",
+            format!("{path}.custodians"),
             Some("CPS 6.4.1"),
-            format!("{n} custodian(s): activation data needs at least two pieces held by different people"),
-        ));
-    }
-    if a.threshold < 2 {
-        v.push(Violation::new(
-            "activation.threshold",
-            Some("CPS 6.2.8"),
             format!(
-                "threshold {} lets fewer than two persons activate the key",
-                a.threshold
+                "{n} custodian(s) of the {name}: activation data needs at least two pieces held by different people"
             ),
         ));
-    } else if a.threshold > n {
+    }
+    if n > MAX_CUSTODIANS {
         v.push(Violation::new(
-            "activation.threshold",
+            format!("{path}.custodians"),
             None,
-            format!("threshold {} is more than the {n} custodians", a.threshold),
+            format!("{n} custodians of the {name}: at most {MAX_CUSTODIANS}"),
         ));
-    } else if a.threshold != n {
+    }
+    if q.threshold < 2 {
         v.push(Violation::new(
-            "activation.threshold",
-            Some("CPS 6.4.1"),
+            format!("{path}.threshold"),
+            Some("CPS 6.2.2, 6.2.8"),
             format!(
-                "threshold {} of {n}: this version joins every custodian's part of the activation data, so the threshold must equal the number of custodians",
-                a.threshold
+                "threshold {} lets fewer than two persons activate the key",
+                q.threshold
+            ),
+        ));
+    } else if q.threshold as usize > n {
+        v.push(Violation::new(
+            format!("{path}.threshold"),
+            None,
+            format!(
+                "threshold {} is more than the {n} custodians of the {name}: the PIN could never be rebuilt",
+                q.threshold
             ),
         ));
     }

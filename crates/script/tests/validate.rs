@@ -129,31 +129,72 @@ fn a_witness_who_is_also_an_operator_or_custodian_is_refused() {
             "roles = [\"qualified-auditor\", \"custodian\"]",
         )],
     );
-    assert_refused(&v, "participants[5].roles", "CPS 5.2.4", "separated duties");
+    assert_refused(&v, "participants[6].roles", "CPS 5.2.4", "separated duties");
+}
+
+const USER_PIN: &str =
+    "[activation.user-pin]\ncustodians = [\"carol\", \"dave\", \"erin\"]\nthreshold = 2";
+
+fn user_pin_quorum(custodians: &str, threshold: u32) -> String {
+    format!("[activation.user-pin]\ncustodians = [{custodians}]\nthreshold = {threshold}")
 }
 
 #[test]
 fn one_custodian_is_refused() {
-    let v = violations_after(
-        "root-p384",
-        &[(
-            "custodians = [\"carol\", \"dave\"]",
-            "custodians = [\"carol\"]",
-        )],
+    let v = violations_after("root-p384", &[(USER_PIN, &user_pin_quorum("\"carol\"", 2))]);
+    assert_refused(
+        &v,
+        "activation.user-pin.custodians",
+        "CPS 6.4.1",
+        "at least two",
     );
-    assert_refused(&v, "activation.custodians", "CPS 6.4.1", "at least two");
 }
 
 #[test]
-fn a_person_holding_two_parts_is_refused() {
-    let v = violations_after(
-        "root-p384",
-        &[(
-            "custodians = [\"carol\", \"dave\"]",
-            "custodians = [\"carol\", \"carol\"]",
-        )],
+fn a_person_holding_two_shares_of_one_secret_is_refused() {
+    let two = user_pin_quorum("\"carol\", \"carol\", \"erin\"", 2);
+    let v = violations_after("root-p384", &[(USER_PIN, &two)]);
+    assert_refused(
+        &v,
+        "activation.user-pin.custodians[1]",
+        "CPS 6.4.2",
+        "listed twice",
     );
-    assert_refused(&v, "activation.custodians[1]", "CPS 6.4.2", "listed twice");
+}
+
+#[test]
+fn thresholds_below_two_or_above_n_are_refused() {
+    let all = "\"carol\", \"dave\", \"erin\"";
+    let v = violations_after("root-p384", &[(USER_PIN, &user_pin_quorum(all, 1))]);
+    assert_refused(
+        &v,
+        "activation.user-pin.threshold",
+        "CPS 6.2.2",
+        "fewer than two",
+    );
+    let v = violations_after("root-p384", &[(USER_PIN, &user_pin_quorum(all, 4))]);
+    assert!(
+        v.iter()
+            .any(|v| v.path == "activation.user-pin.threshold"
+                && v.message.contains("more than the 3")),
+        "{v:#?}"
+    );
+    for (custodians, k) in [("\"carol\", \"dave\"", 2), (all, 3)] {
+        let v = violations_after("root-p384", &[(USER_PIN, &user_pin_quorum(custodians, k))]);
+        assert!(v.is_empty(), "{v:#?}");
+    }
+}
+
+#[test]
+fn the_witness_listed_as_custodian_is_refused() {
+    let with_witness = user_pin_quorum("\"carol\", \"dave\", \"quinn\"", 2);
+    let v = violations_after("root-p384", &[(USER_PIN, &with_witness)]);
+    assert_refused(
+        &v,
+        "activation.user-pin.custodians[2]",
+        "CPS 5.2.4",
+        "a witness never holds activation data",
+    );
 }
 
 #[test]
