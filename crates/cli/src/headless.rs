@@ -44,6 +44,27 @@ fn print(notice: &Notice) {
         } => println!(
             "      share of {custodian} refused ({failures} of at most {limit} failures): {reason}"
         ),
+        Notice::HsmDone { what, milliseconds } => {
+            println!("      HSM: {what} done in {milliseconds:.0} ms")
+        }
+        Notice::ClockChecked { difference_ms } => println!(
+            "      clock: system minus reference {:.3} s",
+            *difference_ms as f64 / 1000.0
+        ),
+        Notice::Exception {
+            number,
+            description,
+        } => println!("      EXCEPTION {number}: {description}"),
+        Notice::Sealed {
+            outcome,
+            entries,
+            head,
+            words,
+        } => {
+            println!("      log sealed ({outcome}) after {entries} entries");
+            println!("      head {}", grouped(head));
+            println!("      head words: {words}");
+        }
         Notice::LoginFailed {
             failures,
             limit,

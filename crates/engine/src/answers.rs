@@ -28,13 +28,17 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
+
 use keyceremony_script::{Action, Participant, RecordField, Script, Secret, Step};
 use keyceremony_shares::Share;
 use secrecy::SecretString;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::operator::{Identity, InputError, Notice, Operator, ShareShown, Verdict};
+use crate::operator::{
+    ExceptionReport, Identity, InputError, Notice, Operator, ShareShown, Verdict,
+};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,6 +48,28 @@ struct File {
     check_in: BTreeMap<String, String>,
     #[serde(default)]
     steps: BTreeMap<String, StepAnswers>,
+    /// Deviations the room records, each on a numbered exception sheet.
+    #[serde(default)]
+    exceptions: Vec<ExceptionAnswer>,
+    #[serde(default)]
+    seal: Option<SealAnswers>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExceptionAnswer {
+    step: String,
+    description: String,
+    accepted: bool,
+    #[serde(default)]
+    remark: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct SealAnswers {
+    /// The witness confirms the head hash is copied onto the paper script.
+    head_copied: bool,
 }
 
 #[derive(Deserialize)]
@@ -60,6 +86,10 @@ struct StepAnswers {
     /// custodian -> secret ("so-pin", "user-pin") -> bag serial.
     #[serde(default)]
     bags: BTreeMap<String, BTreeMap<String, String>>,
+    /// Clock check: the reference clock's reading (RFC 3339), or "system"
+    /// in a rehearsal, where the lab's clock is its own reference.
+    #[serde(default, rename = "reference-time")]
+    reference_time: Option<String>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +107,11 @@ pub struct AnswersFile {
     ceremony: String,
     check_in: BTreeMap<String, String>,
     steps: BTreeMap<String, StepAnswers>,
+    exceptions: Vec<ExceptionAnswer>,
+    seal: Option<SealAnswers>,
     shares_dir: Option<PathBuf>,
+    witness_pin: Option<SecretString>,
+    rehearsal: bool,
     notices: Option<NoticeSink>,
 }
 
@@ -113,7 +147,11 @@ impl AnswersFile {
             ceremony: file.ceremony,
             check_in: file.check_in,
             steps: file.steps,
+            exceptions: file.exceptions,
+            seal: file.seal,
             shares_dir: None,
+            witness_pin: None,
+            rehearsal: false,
             notices: None,
         })
     }
@@ -122,6 +160,13 @@ impl AnswersFile {
     /// read from there when custodians log in.
     pub fn with_rehearsal_shares(mut self, dir: &Path) -> AnswersFile {
         self.shares_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// The PIN of the witness's lab token, which a rehearsal lab makes
+    /// itself; a witness types it at a real ceremony.
+    pub fn with_witness_pin(mut self, pin: SecretString) -> AnswersFile {
+        self.witness_pin = Some(pin);
         self
     }
 
@@ -144,7 +189,8 @@ impl Operator for AnswersFile {
         true
     }
 
-    fn preflight(&mut self, script: &Script, _rehearsal: bool) -> Result<(), InputError> {
+    fn preflight(&mut self, script: &Script, rehearsal: bool) -> Result<(), InputError> {
+        self.rehearsal = rehearsal;
         if self.ceremony != script.ceremony.id {
             return Err(InputError::Invalid(format!(
                 "the answers file {} is for ceremony '{}', not '{}'",
@@ -206,6 +252,29 @@ impl Operator for AnswersFile {
                         }
                     }
                 }
+                Action::ClockCheck => match answers.reference_time.as_deref() {
+                    None => {
+                        return Err(self.missing(format!(
+                            "reference-time (the reference clock's reading, RFC 3339) in step {}",
+                            step.id
+                        )));
+                    }
+                    Some("system") if !rehearsal => {
+                        return Err(InputError::Invalid(format!(
+                            "step {}: reference-time = \"system\" is for rehearsals only; a ceremony's witness reads a reference clock",
+                            step.id
+                        )));
+                    }
+                    Some("system") => {}
+                    Some(time) => {
+                        DateTime::parse_from_rfc3339(time).map_err(|e| {
+                            InputError::Invalid(format!(
+                                "step {}: reference-time '{time}' is not an RFC 3339 time: {e}",
+                                step.id
+                            ))
+                        })?;
+                    }
+                },
                 Action::Login | Action::SelfSign { .. } => {
                     let threshold = script.activation.user_pin.threshold as usize;
                     if answers.custodians.len() != threshold {
@@ -332,6 +401,67 @@ impl Operator for AnswersFile {
                 path.display(),
                 secret.as_str()
             ))),
+        }
+    }
+
+    fn exceptions(
+        &mut self,
+        step: &Step,
+        _witness: &Participant,
+    ) -> Result<Vec<ExceptionReport>, InputError> {
+        Ok(self
+            .exceptions
+            .iter()
+            .filter(|e| e.step == step.id)
+            .map(|e| ExceptionReport {
+                description: e.description.clone(),
+                accepted: e.accepted,
+                remark: e.remark.clone(),
+            })
+            .collect())
+    }
+
+    fn reference_time(
+        &mut self,
+        step: &Step,
+        _witness: &Participant,
+        system_time: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, InputError> {
+        match self
+            .steps
+            .get(&step.id)
+            .and_then(|a| a.reference_time.as_deref())
+        {
+            Some("system") if self.rehearsal => Ok(system_time),
+            Some(time) => DateTime::parse_from_rfc3339(time)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| InputError::Invalid(format!("reference-time '{time}': {e}"))),
+            None => Err(self.missing(format!("reference-time in step {}", step.id))),
+        }
+    }
+
+    fn witness_token_pin(
+        &mut self,
+        witness: &Participant,
+        token_label: &str,
+    ) -> Result<SecretString, InputError> {
+        self.witness_pin.clone().ok_or_else(|| {
+            InputError::Missing(format!(
+                "{} must type the PIN of their token '{token_label}': a headless run has it only in a rehearsal lab",
+                witness.name
+            ))
+        })
+    }
+
+    fn confirm_seal(
+        &mut self,
+        _witness: &Participant,
+        _head: &str,
+        _words: &str,
+    ) -> Result<(), InputError> {
+        match &self.seal {
+            Some(seal) if seal.head_copied => Ok(()),
+            _ => Err(self.missing("[seal] head-copied = true".to_string())),
         }
     }
 

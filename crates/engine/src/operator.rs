@@ -2,6 +2,7 @@
 //! TUI both implement [`Operator`], so the engine runs the same with or
 //! without a terminal.
 
+use chrono::{DateTime, Utc};
 use keyceremony_script::{Participant, RecordField, Script, Secret, Step};
 use keyceremony_shares::Share;
 use secrecy::SecretString;
@@ -18,6 +19,15 @@ pub enum Verdict {
 pub struct Identity {
     /// The kind of document shown, e.g. "passport"; never its number.
     pub document: String,
+}
+
+/// A deviation from the script, as written on a numbered exception sheet:
+/// what happened, and whether the witness accepts it (CPS 6.1.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExceptionReport {
+    pub description: String,
+    pub accepted: bool,
+    pub remark: String,
 }
 
 /// Whether a driver could show a share to its custodian.
@@ -71,6 +81,28 @@ pub enum Notice {
         failures: u32,
         limit: u32,
         reason: String,
+    },
+    /// The HSM finished what [`Notice::HsmWorking`] announced.
+    HsmDone {
+        what: String,
+        milliseconds: f64,
+    },
+    /// The witness's clock check (CPS 5.5.5).
+    ClockChecked {
+        difference_ms: i64,
+    },
+    /// An exception was recorded with its number.
+    Exception {
+        number: u32,
+        description: String,
+    },
+    /// The log is sealed; `head` is what the witness copies onto the paper
+    /// script, `words` the same as PGP words for reading aloud.
+    Sealed {
+        outcome: String,
+        entries: u64,
+        head: String,
+        words: String,
     },
 }
 
@@ -141,6 +173,40 @@ pub trait Operator {
         custodian: &Participant,
         secret: Secret,
     ) -> Result<SecretString, InputError>;
+
+    /// Deviations from the script the room records in this step, each with
+    /// the witness's acceptance; usually none.
+    fn exceptions(
+        &mut self,
+        step: &Step,
+        witness: &Participant,
+    ) -> Result<Vec<ExceptionReport>, InputError>;
+
+    /// The reference clock's reading that the witness takes when the tool
+    /// shows `system_time` (CPS 5.5.5).
+    fn reference_time(
+        &mut self,
+        step: &Step,
+        witness: &Participant,
+        system_time: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, InputError>;
+
+    /// The PIN of the witness's own token, typed by the witness to sign the
+    /// log's seal.
+    fn witness_token_pin(
+        &mut self,
+        witness: &Participant,
+        token_label: &str,
+    ) -> Result<SecretString, InputError>;
+
+    /// The witness confirms the sealed log's head hash is copied onto the
+    /// paper script.
+    fn confirm_seal(
+        &mut self,
+        witness: &Participant,
+        head: &str,
+        words: &str,
+    ) -> Result<(), InputError>;
 
     /// The witness confirms or refuses the step just performed.
     fn witness(&mut self, step: &Step, witness: &Participant) -> Result<Verdict, InputError>;

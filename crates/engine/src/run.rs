@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::activation::{self, kind, with_pin};
-use crate::operator::{Notice, Operator, ShareShown, Verdict};
+use crate::operator::{InputError, Notice, Operator, ShareShown, Verdict};
 use crate::outputs::{OutDir, Written};
 use crate::{EngineError, Settings, files};
 
@@ -121,6 +121,8 @@ pub(crate) struct Runner {
     /// The splits this ceremony made, so that a share of another split is
     /// refused by name.
     issued: BTreeMap<Secret, ShareSet>,
+    /// Exception sheets recorded so far.
+    exceptions: u32,
 }
 
 fn hex_upper(bytes: &[u8]) -> String {
@@ -147,6 +149,7 @@ impl Runner {
             certificates: BTreeMap::new(),
             checked_in: Vec::new(),
             issued: BTreeMap::new(),
+            exceptions: 0,
         };
         runner.record_start()?;
         Ok(runner)
@@ -264,9 +267,13 @@ impl Runner {
 
     /// Records why the ceremony stopped and deactivates the token.
     fn stop(&mut self, step: &str, error: &EngineError) {
+        let kind = match error {
+            EngineError::Input(InputError::Aborted { .. }) => EventKind::Abort,
+            _ => EventKind::Error,
+        };
         let _ = self.tool_record(
             Some(step),
-            EventKind::Error,
+            kind,
             format!("the ceremony stopped: {error}"),
             json!({ "error": error.to_string() }),
         );
@@ -323,6 +330,7 @@ impl Runner {
         match &step.action {
             Action::Manual => {}
             Action::CheckIn => self.check_in(operator, step, &witness)?,
+            Action::ClockCheck => self.clock_check(operator, step, &witness)?,
             Action::InitToken => self.init_token(operator, step)?,
             Action::Login => self.login(operator, step)?,
             Action::GenerateKey { key } => self.generate_key(operator, step, key)?,
@@ -340,6 +348,9 @@ impl Runner {
                 format!("{}: {value}", field.label),
                 json!({ "field": field.name, "label": field.label, "value": value }),
             )?;
+        }
+        for exception in operator.exceptions(step, &witness)? {
+            self.exception(operator, step, &performer, &witness, exception)?;
         }
         match operator.witness(step, &witness)? {
             Verdict::Confirmed => self.person_record(
@@ -376,6 +387,81 @@ impl Runner {
             format!("step {} ends", step.id),
             json!({}),
         )
+    }
+
+    /// CPS 5.5.5: the record's time stamps are only as good as the clock.
+    fn clock_check(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        witness: &Participant,
+    ) -> Result<(), EngineError> {
+        let system = Utc::now();
+        let reference = operator.reference_time(step, witness, system)?;
+        let difference_ms = (system - reference).num_milliseconds();
+        let stamp =
+            |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        self.person_record(
+            witness,
+            acting_role(witness),
+            Some(&step.id),
+            EventKind::ClockCheck,
+            format!(
+                "clock check: system {}, reference {}, system minus reference {:.3} s",
+                stamp(system),
+                stamp(reference),
+                difference_ms as f64 / 1000.0
+            ),
+            json!({
+                "system_time": stamp(system),
+                "reference_time": stamp(reference),
+                "difference_ms": difference_ms,
+            }),
+        )?;
+        operator.notify(&Notice::ClockChecked { difference_ms });
+        Ok(())
+    }
+
+    /// A numbered exception sheet: the deviation, and the witness's word.
+    fn exception(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        performer: &Participant,
+        witness: &Participant,
+        report: crate::operator::ExceptionReport,
+    ) -> Result<(), EngineError> {
+        self.exceptions += 1;
+        let number = self.exceptions;
+        self.person_record(
+            performer,
+            acting_role(performer),
+            Some(&step.id),
+            EventKind::Exception,
+            format!("exception {number}: {}", report.description),
+            json!({
+                "number": number,
+                "description": report.description,
+                "accepted": report.accepted,
+                "witness": witness.id,
+                "remark": report.remark,
+            }),
+        )?;
+        operator.notify(&Notice::Exception {
+            number,
+            description: report.description.clone(),
+        });
+        if report.accepted {
+            Ok(())
+        } else {
+            Err(EngineError::Step {
+                step: step.id.clone(),
+                message: format!(
+                    "the witness {} did not accept exception {number} ({}): {}",
+                    witness.name, report.description, report.remark
+                ),
+            })
+        }
     }
 
     fn check_in(
@@ -890,6 +976,10 @@ impl Runner {
         let started = Instant::now();
         let pair = session.generate_key_pair(&request)?;
         let hsm_ms = started.elapsed().as_secs_f64() * 1000.0;
+        operator.notify(&Notice::HsmDone {
+            what: format!("{algorithm} key pair '{label}' generated"),
+            milliseconds: hsm_ms,
+        });
         let private = session.private_key_attributes(&pair)?;
         let public = session.public_key_attributes(&pair)?;
         let spki = session.public_key_spki_der(&pair)?;
@@ -1004,6 +1094,10 @@ impl Runner {
         let pair = self.keys[label].pair.clone();
         let spki = self.keys[label].spki.clone();
         let (raw, hsm_ms) = self.sign_activated(operator, step, &pair, prepared.tbs_der())?;
+        operator.notify(&Notice::HsmDone {
+            what: format!("root certificate of '{label}' signed"),
+            milliseconds: hsm_ms,
+        });
         let der = prepared.assemble(&raw)?;
         self.tool_record(
             Some(&step.id),

@@ -50,6 +50,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         "Wanda confirms step 1.1",
         json!({}),
     )?;
+    // Text that JSON escapes, so the auditor's commands meet it too.
+    log.append(
+        &ada,
+        Some("1.2"),
+        EventKind::Recorded,
+        "HSM taken from bag №A-17 — seal \"intact\"",
+        json!({ "bag": "A-17", "note": "C:\\hsm\\ \t tab" }),
+    )?;
     log.append(
         &tool,
         Some("2.1"),

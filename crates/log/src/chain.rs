@@ -129,7 +129,7 @@ fn is_kebab_case(kind: &str) -> bool {
 }
 
 /// A ceremony id goes on a line of its own in the seal statement.
-pub(crate) fn valid_ceremony_id(id: &str) -> bool {
+fn valid_ceremony_id(id: &str) -> bool {
     !id.is_empty() && !id.chars().any(char::is_control)
 }
 

@@ -65,6 +65,7 @@ pub enum EventKind {
     CeremonyStart,
     Environment,
     CheckIn,
+    ClockCheck,
     StepBegin,
     StepEnd,
     Recorded,

@@ -217,6 +217,19 @@ fn incomplete(chain: &Chain, tail: &[u8]) -> Result<(), String> {
             sealed.entry
         ));
     }
+    // Every entry the writer could have been writing begins like this.
+    let opening = format!("{{\"seq\":{n},\"time\":\"");
+    let opening = opening.as_bytes();
+    let begins_right = if tail.len() < opening.len() {
+        opening.starts_with(tail)
+    } else {
+        tail.starts_with(opening)
+    };
+    if !begins_right {
+        return Err(format!(
+            "entry {n} is incomplete and does not begin as entry {n} would: it was edited"
+        ));
+    }
     match serde_json::from_slice::<serde::de::IgnoredAny>(tail) {
         // A whole entry whose line feed was never written: the write did not
         // finish, so the ceremony never went on from it. Only its exact form

@@ -601,6 +601,16 @@ fn a_partial_last_line_is_an_interruption_not_tampering() {
     bytes.push(b'\n');
     let report = verify(&bytes, &VerifyOptions::default());
     assert_problem(&report, Status::Tampered, 13, "not a well-formed log entry");
+    // Nor is a stray byte at the end of an unsealed log.
+    let mut bytes = intact.clone();
+    bytes.push(b'x');
+    let report = verify(&bytes, &VerifyOptions::default());
+    assert_problem(
+        &report,
+        Status::Tampered,
+        13,
+        "does not begin as entry 13 would",
+    );
     // Nor is something tacked on after a complete entry.
     let mut bytes = intact;
     bytes.extend_from_slice(&lines[12][..lines[12].len() - 1]);

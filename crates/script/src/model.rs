@@ -263,6 +263,9 @@ pub enum Action {
     Manual,
     /// The witness confirms each participant's identity (CPS 5.2.3).
     CheckIn,
+    /// The witness compares the system clock with a reference clock; the
+    /// difference is recorded (CPS 5.5.5).
+    ClockCheck,
     /// C_InitToken and C_InitPIN under dual control.
     InitToken,
     /// C_Login as the user under dual control (CPS 6.2.8).
@@ -285,6 +288,7 @@ impl Action {
         match self {
             Action::Manual => "manual",
             Action::CheckIn => "check-in",
+            Action::ClockCheck => "clock-check",
             Action::InitToken => "init-token",
             Action::Login => "login",
             Action::GenerateKey { .. } => "generate-key",

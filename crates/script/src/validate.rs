@@ -615,7 +615,7 @@ fn order(script: &Script, path: &str, step: &Step, p: &mut Progress, v: &mut Vec
         );
     }
     match &step.action {
-        Action::Manual => {}
+        Action::Manual | Action::ClockCheck => {}
         Action::CheckIn => p.checked_in = true,
         Action::InitToken => {
             if p.logged_in {
