@@ -291,10 +291,10 @@ impl LogWriter {
             });
         }
         let now = Utc::now();
-        let time = self.chain.last_time().map_or(now, |last| now.max(last));
+        let time = format_time(self.chain.last_time().map_or(now, |last| now.max(last)));
         let description = description.into();
         let prev = hex::encode(self.head());
-        let time = self.write(&format_time(time), actor, step, kind, &description, &data)?;
+        self.write(&time, actor, step, kind, &description, &data)?;
         Ok(Entry {
             seq,
             time,
@@ -317,17 +317,10 @@ impl LogWriter {
     /// be appended.
     pub fn seal(&mut self, actor: &Actor, seal: &Seal) -> Result<Entry, LogError> {
         let seq = self.len() + 1;
-        let time = self.chain.last_time().unwrap_or_else(Utc::now);
+        let time = format_time(self.chain.last_time().unwrap_or_else(Utc::now));
         let description = seal::seal_description(seal.outcome);
         let prev = hex::encode(self.head());
-        let time = self.write(
-            &format_time(time),
-            actor,
-            None,
-            EventKind::Seal,
-            description,
-            seal,
-        )?;
+        self.write(&time, actor, None, EventKind::Seal, description, seal)?;
         let data = serde_json::to_value(seal).map_err(|source| LogError::Encode { seq, source })?;
         Ok(Entry {
             seq,
@@ -341,7 +334,8 @@ impl LogWriter {
         })
     }
 
-    /// Writes one line after checking it, fsyncs it, and returns its time.
+    /// Writes one line after checking it with the verifier's rules, and
+    /// fsyncs it.
     fn write<D: Serialize + ?Sized>(
         &mut self,
         time: &str,
@@ -350,7 +344,7 @@ impl LogWriter {
         kind: EventKind,
         description: &str,
         data: &D,
-    ) -> Result<String, LogError> {
+    ) -> Result<(), LogError> {
         let seq = self.len() + 1;
         if self.broken {
             return Err(LogError::Broken {
@@ -398,7 +392,7 @@ impl LogWriter {
             });
         }
         self.chain.commit(accepted);
-        Ok(time.to_string())
+        Ok(())
     }
 }
 
