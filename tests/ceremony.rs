@@ -31,7 +31,8 @@ fn module() -> PathBuf {
         .expect("SoftHSM2 is not installed: run scripts/setup.sh (apt-get install softhsm2)")
 }
 
-/// A SoftHSM2 lab: its own config and token folder.
+/// A SoftHSM2 lab made by `keyceremony lab create`: its own config, token
+/// folder, and the witness's token for sealing logs.
 struct Lab {
     dir: tempfile::TempDir,
     conf: PathBuf,
@@ -40,17 +41,30 @@ struct Lab {
 impl Lab {
     fn new() -> Lab {
         let dir = tempfile::tempdir().unwrap();
-        let tokens = dir.path().join("tokens");
-        std::fs::create_dir(&tokens).unwrap();
-        let template =
-            std::fs::read_to_string(repo().join("softhsm-config/softhsm2.conf.template")).unwrap();
-        let conf = dir.path().join("softhsm2.conf");
-        std::fs::write(
-            &conf,
-            template.replace("@TOKENDIR@", tokens.to_str().unwrap()),
-        )
-        .unwrap();
+        let made = Command::new(BIN)
+            .args(["lab", "create"])
+            .arg(dir.path().join("lab"))
+            .arg("--module")
+            .arg(module())
+            .env_remove("SOFTHSM2_CONF")
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "lab create: {}", text(&made.stderr));
+        let conf = dir.path().join("lab/softhsm2.conf");
         Lab { dir, conf }
+    }
+
+    fn witness_pin(&self) -> PathBuf {
+        self.path("lab/witness.pin")
+    }
+
+    fn witness_key(&self) -> PathBuf {
+        self.path("lab/witness.pub.pem")
+    }
+
+    /// Tokens the lab holds besides the witness's.
+    fn ceremony_tokens(&self) -> usize {
+        std::fs::read_dir(self.path("lab/tokens")).unwrap().count() - 1
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -73,6 +87,10 @@ impl Lab {
             .arg(module())
             .arg("--answers")
             .arg(answers)
+            .arg("--witness-pin-file")
+            .arg(self.witness_pin())
+            .arg("--backup")
+            .arg(self.path("backup"))
             .arg("--out")
             .arg(out)
             .output()
@@ -223,7 +241,7 @@ fn rehearsal_runs_both_shipped_ceremonies() {
         let entries = log_entries(dir);
         assert_eq!(entries[0]["kind"], "ceremony-start");
         assert_eq!(entries[0]["data"]["rehearsal"], true);
-        assert_eq!(entries.last().unwrap()["kind"], "ceremony-end");
+        assert_eq!(entries[entries.len() - 2]["kind"], "ceremony-end");
         let kinds: Vec<&str> = entries
             .iter()
             .map(|e| e["kind"].as_str().unwrap())
@@ -242,6 +260,8 @@ fn rehearsal_runs_both_shipped_ceremonies() {
             assert!(kinds.contains(&kind), "no {kind} in the log");
         }
         assert!(kinds.contains(&"share-issued") && kinds.contains(&"share-entered"));
+        assert_eq!(entries.last().unwrap()["kind"], "seal");
+        verify_log_exit_codes(dir, &out.join("lab/witness.pub.pem"));
         no_secret_outside_the_share_files(dir, &stdout);
     }
 
@@ -326,8 +346,11 @@ fn refused(lab: &Lab, script: &Path, answers: &Path, expected: &[&str]) {
         );
     }
     assert!(!out.exists(), "output written for a refused ceremony");
-    let tokens = std::fs::read_dir(lab.path("tokens")).unwrap().count();
-    assert_eq!(tokens, 0, "a token was created for a refused ceremony");
+    assert_eq!(
+        lab.ceremony_tokens(),
+        0,
+        "a token was created for a refused ceremony"
+    );
 }
 
 #[test]
@@ -436,7 +459,7 @@ fn a_non_empty_output_folder_is_refused() {
         text(&run.stderr)
     );
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
-    assert_eq!(std::fs::read_dir(lab.path("tokens")).unwrap().count(), 0);
+    assert_eq!(lab.ceremony_tokens(), 0);
 }
 
 #[test]
@@ -491,6 +514,11 @@ fn an_existing_key_label_on_the_token_is_refused() {
     let (script, answers) = shipped("root-p384");
     let first = lab.run(&script, &answers, &lab.path("first"));
     assert!(first.status.success(), "{}", text(&first.stderr));
+    let (code, report) = verify_log(
+        &lab.path("first/ceremony.log"),
+        &["--witness-key", lab.witness_key().to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{report}");
     let token = "Example TLS ECC Root 2026";
     let pin = user_pin(&lab.path("first"), "example-tls-ecc-root-2026");
     let before = lab.objects(token, &pin);
@@ -582,4 +610,47 @@ fn a_production_script_never_takes_shares_from_a_file() {
         &answers,
         &["production ceremony", "CPS 6.4.2"],
     );
+}
+
+fn verify_log(log: &Path, extra: &[&str]) -> (i32, String) {
+    let run = Command::new(BIN)
+        .arg("verify-log")
+        .arg(log)
+        .args(extra)
+        .output()
+        .unwrap();
+    (run.status.code().unwrap(), text(&run.stdout))
+}
+
+/// `verify-log`: 0 for the sealed log with the right witness key and head, 3
+/// for one cut short, 4 for one changed.
+fn verify_log_exit_codes(dir: &Path, witness_key: &Path) {
+    let log = dir.join("ceremony.log");
+    let key = witness_key.to_str().unwrap();
+    let (code, report) = verify_log(&log, &["--witness-key", key]);
+    assert_eq!(code, 0, "{report}");
+    let head = report
+        .lines()
+        .find_map(|l| l.strip_prefix("head: "))
+        .unwrap()
+        .to_string();
+    let (code, report) = verify_log(&log, &["--witness-key", key, "--expect-head", &head]);
+    assert_eq!(code, 0, "{report}");
+
+    let body = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = body.lines().collect();
+    let scratch = tempfile::tempdir().unwrap();
+    let cut = scratch.path().join("cut.log");
+    std::fs::write(&cut, lines[..lines.len() - 1].join("\n") + "\n").unwrap();
+    assert_eq!(verify_log(&cut, &[]).0, 3);
+
+    let changed = scratch.path().join("changed.log");
+    std::fs::write(
+        &changed,
+        body.replacen("Carol Nakamura", "Carol Nakamure", 1),
+    )
+    .unwrap();
+    let (code, report) = verify_log(&changed, &[]);
+    assert_eq!(code, 4, "{report}");
+    assert!(report.contains("entry "), "{report}");
 }

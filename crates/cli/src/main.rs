@@ -1,8 +1,10 @@
 //! `keyceremony`: runs the key ceremony of a Root Certification Authority.
 
 mod headless;
+mod lab;
 mod secrets;
 mod shipped;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,7 +12,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use keyceremony_engine::{AnswersFile, Ceremony, Operator, Settings, files};
-use keyceremony_hsm::lab::SoftHsmLab;
 use keyceremony_script::LoadedScript;
 
 #[derive(Parser)]
@@ -47,6 +48,14 @@ enum Command {
         /// login; defaults to OUT/rehearsal-shares (the shares this run makes).
         #[arg(long, requires = "answers")]
         rehearsal_shares: Option<PathBuf>,
+        /// Rehearsals: file holding the PIN of the lab's witness token (made by
+        /// `keyceremony lab create`); at a real ceremony the witness types it.
+        #[arg(long, requires = "answers")]
+        witness_pin_file: Option<PathBuf>,
+        /// Folder that receives the sealed log's verified copy, instead of
+        /// the script's log.backup (CPS 5.4.5).
+        #[arg(long)]
+        backup: Option<PathBuf>,
     },
     /// Rehearse both shipped ceremonies in a throwaway SoftHSM2 lab.
     #[command(after_help = "Example:\n  keyceremony rehearse --out rehearsal --headless")]
@@ -64,6 +73,46 @@ enum Command {
     /// Work with ceremony scripts.
     #[command(subcommand)]
     Script(ScriptCommand),
+    /// Verify a ceremony log offline: every link, sequence, time order and
+    /// both seal signatures. Exit 0: sealed and intact; 3: intact but not
+    /// sealed as completed (interrupted or aborted); 4: tampered or unreadable.
+    #[command(
+        after_help = "Example:\n  keyceremony verify-log out/ceremony.log --expect-head 3f2a... --witness-key quinn.pub.pem"
+    )]
+    VerifyLog {
+        /// The ceremony.log to check.
+        log: PathBuf,
+        /// The head hash the witness copied onto the paper script (hex; spaces allowed).
+        #[arg(long)]
+        expect_head: Option<String>,
+        /// The witness's public key (PEM) as the witness gave it to you.
+        #[arg(long)]
+        witness_key: Option<PathBuf>,
+    },
+    /// Make rehearsal labs.
+    #[command(subcommand)]
+    Lab(LabCommand),
+}
+
+#[derive(Subcommand)]
+enum LabCommand {
+    /// Create a SoftHSM2 lab in DIR with a witness token for sealing logs;
+    /// prints the SOFTHSM2_CONF to use.
+    #[command(
+        after_help = "Example:\n  keyceremony lab create /tmp/lab && export SOFTHSM2_CONF=/tmp/lab/softhsm2.conf"
+    )]
+    Create {
+        dir: PathBuf,
+        /// SoftHSM2 module; defaults to the installed one.
+        #[arg(long, env = "KEYCEREMONY_MODULE")]
+        module: Option<PathBuf>,
+        /// Label of the witness's token.
+        #[arg(long, default_value = lab::WITNESS_TOKEN)]
+        witness_token: String,
+        /// Label of the witness's P-384 key.
+        #[arg(long, default_value = lab::WITNESS_KEY)]
+        witness_key: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -98,6 +147,8 @@ fn run(cli: Cli) -> Result<()> {
             out,
             answers,
             rehearsal_shares,
+            witness_pin_file,
+            backup,
         } => {
             let module = module_path(module)?;
             let loaded = LoadedScript::load(&script)?;
@@ -107,15 +158,37 @@ fn run(cli: Cli) -> Result<()> {
                 );
             };
             let shares = rehearsal_shares.unwrap_or_else(|| out.join(files::REHEARSAL_SHARES));
-            let mut operator =
-                headless::printing(AnswersFile::load(&answers)?.with_rehearsal_shares(&shares));
-            run_ceremony(loaded, module, out, false, &mut operator)
+            let mut answers = AnswersFile::load(&answers)?.with_rehearsal_shares(&shares);
+            if let Some(file) = witness_pin_file {
+                answers = answers.with_witness_pin(lab::read_pin(&file)?);
+            }
+            let mut operator = headless::printing(answers);
+            run_ceremony(loaded, module, out, false, backup, &mut operator)
         }
         Command::Rehearse {
             out,
             headless: _,
             module,
         } => rehearse(&out, module),
+        Command::VerifyLog {
+            log,
+            expect_head,
+            witness_key,
+        } => verify::verify_log(&log, expect_head.as_deref(), witness_key.as_deref()),
+        Command::Lab(LabCommand::Create {
+            dir,
+            module,
+            witness_token,
+            witness_key,
+        }) => {
+            let made = lab::create(&dir, &module_path(module)?, &witness_token, &witness_key)?;
+            println!("REHEARSAL lab in {}", made.lab.dir.display());
+            println!("export SOFTHSM2_CONF={}", made.lab.config.display());
+            println!("witness token '{witness_token}', key '{witness_key}'");
+            println!("witness PIN file {}", made.pin_file.display());
+            println!("witness public key {}", made.public_key.display());
+            Ok(())
+        }
         Command::Script(ScriptCommand::Check { script }) => {
             let loaded = LoadedScript::read(&script)?;
             let violations = loaded.violations();
@@ -151,12 +224,14 @@ fn run_ceremony(
     module: PathBuf,
     out: PathBuf,
     rehearsal: bool,
+    backup: Option<PathBuf>,
     operator: &mut dyn Operator,
 ) -> Result<()> {
     let settings = Settings {
         module,
         out_dir: out,
         rehearsal,
+        backup,
     };
     let ceremony = Ceremony::prepare(script, settings, operator)?;
     headless::banner(&ceremony);
@@ -168,13 +243,17 @@ fn run_ceremony(
 fn rehearse(out: &Path, module: Option<PathBuf>) -> Result<()> {
     keyceremony_engine::outputs::check_usable(out)?;
     let module = module_path(module)?;
-    let lab = SoftHsmLab::create(&out.join("lab"))
-        .with_context(|| format!("cannot create the SoftHSM2 lab in {}", out.display()))?;
-    lab.activate();
+    let made = lab::create(
+        &out.join("lab"),
+        &module,
+        lab::WITNESS_TOKEN,
+        lab::WITNESS_KEY,
+    )?;
     println!(
-        "REHEARSAL: SoftHSM2 lab in {} (SOFTHSM2_CONF={} for this run only)",
-        lab.dir.display(),
-        lab.config.display()
+        "REHEARSAL: SoftHSM2 lab in {} (SOFTHSM2_CONF={} for this run only); witness key {}",
+        made.lab.dir.display(),
+        made.lab.config.display(),
+        made.public_key.display()
     );
     for ceremony in shipped::CEREMONIES {
         let script =
@@ -185,10 +264,18 @@ fn rehearse(out: &Path, module: Option<PathBuf>) -> Result<()> {
             Path::new(ceremony.answers_path),
             ceremony.answers.to_string(),
         )?
-        .with_rehearsal_shares(&ceremony_out.join(files::REHEARSAL_SHARES));
+        .with_rehearsal_shares(&ceremony_out.join(files::REHEARSAL_SHARES))
+        .with_witness_pin(lab::read_pin(&made.pin_file)?);
         let mut operator = headless::printing(answers);
-        run_ceremony(script, module.clone(), ceremony_out, true, &mut operator)
-            .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;
+        run_ceremony(
+            script,
+            module.clone(),
+            ceremony_out,
+            true,
+            Some(out.join("backup")),
+            &mut operator,
+        )
+        .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;
     }
     println!("REHEARSAL complete: outputs in {}", out.display());
     Ok(())

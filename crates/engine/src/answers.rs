@@ -75,7 +75,10 @@ struct SealAnswers {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StepAnswers {
-    witness: WitnessAnswer,
+    /// Absent only for the seal-log step, which ends with the witness
+    /// copying the head hash instead ([seal]).
+    #[serde(default)]
+    witness: Option<WitnessAnswer>,
     #[serde(default)]
     remark: Option<String>,
     #[serde(default)]
@@ -205,7 +208,19 @@ impl Operator for AnswersFile {
             let answers = self.steps.get(&step.id).ok_or_else(|| {
                 self.missing(format!("[steps.\"{}\"] with the witness's answer", step.id))
             })?;
-            if answers.witness == WitnessAnswer::Refuse && answers.remark.is_none() {
+            if step.action == Action::SealLog {
+                if !self.seal.as_ref().is_some_and(|s| s.head_copied) {
+                    return Err(self.missing(
+                        "[seal] head-copied = true, the witness's confirmation that the sealed log's head hash is on the paper script".to_string(),
+                    ));
+                }
+            } else if answers.witness.is_none() {
+                return Err(self.missing(format!(
+                    "witness = \"confirm\" or \"refuse\" in [steps.\"{}\"]",
+                    step.id
+                )));
+            }
+            if answers.witness == Some(WitnessAnswer::Refuse) && answers.remark.is_none() {
                 return Err(self.missing(format!("remark for the refusal of step {}", step.id)));
             }
             for field in &step.record {
@@ -275,7 +290,7 @@ impl Operator for AnswersFile {
                         })?;
                     }
                 },
-                Action::Login | Action::SelfSign { .. } => {
+                Action::Login | Action::SelfSign { .. } | Action::SealLog => {
                     let threshold = script.activation.user_pin.threshold as usize;
                     if answers.custodians.len() != threshold {
                         return Err(self.missing(format!(
@@ -470,12 +485,13 @@ impl Operator for AnswersFile {
             .steps
             .get(&step.id)
             .ok_or_else(|| self.missing(format!("witness answer for step {}", step.id)))?;
-        Ok(match answers.witness {
-            WitnessAnswer::Confirm => Verdict::Confirmed,
-            WitnessAnswer::Refuse => Verdict::Refused {
+        match answers.witness {
+            Some(WitnessAnswer::Confirm) => Ok(Verdict::Confirmed),
+            Some(WitnessAnswer::Refuse) => Ok(Verdict::Refused {
                 remark: answers.remark.clone().unwrap_or_default(),
-            },
-        })
+            }),
+            None => Err(self.missing(format!("witness answer for step {}", step.id))),
+        }
     }
 
     fn notify(&mut self, notice: &Notice) {

@@ -54,6 +54,8 @@ pub struct Settings {
     /// True when run by `keyceremony rehearse` or when the script says so;
     /// recorded in the log and shown everywhere.
     pub rehearsal: bool,
+    /// Where the sealed log's copy goes, instead of the script's `log.backup`.
+    pub backup: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]

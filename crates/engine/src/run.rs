@@ -7,10 +7,13 @@ use std::time::Instant;
 
 use chrono::{SubsecRound, Utc};
 use keyceremony_hsm::{
-    HsmError, KeyAlgorithm as HsmAlgorithm, KeyGenSpec, KeyPair, Module, ObjectFilter, Session,
-    Token, UserKind,
+    HsmError, KeyAlgorithm as HsmAlgorithm, KeyGenSpec, KeyPair, Module, ObjectClass, ObjectFilter,
+    Session, Token, UserKind,
 };
-use keyceremony_log::{Actor, EventKind, LogWriter};
+use keyceremony_log::{
+    Actor, CEREMONY_KEY_SIGNER, EventKind, LogWriter, Seal, SealOutcome, SealSignature,
+    seal_statement,
+};
 use keyceremony_script::{
     Act, Action, KeyAlgorithm, LoadedScript, Participant, Role, Secret, Step,
 };
@@ -24,7 +27,7 @@ use sha2::{Digest, Sha256};
 
 use crate::activation::{self, kind, with_pin};
 use crate::operator::{InputError, Notice, Operator, ShareShown, Verdict};
-use crate::outputs::{OutDir, Written};
+use crate::outputs::{self, OutDir, Written};
 use crate::{EngineError, Settings, files};
 
 /// What a finished ceremony produced.
@@ -36,6 +39,8 @@ pub struct Outcome {
     pub log_head: String,
     /// (key label, certificate SHA-256 in upper-case hex) for each root.
     pub certificates: Vec<(String, String)>,
+    /// The verified copy of the sealed log (CPS 5.4.5).
+    pub backup: std::path::PathBuf,
 }
 
 /// Refuses, before anything is written, a token the script cannot use.
@@ -96,6 +101,24 @@ struct GeneratedKey {
     spki: Vec<u8>,
 }
 
+/// The key that signs the log's seal.
+struct LogKey {
+    pair: KeyPair,
+    spki: Vec<u8>,
+    uri: String,
+}
+
+/// DER Ecdsa-Sig-Value from the raw r || s a PKCS#11 token returns.
+fn der_signature(raw: &[u8]) -> Result<Vec<u8>, EngineError> {
+    let signature = p384::ecdsa::Signature::from_slice(raw).map_err(|_| {
+        EngineError::Refused(format!(
+            "the token returned a {}-byte ECDSA signature, not a P-384 r || s",
+            raw.len()
+        ))
+    })?;
+    Ok(signature.to_der().as_bytes().to_vec())
+}
+
 /// Shares entered by the custodians who came forward, in the same order.
 struct Entered {
     custodians: Vec<String>,
@@ -123,6 +146,9 @@ pub(crate) struct Runner {
     issued: BTreeMap<Secret, ShareSet>,
     /// Exception sheets recorded so far.
     exceptions: u32,
+    log_key_recorded: bool,
+    /// Head hash of the sealed log, once sealed.
+    sealed: Option<[u8; 32]>,
 }
 
 fn hex_upper(bytes: &[u8]) -> String {
@@ -150,6 +176,8 @@ impl Runner {
             checked_in: Vec::new(),
             issued: BTreeMap::new(),
             exceptions: 0,
+            log_key_recorded: false,
+            sealed: None,
         };
         runner.record_start()?;
         Ok(runner)
@@ -251,18 +279,49 @@ impl Runner {
             .iter()
             .map(|(label, c)| (label.clone(), hex_upper(&c.summary.sha256)))
             .collect();
-        self.tool_record(
-            None,
-            EventKind::CeremonyEnd,
-            format!("ceremony '{}' completed", self.script.script.ceremony.name),
-            json!({ "certificates": certificates }),
-        )?;
+        let head = self.sealed.ok_or_else(|| {
+            EngineError::Refused("the script ended without sealing its log".to_string())
+        })?;
+        let backup = self.backup()?;
         Ok(Outcome {
             out_dir: self.out.root().to_path_buf(),
             log_entries: self.log.len(),
-            log_head: hex::encode(self.log.head()),
+            log_head: hex::encode(head),
             certificates,
+            backup,
         })
+    }
+
+    /// CPS 5.4.5: a copy of the sealed log on removable media, read back and
+    /// verified before the operators put the media away.
+    fn backup(&self) -> Result<std::path::PathBuf, EngineError> {
+        let root = self
+            .settings
+            .backup
+            .clone()
+            .unwrap_or_else(|| self.script.script.log.backup.clone());
+        let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
+        let folder = root.join(format!("{}-{stamp}", self.script.script.ceremony.id));
+        let original = self.out.path(files::LOG);
+        let bytes = std::fs::read(&original).map_err(|source| outputs::OutputError::Io {
+            path: original.clone(),
+            source,
+        })?;
+        let copy = OutDir::create(&folder)?.write_new(files::LOG, &bytes)?;
+        let report = keyceremony_log::verify::verify_path(&copy.path, &Default::default());
+        let reread = std::fs::read(&copy.path).map_err(|source| outputs::OutputError::Io {
+            path: copy.path.clone(),
+            source,
+        })?;
+        if report.status != keyceremony_log::verify::Status::Sealed || reread != bytes {
+            return Err(EngineError::Refused(format!(
+                "the backup copy {} does not verify ({}); copy {} to new media by hand and check it with keyceremony verify-log",
+                copy.path.display(),
+                report.status,
+                original.display()
+            )));
+        }
+        Ok(copy.path)
     }
 
     /// Records why the ceremony stopped and deactivates the token.
@@ -337,6 +396,7 @@ impl Runner {
             Action::SelfSign { certificate } => self.self_sign(operator, step, certificate)?,
             Action::Export { certificate } => self.export(operator, step, certificate)?,
             Action::Logout => self.logout(step)?,
+            Action::SealLog => return self.seal_log(operator, step),
         }
         for field in &step.record {
             let value = operator.record(step, field)?;
@@ -734,8 +794,12 @@ impl Runner {
         session.set_pin(&transient, &shares::pin(&so_secret))?;
         session.init_user_pin(&shares::pin(&user_secret))?;
         session.logout()?;
+        session.login(UserKind::User, &shares::pin(&user_secret))?;
         drop((so_secret, user_secret, transient));
+        let log_key = self.generate_log_key(operator, step, &session);
+        session.logout()?;
         self.close_session(session, step)?;
+        let log_key = log_key?;
         let info = token.info()?;
         let uri = token.uri()?.to_string();
         let sets: BTreeMap<&str, String> = splits
@@ -758,6 +822,7 @@ impl Runner {
                 "share_sets": sets,
             }),
         )?;
+        self.record_log_key(step, &log_key)?;
         for (secret, split) in &splits {
             self.issued.insert(*secret, split.set.clone());
         }
@@ -916,6 +981,228 @@ impl Runner {
             reason: "the token refused the PIN rebuilt from the shares entered; the custodians enter their shares again".to_string(),
         });
         self.count_failure(step, failures, "the token refused the rebuilt PIN")
+    }
+
+    /// The P-384 key that signs the log's seal, made with the token while
+    /// its PINs are still whole, so it is under the same dual control.
+    fn generate_log_key(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        session: &Session,
+    ) -> Result<LogKey, EngineError> {
+        let label = self.script.script.log.signing_key.clone();
+        refuse_existing_label(session, &label)?;
+        let id = session.random(16)?;
+        self.tool_record(
+            Some(&step.id),
+            EventKind::KeyGenerationRequested,
+            format!("generating the ECC P-384 log-signing key '{label}' inside the HSM"),
+            json!({ "label": label, "id": hex::encode(&id), "algorithm": "ECC P-384", "purpose": "log-signing" }),
+        )?;
+        operator.notify(&Notice::HsmWorking {
+            what: format!("generating the log-signing key '{label}'"),
+        });
+        let pair = session.generate_key_pair(&KeyGenSpec {
+            algorithm: HsmAlgorithm::EcP384,
+            label: label.clone(),
+            id: id.clone(),
+            always_authenticate: false,
+        })?;
+        let problems = session.private_key_attributes(&pair)?.problems(false);
+        if !problems.is_empty() {
+            return Err(EngineError::Step {
+                step: step.id.clone(),
+                message: format!(
+                    "the log-signing key has unsafe attributes: {}",
+                    problems.join("; ")
+                ),
+            });
+        }
+        let spki = session.public_key_spki_der(&pair)?;
+        let uri = self.key_uri(&label, &id)?;
+        Ok(LogKey { pair, spki, uri })
+    }
+
+    fn record_log_key(&mut self, step: &Step, key: &LogKey) -> Result<(), EngineError> {
+        let data = keyceremony_log::log_signing_key_data(&key.spki, &key.uri)?;
+        self.tool_record(
+            Some(&step.id),
+            EventKind::LogSigningKey,
+            format!(
+                "log-signing key '{}' is on the token; it signs this log's seal",
+                key.pair.label
+            ),
+            data,
+        )?;
+        self.log_key_recorded = true;
+        Ok(())
+    }
+
+    /// Closes the log (CPS 5.4.1, 6.1.1): the custodians activate the token
+    /// once more, the log-signing key and the witness's own token sign the
+    /// seal statement, and a verified copy goes to the backup media (CPS 5.4.5).
+    fn seal_log(&mut self, operator: &mut dyn Operator, step: &Step) -> Result<(), EngineError> {
+        let settings = self.script.script.log.clone();
+        let witness = self.participant(&settings.witness)?;
+        let mut failures = 0;
+        let session = loop {
+            let entered = self.collect_shares(operator, step, Secret::UserPin, &mut failures)?;
+            let token = self
+                .module
+                .token_by_label(&self.script.script.hsm.token_label)?;
+            refuse_pin_lockout(&token, step)?;
+            let session = self.open_session(&token, step)?;
+            let expected = self.expected(Secret::UserPin);
+            let result = with_pin(&entered.shares, &expected, |pin| {
+                session.login(UserKind::User, pin)
+            })
+            .map_err(|e| EngineError::Step {
+                step: step.id.clone(),
+                message: e.to_string(),
+            })?;
+            match result {
+                Ok(()) => {
+                    self.tool_record(
+                        Some(&step.id),
+                        EventKind::LoginSucceeded,
+                        format!("logged in to sign the log's seal with the shares of {}", entered.custodians.join(" and ")),
+                        json!({ "custodians": entered.custodians, "context_specific": false, "purpose": "seal" }),
+                    )?;
+                    break session;
+                }
+                Err(HsmError::PinIncorrect) => {
+                    self.close_session(session, step)?;
+                    self.login_failed(operator, step, &entered.custodians, &mut failures)?;
+                }
+                Err(other) => return Err(other.into()),
+            }
+        };
+        let log_key = self.find_key(&session, &settings.signing_key)?;
+        if !self.log_key_recorded {
+            let spki = session.public_key_spki_der(&log_key)?;
+            let uri = self.key_uri(&settings.signing_key, &log_key.id)?;
+            self.record_log_key(
+                step,
+                &LogKey {
+                    pair: log_key.clone(),
+                    spki,
+                    uri,
+                },
+            )?;
+        }
+        let ceremony_spki = session.public_key_spki_der(&log_key)?;
+        let ceremony_uri = self.key_uri(&settings.signing_key, &log_key.id)?;
+
+        let witness_module = match &settings.witness_module {
+            Some(path) => Module::load(path)?,
+            None => self.module.clone(),
+        };
+        let witness_token = witness_module.token_by_label(&settings.witness_token)?;
+        let witness_session = witness_token.open_session()?;
+        let pin = operator.witness_token_pin(&witness, &settings.witness_token)?;
+        witness_session.login(UserKind::User, &pin)?;
+        let witness_key = self.find_key(&witness_session, &settings.witness_key)?;
+        let witness_spki = witness_session.public_key_spki_der(&witness_key)?;
+        let mut witness_uri = witness_token.uri()?;
+        witness_uri.object = Some(settings.witness_key.clone());
+        witness_uri.id = Some(witness_key.id.clone());
+        self.person_record(
+            &witness,
+            Role::QualifiedAuditor,
+            Some(&step.id),
+            EventKind::Recorded,
+            format!(
+                "{} opened their own token '{}' to sign the seal",
+                witness.name, settings.witness_token
+            ),
+            json!({
+                "witness_key_uri": witness_uri.to_string(),
+                "witness_public_key_sha256": hex_upper(&Sha256::digest(&witness_spki)),
+            }),
+        )?;
+        let certificates: Vec<(String, String)> = self
+            .certificates
+            .iter()
+            .map(|(label, c)| (label.clone(), hex_upper(&c.summary.sha256)))
+            .collect();
+        self.tool_record(
+            Some(&step.id),
+            EventKind::CeremonyEnd,
+            format!(
+                "ceremony '{}' completed; the log is sealed next",
+                self.script.script.ceremony.name
+            ),
+            json!({ "certificates": certificates, "exceptions": self.exceptions }),
+        )?;
+
+        let outcome = SealOutcome::Completed;
+        let entries = self.log.len();
+        let head = self.log.head();
+        let statement = seal_statement(&self.script.script.ceremony.id, outcome, entries, &head);
+        let ceremony_signature =
+            der_signature(&session.sign_sha384(&log_key, statement.as_bytes(), None)?)?;
+        let witness_signature = der_signature(&witness_session.sign_sha384(
+            &witness_key,
+            statement.as_bytes(),
+            Some(&pin),
+        )?)?;
+        drop(pin);
+        let seal = Seal {
+            outcome,
+            entries,
+            head: hex::encode(head),
+            statement,
+            ceremony_key: SealSignature::new(
+                CEREMONY_KEY_SIGNER,
+                ceremony_uri,
+                &ceremony_spki,
+                &ceremony_signature,
+            )?,
+            witness_key: SealSignature::new(
+                witness.id.clone(),
+                witness_uri.to_string(),
+                &witness_spki,
+                &witness_signature,
+            )?,
+        };
+        self.log.seal(
+            &Actor::new(&witness.id, Role::QualifiedAuditor.as_str()),
+            &seal,
+        )?;
+        session.close()?;
+        witness_session.close()?;
+        self.sealed = Some(head);
+        let head_hex = hex::encode(head);
+        let words = pgp_words::to_words(&head).join(" ");
+        operator.notify(&Notice::Sealed {
+            outcome: outcome.as_str().to_string(),
+            entries,
+            head: head_hex.clone(),
+            words: words.clone(),
+        });
+        operator.confirm_seal(&witness, &head_hex, &words)?;
+        Ok(())
+    }
+
+    /// The key pair whose private key carries `label` on a logged-in session.
+    fn find_key(&self, session: &Session, label: &str) -> Result<KeyPair, EngineError> {
+        let found = session.find_objects(&ObjectFilter {
+            label: Some(label.to_string()),
+            class: Some(ObjectClass::PrivateKey),
+            ..ObjectFilter::default()
+        })?;
+        let [object] = found.as_slice() else {
+            return Err(EngineError::Refused(format!(
+                "expected one private key labelled '{label}' on the token, found {}",
+                found.len()
+            )));
+        };
+        session.find_key_pair(&object.id)?.ok_or_else(|| {
+            EngineError::Refused(format!(
+                "the key labelled '{label}' has no public half on the token"
+            ))
+        })
     }
 
     fn logged_in(&self, step: &Step) -> Result<&Session, EngineError> {

@@ -94,6 +94,34 @@ impl SoftHsmLab {
     }
 }
 
+/// Stands in for the Qualified Auditor's own token in a rehearsal lab: a
+/// token of its own with one P-384 key, used to sign the log's seal. At a
+/// real ceremony the auditor brings this token; the tool never makes it.
+pub fn create_witness_token(
+    module: &crate::Module,
+    label: &str,
+    key_label: &str,
+    so_pin: &crate::SecretString,
+    user_pin: &crate::SecretString,
+) -> crate::Result<Vec<u8>> {
+    let token = module.uninitialized_token()?.initialize(so_pin, label)?;
+    let session = token.open_session()?;
+    session.login(crate::UserKind::SecurityOfficer, so_pin)?;
+    session.init_user_pin(user_pin)?;
+    session.logout()?;
+    session.login(crate::UserKind::User, user_pin)?;
+    let id = session.random(16)?;
+    let pair = session.generate_key_pair(&crate::KeyGenSpec {
+        algorithm: crate::KeyAlgorithm::EcP384,
+        label: key_label.to_string(),
+        id,
+        always_authenticate: false,
+    })?;
+    let spki = session.public_key_spki_der(&pair)?;
+    session.close()?;
+    Ok(spki)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

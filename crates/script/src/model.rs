@@ -12,6 +12,7 @@ pub struct Script {
     pub hsm: HsmSettings,
     pub participants: Vec<Participant>,
     pub activation: Activation,
+    pub log: LogSettings,
     #[serde(default)]
     pub keys: Vec<KeySpec>,
     #[serde(default)]
@@ -109,6 +110,27 @@ impl Role {
             Role::Custodian => "Custodian of activation data",
         }
     }
+}
+
+/// How the ceremony log is closed and kept (CPS 5.4.1, 5.4.5, 6.1.1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// CKA_LABEL of the P-384 key on the ceremony token that signs the seal:
+    /// generated with the token in an init-token step, or found there.
+    pub signing_key: String,
+    /// The participant who signs the seal with a key on their own token.
+    pub witness: String,
+    /// Label of the witness's own token.
+    pub witness_token: String,
+    /// CKA_LABEL of the witness's P-384 key on it.
+    pub witness_key: String,
+    /// PKCS#11 module of the witness's token, when it is not the ceremony's.
+    #[serde(default)]
+    pub witness_module: Option<std::path::PathBuf>,
+    /// Folder on removable media that receives a verified copy of the sealed
+    /// log (CPS 5.4.5); `--backup` overrides it.
+    pub backup: std::path::PathBuf,
 }
 
 /// Who holds the token's activation data (CPS 6.4.1, 6.4.2): each PIN is
@@ -281,6 +303,10 @@ pub enum Action {
     },
     /// C_Logout and close the session (CPS 6.2.9).
     Logout,
+    /// Closes the log: k custodians activate the token once more, the
+    /// log-signing key and the witness's own key sign the seal. Always the
+    /// last step: nothing can be recorded after it.
+    SealLog,
 }
 
 impl Action {
@@ -295,6 +321,7 @@ impl Action {
             Action::SelfSign { .. } => "self-sign",
             Action::Export { .. } => "export",
             Action::Logout => "logout",
+            Action::SealLog => "seal-log",
         }
     }
 

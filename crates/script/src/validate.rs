@@ -74,8 +74,67 @@ pub fn validate(script: &Script) -> Vec<Violation> {
     participants(script, &mut v);
     activation(script, &mut v);
     keys_and_certificates(script, &mut v);
+    log(script, &mut v);
     steps(script, &mut v);
     v
+}
+
+fn log(script: &Script, v: &mut Vec<Violation>) {
+    let log = &script.log;
+    if !is_file_safe(&log.signing_key) {
+        v.push(Violation::new(
+            "log.signing_key",
+            None,
+            format!(
+                "log signing key label '{}' must be 1 to 64 letters, digits, '-', '_' or '.'",
+                log.signing_key
+            ),
+        ));
+    }
+    if script.key(&log.signing_key).is_some() {
+        v.push(Violation::new(
+            "log.signing_key",
+            Some("CPS 6.1.7"),
+            format!(
+                "'{}' is a CA key: the log is signed by a key of its own, never by a root key",
+                log.signing_key
+            ),
+        ));
+    }
+    match script.participant(&log.witness) {
+        None => v.push(Violation::new(
+            "log.witness",
+            None,
+            format!("seal witness '{}' is not a participant", log.witness),
+        )),
+        Some(p) if !p.has_role(Role::QualifiedAuditor) => v.push(Violation::new(
+            "log.witness",
+            Some("CPS 6.1.1"),
+            format!("the seal is signed by the Qualified Auditor who witnessed the ceremony; '{}' is not a qualified-auditor", p.id),
+        )),
+        Some(_) => {}
+    }
+    if log.witness_token.trim().is_empty() || log.witness_token.len() > 32 {
+        v.push(Violation::new(
+            "log.witness_token",
+            None,
+            "the witness's token label must be 1 to 32 bytes",
+        ));
+    }
+    if log.witness_token == script.hsm.token_label {
+        v.push(Violation::new(
+            "log.witness_token",
+            Some("CPS 5.2.4"),
+            "the witness signs the seal with their own token, not the ceremony's",
+        ));
+    }
+    if log.backup.as_os_str().is_empty() {
+        v.push(Violation::new(
+            "log.backup",
+            Some("CPS 5.4.5"),
+            "name the removable media folder that receives the log's backup",
+        ));
+    }
 }
 
 fn is_identifier(s: &str) -> bool {
@@ -415,6 +474,7 @@ struct Progress {
     generated: BTreeSet<String>,
     signed: BTreeSet<String>,
     exported: BTreeSet<String>,
+    sealed: bool,
 }
 
 fn steps(script: &Script, v: &mut Vec<Violation>) {
@@ -434,6 +494,7 @@ fn steps(script: &Script, v: &mut Vec<Violation>) {
         generated: BTreeSet::new(),
         signed: BTreeSet::new(),
         exported: BTreeSet::new(),
+        sealed: false,
     };
     let mut init_steps = 0;
     for (a, act) in script.acts.iter().enumerate() {
@@ -453,6 +514,13 @@ fn steps(script: &Script, v: &mut Vec<Violation>) {
         }
         for (s, step) in act.steps.iter().enumerate() {
             let path = format!("acts[{a}].steps[{s}]");
+            if progress.sealed {
+                v.push(Violation::new(
+                    format!("{path}.action"),
+                    Some("CPS 5.4.1"),
+                    format!("step '{}' comes after the seal-log step: nothing can be recorded after the seal, so seal-log must be the last step", step.id),
+                ));
+            }
             if step.id.trim().is_empty() || !step_ids.insert(step.id.as_str()) {
                 v.push(Violation::new(
                     format!("{path}.id"),
@@ -506,6 +574,13 @@ fn steps(script: &Script, v: &mut Vec<Violation>) {
                 format!("no step exports the certificate of '{}'", cert.key),
             ));
         }
+    }
+    if !progress.sealed {
+        v.push(Violation::new(
+            "acts",
+            Some("CPS 5.4.1, 6.1.1"),
+            "the script never seals its log: end it with a seal-log step",
+        ));
     }
     if progress.logged_in {
         v.push(Violation::new(
@@ -605,6 +680,15 @@ fn order(script: &Script, path: &str, step: &Step, p: &mut Progress, v: &mut Vec
     let mut refuse = |rule: Option<&'static str>, message: String| {
         v.push(Violation::new(&action_path, rule, message));
     };
+    if step.action == Action::SealLog && !step.record.is_empty() {
+        refuse(
+            None,
+            format!(
+                "step '{}' seals the log: it cannot record values, since nothing follows the seal",
+                step.id
+            ),
+        );
+    }
     if step.action.touches_hsm() && !p.checked_in {
         refuse(
             Some("CPS 5.2.3"),
@@ -695,6 +779,18 @@ fn order(script: &Script, path: &str, step: &Step, p: &mut Progress, v: &mut Vec
             if !p.signed.insert(certificate.clone()) {
                 refuse(None, format!("certificate '{certificate}' is signed twice"));
             }
+        }
+        Action::SealLog => {
+            if p.logged_in {
+                refuse(
+                    Some("CPS 6.2.9"),
+                    format!(
+                        "step '{}' seals the log while the CA key is active: log out first",
+                        step.id
+                    ),
+                );
+            }
+            p.sealed = true;
         }
         Action::Export { certificate } => {
             if !p.signed.contains(certificate) {

@@ -1,0 +1,76 @@
+//! Rehearsal labs: a SoftHSM2 configuration and token folder of their own,
+//! with a token standing in for the Qualified Auditor's, so that a rehearsal
+//! seals its log as a real ceremony does.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use keyceremony_hsm::lab::{SoftHsmLab, create_witness_token};
+use keyceremony_hsm::{Module, SecretString};
+use secrecy::ExposeSecret;
+
+/// The witness token and key the shipped scripts name.
+pub const WITNESS_TOKEN: &str = "Quinn Adeyemi (auditor)";
+pub const WITNESS_KEY: &str = "quinn-adeyemi-seal";
+
+pub struct Lab {
+    pub lab: SoftHsmLab,
+    pub pin_file: PathBuf,
+    pub public_key: PathBuf,
+}
+
+/// Makes the lab, points this process's SoftHSM2 at it, and creates the
+/// witness token with a random PIN written to `DIR/witness.pin` (mode 0600:
+/// a lab's PIN, never a ceremony's).
+pub fn create(dir: &Path, module: &Path, token: &str, key: &str) -> Result<Lab> {
+    let lab = SoftHsmLab::create(dir)
+        .with_context(|| format!("cannot create the SoftHSM2 lab in {}", dir.display()))?;
+    lab.activate();
+    let module = Module::load(module)?;
+    let so_pin = random_pin()?;
+    let user_pin = random_pin()?;
+    let spki = create_witness_token(&module, token, key, &so_pin, &user_pin)?;
+    let pin_file = lab.dir.join("witness.pin");
+    write_private(&pin_file, user_pin.expose_secret().as_bytes())?;
+    let public_key = lab.dir.join("witness.pub.pem");
+    std::fs::write(
+        &public_key,
+        keyceremony_x509::pem_encode("PUBLIC KEY", &spki),
+    )
+    .with_context(|| format!("cannot write {}", public_key.display()))?;
+    Ok(Lab {
+        lab,
+        pin_file,
+        public_key,
+    })
+}
+
+fn random_pin() -> Result<SecretString> {
+    let mut bytes = zeroize::Zeroizing::new([0u8; 20]);
+    getrandom::fill(bytes.as_mut()).context("the system random generator failed")?;
+    Ok(keyceremony_shares::pin(&bytes))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// A lab PIN file, for `run --witness-pin-file`.
+pub fn read_pin(path: &Path) -> Result<SecretString> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the witness PIN file {}", path.display()))?,
+    );
+    Ok(SecretString::from(text.trim().to_string()))
+}
