@@ -595,6 +595,47 @@ fn no_secret_outside_the_share_files(dir: &Path, screen: &str) {
     }
 }
 
+/// Runs `keyceremony ARGS` in a network namespace of its own (with its own
+/// /sys, so the tool sees the namespace's interfaces), after `setup`; None
+/// when the test is not root, which namespaces need.
+fn in_netns(lab: &Lab, setup: &str, args: &[std::ffi::OsString]) -> Option<Output> {
+    if euid() != 0 {
+        eprintln!("skipped: network namespaces need root (CI runs as root)");
+        return None;
+    }
+    let script = format!("mount -t sysfs sysfs /sys && {setup} && exec \"$0\" \"$@\"");
+    Some(
+        Command::new("unshare")
+            .args(["--net", "--mount", "--", "sh", "-c", &script, BIN])
+            .args(args)
+            .env("SOFTHSM2_CONF", &lab.conf)
+            .env_remove("KEYCEREMONY_MODULE")
+            .output()
+            .unwrap(),
+    )
+}
+
+fn euid() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().nth(1).map(|u| u.parse().unwrap()))
+        .unwrap()
+}
+
+fn run_args(lab: &Lab, script: &Path, answers: &Path, out: &Path) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec!["run".into(), script.into()];
+    args.extend(["--module".into(), module().into()]);
+    args.extend(["--answers".into(), answers.into()]);
+    args.extend(["--witness-pin-file".into(), lab.witness_pin().into()]);
+    args.extend(["--backup".into(), lab.path("backup").into()]);
+    args.extend(["--out".into(), out.into()]);
+    args
+}
+
+const TAP_UP: &str = "ip tuntap add kc0 mode tap && ip link set kc0 up";
+
 #[test]
 fn a_production_script_never_takes_shares_from_a_file() {
     let lab = Lab::new();
@@ -604,12 +645,54 @@ fn a_production_script_never_takes_shares_from_a_file() {
         &[("mode = \"rehearsal\"", "mode = \"production\"")],
     );
     let (_, answers) = shipped("root-p384");
-    refused(
-        &lab,
-        &script,
-        &answers,
-        &["production ceremony", "CPS 6.4.2"],
+    let out = lab.path("out");
+    let Some(run) = in_netns(&lab, "true", &run_args(&lab, &script, &answers, &out)) else {
+        return;
+    };
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        stderr.contains("production ceremony") && stderr.contains("CPS 6.4.2"),
+        "{stderr}"
     );
+    assert!(!out.exists());
+    assert_eq!(lab.ceremony_tokens(), 0);
+}
+
+#[test]
+fn a_network_interface_up_warns_a_rehearsal_and_stops_a_production_ceremony() {
+    let lab = Lab::new();
+    let (script, answers) = shipped("root-p384");
+    let out = lab.path("rehearsal");
+    let Some(run) = in_netns(&lab, TAP_UP, &run_args(&lab, &script, &answers, &out)) else {
+        return;
+    };
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(text(&run.stdout).contains("WARNING: network interfaces up on this terminal: kc0"));
+    let entries = log_entries(&out);
+    let environment = entries.iter().find(|e| e["kind"] == "environment").unwrap();
+    assert_eq!(environment["data"]["network_interfaces_up"][0], "kc0");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["kind"] == "environment" && e["data"]["warning"] == true)
+    );
+
+    let production = edited(
+        &lab,
+        "root-p384",
+        &[("mode = \"rehearsal\"", "mode = \"production\"")],
+    );
+    let out = lab.path("production");
+    let run = in_netns(&lab, TAP_UP, &run_args(&lab, &production, &answers, &out)).unwrap();
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        stderr.contains("network interfaces are up on this terminal (kc0)")
+            && stderr.contains("CPS 6.7"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
 }
 
 fn verify_log(log: &Path, extra: &[&str]) -> (i32, String) {

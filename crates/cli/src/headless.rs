@@ -51,6 +51,10 @@ fn print(notice: &Notice) {
             "      clock: system minus reference {:.3} s",
             *difference_ms as f64 / 1000.0
         ),
+        Notice::NetworkUp { interfaces } => println!(
+            "WARNING: network interfaces up on this terminal: {} (CPS 6.7: CA systems are not connected)",
+            interfaces.join(", ")
+        ),
         Notice::Exception {
             number,
             description,

@@ -53,6 +53,15 @@ struct File {
     exceptions: Vec<ExceptionAnswer>,
     #[serde(default)]
     seal: Option<SealAnswers>,
+    #[serde(default)]
+    environment: Option<EnvironmentAnswers>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct EnvironmentAnswers {
+    /// The witness's explanation of network interfaces that are up.
+    network_explanation: String,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +121,7 @@ pub struct AnswersFile {
     steps: BTreeMap<String, StepAnswers>,
     exceptions: Vec<ExceptionAnswer>,
     seal: Option<SealAnswers>,
+    environment: Option<EnvironmentAnswers>,
     shares_dir: Option<PathBuf>,
     witness_pin: Option<SecretString>,
     rehearsal: bool,
@@ -152,6 +162,7 @@ impl AnswersFile {
             steps: file.steps,
             exceptions: file.exceptions,
             seal: file.seal,
+            environment: file.environment,
             shares_dir: None,
             witness_pin: None,
             rehearsal: false,
@@ -478,6 +489,22 @@ impl Operator for AnswersFile {
             Some(seal) if seal.head_copied => Ok(()),
             _ => Err(self.missing("[seal] head-copied = true".to_string())),
         }
+    }
+
+    fn network_explanation(
+        &mut self,
+        _witness: &Participant,
+        interfaces: &[String],
+    ) -> Result<String, InputError> {
+        self.environment
+            .as_ref()
+            .map(|e| e.network_explanation.clone())
+            .ok_or_else(|| {
+                self.missing(format!(
+                    "[environment] network-explanation: network interfaces {} are up, and the witness must record why",
+                    interfaces.join(", ")
+                ))
+            })
     }
 
     fn witness(&mut self, step: &Step, _witness: &Participant) -> Result<Verdict, InputError> {

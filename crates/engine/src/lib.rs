@@ -8,6 +8,7 @@
 
 pub mod activation;
 pub mod answers;
+pub mod environment;
 pub mod operator;
 pub mod outputs;
 mod run;
@@ -78,12 +79,21 @@ pub enum EngineError {
     Step { step: String, message: String },
 }
 
+/// Network interfaces up at the start, and the witness's explanation of
+/// them when the ceremony is a production one (CPS 6.7).
+#[derive(Debug, Clone, Default)]
+pub struct Network {
+    pub interfaces: Vec<String>,
+    pub explanation: Option<String>,
+}
+
 /// A ceremony whose script, operator input, output folder, module and token
 /// have all been checked; nothing has been written yet.
 pub struct Ceremony {
     script: LoadedScript,
     settings: Settings,
     module: Module,
+    network: Network,
 }
 
 impl Ceremony {
@@ -102,6 +112,34 @@ impl Ceremony {
             rehearsal,
             ..settings
         };
+        let interfaces = environment::interfaces_up();
+        let mut network = Network {
+            interfaces,
+            explanation: None,
+        };
+        if !network.interfaces.is_empty() {
+            operator.notify(&Notice::NetworkUp {
+                interfaces: network.interfaces.clone(),
+            });
+            if !rehearsal {
+                let witness = script
+                    .script
+                    .participant(&script.script.log.witness)
+                    .cloned()
+                    .ok_or_else(|| {
+                        EngineError::Refused("the seal witness is not a participant".to_string())
+                    })?;
+                let explanation = operator
+                    .network_explanation(&witness, &network.interfaces)
+                    .map_err(|e| {
+                        EngineError::Refused(format!(
+                            "network interfaces are up on this terminal ({}): a CA system is not connected to a network (CPS 6.7). Take them down, or have the witness record why they are up: {e}",
+                            network.interfaces.join(", ")
+                        ))
+                    })?;
+                network.explanation = Some(explanation);
+            }
+        }
         let activates = script.script.steps().any(|(_, step)| {
             matches!(
                 step.action,
@@ -122,6 +160,7 @@ impl Ceremony {
             script,
             settings,
             module,
+            network,
         })
     }
 
@@ -133,9 +172,19 @@ impl Ceremony {
         &self.settings
     }
 
+    /// Network interfaces up at the start (CPS 6.7).
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// The PKCS#11 module the ceremony will use.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
     /// Runs every step; the log records each event before the next one
     /// happens. On error the log ends with the error, and the error is returned.
     pub fn run(self, operator: &mut dyn Operator) -> Result<Outcome, EngineError> {
-        run::Runner::start(self.script, self.settings, self.module)?.run(operator)
+        run::Runner::start(self.script, self.settings, self.module, self.network)?.run(operator)
     }
 }

@@ -91,6 +91,10 @@ pub enum Notice {
     ClockChecked {
         difference_ms: i64,
     },
+    /// Network interfaces other than loopback are up (CPS 6.7).
+    NetworkUp {
+        interfaces: Vec<String>,
+    },
     /// An exception was recorded with its number.
     Exception {
         number: u32,
@@ -207,6 +211,15 @@ pub trait Operator {
         head: &str,
         words: &str,
     ) -> Result<(), InputError>;
+
+    /// Why network interfaces are up on the ceremony terminal, in the
+    /// witness's words; a production ceremony does not start without it
+    /// (CPS 6.7).
+    fn network_explanation(
+        &mut self,
+        witness: &Participant,
+        interfaces: &[String],
+    ) -> Result<String, InputError>;
 
     /// The witness confirms or refuses the step just performed.
     fn witness(&mut self, step: &Step, witness: &Participant) -> Result<Verdict, InputError>;

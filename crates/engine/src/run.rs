@@ -161,6 +161,7 @@ impl Runner {
         script: LoadedScript,
         settings: Settings,
         module: Module,
+        network: crate::Network,
     ) -> Result<Runner, EngineError> {
         let out = OutDir::create(&settings.out_dir)?;
         let log = LogWriter::create(&out.path(files::LOG))?;
@@ -179,7 +180,7 @@ impl Runner {
             log_key_recorded: false,
             sealed: None,
         };
-        runner.record_start()?;
+        runner.record_start(&network)?;
         Ok(runner)
     }
 
@@ -214,7 +215,7 @@ impl Runner {
         Ok(())
     }
 
-    fn record_start(&mut self) -> Result<(), EngineError> {
+    fn record_start(&mut self, network: &crate::Network) -> Result<(), EngineError> {
         let s = &self.script.script;
         let data = json!({
             "ceremony_id": s.ceremony.id,
@@ -234,17 +235,56 @@ impl Runner {
         let description = format!("{banner}ceremony '{}' starts", s.ceremony.name);
         self.tool_record(None, EventKind::CeremonyStart, description, data)?;
         let info = self.module.info()?;
+        let mut environment =
+            crate::environment::attestation(self.module.path(), &network.interfaces);
+        environment["script_sha256"] = json!(self.script.sha256_hex());
+        environment["module_manufacturer"] = json!(info.manufacturer);
+        environment["module_description"] = json!(info.library_description);
+        environment["module_version"] = json!(info.library_version);
+        environment["cryptoki_version"] = json!(info.cryptoki_version);
+        environment["tokens"] = json!(
+            self.module
+                .tokens()?
+                .iter()
+                .map(|t| json!({
+                    "label": t.label, "manufacturer": t.manufacturer, "model": t.model,
+                    "serial": t.serial, "firmware_version": t.firmware_version,
+                    "hardware_version": t.hardware_version, "initialized": t.flags.initialized,
+                }))
+                .collect::<Vec<_>>()
+        );
         self.tool_record(
             None,
             EventKind::Environment,
-            "PKCS#11 module loaded".to_string(),
-            json!({
-                "module_manufacturer": info.manufacturer,
-                "module_description": info.library_description,
-                "module_version": info.library_version,
-                "cryptoki_version": info.cryptoki_version,
-            }),
+            format!(
+                "environment: keyceremony {} on {}",
+                env!("CARGO_PKG_VERSION"),
+                environment["hostname"].as_str().unwrap_or("unknown host")
+            ),
+            environment,
         )?;
+        if !network.interfaces.is_empty() {
+            let up = network.interfaces.join(", ");
+            match &network.explanation {
+                Some(explanation) => {
+                    let witness = self.participant(&self.script.script.log.witness)?;
+                    self.person_record(
+                        &witness,
+                        Role::QualifiedAuditor,
+                        None,
+                        EventKind::Recorded,
+                        format!("network interfaces up ({up}): {explanation}"),
+                        json!({ "network_interfaces_up": network.interfaces, "explanation": explanation }),
+                    )?;
+                }
+                None => self.tool_record(
+                    None,
+                    EventKind::Environment,
+                    format!("REHEARSAL WARNING: network interfaces up ({up}); a production ceremony would not start until the witness explains them (CPS 6.7)"),
+                    json!({ "network_interfaces_up": network.interfaces, "warning": true }),
+                )?,
+            }
+        }
         let copy = self
             .out
             .write_new(files::SCRIPT_COPY, self.script.text.as_bytes())?;
@@ -1139,7 +1179,14 @@ impl Runner {
         let outcome = SealOutcome::Completed;
         let entries = self.log.len();
         let head = self.log.head();
-        let statement = seal_statement(&self.script.script.ceremony.id, outcome, entries, &head);
+        let statement = seal_statement(
+            &self.script.script.ceremony.id,
+            outcome,
+            entries,
+            &head,
+            &witness.id,
+            &witness_uri.to_string(),
+        );
         let ceremony_signature =
             der_signature(&session.sign_sha384(&log_key, statement.as_bytes(), None)?)?;
         let witness_signature = der_signature(&witness_session.sign_sha384(
@@ -1166,10 +1213,8 @@ impl Runner {
                 &witness_signature,
             )?,
         };
-        self.log.seal(
-            &Actor::new(&witness.id, Role::QualifiedAuditor.as_str()),
-            &seal,
-        )?;
+        self.log
+            .seal(&Actor::new(&witness.id, keyceremony_log::SEAL_ROLE), &seal)?;
         session.close()?;
         witness_session.close()?;
         self.sealed = Some(head);

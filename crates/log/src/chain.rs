@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::seal::{
-    CEREMONY_KEY_SIGNER, PublicKey, STATEMENT_TITLE, Seal, SealOutcome, check_signature,
+    CEREMONY_KEY_SIGNER, PublicKey, SEAL_ROLE, STATEMENT_TITLE, Seal, SealOutcome, check_signature,
     seal_description, seal_statement,
 };
 use crate::{Actor, GENESIS};
@@ -316,7 +316,14 @@ impl Chain {
             ));
         }
         let ceremony_id = self.ceremony_id.as_deref().unwrap_or_default();
-        let statement = seal_statement(ceremony_id, seal.outcome, seal.entries, &self.head);
+        let statement = seal_statement(
+            ceremony_id,
+            seal.outcome,
+            seal.entries,
+            &self.head,
+            &seal.witness_key.signer,
+            &seal.witness_key.uri,
+        );
         if seal.statement != statement {
             return Err(format!(
                 "entry {n}: the seal statement is not the one for this log (ceremony {ceremony_id}, outcome {}, {} entries, head {}): it was edited",
@@ -354,6 +361,12 @@ impl Chain {
             return Err(format!(
                 "entry {n}: the seal is recorded as made by \"{}\", but the witness who signed it is \"{}\"",
                 raw.actor.id, witness.signer
+            ));
+        }
+        if raw.actor.role != SEAL_ROLE {
+            return Err(format!(
+                "entry {n}: the seal is recorded as made in the role \"{}\"; a seal is the Qualified Auditor's ({SEAL_ROLE})",
+                raw.actor.role
             ));
         }
         let witness_key = PublicKey::from_canonical_pem(&witness.public_key)

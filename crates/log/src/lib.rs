@@ -28,7 +28,8 @@ pub mod verify;
 pub use chain::MAX_LINE;
 use chain::{Chain, Envelope, format_time};
 pub use seal::{
-    CEREMONY_KEY_SIGNER, Seal, SealOutcome, SealSignature, log_signing_key_data, seal_statement,
+    CEREMONY_KEY_SIGNER, SEAL_ROLE, Seal, SealOutcome, SealSignature, log_signing_key_data,
+    seal_statement,
 };
 use verify::{Status, VerifyOptions};
 

@@ -60,17 +60,26 @@ impl fmt::Display for SealOutcome {
 ///
 /// `entries` is the number of entries before the seal (the `seq` of the last
 /// one) and `head` the SHA-256 of that entry's line ([`crate::LogWriter::head`]).
+///
+/// It also names the witness and their key's URI, so that no field of the
+/// seal's own line (which no later line hashes) is left unsigned.
 pub fn seal_statement(
     ceremony_id: &str,
     outcome: SealOutcome,
     entries: u64,
     head: &[u8; 32],
+    witness: &str,
+    witness_key_uri: &str,
 ) -> String {
     format!(
-        "{STATEMENT_TITLE}\nceremony: {ceremony_id}\noutcome: {outcome}\nentries: {entries}\nhead: {}\n",
+        "{STATEMENT_TITLE}\nceremony: {ceremony_id}\noutcome: {outcome}\nentries: {entries}\nhead: {}\nwitness: {witness}\nwitness-key: {witness_key_uri}\n",
         hex::encode(head)
     )
 }
+
+/// The role a seal's actor has: the seal is the Qualified Auditor's act
+/// (CPS 6.1.1).
+pub const SEAL_ROLE: &str = "qualified-auditor";
 
 /// `description` of the seal entry. Fixed by the outcome, because nothing on
 /// the seal's own line is covered by a hash of a later line: every field of it
@@ -234,9 +243,16 @@ mod tests {
     fn statement_is_plain_text_in_a_fixed_form() {
         let head = [0xab; 32];
         assert_eq!(
-            seal_statement("root-2026", SealOutcome::Aborted, 12, &head),
+            seal_statement(
+                "root-2026",
+                SealOutcome::Aborted,
+                12,
+                &head,
+                "quinn",
+                "pkcs11:object=q"
+            ),
             format!(
-                "keyceremony log seal v1\nceremony: root-2026\noutcome: aborted\nentries: 12\nhead: {}\n",
+                "keyceremony log seal v1\nceremony: root-2026\noutcome: aborted\nentries: 12\nhead: {}\nwitness: quinn\nwitness-key: pkcs11:object=q\n",
                 "ab".repeat(32)
             )
         );

@@ -72,7 +72,14 @@ impl Keys {
 
     /// The seal the engine would build for `log` as it stands.
     pub fn seal_for(&self, ceremony_id: &str, log: &LogWriter, outcome: SealOutcome) -> Seal {
-        let statement = seal_statement(ceremony_id, outcome, log.len(), &log.head());
+        let statement = seal_statement(
+            ceremony_id,
+            outcome,
+            log.len(),
+            &log.head(),
+            &witness().id,
+            WITNESS_KEY_URI,
+        );
         let sign = |signer: &str, uri: &str, key: &SigningKey| {
             SealSignature::new(signer, uri, &spki_der(key), &sign_der(key, &statement))
                 .expect("software keys and signatures are well formed")

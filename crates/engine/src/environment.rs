@@ -1,0 +1,77 @@
+//! The environment attestation recorded at the start of every ceremony: what
+//! ran, on what, when, and whether the machine was connected (CPS 6.7: CA
+//! systems are not connected to a network).
+
+use std::fs;
+use std::path::Path;
+
+use chrono::{SecondsFormat, Utc};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// Git commit the tool was built from, when built from a checkout.
+const GIT_COMMIT: Option<&str> = option_env!("KEYCEREMONY_GIT_COMMIT");
+
+fn file_sha256(path: &Path) -> String {
+    match fs::read(path) {
+        Ok(bytes) => hex::encode_upper(Sha256::digest(bytes)),
+        Err(e) => format!("unreadable: {e}"),
+    }
+}
+
+fn first_line(path: &str) -> String {
+    fs::read_to_string(path)
+        .map(|s| s.lines().next().unwrap_or_default().trim().to_string())
+        .unwrap_or_else(|e| format!("unreadable: {e}"))
+}
+
+fn os_name() -> String {
+    fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+                .map(|v| v.trim_matches('"').to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::OS.to_string())
+}
+
+/// Network interfaces that are administratively up, loopback aside
+/// (IFF_UP in /sys/class/net/<name>/flags; IFF_LOOPBACK excluded).
+pub fn interfaces_up() -> Vec<String> {
+    const IFF_UP: u32 = 0x1;
+    const IFF_LOOPBACK: u32 = 0x8;
+    let Ok(entries) = fs::read_dir("/sys/class/net") else {
+        return Vec::new();
+    };
+    let mut up: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let flags = fs::read_to_string(entry.path().join("flags")).ok()?;
+            let flags = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).ok()?;
+            (flags & IFF_UP != 0 && flags & IFF_LOOPBACK == 0).then_some(name)
+        })
+        .collect();
+    up.sort();
+    up
+}
+
+/// Everything the attestation records, as the log entry's data.
+pub fn attestation(module: &Path, interfaces: &[String]) -> Value {
+    let binary = std::env::current_exe();
+    json!({
+        "tool_version": env!("CARGO_PKG_VERSION"),
+        "git_commit": GIT_COMMIT.unwrap_or("unknown"),
+        "binary_path": binary.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        "binary_sha256": binary.as_ref().map(|p| file_sha256(p)).unwrap_or_else(|e| format!("unknown: {e}")),
+        "module_path": module.display().to_string(),
+        "module_sha256": file_sha256(module),
+        "hostname": first_line("/proc/sys/kernel/hostname"),
+        "os": os_name(),
+        "kernel": first_line("/proc/sys/kernel/osrelease"),
+        "architecture": std::env::consts::ARCH,
+        "system_time": Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        "network_interfaces_up": interfaces,
+    })
+}
