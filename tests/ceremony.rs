@@ -193,6 +193,26 @@ fn check_root(out: &Path, label: &str, algorithm: &str, key: &str) {
     assert!(fingerprints.contains(&format!("{label} SHA256 {sha256}\n")));
     assert!(fingerprints.contains(&format!("{label} SHA1 ")));
 
+    // pkilint, an independent linter of the CA/B Forum profiles, must find
+    // nothing at WARNING or above (its exit status counts the findings).
+    let pkilint = [
+        "/opt/keyceremony-pkilint/bin/lint_cabf_serverauth_cert",
+        "lint_cabf_serverauth_cert",
+    ]
+    .into_iter()
+    .find(|p| Command::new(p).arg("--help").output().is_ok())
+    .expect("pkilint is not installed: run scripts/setup.sh");
+    let lint = Command::new(pkilint)
+        .args(["lint", "-t", "ROOT-CA", "-s", "WARNING", pem])
+        .output()
+        .unwrap();
+    assert!(
+        lint.status.success() && text(&lint.stdout).trim().is_empty(),
+        "pkilint on {label}: {}{}",
+        text(&lint.stdout),
+        text(&lint.stderr)
+    );
+
     let spki = openssl(&["x509", "-in", pem, "-noout", "-pubkey"]);
     let exported = std::fs::read_to_string(out.join(format!("keys/{label}.pub.pem"))).unwrap();
     assert_eq!(spki.trim(), exported.trim());
@@ -330,6 +350,16 @@ fn edited(lab: &Lab, name: &str, edits: &[(&str, &str)]) -> PathBuf {
     }
     let path = lab.path(&format!("{name}-edited.toml"));
     std::fs::write(&path, body).unwrap();
+    // The script names its policy, which lives beside it.
+    let policy = lab.path("policy/reference-cps.toml");
+    if !policy.exists() {
+        std::fs::create_dir_all(policy.parent().unwrap()).unwrap();
+        std::fs::copy(
+            repo().join("ceremony-scripts/policy/reference-cps.toml"),
+            &policy,
+        )
+        .unwrap();
+    }
     path
 }
 
@@ -509,7 +539,7 @@ fn a_wrong_token_label_is_refused() {
 }
 
 #[test]
-fn an_existing_key_label_on_the_token_is_refused() {
+fn a_reused_subject_or_key_label_is_refused() {
     let lab = Lab::new();
     let (script, answers) = shipped("root-p384");
     let first = lab.run(&script, &answers, &lab.path("first"));
@@ -523,9 +553,26 @@ fn an_existing_key_label_on_the_token_is_refused() {
     let pin = user_pin(&lab.path("first"), "example-tls-ecc-root-2026");
     let before = lab.objects(token, &pin);
 
+    // The inventory remembers the subject (CPS 6.3.2).
     let again = on_existing_token(&lab, "root-p384", None);
     let out = lab.path("second");
     let run = lab.run(&again, &answers, &out);
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        stderr.contains("a subject name is never reused [CPS 6.3.2]"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+
+    // Without that inventory, the token itself still holds the label.
+    let run = lab
+        .cmd()
+        .args(run_args(&lab, &again, &answers, &out))
+        .arg("--inventory")
+        .arg(lab.path("another-inventory.jsonl"))
+        .output()
+        .unwrap();
     let stderr = text(&run.stderr);
     assert!(!run.status.success());
     assert!(
@@ -736,4 +783,151 @@ fn verify_log_exit_codes(dir: &Path, witness_key: &Path) {
     let (code, report) = verify_log(&changed, &[]);
     assert_eq!(code, 4, "{report}");
     assert!(report.contains("entry "), "{report}");
+}
+
+/// Step ids of a shipped script, in order.
+fn step_ids(name: &str) -> Vec<String> {
+    let (script, _) = shipped(name);
+    let table: toml::Table = toml::from_str(&std::fs::read_to_string(script).unwrap()).unwrap();
+    table["acts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|act| act["steps"].as_array().unwrap().iter())
+        .map(|step| step["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The shipped answers plus what the room says on restarting.
+fn answers_with_resume(lab: &Lab, name: &str, resume: &str) -> PathBuf {
+    let (_, answers) = shipped(name);
+    let body = std::fs::read_to_string(answers).unwrap() + resume;
+    let path = lab.path(&format!("{name}-resume.answers.toml"));
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+/// Runs until the drill halt after `step`, then kills the process (SIGKILL).
+fn run_and_kill_after(lab: &Lab, script: &Path, answers: &Path, out: &Path, step: &str) {
+    use std::io::{BufRead, BufReader};
+    let mut child = lab
+        .cmd()
+        .args(run_args(lab, script, answers, out))
+        .args(["--halt-after", step])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("HALTED") {
+            break;
+        }
+    }
+    assert!(
+        seen.contains("HALTED"),
+        "no halt after step {step}:\n{seen}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Every key on the ceremony token is one the log records.
+fn no_unaccounted_key(lab: &Lab, out: &Path) {
+    if !out.join("rehearsal-shares/carol.share").exists() {
+        assert_eq!(
+            lab.ceremony_tokens(),
+            0,
+            "a token exists that no share opens"
+        );
+        return;
+    }
+    let listing = lab.objects(
+        "Example TLS ECC Root 2026",
+        &user_pin(out, "example-tls-ecc-root-2026"),
+    );
+    let log = std::fs::read_to_string(out.join("ceremony.log")).unwrap();
+    for label in listing
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("label:"))
+    {
+        let label = label.trim();
+        let recorded = log.lines().any(|line| {
+            (line.contains("\"kind\":\"key-generated\"")
+                || line.contains("\"kind\":\"log-signing-key\""))
+                && line.contains(label)
+        });
+        assert!(recorded, "key '{label}' is on the token but not in the log");
+    }
+}
+
+#[test]
+fn killed_after_any_step_a_ceremony_resumes_or_aborts_with_a_verifying_log() {
+    let steps = step_ids("root-p384");
+    let (script, answers) = shipped("root-p384");
+    for (i, step) in steps[..steps.len() - 1].iter().enumerate() {
+        let lab = Lab::new();
+        let out = lab.path("out");
+        run_and_kill_after(&lab, &script, &answers, &out, step);
+        let (code, report) = verify_log(&out.join("ceremony.log"), &[]);
+        assert_eq!(code, 3, "after a kill at {step}: {report}");
+        no_unaccounted_key(&lab, &out);
+
+        let key = lab.witness_key();
+        let key = key.to_str().unwrap();
+        if i % 2 == 0 {
+            let resume = answers_with_resume(
+                &lab,
+                "root-p384",
+                "\n[resume]\nchoice = \"resume\"\ncustodians = [\"carol\", \"dave\"]\n",
+            );
+            let run = lab.run(&script, &resume, &out);
+            assert!(
+                run.status.success(),
+                "resume after {step}: {}",
+                text(&run.stderr)
+            );
+            let (code, report) = verify_log(&out.join("ceremony.log"), &["--witness-key", key]);
+            assert_eq!(code, 0, "resumed after {step}: {report}");
+            check_root(
+                &out,
+                "example-tls-ecc-root-2026",
+                "ecdsa-with-SHA384",
+                "NIST CURVE: P-384",
+            );
+        } else {
+            let abort = answers_with_resume(
+                &lab,
+                "root-p384",
+                "\n[resume]\nchoice = \"abort\"\nreason = \"fault drill\"\ncustodians = [\"dave\", \"erin\"]\n",
+            );
+            let run = lab.run(&script, &abort, &out);
+            let (code, report) = verify_log(&out.join("ceremony.log"), &["--witness-key", key]);
+            assert_eq!(code, 3, "aborted after {step}: {report}");
+            let log = std::fs::read_to_string(out.join("ceremony.log")).unwrap();
+            assert!(log.contains("\"kind\":\"abort\"") && log.contains("fault drill"));
+            if log.contains("\"kind\":\"log-signing-key\"") {
+                assert!(
+                    run.status.success(),
+                    "abort after {step}: {}",
+                    text(&run.stderr)
+                );
+                assert!(
+                    report.contains("ABORTED") || report.contains("aborted"),
+                    "{report}"
+                );
+            } else {
+                assert!(
+                    text(&run.stderr).contains("cannot be sealed"),
+                    "{}",
+                    text(&run.stderr)
+                );
+            }
+        }
+        no_unaccounted_key(&lab, &out);
+    }
 }

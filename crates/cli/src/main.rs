@@ -2,6 +2,7 @@
 
 mod headless;
 mod lab;
+mod report;
 mod secrets;
 mod shipped;
 mod verify;
@@ -12,6 +13,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use keyceremony_engine::{AnswersFile, Ceremony, Operator, Settings, files};
+use keyceremony_policy::Policy;
 use keyceremony_script::LoadedScript;
 
 #[derive(Parser)]
@@ -56,6 +58,15 @@ enum Command {
         /// the script's log.backup (CPS 5.4.5).
         #[arg(long)]
         backup: Option<PathBuf>,
+        /// Fault drills: stop dead once step STEP has ended, as a machine
+        /// that hangs would, so the drill can kill the run and resume it.
+        #[arg(long, requires = "answers", value_name = "STEP")]
+        halt_after: Option<String>,
+        /// Inventory of every subject and key certified so far (JSON Lines);
+        /// a ceremony may reuse neither (CPS 6.3.2). Defaults to
+        /// inventory.jsonl beside OUT.
+        #[arg(long)]
+        inventory: Option<PathBuf>,
     },
     /// Rehearse both shipped ceremonies in a throwaway SoftHSM2 lab.
     #[command(after_help = "Example:\n  keyceremony rehearse --out rehearsal --headless")]
@@ -92,6 +103,26 @@ enum Command {
     /// Make rehearsal labs.
     #[command(subcommand)]
     Lab(LabCommand),
+    /// Write DIR/report.html and DIR/report.md for the Qualified Auditor:
+    /// participants, timeline, exceptions, environment, token, keys,
+    /// certificates and fingerprints, the log's verification, every file's
+    /// SHA-256, and the commands to check each. Never overwrites a report.
+    #[command(after_help = "Example:\n  keyceremony report rehearsal/root-rsa4096")]
+    Report {
+        /// A ceremony's output folder (the one holding ceremony.log).
+        dir: PathBuf,
+    },
+    /// Print a shell completion script for keyceremony.
+    #[command(
+        after_help = "Example:\n  keyceremony completions bash > /etc/bash_completion.d/keyceremony"
+    )]
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print keyceremony's man page (roff), generated from its command line.
+    #[command(after_help = "Example:\n  keyceremony man > keyceremony.1 && man ./keyceremony.1")]
+    Man,
 }
 
 #[derive(Subcommand)]
@@ -121,7 +152,27 @@ enum ScriptCommand {
     #[command(
         after_help = "Example:\n  keyceremony script check ceremony-scripts/root-rsa4096.toml"
     )]
-    Check { script: PathBuf },
+    Check {
+        script: PathBuf,
+        /// Also refuse subjects this inventory already holds (CPS 6.3.2).
+        #[arg(long)]
+        inventory: Option<PathBuf>,
+    },
+    /// Print the paper script to initial during the ceremony: every step
+    /// with its performer and witness, boxes for initials and times, lines
+    /// for the values to copy, the exception sheet and the attestation.
+    #[command(
+        after_help = "Examples:\n  keyceremony script print ceremony-scripts/root-rsa4096.toml --format html --out paper.html\n  keyceremony script print ceremony-scripts/root-p384.toml --format md"
+    )]
+    Print {
+        script: PathBuf,
+        /// md or html.
+        #[arg(long, value_enum, default_value = "html")]
+        format: report::PaperFormat,
+        /// A new file to write; standard output when absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -149,27 +200,54 @@ fn run(cli: Cli) -> Result<()> {
             rehearsal_shares,
             witness_pin_file,
             backup,
+            halt_after,
+            inventory,
         } => {
             let module = module_path(module)?;
             let loaded = LoadedScript::load(&script)?;
+            let policy = policy_for(&loaded)?;
+            let inventory = inventory.unwrap_or_else(|| default_inventory(&out));
             let Some(answers) = answers else {
-                bail!(
-                    "the operator TUI is not available in this version; run headless with --answers FILE (rehearsal answers are in ceremony-scripts/rehearsal/)"
-                );
+                // Without answers, the people in the room answer in the
+                // operator TUI, which needs a terminal.
+                keyceremony_tui::check_terminal()?;
+                let settings = Settings {
+                    module,
+                    out_dir: out,
+                    rehearsal: false,
+                    backup,
+                    policy,
+                    inventory,
+                };
+                let outcome = keyceremony_tui::run(loaded, settings)?;
+                headless::summary(&outcome);
+                report::report(&outcome.out_dir)?;
+                return Ok(());
             };
             let shares = rehearsal_shares.unwrap_or_else(|| out.join(files::REHEARSAL_SHARES));
             let mut answers = AnswersFile::load(&answers)?.with_rehearsal_shares(&shares);
             if let Some(file) = witness_pin_file {
                 answers = answers.with_witness_pin(lab::read_pin(&file)?);
             }
+            if let Some(step) = &halt_after {
+                answers = answers.with_halt_after(step);
+            }
             let mut operator = headless::printing(answers);
-            run_ceremony(loaded, module, out, false, backup, &mut operator)
+            let settings = Settings {
+                module,
+                out_dir: out,
+                rehearsal: false,
+                backup,
+                policy,
+                inventory,
+            };
+            run_ceremony(loaded, settings, &mut operator)
         }
         Command::Rehearse {
             out,
-            headless: _,
+            headless,
             module,
-        } => rehearse(&out, module),
+        } => rehearse(&out, module, !headless && keyceremony_tui::is_terminal()),
         Command::VerifyLog {
             log,
             expect_head,
@@ -189,13 +267,35 @@ fn run(cli: Cli) -> Result<()> {
             println!("witness public key {}", made.public_key.display());
             Ok(())
         }
-        Command::Script(ScriptCommand::Check { script }) => {
+        Command::Script(ScriptCommand::Print {
+            script,
+            format,
+            out,
+        }) => report::print_script(&script, format, out.as_deref()),
+        Command::Report { dir } => report::report(&dir),
+        Command::Completions { shell } => {
+            report::completions(shell, <Cli as clap::CommandFactory>::command());
+            Ok(())
+        }
+        Command::Man => report::man(<Cli as clap::CommandFactory>::command()),
+        Command::Script(ScriptCommand::Check { script, inventory }) => {
             let loaded = LoadedScript::read(&script)?;
-            let violations = loaded.violations();
+            let mut violations = loaded.violations();
+            let policy = policy_for(&loaded)?;
+            violations.extend(keyceremony_policy::check_loaded_script(&policy, &loaded));
+            if let Some(inventory) = inventory {
+                for mut v in
+                    keyceremony_policy::Inventory::load(&inventory)?.check_subjects(&loaded.script)
+                {
+                    v.location = loaded.source_map.locate(&v.path);
+                    violations.push(v);
+                }
+            }
             if violations.is_empty() {
                 println!(
-                    "{}: valid ({} steps, SHA-256 {})",
+                    "{}: valid under policy '{}' ({} steps, SHA-256 {})",
                     script.display(),
+                    policy.name,
                     loaded.script.steps().count(),
                     loaded.sha256_hex()
                 );
@@ -221,26 +321,20 @@ fn module_path(given: Option<PathBuf>) -> Result<PathBuf> {
 
 fn run_ceremony(
     script: LoadedScript,
-    module: PathBuf,
-    out: PathBuf,
-    rehearsal: bool,
-    backup: Option<PathBuf>,
+    settings: Settings,
     operator: &mut dyn Operator,
 ) -> Result<()> {
-    let settings = Settings {
-        module,
-        out_dir: out,
-        rehearsal,
-        backup,
-    };
     let ceremony = Ceremony::prepare(script, settings, operator)?;
     headless::banner(&ceremony);
     let outcome = ceremony.run(operator)?;
     headless::summary(&outcome);
+    report::report(&outcome.out_dir)?;
     Ok(())
 }
 
-fn rehearse(out: &Path, module: Option<PathBuf>) -> Result<()> {
+/// `tui`: the operators answer in the TUI (shares are shown on screen and
+/// typed back); otherwise the shipped rehearsal answers do.
+fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
     keyceremony_engine::outputs::check_usable(out)?;
     let module = module_path(module)?;
     let made = lab::create(
@@ -260,6 +354,25 @@ fn rehearse(out: &Path, module: Option<PathBuf>) -> Result<()> {
             LoadedScript::parse(Path::new(ceremony.script_path), ceremony.script.to_string())?;
         script.check()?;
         let ceremony_out = out.join(ceremony.name);
+        if tui {
+            println!(
+                "REHEARSAL: the witness token's PIN is in {}",
+                made.pin_file.display()
+            );
+            let settings = Settings {
+                module: module.clone(),
+                out_dir: ceremony_out,
+                rehearsal: true,
+                backup: Some(out.join("backup")),
+                policy: shipped::policy()?,
+                inventory: out.join("inventory.jsonl"),
+            };
+            let outcome = keyceremony_tui::run(script, settings)
+                .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;
+            headless::summary(&outcome);
+            report::report(&outcome.out_dir)?;
+            continue;
+        }
         let answers = AnswersFile::parse(
             Path::new(ceremony.answers_path),
             ceremony.answers.to_string(),
@@ -267,16 +380,32 @@ fn rehearse(out: &Path, module: Option<PathBuf>) -> Result<()> {
         .with_rehearsal_shares(&ceremony_out.join(files::REHEARSAL_SHARES))
         .with_witness_pin(lab::read_pin(&made.pin_file)?);
         let mut operator = headless::printing(answers);
-        run_ceremony(
-            script,
-            module.clone(),
-            ceremony_out,
-            true,
-            Some(out.join("backup")),
-            &mut operator,
-        )
-        .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;
+        let settings = Settings {
+            module: module.clone(),
+            out_dir: ceremony_out,
+            rehearsal: true,
+            backup: Some(out.join("backup")),
+            policy: shipped::policy()?,
+            inventory: out.join("inventory.jsonl"),
+        };
+        run_ceremony(script, settings, &mut operator)
+            .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;
     }
     println!("REHEARSAL complete: outputs in {}", out.display());
     Ok(())
+}
+
+/// The policy a script names, from `policy/<name>.toml` beside its folder.
+fn policy_for(script: &LoadedScript) -> Result<Policy> {
+    let path = Policy::resolve(&script.path, &script.script.ceremony.policy)?;
+    Ok(Policy::load(&path)?)
+}
+
+/// `inventory.jsonl` beside the output folder: the record of what this
+/// site's ceremonies have certified.
+fn default_inventory(out: &Path) -> PathBuf {
+    out.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("inventory.jsonl")
 }

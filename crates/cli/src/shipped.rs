@@ -26,3 +26,11 @@ pub const CEREMONIES: [Shipped; 2] = [
         answers: include_str!("../../../ceremony-scripts/rehearsal/root-p384.answers.toml"),
     },
 ];
+
+/// The policy the shipped scripts follow, built in beside them.
+pub fn policy() -> Result<keyceremony_policy::Policy, keyceremony_policy::PolicyError> {
+    keyceremony_policy::Policy::parse(
+        std::path::Path::new("ceremony-scripts/policy/reference-cps.toml"),
+        include_str!("../../../ceremony-scripts/policy/reference-cps.toml"),
+    )
+}

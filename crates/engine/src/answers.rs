@@ -37,8 +37,9 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::operator::{
-    ExceptionReport, Identity, InputError, Notice, Operator, ShareShown, Verdict,
+    ExceptionReport, Identity, InputError, Notice, Operator, ResumeChoice, ShareShown, Verdict,
 };
+use crate::resume::Interrupted;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +56,28 @@ struct File {
     seal: Option<SealAnswers>,
     #[serde(default)]
     environment: Option<EnvironmentAnswers>,
+    #[serde(default)]
+    resume: Option<ResumeAnswers>,
+}
+
+/// What to do when the output folder holds an interrupted ceremony.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ResumeAnswers {
+    choice: ResumeAnswer,
+    #[serde(default)]
+    reason: Option<String>,
+    /// Custodians who activate the token again on resuming, or to seal an
+    /// aborted log.
+    #[serde(default)]
+    custodians: Vec<String>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+enum ResumeAnswer {
+    Resume,
+    Abort,
 }
 
 #[derive(Deserialize)]
@@ -122,6 +145,12 @@ pub struct AnswersFile {
     exceptions: Vec<ExceptionAnswer>,
     seal: Option<SealAnswers>,
     environment: Option<EnvironmentAnswers>,
+    resume: Option<ResumeAnswers>,
+    halt_after: Option<String>,
+    halted_step_done: bool,
+    /// Between the decision to resume and the first step run again, the
+    /// custodians come from [resume].
+    resuming: bool,
     shares_dir: Option<PathBuf>,
     witness_pin: Option<SecretString>,
     rehearsal: bool,
@@ -163,6 +192,10 @@ impl AnswersFile {
             exceptions: file.exceptions,
             seal: file.seal,
             environment: file.environment,
+            resume: file.resume,
+            halt_after: None,
+            halted_step_done: false,
+            resuming: false,
             shares_dir: None,
             witness_pin: None,
             rehearsal: false,
@@ -181,6 +214,14 @@ impl AnswersFile {
     /// itself; a witness types it at a real ceremony.
     pub fn with_witness_pin(mut self, pin: SecretString) -> AnswersFile {
         self.witness_pin = Some(pin);
+        self
+    }
+
+    /// Fault drills: once step `step` has ended, the run stops dead (it waits
+    /// forever, as a machine that hung would) so that a drill can kill it
+    /// there and resume or abort.
+    pub fn with_halt_after(mut self, step: &str) -> AnswersFile {
+        self.halt_after = Some(step.to_string());
         self
     }
 
@@ -387,11 +428,14 @@ impl Operator for AnswersFile {
         _eligible: &[Participant],
         _threshold: usize,
     ) -> Result<Vec<String>, InputError> {
-        self.steps
-            .get(&step.id)
-            .map(|a| a.custodians.clone())
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| self.missing(format!("custodians for step {}", step.id)))
+        let for_step = self.steps.get(&step.id).map(|a| a.custodians.clone());
+        let on_resume = self.resume.as_ref().map(|r| r.custodians.clone());
+        match (for_step, on_resume) {
+            (Some(c), _) if !c.is_empty() && !self.resuming => Ok(c),
+            (_, Some(c)) if !c.is_empty() => Ok(c),
+            (Some(c), _) if !c.is_empty() => Ok(c),
+            _ => Err(self.missing(format!("custodians for step {}", step.id))),
+        }
     }
 
     fn share(
@@ -491,6 +535,27 @@ impl Operator for AnswersFile {
         }
     }
 
+    fn resume_or_abort(&mut self, interrupted: &Interrupted) -> Result<ResumeChoice, InputError> {
+        let resume = self.resume.as_ref().ok_or_else(|| {
+            self.missing(format!(
+                "[resume] choice = \"resume\" or \"abort\": the output folder holds ceremony '{}', interrupted after {} entries ({})",
+                interrupted.ceremony_id, interrupted.entries, interrupted.last
+            ))
+        })?;
+        match resume.choice {
+            ResumeAnswer::Resume => {
+                self.resuming = true;
+                Ok(ResumeChoice::Resume)
+            }
+            ResumeAnswer::Abort => Ok(ResumeChoice::Abort {
+                reason: resume
+                    .reason
+                    .clone()
+                    .ok_or_else(|| self.missing("[resume] reason for the abort".to_string()))?,
+            }),
+        }
+    }
+
     fn network_explanation(
         &mut self,
         _witness: &Participant,
@@ -524,6 +589,16 @@ impl Operator for AnswersFile {
     fn notify(&mut self, notice: &Notice) {
         if let Some(sink) = self.notices.as_mut() {
             sink(notice);
+        }
+        if let Notice::StepBegin { step, .. } = notice {
+            self.resuming = false;
+            if self.halted_step_done {
+                println!("HALTED for a fault drill before step {step}; kill this process");
+                loop {
+                    std::thread::park();
+                }
+            }
+            self.halted_step_done = self.halt_after.as_deref() == Some(step.as_str());
         }
     }
 }

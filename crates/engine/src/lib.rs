@@ -11,15 +11,20 @@ pub mod answers;
 pub mod environment;
 pub mod operator;
 pub mod outputs;
+pub mod resume;
 mod run;
 
 use std::path::PathBuf;
 
 use keyceremony_hsm::{HsmError, Module};
+use keyceremony_policy::{Inventory, Policy, PolicyError};
 use keyceremony_script::{Action, LoadedScript};
 
 pub use answers::AnswersFile;
-pub use operator::{Identity, InputError, Notice, Operator, ShareShown, Verdict};
+pub use operator::{
+    ExceptionReport, Identity, InputError, Notice, Operator, ResumeChoice, ShareShown, Verdict,
+};
+pub use resume::Interrupted;
 pub use run::Outcome;
 
 /// Names of the files a ceremony writes; the auditor and other tools rely on them.
@@ -57,6 +62,11 @@ pub struct Settings {
     pub rehearsal: bool,
     /// Where the sealed log's copy goes, instead of the script's `log.backup`.
     pub backup: Option<PathBuf>,
+    /// The CPS rules the script names (`[ceremony] policy`).
+    pub policy: Policy,
+    /// The inventory of every subject and key this tool has certified: a
+    /// new ceremony may reuse neither (CPS 6.3.2).
+    pub inventory: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +83,8 @@ pub enum EngineError {
     Certificate(#[from] keyceremony_x509::X509Error),
     #[error("the system random generator failed: {0}")]
     Random(#[from] getrandom::Error),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
     #[error("{0}")]
     Refused(String),
     #[error("step {step}: {message}")]
@@ -87,6 +99,45 @@ pub struct Network {
     pub explanation: Option<String>,
 }
 
+/// Refuses, with every violation, a script that breaks its policy or would
+/// reuse a subject name already certified (CPS 6.3.2).
+/// `resuming`: the ceremony passed the inventory check when it started, and
+/// may since have recorded its own subjects there.
+fn check_policy(
+    script: &LoadedScript,
+    settings: &Settings,
+    resuming: bool,
+) -> Result<(), EngineError> {
+    if settings.policy.name != script.script.ceremony.policy {
+        return Err(EngineError::Refused(format!(
+            "the script follows policy '{}', but policy '{}' was loaded",
+            script.script.ceremony.policy, settings.policy.name
+        )));
+    }
+    let mut violations = keyceremony_policy::check_loaded_script(&settings.policy, script);
+    if !resuming {
+        let inventory = Inventory::load(&settings.inventory)?;
+        for mut v in inventory.check_subjects(&script.script) {
+            v.location = script.source_map.locate(&v.path);
+            violations.push(v);
+        }
+    }
+    if violations.is_empty() {
+        return Ok(());
+    }
+    Err(EngineError::Refused(format!(
+        "{} breaks {} rule(s) of policy '{}'; the ceremony does not start:\n{}",
+        script.path.display(),
+        violations.len(),
+        settings.policy.name,
+        violations
+            .iter()
+            .map(|v| format!("  {}", v.display_at(&script.path)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )))
+}
+
 /// A ceremony whose script, operator input, output folder, module and token
 /// have all been checked; nothing has been written yet.
 pub struct Ceremony {
@@ -94,6 +145,19 @@ pub struct Ceremony {
     settings: Settings,
     module: Module,
     network: Network,
+    start: Start,
+}
+
+/// How the run begins: a new ceremony, or one whose log stopped before its
+/// seal.
+#[derive(Debug, Clone)]
+pub enum Start {
+    Fresh,
+    Resume(Interrupted),
+    Abort {
+        interrupted: Interrupted,
+        reason: String,
+    },
 }
 
 impl Ceremony {
@@ -152,15 +216,37 @@ impl Ceremony {
                 script.script.ceremony.id
             )));
         }
+        let log = settings.out_dir.join(files::LOG);
+        check_policy(&script, &settings, log.exists())?;
         operator.preflight(&script.script, rehearsal)?;
-        outputs::check_usable(&settings.out_dir)?;
+        let start = if log.exists() {
+            let interrupted = resume::read(&log, &script.script, &script.sha256_hex())?;
+            match operator.resume_or_abort(&interrupted)? {
+                ResumeChoice::Resume if interrupted.shares_lost => {
+                    return Err(EngineError::Refused(
+                        "the ceremony stopped while the token's shares were being handed out: the PINs of that token are lost, so it cannot be resumed. Abort it (recorded in the log), then start a new ceremony with a freshly initialised token".to_string(),
+                    ));
+                }
+                ResumeChoice::Resume => Start::Resume(interrupted),
+                ResumeChoice::Abort { reason } => Start::Abort {
+                    interrupted,
+                    reason,
+                },
+            }
+        } else {
+            outputs::check_usable(&settings.out_dir)?;
+            Start::Fresh
+        };
         let module = Module::load(&settings.module)?;
-        run::check_token(&module, &script.script)?;
+        if matches!(start, Start::Fresh) {
+            run::check_token(&module, &script.script)?;
+        }
         Ok(Ceremony {
             script,
             settings,
             module,
             network,
+            start,
         })
     }
 
@@ -170,6 +256,11 @@ impl Ceremony {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// Whether this run starts a ceremony, resumes one, or aborts one.
+    pub fn start(&self) -> &Start {
+        &self.start
     }
 
     /// Network interfaces up at the start (CPS 6.7).
@@ -185,6 +276,24 @@ impl Ceremony {
     /// Runs every step; the log records each event before the next one
     /// happens. On error the log ends with the error, and the error is returned.
     pub fn run(self, operator: &mut dyn Operator) -> Result<Outcome, EngineError> {
-        run::Runner::start(self.script, self.settings, self.module, self.network)?.run(operator)
+        match self.start {
+            Start::Fresh => {
+                run::Runner::start(self.script, self.settings, self.module, self.network)?
+                    .run(operator, &[])
+            }
+            Start::Resume(interrupted) => {
+                let mut runner = run::Runner::reopen(self.script, self.settings, self.module)?;
+                runner.resume(operator, &interrupted)?;
+                runner.run(operator, &interrupted.completed)
+            }
+            Start::Abort {
+                interrupted,
+                reason,
+            } => run::Runner::reopen(self.script, self.settings, self.module)?.abort(
+                operator,
+                &interrupted,
+                &reason,
+            ),
+        }
     }
 }

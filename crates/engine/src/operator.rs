@@ -5,6 +5,8 @@
 use chrono::{DateTime, Utc};
 use keyceremony_script::{Participant, RecordField, Script, Secret, Step};
 use keyceremony_shares::Share;
+
+use crate::resume::Interrupted;
 use secrecy::SecretString;
 
 /// The witness's word at the end of a step (CPS 6.1.1 item 2).
@@ -28,6 +30,13 @@ pub struct ExceptionReport {
     pub description: String,
     pub accepted: bool,
     pub remark: String,
+}
+
+/// What the room decides about an interrupted ceremony.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResumeChoice {
+    Resume,
+    Abort { reason: String },
 }
 
 /// Whether a driver could show a share to its custodian.
@@ -220,6 +229,11 @@ pub trait Operator {
         witness: &Participant,
         interfaces: &[String],
     ) -> Result<String, InputError>;
+
+    /// The log in the output folder stopped before its seal: go on from
+    /// where it stopped, or abort (recorded, and sealed as aborted when the
+    /// log-signing key exists).
+    fn resume_or_abort(&mut self, interrupted: &Interrupted) -> Result<ResumeChoice, InputError>;
 
     /// The witness confirms or refuses the step just performed.
     fn witness(&mut self, step: &Step, witness: &Participant) -> Result<Verdict, InputError>;

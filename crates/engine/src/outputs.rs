@@ -70,6 +70,19 @@ impl OutDir {
         })
     }
 
+    /// An existing output folder, for resuming the ceremony whose log it holds.
+    pub fn open(root: &Path) -> Result<OutDir, OutputError> {
+        if root.is_dir() {
+            Ok(OutDir {
+                root: root.to_path_buf(),
+            })
+        } else {
+            Err(OutputError::NotADirectory {
+                path: root.to_path_buf(),
+            })
+        }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }

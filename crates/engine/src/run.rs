@@ -17,7 +17,7 @@ use keyceremony_log::{
 use keyceremony_script::{
     Act, Action, KeyAlgorithm, LoadedScript, Participant, Role, Secret, Step,
 };
-use keyceremony_shares::{self as shares, Expected, Share, ShareError, ShareSet};
+use keyceremony_shares::{self as shares, Expected, Share, ShareError};
 use keyceremony_x509::{
     self as x509, CertificateSummary, DistinguishedName, RootCertificateRequest,
 };
@@ -28,6 +28,7 @@ use sha2::{Digest, Sha256};
 use crate::activation::{self, kind, with_pin};
 use crate::operator::{InputError, Notice, Operator, ShareShown, Verdict};
 use crate::outputs::{self, OutDir, Written};
+use crate::resume::Interrupted;
 use crate::{EngineError, Settings, files};
 
 /// What a finished ceremony produced.
@@ -143,12 +144,15 @@ pub(crate) struct Runner {
     checked_in: Vec<String>,
     /// The splits this ceremony made, so that a share of another split is
     /// refused by name.
-    issued: BTreeMap<Secret, ShareSet>,
+    issued: BTreeMap<Secret, String>,
     /// Exception sheets recorded so far.
     exceptions: u32,
     log_key_recorded: bool,
     /// Head hash of the sealed log, once sealed.
     sealed: Option<[u8; 32]>,
+    /// What an interrupted run left: keys and certificates to take up again
+    /// at the next login, key generations to look for on the token.
+    recovery: Option<Interrupted>,
 }
 
 fn hex_upper(bytes: &[u8]) -> String {
@@ -179,9 +183,239 @@ impl Runner {
             exceptions: 0,
             log_key_recorded: false,
             sealed: None,
+            recovery: None,
         };
         runner.record_start(&network)?;
         Ok(runner)
+    }
+
+    /// Reopens the log of an interrupted ceremony for appending.
+    pub(crate) fn reopen(
+        script: LoadedScript,
+        settings: Settings,
+        module: Module,
+    ) -> Result<Runner, EngineError> {
+        let out = OutDir::open(&settings.out_dir)?;
+        let (log, summary) = LogWriter::open_existing(&out.path(files::LOG))?;
+        let mut runner = Runner {
+            script,
+            settings,
+            module,
+            out,
+            log,
+            session: None,
+            keys: BTreeMap::new(),
+            certificates: BTreeMap::new(),
+            checked_in: Vec::new(),
+            issued: BTreeMap::new(),
+            exceptions: 0,
+            log_key_recorded: false,
+            sealed: None,
+            recovery: None,
+        };
+        if !summary.discarded.is_empty() {
+            runner.tool_record(
+                None,
+                EventKind::Recorded,
+                format!(
+                    "the entry being written when the tool stopped was incomplete and is cut off ({} bytes)",
+                    summary.discarded.len()
+                ),
+                json!({
+                    "discarded_bytes": summary.discarded.len(),
+                    "discarded_sha256": hex_upper(&Sha256::digest(&summary.discarded)),
+                }),
+            )?;
+        }
+        Ok(runner)
+    }
+
+    /// Takes up an interrupted ceremony: records the resumption, moves aside
+    /// files the log does not account for, checks everyone in again, and
+    /// logs in again if a login was active.
+    pub(crate) fn resume(
+        &mut self,
+        operator: &mut dyn Operator,
+        interrupted: &Interrupted,
+    ) -> Result<(), EngineError> {
+        let next = interrupted.next_step.clone().unwrap_or_default();
+        let step = self
+            .script
+            .script
+            .steps()
+            .find(|(_, s)| s.id == next)
+            .map(|(_, s)| s.clone())
+            .ok_or_else(|| {
+                EngineError::Refused("every step has ended; only the seal is missing".to_string())
+            })?;
+        self.issued = interrupted.share_nonces.clone();
+        self.exceptions = interrupted.exceptions;
+        self.log_key_recorded = interrupted.log_key_recorded;
+        self.recovery = Some(interrupted.clone());
+        self.tool_record(
+            Some(&step.id),
+            EventKind::Recorded,
+            format!(
+                "ceremony resumed at step {} after an interruption; {} steps had ended",
+                step.id,
+                interrupted.completed.len()
+            ),
+            json!({ "resumed_at": step.id, "completed": interrupted.completed, "entries_before": interrupted.entries }),
+        )?;
+        self.move_aside_unaccounted(&interrupted.files)?;
+        let witness = self.participant(&self.script.script.log.witness)?;
+        self.check_in(operator, &step, &witness)?;
+        if interrupted.logged_in {
+            self.login(operator, &step)?;
+        }
+        Ok(())
+    }
+
+    /// Files in the output folder that the log does not account for were
+    /// being written when the tool stopped: they go to a folder of their own
+    /// and the log says so, so the record and the folder agree again.
+    fn move_aside_unaccounted(
+        &mut self,
+        accounted: &BTreeMap<String, String>,
+    ) -> Result<(), EngineError> {
+        let root = self.out.root().to_path_buf();
+        let mut stray = Vec::new();
+        let mut folders = vec![root.clone()];
+        while let Some(folder) = folders.pop() {
+            let entries =
+                std::fs::read_dir(&folder).map_err(|source| outputs::OutputError::Io {
+                    path: folder.clone(),
+                    source,
+                })?;
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let relative = path
+                    .strip_prefix(&root)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if relative == files::LOG || relative.starts_with("interrupted-") {
+                    continue;
+                }
+                if path.is_dir() {
+                    folders.push(path);
+                } else if !accounted.contains_key(&relative) {
+                    stray.push(relative);
+                }
+            }
+        }
+        if stray.is_empty() {
+            return Ok(());
+        }
+        let aside = format!("interrupted-{}", Utc::now().format("%Y%m%dT%H%M%SZ"));
+        for relative in &stray {
+            let to = root.join(&aside).join(relative);
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent).map_err(|source| outputs::OutputError::Io {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
+            }
+            std::fs::rename(root.join(relative), &to).map_err(|source| {
+                outputs::OutputError::Io {
+                    path: to.clone(),
+                    source,
+                }
+            })?;
+        }
+        self.tool_record(
+            None,
+            EventKind::Recorded,
+            format!(
+                "{} file(s) the log did not account for were moved to {aside}/: {}",
+                stray.len(),
+                stray.join(", ")
+            ),
+            json!({ "moved_to": aside, "files": stray }),
+        )
+    }
+
+    /// After a resumed login: the keys and certificates the interrupted run
+    /// made, found again on the token by their CKA_ID.
+    fn restore_keys(&mut self, step: &Step) -> Result<(), EngineError> {
+        let Some(recovery) = self.recovery.clone() else {
+            return Ok(());
+        };
+        for (label, id) in &recovery.keys {
+            if self.keys.contains_key(label) {
+                continue;
+            }
+            let session = self.logged_in(step)?;
+            let pair = session.find_key_pair(id)?.ok_or_else(|| {
+                EngineError::Refused(format!(
+                    "key '{label}' (CKA_ID {}) that the log records is not on the token",
+                    hex::encode(id)
+                ))
+            })?;
+            let spki = session.public_key_spki_der(&pair)?;
+            if let Some(der) = recovery.certificates.get(label) {
+                let summary = x509::verify_root(der, &spki)?;
+                self.certificates.insert(
+                    label.clone(),
+                    SignedCertificate {
+                        der: der.clone(),
+                        summary,
+                    },
+                );
+            }
+            self.keys.insert(label.clone(), GeneratedKey { pair, spki });
+        }
+        Ok(())
+    }
+
+    /// Records the room's decision to abort an interrupted ceremony and
+    /// seals the log as aborted (CPS 5.4.1); without a log-signing key (it
+    /// stopped before the token was initialised) the log stays unsealed.
+    pub(crate) fn abort(
+        mut self,
+        operator: &mut dyn Operator,
+        interrupted: &Interrupted,
+        reason: &str,
+    ) -> Result<Outcome, EngineError> {
+        let settings = self.script.script.log.clone();
+        let witness = self.participant(&settings.witness)?;
+        self.log_key_recorded = interrupted.log_key_recorded;
+        self.issued = interrupted.share_nonces.clone();
+        self.person_record(
+            &witness,
+            Role::QualifiedAuditor,
+            None,
+            EventKind::Abort,
+            format!("the ceremony is aborted after an interruption: {reason}"),
+            json!({ "reason": reason, "completed": interrupted.completed, "entries_before": interrupted.entries }),
+        )?;
+        if !interrupted.log_key_recorded {
+            return Err(EngineError::Refused(format!(
+                "the abort is recorded, but the log cannot be sealed: the ceremony stopped before its log-signing key existed. The log stays unsealed (verify-log exit 3); copy it as it is with {}",
+                self.log.path().display()
+            )));
+        }
+        let step = Step {
+            id: "abort".to_string(),
+            title: "Seal the log of the aborted ceremony".to_string(),
+            instructions: "Two custodians activate the token so that the log-signing key seals the log as aborted; the witness signs with their own token.".to_string(),
+            performer: settings.witness.clone(),
+            witness: settings.witness.clone(),
+            action: Action::SealLog,
+            record: Vec::new(),
+        };
+        self.check_in(operator, &step, &witness)?;
+        self.seal(operator, &step, SealOutcome::Aborted)?;
+        let head = self
+            .sealed
+            .ok_or_else(|| EngineError::Refused("the log was not sealed".to_string()))?;
+        let backup = self.backup()?;
+        Ok(Outcome {
+            out_dir: self.out.root().to_path_buf(),
+            log_entries: self.log.len(),
+            log_head: hex::encode(head),
+            certificates: Vec::new(),
+            backup,
+        })
     }
 
     fn tool_record(
@@ -301,11 +535,18 @@ impl Runner {
         )
     }
 
-    pub(crate) fn run(mut self, operator: &mut dyn Operator) -> Result<Outcome, EngineError> {
+    /// Runs every step not in `completed` (the steps an interrupted run
+    /// finished), in script order.
+    pub(crate) fn run(
+        mut self,
+        operator: &mut dyn Operator,
+        completed: &[String],
+    ) -> Result<Outcome, EngineError> {
         let steps: Vec<(Act, Step)> = self
             .script
             .script
             .steps()
+            .filter(|(_, s)| !completed.contains(&s.id))
             .map(|(a, s)| (a.clone(), s.clone()))
             .collect();
         for (act, step) in &steps {
@@ -353,7 +594,11 @@ impl Runner {
             path: copy.path.clone(),
             source,
         })?;
-        if report.status != keyceremony_log::verify::Status::Sealed || reread != bytes {
+        let sealed = matches!(
+            report.status,
+            keyceremony_log::verify::Status::Sealed | keyceremony_log::verify::Status::Aborted
+        );
+        if !sealed || reread != bytes {
             return Err(EngineError::Refused(format!(
                 "the backup copy {} does not verify ({}); copy {} to new media by hand and check it with keyceremony verify-log",
                 copy.path.display(),
@@ -436,7 +681,7 @@ impl Runner {
             Action::SelfSign { certificate } => self.self_sign(operator, step, certificate)?,
             Action::Export { certificate } => self.export(operator, step, certificate)?,
             Action::Logout => self.logout(step)?,
-            Action::SealLog => return self.seal_log(operator, step),
+            Action::SealLog => return self.seal(operator, step, SealOutcome::Completed),
         }
         for field in &step.record {
             let value = operator.record(step, field)?;
@@ -603,7 +848,7 @@ impl Runner {
         Expected {
             kind: kind(secret),
             ceremony_tag: shares::ceremony_tag(ceremony),
-            nonce: self.issued.get(&secret).map(|set| set.nonce.clone()),
+            nonce: self.issued.get(&secret).cloned(),
             threshold: activation.quorum(secret).threshold as u8,
         }
     }
@@ -842,6 +1087,10 @@ impl Runner {
         let log_key = log_key?;
         let info = token.info()?;
         let uri = token.uri()?.to_string();
+        let nonces: BTreeMap<&str, String> = splits
+            .iter()
+            .map(|(secret, split)| (secret.as_str(), split.set.nonce.clone()))
+            .collect();
         let sets: BTreeMap<&str, String> = splits
             .iter()
             .map(|(secret, split)| (secret.as_str(), split.set.to_string()))
@@ -860,11 +1109,12 @@ impl Runner {
                 "firmware_version": info.firmware_version,
                 "hardware_version": info.hardware_version,
                 "share_sets": sets,
+                "share_nonces": nonces,
             }),
         )?;
         self.record_log_key(step, &log_key)?;
         for (secret, split) in &splits {
-            self.issued.insert(*secret, split.set.clone());
+            self.issued.insert(*secret, split.set.nonce.clone());
         }
         self.distribute(operator, step, splits)
     }
@@ -987,7 +1237,7 @@ impl Runner {
                         json!({ "custodians": custodians, "context_specific": false }),
                     )?;
                     self.session = Some(session);
-                    return Ok(());
+                    return self.restore_keys(step);
                 }
                 Err(HsmError::PinIncorrect) => {
                     self.close_session(session, step)?;
@@ -1082,7 +1332,12 @@ impl Runner {
     /// Closes the log (CPS 5.4.1, 6.1.1): the custodians activate the token
     /// once more, the log-signing key and the witness's own token sign the
     /// seal statement, and a verified copy goes to the backup media (CPS 5.4.5).
-    fn seal_log(&mut self, operator: &mut dyn Operator, step: &Step) -> Result<(), EngineError> {
+    fn seal(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        outcome: SealOutcome,
+    ) -> Result<(), EngineError> {
         let settings = self.script.script.log.clone();
         let witness = self.participant(&settings.witness)?;
         let mut failures = 0;
@@ -1161,22 +1416,23 @@ impl Runner {
                 "witness_public_key_sha256": hex_upper(&Sha256::digest(&witness_spki)),
             }),
         )?;
-        let certificates: Vec<(String, String)> = self
-            .certificates
-            .iter()
-            .map(|(label, c)| (label.clone(), hex_upper(&c.summary.sha256)))
-            .collect();
-        self.tool_record(
-            Some(&step.id),
-            EventKind::CeremonyEnd,
-            format!(
-                "ceremony '{}' completed; the log is sealed next",
-                self.script.script.ceremony.name
-            ),
-            json!({ "certificates": certificates, "exceptions": self.exceptions }),
-        )?;
+        if outcome == SealOutcome::Completed {
+            let certificates: Vec<(String, String)> = self
+                .certificates
+                .iter()
+                .map(|(label, c)| (label.clone(), hex_upper(&c.summary.sha256)))
+                .collect();
+            self.tool_record(
+                Some(&step.id),
+                EventKind::CeremonyEnd,
+                format!(
+                    "ceremony '{}' completed; the log is sealed next",
+                    self.script.script.ceremony.name
+                ),
+                json!({ "certificates": certificates, "exceptions": self.exceptions }),
+            )?;
+        }
 
-        let outcome = SealOutcome::Completed;
         let entries = self.log.len();
         let head = self.log.head();
         let statement = seal_statement(
@@ -1277,6 +1533,16 @@ impl Runner {
                 )));
             }
         };
+        if let Some(id) = self
+            .recovery
+            .as_ref()
+            .and_then(|r| r.pending_keys.get(label).cloned())
+        {
+            let session = self.logged_in(step)?;
+            if let Some(pair) = session.find_key_pair(&id)? {
+                return self.record_generated(operator, step, label, pair, None);
+            }
+        }
         let session = self.logged_in(step)?;
         refuse_existing_label(session, label)?;
         let id = session.random(16)?;
@@ -1312,21 +1578,48 @@ impl Runner {
             what: format!("{algorithm} key pair '{label}' generated"),
             milliseconds: hsm_ms,
         });
+        self.record_generated(operator, step, label, pair, Some(hsm_ms))
+    }
+
+    /// Reads the new key's attributes back, records them, and refuses a key
+    /// the token did not make as the templates asked (CPS 6.1.1, 6.2.7).
+    /// `hsm_ms` is None for a key an interrupted run generated and this run
+    /// found again by its CKA_ID.
+    fn record_generated(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        label: &str,
+        pair: KeyPair,
+        hsm_ms: Option<f64>,
+    ) -> Result<(), EngineError> {
+        let session = self.logged_in(step)?;
+        let algorithm = pair.algorithm;
+        let id = pair.id.clone();
         let private = session.private_key_attributes(&pair)?;
         let public = session.public_key_attributes(&pair)?;
         let spki = session.public_key_spki_der(&pair)?;
         let uri = self.key_uri(label, &id)?;
         let problems = private.problems(true);
+        let quality = self.settings.policy.check_key(&spki);
+        let inventory = keyceremony_policy::Inventory::load(&self.settings.inventory)
+            .and_then(|inventory| inventory.check_key(&spki));
         self.tool_record(
             Some(&step.id),
             EventKind::KeyGenerated,
-            format!("key pair '{label}' generated; attributes read back from the token"),
+            match hsm_ms {
+                Some(_) => format!("key pair '{label}' generated; attributes read back from the token"),
+                None => format!(
+                    "key pair '{label}', generated before the interruption, found on the token by its CKA_ID and recorded"
+                ),
+            },
             json!({
                 "label": label,
                 "id": hex::encode(&id),
                 "uri": uri,
                 "algorithm": algorithm.to_string(),
                 "hsm_ms": hsm_ms,
+                "recovered": hsm_ms.is_none(),
                 "public_key_sha256": hex_upper(&Sha256::digest(&spki)),
                 "private_attributes": {
                     "token": private.token, "private": private.private,
@@ -1341,7 +1634,21 @@ impl Runner {
                     "encrypt": public.encrypt, "wrap": public.wrap,
                 },
                 "problems": problems,
+                "key_quality": match &quality {
+                    Ok(q) => json!(q.checks.iter().map(|c| c.to_string()).collect::<Vec<_>>()),
+                    Err(e) => json!({ "failed": e.to_string() }),
+                },
             }),
+        )?;
+        let quality = quality?;
+        inventory?;
+        self.tool_record(
+            Some(&step.id),
+            EventKind::Recorded,
+            format!(
+                "public key of '{label}' passes the CPS 6.1.6 checks and is not in the inventory (CPS 6.3.2)"
+            ),
+            json!({ "key": label, "checks": quality.checks.iter().map(|c| c.to_string()).collect::<Vec<_>>() }),
         )?;
         if !problems.is_empty() {
             return Err(EngineError::Step {
@@ -1408,6 +1715,30 @@ impl Runner {
             subject_public_key_info: key.spki.clone(),
         };
         let prepared = x509::prepare_root(&request, signing_time)?;
+        let findings = keyceremony_policy::lint_tbs(prepared.tbs_der(), &self.settings.policy);
+        self.tool_record(
+            Some(&step.id),
+            EventKind::Recorded,
+            format!(
+                "to-be-signed certificate of '{label}' linted against the BR root profile and policy '{}': {} finding(s)",
+                self.settings.policy.name,
+                findings.len()
+            ),
+            json!({ "key": label, "findings": findings.iter().map(|f| f.to_string()).collect::<Vec<_>>() }),
+        )?;
+        if keyceremony_policy::has_errors(&findings) {
+            return Err(EngineError::Step {
+                step: step.id.clone(),
+                message: format!(
+                    "the certificate of '{label}' breaks the profile; nothing was signed: {}",
+                    findings
+                        .iter()
+                        .map(|f| f.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            });
+        }
         self.tool_record(
             Some(&step.id),
             EventKind::SignatureRequested,
@@ -1435,9 +1766,38 @@ impl Runner {
             Some(&step.id),
             EventKind::Signed,
             format!("the HSM signed the root certificate of '{label}'"),
-            json!({ "key": label, "certificate_sha256": hex_upper(&Sha256::digest(&der)), "hsm_ms": hsm_ms }),
+            json!({
+                "key": label,
+                "certificate_sha256": hex_upper(&Sha256::digest(&der)),
+                "certificate_der": hex::encode(&der),
+                "hsm_ms": hsm_ms,
+            }),
         )?;
         let summary = x509::verify_root(&der, &spki)?;
+        keyceremony_policy::Inventory::record(
+            &self.settings.inventory,
+            &keyceremony_policy::InventoryEntry::new(
+                &self.script.script.ceremony.id,
+                label,
+                Utc::now(),
+                &summary,
+                &spki,
+            ),
+        )?;
+        let findings = keyceremony_policy::lint_certificate(&der, &self.settings.policy);
+        if keyceremony_policy::has_errors(&findings) {
+            return Err(EngineError::Step {
+                step: step.id.clone(),
+                message: format!(
+                    "the signed certificate of '{label}' breaks the profile and must not leave the room: {}",
+                    findings
+                        .iter()
+                        .map(|f| f.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            });
+        }
         self.tool_record(
             Some(&step.id),
             EventKind::CertificateVerified,

@@ -28,6 +28,9 @@ pub struct CeremonyInfo {
     pub id: String,
     pub name: String,
     pub mode: Mode,
+    /// The policy the ceremony follows: `ceremony-scripts/policy/<name>.toml`
+    /// beside the script's folder (CPS rules as data).
+    pub policy: String,
     /// Free text shown on the paper script and the start screen.
     #[serde(default)]
     pub description: String,

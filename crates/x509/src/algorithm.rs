@@ -9,22 +9,23 @@
 use std::fmt;
 
 use der::{
-    Decode, Encode, Sequence,
-    asn1::{Any, ObjectIdentifier, UintRef},
+    Decode, Encode,
+    asn1::{Any, ObjectIdentifier},
 };
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoRef};
 
-use crate::error::{Result, X509Error};
+use crate::{
+    error::{Result, X509Error},
+    quality::{
+        ID_EC_PUBLIC_KEY, RSA_ENCRYPTION, SECP384R1, check_p384_point, check_rsa_key, curve_name,
+        rsa_modulus_bits,
+    },
+};
 
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
 const SHA384_WITH_RSA_ENCRYPTION: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-const SECP521R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 const ED448: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.113");
 
@@ -52,8 +53,6 @@ const RSA_MODULUS_BITS: usize = 4096;
 pub(crate) const RSA_SIGNATURE_LEN: usize = RSA_MODULUS_BITS / 8;
 /// Length of a raw P-384 ECDSA signature r||s.
 pub(crate) const P384_RAW_SIGNATURE_LEN: usize = 96;
-/// CPS 6.1.6: the modulus has no prime factor smaller than this.
-const SMALLEST_ALLOWED_FACTOR: u32 = 752;
 
 /// The signature algorithm of a root, fixed by its key (CPS 6.1.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -71,9 +70,9 @@ impl SignatureAlgorithm {
     /// Accepted: rsaEncryption (NULL parameters, BR 7.1.3.1.1) with a 4096-bit modulus, and
     /// id-ecPublicKey on secp384r1 (BR 7.1.3.1.2) with an uncompressed point (RFC 5480 2.2).
     /// Any other key is refused naming the key and CPS 6.1.5. The key is also checked as
-    /// CPS 6.1.6 asks: RSA `e` odd and 2^16+1 <= e <= 2^256-1, `n` odd with no prime factor
-    /// below 752 (whether `n` is a prime power is left to the HSM's key generation);
-    /// ECC full public key validation (the point is on the curve and not the identity).
+    /// CPS 6.1.6 asks ([`crate::check_key_quality`]): RSA `e` odd and 2^16+1 <= e <= 2^256-1,
+    /// `n` odd, with no prime factor below 752 and not a perfect power; ECC full public key
+    /// validation (not the identity, coordinates in range, on the curve, n*Q the identity).
     pub fn for_public_key(spki_der: &[u8]) -> Result<Self> {
         let spki = SubjectPublicKeyInfoRef::from_der(spki_der).map_err(|e| {
             X509Error::InvalidPublicKey(format!("not a DER subjectPublicKeyInfo: {e}"))
@@ -92,6 +91,14 @@ impl SignatureAlgorithm {
         })?;
         match spki.algorithm.oid {
             RSA_ENCRYPTION => {
+                // CPS 6.1.5 first: a key of the wrong size is refused as such, whatever its
+                // quality.
+                let bits = rsa_modulus_bits(key_bits)?;
+                if bits != RSA_MODULUS_BITS {
+                    return Err(X509Error::UnsupportedKey {
+                        key: format!("RSA-{bits}"),
+                    });
+                }
                 check_rsa_key(key_bits)?;
                 if algorithm_der != RSA_SPKI_ALGORITHM_DER {
                     return Err(X509Error::InvalidPublicKey(
@@ -111,11 +118,7 @@ impl SignatureAlgorithm {
                         })?;
                 if curve != SECP384R1 {
                     return Err(X509Error::UnsupportedKey {
-                        key: match curve {
-                            SECP256R1 => "ECC P-256".into(),
-                            SECP521R1 => "ECC P-521".into(),
-                            other => format!("ECC on curve {other}"),
-                        },
+                        key: curve_name(curve),
                     });
                 }
                 if algorithm_der != P384_SPKI_ALGORITHM_DER {
@@ -125,7 +128,7 @@ impl SignatureAlgorithm {
                             .into(),
                     ));
                 }
-                check_p384_key(key_bits)?;
+                check_p384_point(key_bits)?;
                 Ok(Self::EcdsaWithSha384)
             }
             RSASSA_PSS => Err(X509Error::UnsupportedKey {
@@ -185,97 +188,6 @@ impl fmt::Display for SignatureAlgorithm {
     }
 }
 
-/// PKCS#1 RSAPublicKey (RFC 8017 A.1.1).
-#[derive(Sequence)]
-struct RsaPublicKeyView<'a> {
-    modulus: UintRef<'a>,
-    public_exponent: UintRef<'a>,
-}
-
-fn check_rsa_key(key_bits: &[u8]) -> Result<()> {
-    let key = RsaPublicKeyView::from_der(key_bits)
-        .map_err(|e| X509Error::InvalidPublicKey(format!("not a PKCS#1 RSAPublicKey: {e}")))?;
-    let n = key.modulus.as_bytes();
-    let e = key.public_exponent.as_bytes();
-    let bits = bit_length(n);
-    if bits != RSA_MODULUS_BITS {
-        return Err(X509Error::UnsupportedKey {
-            key: format!("RSA-{bits}"),
-        });
-    }
-    let weak = |problem: String| X509Error::WeakKey {
-        key: "RSA-4096",
-        problem,
-    };
-    if n.last().is_none_or(|b| b & 1 == 0) {
-        return Err(weak("the modulus n is even".into()));
-    }
-    if e.last().is_none_or(|b| b & 1 == 0) {
-        return Err(weak("the public exponent e is even".into()));
-    }
-    if bit_length(e) < 17 || (bit_length(e) == 17 && e != [0x01, 0x00, 0x01]) {
-        return Err(weak(format!(
-            "the public exponent e = 0x{} is below 2^16+1",
-            hex::encode_upper(e)
-        )));
-    }
-    if bit_length(e) > 256 {
-        return Err(weak("the public exponent e is above 2^256-1".into()));
-    }
-    if let Some(p) = small_primes(SMALLEST_ALLOWED_FACTOR)
-        .into_iter()
-        .find(|&p| remainder(n, p) == 0)
-    {
-        return Err(weak(format!(
-            "the modulus n has the factor {p}, below {SMALLEST_ALLOWED_FACTOR}"
-        )));
-    }
-    Ok(())
-}
-
-fn check_p384_key(key_bits: &[u8]) -> Result<()> {
-    if key_bits.len() != 97 || key_bits[0] != 0x04 {
-        return Err(X509Error::InvalidPublicKey(
-            "the P-384 public key is not an uncompressed point (RFC 5480 2.2)".into(),
-        ));
-    }
-    p384::PublicKey::from_sec1_bytes(key_bits).map_err(|_| X509Error::WeakKey {
-        key: "ECC P-384",
-        problem: "the public key is not a valid point on the curve".into(),
-    })?;
-    Ok(())
-}
-
-/// Number of significant bits of a big-endian unsigned integer.
-fn bit_length(be: &[u8]) -> usize {
-    match be.iter().position(|&b| b != 0) {
-        Some(i) => (be.len() - i - 1) * 8 + (8 - be[i].leading_zeros() as usize),
-        None => 0,
-    }
-}
-
-/// `be mod p` for a big-endian unsigned integer and a small modulus.
-fn remainder(be: &[u8], p: u32) -> u32 {
-    be.iter().fold(0u32, |r, &b| ((r << 8) | u32::from(b)) % p)
-}
-
-/// The primes below `limit` (sieve of Eratosthenes).
-fn small_primes(limit: u32) -> Vec<u32> {
-    let mut composite = vec![false; limit as usize];
-    let mut primes = Vec::new();
-    for i in 2..limit {
-        if !composite[i as usize] {
-            primes.push(i);
-            let mut j = i * i;
-            while j < limit {
-                composite[j as usize] = true;
-                j += i;
-            }
-        }
-    }
-    primes
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,18 +206,6 @@ mod tests {
             .expect("der");
         assert_eq!(ecdsa, ECDSA_WITH_SHA384_DER);
         assert_eq!(ecdsa.len(), 2 + 10, "OID only, parameters absent");
-    }
-
-    #[test]
-    fn helpers() {
-        assert_eq!(bit_length(&[0x00, 0x01, 0x00, 0x01]), 17);
-        assert_eq!(bit_length(&[0x80]), 8);
-        assert_eq!(bit_length(&[]), 0);
-        assert_eq!(remainder(&[0x01, 0x00], 7), 256 % 7);
-        let primes = small_primes(SMALLEST_ALLOWED_FACTOR);
-        assert_eq!(primes.first(), Some(&2));
-        assert_eq!(primes.last(), Some(&751));
-        assert_eq!(primes.len(), 133);
     }
 
     #[test]

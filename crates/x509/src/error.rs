@@ -25,12 +25,16 @@ pub enum X509Error {
         key: String,
     },
 
-    /// The token's key has the right type and size but fails the CPS 6.1.6 checks.
-    #[error("the token's {key} public key fails CPS 6.1.6: {problem}; do not use this key")]
+    /// The token's key fails a CPS 6.1.6 check.
+    #[error(
+        "the token's {key} public key fails CPS 6.1.6 ({check}): {problem}; do not use this key"
+    )]
     WeakKey {
-        /// `RSA-4096` or `ECC P-384`.
+        /// `RSA` or `ECC P-384`.
         key: &'static str,
-        /// The failed check.
+        /// The check that failed.
+        check: crate::KeyCheck,
+        /// What was found.
         problem: String,
     },
 
@@ -133,6 +137,39 @@ pub enum X509Error {
 }
 
 impl X509Error {
+    /// The CPS, Baseline Requirements or RFC section of the rule the error enforces, for a
+    /// report that cites every refusal (the policy lint).
+    pub fn section(&self) -> &'static str {
+        match self {
+            Self::InvalidName { .. } => "BR 7.1.2.10.2, 7.1.4",
+            Self::UnsupportedKey { .. } => "CPS 6.1.5",
+            Self::WeakKey { .. } => "CPS 6.1.6",
+            Self::InvalidPublicKey(_) => "BR 7.1.3.1",
+            Self::InvalidSerial(_) => "BR 7.1.2.1, RFC 5280 4.1.2.2",
+            Self::ValidityOutOfRange { .. } => "CPS 6.3.2, BR 7.1.2.1.1",
+            Self::NotBeforeOutOfRange { .. } => "BR 7.1.2.1.1",
+            Self::UnencodableTime { .. } => "RFC 5280 4.1.2.5",
+            Self::InvalidRawSignature(_) | Self::BadSignature { .. } => "CPS 6.1.5, BR 7.1.3.2",
+            Self::Build(_) | Self::ProfileMismatch(_) => "BR 7.1.2.1",
+            Self::Malformed { .. } | Self::NonCanonical { .. } => "RFC 5280 4.1, X.690 DER",
+            Self::CheckFailed { check, .. } => match *check {
+                "version" => "BR 7.1.2.1, RFC 5280 4.1.2.1",
+                "serialNumber" => "BR 7.1.2.1, RFC 5280 4.1.2.2",
+                "signature algorithm" | "signatureAlgorithm == tbsCertificate.signature" => {
+                    "CPS 6.1.5, BR 7.1.3.2"
+                }
+                "time encoding" => "RFC 5280 4.1.2.5",
+                "validity" => "CPS 6.3.2, BR 7.1.2.1.1",
+                "extensions" => "BR 7.1.2.1.2",
+                "signatureValue" => "BR 7.1.3.2, RFC 5280 4.1.1.3",
+                "subjectPublicKeyInfo == token key" => "CPS 6.1.1",
+                // issuer == subject, unique identifiers and any check added later: the root
+                // certificate profile as a whole.
+                _ => "BR 7.1.2.1",
+            },
+        }
+    }
+
     pub(crate) fn malformed(what: &'static str, error: impl std::fmt::Display) -> Self {
         Self::Malformed {
             what,

@@ -3,7 +3,8 @@
 //!
 //! [`inspect_tbs`] checks that a TBSCertificate is exactly the root profile of this crate
 //! (BR 7.1.2.1); `prepare_root` runs it on the TBS before it is signed and `verify_root` on
-//! the TBS of the signed certificate.
+//! the TBS of the signed certificate. It is public so that the policy lint
+//! (keyceremony-policy) reads a TBS with this same parser instead of a parser of its own.
 
 use chrono::{DateTime, Utc};
 use der::{
@@ -103,17 +104,45 @@ struct RawAttribute<'a> {
 type RawName<'a> = Vec<SetOfVec<RawAttribute<'a>>>;
 
 /// What [`inspect_tbs`] read from a TBS that passed every profile check.
-pub(crate) struct TbsFacts {
-    pub(crate) serial: Vec<u8>,
-    pub(crate) not_before: DateTime<Utc>,
-    pub(crate) not_after: DateTime<Utc>,
-    pub(crate) validity_days: u64,
-    pub(crate) subject_der: Vec<u8>,
-    pub(crate) subject: String,
-    pub(crate) spki_der: Vec<u8>,
-    pub(crate) signature_algorithm: SignatureAlgorithm,
-    pub(crate) subject_key_identifier: Vec<u8>,
-    pub(crate) digital_signature: bool,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TbsFacts {
+    /// The serialNumber INTEGER's value, big-endian, without a leading zero octet.
+    pub serial: Vec<u8>,
+    /// notBefore.
+    pub not_before: DateTime<Utc>,
+    /// notAfter.
+    pub not_after: DateTime<Utc>,
+    /// Validity from notBefore through notAfter inclusive, in days of 86,400 s (CPS 6.3.2).
+    pub validity_days: u64,
+    /// The subject Name, DER (equal to the issuer's).
+    pub subject_der: Vec<u8>,
+    /// The subject, RFC 4514.
+    pub subject: String,
+    /// The subject's attributes in encoding order.
+    pub subject_attributes: Vec<NameAttribute>,
+    /// The subjectPublicKeyInfo, DER.
+    pub spki_der: Vec<u8>,
+    /// The signature algorithm, which the key fixes (CPS 6.1.5).
+    pub signature_algorithm: SignatureAlgorithm,
+    /// The subjectKeyIdentifier (SHA-1 of the subjectPublicKey).
+    pub subject_key_identifier: Vec<u8>,
+    /// Whether keyUsage has digitalSignature.
+    pub digital_signature: bool,
+}
+
+/// One AttributeTypeAndValue of a Name, as encoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameAttribute {
+    /// Index of its RelativeDistinguishedName in the RDNSequence.
+    pub rdn: usize,
+    /// The attribute type.
+    pub oid: ObjectIdentifier,
+    /// Its RFC 4514 short name (`C`, `O`, `CN`, ...) or dotted OID.
+    pub short_name: String,
+    /// The ASN.1 string type of the value (PrintableString, UTF8String, ...).
+    pub tag: der::Tag,
+    /// The value's content octets.
+    pub value: Vec<u8>,
 }
 
 /// Decodes `bytes` as `T`, refusing anything that does not re-encode to the same bytes.
@@ -137,7 +166,9 @@ where
 /// and cRLSign, optionally digitalSignature), subjectKeyIdentifier (SHA-1 of the
 /// subjectPublicKey, RFC 5280 4.2.1.2 method 1) and authorityKeyIdentifier (keyIdentifier
 /// only, equal to the SKI).
-pub(crate) fn inspect_tbs(tbs_der: &[u8]) -> Result<TbsFacts> {
+///
+/// The first rule broken is the error; [`X509Error::section`] cites it.
+pub fn inspect_tbs(tbs_der: &[u8]) -> Result<TbsFacts> {
     let tbs: RawTbs<'_> = decode_canonical(tbs_der, "the tbsCertificate")?;
 
     if tbs.version != Some(VERSION_3) {
@@ -199,6 +230,7 @@ pub(crate) fn inspect_tbs(tbs_der: &[u8]) -> Result<TbsFacts> {
         ));
     }
     let subject = render_name(&subject_der, "the subject")?;
+    let subject_attributes = name_attributes(&subject_der, "the subject")?;
 
     let not_before = time_to_chrono(tbs.validity.not_before, "notBefore")?;
     let not_after = time_to_chrono(tbs.validity.not_after, "notAfter")?;
@@ -224,6 +256,7 @@ pub(crate) fn inspect_tbs(tbs_der: &[u8]) -> Result<TbsFacts> {
         validity_days,
         subject_der,
         subject,
+        subject_attributes,
         spki_der,
         signature_algorithm,
         subject_key_identifier,
@@ -256,6 +289,34 @@ fn render_name(name_der: &[u8], what: &'static str) -> Result<String> {
         }
     }
     Ok(rfc4514(&parts))
+}
+
+/// The attributes of a DER Name in encoding order.
+fn name_attributes(name_der: &[u8], what: &'static str) -> Result<Vec<NameAttribute>> {
+    let name: RawName<'_> = decode_canonical(name_der, what)?;
+    Ok(name
+        .iter()
+        .enumerate()
+        .flat_map(|(rdn, set)| {
+            set.iter().map(move |atv| NameAttribute {
+                rdn,
+                oid: atv.oid,
+                short_name: attribute_short_name(&atv.oid),
+                tag: atv.value.tag(),
+                value: atv.value.value().to_vec(),
+            })
+        })
+        .collect())
+}
+
+/// The DER tbsCertificate of a DER certificate, which must be canonical DER with nothing
+/// after it.
+pub fn certificate_tbs(cert_der: &[u8]) -> Result<Vec<u8>> {
+    let certificate: RawCertificate<'_> = decode_canonical(cert_der, "the certificate")?;
+    certificate
+        .tbs_certificate
+        .to_der()
+        .map_err(|e| X509Error::malformed("the tbsCertificate", e))
 }
 
 /// RFC 4514 2.4 `#hex` form of a non-string attribute value.

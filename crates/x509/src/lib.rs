@@ -17,13 +17,16 @@ mod algorithm;
 mod error;
 mod inspect;
 mod name;
+mod quality;
 mod root;
 mod text;
 mod verify;
 
 pub use algorithm::SignatureAlgorithm;
 pub use error::{Result, X509Error};
+pub use inspect::{NameAttribute, TbsFacts, certificate_tbs, inspect_tbs};
 pub use name::DistinguishedName;
+pub use quality::{KeyCheck, KeyQuality, PublicKeyType, check_key_quality};
 pub use root::{
     MAX_VALIDITY_DAYS, MIN_VALIDITY_DAYS, PreparedRoot, RootCertificateRequest, prepare_root,
 };

@@ -1,0 +1,170 @@
+//! What an interrupted ceremony's log says about where it stopped, so that
+//! `keyceremony run` on the same folder can resume it or abort it (CPS
+//! 5.4.1: system crashes and other anomalies are recorded, and nothing the
+//! ceremony did goes unaccounted).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use keyceremony_log::verify::{Status, VerifyOptions, verify_path};
+use keyceremony_script::{Action, Script, Secret};
+use serde_json::Value;
+
+use crate::EngineError;
+
+/// The state of a log that stopped before its seal.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupted {
+    pub entries: u64,
+    pub ceremony_id: String,
+    pub script_sha256: String,
+    /// Steps that ended, in order.
+    pub completed: Vec<String>,
+    /// The first step that did not end: where the ceremony goes on.
+    pub next_step: Option<String>,
+    /// The last entry's kind and description, to show the operators.
+    pub last: String,
+    /// The token was initialised but its shares were not all handed out:
+    /// the PINs are lost, so the ceremony can only be aborted.
+    pub shares_lost: bool,
+    pub share_nonces: BTreeMap<Secret, String>,
+    pub log_key_recorded: bool,
+    /// Key label -> CKA_ID of keys generated and recorded.
+    pub keys: BTreeMap<String, Vec<u8>>,
+    /// Key label -> CKA_ID of generations requested but not recorded as done.
+    pub pending_keys: BTreeMap<String, Vec<u8>>,
+    /// Key label -> certificate DER signed and verified.
+    pub certificates: BTreeMap<String, Vec<u8>>,
+    /// Output files the log accounts for (relative path -> SHA-256 or "").
+    pub files: BTreeMap<String, String>,
+    pub exceptions: u32,
+    /// A user login was active when the ceremony stopped.
+    pub logged_in: bool,
+}
+
+fn refused(message: String) -> EngineError {
+    EngineError::Refused(message)
+}
+
+/// Reads `log` (which must verify as intact and unsealed) against `script`.
+pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrupted, EngineError> {
+    let report = verify_path(log, &VerifyOptions::default());
+    match report.status {
+        Status::Unsealed => {}
+        Status::Sealed | Status::Aborted => {
+            return Err(refused(format!(
+                "{} is sealed ({}): that ceremony is over; choose a new --out folder",
+                log.display(),
+                report.status
+            )));
+        }
+        Status::Tampered | Status::Unreadable => {
+            return Err(refused(format!(
+                "{} cannot be resumed: {}{}. Keep it as evidence and ask the auditor",
+                log.display(),
+                report.status,
+                report
+                    .problem
+                    .map(|p| format!(" (entry {}: {})", p.entry, p.message))
+                    .unwrap_or_default()
+            )));
+        }
+    }
+    let file = std::fs::File::open(log)
+        .map_err(|e| refused(format!("cannot read {}: {e}", log.display())))?;
+    let mut state = Interrupted {
+        entries: report.entries,
+        ..Interrupted::default()
+    };
+    let mut token_initialized = false;
+    let mut issued = 0usize;
+    for line in BufReader::new(file).lines() {
+        let Ok(line) = line else { break };
+        let Ok(entry) = serde_json::from_str::<Value>(&line) else {
+            break;
+        };
+        let data = &entry["data"];
+        let step = entry["step"].as_str().unwrap_or_default().to_string();
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        state.last = format!("{}: {}", text(&entry["kind"]), text(&entry["description"]));
+        match entry["kind"].as_str().unwrap_or_default() {
+            "ceremony-start" => {
+                state.ceremony_id = text(&data["ceremony_id"]);
+                state.script_sha256 = text(&data["script_sha256"]);
+            }
+            "step-end" => state.completed.push(step),
+            "token-initialized" => {
+                token_initialized = true;
+                for secret in Secret::ALL {
+                    if let Some(nonce) = data["share_nonces"][secret.as_str()].as_str() {
+                        state.share_nonces.insert(secret, nonce.to_string());
+                    }
+                }
+            }
+            "share-issued" => issued += 1,
+            "log-signing-key" => state.log_key_recorded = true,
+            "key-generation-requested" if data["purpose"].as_str() != Some("log-signing") => {
+                let id = hex::decode(text(&data["id"])).unwrap_or_default();
+                state.pending_keys.insert(text(&data["label"]), id);
+            }
+            "key-generated" => {
+                let label = text(&data["label"]);
+                let id = hex::decode(text(&data["id"])).unwrap_or_default();
+                state.pending_keys.remove(&label);
+                state.keys.insert(label, id);
+            }
+            "signed" => {
+                if let Some(der) = data["certificate_der"]
+                    .as_str()
+                    .and_then(|h| hex::decode(h).ok())
+                {
+                    state.certificates.insert(text(&data["key"]), der);
+                }
+            }
+            "file-written" => {
+                state
+                    .files
+                    .insert(text(&data["path"]), text(&data["sha256"]));
+            }
+            "exception" => state.exceptions += 1,
+            _ => {}
+        }
+    }
+    if state.script_sha256 != script_sha256 {
+        return Err(refused(format!(
+            "{} was written by a script with SHA-256 {}, not this one ({script_sha256}): resume it with the script it started with",
+            log.display(),
+            state.script_sha256
+        )));
+    }
+    if state.ceremony_id != script.ceremony.id {
+        return Err(refused(format!(
+            "{} is the log of ceremony '{}', not '{}'",
+            log.display(),
+            state.ceremony_id,
+            script.ceremony.id
+        )));
+    }
+    let mut logged_in = false;
+    for (_, step) in script.steps() {
+        if !state.completed.contains(&step.id) {
+            state.next_step = Some(step.id.clone());
+            if step.action == Action::InitToken && token_initialized {
+                let expected: usize = Secret::ALL
+                    .iter()
+                    .map(|s| script.activation.quorum(*s).custodians.len())
+                    .sum();
+                state.shares_lost = issued < expected;
+            }
+            break;
+        }
+        match step.action {
+            Action::Login => logged_in = true,
+            Action::Logout => logged_in = false,
+            _ => {}
+        }
+    }
+    state.logged_in = logged_in;
+    Ok(state)
+}

@@ -1,0 +1,245 @@
+//! The inventory: one JSON line for every root certificate keyceremony has signed, with its
+//! subject and the SHA-256 of its public key, so that no later ceremony reuses either
+//! (CPS 6.3.2: "The private key or subject name should not be reused").
+//!
+//! The file is append-only: [`Inventory::record`] adds one line and fsyncs it, and nothing
+//! here ever rewrites it. A line that cannot be read makes the whole inventory unreadable,
+//! because an inventory with a hole in it can no longer prove that nothing is reused.
+
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Read, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use keyceremony_script::{Script, Violation};
+use keyceremony_x509::{CertificateSummary, DistinguishedName, fingerprint_hex};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::PolicyError;
+
+/// The section of the no-reuse rule. It is not a policy setting: reuse is refused by every
+/// root CPS, and the inventory is the CA's record across all its policies.
+pub const REUSE_SECTION: &str = "CPS 6.3.2";
+
+/// One certificate a ceremony signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryEntry {
+    /// The ceremony's id (`[ceremony] id` of its script).
+    pub ceremony_id: String,
+    /// When the certificate was recorded.
+    pub time: DateTime<Utc>,
+    /// The key's label in the token.
+    pub key_label: String,
+    /// The certificate's subject, RFC 4514.
+    pub subject: String,
+    /// SHA-256 of the DER subjectPublicKeyInfo, upper-case hex.
+    pub public_key_sha256: String,
+    /// SHA-256 of the DER certificate, upper-case hex.
+    pub certificate_sha256: String,
+}
+
+impl InventoryEntry {
+    /// The entry of a certificate that `verify_root` accepted, for the token's key.
+    pub fn new(
+        ceremony_id: &str,
+        key_label: &str,
+        time: DateTime<Utc>,
+        certificate: &CertificateSummary,
+        spki_der: &[u8],
+    ) -> InventoryEntry {
+        InventoryEntry {
+            ceremony_id: ceremony_id.to_string(),
+            time,
+            key_label: key_label.to_string(),
+            subject: certificate.subject.clone(),
+            public_key_sha256: spki_sha256(spki_der),
+            certificate_sha256: fingerprint_hex(&certificate.sha256),
+        }
+    }
+
+    fn problem(&self) -> Option<String> {
+        let hex = |value: &str| {
+            value.len() == 64
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+        };
+        if self.ceremony_id.is_empty() || self.key_label.is_empty() || self.subject.is_empty() {
+            Some("ceremony_id, key_label and subject must not be empty".into())
+        } else if !hex(&self.public_key_sha256) || !hex(&self.certificate_sha256) {
+            Some("public_key_sha256 and certificate_sha256 must be 64 upper-case hex digits".into())
+        } else {
+            None
+        }
+    }
+}
+
+/// The subjects and keys of every ceremony run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory {
+    entries: Vec<InventoryEntry>,
+}
+
+impl Inventory {
+    /// Reads the inventory; a missing file is an empty inventory (the first ceremony).
+    pub fn load(path: &Path) -> Result<Inventory, PolicyError> {
+        let io = |source| PolicyError::InventoryIo {
+            path: path.to_path_buf(),
+            source,
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Inventory::default()),
+            Err(e) => return Err(io(e)),
+        };
+        let corrupt = |line: usize, message: String| PolicyError::InventoryCorrupt {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
+        let mut entries = Vec::new();
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        // A file that ends with a line feed splits into a last, empty piece; anything else
+        // there is a line cut short by a crash while it was appended.
+        if lines.pop().is_some_and(|last| !last.is_empty()) {
+            return Err(corrupt(
+                lines.len() + 1,
+                "the last line is incomplete (no line feed)".into(),
+            ));
+        }
+        for (i, line) in lines.iter().enumerate() {
+            let entry: InventoryEntry =
+                serde_json::from_str(line).map_err(|e| corrupt(i + 1, e.to_string()))?;
+            if let Some(problem) = entry.problem() {
+                return Err(corrupt(i + 1, problem));
+            }
+            entries.push(entry);
+        }
+        Ok(Inventory { entries })
+    }
+
+    /// The entries, oldest first.
+    pub fn entries(&self) -> &[InventoryEntry] {
+        &self.entries
+    }
+
+    /// A violation for each certificate of `script` whose subject is already in the
+    /// inventory. Names are compared as RFC 5280 7.1 and RFC 4518 compare them, ignoring
+    /// case and runs of white space, so that a subject differing only in case is refused too.
+    pub fn check_subjects(&self, script: &Script) -> Vec<Violation> {
+        let mut violations = Vec::new();
+        for (i, cert) in script.certificates.iter().enumerate() {
+            let s = &cert.subject;
+            let subject = DistinguishedName {
+                country: s.country.clone(),
+                state_or_province: s.state_or_province.clone(),
+                locality: s.locality.clone(),
+                organization: s.organization.clone(),
+                common_name: s.common_name.clone(),
+            }
+            .to_string();
+            let wanted = comparable(&subject);
+            if let Some(earlier) = self
+                .entries
+                .iter()
+                .find(|e| comparable(&e.subject) == wanted)
+            {
+                violations.push(Violation {
+                    path: format!("certificates[{i}].subject"),
+                    message: format!(
+                        "subject '{subject}' was already certified as '{}' in ceremony '{}' on \
+                         {} (certificate SHA-256 {}): a subject name is never reused",
+                        earlier.key_label,
+                        earlier.ceremony_id,
+                        earlier.time.to_rfc3339(),
+                        earlier.certificate_sha256
+                    ),
+                    rule: Some(REUSE_SECTION),
+                    location: None,
+                });
+            }
+        }
+        violations
+    }
+
+    /// Refuses a public key (DER subjectPublicKeyInfo) whose SHA-256 is already in the
+    /// inventory: its private key was certified before.
+    pub fn check_key(&self, spki_der: &[u8]) -> Result<(), PolicyError> {
+        let sha256 = spki_sha256(spki_der);
+        match self.entries.iter().find(|e| e.public_key_sha256 == sha256) {
+            Some(earlier) => Err(PolicyError::ReusedKey {
+                public_key_sha256: sha256,
+                ceremony_id: earlier.ceremony_id.clone(),
+                key_label: earlier.key_label.clone(),
+                time: earlier.time.to_rfc3339(),
+                section: REUSE_SECTION,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Appends one entry as a JSON line and fsyncs it (and the folder, when this creates the
+    /// file). The file is opened for appending only, so earlier lines are never rewritten;
+    /// an entry is refused after a line cut short, which needs a person to look at it.
+    pub fn record(path: &Path, entry: &InventoryEntry) -> Result<(), PolicyError> {
+        if let Some(problem) = entry.problem() {
+            return Err(PolicyError::InvalidEntry(problem));
+        }
+        let io = |source| PolicyError::InventoryIo {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut line =
+            serde_json::to_string(entry).map_err(|e| PolicyError::InvalidEntry(e.to_string()))?;
+        line.push('\n');
+
+        let created = !path.exists();
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(io)?;
+        let mut existing = Vec::new();
+        file.read_to_end(&mut existing).map_err(io)?;
+        if existing.last().is_some_and(|&b| b != b'\n') {
+            return Err(PolicyError::InventoryCorrupt {
+                path: path.to_path_buf(),
+                line: existing.iter().filter(|&&b| b == b'\n').count() + 1,
+                message: "the last line is incomplete (no line feed); nothing was appended".into(),
+            });
+        }
+        // One write of the whole line: with O_APPEND it lands after everything in the file.
+        file.write_all(line.as_bytes()).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        if created {
+            sync_folder(path).map_err(io)?;
+        }
+        Ok(())
+    }
+}
+
+/// Makes the new file's directory entry durable, as the file's own fsync does not.
+fn sync_folder(path: &Path) -> std::io::Result<()> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    File::open(folder)?.sync_all()
+}
+
+fn spki_sha256(spki_der: &[u8]) -> String {
+    fingerprint_hex(&Sha256::digest(spki_der))
+}
+
+/// A subject as RFC 4518 string preparation compares it, roughly: case folded and runs of
+/// white space made one space.
+fn comparable(subject: &str) -> String {
+    subject
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}

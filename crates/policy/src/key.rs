@@ -1,0 +1,47 @@
+//! The public key read from the token right after generation: its quality (CPS 6.1.6) and
+//! whether the policy allows it (CPS 6.1.5).
+
+use keyceremony_script::KeyAlgorithm;
+use keyceremony_x509::{KeyQuality, PublicKeyType, X509Error, check_key_quality};
+
+use crate::{error::PolicyError, policy::Policy};
+
+/// Runs the CPS 6.1.6 checks on a DER subjectPublicKeyInfo: RSA e odd, 2^16+1 <= e <=
+/// 2^256-1, n odd, no prime factor below 752, not a perfect power; P-384 full public key
+/// validation (NIST SP 800-56A rev. 2 5.6.2.3.2: not the identity, coordinates in [0, p-1],
+/// on the curve, n*Q the identity). The error names the failed check
+/// ([`PolicyError::failed_key_check`]) and its section. The checks themselves are
+/// keyceremony-x509's, which also runs them on every key it certifies.
+pub fn check_public_key(spki_der: &[u8]) -> Result<KeyQuality, PolicyError> {
+    check_key_quality(spki_der).map_err(public_key_error)
+}
+
+fn public_key_error(source: X509Error) -> PolicyError {
+    PolicyError::PublicKey {
+        section: source.section(),
+        source,
+    }
+}
+
+impl Policy {
+    /// What the engine runs on the key read back from the token right after generation:
+    /// [`check_public_key`] (CPS 6.1.6), then whether the policy's algorithms allow it.
+    pub fn check_key(&self, spki_der: &[u8]) -> Result<KeyQuality, PolicyError> {
+        let quality = check_public_key(spki_der)?;
+        // A policy can only allow the keys keyceremony makes (checked when it is loaded).
+        let algorithm = match quality.key {
+            PublicKeyType::Rsa { modulus_bits: 4096 } => Some(KeyAlgorithm::Rsa4096),
+            PublicKeyType::Rsa { .. } => None,
+            PublicKeyType::EcP384 => Some(KeyAlgorithm::EcP384),
+        };
+        if !algorithm.is_some_and(|a| self.algorithms.allows_key(a)) {
+            return Err(PolicyError::KeyNotAllowed {
+                key: quality.key.to_string(),
+                policy: self.name.clone(),
+                allowed: self.algorithms.describe(),
+                section: self.algorithms.section,
+            });
+        }
+        Ok(quality)
+    }
+}

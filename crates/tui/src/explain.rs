@@ -1,0 +1,125 @@
+//! How a ceremony ended, in the words the last screen uses: for an error,
+//! what happened, what it means and what to do.
+
+use keyceremony_engine::{EngineError, InputError, Outcome};
+
+/// What the last screen shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finished {
+    Completed {
+        out_dir: String,
+        log_entries: u64,
+        log_head: String,
+        /// (key label, certificate SHA-256 in upper-case hex).
+        certificates: Vec<(String, String)>,
+    },
+    Stopped(Explained),
+}
+
+/// An error for the people in the room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explained {
+    /// True when the operators aborted; false for an error.
+    pub aborted: bool,
+    pub happened: String,
+    pub means: String,
+    pub todo: String,
+}
+
+impl Finished {
+    pub fn from_result(result: &Result<Outcome, EngineError>) -> Finished {
+        match result {
+            Ok(outcome) => Finished::Completed {
+                out_dir: outcome.out_dir.display().to_string(),
+                log_entries: outcome.log_entries,
+                log_head: outcome.log_head.clone(),
+                certificates: outcome.certificates.clone(),
+            },
+            Err(error) => Finished::Stopped(explain(error)),
+        }
+    }
+
+    /// The engine thread ended without a result: it panicked.
+    pub fn engine_panicked() -> Finished {
+        Finished::Stopped(Explained {
+            aborted: false,
+            happened: "the ceremony engine stopped on an internal error (a panic)".to_string(),
+            means: "the tool has a defect; the log may not record this last event".to_string(),
+            todo: "Do not continue on this terminal. Keep the HSM and the output folder as they are, note the time on the paper script as an exception, and report it to the tool's maintainers.".to_string(),
+        })
+    }
+}
+
+/// The three parts of an error screen. The engine's message says what
+/// happened; the variant says what it means for the ceremony.
+pub fn explain(error: &EngineError) -> Explained {
+    let happened = error.to_string();
+    let (aborted, means, todo) = match error {
+        EngineError::Input(InputError::Aborted { .. }) => (
+            true,
+            "the operators stopped the ceremony; the log records the abort and its reason as its last entry",
+            "Deactivate and seal the HSM as the script's epilogue says, write the abort on the paper script with the time, and keep the output folder: it is the record of this attempt. A new attempt needs a new output folder.",
+        ),
+        EngineError::Input(_) => (
+            false,
+            "an answer the ceremony needs could not be used, so the ceremony stopped",
+            "Read the message, write it on the paper script as an exception, and start a new attempt in a new output folder.",
+        ),
+        EngineError::Hsm(_) => (
+            false,
+            "the HSM refused or failed an operation; the session was closed so the key is no longer active",
+            "Do not retry blindly: check the HSM's connection and state with the CA Administrator, record the error on the paper script, and follow the CPS for a failed ceremony. A locked token needs its security officer.",
+        ),
+        EngineError::Output(_) | EngineError::Log(_) => (
+            false,
+            "the tool could not write the ceremony's files or its log; nothing more can be recorded",
+            "Check the output medium (free space, write protection, connection). Record the error on the paper script; the ceremony must be run again in a new output folder.",
+        ),
+        EngineError::Certificate(_) => (
+            false,
+            "the certificate could not be built or failed its check in software, so it was not written out",
+            "Do not use any certificate from this attempt. Record the error on the paper script and report it; the key on the HSM must be considered for destruction under the CPS.",
+        ),
+        EngineError::Random(_) => (
+            false,
+            "the operating system's random generator failed, so no secret could be made safely",
+            "Stop. The terminal is not fit for a ceremony; record the error and report it.",
+        ),
+        EngineError::Policy(_) => (
+            false,
+            "the script, a key or a certificate breaks the policy the script names (the CPS as rules), so nothing further was signed",
+            "Read which rule and CPS section it names. Do not work around it: record it on the paper script; the script or the policy must be corrected and reviewed before a new attempt.",
+        ),
+        EngineError::Refused(_) | EngineError::Step { .. } => (
+            false,
+            "the ceremony was stopped because going on would break the script or the CPS",
+            "Read what happened: it names the step and the reason. Record it on the paper script as an exception; the witness decides with the CA Administrator how to proceed under the CPS.",
+        ),
+    };
+    Explained {
+        aborted,
+        happened,
+        means: means.to_string(),
+        todo: todo.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_abort_is_not_called_an_error() {
+        let explained = explain(&EngineError::Input(InputError::Aborted {
+            reason: "fire alarm".to_string(),
+        }));
+        assert!(explained.aborted);
+        assert!(explained.happened.contains("fire alarm"));
+        let explained = explain(&EngineError::Step {
+            step: "2.2".to_string(),
+            message: "3 failed activation attempts".to_string(),
+        });
+        assert!(!explained.aborted);
+        assert!(explained.happened.contains("2.2"));
+    }
+}

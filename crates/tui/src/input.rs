@@ -1,0 +1,222 @@
+//! Text fields. Plain fields hold what the room says aloud (documents, bag
+//! serials, remarks). Secret fields hold what a custodian or the witness
+//! types alone (shares, a token PIN): their buffer is allocated once, never
+//! grows (a reallocation would leave a copy behind), is wiped when taken or
+//! dropped, and is never rendered: views get only its length.
+
+use secrecy::SecretString;
+use zeroize::{Zeroize, Zeroizing};
+
+/// Longest plain entry: a remark or a description fits, a pasted file does not.
+const PLAIN_MAX: usize = 400;
+
+/// Capacity of a secret buffer: a share is 70-odd characters typed with
+/// spaces, a PIN at most 255 (PKCS#11 tokens' usual limit).
+const SECRET_CAPACITY: usize = 256;
+
+/// A one-line field shown as typed.
+#[derive(Debug, Default, Clone)]
+pub struct TextInput {
+    text: String,
+}
+
+impl TextInput {
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The entry without surrounding spaces; empty means nothing was typed.
+    pub fn value(&self) -> &str {
+        self.text.trim()
+    }
+
+    pub fn push(&mut self, c: char) {
+        if !c.is_control() && self.text.chars().count() < PLAIN_MAX {
+            self.text.push(c);
+        }
+    }
+
+    pub fn backspace(&mut self) {
+        self.text.pop();
+    }
+
+    pub fn clear(&mut self) {
+        self.text.clear();
+    }
+}
+
+/// A one-line field that is never shown: a token PIN.
+pub struct SecretInput {
+    buf: Zeroizing<String>,
+}
+
+impl Default for SecretInput {
+    fn default() -> Self {
+        SecretInput {
+            buf: Zeroizing::new(String::with_capacity(SECRET_CAPACITY)),
+        }
+    }
+}
+
+impl SecretInput {
+    /// Characters typed so far: all a view may know.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Printable ASCII only, so that one character is one byte and the
+    /// buffer never reallocates.
+    pub fn push(&mut self, c: char) {
+        if (c.is_ascii_graphic() || c == ' ') && self.buf.len() < self.buf.capacity() {
+            self.buf.push(c);
+        }
+    }
+
+    /// Removes the last character. Its byte stays in the spare capacity of
+    /// the same allocation, which `zeroize` wipes along with the rest when
+    /// the field is taken, cleared or dropped.
+    pub fn backspace(&mut self) {
+        self.buf.pop();
+    }
+
+    pub fn clear(&mut self) {
+        self.buf.zeroize();
+    }
+
+    /// The entry as a [`SecretString`]; the field is wiped.
+    pub fn take(&mut self) -> SecretString {
+        let secret = SecretString::from(self.buf.as_str());
+        self.buf.zeroize();
+        secret
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.buf.truncate(len);
+    }
+}
+
+/// What each line of a share's paper copy is, in order
+/// (`Share::display_lines`).
+pub const SHARE_LINES: [&str; 4] = ["header", "groups 1 2 3 4", "groups 5 6 7 8", "final check"];
+
+/// A share typed line by line, as it is laid out on the custodian's paper.
+/// The lines are kept in one secret buffer, separated by spaces, which the
+/// share parser reads as separators.
+#[derive(Default)]
+pub struct ShareInput {
+    text: SecretInput,
+    /// Offsets in `text` where each finished line ends.
+    ends: Vec<usize>,
+}
+
+impl ShareInput {
+    /// The line being typed, 0 to 3.
+    pub fn line(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Characters in line `index`; `None` for lines not begun.
+    pub fn line_len(&self, index: usize) -> Option<usize> {
+        let start = |i: usize| if i == 0 { 0 } else { self.ends[i - 1] + 1 };
+        match index.cmp(&self.ends.len()) {
+            std::cmp::Ordering::Less => Some(self.ends[index] - start(index)),
+            std::cmp::Ordering::Equal => Some(self.text.len().saturating_sub(start(index))),
+            std::cmp::Ordering::Greater => None,
+        }
+    }
+
+    fn current_len(&self) -> usize {
+        self.line_len(self.line()).unwrap_or(0)
+    }
+
+    pub fn push(&mut self, c: char) {
+        self.text.push(c);
+    }
+
+    /// Erases a character, or goes back to the end of the previous line.
+    pub fn backspace(&mut self) {
+        if self.current_len() > 0 {
+            self.text.backspace();
+        } else if let Some(end) = self.ends.pop() {
+            self.text.truncate(end);
+        }
+    }
+
+    /// Ends the current line. True when all four lines are typed and the
+    /// share is ready to take; an empty line is not ended.
+    pub fn end_line(&mut self) -> bool {
+        if self.current_len() == 0 {
+            return false;
+        }
+        self.ends.push(self.text.len());
+        if self.ends.len() == SHARE_LINES.len() {
+            return true;
+        }
+        self.text.push(' ');
+        false
+    }
+
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    pub fn take(&mut self) -> SecretString {
+        self.ends.clear();
+        self.text.take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn share_input_keeps_lines_and_wipes_on_take() {
+        let mut input = ShareInput::default();
+        for c in "KC1-U".chars() {
+            input.push(c);
+        }
+        assert!(!input.end_line());
+        assert_eq!(input.line(), 1);
+        assert_eq!(input.line_len(0), Some(5));
+        assert_eq!(input.line_len(1), Some(0));
+        assert_eq!(input.line_len(2), None);
+        // An empty line is not ended.
+        assert!(!input.end_line());
+        input.backspace();
+        assert_eq!(input.line(), 0);
+        assert_eq!(input.line_len(0), Some(5));
+        assert!(!input.end_line());
+        for line in ["AAAAA", "BBBBB", "CCCC"] {
+            for c in line.chars() {
+                input.push(c);
+            }
+            let done = input.end_line();
+            assert_eq!(done, line == "CCCC");
+        }
+        let secret = input.take();
+        assert_eq!(secret.expose_secret(), "KC1-U AAAAA BBBBB CCCC");
+        assert_eq!(input.line(), 0);
+        assert_eq!(input.line_len(0), Some(0));
+    }
+
+    #[test]
+    fn secret_input_never_grows() {
+        let mut input = SecretInput::default();
+        for _ in 0..1000 {
+            input.push('A');
+        }
+        assert_eq!(input.len(), SECRET_CAPACITY);
+        input.push('\u{e9}');
+        input.backspace();
+        assert_eq!(input.len(), SECRET_CAPACITY - 1);
+        assert_eq!(input.take().expose_secret().len(), SECRET_CAPACITY - 1);
+        assert!(input.is_empty());
+    }
+}

@@ -1,0 +1,232 @@
+//! keyceremony-tui: the operator TUI, one more driver of the engine's
+//! [`Operator`](keyceremony_engine::Operator) trait.
+//!
+//! The engine runs on a worker thread with a [`ChannelOperator`], which
+//! turns each question into a [`Request`] for the UI thread and blocks until
+//! it is answered. The UI thread owns the [`App`] state and loops: draw with
+//! [`view`], then feed [`update`] whatever happened (a key, a tick, a prompt
+//! or a notice from the engine) and send back the answer `update` returns.
+//! State, update and view are kept apart, so every screen can be driven and
+//! checked with ratatui's `TestBackend`. No ceremony logic lives here: the
+//! engine decides, logs and refuses; the TUI asks, shows and passes answers.
+
+mod app;
+mod channel;
+mod explain;
+mod format;
+mod input;
+mod start;
+mod terminal;
+mod view;
+
+use std::io::IsTerminal;
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use crossterm::event::{self, Event as TermEvent, KeyEventKind};
+use keyceremony_engine::{Ceremony, EngineError, Outcome, Settings};
+use keyceremony_script::LoadedScript;
+
+pub use app::{
+    AbortForm, Active, App, EndAsks, Event, ExceptionForm, ExceptionStage, Overlay, Phase,
+    Reported, ShareStage, StepEntry, StepForm, Working, update,
+};
+pub use channel::{Answer, ChannelOperator, Message, Prompt, Reply, Request};
+pub use explain::{Explained, Finished, explain};
+pub use format::pgp_words;
+pub use start::{Checked, StartInfo};
+pub use view::view;
+
+/// How often the screen is redrawn while nothing happens: the clock, the
+/// spinner and the HSM's elapsed time show the room the tool is alive.
+const TICK: Duration = Duration::from_millis(250);
+
+/// How long the UI waits for a key before looking at the engine's messages.
+const POLL: Duration = Duration::from_millis(40);
+
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error(
+        "the operator TUI needs a terminal on standard input and output; for a headless run use --answers FILE (rehearsal answers are in ceremony-scripts/rehearsal/)"
+    )]
+    NotATerminal,
+    #[error("the terminal failed: {0}")]
+    Terminal(#[from] std::io::Error),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("the operators left before the ceremony started; nothing was written")]
+    NotStarted,
+    #[error("the ceremony engine stopped on an internal error; see the message above")]
+    Panicked,
+}
+
+/// True when both standard input and output are a terminal.
+pub fn is_terminal() -> bool {
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
+/// Refuses to start without a terminal, before anything is checked or loaded.
+pub fn check_terminal() -> Result<(), TuiError> {
+    if is_terminal() {
+        Ok(())
+    } else {
+        Err(TuiError::NotATerminal)
+    }
+}
+
+/// The engine's thread and its messages. The thread prepares the ceremony
+/// (asking the room through the UI if it must), reports [`Checked`], waits
+/// for the operators to begin, and runs it. Dropping a `Worker` stops
+/// listening first (so the engine's next question fails as an abort instead
+/// of blocking), withdraws the go-ahead, and then waits for the thread, so
+/// its last log entry is written before the process can exit.
+struct Worker {
+    from_engine: Option<Receiver<Message>>,
+    go: Option<Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    fn spawn(script: LoadedScript, settings: Settings) -> Worker {
+        let (to_ui, from_engine) = mpsc::channel();
+        let (go, wait) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let mut operator = ChannelOperator::new(to_ui.clone());
+            let ceremony = match Ceremony::prepare(script, settings, &mut operator) {
+                Ok(ceremony) => ceremony,
+                Err(error) => {
+                    let _ = to_ui.send(Message::Finished(Err(error)));
+                    return;
+                }
+            };
+            let _ = to_ui.send(Message::Ready(Checked::gather(&ceremony)));
+            // No go-ahead (the operators left the start screen): nothing
+            // has been written, so there is nothing to record.
+            if wait.recv().is_err() {
+                return;
+            }
+            let result = ceremony.run(&mut operator);
+            let _ = to_ui.send(Message::Finished(result));
+        });
+        Worker {
+            from_engine: Some(from_engine),
+            go: Some(go),
+            thread: Some(thread),
+        }
+    }
+
+    fn begin(&self) {
+        if let Some(go) = &self.go {
+            let _ = go.send(());
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        drop(self.from_engine.take());
+        drop(self.go.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Sends the answer to the open question. The question is kept open until
+/// it has an answer: a notice that arrives meanwhile leaves it alone.
+fn send(pending: &mut Option<Sender<Reply>>, reply: Reply) {
+    if let Some(sender) = pending.take() {
+        // The engine stops listening only when it has stopped; its result
+        // is on its way, so a failed send loses nothing.
+        let _ = sender.send(reply);
+    }
+}
+
+/// Runs a ceremony in the operator TUI: the start screen while the engine
+/// checks the output folder, the module and the token, then every step,
+/// and the last screen, which waits for a key. The terminal is restored on
+/// every way out. Returns the engine's outcome, or its error after the
+/// error screen.
+pub fn run(script: LoadedScript, settings: Settings) -> Result<Outcome, TuiError> {
+    check_terminal()?;
+    let info = StartInfo::new(&script, &settings);
+    let mut app = App::new(info, &script.script, Utc::now());
+    let mut tui = terminal::Tui::enter()?;
+    let worker = Worker::spawn(script, settings);
+    // Declared after `worker`, so it is dropped first on every way out: the
+    // engine's open question then fails instead of waiting for ever.
+    let mut pending: Option<Sender<Reply>> = None;
+    let mut result: Option<Result<Outcome, EngineError>> = None;
+    let mut last_tick = Instant::now();
+    loop {
+        if terminal::Tui::panicked() {
+            return Err(TuiError::Panicked);
+        }
+        if app.take_clear() {
+            tui.clear()?;
+        }
+        tui.terminal.draw(|frame| view(&app, frame))?;
+        if app.exit() {
+            break;
+        }
+        if app.take_begin() {
+            worker.begin();
+        }
+        if let Some(from_engine) = worker.from_engine.as_ref() {
+            loop {
+                let reply = match from_engine.try_recv() {
+                    Ok(Message::Ready(checked)) => update(&mut app, Event::Ready(checked)),
+                    Ok(Message::Request(request)) => {
+                        let Request { prompt, reply } = *request;
+                        pending = Some(reply);
+                        update(&mut app, Event::Prompt(prompt))
+                    }
+                    Ok(Message::Notice(notice)) => update(&mut app, Event::Notice(notice)),
+                    Ok(Message::Finished(finished)) => {
+                        let event = Event::Finished(Finished::from_result(&finished));
+                        result = Some(finished);
+                        update(&mut app, event)
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    // The thread ended without a result: it panicked, and
+                    // the hook has restored the terminal.
+                    Err(TryRecvError::Disconnected) if result.is_none() => {
+                        return Err(TuiError::Panicked);
+                    }
+                    Err(TryRecvError::Disconnected) => break,
+                };
+                // Answered at once (an abort, or a verdict already given):
+                // the next message is the engine's reaction to it.
+                if let Some(reply) = reply {
+                    send(&mut pending, reply);
+                }
+            }
+        }
+        if event::poll(POLL)? {
+            let reply = match event::read()? {
+                TermEvent::Key(key) if key.kind == KeyEventKind::Press => {
+                    update(&mut app, Event::Key(key))
+                }
+                TermEvent::Resize(_, _) => update(&mut app, Event::Resize),
+                _ => None,
+            };
+            if let Some(reply) = reply {
+                send(&mut pending, reply);
+            }
+        }
+        if last_tick.elapsed() >= TICK {
+            last_tick = Instant::now();
+            update(&mut app, Event::Tick(Utc::now()));
+        }
+    }
+    drop(pending);
+    drop(worker);
+    drop(tui);
+    match result {
+        Some(Ok(outcome)) => Ok(outcome),
+        Some(Err(error)) => Err(TuiError::Engine(error)),
+        None => Err(TuiError::NotStarted),
+    }
+}

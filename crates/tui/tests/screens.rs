@@ -1,0 +1,1399 @@
+//! Every screen at 80x24, drawn with ratatui's TestBackend: `update` is
+//! driven with the engine's prompts and notices and with key events, and the
+//! drawn text is checked for what matters to the room. The captures in
+//! docs/operator-guide.md come from these renders (see
+//! `operator_guide_captures_match_the_screens`).
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use keyceremony_engine::{EngineError, InputError, Notice, Verdict};
+use keyceremony_script::{LoadedScript, Participant, Script, Secret, Step};
+use keyceremony_shares::{SecretKind, Share, Zeroizing, split};
+use keyceremony_tui::{
+    Answer, App, Checked, Event, Finished, Prompt, Reply, StartInfo, explain, update, view,
+};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Modifier;
+use secrecy::ExposeSecret;
+
+const SCRIPT_SHA: &str = "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b";
+const BINARY_SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+const KEY_SHA: &str = "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855";
+const CERT_SHA: &str = "2C26B46B68FFC68FF99B453C1D30413413422D706483BFA0F98A5E886266E7AE";
+const HEAD: &str = "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9";
+
+fn shipped() -> Script {
+    LoadedScript::read(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ceremony-scripts/root-rsa4096.toml"),
+    )
+    .expect("the shipped RSA script")
+    .script
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .expect("RFC 3339")
+        .with_timezone(&Utc)
+}
+
+fn info(rehearsal: bool) -> StartInfo {
+    StartInfo {
+        ceremony_name: "Example TLS RSA Root CA 2026 key generation ceremony".to_string(),
+        ceremony_id: "example-tls-rsa-root-2026".to_string(),
+        rehearsal,
+        script_path: "ceremony-scripts/root-rsa4096.toml".to_string(),
+        script_sha256: SCRIPT_SHA.to_string(),
+        tool_version: "0.1.0".to_string(),
+        out_dir: "/media/ceremony/out".to_string(),
+        checked: None,
+    }
+}
+
+fn checked() -> Checked {
+    Checked {
+        binary_sha256: BINARY_SHA.to_string(),
+        module: "/usr/lib/softhsm/libsofthsm2.so (SoftHSM Implementation of SoftHSM, library 2.6)"
+            .to_string(),
+        token: vec![
+            (
+                "token label".to_string(),
+                "Example TLS RSA Root 2026 (to be initialised now)".to_string(),
+            ),
+            (
+                "token".to_string(),
+                "slot 0, serial 0000000000000000, SoftHSM project SoftHSM v2".to_string(),
+            ),
+        ],
+    }
+}
+
+/// A fresh app on the start screen, checks passed.
+fn app(rehearsal: bool) -> App {
+    let mut app = App::new(info(rehearsal), &shipped(), at("2026-11-25T10:00:00Z"));
+    update(&mut app, Event::Ready(checked()));
+    app
+}
+
+/// An app with the ceremony begun.
+fn running() -> App {
+    let mut app = app(true);
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert!(app.take_begin());
+    app
+}
+
+fn script_step(id: &str) -> Step {
+    shipped()
+        .steps()
+        .find(|(_, s)| s.id == id)
+        .map(|(_, s)| s.clone())
+        .expect("step in the shipped script")
+}
+
+fn person(id: &str) -> Participant {
+    shipped().participant(id).cloned().expect("participant")
+}
+
+fn begin_step(app: &mut App, id: &str) {
+    let step = script_step(id);
+    update(
+        app,
+        Event::Notice(Notice::StepBegin {
+            act: String::new(),
+            step: step.id.clone(),
+            title: step.title.clone(),
+            performer: step.performer.clone(),
+            witness: step.witness.clone(),
+        }),
+    );
+}
+
+fn prompt(app: &mut App, prompt: Prompt) -> Option<Reply> {
+    update(app, Event::Prompt(prompt))
+}
+
+fn notice(app: &mut App, notice: Notice) {
+    assert!(update(app, Event::Notice(notice)).is_none());
+}
+
+fn key(app: &mut App, code: KeyCode, modifiers: KeyModifiers) -> Option<Reply> {
+    update(app, Event::Key(KeyEvent::new(code, modifiers)))
+}
+
+fn press(app: &mut App, code: KeyCode) -> Option<Reply> {
+    key(app, code, KeyModifiers::NONE)
+}
+
+/// Types `text`; no answer may come from typing alone.
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        assert!(
+            press(app, KeyCode::Char(c)).is_none(),
+            "typing '{c}' answered"
+        );
+    }
+}
+
+/// The app drawn at 80x24, one string per row, trailing spaces trimmed.
+fn render(app: &App) -> Vec<String> {
+    render_buffer(app).0
+}
+
+fn render_buffer(app: &App) -> (Vec<String>, ratatui::buffer::Buffer) {
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test terminal");
+    terminal.draw(|frame| view(app, frame)).expect("draw");
+    let buffer = terminal.backend().buffer().clone();
+    let lines = (0..buffer.area.height)
+        .map(|y| {
+            (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect();
+    (lines, buffer)
+}
+
+fn screen(app: &App) -> String {
+    render(app).join("\n")
+}
+
+fn assert_shows(app: &App, expected: &[&str]) {
+    let text = screen(app);
+    for want in expected {
+        assert!(
+            text.contains(want),
+            "'{want}' is not on the screen:\n{text}"
+        );
+    }
+}
+
+fn answer(reply: Option<Reply>) -> Answer {
+    match reply {
+        Some(Ok(answer)) => answer,
+        Some(Err(e)) => panic!("expected an answer, got the error {e}"),
+        None => panic!("expected an answer, got none"),
+    }
+}
+
+#[test]
+fn start_screen_shows_hashes_token_and_the_rehearsal_banner() {
+    let mut app = App::new(info(true), &shipped(), at("2026-11-25T10:00:00Z"));
+    assert_shows(&app, &["REHEARSAL", "checking the output folder"]);
+    // Enter does nothing until the engine's checks have passed.
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert!(!app.take_begin());
+    update(&mut app, Event::Ready(checked()));
+    assert_shows(
+        &app,
+        &[
+            "*** REHEARSAL: NOT A PRODUCTION CEREMONY ***",
+            "Example TLS RSA Root CA 2026 key generation ceremony",
+            "3A7B D3E2 360A 3D29 EEA4 36FC FB7E 44C7",
+            "35D1 17C4 2D1C 1835 420B 6B99 42DD 4F1B",
+            "keyceremony 0.1.0",
+            "9F86 D081 884C 7D65 9A2F EAA0 C55A D015",
+            "serial 0000000000000000",
+            "/media/ceremony/out",
+            "Enter",
+            "begin the ceremony",
+        ],
+    );
+    press(&mut app, KeyCode::Enter);
+    assert!(app.take_begin());
+    assert!(!app.take_begin(), "begin is reported once");
+}
+
+#[test]
+fn a_production_start_screen_has_no_rehearsal_banner() {
+    let app = app(false);
+    let text = screen(&app);
+    assert!(text.contains("PRODUCTION CEREMONY"));
+    assert!(!text.contains("REHEARSAL"), "{text}");
+}
+
+#[test]
+fn leaving_from_the_start_screen_asks_first() {
+    let mut app = app(true);
+    press(&mut app, KeyCode::F(10));
+    assert_shows(
+        &app,
+        &["Leave without starting", "Nothing has been written"],
+    );
+    press(&mut app, KeyCode::Char('n'));
+    assert!(!app.exit());
+    key(&mut app, KeyCode::Char('a'), KeyModifiers::CONTROL);
+    press(&mut app, KeyCode::Char('y'));
+    assert!(app.exit());
+    assert!(!app.take_begin());
+}
+
+#[test]
+fn step_view_shows_the_steps_the_people_and_what_enter_does() {
+    let mut app = running();
+    begin_step(&mut app, "1.1");
+    assert!(
+        prompt(
+            &mut app,
+            Prompt::Exceptions {
+                step: script_step("1.1"),
+                witness: person("quinn")
+            }
+        )
+        .is_none()
+    );
+    assert_shows(
+        &app,
+        &[
+            "[>] 1.1 Open the ceremo",
+            "[ ] 1.2 Check in every",
+            "[ ] 5.4 Seal the ceremon",
+            "Step 1.1  Open the ceremony",
+            "Performer  Samuel Ito (Service Operation Manager)",
+            "Witness    Quinn Adeyemi (Qualified Auditor)",
+            "State the ceremony name",
+            "Enter",
+            "Quinn Adeyemi confirms step 1.1",
+            "step 1.1",
+            "10:00:00 UTC",
+        ],
+    );
+    // The current step is marked without colour: bold and reversed.
+    let (lines, buffer) = render_buffer(&app);
+    let row = lines
+        .iter()
+        .position(|l| l.contains("[>] 1.1"))
+        .expect("current step row");
+    let style = buffer[(1, row as u16)].style();
+    assert!(
+        style
+            .add_modifier
+            .contains(Modifier::REVERSED | Modifier::BOLD)
+    );
+
+    // Enter asks the witness to confirm; Y confirms.
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert_shows(
+        &app,
+        &[
+            "Quinn Adeyemi: confirm that step 1.1 was performed as",
+            "Y  confirm",
+        ],
+    );
+    // A second Enter is not a confirmation.
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    let Answer::Exceptions(exceptions) = answer(press(&mut app, KeyCode::Char('y'))) else {
+        panic!("expected the step's exceptions");
+    };
+    assert!(exceptions.is_empty());
+    // The verdict was given with the exceptions: the engine's next question
+    // is answered without asking again.
+    let reply = prompt(
+        &mut app,
+        Prompt::Witness {
+            step: script_step("1.1"),
+            witness: person("quinn"),
+        },
+    );
+    assert!(matches!(answer(reply), Answer::Verdict(Verdict::Confirmed)));
+
+    begin_step(&mut app, "1.2");
+    begin_step(&mut app, "1.3");
+    assert_shows(&app, &["[x] 1.1", "[x] 1.2", "[>] 1.3"]);
+}
+
+#[test]
+fn an_exception_is_recorded_before_the_witness_confirms() {
+    let mut app = running();
+    begin_step(&mut app, "1.3");
+    prompt(
+        &mut app,
+        Prompt::Exceptions {
+            step: script_step("1.3"),
+            witness: person("lena"),
+        },
+    );
+    press(&mut app, KeyCode::Char('e'));
+    assert_shows(
+        &app,
+        &["Exception in step 1.3", "What deviated from the script:"],
+    );
+    type_text(&mut app, "camera 2 was not recording for 3 minutes");
+    press(&mut app, KeyCode::Enter);
+    assert_shows(&app, &["Does Lena Fischer accept it?"]);
+    press(&mut app, KeyCode::Char('y'));
+    type_text(&mut app, "camera 1 covered the room");
+    press(&mut app, KeyCode::Enter);
+    assert_shows(
+        &app,
+        &[
+            "Exception 1 (to record): camera 2 was not recording",
+            "for 3 minutes [accepted] camera 1 covered the room",
+        ],
+    );
+    press(&mut app, KeyCode::Enter);
+    let Answer::Exceptions(exceptions) = answer(press(&mut app, KeyCode::Char('Y'))) else {
+        panic!("expected the step's exceptions");
+    };
+    assert_eq!(exceptions.len(), 1);
+    assert!(exceptions[0].accepted);
+    assert_eq!(exceptions[0].remark, "camera 1 covered the room");
+    notice(
+        &mut app,
+        Notice::Exception {
+            number: 1,
+            description: "camera 2 was not recording for 3 minutes".to_string(),
+        },
+    );
+    assert_shows(&app, &["Exception 1 recorded: camera 2"]);
+}
+
+#[test]
+fn the_witness_refuses_a_step_with_a_remark() {
+    let mut app = running();
+    begin_step(&mut app, "1.3");
+    prompt(
+        &mut app,
+        Prompt::Exceptions {
+            step: script_step("1.3"),
+            witness: person("lena"),
+        },
+    );
+    press(&mut app, KeyCode::Char('r'));
+    // A refusal needs a remark.
+    press(&mut app, KeyCode::Enter);
+    assert!(!screen(&app).contains("Refusing stops the ceremony"));
+    type_text(&mut app, "a phone is in the room");
+    press(&mut app, KeyCode::Enter);
+    assert_shows(&app, &["Refusing stops the ceremony"]);
+    let Answer::Exceptions(none) = answer(press(&mut app, KeyCode::Char('y'))) else {
+        panic!("expected the step's exceptions");
+    };
+    assert!(none.is_empty());
+    let reply = prompt(
+        &mut app,
+        Prompt::Witness {
+            step: script_step("1.3"),
+            witness: person("lena"),
+        },
+    );
+    assert!(matches!(
+        answer(reply),
+        Answer::Verdict(Verdict::Refused { remark }) if remark == "a phone is in the room"
+    ));
+}
+
+#[test]
+fn check_in_shows_each_participant_and_role_and_takes_the_document() {
+    let mut app = running();
+    begin_step(&mut app, "1.2");
+    prompt(
+        &mut app,
+        Prompt::CheckIn {
+            step: script_step("1.2"),
+            participant: person("ada"),
+            witness: person("quinn"),
+        },
+    );
+    type_text(&mut app, "passport");
+    let Answer::Identity(identity) = answer(press(&mut app, KeyCode::Enter)) else {
+        panic!("expected an identity");
+    };
+    assert_eq!(identity.document, "passport");
+    prompt(
+        &mut app,
+        Prompt::CheckIn {
+            step: script_step("1.2"),
+            participant: person("sam"),
+            witness: person("quinn"),
+        },
+    );
+    type_text(&mut app, "passport, compared with the roster");
+    answer(press(&mut app, KeyCode::Enter));
+    prompt(
+        &mut app,
+        Prompt::CheckIn {
+            step: script_step("1.2"),
+            participant: person("carol"),
+            witness: person("quinn"),
+        },
+    );
+    // An empty entry is not a confirmation.
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert_shows(
+        &app,
+        &[
+            "Step 1.2  Check in every participant",
+            "[x] Ada Okafor",
+            "CA Administrator",
+            "passport",
+            "[x] Samuel Ito",
+            "passport, compared with the r",
+            "[>] Carol Nakamura",
+            "[ ] David Mensah",
+            "Now: Carol Nakamura (Custodian of activation data) (3 of 7)",
+            "Quinn Adeyemi confirms Carol Nakamura's identity",
+        ],
+    );
+}
+
+#[test]
+fn a_recorded_value_is_echoed_and_recorded_on_enter() {
+    let mut app = running();
+    begin_step(&mut app, "1.5");
+    let step = script_step("1.5");
+    prompt(
+        &mut app,
+        Prompt::Record {
+            field: step.record[0].clone(),
+            step,
+        },
+    );
+    type_text(&mut app, "TEB-0001");
+    assert_shows(
+        &app,
+        &[
+            "Serial of the HSM's tamper-evident bag:",
+            "> TEB-0001_",
+            "record this value in the log",
+        ],
+    );
+    assert!(matches!(answer(press(&mut app, KeyCode::Enter)), Answer::Text(t) if t == "TEB-0001"));
+}
+
+#[test]
+fn the_clock_check_takes_hh_mm_ss_or_rfc3339() {
+    let mut app = running();
+    begin_step(&mut app, "1.4");
+    let system = at("2026-11-25T10:00:05Z");
+    prompt(
+        &mut app,
+        Prompt::ReferenceTime {
+            step: script_step("1.4"),
+            witness: person("quinn"),
+            system_time: system,
+        },
+    );
+    assert_shows(
+        &app,
+        &["Terminal time: 2026-11-25 10:00:05 UTC", "HH:MM:SS UTC"],
+    );
+    type_text(&mut app, "ten past");
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert_shows(&app, &["is not a time"]);
+    key(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    type_text(&mut app, "10:00:03");
+    assert!(
+        matches!(answer(press(&mut app, KeyCode::Enter)), Answer::Time(t) if t == at("2026-11-25T10:00:03Z"))
+    );
+    notice(
+        &mut app,
+        Notice::ClockChecked {
+            difference_ms: 2000,
+        },
+    );
+    assert_shows(&app, &["Clock: terminal minus reference +2.000 s"]);
+}
+
+fn share_of(kind: SecretKind, number: usize) -> Share {
+    let secret = Zeroizing::new([7u8; 20]);
+    let mut made = split(kind, "example-tls-rsa-root-2026", &secret, 2, 3, [9; 32]).expect("split");
+    made.shares.swap_remove(number - 1)
+}
+
+#[test]
+fn a_share_is_shown_once_between_two_look_away_screens_and_then_wiped() {
+    let mut app = running();
+    begin_step(&mut app, "2.1");
+    let share = share_of(SecretKind::SoPin, 1);
+    let text = share.to_text();
+    let groups: Vec<&str> = text.expose_secret().split('-').skip(7).collect();
+    prompt(
+        &mut app,
+        Prompt::ShowShare {
+            step: script_step("2.1"),
+            custodian: person("carol"),
+            kind: SecretKind::SoPin,
+            number: 1,
+            count: 3,
+            lines: share.display_lines(),
+        },
+    );
+    assert!(
+        app.take_clear(),
+        "the screen is cleared before the share screen"
+    );
+    let no_share = |app: &App| {
+        let text = screen(app);
+        for group in &groups {
+            assert!(
+                !text.contains(group),
+                "share group {group} on screen:\n{text}"
+            );
+        }
+    };
+    assert_shows(
+        &app,
+        &[
+            "SHARE FOR CAROL NAKAMURA ONLY",
+            "Everyone except Carol Nakamura: look away",
+            "share 1 of 3 of the SO PIN",
+        ],
+    );
+    no_share(&app);
+    // Only Y confirms the copy: a stray Enter does not wipe the share.
+    press(&mut app, KeyCode::Enter);
+    assert!(app.take_clear());
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    let shown = screen(&app);
+    for group in &groups {
+        assert!(shown.contains(group), "group {group} missing:\n{shown}");
+    }
+    assert!(
+        !shown.contains("[ ] 1.1"),
+        "the share screen shows nothing else"
+    );
+    assert!(press(&mut app, KeyCode::Char('y')).is_none());
+    assert!(app.take_clear(), "the screen is cleared after the share");
+    assert_shows(
+        &app,
+        &[
+            "The share is wiped",
+            "Everyone may look at the screen again",
+        ],
+    );
+    no_share(&app);
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Enter)),
+        Answer::ShareShown
+    ));
+    no_share(&app);
+    prompt(
+        &mut app,
+        Prompt::ShareBag {
+            step: script_step("2.1"),
+            custodian: person("carol"),
+            secret: Secret::SoPin,
+            number: 1,
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "Carol Nakamura seals share 1 of the SO PIN",
+            "Bag",
+            "record the bag serial",
+        ],
+    );
+    type_text(&mut app, "TEB-0101");
+    assert!(matches!(answer(press(&mut app, KeyCode::Enter)), Answer::Text(t) if t == "TEB-0101"));
+}
+
+#[test]
+fn custodians_are_chosen_and_type_their_shares_unseen() {
+    let mut app = running();
+    begin_step(&mut app, "2.2");
+    let eligible = vec![person("carol"), person("dave"), person("erin")];
+    prompt(
+        &mut app,
+        Prompt::ChooseCustodians {
+            step: script_step("2.2"),
+            secret: Secret::UserPin,
+            eligible,
+            threshold: 2,
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "Exactly 2 of these 3",
+            "> [ ] Carol Nakamura",
+            "  [ ] David Mensah",
+            "Chosen: 0 of 2",
+        ],
+    );
+    // Enter before exactly 2 are chosen does not answer.
+    press(&mut app, KeyCode::Char(' '));
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Char(' '));
+    assert_shows(&app, &["2 are already chosen"]);
+    assert_shows(
+        &app,
+        &[
+            "[x] Carol Nakamura",
+            "[ ] David Mensah",
+            "[x] Erin Kowalski",
+            "Carol Nakamura and Erin Kowalski come forward",
+        ],
+    );
+    let Answer::Custodians(ids) = answer(press(&mut app, KeyCode::Enter)) else {
+        panic!("expected custodians");
+    };
+    assert_eq!(ids, ["carol", "erin"]);
+
+    let share = share_of(SecretKind::UserPin, 1);
+    let typed = share.to_text().expose_secret().replace('-', " ");
+    let parts: Vec<&str> = typed.split(' ').collect();
+    let lines = [
+        parts[..7].join("-"),
+        parts[7..11].join(" "),
+        parts[11..15].join(" "),
+        parts[15].to_string(),
+    ];
+    prompt(
+        &mut app,
+        Prompt::Share {
+            step: script_step("2.2"),
+            custodian: person("carol"),
+            secret: Secret::UserPin,
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "At the keyboard: Carol Nakamura (custodian 1 of 2)",
+            "Shares entered so far: 0 of 2",
+            "look away from the keyboard",
+        ],
+    );
+    let mut reply = None;
+    for (i, text) in lines.iter().enumerate() {
+        type_text(&mut app, text);
+        let drawn = screen(&app);
+        assert!(
+            !drawn.contains(text.as_str()),
+            "typed share text on screen:\n{drawn}"
+        );
+        assert!(
+            drawn.contains(&format!(
+                "{} ({})",
+                "*".repeat(text.len().min(40)),
+                text.len()
+            )),
+            "{drawn}"
+        );
+        if i == 0 {
+            assert_shows(&app, &["[>] header", "[ ] groups 1 2 3 4"]);
+        }
+        reply = press(&mut app, KeyCode::Enter);
+        assert_eq!(reply.is_some(), i == 3);
+    }
+    let Answer::Secret(entered) = answer(reply) else {
+        panic!("expected a share");
+    };
+    assert!(Share::parse(entered.expose_secret()).is_ok());
+    prompt(
+        &mut app,
+        Prompt::Share {
+            step: script_step("2.2"),
+            custodian: person("erin"),
+            secret: Secret::UserPin,
+        },
+    );
+    notice(
+        &mut app,
+        Notice::ShareRejected {
+            custodian: "Erin Kowalski".to_string(),
+            reason: "group 3 of this share is mistyped".to_string(),
+            failures: 1,
+            limit: 3,
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "custodian 2 of 2",
+            "Shares entered so far: 1 of 2",
+            "Erin Kowalski's share was refused: group 3",
+        ],
+    );
+}
+
+#[test]
+fn the_hsm_at_work_shows_elapsed_time_then_the_key_grouped_and_in_words() {
+    let mut app = running();
+    begin_step(&mut app, "3.1");
+    notice(
+        &mut app,
+        Notice::HsmWorking {
+            what: "generating RSA-4096 key pair 'example-tls-rsa-root-2026'".to_string(),
+        },
+    );
+    update(&mut app, Event::Tick(at("2026-11-25T10:01:15Z")));
+    assert_shows(
+        &app,
+        &["The HSM is working: generating RSA-4096", "1:15 elapsed"],
+    );
+    let first = screen(&app);
+    update(&mut app, Event::Tick(at("2026-11-25T10:01:16Z")));
+    assert_ne!(first, screen(&app), "the screen moves while the HSM works");
+    notice(
+        &mut app,
+        Notice::HsmDone {
+            what: "RSA-4096 key pair 'example-tls-rsa-root-2026' generated".to_string(),
+            milliseconds: 76_000.0,
+        },
+    );
+    notice(
+        &mut app,
+        Notice::KeyGenerated {
+            label: "example-tls-rsa-root-2026".to_string(),
+            uri: "pkcs11:token=Example;object=example-tls-rsa-root-2026".to_string(),
+            public_key_sha256: KEY_SHA.to_string(),
+        },
+    );
+    prompt(
+        &mut app,
+        Prompt::Exceptions {
+            step: script_step("3.1"),
+            witness: person("quinn"),
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "Public key SHA-256 of 'example-tls-rsa-root-2026':",
+            "E3B0 C442 98FC 1C14 9AFB F4C8 996F B924",
+            "27AE 41E4 649B 934C A495 991B 7852 B855",
+            // 0xE3 0xB0 as PGP words: the even and the odd list.
+            "tissue phonetic",
+            "sensitive, never",
+        ],
+    );
+}
+
+#[test]
+fn the_export_step_shows_the_certificate_fingerprint_and_the_files() {
+    let mut app = running();
+    begin_step(&mut app, "4.1");
+    notice(
+        &mut app,
+        Notice::CertificateSigned {
+            label: "example-tls-rsa-root-2026".to_string(),
+            subject: "CN=Example TLS RSA Root CA 2026,O=Example Trust Co.\\, Ltd.,C=JP".to_string(),
+            serial: "5A17".to_string(),
+            sha256: CERT_SHA.to_string(),
+        },
+    );
+    begin_step(&mut app, "4.2");
+    for file in [
+        "certs/example-tls-rsa-root-2026.der",
+        "certs/example-tls-rsa-root-2026.pem",
+        "fingerprints.txt",
+    ] {
+        notice(
+            &mut app,
+            Notice::FileWritten {
+                path: format!("/media/ceremony/out/{file}"),
+                sha256: KEY_SHA.to_string(),
+            },
+        );
+    }
+    prompt(
+        &mut app,
+        Prompt::Exceptions {
+            step: script_step("4.2"),
+            witness: person("quinn"),
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "Certificate SHA-256 of 'example-tls-rsa-root-2026':",
+            "2C26 B46B 68FF C68F F99B 453C 1D30 4134",
+            "Written in /media/ceremony/out:",
+            "certs/example-tls-rsa-root-2026.der",
+            "fingerprints.txt",
+        ],
+    );
+}
+
+#[test]
+fn the_seal_shows_the_head_grouped_and_in_words_and_waits_for_the_witness() {
+    let mut app = running();
+    begin_step(&mut app, "5.4");
+    prompt(
+        &mut app,
+        Prompt::WitnessTokenPin {
+            witness: person("quinn"),
+            token_label: "Quinn Adeyemi (auditor)".to_string(),
+        },
+    );
+    type_text(&mut app, "123456?");
+    assert_shows(&app, &["PIN        ******* (7)", "token 'Quinn Adeyemi"]);
+    assert!(!screen(&app).contains("123456"));
+    assert!(
+        matches!(answer(press(&mut app, KeyCode::Enter)), Answer::Secret(pin) if pin.expose_secret() == "123456?")
+    );
+    let words = keyceremony_tui::pgp_words(HEAD).join(" ");
+    notice(
+        &mut app,
+        Notice::Sealed {
+            outcome: "completed".to_string(),
+            entries: 142,
+            head: HEAD.to_string(),
+            words: words.clone(),
+        },
+    );
+    prompt(
+        &mut app,
+        Prompt::ConfirmSeal {
+            witness: person("quinn"),
+            head: HEAD.to_string(),
+            words,
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "The ceremony log is sealed",
+            "Outcome: completed, 142 entries",
+            "FCDE 2B2E DBA5 6BF4 0860 1FB7 21FE 9B5C",
+            "wayside telephone briefcase",
+        ],
+    );
+    assert!(
+        press(&mut app, KeyCode::Enter).is_none(),
+        "only Y confirms the copy"
+    );
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Char('y'))),
+        Answer::SealCopied
+    ));
+}
+
+#[test]
+fn abort_asks_for_a_reason_and_answers_the_open_question() {
+    let mut app = running();
+    begin_step(&mut app, "1.1");
+    prompt(
+        &mut app,
+        Prompt::Exceptions {
+            step: script_step("1.1"),
+            witness: person("quinn"),
+        },
+    );
+    press(&mut app, KeyCode::F(10));
+    assert_shows(&app, &["Abort the ceremony", "Reason:"]);
+    // No reason, no abort.
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    type_text(&mut app, "fire alarm");
+    press(&mut app, KeyCode::Enter);
+    assert_shows(&app, &["Abort the ceremony now?"]);
+    match press(&mut app, KeyCode::Char('y')) {
+        Some(Err(InputError::Aborted { reason })) => assert_eq!(reason, "fire alarm"),
+        _ => panic!("expected an abort"),
+    }
+}
+
+#[test]
+fn an_abort_while_the_hsm_works_answers_the_next_question() {
+    let mut app = running();
+    begin_step(&mut app, "3.1");
+    notice(
+        &mut app,
+        Notice::HsmWorking {
+            what: "generating".to_string(),
+        },
+    );
+    key(&mut app, KeyCode::Char('a'), KeyModifiers::CONTROL);
+    type_text(&mut app, "power cut");
+    press(&mut app, KeyCode::Enter);
+    assert!(press(&mut app, KeyCode::Char('y')).is_none());
+    assert_shows(&app, &["Abort requested (power cut)"]);
+    let reply = prompt(
+        &mut app,
+        Prompt::Exceptions {
+            step: script_step("3.1"),
+            witness: person("quinn"),
+        },
+    );
+    assert!(matches!(reply, Some(Err(InputError::Aborted { reason })) if reason == "power cut"));
+}
+
+#[test]
+fn an_error_says_what_happened_what_it_means_and_what_to_do_and_waits() {
+    let mut app = running();
+    begin_step(&mut app, "2.2");
+    let error = EngineError::Step {
+        step: "2.2".to_string(),
+        message: "3 failed activation attempts in this step".to_string(),
+    };
+    update(
+        &mut app,
+        Event::Finished(Finished::Stopped(explain(&error))),
+    );
+    assert!(app.take_clear());
+    assert_shows(
+        &app,
+        &[
+            "THE CEREMONY STOPPED ON AN ERROR",
+            "What happened",
+            "step 2.2: 3 failed activation attempts",
+            "What it means",
+            "What to do",
+            "Stopped at step 2.2  Activate the HSM token",
+        ],
+    );
+    assert!(!app.exit());
+    press(&mut app, KeyCode::F(10));
+    assert!(!app.exit(), "only Enter leaves the error screen");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.exit());
+}
+
+#[test]
+fn the_help_overlay_fits_80x24_and_question_marks_can_still_be_typed() {
+    let mut app = running();
+    begin_step(&mut app, "1.1");
+    prompt(
+        &mut app,
+        Prompt::Exceptions {
+            step: script_step("1.1"),
+            witness: person("quinn"),
+        },
+    );
+    press(&mut app, KeyCode::Char('?'));
+    let lines = render(&app);
+    let text = lines.join("\n");
+    for want in [
+        "Help: keys",
+        "F10 Ctrl-A",
+        "abort the ceremony",
+        "[x] done, [>] current, [ ] to come",
+        "docs/operator-guide.md",
+    ] {
+        assert!(text.contains(want), "'{want}' missing:\n{text}");
+    }
+    assert!(lines.iter().all(|l| l.chars().count() <= 80));
+    press(&mut app, KeyCode::Esc);
+    assert!(!screen(&app).contains("Help: keys"));
+
+    // In a text field '?' is a character; F1 is help.
+    begin_step(&mut app, "1.5");
+    let step = script_step("1.5");
+    prompt(
+        &mut app,
+        Prompt::Record {
+            field: step.record[0].clone(),
+            step,
+        },
+    );
+    type_text(&mut app, "TEB-?");
+    assert_shows(&app, &["> TEB-?_"]);
+    press(&mut app, KeyCode::F(1));
+    assert_shows(&app, &["Help: keys"]);
+}
+
+#[test]
+fn the_last_screen_shows_the_certificates_and_the_log() {
+    let mut app = running();
+    update(
+        &mut app,
+        Event::Finished(Finished::Completed {
+            out_dir: "/media/ceremony/out".to_string(),
+            log_entries: 143,
+            log_head: HEAD.to_string(),
+            certificates: vec![(
+                "example-tls-rsa-root-2026".to_string(),
+                CERT_SHA.to_string(),
+            )],
+        }),
+    );
+    assert_shows(
+        &app,
+        &[
+            "CEREMONY COMPLETE (REHEARSAL)",
+            "143 entries",
+            "FCDE 2B2E",
+            "2C26 B46B 68FF C68F",
+            "Enter",
+            "exit",
+        ],
+    );
+}
+
+#[test]
+fn network_interfaces_up_ask_the_witness_before_the_start() {
+    let mut app = App::new(info(false), &shipped(), at("2026-11-25T10:00:00Z"));
+    notice(
+        &mut app,
+        Notice::NetworkUp {
+            interfaces: vec!["eth0".to_string()],
+        },
+    );
+    prompt(
+        &mut app,
+        Prompt::NetworkExplanation {
+            witness: person("quinn"),
+            interfaces: vec!["eth0".to_string()],
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "NETWORK INTERFACES ARE UP",
+            "eth0",
+            "CPS 6.7",
+            "Quinn Adeyemi (Qualified Auditor) records why",
+        ],
+    );
+    type_text(&mut app, "link to the HSM's own switch only");
+    assert!(
+        matches!(answer(press(&mut app, KeyCode::Enter)), Answer::Text(t) if t.starts_with("link"))
+    );
+    update(&mut app, Event::Ready(checked()));
+    assert_shows(&app, &["Network interfaces up: eth0"]);
+}
+
+#[test]
+fn resizing_redraws_at_any_size() {
+    let mut app = running();
+    begin_step(&mut app, "1.1");
+    update(&mut app, Event::Resize);
+    for (w, h) in [(80, 24), (120, 40), (40, 10), (1, 1)] {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+        terminal.draw(|frame| view(&app, frame)).expect("draw");
+    }
+}
+
+/// The screens the operator guide shows, each built the way the ceremony
+/// reaches it.
+fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
+    let mut captures = Vec::new();
+
+    let start = app(true);
+    captures.push(("start", render(&start)));
+
+    let mut check_in = running();
+    begin_step(&mut check_in, "1.2");
+    for (id, document) in [("ada", "passport"), ("sam", "passport")] {
+        prompt(
+            &mut check_in,
+            Prompt::CheckIn {
+                step: script_step("1.2"),
+                participant: person(id),
+                witness: person("quinn"),
+            },
+        );
+        type_text(&mut check_in, document);
+        answer(press(&mut check_in, KeyCode::Enter));
+    }
+    prompt(
+        &mut check_in,
+        Prompt::CheckIn {
+            step: script_step("1.2"),
+            participant: person("carol"),
+            witness: person("quinn"),
+        },
+    );
+    type_text(&mut check_in, "national identity card");
+    captures.push(("check-in", render(&check_in)));
+
+    let mut step = running();
+    for id in ["1.1", "1.2", "1.3", "1.4", "1.5"] {
+        begin_step(&mut step, id);
+    }
+    prompt(
+        &mut step,
+        Prompt::Exceptions {
+            step: script_step("1.5"),
+            witness: person("quinn"),
+        },
+    );
+    captures.push(("step", render(&step)));
+    press(&mut step, KeyCode::Enter);
+    captures.push(("witness-confirm", render(&step)));
+
+    let mut exception = running();
+    begin_step(&mut exception, "1.3");
+    prompt(
+        &mut exception,
+        Prompt::Exceptions {
+            step: script_step("1.3"),
+            witness: person("lena"),
+        },
+    );
+    press(&mut exception, KeyCode::Char('e'));
+    type_text(&mut exception, "camera 2 was not recording for 3 minutes");
+    press(&mut exception, KeyCode::Enter);
+    captures.push(("exception", render(&exception)));
+
+    let mut share = running();
+    for id in ["1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "2.1"] {
+        begin_step(&mut share, id);
+    }
+    let shown = share_of(SecretKind::SoPin, 1);
+    prompt(
+        &mut share,
+        Prompt::ShowShare {
+            step: script_step("2.1"),
+            custodian: person("carol"),
+            kind: SecretKind::SoPin,
+            number: 1,
+            count: 3,
+            lines: shown.display_lines(),
+        },
+    );
+    captures.push(("share-look-away", render(&share)));
+    press(&mut share, KeyCode::Enter);
+    captures.push(("share-shown", render(&share)));
+    press(&mut share, KeyCode::Char('y'));
+    captures.push(("share-look-back", render(&share)));
+    press(&mut share, KeyCode::Enter);
+    prompt(
+        &mut share,
+        Prompt::ShareBag {
+            step: script_step("2.1"),
+            custodian: person("carol"),
+            secret: Secret::SoPin,
+            number: 1,
+        },
+    );
+    type_text(&mut share, "TEB-0101");
+    captures.push(("share-bag", render(&share)));
+
+    let mut login = running();
+    begin_step(&mut login, "2.2");
+    let eligible = vec![person("carol"), person("dave"), person("erin")];
+    prompt(
+        &mut login,
+        Prompt::ChooseCustodians {
+            step: script_step("2.2"),
+            secret: Secret::UserPin,
+            eligible,
+            threshold: 2,
+        },
+    );
+    press(&mut login, KeyCode::Char(' '));
+    press(&mut login, KeyCode::Down);
+    captures.push(("custodians", render(&login)));
+    press(&mut login, KeyCode::Char(' '));
+    press(&mut login, KeyCode::Enter);
+    prompt(
+        &mut login,
+        Prompt::Share {
+            step: script_step("2.2"),
+            custodian: person("carol"),
+            secret: Secret::UserPin,
+        },
+    );
+    type_text(&mut login, "KC1-U-Z5T8-F290-2-2-3");
+    press(&mut login, KeyCode::Enter);
+    type_text(&mut login, "NRJNZ J90W");
+    captures.push(("share-entry", render(&login)));
+
+    let mut hsm = running();
+    for id in [
+        "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "2.1", "2.2", "3.1",
+    ] {
+        begin_step(&mut hsm, id);
+    }
+    notice(
+        &mut hsm,
+        Notice::HsmWorking {
+            what: "generating RSA-4096 key pair 'example-tls-rsa-root-2026'".to_string(),
+        },
+    );
+    update(&mut hsm, Event::Tick(at("2026-11-25T10:01:15Z")));
+    captures.push(("hsm-working", render(&hsm)));
+    notice(
+        &mut hsm,
+        Notice::HsmDone {
+            what: "RSA-4096 key pair generated".to_string(),
+            milliseconds: 75_000.0,
+        },
+    );
+    notice(
+        &mut hsm,
+        Notice::KeyGenerated {
+            label: "example-tls-rsa-root-2026".to_string(),
+            uri: "pkcs11:token=Example%20TLS%20RSA%20Root%202026;object=example-tls-rsa-root-2026"
+                .to_string(),
+            public_key_sha256: KEY_SHA.to_string(),
+        },
+    );
+    prompt(
+        &mut hsm,
+        Prompt::Exceptions {
+            step: script_step("3.1"),
+            witness: person("quinn"),
+        },
+    );
+    captures.push(("key-results", render(&hsm)));
+
+    let mut seal = running();
+    begin_step(&mut seal, "5.4");
+    let words = keyceremony_tui::pgp_words(HEAD).join(" ");
+    notice(
+        &mut seal,
+        Notice::Sealed {
+            outcome: "completed".to_string(),
+            entries: 142,
+            head: HEAD.to_string(),
+            words: words.clone(),
+        },
+    );
+    prompt(
+        &mut seal,
+        Prompt::ConfirmSeal {
+            witness: person("quinn"),
+            head: HEAD.to_string(),
+            words,
+        },
+    );
+    captures.push(("seal", render(&seal)));
+
+    let mut abort = running();
+    begin_step(&mut abort, "1.3");
+    prompt(
+        &mut abort,
+        Prompt::Exceptions {
+            step: script_step("1.3"),
+            witness: person("lena"),
+        },
+    );
+    press(&mut abort, KeyCode::F(10));
+    type_text(&mut abort, "fire alarm: the room is evacuated");
+    press(&mut abort, KeyCode::Enter);
+    captures.push(("abort", render(&abort)));
+
+    let mut error = running();
+    begin_step(&mut error, "2.2");
+    let failed = EngineError::Step {
+        step: "2.2".to_string(),
+        message: "3 failed activation attempts in this step, the limit the script sets; the ceremony stops so that the token is not locked out (CPS 5.4.1)".to_string(),
+    };
+    update(
+        &mut error,
+        Event::Finished(Finished::Stopped(explain(&failed))),
+    );
+    captures.push(("error", render(&error)));
+
+    let mut help = running();
+    begin_step(&mut help, "1.1");
+    press(&mut help, KeyCode::Char('?'));
+    captures.push(("help", render(&help)));
+    captures
+}
+
+/// The text between `<!-- capture: NAME -->` and the end of the code block
+/// after it.
+fn capture_span(doc: &str, name: &str) -> Option<(usize, usize)> {
+    let marker = format!("<!-- capture: {name} -->\n```text\n");
+    let start = doc.find(&marker)? + marker.len();
+    let end = start + doc[start..].find("```\n")?;
+    Some((start, end))
+}
+
+/// The operator guide's captures are these renders; with
+/// KEYCEREMONY_UPDATE_DOCS=1 the test writes them into the guide instead.
+#[test]
+fn operator_guide_captures_match_the_screens() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/operator-guide.md");
+    let mut doc = std::fs::read_to_string(&path).expect("docs/operator-guide.md");
+    let update_docs = std::env::var_os("KEYCEREMONY_UPDATE_DOCS").is_some();
+    for (name, lines) in guide_captures() {
+        let mut text: Vec<&str> = lines.iter().map(String::as_str).collect();
+        while text.last() == Some(&"") {
+            text.pop();
+        }
+        let want = format!("{}\n", text.join("\n"));
+        let (start, end) =
+            capture_span(&doc, name).unwrap_or_else(|| panic!("no capture '{name}' in the guide"));
+        if update_docs {
+            doc.replace_range(start..end, &want);
+        } else {
+            assert_eq!(
+                doc[start..end],
+                want,
+                "capture '{name}' in docs/operator-guide.md is out of date: run with KEYCEREMONY_UPDATE_DOCS=1"
+            );
+        }
+    }
+    if update_docs {
+        std::fs::write(&path, doc).expect("write the guide");
+    }
+}
+
+#[test]
+fn an_interrupted_ceremony_is_resumed_or_aborted_before_the_start() {
+    let interrupted = keyceremony_engine::Interrupted {
+        entries: 48,
+        ceremony_id: "example-tls-rsa-root-2026".to_string(),
+        completed: vec!["1.1".to_string(), "1.2".to_string(), "2.2".to_string()],
+        next_step: Some("3.1".to_string()),
+        last: "step-end: step 2.2 ends".to_string(),
+        ..Default::default()
+    };
+    let mut app = App::new(info(true), &shipped(), at("2026-11-25T10:00:00Z"));
+    prompt(
+        &mut app,
+        Prompt::Resume {
+            interrupted: interrupted.clone(),
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "AN INTERRUPTED CEREMONY IS IN THE OUTPUT FOLDER",
+            "48 entries, not sealed",
+            "steps 1.1 1.2 2.2",
+            "step 3.1",
+            "resume it from the next step",
+        ],
+    );
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Char('r'))),
+        Answer::Resume(keyceremony_engine::operator::ResumeChoice::Resume)
+    ));
+    update(&mut app, Event::Ready(checked()));
+    assert_shows(&app, &["resume the interrupted ceremony"]);
+
+    // Shares lost: only an abort, with a reason.
+    let mut app = App::new(info(true), &shipped(), at("2026-11-25T10:00:00Z"));
+    let lost = keyceremony_engine::Interrupted {
+        shares_lost: true,
+        ..interrupted
+    };
+    prompt(&mut app, Prompt::Resume { interrupted: lost });
+    assert!(!screen(&app).contains("resume it"));
+    assert!(press(&mut app, KeyCode::Char('r')).is_none());
+    press(&mut app, KeyCode::Char('a'));
+    type_text(&mut app, "token PINs lost");
+    press(&mut app, KeyCode::Enter);
+    let reply = press(&mut app, KeyCode::Char('y'));
+    assert!(matches!(
+        answer(reply),
+        Answer::Resume(keyceremony_engine::operator::ResumeChoice::Abort { reason }) if reason == "token PINs lost"
+    ));
+}
+
+#[test]
+fn a_refusal_before_the_start_says_nothing_was_written() {
+    let mut app = App::new(info(true), &shipped(), at("2026-11-25T10:00:00Z"));
+    let refused = EngineError::Refused(
+        "a token labelled 'Example TLS RSA Root 2026' is already initialised".to_string(),
+    );
+    update(
+        &mut app,
+        Event::Finished(Finished::Stopped(explain(&refused))),
+    );
+    assert_shows(
+        &app,
+        &[
+            "THE CEREMONY STOPPED ON AN ERROR",
+            "is already initialised",
+            "nothing was written and the HSM is unchanged",
+        ],
+    );
+    assert!(!screen(&app).contains("Stopped at"));
+}

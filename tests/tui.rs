@@ -1,0 +1,462 @@
+//! End-to-end test of the operator TUI: the real `keyceremony` binary in a
+//! pseudo-terminal runs the shipped RSA rehearsal against a SoftHSM2 lab of
+//! its own, and the test types what the people in the room would type,
+//! including reading each share off the screen when it is shown and typing
+//! it back when its custodian logs in.
+//!
+//! ratatui moves the cursor between words, so the screen is read through a
+//! terminal emulator (vt100) fed with everything the program writes, never
+//! from the raw bytes. Every step waits for text on the screen (with a
+//! timeout that prints the screen), never on a sleep alone.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keyceremony");
+const ROWS: u16 = 24;
+const COLS: u16 = 80;
+/// Long enough for RSA-4096 generation on a slow machine; a healthy run
+/// takes seconds.
+const TIMEOUT: Duration = Duration::from_secs(90);
+
+const ENTER: &str = "\r";
+const DOWN: &str = "\x1b[B";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn module() -> PathBuf {
+    [
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+        "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+    .expect("SoftHSM2 is not installed: run scripts/setup.sh (apt-get install softhsm2)")
+}
+
+/// The program in a pseudo-terminal, and its screen as a terminal shows it.
+struct Tty {
+    screen: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    /// Every screen a wait ended on, checked at the end for share text.
+    seen: Vec<String>,
+}
+
+impl Tty {
+    fn spawn(cmd: CommandBuilder) -> Tty {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("open a pseudo-terminal");
+        let child = pair.slave.spawn_command(cmd).expect("spawn keyceremony");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("pty reader");
+        let writer = pair.master.take_writer().expect("pty writer");
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
+        let feed = Arc::clone(&screen);
+        // The master must live as long as the reader; the thread owns both
+        // and ends at EOF (EIO once the program has exited).
+        std::thread::spawn(move || {
+            let _master = pair.master;
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                feed.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        Tty {
+            screen,
+            writer,
+            child,
+            seen: Vec::new(),
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+
+    /// Waits until the screen shows every one of `texts`; returns the screen.
+    fn wait_for(&mut self, texts: &[&str]) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.contents();
+            if texts.iter().all(|t| screen.contains(t)) {
+                self.seen.push(screen.clone());
+                return screen;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // One more look: the last frame may have just arrived.
+                std::thread::sleep(Duration::from_millis(200));
+                let screen = self.contents();
+                if texts.iter().all(|t| screen.contains(t)) {
+                    return screen;
+                }
+                panic!(
+                    "keyceremony exited ({status:?}) while waiting for {texts:?}; screen:\n{screen}"
+                );
+            }
+            if start.elapsed() > TIMEOUT {
+                panic!("timed out waiting for {texts:?}; screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).expect("type");
+        self.writer.flush().expect("flush");
+    }
+
+    /// Waits for `texts`, then types `keys`.
+    fn answer(&mut self, texts: &[&str], keys: &str) {
+        self.wait_for(texts);
+        self.send(keys);
+    }
+
+    /// A manual step: the witness confirms with Enter, then Y.
+    fn confirm(&mut self, step: &str) {
+        self.answer(&[&format!("confirms step {step}")], ENTER);
+        self.answer(&[&format!("confirm that step {step}")], "y");
+    }
+
+    fn record(&mut self, label: &str, value: &str) {
+        self.answer(&[label], &format!("{value}{ENTER}"));
+    }
+}
+
+/// A share as its custodian copied it from the screen: the four lines of
+/// the left column.
+#[derive(Clone, Debug)]
+struct Copied {
+    lines: Vec<String>,
+}
+
+impl Copied {
+    /// The value groups: text that must never be on screen again.
+    fn groups(&self) -> Vec<String> {
+        self.lines[1..3]
+            .iter()
+            .flat_map(|l| l.split(' ').map(str::to_string))
+            .collect()
+    }
+}
+
+/// Reads the share off the share screen (`Share::display_lines`).
+fn read_share(screen: &str) -> Copied {
+    let labels = ["header", "groups 1 2 3 4", "groups 5 6 7 8", "final check"];
+    let lines: Vec<String> = labels
+        .iter()
+        .map(|label| {
+            screen
+                .lines()
+                .map(str::trim)
+                .find_map(|row| {
+                    let copy = row.strip_suffix(label)?.trim_end();
+                    (!copy.is_empty()).then(|| copy.to_string())
+                })
+                .unwrap_or_else(|| panic!("no '{label}' line on the share screen:\n{screen}"))
+        })
+        .collect();
+    assert!(
+        lines[0].starts_with("KC1-"),
+        "not a share header: {lines:?}"
+    );
+    Copied { lines }
+}
+
+/// Step through the distribution of one share: look away, copy, look back,
+/// bag serial. Returns the share and whether it is a user-PIN share.
+fn receive_share(tty: &mut Tty, name: &str, bag: &str) -> (Copied, bool) {
+    tty.answer(
+        &[
+            &format!("SHARE FOR {} ONLY", name.to_uppercase()),
+            &format!("Everyone except {name}: look away"),
+        ],
+        ENTER,
+    );
+    let screen = tty.wait_for(&["I have copied it"]);
+    let share = read_share(&screen);
+    let user = share.lines[0].starts_with("KC1-U-");
+    tty.send("y");
+    let after = tty.wait_for(&["Everyone may look at the screen again"]);
+    for group in share.groups() {
+        assert!(
+            !after.contains(&group),
+            "share text after the share screen:\n{after}"
+        );
+    }
+    tty.send(ENTER);
+    tty.record(&format!("{name} seals share"), bag);
+    (share, user)
+}
+
+/// Chooses the custodians at `positions` (0-based, in the script's order).
+fn choose(tty: &mut Tty, positions: &[usize]) {
+    tty.wait_for(&["Which custodians come forward"]);
+    let mut at = 0;
+    for &p in positions {
+        while at < p {
+            tty.send(DOWN);
+            at += 1;
+        }
+        tty.send(" ");
+    }
+    tty.answer(&["come forward"], ENTER);
+}
+
+/// `name` types their share, line by line, without seeing it: the line
+/// being typed shows only asterisks and their count.
+fn type_share(tty: &mut Tty, name: &str, share: &Copied) {
+    tty.wait_for(&[&format!("At the keyboard: {name}")]);
+    let labels = ["header", "groups 1 2 3 4", "groups 5 6 7 8", "final check"];
+    for (line, label) in share.lines.iter().zip(labels) {
+        tty.send(line);
+        let row = format!(
+            "[>] {label:<15} {} ({})",
+            "*".repeat(line.len().min(40)),
+            line.len()
+        );
+        let screen = tty.wait_for(&[&row]);
+        assert!(
+            !screen.contains(line.as_str()),
+            "typed share text echoed:\n{screen}"
+        );
+        tty.send(ENTER);
+    }
+}
+
+fn activate(tty: &mut Tty, custodians: &[(usize, &str, &Copied)]) {
+    let positions: Vec<usize> = custodians.iter().map(|(p, _, _)| *p).collect();
+    choose(tty, &positions);
+    for (_, name, share) in custodians {
+        type_share(tty, name, share);
+    }
+}
+
+fn openssl(args: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_rsa_rehearsal_runs_through_the_tui() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = dir.path().join("lab");
+    let made = Command::new(BIN)
+        .args(["lab", "create"])
+        .arg(&lab)
+        .arg("--module")
+        .arg(module())
+        .env_remove("SOFTHSM2_CONF")
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "lab create: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let witness_pin = std::fs::read_to_string(lab.join("witness.pin")).unwrap();
+    let out = dir.path().join("out");
+
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.arg("run");
+    cmd.arg(repo().join("ceremony-scripts/root-rsa4096.toml"));
+    cmd.arg("--module");
+    cmd.arg(module());
+    cmd.arg("--backup");
+    cmd.arg(dir.path().join("backup"));
+    cmd.arg("--out");
+    cmd.arg(&out);
+    cmd.env("SOFTHSM2_CONF", lab.join("softhsm2.conf"));
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("KEYCEREMONY_MODULE");
+    cmd.cwd(dir.path());
+    let mut tty = Tty::spawn(cmd);
+
+    let start = tty.wait_for(&["begin the ceremony", "REHEARSAL"]);
+    assert!(start.contains("SHA-256"), "{start}");
+    tty.send(ENTER);
+
+    tty.confirm("1.1");
+    for name in [
+        "Ada Okafor",
+        "Samuel Ito",
+        "Carol Nakamura",
+        "David Mensah",
+        "Erin Kowalski",
+        "Lena Fischer",
+        "Quinn Adeyemi",
+    ] {
+        tty.answer(&[&format!("Now: {name}")], &format!("passport{ENTER}"));
+    }
+    tty.confirm("1.2");
+    tty.confirm("1.3");
+
+    // The clock check: the lab's clock is its own reference.
+    let screen = tty.wait_for(&["Terminal time: "]);
+    let time = screen
+        .lines()
+        .find_map(|l| l.split("Terminal time: ").nth(1))
+        .and_then(|t| t.split_whitespace().nth(1))
+        .expect("terminal time on screen")
+        .to_string();
+    tty.send(&format!("{time}{ENTER}"));
+    tty.confirm("1.4");
+
+    tty.record("Serial of the HSM's tamper-evident bag:", "TEB-0001");
+    tty.record("Serial of the terminal's tamper-evident bag:", "TEB-0002");
+    tty.confirm("1.5");
+    tty.record("SHA-256 of the boot media:", "lab media, not measured");
+    tty.confirm("1.6");
+
+    // 2.1: every custodian receives an SO-PIN and a user-PIN share.
+    let custodians = ["Carol Nakamura", "David Mensah", "Erin Kowalski"];
+    let mut user_shares: Vec<Copied> = Vec::new();
+    let mut all_groups: Vec<String> = Vec::new();
+    for (i, name) in custodians.iter().enumerate() {
+        for secret in 0..2 {
+            let (share, user) = receive_share(&mut tty, name, &format!("TEB-{i}{secret}"));
+            all_groups.extend(share.groups());
+            if user {
+                user_shares.push(share);
+            }
+        }
+    }
+    assert_eq!(user_shares.len(), 3, "one user-PIN share per custodian");
+    tty.confirm("2.1");
+
+    // 2.2: Carol and David activate the token.
+    activate(
+        &mut tty,
+        &[
+            (0, custodians[0], &user_shares[0]),
+            (1, custodians[1], &user_shares[1]),
+        ],
+    );
+    tty.confirm("2.2");
+
+    // 3.1: the key is generated; its fingerprint is grouped and in words.
+    let screen = tty.wait_for(&["confirms step 3.1", "Public key SHA-256 of"]);
+    assert!(screen.contains("sensitive, never"), "{screen}");
+    tty.confirm("3.1");
+
+    // 4.1: David and Erin activate the key for its one signature.
+    activate(
+        &mut tty,
+        &[
+            (1, custodians[1], &user_shares[1]),
+            (2, custodians[2], &user_shares[2]),
+        ],
+    );
+    tty.wait_for(&["Certificate SHA-256 of"]);
+    tty.confirm("4.1");
+    tty.wait_for(&["confirms step 4.2", "Certificate SHA-256 of"]);
+    tty.confirm("4.2");
+    tty.confirm("4.3");
+    tty.record("Serial of the HSM's new tamper-evident bag:", "TEB-0003");
+    tty.confirm("5.1");
+    tty.confirm("5.2");
+    tty.confirm("5.3");
+
+    // 5.4: Carol and Erin activate the token once more; the witness types
+    // their own token's PIN, then confirms the head is copied.
+    activate(
+        &mut tty,
+        &[
+            (0, custodians[0], &user_shares[0]),
+            (2, custodians[2], &user_shares[2]),
+        ],
+    );
+    tty.answer(
+        &["type the PIN of your token"],
+        &format!("{}{ENTER}", witness_pin.trim()),
+    );
+    let seal = tty.wait_for(&["the head is copied and read back", "Head (SHA-256):"]);
+    tty.send("y");
+    tty.answer(&["CEREMONY COMPLETE (REHEARSAL)"], ENTER);
+
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = tty.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "keyceremony did not exit:\n{}",
+            tty.contents()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "exit {status:?}:\n{}", tty.contents());
+
+    // No screen but the share screen itself ever showed share text: not
+    // the look-back screen, not share entry, not anything after it.
+    let seen = tty
+        .seen
+        .iter()
+        .filter(|screen| !screen.contains("I have copied it"));
+    assert!(seen.clone().count() > 50);
+    for screen in seen {
+        for group in &all_groups {
+            assert!(
+                !screen.contains(group.as_str()),
+                "share group {group} on screen:\n{screen}"
+            );
+        }
+    }
+
+    // The outputs exist and verify; the seal's head is the one on screen.
+    let pem = out.join("certs/example-tls-rsa-root-2026.pem");
+    let pem = pem.to_str().unwrap();
+    assert!(openssl(&["verify", "-CAfile", pem, pem]).contains(": OK"));
+    assert!(out.join("certs/example-tls-rsa-root-2026.der").exists());
+    assert!(out.join("keys/example-tls-rsa-root-2026.pub.pem").exists());
+    let fingerprints = std::fs::read_to_string(out.join("fingerprints.txt")).unwrap();
+    assert!(fingerprints.contains("example-tls-rsa-root-2026 SHA256 "));
+    assert!(
+        !out.join("rehearsal-shares").exists(),
+        "the TUI shows shares on screen: none is written to a file"
+    );
+    let log = std::fs::read_to_string(out.join("ceremony.log")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    let head = last["data"]["head"]
+        .as_str()
+        .expect("the log ends with its seal");
+    let shown: String = seal
+        .lines()
+        .skip_while(|l| !l.contains("Head (SHA-256):"))
+        .skip(1)
+        .take(2)
+        .flat_map(|l| l.split_whitespace())
+        .collect::<String>()
+        .to_lowercase();
+    assert_eq!(shown, head, "the head on screen is the sealed log's");
+    for group in &all_groups {
+        assert!(!log.contains(group.as_str()), "share text in the log");
+    }
+}
