@@ -931,3 +931,84 @@ fn killed_after_any_step_a_ceremony_resumes_or_aborts_with_a_verifying_log() {
         no_unaccounted_key(&lab, &out);
     }
 }
+
+/// Changes one character of `custodian`'s user-PIN share in a rehearsal's
+/// share file.
+fn mistype_share(out: &Path, custodian: &str) {
+    let path = out.join(format!("rehearsal-shares/{custodian}.share"));
+    let body = std::fs::read_to_string(&path).unwrap();
+    let line = body.lines().find(|l| l.starts_with("user-pin = ")).unwrap();
+    let share = line
+        .trim_start_matches("user-pin = \"")
+        .trim_end_matches('"');
+    let mut typo = share.as_bytes().to_vec();
+    let at = typo.len() - 12;
+    typo[at] = if typo[at] == b'A' { b'B' } else { b'A' };
+    let typo = String::from_utf8(typo).unwrap();
+    std::fs::write(&path, body.replace(share, &typo)).unwrap();
+}
+
+#[test]
+fn a_mistyped_share_is_refused_by_name_before_any_login_and_the_limit_stops_the_ceremony() {
+    let lab = Lab::new();
+    let (script, _) = shipped("root-p384");
+    let out = lab.path("out");
+    let resume = answers_with_resume(
+        &lab,
+        "root-p384",
+        "\n[resume]\nchoice = \"resume\"\ncustodians = [\"carol\", \"dave\"]\n",
+    );
+    run_and_kill_after(&lab, &script, &resume, &out, "2.1");
+    mistype_share(&out, "carol");
+    let run = lab.run(&script, &resume, &out);
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success());
+    assert!(stderr.contains("3 failed activation attempts"), "{stderr}");
+    let entries = log_entries(&out);
+    let refused: Vec<_> = entries
+        .iter()
+        .filter(|e| e["kind"] == "share-rejected")
+        .collect();
+    assert_eq!(refused.len(), 3);
+    for entry in &refused {
+        assert_eq!(entry["actor"]["id"], "carol");
+        let description = entry["description"].as_str().unwrap();
+        assert!(
+            description.contains("Carol Nakamura") && description.contains("mistyped"),
+            "{description}"
+        );
+    }
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e["kind"] == "login-failed" || e["kind"] == "login-succeeded")
+    );
+    let (code, _) = verify_log(&out.join("ceremony.log"), &[]);
+    assert_eq!(code, 3);
+}
+
+#[test]
+fn the_same_custodian_twice_is_refused() {
+    let lab = Lab::new();
+    let (script, answers) = shipped("root-p384");
+    let body = std::fs::read_to_string(answers).unwrap().replace(
+        "[steps.\"2.2\"]\nwitness = \"confirm\"\ncustodians = [\"carol\", \"dave\"]",
+        "[steps.\"2.2\"]\nwitness = \"confirm\"\ncustodians = [\"carol\", \"carol\"]",
+    );
+    let twice = lab.path("twice.answers.toml");
+    std::fs::write(&twice, body).unwrap();
+    let out = lab.path("out");
+    let run = lab.run(&script, &twice, &out);
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        stderr.contains("custodian 'carol' came forward twice"),
+        "{stderr}"
+    );
+    let entries = log_entries(&out);
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e["kind"] == "share-entered" || e["kind"] == "login-failed")
+    );
+}
