@@ -281,6 +281,31 @@ fn rehearsal_runs_both_shipped_ceremonies() {
         }
         assert!(kinds.contains(&"share-issued") && kinds.contains(&"share-entered"));
         assert_eq!(entries.last().unwrap()["kind"], "seal");
+        let environment = &entries[1];
+        assert_eq!(environment["kind"], "environment");
+        for field in [
+            "tool_version",
+            "git_commit",
+            "binary_sha256",
+            "module_path",
+            "module_sha256",
+            "hostname",
+            "os",
+            "kernel",
+            "system_time",
+            "network_interfaces_up",
+            "tokens",
+            "script_sha256",
+        ] {
+            assert!(
+                !environment["data"][field].is_null(),
+                "environment lacks {field}"
+            );
+        }
+        assert_eq!(
+            environment["data"]["script_sha256"],
+            entries[0]["data"]["script_sha256"]
+        );
         verify_log_exit_codes(dir, &out.join("lab/witness.pub.pem"));
         no_secret_outside_the_share_files(dir, &stdout);
     }
