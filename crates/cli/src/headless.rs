@@ -20,9 +20,15 @@ fn print(notice: &Notice) {
             label,
             uri,
             public_key_sha256,
+            attributes,
         } => {
             println!("      key {label}: {uri}");
             println!("      public key SHA-256 {}", grouped(public_key_sha256));
+            let read_back: Vec<String> = attributes
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect();
+            println!("      read back: {}", read_back.join(" "));
         }
         Notice::CertificateSigned {
             label,

@@ -68,6 +68,9 @@ pub enum Notice {
         label: String,
         uri: String,
         public_key_sha256: String,
+        /// The private key's attributes as read back from the token, e.g.
+        /// ("CKA_SENSITIVE", true), for the room to read against the script.
+        attributes: Vec<(&'static str, bool)>,
     },
     CertificateSigned {
         label: String,

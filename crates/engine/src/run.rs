@@ -1663,6 +1663,18 @@ impl Runner {
             label: label.to_string(),
             uri,
             public_key_sha256: hex_upper(&Sha256::digest(&spki)),
+            attributes: vec![
+                ("CKA_SENSITIVE", private.sensitive),
+                ("CKA_ALWAYS_SENSITIVE", private.always_sensitive),
+                ("CKA_EXTRACTABLE", private.extractable),
+                ("CKA_NEVER_EXTRACTABLE", private.never_extractable),
+                ("CKA_LOCAL", private.local),
+                ("CKA_SIGN", private.sign),
+                ("CKA_DECRYPT", private.decrypt),
+                ("CKA_UNWRAP", private.unwrap),
+                ("CKA_DERIVE", private.derive),
+                ("CKA_ALWAYS_AUTHENTICATE", private.always_authenticate),
+            ],
         });
         self.keys
             .insert(label.to_string(), GeneratedKey { pair, spki });

@@ -53,6 +53,7 @@ pub enum Reported {
     Key {
         label: String,
         public_key_sha256: String,
+        attributes: Vec<(&'static str, bool)>,
     },
     Certificate {
         label: String,
@@ -460,10 +461,12 @@ fn notice_in(app: &mut App, notice: Notice) {
         Notice::KeyGenerated {
             label,
             public_key_sha256,
+            attributes,
             ..
         } => Reported::Key {
             label,
             public_key_sha256,
+            attributes,
         },
         Notice::CertificateSigned {
             label,

@@ -446,15 +446,21 @@ fn result_lines(app: &App, step: &Step, width: u16) -> Vec<Line<'static>> {
             Reported::Key {
                 label,
                 public_key_sha256,
+                attributes,
             } => {
                 fingerprint(
                     &mut lines,
                     format!("Public key SHA-256 of '{label}':"),
                     public_key_sha256,
                 );
-                lines.push(line(
-                    "Private key read back and checked: sensitive, never extractable, made on the token, signs only, one activation per signature",
-                ));
+                let read_back: Vec<String> = attributes
+                    .iter()
+                    .map(|(name, value)| format!("{name}={value}"))
+                    .collect();
+                lines.push(line(format!(
+                    "Read back from the token: {}",
+                    read_back.join(" ")
+                )));
             }
             Reported::Certificate {
                 label,

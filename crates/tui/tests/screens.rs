@@ -748,6 +748,7 @@ fn the_hsm_at_work_shows_elapsed_time_then_the_key_grouped_and_in_words() {
             label: "example-tls-rsa-root-2026".to_string(),
             uri: "pkcs11:token=Example;object=example-tls-rsa-root-2026".to_string(),
             public_key_sha256: KEY_SHA.to_string(),
+            attributes: read_back(),
         },
     );
     prompt(
@@ -765,7 +766,7 @@ fn the_hsm_at_work_shows_elapsed_time_then_the_key_grouped_and_in_words() {
             "27AE 41E4 649B 934C A495 991B 7852 B855",
             // 0xE3 0xB0 as PGP words: the even and the odd list.
             "tissue phonetic",
-            "sensitive, never",
+            "Read back from the token: CKA_SENSITIVE=true",
         ],
     );
 }
@@ -1219,6 +1220,7 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
             uri: "pkcs11:token=Example%20TLS%20RSA%20Root%202026;object=example-tls-rsa-root-2026"
                 .to_string(),
             public_key_sha256: KEY_SHA.to_string(),
+            attributes: read_back(),
         },
     );
     prompt(
@@ -1396,4 +1398,20 @@ fn a_refusal_before_the_start_says_nothing_was_written() {
         ],
     );
     assert!(!screen(&app).contains("Stopped at"));
+}
+
+/// Attributes as a correctly made CA key reads back.
+fn read_back() -> Vec<(&'static str, bool)> {
+    vec![
+        ("CKA_SENSITIVE", true),
+        ("CKA_ALWAYS_SENSITIVE", true),
+        ("CKA_EXTRACTABLE", false),
+        ("CKA_NEVER_EXTRACTABLE", true),
+        ("CKA_LOCAL", true),
+        ("CKA_SIGN", true),
+        ("CKA_DECRYPT", false),
+        ("CKA_UNWRAP", false),
+        ("CKA_DERIVE", false),
+        ("CKA_ALWAYS_AUTHENTICATE", true),
+    ]
 }
