@@ -5,5 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 out="${1:-rehearsal-$(date -u +%Y%m%dT%H%M%SZ)}"
-cargo build --release --locked --quiet -p keyceremony
-exec target/release/keyceremony rehearse --headless --out "$out"
+exec cargo run --release --locked --quiet -p keyceremony -- rehearse --headless --out "$out"
