@@ -14,6 +14,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # Network namespaces for the CPS 6.7 tests (tests/ceremony.rs).
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# GNU time: the peak-memory benchmark (docs/performance.md).
+[ -x /usr/bin/time ] || need+=(time)
 
 # pkilint, the independent certificate linter of the policy tests (docs/policy.md),
 # pinned and in a virtual environment of its own at a fixed path, where the tests

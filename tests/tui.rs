@@ -362,7 +362,7 @@ fn the_rsa_rehearsal_runs_through_the_tui() {
 
     // 3.1: the key is generated; its fingerprint is grouped and in words.
     let screen = tty.wait_for(&["confirms step 3.1", "Public key SHA-256 of"]);
-    assert!(screen.contains("sensitive, never"), "{screen}");
+    assert!(screen.contains("CKA_NEVER_EXTRACTABLE=true"), "{screen}");
     tty.confirm("3.1");
 
     // 4.1: David and Erin activate the key for its one signature.

@@ -5,8 +5,10 @@ mod lab;
 mod report;
 mod secrets;
 mod shipped;
+mod signals;
 mod verify;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -184,7 +186,9 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // Not eprintln!, which panics when standard error is a
+            // terminal that has hung up.
+            let _ = writeln!(std::io::stderr(), "error: {error:#}");
             ExitCode::FAILURE
         }
     }
@@ -203,6 +207,7 @@ fn run(cli: Cli) -> Result<()> {
             halt_after,
             inventory,
         } => {
+            let stop = signals::install()?;
             let module = module_path(module)?;
             let loaded = LoadedScript::load(&script)?;
             let policy = policy_for(&loaded)?;
@@ -218,6 +223,7 @@ fn run(cli: Cli) -> Result<()> {
                     backup,
                     policy,
                     inventory,
+                    stop,
                 };
                 let outcome = keyceremony_tui::run(loaded, settings)?;
                 headless::summary(&outcome);
@@ -240,6 +246,7 @@ fn run(cli: Cli) -> Result<()> {
                 backup,
                 policy,
                 inventory,
+                stop,
             };
             run_ceremony(loaded, settings, &mut operator)
         }
@@ -335,6 +342,7 @@ fn run_ceremony(
 /// `tui`: the operators answer in the TUI (shares are shown on screen and
 /// typed back); otherwise the shipped rehearsal answers do.
 fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
+    let stop = signals::install()?;
     keyceremony_engine::outputs::check_usable(out)?;
     let module = module_path(module)?;
     let made = lab::create(
@@ -366,6 +374,7 @@ fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
                 backup: Some(out.join("backup")),
                 policy: shipped::policy()?,
                 inventory: out.join("inventory.jsonl"),
+                stop: stop.clone(),
             };
             let outcome = keyceremony_tui::run(script, settings)
                 .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;
@@ -387,6 +396,7 @@ fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
             backup: Some(out.join("backup")),
             policy: shipped::policy()?,
             inventory: out.join("inventory.jsonl"),
+            stop: stop.clone(),
         };
         run_ceremony(script, settings, &mut operator)
             .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;

@@ -15,6 +15,8 @@ pub mod resume;
 mod run;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use keyceremony_hsm::{HsmError, Module};
 use keyceremony_policy::{Inventory, Policy, PolicyError};
@@ -67,6 +69,39 @@ pub struct Settings {
     /// The inventory of every subject and key this tool has certified: a
     /// new ceremony may reuse neither (CPS 6.3.2).
     pub inventory: PathBuf,
+    /// Raised by a signal (SIGINT, SIGTERM, SIGHUP): the ceremony stops at
+    /// its next safe point.
+    pub stop: Stop,
+}
+
+/// A request, from outside the engine, that a running ceremony stop. The
+/// CLI's signal handlers store the signal's number in [`Stop::cell`] (one
+/// atomic store, which is all a handler may do); the engine looks between
+/// steps and right after a key generation returns, and then records the
+/// interruption as the log's last entry and stops, so that the record says
+/// why it ends there and the next run can resume or abort. A signal must not
+/// simply kill the process: a PKCS#11 call cut short leaves the token in a
+/// state the log does not describe.
+#[derive(Debug, Clone, Default)]
+pub struct Stop(Arc<AtomicUsize>);
+
+impl Stop {
+    /// Where a signal handler writes the signal's number; 0 means none.
+    pub fn cell(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.0)
+    }
+
+    /// The signal that asked to stop, by name, once one has.
+    pub fn requested(&self) -> Option<String> {
+        // POSIX numbers, the same on every Linux architecture.
+        match self.0.load(Ordering::SeqCst) {
+            0 => None,
+            1 => Some("SIGHUP".to_string()),
+            2 => Some("SIGINT".to_string()),
+            15 => Some("SIGTERM".to_string()),
+            other => Some(format!("signal {other}")),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +124,15 @@ pub enum EngineError {
     Refused(String),
     #[error("step {step}: {message}")]
     Step { step: String, message: String },
+    #[error(
+        "interrupted by {signal} {at} of step {step}; the log records where the ceremony stopped. Run the same `keyceremony run` command on the same --out folder to resume or abort it"
+    )]
+    Interrupted {
+        signal: String,
+        step: String,
+        /// Where in the step: "before the beginning", "after the key generation".
+        at: &'static str,
+    },
 }
 
 /// Network interfaces up at the start, and the witness's explanation of

@@ -550,7 +550,10 @@ impl Runner {
             .map(|(a, s)| (a.clone(), s.clone()))
             .collect();
         for (act, step) in &steps {
-            if let Err(error) = self.step(operator, act, step) {
+            let result = self
+                .check_stop(step, "before the beginning")
+                .and_then(|()| self.step(operator, act, step));
+            if let Err(error) = result {
                 self.stop(&step.id, &error);
                 return Err(error);
             }
@@ -611,16 +614,25 @@ impl Runner {
 
     /// Records why the ceremony stopped and deactivates the token.
     fn stop(&mut self, step: &str, error: &EngineError) {
+        // A signal that came while the engine waited for the room is why it
+        // stops, whatever the question's failure says (the TUI stops asking
+        // on a signal, and its open question fails as an abort).
+        let signal = self.settings.stop.requested();
         let kind = match error {
-            EngineError::Input(InputError::Aborted { .. }) => EventKind::Abort,
+            EngineError::Input(InputError::Aborted { .. }) if signal.is_none() => EventKind::Abort,
             _ => EventKind::Error,
         };
-        let _ = self.tool_record(
-            Some(step),
-            kind,
-            format!("the ceremony stopped: {error}"),
-            json!({ "error": error.to_string() }),
-        );
+        let description = match &signal {
+            Some(signal) if !matches!(error, EngineError::Interrupted { .. }) => {
+                format!("the ceremony stopped: interrupted by {signal} in step {step} ({error})")
+            }
+            _ => format!("the ceremony stopped: {error}"),
+        };
+        let mut data = json!({ "error": error.to_string() });
+        if let Some(signal) = signal {
+            data["interrupted_by"] = json!(signal);
+        }
+        let _ = self.tool_record(Some(step), kind, description, data);
         if let Some(session) = self.session.take() {
             let closed = session.close().is_ok();
             let _ = self.tool_record(
@@ -629,6 +641,19 @@ impl Runner {
                 "HSM session closed after the error".to_string(),
                 json!({ "clean": closed }),
             );
+        }
+    }
+
+    /// A safe point: nothing is half done here, so a stop that a signal
+    /// asked for ([`crate::Stop`]) happens here.
+    fn check_stop(&self, step: &Step, at: &'static str) -> Result<(), EngineError> {
+        match self.settings.stop.requested() {
+            None => Ok(()),
+            Some(signal) => Err(EngineError::Interrupted {
+                signal,
+                step: step.id.clone(),
+                at,
+            }),
         }
     }
 
@@ -1340,39 +1365,11 @@ impl Runner {
     ) -> Result<(), EngineError> {
         let settings = self.script.script.log.clone();
         let witness = self.participant(&settings.witness)?;
-        let mut failures = 0;
-        let session = loop {
-            let entered = self.collect_shares(operator, step, Secret::UserPin, &mut failures)?;
-            let token = self
-                .module
-                .token_by_label(&self.script.script.hsm.token_label)?;
-            refuse_pin_lockout(&token, step)?;
-            let session = self.open_session(&token, step)?;
-            let expected = self.expected(Secret::UserPin);
-            let result = with_pin(&entered.shares, &expected, |pin| {
-                session.login(UserKind::User, pin)
-            })
-            .map_err(|e| EngineError::Step {
-                step: step.id.clone(),
-                message: e.to_string(),
-            })?;
-            match result {
-                Ok(()) => {
-                    self.tool_record(
-                        Some(&step.id),
-                        EventKind::LoginSucceeded,
-                        format!("logged in to sign the log's seal with the shares of {}", entered.custodians.join(" and ")),
-                        json!({ "custodians": entered.custodians, "context_specific": false, "purpose": "seal" }),
-                    )?;
-                    break session;
-                }
-                Err(HsmError::PinIncorrect) => {
-                    self.close_session(session, step)?;
-                    self.login_failed(operator, step, &entered.custodians, &mut failures)?;
-                }
-                Err(other) => return Err(other.into()),
-            }
-        };
+        self.login(operator, step)?;
+        let session = self.session.take().ok_or_else(|| EngineError::Step {
+            step: step.id.clone(),
+            message: "the login to sign the seal did not leave a session".to_string(),
+        })?;
         let log_key = self.find_key(&session, &settings.signing_key)?;
         if !self.log_key_recorded {
             let spki = session.public_key_spki_der(&log_key)?;
@@ -1543,6 +1540,24 @@ impl Runner {
                 return self.record_generated(operator, step, label, pair, None);
             }
         }
+        // Interrupted right after this key was generated and recorded, before
+        // the step ended: the login on resuming found the key again by its
+        // CKA_ID. Generating another would leave two keys for one label.
+        if self
+            .recovery
+            .as_ref()
+            .is_some_and(|r| r.keys.contains_key(label))
+            && self.keys.contains_key(label)
+        {
+            return self.tool_record(
+                Some(&step.id),
+                EventKind::Recorded,
+                format!(
+                    "key pair '{label}' was generated and recorded before the interruption; it is taken up, not generated again"
+                ),
+                json!({ "key": label, "taken_up": true }),
+            );
+        }
         let session = self.logged_in(step)?;
         refuse_existing_label(session, label)?;
         let id = session.random(16)?;
@@ -1578,7 +1593,10 @@ impl Runner {
             what: format!("{algorithm} key pair '{label}' generated"),
             milliseconds: hsm_ms,
         });
-        self.record_generated(operator, step, label, pair, Some(hsm_ms))
+        self.record_generated(operator, step, label, pair, Some(hsm_ms))?;
+        // RSA-4096 generation takes seconds: a signal that came meanwhile
+        // stops the ceremony now that the key is recorded.
+        self.check_stop(step, "after the key generation")
     }
 
     /// Reads the new key's attributes back, records them, and refuses a key
@@ -1738,19 +1756,11 @@ impl Runner {
             ),
             json!({ "key": label, "findings": findings.iter().map(|f| f.to_string()).collect::<Vec<_>>() }),
         )?;
-        if keyceremony_policy::has_errors(&findings) {
-            return Err(EngineError::Step {
-                step: step.id.clone(),
-                message: format!(
-                    "the certificate of '{label}' breaks the profile; nothing was signed: {}",
-                    findings
-                        .iter()
-                        .map(|f| f.to_string())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-            });
-        }
+        refuse_findings(
+            step,
+            &findings,
+            &format!("the certificate of '{label}' breaks the profile; nothing was signed"),
+        )?;
         self.tool_record(
             Some(&step.id),
             EventKind::SignatureRequested,
@@ -1797,19 +1807,13 @@ impl Runner {
             ),
         )?;
         let findings = keyceremony_policy::lint_certificate(&der, &self.settings.policy);
-        if keyceremony_policy::has_errors(&findings) {
-            return Err(EngineError::Step {
-                step: step.id.clone(),
-                message: format!(
-                    "the signed certificate of '{label}' breaks the profile and must not leave the room: {}",
-                    findings
-                        .iter()
-                        .map(|f| f.to_string())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-            });
-        }
+        refuse_findings(
+            step,
+            &findings,
+            &format!(
+                "the signed certificate of '{label}' breaks the profile and must not leave the room"
+            ),
+        )?;
         self.tool_record(
             Some(&step.id),
             EventKind::CertificateVerified,
@@ -1945,6 +1949,22 @@ impl Runner {
         )?;
         self.close_session(session, step)
     }
+}
+
+/// Stops the step when a lint found an error (a warning is only recorded).
+fn refuse_findings(
+    step: &Step,
+    findings: &[keyceremony_policy::Finding],
+    what: &str,
+) -> Result<(), EngineError> {
+    if !keyceremony_policy::has_errors(findings) {
+        return Ok(());
+    }
+    let all: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
+    Err(EngineError::Step {
+        step: step.id.clone(),
+        message: format!("{what}: {}", all.join("; ")),
+    })
 }
 
 /// Stops before a lock-out when the token says it is close to one.

@@ -58,12 +58,12 @@ pub fn explain(error: &EngineError) -> Explained {
         EngineError::Input(InputError::Aborted { .. }) => (
             true,
             "the operators stopped the ceremony; the log records the abort and its reason as its last entry",
-            "Deactivate and seal the HSM as the script's epilogue says, write the abort on the paper script with the time, and keep the output folder: it is the record of this attempt. A new attempt needs a new output folder.",
+            "Write the abort on the paper script with the time and keep the output folder: it is the record of this attempt. Running the same command again on it offers to resume or to abort it for good (sealing the log as aborted); a new attempt needs a new output folder.",
         ),
         EngineError::Input(_) => (
             false,
             "an answer the ceremony needs could not be used, so the ceremony stopped",
-            "Read the message, write it on the paper script as an exception, and start a new attempt in a new output folder.",
+            "Read the message and write it on the paper script as an exception. Running the same command again on the same output folder offers to resume where the ceremony stopped, or to abort it.",
         ),
         EngineError::Hsm(_) => (
             false,
@@ -73,7 +73,7 @@ pub fn explain(error: &EngineError) -> Explained {
         EngineError::Output(_) | EngineError::Log(_) => (
             false,
             "the tool could not write the ceremony's files or its log; nothing more can be recorded",
-            "Check the output medium (free space, write protection, connection). Record the error on the paper script; the ceremony must be run again in a new output folder.",
+            "Check the output medium (free space, write protection, connection). Record the error on the paper script; once the medium is fixed, running the same command again on the same folder offers to resume or abort (the log up to the error is intact).",
         ),
         EngineError::Certificate(_) => (
             false,
@@ -89,6 +89,11 @@ pub fn explain(error: &EngineError) -> Explained {
             false,
             "the script, a key or a certificate breaks the policy the script names (the CPS as rules), so nothing further was signed",
             "Read which rule and CPS section it names. Do not work around it: record it on the paper script; the script or the policy must be corrected and reviewed before a new attempt.",
+        ),
+        EngineError::Interrupted { .. } => (
+            false,
+            "a signal stopped the tool between two operations; the log records the interruption as its last entry",
+            "Record the interruption on the paper script with the time. Running the same command again on the same output folder offers to resume where the ceremony stopped, or to abort it.",
         ),
         EngineError::Refused(_) | EngineError::Step { .. } => (
             false,

@@ -60,6 +60,10 @@ pub enum TuiError {
     NotStarted,
     #[error("the ceremony engine stopped on an internal error; see the message above")]
     Panicked,
+    #[error(
+        "interrupted by {0}: the ceremony log records where it stopped. Run the same `keyceremony run` command on the same --out folder to resume or abort it"
+    )]
+    Interrupted(String),
 }
 
 /// True when both standard input and output are a terminal.
@@ -153,6 +157,7 @@ pub fn run(script: LoadedScript, settings: Settings) -> Result<Outcome, TuiError
     check_terminal()?;
     let info = StartInfo::new(&script, &settings);
     let mut app = App::new(info, &script.script, Utc::now());
+    let stop = settings.stop.clone();
     let mut tui = terminal::Tui::enter()?;
     let worker = Worker::spawn(script, settings);
     // Declared after `worker`, so it is dropped first on every way out: the
@@ -160,70 +165,85 @@ pub fn run(script: LoadedScript, settings: Settings) -> Result<Outcome, TuiError
     let mut pending: Option<Sender<Reply>> = None;
     let mut result: Option<Result<Outcome, EngineError>> = None;
     let mut last_tick = Instant::now();
-    loop {
-        if terminal::Tui::panicked() {
-            return Err(TuiError::Panicked);
-        }
-        if app.take_clear() {
-            tui.clear()?;
-        }
-        tui.terminal.draw(|frame| view(&app, frame))?;
-        if app.exit() {
-            break;
-        }
-        if app.take_begin() {
-            worker.begin();
-        }
-        if let Some(from_engine) = worker.from_engine.as_ref() {
-            loop {
-                let reply = match from_engine.try_recv() {
-                    Ok(Message::Ready(checked)) => update(&mut app, Event::Ready(checked)),
-                    Ok(Message::Request(request)) => {
-                        let Request { prompt, reply } = *request;
-                        pending = Some(reply);
-                        update(&mut app, Event::Prompt(prompt))
+    let looped = (|| -> Result<(), TuiError> {
+        loop {
+            if terminal::Tui::panicked() {
+                return Err(TuiError::Panicked);
+            }
+            // A signal: the UI stops asking, so the engine's open question
+            // fails and it records the interruption (keyceremony_engine::Stop).
+            if stop.requested().is_some() {
+                return Ok(());
+            }
+            if app.take_clear() {
+                tui.clear()?;
+            }
+            tui.terminal.draw(|frame| view(&app, frame))?;
+            if app.exit() {
+                return Ok(());
+            }
+            if app.take_begin() {
+                worker.begin();
+            }
+            if let Some(from_engine) = worker.from_engine.as_ref() {
+                loop {
+                    let reply = match from_engine.try_recv() {
+                        Ok(Message::Ready(checked)) => update(&mut app, Event::Ready(checked)),
+                        Ok(Message::Request(request)) => {
+                            let Request { prompt, reply } = *request;
+                            pending = Some(reply);
+                            update(&mut app, Event::Prompt(prompt))
+                        }
+                        Ok(Message::Notice(notice)) => update(&mut app, Event::Notice(notice)),
+                        Ok(Message::Finished(finished)) => {
+                            let event = Event::Finished(Finished::from_result(&finished));
+                            result = Some(finished);
+                            update(&mut app, event)
+                        }
+                        Err(TryRecvError::Empty) => break,
+                        // The thread ended without a result: it panicked, and
+                        // the hook has restored the terminal.
+                        Err(TryRecvError::Disconnected) if result.is_none() => {
+                            return Err(TuiError::Panicked);
+                        }
+                        Err(TryRecvError::Disconnected) => break,
+                    };
+                    // Answered at once (an abort, or a verdict already given):
+                    // the next message is the engine's reaction to it.
+                    if let Some(reply) = reply {
+                        send(&mut pending, reply);
                     }
-                    Ok(Message::Notice(notice)) => update(&mut app, Event::Notice(notice)),
-                    Ok(Message::Finished(finished)) => {
-                        let event = Event::Finished(Finished::from_result(&finished));
-                        result = Some(finished);
-                        update(&mut app, event)
+                }
+            }
+            if event::poll(POLL)? {
+                let reply = match event::read()? {
+                    TermEvent::Key(key) if key.kind == KeyEventKind::Press => {
+                        update(&mut app, Event::Key(key))
                     }
-                    Err(TryRecvError::Empty) => break,
-                    // The thread ended without a result: it panicked, and
-                    // the hook has restored the terminal.
-                    Err(TryRecvError::Disconnected) if result.is_none() => {
-                        return Err(TuiError::Panicked);
-                    }
-                    Err(TryRecvError::Disconnected) => break,
+                    TermEvent::Resize(_, _) => update(&mut app, Event::Resize),
+                    _ => None,
                 };
-                // Answered at once (an abort, or a verdict already given):
-                // the next message is the engine's reaction to it.
                 if let Some(reply) = reply {
                     send(&mut pending, reply);
                 }
             }
-        }
-        if event::poll(POLL)? {
-            let reply = match event::read()? {
-                TermEvent::Key(key) if key.kind == KeyEventKind::Press => {
-                    update(&mut app, Event::Key(key))
-                }
-                TermEvent::Resize(_, _) => update(&mut app, Event::Resize),
-                _ => None,
-            };
-            if let Some(reply) = reply {
-                send(&mut pending, reply);
+            if last_tick.elapsed() >= TICK {
+                last_tick = Instant::now();
+                update(&mut app, Event::Tick(Utc::now()));
             }
         }
-        if last_tick.elapsed() >= TICK {
-            last_tick = Instant::now();
-            update(&mut app, Event::Tick(Utc::now()));
-        }
-    }
+    })();
     drop(pending);
+    // Waits for the engine's last entry (after a PKCS#11 call that was
+    // running, when there is one).
     drop(worker);
     drop(tui);
+    // After a signal a terminal error is the signal's doing (a hangup takes
+    // the terminal away), so the signal is what the operators are told.
+    if let Some(signal) = stop.requested() {
+        return Err(TuiError::Interrupted(signal));
+    }
+    looped?;
     match result {
         Some(Ok(outcome)) => Ok(outcome),
         Some(Err(error)) => Err(TuiError::Engine(error)),

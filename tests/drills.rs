@@ -1,0 +1,739 @@
+//! Fault drills: the real `keyceremony` binary against a real SoftHSM2 lab,
+//! with something going wrong in the middle of a ceremony: the token folder
+//! taken away, a file that is not a PKCS#11 module, a token that cannot
+//! store a key, the disk filling up under the log, a signal during key
+//! generation, the terminal closed under the TUI.
+//!
+//! Each drill checks what the operators are owed: a clear message, a log
+//! that verifies as interrupted or aborted (`verify-log` exit 3), no key on
+//! the token that the log does not account for, and a next run that resumes
+//! or aborts cleanly. docs/drills.md says what each one shows.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use keyceremony_shares::{Expected, SecretKind, Share, ceremony_tag, rebuild_pin};
+use secrecy::ExposeSecret;
+
+const BIN: &str = env!("CARGO_BIN_EXE_keyceremony");
+
+/// Ample for RSA-4096 generation in SoftHSM2 on a busy 2-core machine: a
+/// second or two alone, but it has taken 47 s with other tests and fuzzers
+/// running. Only a bound: nothing here waits for it.
+const TIMEOUT: Duration = Duration::from_secs(300);
+
+const P384: Ceremony = Ceremony {
+    name: "root-p384",
+    id: "example-tls-ecc-root-2026",
+    token: "Example TLS ECC Root 2026",
+    keygen_step: "3.1",
+};
+
+const RSA: Ceremony = Ceremony {
+    name: "root-rsa4096",
+    id: "example-tls-rsa-root-2026",
+    token: "Example TLS RSA Root 2026",
+    keygen_step: "3.1",
+};
+
+/// A shipped ceremony: its script and rehearsal answers, and what the
+/// drills look for.
+struct Ceremony {
+    name: &'static str,
+    id: &'static str,
+    token: &'static str,
+    /// The step that generates the root key.
+    keygen_step: &'static str,
+}
+
+impl Ceremony {
+    fn script(&self) -> PathBuf {
+        repo().join(format!("ceremony-scripts/{}.toml", self.name))
+    }
+
+    fn answers(&self) -> PathBuf {
+        repo().join(format!(
+            "ceremony-scripts/rehearsal/{}.answers.toml",
+            self.name
+        ))
+    }
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn module() -> PathBuf {
+    [
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+        "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+    .expect("SoftHSM2 is not installed: run scripts/setup.sh (apt-get install softhsm2)")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A SoftHSM2 lab of the drill's own, made by `keyceremony lab create`.
+struct Lab {
+    dir: tempfile::TempDir,
+}
+
+impl Lab {
+    fn new() -> Lab {
+        let dir = tempfile::tempdir().unwrap();
+        let made = Command::new(BIN)
+            .args(["lab", "create"])
+            .arg(dir.path().join("lab"))
+            .arg("--module")
+            .arg(module())
+            .env_remove("SOFTHSM2_CONF")
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "lab create: {}", text(&made.stderr));
+        Lab { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn tokens(&self) -> PathBuf {
+        self.path("lab/tokens")
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.env("SOFTHSM2_CONF", self.path("lab/softhsm2.conf"))
+            .env_remove("KEYCEREMONY_MODULE");
+        cmd
+    }
+
+    /// `keyceremony run` of a rehearsal, headless, into `out`.
+    fn run_cmd(&self, ceremony: &Ceremony, answers: &Path, out: &Path) -> Command {
+        self.run_with_module(ceremony, answers, out, &module())
+    }
+
+    fn run_with_module(
+        &self,
+        ceremony: &Ceremony,
+        answers: &Path,
+        out: &Path,
+        module: &Path,
+    ) -> Command {
+        let mut cmd = self.cmd();
+        cmd.arg("run")
+            .arg(ceremony.script())
+            .arg("--module")
+            .arg(module)
+            .arg("--answers")
+            .arg(answers)
+            .arg("--witness-pin-file")
+            .arg(self.path("lab/witness.pin"))
+            .arg("--backup")
+            .arg(self.path("backup"))
+            .arg("--inventory")
+            .arg(self.path("inventory.jsonl"))
+            .arg("--out")
+            .arg(out);
+        cmd
+    }
+
+    fn run(&self, ceremony: &Ceremony, answers: &Path, out: &Path) -> Output {
+        self.run_cmd(ceremony, answers, out).output().unwrap()
+    }
+
+    /// The shipped answers plus what the room decides on restarting.
+    fn answers_with(&self, ceremony: &Ceremony, resume: &str) -> PathBuf {
+        let body = std::fs::read_to_string(ceremony.answers()).unwrap() + resume;
+        let path = self.path(&format!("{}-{}.answers.toml", ceremony.name, hash(resume)));
+        std::fs::write(&path, body).unwrap();
+        path
+    }
+
+    fn resume_answers(&self, ceremony: &Ceremony) -> PathBuf {
+        self.answers_with(
+            ceremony,
+            "\n[resume]\nchoice = \"resume\"\ncustodians = [\"carol\", \"dave\"]\n",
+        )
+    }
+
+    fn abort_answers(&self, ceremony: &Ceremony) -> PathBuf {
+        self.answers_with(
+            ceremony,
+            "\n[resume]\nchoice = \"abort\"\nreason = \"fault drill\"\ncustodians = [\"dave\", \"erin\"]\n",
+        )
+    }
+
+    /// Labels of every object on the ceremony token, private ones included.
+    fn labels(&self, ceremony: &Ceremony, out: &Path) -> Vec<String> {
+        let listing = Command::new("pkcs11-tool")
+            .env("SOFTHSM2_CONF", self.path("lab/softhsm2.conf"))
+            .arg("--module")
+            .arg(module())
+            .args(["--token-label", ceremony.token, "--login", "--pin"])
+            .arg(user_pin(out, ceremony.id))
+            .arg("--list-objects")
+            .output()
+            .expect("pkcs11-tool missing: apt-get install opensc");
+        assert!(listing.status.success(), "{}", text(&listing.stderr));
+        text(&listing.stdout)
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("label:"))
+            .map(|l| l.trim().to_string())
+            .collect()
+    }
+
+    /// Every key on the ceremony token is one the log records as generated.
+    fn no_unaccounted_key(&self, ceremony: &Ceremony, out: &Path) {
+        let log = std::fs::read_to_string(out.join("ceremony.log")).unwrap();
+        for label in self.labels(ceremony, out) {
+            let recorded = log.lines().any(|line| {
+                (line.contains("\"kind\":\"key-generated\"")
+                    || line.contains("\"kind\":\"log-signing-key\""))
+                    && line.contains(&label)
+            });
+            assert!(recorded, "key '{label}' is on the token but not in the log");
+        }
+    }
+}
+
+fn hash(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// The user PIN rebuilt from two rehearsal share files, to list the token.
+fn user_pin(out: &Path, ceremony: &str) -> String {
+    let shares: Vec<Share> = ["carol", "dave"]
+        .iter()
+        .map(|who| {
+            let file =
+                std::fs::read_to_string(out.join(format!("rehearsal-shares/{who}.share"))).unwrap();
+            let table: toml::Table = toml::from_str(&file).unwrap();
+            Share::parse(table["user-pin"].as_str().unwrap()).unwrap()
+        })
+        .collect();
+    let expected = Expected {
+        kind: SecretKind::UserPin,
+        ceremony_tag: ceremony_tag(ceremony),
+        nonce: None,
+        threshold: 2,
+    };
+    rebuild_pin(&shares, &expected)
+        .unwrap()
+        .expose_secret()
+        .to_string()
+}
+
+/// The log's complete entries (a line still being written is left out).
+fn entries(out: &Path) -> Vec<serde_json::Value> {
+    let body = std::fs::read(out.join("ceremony.log")).unwrap_or_default();
+    body.split_inclusive(|b| *b == b'\n')
+        .filter(|l| l.ends_with(b"\n"))
+        .filter_map(|l| serde_json::from_slice(l).ok())
+        .collect()
+}
+
+fn kinds(out: &Path) -> Vec<String> {
+    entries(out)
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `keyceremony verify-log`: exit code and report.
+fn verify_log(out: &Path) -> (i32, String) {
+    let run = Command::new(BIN)
+        .arg("verify-log")
+        .arg(out.join("ceremony.log"))
+        .output()
+        .unwrap();
+    (run.status.code().unwrap(), text(&run.stdout))
+}
+
+fn assert_interrupted_log(out: &Path, drill: &str) {
+    let (code, report) = verify_log(out);
+    assert_eq!(
+        code, 3,
+        "{drill}: the log should verify as interrupted:\n{report}"
+    );
+}
+
+/// The run exits, unsuccessfully, with `expected` in its message.
+fn assert_fails_with(run: &Output, expected: &[&str], drill: &str) {
+    let stderr = text(&run.stderr);
+    assert!(
+        !run.status.success(),
+        "{drill}: the run succeeded:\n{}",
+        text(&run.stdout)
+    );
+    for e in expected {
+        assert!(
+            stderr.contains(e),
+            "{drill}: '{e}' not in the message:\n{stderr}"
+        );
+    }
+}
+
+/// Resumes and completes the ceremony: the log then verifies sealed, and
+/// the token holds exactly the keys the log accounts for.
+fn resume_to_the_end(lab: &Lab, ceremony: &Ceremony, out: &Path, drill: &str) {
+    let run = lab.run(ceremony, &lab.resume_answers(ceremony), out);
+    assert!(
+        run.status.success(),
+        "{drill}: resuming failed:\n{}{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
+    let (code, report) = verify_log(out);
+    assert_eq!(
+        code, 0,
+        "{drill}: the resumed log does not verify:\n{report}"
+    );
+    lab.no_unaccounted_key(ceremony, out);
+    assert_eq!(
+        lab.labels(ceremony, out)
+            .iter()
+            .filter(|l| *l == ceremony.id)
+            .count(),
+        2,
+        "{drill}: the root key's two halves, once"
+    );
+}
+
+/// Runs until the drill halt after `step`, then kills the process (SIGKILL).
+fn run_and_kill_after(lab: &Lab, ceremony: &Ceremony, out: &Path, step: &str) {
+    let mut child = lab
+        .run_cmd(ceremony, &ceremony.answers(), out)
+        .args(["--halt-after", step])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    while !seen.contains("HALTED") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "no halt after step {step}:\n{seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Starts a headless run and waits until its log's last complete entry
+/// is the root key's generation request: the HSM is generating the key.
+fn run_until_key_generation(lab: &Lab, ceremony: &Ceremony, out: &Path) -> Child {
+    let mut child = lab
+        .run_cmd(ceremony, &ceremony.answers(), out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        let log = entries(out);
+        if let Some(last) = log.last()
+            && last["kind"] == "key-generation-requested"
+            && last["step"] == ceremony.keygen_step
+        {
+            return child;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before the key generation");
+        }
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "no key generation in {TIMEOUT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn wait_with_timeout(mut child: Child, drill: &str) -> Output {
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > TIMEOUT {
+            child.kill().unwrap();
+            panic!("{drill}: the run did not stop within {TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn sh(command: &str) {
+    let run = Command::new("sh").args(["-c", command]).output().unwrap();
+    assert!(
+        run.status.success(),
+        "{command}: {}{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
+}
+
+/// A mount made by a drill, taken away however the drill ends.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn the_token_folder_taken_away_during_key_generation() {
+    let drill = "token folder taken away";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let child = run_until_key_generation(&lab, &RSA, &out);
+    let away = lab.path("lab/tokens-away");
+    std::fs::rename(lab.tokens(), &away).unwrap();
+    let run = wait_with_timeout(child, drill);
+    assert_fails_with(&run, &["C_GenerateKeyPair failed"], drill);
+    assert_interrupted_log(&out, drill);
+    let kinds = kinds(&out);
+    assert!(
+        !kinds.contains(&"key-generated".to_string()),
+        "a key was recorded as generated with no token folder"
+    );
+    assert_eq!(kinds.last().unwrap(), "hsm-session-close", "{kinds:?}");
+
+    // The next run cannot find the token, says so, and changes nothing.
+    let before = std::fs::read(out.join("ceremony.log")).unwrap();
+    let run = lab.run(&RSA, &lab.resume_answers(&RSA), &out);
+    // SoftHSM2 refuses to initialise without its token folder.
+    assert_fails_with(&run, &["C_Initialize failed"], drill);
+    assert_interrupted_log(&out, drill);
+    let after = std::fs::read(out.join("ceremony.log")).unwrap();
+    assert!(after.starts_with(&before), "the log was rewritten");
+
+    // With the folder back, the ceremony resumes and completes.
+    std::fs::rename(&away, lab.tokens()).unwrap();
+    lab.no_unaccounted_key(&RSA, &out);
+    resume_to_the_end(&lab, &RSA, &out, drill);
+}
+
+#[test]
+fn a_file_that_is_not_a_pkcs11_module_is_refused() {
+    let lab = Lab::new();
+    let text_file = lab.path("module.txt");
+    std::fs::write(&text_file, "not a shared library\n").unwrap();
+    for fake in [Path::new("/bin/ls"), text_file.as_path()] {
+        let out = lab.path("out");
+        let run = lab
+            .run_with_module(&P384, &P384.answers(), &out, fake)
+            .output()
+            .unwrap();
+        let drill = format!("module {}", fake.display());
+        assert_fails_with(&run, &[&fake.display().to_string()], &drill);
+        assert!(!out.exists(), "{drill}: output written");
+        assert_eq!(
+            std::fs::read_dir(lab.tokens()).unwrap().count(),
+            1,
+            "{drill}: a token was initialised"
+        );
+    }
+}
+
+#[test]
+fn a_token_that_cannot_store_the_key() {
+    let drill = "read-only token";
+    if !is_root() {
+        eprintln!("skipped: {drill} needs root for a read-only bind mount (CI runs as root)");
+        return;
+    }
+    let lab = Lab::new();
+    let out = lab.path("out");
+    // Logged in (2.2), then the token's storage turns read-only, as a full
+    // or write-protected token would be; root ignores file modes, so a
+    // read-only bind mount does it.
+    run_and_kill_after(&lab, &P384, &out, "2.2");
+    let tokens = lab.tokens();
+    let tokens = tokens.to_str().unwrap();
+    sh(&format!(
+        "mount --bind {tokens} {tokens} && mount -o remount,bind,ro {tokens}"
+    ));
+    let mounted = Mounted(lab.tokens());
+    let run = lab.run(&P384, &lab.resume_answers(&P384), &out);
+    assert_fails_with(&run, &["C_GenerateKeyPair failed"], drill);
+    assert_interrupted_log(&out, drill);
+    let log = entries(&out);
+    let requested = log
+        .iter()
+        .rposition(|e| e["kind"] == "key-generation-requested" && e["step"] == "3.1")
+        .expect("the generation was requested");
+    assert!(
+        log[requested..].iter().any(|e| e["kind"] == "error"),
+        "the failed generation is not recorded"
+    );
+    assert!(
+        !log[requested..]
+            .iter()
+            .any(|e| e["kind"] == "key-generated")
+    );
+    drop(mounted);
+    lab.no_unaccounted_key(&P384, &out);
+    resume_to_the_end(&lab, &P384, &out, drill);
+}
+
+/// Free bytes on the file system holding `path`.
+fn free_bytes(path: &Path) -> u64 {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid C string and `stat` a valid out-pointer.
+    assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut stat) }, 0);
+    stat.f_bavail as u64 * stat.f_frsize as u64
+}
+
+#[test]
+fn the_disk_fills_up_while_the_log_is_written() {
+    let drill = "disk full";
+    if !is_root() {
+        eprintln!("skipped: {drill} needs root to mount a small tmpfs (CI runs as root)");
+        return;
+    }
+    let lab = Lab::new();
+    let disk = lab.path("disk");
+    std::fs::create_dir(&disk).unwrap();
+    sh(&format!(
+        "mount -t tmpfs -o size=200k tmpfs {}",
+        disk.display()
+    ));
+    let _mounted = Mounted(disk.clone());
+    let out = disk.join("out");
+    run_and_kill_after(&lab, &P384, &out, "1.3");
+    // Leave one page free: the resumed run records a few entries, then the
+    // log meets a full disk.
+    let filler = disk.join("filler");
+    let room = free_bytes(&disk) - 4096;
+    std::fs::write(&filler, vec![0u8; room as usize]).unwrap();
+    let run = lab.run(&P384, &lab.resume_answers(&P384), &out);
+    assert_fails_with(&run, &["No space left on device"], drill);
+    assert_interrupted_log(&out, drill);
+    assert!(
+        kinds(&out).contains(&"check-in".to_string()),
+        "the resumed run wrote nothing before the disk was full"
+    );
+
+    // Space again: the cut-off entry is dropped and recorded, and the
+    // ceremony completes.
+    std::fs::remove_file(&filler).unwrap();
+    resume_to_the_end(&lab, &P384, &out, drill);
+    assert!(
+        entries(&out).iter().any(|e| e["description"]
+            .as_str()
+            .unwrap()
+            .contains("ceremony resumed")),
+        "the resumption is not recorded"
+    );
+}
+
+/// A signal while the HSM generates the RSA key: the run waits for the
+/// generation, records the key, records the interruption, and stops with a
+/// message saying how to go on.
+fn signal_during_key_generation(signal: i32, name: &str) -> (Lab, PathBuf) {
+    let drill = format!("{name} during key generation");
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let child = run_until_key_generation(&lab, &RSA, &out);
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    let run = wait_with_timeout(child, &drill);
+    assert_fails_with(
+        &run,
+        &[
+            &format!("interrupted by {name} after the key generation of step 3.1"),
+            "resume or abort",
+        ],
+        &drill,
+    );
+    assert_interrupted_log(&out, &drill);
+    let log = entries(&out);
+    let generated = log
+        .iter()
+        .position(|e| e["kind"] == "key-generated")
+        .expect("the key generated before the stop is recorded");
+    let stop = log[generated + 1..]
+        .iter()
+        .find(|e| e["kind"] != "recorded")
+        .unwrap();
+    assert_eq!(stop["kind"], "error", "{stop}");
+    assert_eq!(stop["data"]["interrupted_by"], name);
+    assert_eq!(log.last().unwrap()["kind"], "hsm-session-close");
+    lab.no_unaccounted_key(&RSA, &out);
+    (lab, out)
+}
+
+#[test]
+fn sigint_during_key_generation_then_resume() {
+    let (lab, out) = signal_during_key_generation(libc::SIGINT, "SIGINT");
+    resume_to_the_end(&lab, &RSA, &out, "SIGINT");
+    // The key made before the signal is the one certified, not a new one.
+    assert!(
+        entries(&out)
+            .iter()
+            .any(|e| e["kind"] == "recorded" && e["data"]["taken_up"] == true),
+        "the key was not taken up"
+    );
+    assert_eq!(
+        kinds(&out).iter().filter(|k| *k == "key-generated").count(),
+        1
+    );
+}
+
+#[test]
+fn sigterm_during_key_generation_then_abort() {
+    let (lab, out) = signal_during_key_generation(libc::SIGTERM, "SIGTERM");
+    let run = lab.run(&RSA, &lab.abort_answers(&RSA), &out);
+    assert!(run.status.success(), "abort: {}", text(&run.stderr));
+    let (code, report) = verify_log(&out);
+    assert_eq!(code, 3, "{report}");
+    assert!(report.contains("ABORTED"), "{report}");
+    lab.no_unaccounted_key(&RSA, &out);
+}
+
+/// The TUI in a pseudo-terminal whose master side the drill can close, as
+/// a terminal window closed or a serial line dropped would.
+struct Terminal {
+    master: Option<Box<dyn portable_pty::MasterPty + Send>>,
+    reader: Option<Box<dyn Read + Send>>,
+    writer: Option<Box<dyn Write + Send>>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    screen: vt100::Parser,
+}
+
+impl Terminal {
+    fn spawn(cmd: portable_pty::CommandBuilder) -> Terminal {
+        let pair = portable_pty::native_pty_system()
+            .openpty(portable_pty::PtySize {
+                rows: 24,
+                cols: 80,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        Terminal {
+            master: Some(pair.master),
+            reader: Some(reader),
+            writer: Some(writer),
+            child,
+            screen: vt100::Parser::new(24, 80, 0),
+        }
+    }
+
+    /// Reads what the program wrote until the screen shows `wanted`. The
+    /// reads happen on this thread, after poll(2) says there is something,
+    /// so that closing the terminal needs no reader thread to stop.
+    fn wait_for(&mut self, wanted: &str) {
+        let fd = self.master.as_ref().unwrap().as_raw_fd().unwrap();
+        let start = Instant::now();
+        let mut buf = [0u8; 8192];
+        while !self.screen.screen().contents().contains(wanted) {
+            assert!(
+                start.elapsed() < TIMEOUT,
+                "no '{wanted}' on the screen:\n{}",
+                self.screen.screen().contents()
+            );
+            let mut poll = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            if unsafe { libc::poll(&mut poll, 1, 50) } > 0 {
+                let n = self.reader.as_mut().unwrap().read(&mut buf).unwrap();
+                self.screen.process(&buf[..n]);
+            }
+        }
+    }
+
+    fn send(&mut self, keys: &str) {
+        let writer = self.writer.as_mut().unwrap();
+        writer.write_all(keys.as_bytes()).unwrap();
+        writer.flush().unwrap();
+    }
+
+    /// Closes every descriptor of the master side: the kernel hangs up the
+    /// terminal and sends SIGHUP to the program, its session leader.
+    fn hang_up(&mut self) {
+        drop(self.writer.take());
+        drop(self.reader.take());
+        drop(self.master.take());
+    }
+}
+
+/// A drill that fails must not leave a TUI running behind it.
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+#[test]
+fn the_terminal_closed_under_the_tui() {
+    let drill = "terminal closed";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut cmd = portable_pty::CommandBuilder::new(BIN);
+    cmd.arg("run");
+    cmd.arg(P384.script());
+    cmd.arg("--module");
+    cmd.arg(module());
+    cmd.arg("--backup");
+    cmd.arg(lab.path("backup"));
+    cmd.arg("--inventory");
+    cmd.arg(lab.path("inventory.jsonl"));
+    cmd.arg("--out");
+    cmd.arg(&out);
+    cmd.env("SOFTHSM2_CONF", lab.path("lab/softhsm2.conf"));
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("KEYCEREMONY_MODULE");
+    let mut terminal = Terminal::spawn(cmd);
+    terminal.wait_for("begin the ceremony");
+    terminal.send("\r");
+    // The engine now waits for the witness of step 1.1.
+    terminal.wait_for("confirms step 1.1");
+    terminal.hang_up();
+
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = terminal.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "{drill}: still running after the hang-up"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // Exit 1 through the tool's own way out: not killed by the signal, and
+    // no panic (which would abort) on a terminal that is gone.
+    assert_eq!(status.exit_code(), 1, "{drill}: {status:?}");
+    assert_interrupted_log(&out, drill);
+    let log = entries(&out);
+    let last = log.iter().rfind(|e| e["kind"] == "error").unwrap();
+    assert_eq!(last["data"]["interrupted_by"], "SIGHUP", "{last}");
+    assert_eq!(last["step"], "1.1");
+    resume_to_the_end(&lab, &P384, &out, drill);
+}
