@@ -421,17 +421,24 @@ mod stable {
         input
     }
 
-    fn run(target: &str, body: fn(&[u8])) {
+    /// `text`: the target returns at once on bytes that are not UTF-8, so
+    /// each mutated input is made valid UTF-8 first (U+FFFD for what is
+    /// not) to spend the run on the parser rather than on that check.
+    fn run(target: &str, text: bool, body: fn(&[u8])) {
         let iterations = std::env::var("KC_FUZZ_ITERATIONS")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(DEFAULT_ITERATIONS);
         let corpus = corpus(target);
         let mut rng = Rng(0x6b63_6675_7a7a ^ target.len() as u64);
-        let inputs = corpus
-            .iter()
-            .cloned()
-            .chain((0..iterations).map(|_| mutate(&mut rng, &corpus)));
+        let inputs = corpus.iter().cloned().chain((0..iterations).map(|_| {
+            let input = mutate(&mut rng, &corpus);
+            if text {
+                String::from_utf8_lossy(&input).into_owned().into_bytes()
+            } else {
+                input
+            }
+        }));
         let started = Instant::now();
         let mut count = 0u64;
         for input in inputs {
@@ -457,26 +464,26 @@ mod stable {
 
     #[test]
     fn script() {
-        run("script", super::script);
+        run("script", true, super::script);
     }
 
     #[test]
     fn answers() {
-        run("answers", super::answers);
+        run("answers", true, super::answers);
     }
 
     #[test]
     fn verify_log() {
-        run("verify_log", super::verify_log);
+        run("verify_log", false, super::verify_log);
     }
 
     #[test]
     fn verify_log_edits() {
-        run("verify_log_edits", super::verify_log_edits);
+        run("verify_log_edits", false, super::verify_log_edits);
     }
 
     #[test]
     fn share() {
-        run("share", super::share);
+        run("share", true, super::share);
     }
 }
