@@ -1723,6 +1723,19 @@ impl Runner {
             .ok_or_else(|| {
                 EngineError::Refused(format!("certificate '{label}' is not in the script"))
             })?;
+        if let Some(taken_up) = self.certificates.get(label) {
+            // Signed and verified before an interruption (restore_keys took it
+            // up from the log): a root key signs its certificate once.
+            let sha256 = x509::fingerprint_hex(&taken_up.summary.sha256);
+            return self.tool_record(
+                Some(&step.id),
+                EventKind::Recorded,
+                format!(
+                    "the certificate of '{label}' was signed before the interruption (SHA-256 {sha256}); it is taken up, not signed again"
+                ),
+                json!({ "key": label, "certificate_sha256": sha256 }),
+            );
+        }
         let key = self.keys.get(label).ok_or_else(|| EngineError::Step {
             step: step.id.clone(),
             message: format!("key '{label}' was not generated in this ceremony"),
