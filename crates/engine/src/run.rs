@@ -169,7 +169,20 @@ impl Runner {
     ) -> Result<Runner, EngineError> {
         let out = OutDir::create(&settings.out_dir)?;
         let log = LogWriter::create(&out.path(files::LOG))?;
-        let mut runner = Runner {
+        let mut runner = Runner::new(script, settings, module, out, log);
+        runner.record_start(&network)?;
+        Ok(runner)
+    }
+
+    /// A runner with nothing done yet in this process.
+    fn new(
+        script: LoadedScript,
+        settings: Settings,
+        module: Module,
+        out: OutDir,
+        log: LogWriter,
+    ) -> Runner {
+        Runner {
             script,
             settings,
             module,
@@ -184,9 +197,7 @@ impl Runner {
             log_key_recorded: false,
             sealed: None,
             recovery: None,
-        };
-        runner.record_start(&network)?;
-        Ok(runner)
+        }
     }
 
     /// Reopens the log of an interrupted ceremony for appending.
@@ -197,22 +208,7 @@ impl Runner {
     ) -> Result<Runner, EngineError> {
         let out = OutDir::open(&settings.out_dir)?;
         let (log, summary) = LogWriter::open_existing(&out.path(files::LOG))?;
-        let mut runner = Runner {
-            script,
-            settings,
-            module,
-            out,
-            log,
-            session: None,
-            keys: BTreeMap::new(),
-            certificates: BTreeMap::new(),
-            checked_in: Vec::new(),
-            issued: BTreeMap::new(),
-            exceptions: 0,
-            log_key_recorded: false,
-            sealed: None,
-            recovery: None,
-        };
+        let mut runner = Runner::new(script, settings, module, out, log);
         if !summary.discarded.is_empty() {
             runner.tool_record(
                 None,
