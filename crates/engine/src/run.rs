@@ -947,8 +947,19 @@ impl Runner {
             let custodian = self.participant(id)?;
             loop {
                 let text = operator.share(step, &custodian, secret)?;
-                let share = match shares::Share::parse(secrecy::ExposeSecret::expose_secret(&text))
-                {
+                // Parsed (checksums), then checked against the shares already
+                // entered (ceremony, secret, split, duplicates); k are not
+                // needed yet.
+                let checked = shares::Share::parse(secrecy::ExposeSecret::expose_secret(&text))
+                    .and_then(|share| {
+                        let mut candidate = entered.clone();
+                        candidate.push(share.clone());
+                        match shares::check(&candidate, &expected) {
+                            Ok(()) | Err(ShareError::NotEnough { .. }) => Ok(share),
+                            Err(error) => Err(error),
+                        }
+                    });
+                let share = match checked {
                     Ok(share) => share,
                     Err(error) => {
                         self.reject_share(
@@ -961,21 +972,6 @@ impl Runner {
                         continue;
                     }
                 };
-                let mut candidate: Vec<Share> = entered.clone();
-                candidate.push(share.clone());
-                match shares::check(&candidate, &expected) {
-                    Ok(()) | Err(ShareError::NotEnough { .. }) => {}
-                    Err(error) => {
-                        self.reject_share(
-                            operator,
-                            step,
-                            &custodian,
-                            &error.to_string(),
-                            failures,
-                        )?;
-                        continue;
-                    }
-                }
                 self.person_record(
                     &custodian,
                     Role::Custodian,
