@@ -3,15 +3,16 @@
 //! rebuilds the PIN the token accepts, and every set of k-1 is refused by
 //! the share checks before any C_Login could be made.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use keyceremony_engine::activation::{self, with_pin};
 use keyceremony_hsm::lab::SoftHsmLab;
 use keyceremony_hsm::{Module, SecretString, UserKind, default_module_path};
 use keyceremony_shares::{self as shares, Expected, SecretKind, Share, ShareError};
 
-/// One lab per test process; token creation serialised (SoftHSM2 renumbers
-/// its free slot).
+/// One lab per test process, used by one test at a time: SoftHSM2's file
+/// store is not safe for one thread to enumerate tokens while another works
+/// on a token, and it renumbers its free slot on every initialisation.
 fn module() -> &'static (Module, Mutex<()>) {
     static HSM: OnceLock<(Module, Mutex<()>)> = OnceLock::new();
     HSM.get_or_init(|| {
@@ -35,10 +36,20 @@ fn subsets(n: usize, k: usize) -> Vec<Vec<usize>> {
         .collect()
 }
 
-/// A token whose user PIN is split k-of-n, as init-token makes it.
-fn token_with_split(label: &str, k: u8, n: u8) -> (keyceremony_hsm::Token, Vec<Share>, Expected) {
+/// A token whose user PIN is split k-of-n, as init-token makes it, and the
+/// lab's lock, to be held until the test is done with the token.
+fn token_with_split(
+    label: &str,
+    k: u8,
+    n: u8,
+) -> (
+    MutexGuard<'static, ()>,
+    keyceremony_hsm::Token,
+    Vec<Share>,
+    Expected,
+) {
     let (module, lock) = module();
-    let _serial = lock.lock().unwrap();
+    let serial = lock.lock().unwrap_or_else(PoisonError::into_inner);
     let so = SecretString::from("lab-so-pin-0000");
     let token = module
         .uninitialized_token()
@@ -54,11 +65,11 @@ fn token_with_split(label: &str, k: u8, n: u8) -> (keyceremony_hsm::Token, Vec<S
     session.init_user_pin(&shares::pin(&secret)).unwrap();
     session.close().unwrap();
     let expected = Expected::from(&split.set);
-    (token, split.shares, expected)
+    (serial, token, split.shares, expected)
 }
 
 fn roster(label: &str, k: u8, n: u8) {
-    let (token, all, expected) = token_with_split(label, k, n);
+    let (_serial, token, all, expected) = token_with_split(label, k, n);
     for subset in subsets(n as usize, k as usize) {
         let chosen: Vec<Share> = subset.iter().map(|i| all[*i].clone()).collect();
         let session = token.open_session().unwrap();
@@ -100,7 +111,7 @@ fn three_of_five() {
 
 #[test]
 fn a_repeated_share_another_ceremonys_share_or_a_typo_never_reaches_the_token() {
-    let (token, all, expected) = token_with_split("roster refusals", 2, 3);
+    let (_serial, token, all, expected) = token_with_split("roster refusals", 2, 3);
     let session = token.open_session().unwrap();
     let try_login = |chosen: &[Share]| {
         let mut called = false;

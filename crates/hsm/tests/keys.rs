@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{hsm, new_token, user_pin, user_session};
+use common::{hsm, user_pin, user_session};
 use der::Decode;
 use der::asn1::ObjectIdentifier;
 use keyceremony_hsm::{
@@ -72,7 +72,8 @@ fn assert_cps_compliant(session: &Session, key: &KeyPair, always_authenticate: b
 
 #[test]
 fn rsa_4096_key_is_compliant_and_signs_with_per_signature_pin() {
-    let (token, _label) = new_token("rsa");
+    let hsm = hsm();
+    let (token, _label) = hsm.new_token("rsa");
     let session = user_session(&token);
     let key = session
         .generate_key_pair(&spec(
@@ -117,7 +118,8 @@ fn rsa_4096_key_is_compliant_and_signs_with_per_signature_pin() {
 
 #[test]
 fn p384_key_is_compliant_and_signs() {
-    let (token, _label) = new_token("ec");
+    let hsm = hsm();
+    let (token, _label) = hsm.new_token("ec");
     let session = user_session(&token);
     let key = session
         .generate_key_pair(&spec(
@@ -160,7 +162,8 @@ fn p384_key_is_compliant_and_signs() {
 
 #[test]
 fn always_authenticate_p384_key_needs_the_pin_for_each_signature() {
-    let (token, _label) = new_token("ec-aa");
+    let hsm = hsm();
+    let (token, _label) = hsm.new_token("ec-aa");
     let session = user_session(&token);
     let key = session
         .generate_key_pair(&spec(KeyAlgorithm::EcP384, "root-ec-aa", &[0xAA], true))
@@ -188,7 +191,8 @@ fn always_authenticate_p384_key_needs_the_pin_for_each_signature() {
 
 #[test]
 fn keys_are_found_again_by_label_and_id() {
-    let (token, label) = new_token("find-keys");
+    let hsm = hsm();
+    let (token, label) = hsm.new_token("find-keys");
     let session = user_session(&token);
     let id = [0x01, 0x02, 0x03];
     let key = session
@@ -225,7 +229,7 @@ fn keys_are_found_again_by_label_and_id() {
 
     // A new session, as after an interrupted ceremony, recovers the pair.
     session.close().expect("close");
-    let token = hsm().module.token_by_label(&label).expect("token");
+    let token = hsm.module.token_by_label(&label).expect("token");
     let session = user_session(&token);
     let found = session
         .find_key_pair(&id)
@@ -242,7 +246,8 @@ fn keys_are_found_again_by_label_and_id() {
 
 #[test]
 fn private_keys_are_invisible_without_login() {
-    let (token, _label) = new_token("nologin");
+    let hsm = hsm();
+    let (token, _label) = hsm.new_token("nologin");
     let session = user_session(&token);
     session
         .generate_key_pair(&spec(KeyAlgorithm::EcP384, "hidden", &[0x0A], false))
@@ -262,7 +267,7 @@ fn private_keys_are_invisible_without_login() {
 #[test]
 fn pkcs11_tool_confirms_the_private_key_never_leaves_the_token() {
     let hsm = hsm();
-    let (token, label) = new_token("opensc");
+    let (token, label) = hsm.new_token("opensc");
     let session = user_session(&token);
     session
         .generate_key_pair(&spec(KeyAlgorithm::EcP384, "opensc-check", &[0x0C], false))

@@ -4,14 +4,12 @@ mod common;
 
 use std::path::Path;
 
-use common::{
-    free_slot_lock, hsm, new_bare_token, new_token, so_pin, unique_label, user_pin, user_session,
-};
+use common::{hsm, so_pin, unique_label, user_pin, user_session};
 use keyceremony_hsm::{HsmError, Module, Pkcs11Uri, SecretString, UserKind};
 
 #[test]
 fn loading_a_missing_file_says_so() {
-    hsm();
+    let _hsm = hsm();
     let err = Module::load(Path::new("/nonexistent/libpkcs11.so")).unwrap_err();
     match &err {
         HsmError::ModuleLoad { path, reason } => {
@@ -28,7 +26,7 @@ fn loading_a_missing_file_says_so() {
 
 #[test]
 fn loading_something_that_is_not_a_module_says_so() {
-    hsm();
+    let _hsm = hsm();
     let err = Module::load(Path::new("/bin/ls")).unwrap_err();
     match &err {
         HsmError::ModuleLoad { reason, .. } => {
@@ -81,7 +79,8 @@ fn module_info_describes_softhsm() {
 
 #[test]
 fn initialized_token_is_found_by_label_and_serial() {
-    let (token, label) = new_bare_token("find");
+    let hsm = hsm();
+    let (token, label) = hsm.new_bare_token("find");
     let info = token.info().expect("token info");
     assert_eq!(info.label, label);
     assert!(info.flags.initialized);
@@ -93,7 +92,7 @@ fn initialized_token_is_found_by_label_and_serial() {
     assert!(!info.serial.is_empty());
     assert_eq!((info.min_pin_len, info.max_pin_len), (4, 255));
 
-    let module = &hsm().module;
+    let module = &hsm.module;
     assert!(module.tokens().expect("tokens").contains(&info));
     let by_label = module.token_by_label(&label).expect("by label");
     assert_eq!(by_label.info().expect("info").slot_id, info.slot_id);
@@ -108,7 +107,7 @@ fn initialized_token_is_found_by_label_and_serial() {
     assert_eq!(text.parse::<Pkcs11Uri>().expect("parse"), uri);
 
     // The token lives in this process's lab, not in the system token store.
-    let lab = &hsm().lab;
+    let lab = &hsm.lab;
     assert_eq!(
         std::env::var_os("SOFTHSM2_CONF").as_deref(),
         Some(lab.config.as_os_str())
@@ -123,15 +122,15 @@ fn initialized_token_is_found_by_label_and_serial() {
     );
 
     // The free slot is always a different, uninitialized token.
-    let _guard = free_slot_lock();
     let free = module.uninitialized_token().expect("free slot");
     assert!(!free.info().expect("info").flags.initialized);
 }
 
 #[test]
 fn unknown_label_lists_the_available_tokens() {
-    let (_token, label) = new_bare_token("listed");
-    let err = hsm().module.token_by_label("No Such Token").unwrap_err();
+    let hsm = hsm();
+    let (_token, label) = hsm.new_bare_token("listed");
+    let err = hsm.module.token_by_label("No Such Token").unwrap_err();
     match &err {
         HsmError::TokenNotFound {
             label: wanted,
@@ -145,7 +144,7 @@ fn unknown_label_lists_the_available_tokens() {
     }
     assert!(err.to_string().contains(&label), "{err}");
 
-    let err = hsm().module.token_by_serial("no-such-serial").unwrap_err();
+    let err = hsm.module.token_by_serial("no-such-serial").unwrap_err();
     assert!(
         matches!(err, HsmError::TokenSerialNotFound { .. }),
         "{err:?}"
@@ -154,15 +153,15 @@ fn unknown_label_lists_the_available_tokens() {
 
 #[test]
 fn initialize_refuses_unsafe_requests() {
-    let (token, label) = new_bare_token("guard");
+    let hsm = hsm();
+    let (token, label) = hsm.new_bare_token("guard");
     let err = token.initialize(&so_pin(), "Another Label").unwrap_err();
     assert!(
         matches!(err, HsmError::TokenAlreadyInitialized { .. }),
         "{err:?}"
     );
 
-    let _guard = free_slot_lock();
-    let free = hsm().module.uninitialized_token().expect("free slot");
+    let free = hsm.module.uninitialized_token().expect("free slot");
     let err = free.initialize(&so_pin(), &label).unwrap_err();
     assert!(matches!(err, HsmError::LabelInUse { .. }), "{err:?}");
     let err = free.initialize(&so_pin(), &"L".repeat(33)).unwrap_err();
@@ -179,7 +178,8 @@ fn initialize_refuses_unsafe_requests() {
 
 #[test]
 fn pins_and_logins() {
-    let (token, _label) = new_bare_token("pins");
+    let hsm = hsm();
+    let (token, _label) = hsm.new_bare_token("pins");
     let session = token.open_session().expect("session");
 
     // The user PIN does not exist yet.
@@ -231,7 +231,8 @@ fn pins_and_logins() {
 
 #[test]
 fn random_bytes_come_from_the_token() {
-    let (token, _label) = new_token("random");
+    let hsm = hsm();
+    let (token, _label) = hsm.new_token("random");
     let session = user_session(&token);
     let a = session.random(16).expect("random");
     let b = session.random(16).expect("random");
@@ -242,7 +243,8 @@ fn random_bytes_come_from_the_token() {
 
 #[test]
 fn mechanisms_are_listed_by_name() {
-    let (token, _label) = new_token("mechs");
+    let hsm = hsm();
+    let (token, _label) = hsm.new_token("mechs");
     let session = user_session(&token);
     let mechanisms = session.mechanisms().expect("mechanisms");
     for needed in [

@@ -1,9 +1,10 @@
 //! Test support: one SoftHSM2 lab per test process, and fresh tokens.
 //!
 //! Every test binary gets its own token directory, so tests never see the
-//! machine's real tokens or each other's. Tests within a binary run on
-//! threads and share the one module context, each on a token of its own.
+//! machine's real tokens or each other's. Tests within a binary share the one
+//! module context, one test at a time, each on a token of its own.
 
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
@@ -18,12 +19,35 @@ pub struct TestHsm {
     pub module: Module,
 }
 
-/// Creates and activates the lab and loads SoftHSM2, once per process.
-/// Every test calls this first, so the environment is only changed while
-/// the other test threads are blocked here.
-pub fn hsm() -> &'static TestHsm {
+/// The lab, held by one test at a time.
+///
+/// SoftHSM2's file store is not safe for one thread to enumerate tokens
+/// (C_GetSlotList, C_GetTokenInfo, which re-read each token's directory)
+/// while another thread works on a token: CI saw C_GetTokenInfo answer
+/// CKR_GENERAL_ERROR for a token another test was using. A ceremony is one
+/// thread, so the tests serialise their use of the module rather than the
+/// library working around it. Token helpers are methods of this guard, so
+/// no test can reach the module without holding it.
+pub struct Hsm {
+    shared: &'static TestHsm,
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl Deref for Hsm {
+    type Target = TestHsm;
+
+    fn deref(&self) -> &TestHsm {
+        self.shared
+    }
+}
+
+/// Creates and activates the lab and loads SoftHSM2 once per process, then
+/// waits for the other tests to be done with it.
+pub fn hsm() -> Hsm {
+    static SERIAL: Mutex<()> = Mutex::new(());
     static HSM: OnceLock<TestHsm> = OnceLock::new();
-    HSM.get_or_init(|| {
+    let serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    let shared = HSM.get_or_init(|| {
         let module_path = default_module_path().unwrap_or_else(|| {
             panic!(
                 "SoftHSM2 is not installed: run `apt-get install softhsm2`; \
@@ -45,7 +69,37 @@ pub fn hsm() -> &'static TestHsm {
             module_path,
             module,
         }
-    })
+    });
+    Hsm {
+        shared,
+        _serial: serial,
+    }
+}
+
+impl Hsm {
+    /// Initializes a fresh token with the test SO PIN, without a user PIN.
+    pub fn new_bare_token(&self, purpose: &str) -> (Token, String) {
+        let label = unique_label(purpose);
+        let token = self
+            .module
+            .uninitialized_token()
+            .expect("a free SoftHSM2 slot")
+            .initialize(&so_pin(), &label)
+            .expect("initialize the token");
+        (token, label)
+    }
+
+    /// A fresh token with both PINs set.
+    pub fn new_token(&self, purpose: &str) -> (Token, String) {
+        let (token, label) = self.new_bare_token(purpose);
+        let session = token.open_session().expect("open session");
+        session
+            .login(UserKind::SecurityOfficer, &so_pin())
+            .expect("SO login");
+        session.init_user_pin(&user_pin()).expect("init user PIN");
+        session.close().expect("close SO session");
+        (token, label)
+    }
 }
 
 pub fn so_pin() -> SecretString {
@@ -62,40 +116,6 @@ pub fn unique_label(purpose: &str) -> String {
     let label = format!("{purpose}-{}", NEXT.fetch_add(1, Ordering::Relaxed));
     assert!(label.len() <= 32, "label {label} too long for a token");
     label
-}
-
-/// Held while a test uses SoftHSM2's free slot: every initialization moves
-/// the token to a new slot and adds a fresh free one, so picking the free
-/// slot and using it must not interleave between threads.
-pub fn free_slot_lock() -> MutexGuard<'static, ()> {
-    static FREE_SLOT: Mutex<()> = Mutex::new(());
-    FREE_SLOT.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Initializes a fresh token with the test SO PIN, without a user PIN.
-pub fn new_bare_token(purpose: &str) -> (Token, String) {
-    let hsm = hsm();
-    let label = unique_label(purpose);
-    let _guard = free_slot_lock();
-    let token = hsm
-        .module
-        .uninitialized_token()
-        .expect("a free SoftHSM2 slot")
-        .initialize(&so_pin(), &label)
-        .expect("initialize the token");
-    (token, label)
-}
-
-/// A fresh token with both PINs set.
-pub fn new_token(purpose: &str) -> (Token, String) {
-    let (token, label) = new_bare_token(purpose);
-    let session = token.open_session().expect("open session");
-    session
-        .login(UserKind::SecurityOfficer, &so_pin())
-        .expect("SO login");
-    session.init_user_pin(&user_pin()).expect("init user PIN");
-    session.close().expect("close SO session");
-    (token, label)
 }
 
 /// A session on `token` with the user logged in.
