@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Quick start 2: set up, then run the whole test suite against real SoftHSM2.
+# Quick start 2: set up, then run the whole test suite against real SoftHSM2,
+# then a bounded run of the fuzz targets (fuzz/README.md): 200,000 generated
+# inputs per target on stable Rust, about a minute after its build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec cargo test --workspace --locked
+cargo test --workspace --locked
+cd fuzz
+KC_FUZZ_ITERATIONS=200000 exec cargo test --release --locked
