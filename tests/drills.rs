@@ -418,8 +418,20 @@ fn the_token_folder_taken_away_during_key_generation() {
     // The next run cannot find the token, says so, and changes nothing.
     let before = std::fs::read(out.join("ceremony.log")).unwrap();
     let run = lab.run(&RSA, &lab.resume_answers(&RSA), &out);
-    // SoftHSM2 refuses to initialise without its token folder.
-    assert_fails_with(&run, &["C_Initialize failed"], drill);
+    // SoftHSM2 refuses to initialise without its token folder; the message
+    // names the folder and how it was configured.
+    let tokens = lab.tokens().display().to_string();
+    assert_fails_with(
+        &run,
+        &[
+            "C_Initialize failed",
+            "SOFTHSM2_CONF names",
+            &tokens,
+            "(directories.tokendir) cannot be read",
+            "put the token folder back",
+        ],
+        drill,
+    );
     assert_interrupted_log(&out, drill);
     let after = std::fs::read(out.join("ceremony.log")).unwrap();
     assert!(after.starts_with(&before), "the log was rewritten");

@@ -27,6 +27,21 @@ pub enum HsmError {
         reason: String,
     },
 
+    /// The module loaded but refused to start (C_Initialize failed): its own
+    /// configuration or device is the problem, not the path.
+    #[error(
+        "PKCS#11 module {} loaded, but C_Initialize failed with {code}: {advice}",
+        path.display()
+    )]
+    ModuleInitialize {
+        /// The path as given by the caller.
+        path: PathBuf,
+        /// The return value's name, e.g. "CKR_GENERAL_ERROR".
+        code: String,
+        /// What to look at, as precisely as the module lets us tell.
+        advice: String,
+    },
+
     /// No initialized token carries the requested label.
     #[error(
         "no initialized token is labelled {label:?}; available tokens: {}; check the label or connect the right HSM",

@@ -94,6 +94,69 @@ impl SoftHsmLab {
     }
 }
 
+/// Where SoftHSM2 reads its configuration when `SOFTHSM2_CONF` is not set
+/// (Debian's package).
+const SYSTEM_CONFIG: &str = "/etc/softhsm/softhsm2.conf";
+
+/// What to check when a module's C_Initialize fails. SoftHSM2 fails there
+/// when its configuration or its token folder is missing or unreadable, and
+/// says no more than CKR_GENERAL_ERROR, so for SoftHSM2 this finds which
+/// (a ceremony's token folder taken away or left unmounted looks the same).
+pub fn initialize_advice(module: &Path) -> String {
+    let is_softhsm = module
+        .file_name()
+        .is_some_and(|name| name.to_string_lossy().contains("softhsm"));
+    if !is_softhsm {
+        return "the module could not start its token; check that the HSM is connected and \
+                powered, and the module's own configuration"
+            .to_owned();
+    }
+    let (config, named_by) = match std::env::var_os(SOFTHSM2_CONF_VAR) {
+        Some(path) => (PathBuf::from(path), format!("{SOFTHSM2_CONF_VAR} names")),
+        None => (
+            PathBuf::from(SYSTEM_CONFIG),
+            format!("{SOFTHSM2_CONF_VAR} is not set, so SoftHSM2 reads"),
+        ),
+    };
+    let text = match fs::read_to_string(&config) {
+        Ok(text) => text,
+        Err(e) => {
+            return format!(
+                "{named_by} its configuration {}, which cannot be read ({e}); \
+                 set {SOFTHSM2_CONF_VAR} to the configuration of the ceremony's tokens",
+                config.display()
+            );
+        }
+    };
+    let Some(token_dir) = configured_token_dir(&text) else {
+        return format!(
+            "{named_by} {}, which has no directories.tokendir line; add the token folder there",
+            config.display()
+        );
+    };
+    match fs::read_dir(&token_dir) {
+        Ok(_) => format!(
+            "{named_by} {}, and its token folder {} is readable; check the folder's \
+             contents and permissions, and SoftHSM2's messages in the system log",
+            config.display(),
+            token_dir.display()
+        ),
+        Err(e) => format!(
+            "{named_by} {}, whose token folder {} (directories.tokendir) cannot be read ({e}); \
+             put the token folder back (or mount it) and run the same command again",
+            config.display(),
+            token_dir.display()
+        ),
+    }
+}
+
+fn configured_token_dir(config: &str) -> Option<PathBuf> {
+    config.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        (key.trim() == "directories.tokendir").then(|| PathBuf::from(value.trim()))
+    })
+}
+
 /// Stands in for the Qualified Auditor's own token in a rehearsal lab: a
 /// token of its own with one P-384 key, used to sign the log's seal. At a
 /// real ceremony the auditor brings this token; the tool never makes it.
@@ -125,6 +188,23 @@ pub fn create_witness_token(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_folder_is_read_from_the_configuration() {
+        let text = CONFIG_TEMPLATE.replace(TOKENDIR_PLACEHOLDER, "/srv/ceremony/tokens");
+        assert_eq!(
+            configured_token_dir(&text),
+            Some(PathBuf::from("/srv/ceremony/tokens"))
+        );
+        assert_eq!(configured_token_dir("log.level = ERROR\n"), None);
+    }
+
+    #[test]
+    fn advice_for_other_modules_does_not_mention_softhsm() {
+        let advice = initialize_advice(Path::new("/usr/lib/vendor/libcknfast.so"));
+        assert!(advice.contains("HSM is connected"), "{advice}");
+        assert!(!advice.contains("SoftHSM2"), "{advice}");
+    }
 
     #[test]
     fn template_mirrors_the_workspace_file() {

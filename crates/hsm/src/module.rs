@@ -164,7 +164,13 @@ impl Module {
             // Another component of this process initialized the module
             // without going through this cache; its context is usable.
             Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-            Err(e) => return Err(load_error(format!("C_Initialize failed: {}", code_of(e)))),
+            Err(e) => {
+                return Err(HsmError::ModuleInitialize {
+                    path: path.to_path_buf(),
+                    code: code_of(e),
+                    advice: crate::lab::initialize_advice(&canonical),
+                });
+            }
         }
 
         let loaded = Arc::new(Loaded { ctx, raw_sign });
