@@ -621,6 +621,214 @@ fn sigterm_during_key_generation_then_abort() {
     lab.no_unaccounted_key(&RSA, &out);
 }
 
+/// Cuts the log after entry `index` (0-based), at a line's end: what a
+/// crash right after that entry's fsync leaves, a chain intact but unsealed.
+fn cut_log_after(out: &Path, index: usize) {
+    let path = out.join("ceremony.log");
+    let body = std::fs::read(&path).unwrap();
+    let kept: Vec<u8> = body
+        .split_inclusive(|b| *b == b'\n')
+        .take(index + 1)
+        .flatten()
+        .copied()
+        .collect();
+    std::fs::write(&path, kept).unwrap();
+}
+
+/// Files under the `interrupted-*/` folders a resumed run moved aside,
+/// relative to that folder.
+fn moved_aside(out: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(out).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("interrupted-") {
+            continue;
+        }
+        let mut folders = vec![entry.path()];
+        while let Some(folder) = folders.pop() {
+            for file in std::fs::read_dir(&folder).unwrap().flatten() {
+                let path = file.path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else {
+                    let relative = path.strip_prefix(entry.path()).unwrap();
+                    found.push((
+                        relative.to_string_lossy().into_owned(),
+                        std::fs::read(&path).unwrap(),
+                    ));
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The report written at the end of the run finds every file in the folder
+/// accounted for by the log, moved-aside files included.
+fn assert_report_accounts_for_every_file(out: &Path, drill: &str) {
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for finding in ["not accounted for", "differs from the log", "is missing"] {
+        assert!(
+            !report.contains(finding),
+            "{drill}: the report says a file {finding}:\n{report}"
+        );
+    }
+    assert!(report.contains("moved aside on resuming"), "{drill}");
+}
+
+#[test]
+fn a_crash_between_the_records_of_an_export() {
+    let drill = "crash inside the export step";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    run_and_kill_after(&lab, &P384, &out, "4.2");
+    // As if the tool stopped right after recording the certificate's DER:
+    // the other files are on disk but not in the log, and step 4.2 never
+    // ended, so it runs again from its start.
+    let der = format!("certs/{}.der", P384.id);
+    let at = entries(&out)
+        .iter()
+        .position(|e| e["kind"] == "file-written" && e["data"]["path"] == der.as_str())
+        .unwrap();
+    cut_log_after(&out, at);
+    assert_interrupted_log(&out, drill);
+    let before: Vec<u8> = std::fs::read(out.join(&der)).unwrap();
+
+    resume_to_the_end(&lab, &P384, &out, drill);
+    let moved = moved_aside(&out);
+    let names: Vec<&str> = moved.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            der.as_str(),
+            &format!("certs/{}.pem", P384.id),
+            "fingerprints.txt",
+            &format!("keys/{}.pub.pem", P384.id),
+        ],
+        "{drill}"
+    );
+    // The step ran again on the certificate already signed: same bytes.
+    assert_eq!(std::fs::read(out.join(&der)).unwrap(), before);
+    let fingerprints = std::fs::read_to_string(out.join("fingerprints.txt")).unwrap();
+    assert_eq!(fingerprints.lines().count(), 2, "{fingerprints}");
+    assert_report_accounts_for_every_file(&out, drill);
+}
+
+#[test]
+fn lines_added_to_the_fingerprints_after_their_record() {
+    let drill = "fingerprints.txt appended after its record";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    run_and_kill_after(&lab, &P384, &out, "4.2");
+    // A later export appending its lines, stopped before its record.
+    let path = out.join("fingerprints.txt");
+    let recorded = std::fs::read(&path).unwrap();
+    let mut appended = recorded.clone();
+    appended.extend_from_slice(b"another-root SHA256 00\nanother-ro");
+    std::fs::write(&path, &appended).unwrap();
+
+    resume_to_the_end(&lab, &P384, &out, drill);
+    assert_eq!(std::fs::read(&path).unwrap(), recorded, "{drill}");
+    assert_eq!(
+        moved_aside(&out),
+        [("fingerprints.txt".to_string(), appended)],
+        "{drill}"
+    );
+    let log = entries(&out);
+    let moved = log
+        .iter()
+        .find(|e| e["data"]["moved_to"].is_string())
+        .unwrap();
+    assert_eq!(moved["data"]["restored"][0], "fingerprints.txt", "{moved}");
+    assert_report_accounts_for_every_file(&out, drill);
+}
+
+/// Halts after the token's initialisation (step 2.1), kills the run, and
+/// cuts the log after the last entry `keep` accepts, as a crash there
+/// leaves it.
+fn crash_in_the_token_initialisation(
+    lab: &Lab,
+    out: &Path,
+    keep: impl Fn(&serde_json::Value) -> bool,
+) {
+    run_and_kill_after(lab, &P384, out, "2.1");
+    let at = entries(out).iter().rposition(keep).unwrap();
+    cut_log_after(out, at);
+}
+
+#[test]
+fn a_crash_after_every_share_was_handed_out() {
+    let drill = "crash before the witness confirmed the token's initialisation";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    crash_in_the_token_initialisation(&lab, &out, |e| {
+        e["step"] == "2.1" && e["kind"] != "witness-confirmed" && e["kind"] != "step-end"
+    });
+    let log = entries(&out);
+    assert_eq!(log.last().unwrap()["kind"], "file-written", "{drill}");
+    assert!(
+        !log.iter()
+            .any(|e| e["step"] == "2.1" && e["kind"] == "step-end"),
+        "{drill}"
+    );
+
+    resume_to_the_end(&lab, &P384, &out, drill);
+    let log = entries(&out);
+    assert!(
+        log.iter()
+            .any(|e| e["step"] == "2.1" && e["data"]["taken_up"] == true),
+        "{drill}: the initialised token was not taken up"
+    );
+    assert_eq!(
+        log.iter()
+            .filter(|e| e["kind"] == "token-initialized")
+            .count(),
+        1,
+        "{drill}: the token was initialised twice"
+    );
+    // The share files the step wrote are the ones the resumed run used.
+    assert!(moved_aside(&out).is_empty(), "{drill}");
+}
+
+#[test]
+fn a_crash_while_shares_were_handed_out() {
+    let drill = "crash while the shares were handed out";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    // The PINs and the log-signing key exist; no share has been handed out.
+    crash_in_the_token_initialisation(&lab, &out, |e| e["kind"] == "log-signing-key");
+    let before = std::fs::read(out.join("ceremony.log")).unwrap();
+
+    let run = lab.run(&P384, &lab.resume_answers(&P384), &out);
+    assert_fails_with(
+        &run,
+        &[
+            "PINs of that token are lost",
+            "cannot be resumed",
+            "Abort it",
+        ],
+        drill,
+    );
+    assert_eq!(
+        std::fs::read(out.join("ceremony.log")).unwrap(),
+        before,
+        "{drill}: a refused resumption wrote to the log"
+    );
+
+    let run = lab.run(&P384, &lab.abort_answers(&P384), &out);
+    assert_fails_with(
+        &run,
+        &[
+            "the abort is recorded, but the log cannot be sealed",
+            "PINs were lost",
+        ],
+        drill,
+    );
+    assert_interrupted_log(&out, drill);
+    assert_eq!(kinds(&out).last().unwrap(), "abort", "{drill}");
+}
+
 /// The TUI in a pseudo-terminal whose master side the drill can close, as
 /// a terminal window closed or a serial line dropped would.
 struct Terminal {

@@ -188,10 +188,24 @@ fn main() -> ExitCode {
         Err(error) => {
             // Not eprintln!, which panics when standard error is a
             // terminal that has hung up.
-            let _ = writeln!(std::io::stderr(), "error: {error:#}");
+            let _ = writeln!(std::io::stderr(), "error: {}", describe(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, each once: the library errors already name
+/// their cause in their own message, and anyhow's `{:#}` would repeat it.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -418,4 +432,25 @@ fn default_inventory(out: &Path) -> PathBuf {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .join("inventory.jsonl")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let exists = || std::io::Error::new(std::io::ErrorKind::AlreadyExists, "File exists");
+        let error =
+            anyhow::Error::new(exists()).context("cannot use the output folder out: File exists");
+        assert_eq!(
+            describe(&error),
+            "cannot use the output folder out: File exists"
+        );
+        let error = anyhow::Error::new(exists()).context("cannot write out/ceremony.log");
+        assert_eq!(
+            describe(&error),
+            "cannot write out/ceremony.log: File exists"
+        );
+    }
 }

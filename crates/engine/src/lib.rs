@@ -268,7 +268,7 @@ impl Ceremony {
             match operator.resume_or_abort(&interrupted)? {
                 ResumeChoice::Resume if interrupted.shares_lost => {
                     return Err(EngineError::Refused(
-                        "the ceremony stopped while the token's shares were being handed out: the PINs of that token are lost, so it cannot be resumed. Abort it (recorded in the log), then start a new ceremony with a freshly initialised token".to_string(),
+                        "the ceremony stopped while the token was being initialised, before every share was handed out: the PINs of that token are lost, so it cannot be resumed. Abort it (recorded in the log), then start a new ceremony with a freshly initialised token".to_string(),
                     ));
                 }
                 ResumeChoice::Resume => Start::Resume(interrupted),

@@ -25,9 +25,12 @@ pub struct Interrupted {
     pub next_step: Option<String>,
     /// The last entry's kind and description, to show the operators.
     pub last: String,
-    /// The token was initialised but its shares were not all handed out:
-    /// the PINs are lost, so the ceremony can only be aborted.
+    /// The token's initialisation began but its shares were not all handed
+    /// out: the PINs are lost, so the ceremony can only be aborted.
     pub shares_lost: bool,
+    /// The step that did not end is the token's initialisation, and it got
+    /// as far as handing out every share: it is taken up, not run again.
+    pub token_ready: bool,
     pub share_nonces: BTreeMap<Secret, String>,
     pub log_key_recorded: bool,
     /// Key label -> CKA_ID of keys generated and recorded.
@@ -36,7 +39,9 @@ pub struct Interrupted {
     pub pending_keys: BTreeMap<String, Vec<u8>>,
     /// Key label -> certificate DER signed and verified.
     pub certificates: BTreeMap<String, Vec<u8>>,
-    /// Output files the log accounts for (relative path -> SHA-256 or "").
+    /// Output files the log accounts for (relative path -> SHA-256, or ""
+    /// for a share file, which is not hashed): written outside the steps, by
+    /// a step that ended, or by an initialisation taken up.
     pub files: BTreeMap<String, String>,
     pub exceptions: u32,
     /// A user login was active when the ceremony stopped.
@@ -77,8 +82,10 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
         entries: report.entries,
         ..Interrupted::default()
     };
+    let mut init_requested = false;
     let mut token_initialized = false;
     let mut issued = 0usize;
+    let mut written = Vec::new();
     for line in BufReader::new(file).lines() {
         let Ok(line) = line else { break };
         let Ok(entry) = serde_json::from_str::<Value>(&line) else {
@@ -94,6 +101,7 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
                 state.script_sha256 = text(&data["script_sha256"]);
             }
             "step-end" => state.completed.push(step),
+            "token-init-requested" => init_requested = true,
             "token-initialized" => {
                 token_initialized = true;
                 for secret in Secret::ALL {
@@ -123,9 +131,7 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
                 }
             }
             "file-written" => {
-                state
-                    .files
-                    .insert(text(&data["path"]), text(&data["sha256"]));
+                written.push((step, text(&data["path"]), text(&data["sha256"])));
             }
             "exception" => state.exceptions += 1,
             _ => {}
@@ -150,12 +156,13 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
     for (_, step) in script.steps() {
         if !state.completed.contains(&step.id) {
             state.next_step = Some(step.id.clone());
-            if step.action == Action::InitToken && token_initialized {
+            if step.action == Action::InitToken && init_requested {
                 let expected: usize = Secret::ALL
                     .iter()
                     .map(|s| script.activation.quorum(*s).custodians.len())
                     .sum();
-                state.shares_lost = issued < expected;
+                state.token_ready = token_initialized && issued == expected;
+                state.shares_lost = !state.token_ready;
             }
             break;
         }
@@ -163,6 +170,15 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
             Action::Login => logged_in = true,
             Action::Logout => logged_in = false,
             _ => {}
+        }
+    }
+    // The step that did not end runs again from its start, so what it wrote
+    // is not accounted for (unless it is taken up); a later record of a path
+    // supersedes an earlier.
+    for (step, path, sha256) in written {
+        let taken_up = state.token_ready && state.next_step.as_ref() == Some(&step);
+        if step.is_empty() || state.completed.contains(&step) || taken_up {
+            state.files.insert(path, sha256);
         }
     }
     state.logged_in = logged_in;

@@ -3,6 +3,7 @@
 //! ceremony leaves on the token.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Instant;
 
 use chrono::{SubsecRound, Utc};
@@ -268,22 +269,26 @@ impl Runner {
     }
 
     /// Files in the output folder that the log does not account for were
-    /// being written when the tool stopped: they go to a folder of their own
-    /// and the log says so, so the record and the folder agree again.
+    /// being written when the tool stopped, or by the step that runs again:
+    /// they go to a folder of their own and the log says so, so the record
+    /// and the folder agree again. A recorded file that changed since its
+    /// record goes there too; when the change is lines added after the
+    /// recorded content (`fingerprints.txt`, appended by each export), the
+    /// recorded content is put back.
     fn move_aside_unaccounted(
         &mut self,
         accounted: &BTreeMap<String, String>,
     ) -> Result<(), EngineError> {
         let root = self.out.root().to_path_buf();
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| outputs::OutputError::Io { path, source }
+        };
         let mut stray = Vec::new();
+        let mut restore = Vec::new();
         let mut folders = vec![root.clone()];
         while let Some(folder) = folders.pop() {
-            let entries =
-                std::fs::read_dir(&folder).map_err(|source| outputs::OutputError::Io {
-                    path: folder.clone(),
-                    source,
-                })?;
-            for entry in entries.flatten() {
+            for entry in std::fs::read_dir(&folder).map_err(io(&folder))?.flatten() {
                 let path = entry.path();
                 let relative = path
                     .strip_prefix(&root)
@@ -294,8 +299,20 @@ impl Runner {
                 }
                 if path.is_dir() {
                     folders.push(path);
-                } else if !accounted.contains_key(&relative) {
-                    stray.push(relative);
+                    continue;
+                }
+                match accounted.get(&relative) {
+                    None => stray.push(relative),
+                    Some(recorded) if recorded.is_empty() => {}
+                    Some(recorded) => {
+                        let content = std::fs::read(&path).map_err(io(&path))?;
+                        if hex_upper(&Sha256::digest(&content)) != *recorded {
+                            if let Some(prefix) = recorded_prefix(&content, recorded) {
+                                restore.push((relative.clone(), prefix.to_vec()));
+                            }
+                            stray.push(relative);
+                        }
+                    }
                 }
             }
         }
@@ -306,27 +323,34 @@ impl Runner {
         for relative in &stray {
             let to = root.join(&aside).join(relative);
             if let Some(parent) = to.parent() {
-                std::fs::create_dir_all(parent).map_err(|source| outputs::OutputError::Io {
-                    path: parent.to_path_buf(),
-                    source,
-                })?;
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
             }
-            std::fs::rename(root.join(relative), &to).map_err(|source| {
-                outputs::OutputError::Io {
-                    path: to.clone(),
-                    source,
-                }
-            })?;
+            std::fs::rename(root.join(relative), &to).map_err(io(&to))?;
         }
+        for (relative, content) in &restore {
+            self.out.write_new(relative, content)?;
+        }
+        let restored: Vec<String> = restore
+            .iter()
+            .map(|(relative, _)| relative.clone())
+            .collect();
         self.tool_record(
             None,
             EventKind::Recorded,
             format!(
-                "{} file(s) the log did not account for were moved to {aside}/: {}",
+                "{} file(s) that the log does not account for as they are now were moved to {aside}/: {}{}",
                 stray.len(),
-                stray.join(", ")
+                stray.join(", "),
+                if restored.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; the recorded content of {} was put back",
+                        restored.join(", ")
+                    )
+                }
             ),
-            json!({ "moved_to": aside, "files": stray }),
+            json!({ "moved_to": aside, "files": stray, "restored": restored }),
         )
     }
 
@@ -384,9 +408,18 @@ impl Runner {
             format!("the ceremony is aborted after an interruption: {reason}"),
             json!({ "reason": reason, "completed": interrupted.completed, "entries_before": interrupted.entries }),
         )?;
-        if !interrupted.log_key_recorded {
+        let unsealable = if !interrupted.log_key_recorded {
+            Some("the ceremony stopped before its log-signing key existed")
+        } else if interrupted.shares_lost {
+            Some(
+                "the log-signing key is on the token whose PINs were lost with the shares that were never handed out",
+            )
+        } else {
+            None
+        };
+        if let Some(why) = unsealable {
             return Err(EngineError::Refused(format!(
-                "the abort is recorded, but the log cannot be sealed: the ceremony stopped before its log-signing key existed. The log stays unsealed (verify-log exit 3); copy it as it is with {}",
+                "the abort is recorded, but the log cannot be sealed: {why}. The log stays unsealed (verify-log exit 3); copy it as it is with {}",
                 self.log.path().display()
             )));
         }
@@ -1060,6 +1093,19 @@ impl Runner {
     fn init_token(&mut self, operator: &mut dyn Operator, step: &Step) -> Result<(), EngineError> {
         let script = self.script.script.clone();
         let label = script.hsm.token_label.clone();
+        if self.recovery.as_ref().is_some_and(|r| r.token_ready) {
+            // Interrupted after every share was handed out and bagged, before
+            // the witness confirmed: initialising again would need a second
+            // token and a second set of shares.
+            return self.tool_record(
+                Some(&step.id),
+                EventKind::Recorded,
+                format!(
+                    "token '{label}' was initialised and every share handed out before the interruption; it is taken up, not initialised again"
+                ),
+                json!({ "token": label, "taken_up": true }),
+            );
+        }
         let token = free_token(&self.module, &script)?;
         let before = token.info()?;
         self.tool_record(
@@ -1954,6 +2000,18 @@ impl Runner {
         )?;
         self.close_session(session, step)
     }
+}
+
+/// The longest whole-line start of `content` whose SHA-256 is `recorded`
+/// (upper-case hex): what an append-only file held when it was recorded.
+fn recorded_prefix<'a>(content: &'a [u8], recorded: &str) -> Option<&'a [u8]> {
+    content
+        .iter()
+        .enumerate()
+        .filter(|(_, byte)| **byte == b'\n')
+        .map(|(at, _)| &content[..=at])
+        .rev()
+        .find(|prefix| hex_upper(&Sha256::digest(prefix)) == recorded)
 }
 
 /// Stops the step when a lint found an error (a warning is only recorded).

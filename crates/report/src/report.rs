@@ -1456,6 +1456,19 @@ fn files_section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
             logged.insert(path, (e, str_at(&e.data, "sha256")));
         }
     }
+    // Files a resumed run moved aside: the entry that moved them accounts for
+    // them in their new folder.
+    let mut moved: BTreeMap<String, u64> = BTreeMap::new();
+    for e in ctx.of_kind("recorded") {
+        if let (Some(folder), Some(paths)) = (
+            str_at(&e.data, "moved_to"),
+            e.data.get("files").and_then(Value::as_array),
+        ) {
+            for path in paths.iter().filter_map(Value::as_str) {
+                moved.insert(format!("{folder}/{path}"), e.seq);
+            }
+        }
+    }
     let mut rows = Vec::new();
     for f in &ctx.files {
         let (size, sha, actual) = match &f.kind {
@@ -1468,6 +1481,10 @@ fn files_section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
         };
         let status: Cell = if f.path == LOG_FILE {
             cell("the log itself: see \"Ceremony log\"")
+        } else if let Some(seq) = moved.get(&f.path) {
+            cell(format!(
+                "entry {seq}: moved aside on resuming, as the interrupted run left it"
+            ))
         } else {
             match (logged.get(f.path.as_str()), actual) {
                 (Some((e, Some(expected))), Some(actual))

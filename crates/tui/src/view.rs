@@ -1041,7 +1041,7 @@ fn resume_screen(app: &App, frame: &mut Frame, area: Rect) {
     ];
     if interrupted.shares_lost {
         lines.push(Line::styled(
-            "It stopped while shares were handed out: the token's PINs are lost, so it can only be aborted.",
+            "It stopped during the token's initialisation, before every share was handed out: its PINs are lost, so it can only be aborted.",
             loud(),
         ));
         lines.push(blank());
