@@ -133,6 +133,10 @@ pub enum EngineError {
         /// Where in the step: "before the beginning", "after the key generation".
         at: &'static str,
     },
+    #[error(
+        "interrupted by {signal} before the ceremony began: nothing was written, and the output folder is as it was. Run the same `keyceremony run` command again when the room is ready"
+    )]
+    InterruptedBeforeStart { signal: String },
 }
 
 /// Network interfaces up at the start, and the witness's explanation of
@@ -320,6 +324,11 @@ impl Ceremony {
     /// Runs every step; the log records each event before the next one
     /// happens. On error the log ends with the error, and the error is returned.
     pub fn run(self, operator: &mut dyn Operator) -> Result<Outcome, EngineError> {
+        // A signal while the checks ran or the room decided: the log would
+        // only record that it stopped, so it is not created or reopened.
+        if let Some(signal) = self.settings.stop.requested() {
+            return Err(EngineError::InterruptedBeforeStart { signal });
+        }
         match self.start {
             Start::Fresh => {
                 run::Runner::start(self.script, self.settings, self.module, self.network)?

@@ -95,6 +95,11 @@ pub fn explain(error: &EngineError) -> Explained {
             "a signal stopped the tool between two operations; the log records the interruption as its last entry",
             "Record the interruption on the paper script with the time. Running the same command again on the same output folder offers to resume where the ceremony stopped, or to abort it.",
         ),
+        EngineError::InterruptedBeforeStart { .. } => (
+            false,
+            "a signal stopped the tool before the ceremony began; nothing was written",
+            "Run the same command again when the room is ready.",
+        ),
         EngineError::Refused(_) | EngineError::Step { .. } => (
             false,
             "the ceremony was stopped because going on would break the script or the CPS",

@@ -20,6 +20,8 @@ mod terminal;
 mod view;
 
 use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -90,12 +92,17 @@ struct Worker {
     from_engine: Option<Receiver<Message>>,
     go: Option<Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    /// Raised while the engine's run may write to the log: from the
+    /// go-ahead until it returns, unless it stopped before writing.
+    writing: Arc<AtomicBool>,
 }
 
 impl Worker {
     fn spawn(script: LoadedScript, settings: Settings) -> Worker {
         let (to_ui, from_engine) = mpsc::channel();
         let (go, wait) = mpsc::channel::<()>();
+        let writing = Arc::new(AtomicBool::new(false));
+        let wrote = Arc::clone(&writing);
         let thread = std::thread::spawn(move || {
             let mut operator = ChannelOperator::new(to_ui.clone());
             let ceremony = match Ceremony::prepare(script, settings, &mut operator) {
@@ -111,13 +118,18 @@ impl Worker {
             if wait.recv().is_err() {
                 return;
             }
+            wrote.store(true, Ordering::SeqCst);
             let result = ceremony.run(&mut operator);
+            if let Err(EngineError::InterruptedBeforeStart { .. }) = result {
+                wrote.store(false, Ordering::SeqCst);
+            }
             let _ = to_ui.send(Message::Finished(result));
         });
         Worker {
             from_engine: Some(from_engine),
             go: Some(go),
             thread: Some(thread),
+            writing,
         }
     }
 
@@ -234,14 +246,20 @@ pub fn run(script: LoadedScript, settings: Settings) -> Result<Outcome, TuiError
         }
     })();
     drop(pending);
+    let writing = Arc::clone(&worker.writing);
     // Waits for the engine's last entry (after a PKCS#11 call that was
     // running, when there is one).
     drop(worker);
     drop(tui);
     // After a signal a terminal error is the signal's doing (a hangup takes
-    // the terminal away), so the signal is what the operators are told.
+    // the terminal away), so the signal is what the operators are told, and
+    // whether the log has a record of it.
     if let Some(signal) = stop.requested() {
-        return Err(TuiError::Interrupted(signal));
+        return Err(if writing.load(Ordering::SeqCst) {
+            TuiError::Interrupted(signal)
+        } else {
+            TuiError::Engine(EngineError::InterruptedBeforeStart { signal })
+        });
     }
     looped?;
     match result {
