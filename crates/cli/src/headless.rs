@@ -51,7 +51,7 @@ fn print(notice: &Notice) {
             "      share of {custodian} refused ({failures} of at most {limit} failures): {reason}"
         ),
         Notice::HsmDone { what, milliseconds } => {
-            println!("      HSM: {what} done in {milliseconds:.0} ms")
+            println!("      HSM: {what} in {milliseconds:.0} ms")
         }
         Notice::ClockChecked { difference_ms } => println!(
             "      clock: system minus reference {:.3} s",

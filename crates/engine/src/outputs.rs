@@ -93,12 +93,26 @@ impl OutDir {
 
     /// Writes a new file; refuses one that exists.
     pub fn write_new(&self, relative: &str, bytes: &[u8]) -> Result<Written, OutputError> {
+        self.write(relative, bytes, 0o644)
+    }
+
+    /// Writes a new file only its owner may read: rehearsal shares, and the
+    /// log's backup copy (CPS 5.4.4).
+    pub fn write_private(&self, relative: &str, bytes: &[u8]) -> Result<Written, OutputError> {
+        self.write(relative, bytes, 0o600)
+    }
+
+    /// Creates the file (never over an existing one), syncs it and its
+    /// folder, so that a record of it is never ahead of the disk.
+    fn write(&self, relative: &str, bytes: &[u8], mode: u32) -> Result<Written, OutputError> {
+        use std::os::unix::fs::OpenOptionsExt;
         let path = self.path(relative);
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(mode)
             .open(&path)
             .map_err(io_err(&path))?;
         file.write_all(bytes).map_err(io_err(&path))?;
@@ -111,23 +125,6 @@ impl OutDir {
             sha256: Sha256::digest(bytes).into(),
             path,
         })
-    }
-
-    /// Writes a new file only its owner may read (rehearsal shares).
-    pub fn write_secret(&self, relative: &str, bytes: &[u8]) -> Result<PathBuf, OutputError> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let path = self.path(relative);
-        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
-        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        file.write_all(bytes).map_err(io_err(&path))?;
-        file.sync_all().map_err(io_err(&path))?;
-        Ok(path)
     }
 
     /// Appends to a file that collects lines over several steps

@@ -620,7 +620,7 @@ impl Runner {
             path: original.clone(),
             source,
         })?;
-        let copy = OutDir::create(&folder)?.write_new(files::LOG, &bytes)?;
+        let copy = OutDir::create(&folder)?.write_private(files::LOG, &bytes)?;
         let report = keyceremony_log::verify::verify_path(&copy.path, &Default::default());
         let reread = std::fs::read(&copy.path).map_err(|source| outputs::OutputError::Io {
             path: copy.path.clone(),
@@ -1260,7 +1260,7 @@ impl Runner {
         ));
         drop(lines);
         let relative = files::rehearsal_share(&custodian.id);
-        self.out.write_secret(&relative, body.as_bytes())?;
+        self.out.write_private(&relative, body.as_bytes())?;
         self.tool_record(
             Some(&step.id),
             EventKind::FileWritten,

@@ -184,8 +184,10 @@ pub struct Summary {
 
 impl LogWriter {
     /// Creates a new log; refuses to open a file that exists, so an earlier
-    /// ceremony's record is never written over.
+    /// ceremony's record is never written over. Only its owner may read it
+    /// (CPS 5.4.4: the audit log is kept from the eyes of the unauthorised).
     pub fn create(path: &Path) -> Result<LogWriter, LogError> {
+        use std::os::unix::fs::OpenOptionsExt;
         let create_err = |source| LogError::Create {
             path: path.to_path_buf(),
             source,
@@ -193,6 +195,7 @@ impl LogWriter {
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(path)
             .map_err(create_err)?;
         sync_parent(path).map_err(create_err)?;
@@ -450,6 +453,16 @@ mod tests {
         assert_eq!(second.step.as_deref(), Some("1.1"));
         assert_eq!(second.kind, EventKind::StepBegin);
         assert!(first.time.ends_with('Z') && first.time.len() == "2026-01-01T00:00:00.000Z".len());
+    }
+
+    #[test]
+    fn only_the_owner_may_read_the_log() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ceremony.log");
+        LogWriter::create(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     }
 
     #[test]
