@@ -5,153 +5,13 @@
 //! that child process only), so tests never share tokens and never touch
 //! the user's own.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use keyceremony_shares::{Expected, SecretKind, Share, ceremony_tag, rebuild_pin};
-use secrecy::ExposeSecret;
+use common::{BIN, Lab, list_objects, module, repo, shipped, text, user_pin};
 use sha2::{Digest, Sha256};
-
-const BIN: &str = env!("CARGO_BIN_EXE_keyceremony");
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn module() -> PathBuf {
-    let candidates = [
-        "/usr/lib/softhsm/libsofthsm2.so",
-        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-        "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-    ];
-    candidates
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .expect("SoftHSM2 is not installed: run scripts/setup.sh (apt-get install softhsm2)")
-}
-
-/// A SoftHSM2 lab made by `keyceremony lab create`: its own config, token
-/// folder, and the witness's token for sealing logs.
-struct Lab {
-    dir: tempfile::TempDir,
-    conf: PathBuf,
-}
-
-impl Lab {
-    fn new() -> Lab {
-        let dir = tempfile::tempdir().unwrap();
-        let made = Command::new(BIN)
-            .args(["lab", "create"])
-            .arg(dir.path().join("lab"))
-            .arg("--module")
-            .arg(module())
-            .env_remove("SOFTHSM2_CONF")
-            .output()
-            .unwrap();
-        assert!(made.status.success(), "lab create: {}", text(&made.stderr));
-        let conf = dir.path().join("lab/softhsm2.conf");
-        Lab { dir, conf }
-    }
-
-    fn witness_pin(&self) -> PathBuf {
-        self.path("lab/witness.pin")
-    }
-
-    fn witness_key(&self) -> PathBuf {
-        self.path("lab/witness.pub.pem")
-    }
-
-    /// Tokens the lab holds besides the witness's.
-    fn ceremony_tokens(&self) -> usize {
-        std::fs::read_dir(self.path("lab/tokens")).unwrap().count() - 1
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn cmd(&self) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.env("SOFTHSM2_CONF", &self.conf)
-            .env_remove("KEYCEREMONY_MODULE");
-        cmd
-    }
-
-    /// `keyceremony run SCRIPT --answers ANSWERS --out OUT`.
-    fn run(&self, script: &Path, answers: &Path, out: &Path) -> Output {
-        self.cmd()
-            .arg("run")
-            .arg(script)
-            .arg("--module")
-            .arg(module())
-            .arg("--answers")
-            .arg(answers)
-            .arg("--witness-pin-file")
-            .arg(self.witness_pin())
-            .arg("--backup")
-            .arg(self.path("backup"))
-            .arg("--out")
-            .arg(out)
-            .output()
-            .unwrap()
-    }
-
-    /// Labels of every object on the token, private ones included.
-    fn objects(&self, token: &str, pin: &str) -> String {
-        let out = Command::new("pkcs11-tool")
-            .env("SOFTHSM2_CONF", &self.conf)
-            .arg("--module")
-            .arg(module())
-            .args([
-                "--token-label",
-                token,
-                "--login",
-                "--pin",
-                pin,
-                "--list-objects",
-            ])
-            .output()
-            .expect("pkcs11-tool missing: apt-get install opensc");
-        assert!(out.status.success(), "pkcs11-tool: {}", text(&out.stderr));
-        text(&out.stdout)
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn shipped(name: &str) -> (PathBuf, PathBuf) {
-    (
-        repo().join(format!("ceremony-scripts/{name}.toml")),
-        repo().join(format!("ceremony-scripts/rehearsal/{name}.answers.toml")),
-    )
-}
-
-/// The user PIN rebuilt from two custodians' rehearsal share files: what a
-/// lab operator does to inspect a token after a rehearsal.
-fn user_pin(out: &Path, ceremony: &str) -> String {
-    let shares: Vec<Share> = ["carol", "dave"]
-        .iter()
-        .map(|who| {
-            let file =
-                std::fs::read_to_string(out.join(format!("rehearsal-shares/{who}.share"))).unwrap();
-            let table: toml::Table = toml::from_str(&file).unwrap();
-            Share::parse(table["user-pin"].as_str().unwrap()).unwrap()
-        })
-        .collect();
-    let expected = Expected {
-        kind: SecretKind::UserPin,
-        ceremony_tag: ceremony_tag(ceremony),
-        nonce: None,
-        threshold: 2,
-    };
-    rebuild_pin(&shares, &expected)
-        .unwrap()
-        .expose_secret()
-        .to_string()
-}
 
 fn openssl(args: &[&str]) -> String {
     let out = Command::new("openssl").args(args).output().unwrap();
@@ -324,20 +184,7 @@ fn rehearsal_runs_both_shipped_ceremonies() {
             &ecc,
         ),
     ] {
-        let objects = Command::new("pkcs11-tool")
-            .env("SOFTHSM2_CONF", &lab_conf)
-            .arg("--module")
-            .arg(module())
-            .args([
-                "--token-label",
-                token,
-                "--login",
-                "--pin",
-                &user_pin(dir, ceremony),
-                "--list-objects",
-            ])
-            .output()
-            .unwrap();
+        let objects = list_objects(&lab_conf, token, &user_pin(dir, ceremony));
         let listing = text(&objects.stdout);
         assert!(
             objects.status.success(),
@@ -593,7 +440,7 @@ fn a_reused_subject_or_key_label_is_refused() {
     // Without that inventory, the token itself still holds the label.
     let run = lab
         .cmd()
-        .args(run_args(&lab, &again, &answers, &out))
+        .args(lab.run_args(&again, &answers, &out))
         .arg("--inventory")
         .arg(lab.path("another-inventory.jsonl"))
         .output()
@@ -680,7 +527,7 @@ fn in_netns(lab: &Lab, setup: &str, args: &[std::ffi::OsString]) -> Option<Outpu
         Command::new("unshare")
             .args(["--net", "--mount", "--", "sh", "-c", &script, BIN])
             .args(args)
-            .env("SOFTHSM2_CONF", &lab.conf)
+            .env("SOFTHSM2_CONF", lab.conf())
             .env_remove("KEYCEREMONY_MODULE")
             .output()
             .unwrap(),
@@ -696,16 +543,6 @@ fn euid() -> u32 {
         .unwrap()
 }
 
-fn run_args(lab: &Lab, script: &Path, answers: &Path, out: &Path) -> Vec<std::ffi::OsString> {
-    let mut args: Vec<std::ffi::OsString> = vec!["run".into(), script.into()];
-    args.extend(["--module".into(), module().into()]);
-    args.extend(["--answers".into(), answers.into()]);
-    args.extend(["--witness-pin-file".into(), lab.witness_pin().into()]);
-    args.extend(["--backup".into(), lab.path("backup").into()]);
-    args.extend(["--out".into(), out.into()]);
-    args
-}
-
 const TAP_UP: &str = "ip tuntap add kc0 mode tap && ip link set kc0 up";
 
 #[test]
@@ -718,7 +555,7 @@ fn a_production_script_never_takes_shares_from_a_file() {
     );
     let (_, answers) = shipped("root-p384");
     let out = lab.path("out");
-    let Some(run) = in_netns(&lab, "true", &run_args(&lab, &script, &answers, &out)) else {
+    let Some(run) = in_netns(&lab, "true", &lab.run_args(&script, &answers, &out)) else {
         return;
     };
     let stderr = text(&run.stderr);
@@ -736,7 +573,7 @@ fn a_network_interface_up_warns_a_rehearsal_and_stops_a_production_ceremony() {
     let lab = Lab::new();
     let (script, answers) = shipped("root-p384");
     let out = lab.path("rehearsal");
-    let Some(run) = in_netns(&lab, TAP_UP, &run_args(&lab, &script, &answers, &out)) else {
+    let Some(run) = in_netns(&lab, TAP_UP, &lab.run_args(&script, &answers, &out)) else {
         return;
     };
     assert!(run.status.success(), "{}", text(&run.stderr));
@@ -756,7 +593,7 @@ fn a_network_interface_up_warns_a_rehearsal_and_stops_a_production_ceremony() {
         &[("mode = \"rehearsal\"", "mode = \"production\"")],
     );
     let out = lab.path("production");
-    let run = in_netns(&lab, TAP_UP, &run_args(&lab, &production, &answers, &out)).unwrap();
+    let run = in_netns(&lab, TAP_UP, &lab.run_args(&production, &answers, &out)).unwrap();
     let stderr = text(&run.stderr);
     assert!(!run.status.success());
     assert!(
@@ -837,7 +674,7 @@ fn run_and_kill_after(lab: &Lab, script: &Path, answers: &Path, out: &Path, step
     use std::io::{BufRead, BufReader};
     let mut child = lab
         .cmd()
-        .args(run_args(lab, script, answers, out))
+        .args(lab.run_args(script, answers, out))
         .args(["--halt-after", step])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -871,23 +708,11 @@ fn no_unaccounted_key(lab: &Lab, out: &Path) {
         );
         return;
     }
-    let listing = lab.objects(
+    lab.assert_every_key_logged(
         "Example TLS ECC Root 2026",
         &user_pin(out, "example-tls-ecc-root-2026"),
+        out,
     );
-    let log = std::fs::read_to_string(out.join("ceremony.log")).unwrap();
-    for label in listing
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("label:"))
-    {
-        let label = label.trim();
-        let recorded = log.lines().any(|line| {
-            (line.contains("\"kind\":\"key-generated\"")
-                || line.contains("\"kind\":\"log-signing-key\""))
-                && line.contains(label)
-        });
-        assert!(recorded, "key '{label}' is on the token but not in the log");
-    }
 }
 
 #[test]

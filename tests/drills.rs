@@ -9,15 +9,14 @@
 //! the token that the log does not account for, and a next run that resumes
 //! or aborts cleanly. docs/drills.md says what each one shows.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use keyceremony_shares::{Expected, SecretKind, Share, ceremony_tag, rebuild_pin};
-use secrecy::ExposeSecret;
-
-const BIN: &str = env!("CARGO_BIN_EXE_keyceremony");
+use common::{BIN, Lab, module, shipped, text, user_pin};
 
 /// Ample for RSA-4096 generation in SoftHSM2 on a busy 2-core machine: a
 /// second or two alone, but it has taken 47 s with other tests and fuzzers
@@ -50,78 +49,24 @@ struct Ceremony {
 
 impl Ceremony {
     fn script(&self) -> PathBuf {
-        repo().join(format!("ceremony-scripts/{}.toml", self.name))
+        shipped(self.name).0
     }
 
     fn answers(&self) -> PathBuf {
-        repo().join(format!(
-            "ceremony-scripts/rehearsal/{}.answers.toml",
-            self.name
-        ))
+        shipped(self.name).1
     }
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn module() -> PathBuf {
-    [
-        "/usr/lib/softhsm/libsofthsm2.so",
-        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-        "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists())
-    .expect("SoftHSM2 is not installed: run scripts/setup.sh (apt-get install softhsm2)")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A SoftHSM2 lab of the drill's own, made by `keyceremony lab create`.
-struct Lab {
-    dir: tempfile::TempDir,
-}
-
+/// What the drills add to the shared lab: runs of a shipped [`Ceremony`],
+/// the answers the room gives on restarting, and the keys on its token.
 impl Lab {
-    fn new() -> Lab {
-        let dir = tempfile::tempdir().unwrap();
-        let made = Command::new(BIN)
-            .args(["lab", "create"])
-            .arg(dir.path().join("lab"))
-            .arg("--module")
-            .arg(module())
-            .env_remove("SOFTHSM2_CONF")
-            .output()
-            .unwrap();
-        assert!(made.status.success(), "lab create: {}", text(&made.stderr));
-        Lab { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn tokens(&self) -> PathBuf {
-        self.path("lab/tokens")
-    }
-
-    fn cmd(&self) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.env("SOFTHSM2_CONF", self.path("lab/softhsm2.conf"))
-            .env_remove("KEYCEREMONY_MODULE");
-        cmd
-    }
-
     /// `keyceremony run` of a rehearsal, headless, into `out`.
-    fn run_cmd(&self, ceremony: &Ceremony, answers: &Path, out: &Path) -> Command {
-        self.run_with_module(ceremony, answers, out, &module())
+    fn ceremony_cmd(&self, ceremony: &Ceremony, answers: &Path, out: &Path) -> Command {
+        self.ceremony_cmd_with_module(ceremony, answers, out, &module())
     }
 
-    fn run_with_module(
+    /// The inventory stays in the lab, out of the disk-full drill's tmpfs.
+    fn ceremony_cmd_with_module(
         &self,
         ceremony: &Ceremony,
         answers: &Path,
@@ -129,25 +74,14 @@ impl Lab {
         module: &Path,
     ) -> Command {
         let mut cmd = self.cmd();
-        cmd.arg("run")
-            .arg(ceremony.script())
-            .arg("--module")
-            .arg(module)
-            .arg("--answers")
-            .arg(answers)
-            .arg("--witness-pin-file")
-            .arg(self.path("lab/witness.pin"))
-            .arg("--backup")
-            .arg(self.path("backup"))
+        cmd.args(self.run_args_with_module(&ceremony.script(), answers, out, module))
             .arg("--inventory")
-            .arg(self.path("inventory.jsonl"))
-            .arg("--out")
-            .arg(out);
+            .arg(self.inventory());
         cmd
     }
 
-    fn run(&self, ceremony: &Ceremony, answers: &Path, out: &Path) -> Output {
-        self.run_cmd(ceremony, answers, out).output().unwrap()
+    fn run_ceremony(&self, ceremony: &Ceremony, answers: &Path, out: &Path) -> Output {
+        self.ceremony_cmd(ceremony, answers, out).output().unwrap()
     }
 
     /// The shipped answers plus what the room decides on restarting.
@@ -173,35 +107,12 @@ impl Lab {
     }
 
     /// Labels of every object on the ceremony token, private ones included.
-    fn labels(&self, ceremony: &Ceremony, out: &Path) -> Vec<String> {
-        let listing = Command::new("pkcs11-tool")
-            .env("SOFTHSM2_CONF", self.path("lab/softhsm2.conf"))
-            .arg("--module")
-            .arg(module())
-            .args(["--token-label", ceremony.token, "--login", "--pin"])
-            .arg(user_pin(out, ceremony.id))
-            .arg("--list-objects")
-            .output()
-            .expect("pkcs11-tool missing: apt-get install opensc");
-        assert!(listing.status.success(), "{}", text(&listing.stderr));
-        text(&listing.stdout)
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("label:"))
-            .map(|l| l.trim().to_string())
-            .collect()
+    fn ceremony_labels(&self, ceremony: &Ceremony, out: &Path) -> Vec<String> {
+        self.labels(ceremony.token, &user_pin(out, ceremony.id))
     }
 
-    /// Every key on the ceremony token is one the log records as generated.
     fn no_unaccounted_key(&self, ceremony: &Ceremony, out: &Path) {
-        let log = std::fs::read_to_string(out.join("ceremony.log")).unwrap();
-        for label in self.labels(ceremony, out) {
-            let recorded = log.lines().any(|line| {
-                (line.contains("\"kind\":\"key-generated\"")
-                    || line.contains("\"kind\":\"log-signing-key\""))
-                    && line.contains(&label)
-            });
-            assert!(recorded, "key '{label}' is on the token but not in the log");
-        }
+        self.assert_every_key_logged(ceremony.token, &user_pin(out, ceremony.id), out);
     }
 }
 
@@ -210,29 +121,6 @@ fn hash(text: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     text.hash(&mut h);
     h.finish()
-}
-
-/// The user PIN rebuilt from two rehearsal share files, to list the token.
-fn user_pin(out: &Path, ceremony: &str) -> String {
-    let shares: Vec<Share> = ["carol", "dave"]
-        .iter()
-        .map(|who| {
-            let file =
-                std::fs::read_to_string(out.join(format!("rehearsal-shares/{who}.share"))).unwrap();
-            let table: toml::Table = toml::from_str(&file).unwrap();
-            Share::parse(table["user-pin"].as_str().unwrap()).unwrap()
-        })
-        .collect();
-    let expected = Expected {
-        kind: SecretKind::UserPin,
-        ceremony_tag: ceremony_tag(ceremony),
-        nonce: None,
-        threshold: 2,
-    };
-    rebuild_pin(&shares, &expected)
-        .unwrap()
-        .expose_secret()
-        .to_string()
 }
 
 /// The log's complete entries (a line still being written is left out).
@@ -288,7 +176,7 @@ fn assert_fails_with(run: &Output, expected: &[&str], drill: &str) {
 /// Resumes and completes the ceremony: the log then verifies sealed, and
 /// the token holds exactly the keys the log accounts for.
 fn resume_to_the_end(lab: &Lab, ceremony: &Ceremony, out: &Path, drill: &str) {
-    let run = lab.run(ceremony, &lab.resume_answers(ceremony), out);
+    let run = lab.run_ceremony(ceremony, &lab.resume_answers(ceremony), out);
     assert!(
         run.status.success(),
         "{drill}: resuming failed:\n{}{}",
@@ -302,7 +190,7 @@ fn resume_to_the_end(lab: &Lab, ceremony: &Ceremony, out: &Path, drill: &str) {
     );
     lab.no_unaccounted_key(ceremony, out);
     assert_eq!(
-        lab.labels(ceremony, out)
+        lab.ceremony_labels(ceremony, out)
             .iter()
             .filter(|l| *l == ceremony.id)
             .count(),
@@ -314,7 +202,7 @@ fn resume_to_the_end(lab: &Lab, ceremony: &Ceremony, out: &Path, drill: &str) {
 /// Runs until the drill halt after `step`, then kills the process (SIGKILL).
 fn run_and_kill_after(lab: &Lab, ceremony: &Ceremony, out: &Path, step: &str) {
     let mut child = lab
-        .run_cmd(ceremony, &ceremony.answers(), out)
+        .ceremony_cmd(ceremony, &ceremony.answers(), out)
         .args(["--halt-after", step])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -336,7 +224,7 @@ fn run_and_kill_after(lab: &Lab, ceremony: &Ceremony, out: &Path, step: &str) {
 /// is the root key's generation request: the HSM is generating the key.
 fn run_until_key_generation(lab: &Lab, ceremony: &Ceremony, out: &Path) -> Child {
     let mut child = lab
-        .run_cmd(ceremony, &ceremony.answers(), out)
+        .ceremony_cmd(ceremony, &ceremony.answers(), out)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -417,7 +305,7 @@ fn the_token_folder_taken_away_during_key_generation() {
 
     // The next run cannot find the token, says so, and changes nothing.
     let before = std::fs::read(out.join("ceremony.log")).unwrap();
-    let run = lab.run(&RSA, &lab.resume_answers(&RSA), &out);
+    let run = lab.run_ceremony(&RSA, &lab.resume_answers(&RSA), &out);
     // SoftHSM2 refuses to initialise without its token folder; the message
     // names the folder and how it was configured.
     let tokens = lab.tokens().display().to_string();
@@ -450,7 +338,7 @@ fn a_file_that_is_not_a_pkcs11_module_is_refused() {
     for fake in [Path::new("/bin/ls"), text_file.as_path()] {
         let out = lab.path("out");
         let run = lab
-            .run_with_module(&P384, &P384.answers(), &out, fake)
+            .ceremony_cmd_with_module(&P384, &P384.answers(), &out, fake)
             .output()
             .unwrap();
         let drill = format!("module {}", fake.display());
@@ -483,7 +371,7 @@ fn a_token_that_cannot_store_the_key() {
         "mount --bind {tokens} {tokens} && mount -o remount,bind,ro {tokens}"
     ));
     let mounted = Mounted(lab.tokens());
-    let run = lab.run(&P384, &lab.resume_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
     assert_fails_with(&run, &["C_GenerateKeyPair failed"], drill);
     assert_interrupted_log(&out, drill);
     let log = entries(&out);
@@ -536,7 +424,7 @@ fn the_disk_fills_up_while_the_log_is_written() {
     let filler = disk.join("filler");
     let room = free_bytes(&disk) - 4096;
     std::fs::write(&filler, vec![0u8; room as usize]).unwrap();
-    let run = lab.run(&P384, &lab.resume_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
     assert_fails_with(&run, &["No space left on device"], drill);
     assert_interrupted_log(&out, drill);
     assert!(
@@ -613,7 +501,7 @@ fn sigint_during_key_generation_then_resume() {
 #[test]
 fn sigterm_during_key_generation_then_abort() {
     let (lab, out) = signal_during_key_generation(libc::SIGTERM, "SIGTERM");
-    let run = lab.run(&RSA, &lab.abort_answers(&RSA), &out);
+    let run = lab.run_ceremony(&RSA, &lab.abort_answers(&RSA), &out);
     assert!(run.status.success(), "abort: {}", text(&run.stderr));
     let (code, report) = verify_log(&out);
     assert_eq!(code, 3, "{report}");
@@ -800,7 +688,7 @@ fn a_crash_while_shares_were_handed_out() {
     crash_in_the_token_initialisation(&lab, &out, |e| e["kind"] == "log-signing-key");
     let before = std::fs::read(out.join("ceremony.log")).unwrap();
 
-    let run = lab.run(&P384, &lab.resume_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
     assert_fails_with(
         &run,
         &[
@@ -816,7 +704,7 @@ fn a_crash_while_shares_were_handed_out() {
         "{drill}: a refused resumption wrote to the log"
     );
 
-    let run = lab.run(&P384, &lab.abort_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384), &out);
     assert_fails_with(
         &run,
         &[
@@ -923,10 +811,10 @@ fn the_terminal_closed_under_the_tui() {
     cmd.arg("--backup");
     cmd.arg(lab.path("backup"));
     cmd.arg("--inventory");
-    cmd.arg(lab.path("inventory.jsonl"));
+    cmd.arg(lab.inventory());
     cmd.arg("--out");
     cmd.arg(&out);
-    cmd.env("SOFTHSM2_CONF", lab.path("lab/softhsm2.conf"));
+    cmd.env("SOFTHSM2_CONF", lab.conf());
     cmd.env("TERM", "xterm-256color");
     cmd.env_remove("KEYCEREMONY_MODULE");
     let mut terminal = Terminal::spawn(cmd);

@@ -3,36 +3,18 @@
 //! the paper script are checked against that run's real outputs, with
 //! OpenSSL, headless Chromium and a Markdown parser as outside opinions.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use common::{BIN, module, repo, text};
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag};
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyceremony");
 const CEREMONIES: [&str; 2] = ["root-rsa4096", "root-p384"];
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn module() -> PathBuf {
-    [
-        "/usr/lib/softhsm/libsofthsm2.so",
-        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-        "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists())
-    .expect("SoftHSM2 is not installed: run scripts/setup.sh (apt-get install softhsm2)")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn keyceremony(args: &[&str]) -> Output {
     Command::new(BIN)

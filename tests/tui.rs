@@ -9,15 +9,16 @@
 //! from the raw bytes. Every step waits for text on the screen (with a
 //! timeout that prints the screen), never on a sleep alone.
 
+mod common;
+
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::{BIN, Lab, module, repo};
 use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyceremony");
 const ROWS: u16 = 24;
 const COLS: u16 = 80;
 /// Long enough for RSA-4096 generation on a slow machine; a healthy run
@@ -26,22 +27,6 @@ const TIMEOUT: Duration = Duration::from_secs(90);
 
 const ENTER: &str = "\r";
 const DOWN: &str = "\x1b[B";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn module() -> PathBuf {
-    [
-        "/usr/lib/softhsm/libsofthsm2.so",
-        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-        "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists())
-    .expect("SoftHSM2 is not installed: run scripts/setup.sh (apt-get install softhsm2)")
-}
 
 /// The program in a pseudo-terminal, and its screen as a terminal shows it.
 struct Tty {
@@ -265,23 +250,9 @@ fn openssl(args: &[&str]) -> String {
 
 #[test]
 fn the_rsa_rehearsal_runs_through_the_tui() {
-    let dir = tempfile::tempdir().unwrap();
-    let lab = dir.path().join("lab");
-    let made = Command::new(BIN)
-        .args(["lab", "create"])
-        .arg(&lab)
-        .arg("--module")
-        .arg(module())
-        .env_remove("SOFTHSM2_CONF")
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "lab create: {}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let witness_pin = std::fs::read_to_string(lab.join("witness.pin")).unwrap();
-    let out = dir.path().join("out");
+    let lab = Lab::new();
+    let witness_pin = std::fs::read_to_string(lab.witness_pin()).unwrap();
+    let out = lab.path("out");
 
     let mut cmd = CommandBuilder::new(BIN);
     cmd.arg("run");
@@ -289,13 +260,13 @@ fn the_rsa_rehearsal_runs_through_the_tui() {
     cmd.arg("--module");
     cmd.arg(module());
     cmd.arg("--backup");
-    cmd.arg(dir.path().join("backup"));
+    cmd.arg(lab.path("backup"));
     cmd.arg("--out");
     cmd.arg(&out);
-    cmd.env("SOFTHSM2_CONF", lab.join("softhsm2.conf"));
+    cmd.env("SOFTHSM2_CONF", lab.conf());
     cmd.env("TERM", "xterm-256color");
     cmd.env_remove("KEYCEREMONY_MODULE");
-    cmd.cwd(dir.path());
+    cmd.cwd(lab.dir());
     let mut tty = Tty::spawn(cmd);
 
     let start = tty.wait_for(&["begin the ceremony", "REHEARSAL"]);

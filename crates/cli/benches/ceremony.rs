@@ -11,31 +11,17 @@
 //! is printed with the range. Every run gets a fresh SoftHSM2 lab from
 //! `keyceremony lab create`, which is not timed.
 
+#[path = "../../../tests/common/mod.rs"]
+mod common;
+
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::{BIN, Lab, module, repo, shipped, text};
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-
-const BIN: &str = env!("CARGO_BIN_EXE_keyceremony");
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn module() -> PathBuf {
-    [
-        "/usr/lib/softhsm/libsofthsm2.so",
-        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-        "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists())
-    .expect("SoftHSM2 is not installed: run scripts/setup.sh")
-}
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -75,21 +61,6 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU".to_string())
 }
 
-/// A fresh SoftHSM2 lab, made by the tool (witness token included).
-fn lab(dir: &Path) -> Result<PathBuf> {
-    let made = Command::new(BIN)
-        .args(["lab", "create"])
-        .arg(dir.join("lab"))
-        .arg("--module")
-        .arg(module())
-        .env_remove("SOFTHSM2_CONF")
-        .output()?;
-    if !made.status.success() {
-        return Err(format!("lab create: {}", String::from_utf8_lossy(&made.stderr)).into());
-    }
-    Ok(dir.join("lab/softhsm2.conf"))
-}
-
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     let n = values.len();
@@ -117,31 +88,19 @@ struct CeremonyRun {
     entries: usize,
 }
 
-fn keyceremony_run(name: &str, dir: &Path, out: &Path) -> Result<CeremonyRun> {
-    let conf = lab(dir)?;
+fn keyceremony_run(name: &str, lab: &Lab, out: &Path) -> Result<CeremonyRun> {
+    let (script, answers) = shipped(name);
     let started = Instant::now();
-    let run = Command::new(BIN)
-        .arg("run")
-        .arg(repo().join(format!("ceremony-scripts/{name}.toml")))
-        .arg("--answers")
-        .arg(repo().join(format!("ceremony-scripts/rehearsal/{name}.answers.toml")))
-        .arg("--module")
-        .arg(module())
-        .arg("--witness-pin-file")
-        .arg(dir.join("lab/witness.pin"))
-        .arg("--backup")
-        .arg(dir.join("backup"))
+    let run = lab
+        .cmd()
+        .args(lab.run_args(&script, &answers, out))
         .arg("--inventory")
-        .arg(dir.join("inventory.jsonl"))
-        .arg("--out")
-        .arg(out)
-        .env("SOFTHSM2_CONF", &conf)
-        .env_remove("KEYCEREMONY_MODULE")
+        .arg(lab.inventory())
         .stdout(Stdio::null())
         .output()?;
     let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     if !run.status.success() {
-        return Err(format!("keyceremony run: {}", String::from_utf8_lossy(&run.stderr)).into());
+        return Err(format!("keyceremony run: {}", text(&run.stderr)).into());
     }
     let log = std::fs::read_to_string(out.join("ceremony.log"))?;
     let mut hsm_ms = 0.0;
@@ -161,18 +120,17 @@ fn keyceremony_run(name: &str, dir: &Path, out: &Path) -> Result<CeremonyRun> {
 }
 
 /// bench/baseline.sh: wall time, and its key generation and signing.
-fn baseline_run(algorithm: &str, dir: &Path) -> Result<(f64, f64)> {
-    let conf = lab(dir)?;
+fn baseline_run(algorithm: &str, lab: &Lab) -> Result<(f64, f64)> {
     let started = Instant::now();
     let run = Command::new(repo().join("bench/baseline.sh"))
         .arg(algorithm)
-        .arg(dir.join("baseline"))
-        .env("SOFTHSM2_CONF", &conf)
+        .arg(lab.path("baseline"))
+        .env("SOFTHSM2_CONF", lab.conf())
         .env("MODULE", module())
         .output()?;
     let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     if !run.status.success() {
-        return Err(format!("baseline: {}", String::from_utf8_lossy(&run.stderr)).into());
+        return Err(format!("baseline: {}", text(&run.stderr)).into());
     }
     let stages = String::from_utf8_lossy(&run.stdout);
     let stage = |name: &str| -> f64 {
@@ -201,16 +159,14 @@ fn baseline(runs: usize) -> Result<()> {
         let mut on_disk: Vec<CeremonyRun> = Vec::new();
         let mut on_tmpfs: Vec<CeremonyRun> = Vec::new();
         for _ in 0..runs {
-            let dir = tempfile::tempdir()?;
-            let (wall, hsm) = baseline_run(algorithm, dir.path())?;
+            let (wall, hsm) = baseline_run(algorithm, &Lab::new())?;
             base_wall.push(wall);
             base_hsm.push(hsm);
-            let dir = tempfile::tempdir()?;
-            on_disk.push(keyceremony_run(name, dir.path(), &dir.path().join("out"))?);
+            let lab = Lab::new();
+            on_disk.push(keyceremony_run(name, &lab, &lab.path("out"))?);
             if shm.is_dir() {
-                let dir = tempfile::tempdir()?;
                 let out = tempfile::tempdir_in(shm)?;
-                on_tmpfs.push(keyceremony_run(name, dir.path(), &out.path().join("out"))?);
+                on_tmpfs.push(keyceremony_run(name, &Lab::new(), &out.path().join("out"))?);
             }
         }
         let mut base_over: Vec<f64> = base_wall
@@ -331,16 +287,15 @@ fn tui_frames(conf: &Path, out: &Path, first: &str, ready: &str) -> Result<(f64,
 fn startup(runs: usize) -> Result<()> {
     println!();
     println!("# Start-up of `keyceremony run SCRIPT --out DIR` in a terminal (ms from spawn)");
-    let dir = tempfile::tempdir()?;
-    let conf = lab(dir.path())?;
+    let lab = Lab::new();
     let (mut first, mut ready, mut version) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         let started = Instant::now();
         Command::new(BIN).arg("--version").output()?;
         version.push(started.elapsed().as_secs_f64() * 1000.0);
         let (a, b) = tui_frames(
-            &conf,
-            &dir.path().join("out"),
+            &lab.conf(),
+            &lab.path("out"),
             "The witness compares",
             "begin the ceremony",
         )?;

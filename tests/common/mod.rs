@@ -1,0 +1,231 @@
+//! Support shared by the end-to-end tests and the bench: the real
+//! `keyceremony` binary, the shipped ceremony scripts, and SoftHSM2 labs
+//! made by the tool itself.
+
+// Each test binary, and the bench, uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use keyceremony_shares::{Expected, SecretKind, Share, ceremony_tag, rebuild_pin};
+use secrecy::ExposeSecret;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_keyceremony");
+
+/// The workspace root: the tests and the shipped scripts live there, not
+/// beside the crate that registers the tests.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// SoftHSM2 wherever the distribution's package puts it on this machine.
+pub fn module() -> PathBuf {
+    [
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+        "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+    .expect("SoftHSM2 is not installed: run scripts/setup.sh (apt-get install softhsm2)")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A shipped ceremony's script and its rehearsal answers.
+pub fn shipped(name: &str) -> (PathBuf, PathBuf) {
+    (
+        repo().join(format!("ceremony-scripts/{name}.toml")),
+        repo().join(format!("ceremony-scripts/rehearsal/{name}.answers.toml")),
+    )
+}
+
+/// The user PIN rebuilt from two custodians' rehearsal share files: what a
+/// lab operator does to inspect a token after a rehearsal.
+pub fn user_pin(out: &Path, ceremony: &str) -> String {
+    let shares: Vec<Share> = ["carol", "dave"]
+        .iter()
+        .map(|who| {
+            let file =
+                std::fs::read_to_string(out.join(format!("rehearsal-shares/{who}.share"))).unwrap();
+            let table: toml::Table = toml::from_str(&file).unwrap();
+            Share::parse(table["user-pin"].as_str().unwrap()).unwrap()
+        })
+        .collect();
+    let expected = Expected {
+        kind: SecretKind::UserPin,
+        ceremony_tag: ceremony_tag(ceremony),
+        nonce: None,
+        threshold: 2,
+    };
+    rebuild_pin(&shares, &expected)
+        .unwrap()
+        .expose_secret()
+        .to_string()
+}
+
+/// `pkcs11-tool --list-objects` on a token of the SoftHSM2 that `conf`
+/// configures, logged in, so that private objects are listed too.
+pub fn list_objects(conf: &Path, token: &str, pin: &str) -> Output {
+    Command::new("pkcs11-tool")
+        .env("SOFTHSM2_CONF", conf)
+        .arg("--module")
+        .arg(module())
+        .args([
+            "--token-label",
+            token,
+            "--login",
+            "--pin",
+            pin,
+            "--list-objects",
+        ])
+        .output()
+        .expect("pkcs11-tool missing: apt-get install opensc")
+}
+
+/// A SoftHSM2 lab made by `keyceremony lab create` in a temporary folder
+/// of its own: its config, token folder and the witness's token for sealing
+/// logs. Each run names the lab through SOFTHSM2_CONF for that child process
+/// only, so runs never share tokens and never touch the user's own.
+pub struct Lab {
+    dir: tempfile::TempDir,
+}
+
+impl Lab {
+    pub fn new() -> Lab {
+        let dir = tempfile::tempdir().unwrap();
+        let made = Command::new(BIN)
+            .args(["lab", "create"])
+            .arg(dir.path().join("lab"))
+            .arg("--module")
+            .arg(module())
+            .env_remove("SOFTHSM2_CONF")
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "lab create: {}", text(&made.stderr));
+        Lab { dir }
+    }
+
+    /// The temporary folder: outputs, backups and edited scripts go there,
+    /// so that they are removed with the lab.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn conf(&self) -> PathBuf {
+        self.path("lab/softhsm2.conf")
+    }
+
+    pub fn witness_pin(&self) -> PathBuf {
+        self.path("lab/witness.pin")
+    }
+
+    pub fn witness_key(&self) -> PathBuf {
+        self.path("lab/witness.pub.pem")
+    }
+
+    pub fn tokens(&self) -> PathBuf {
+        self.path("lab/tokens")
+    }
+
+    /// Tokens the lab holds besides the witness's.
+    pub fn ceremony_tokens(&self) -> usize {
+        std::fs::read_dir(self.tokens()).unwrap().count() - 1
+    }
+
+    /// An inventory kept in the lab: without `--inventory` the tool keeps
+    /// it beside OUT, which may be a small tmpfs or /dev/shm.
+    pub fn inventory(&self) -> PathBuf {
+        self.path("inventory.jsonl")
+    }
+
+    /// The binary on this lab's tokens, whatever the caller's environment
+    /// says: a KEYCEREMONY_MODULE there would override `--module`.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.env("SOFTHSM2_CONF", self.conf())
+            .env_remove("KEYCEREMONY_MODULE");
+        cmd
+    }
+
+    /// `run SCRIPT --module M --answers ANSWERS --out OUT` with the lab's
+    /// witness and backup folder, as arguments, so that a caller may run
+    /// them under another program. No `--inventory`: a caller adds its own
+    /// or leaves the tool's default, beside OUT.
+    pub fn run_args(&self, script: &Path, answers: &Path, out: &Path) -> Vec<OsString> {
+        self.run_args_with_module(script, answers, out, &module())
+    }
+
+    /// [`Lab::run_args`] with a module of the caller's choosing, for a file
+    /// that is not one.
+    pub fn run_args_with_module(
+        &self,
+        script: &Path,
+        answers: &Path,
+        out: &Path,
+        module: &Path,
+    ) -> Vec<OsString> {
+        vec![
+            "run".into(),
+            script.into(),
+            "--module".into(),
+            module.into(),
+            "--answers".into(),
+            answers.into(),
+            "--witness-pin-file".into(),
+            self.witness_pin().into(),
+            "--backup".into(),
+            self.path("backup").into(),
+            "--out".into(),
+            out.into(),
+        ]
+    }
+
+    /// `keyceremony run` of [`Lab::run_args`], to its end.
+    pub fn run(&self, script: &Path, answers: &Path, out: &Path) -> Output {
+        self.cmd()
+            .args(self.run_args(script, answers, out))
+            .output()
+            .unwrap()
+    }
+
+    /// Every object on the token, private ones included: OpenSC's view,
+    /// not the tool's own.
+    pub fn objects(&self, token: &str, pin: &str) -> String {
+        let out = list_objects(&self.conf(), token, pin);
+        assert!(out.status.success(), "pkcs11-tool: {}", text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    pub fn labels(&self, token: &str, pin: &str) -> Vec<String> {
+        self.objects(token, pin)
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("label:"))
+            .map(|l| l.trim().to_string())
+            .collect()
+    }
+
+    /// Every key on the token is one the log in `out` records as generated:
+    /// whatever stopped a ceremony, no key may be left that the log does not
+    /// account for.
+    pub fn assert_every_key_logged(&self, token: &str, pin: &str, out: &Path) {
+        let log = std::fs::read_to_string(out.join("ceremony.log")).unwrap();
+        for label in self.labels(token, pin) {
+            let recorded = log.lines().any(|line| {
+                (line.contains("\"kind\":\"key-generated\"")
+                    || line.contains("\"kind\":\"log-signing-key\""))
+                    && line.contains(&label)
+            });
+            assert!(recorded, "key '{label}' is on the token but not in the log");
+        }
+    }
+}
