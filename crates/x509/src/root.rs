@@ -115,7 +115,8 @@ impl DynSignatureAlgorithmIdentifier for TokenSigner {
 /// - Subject: [`DistinguishedName::validate`], then x509-cert's BR 7.1.2.10.2 naming check
 ///   (`cabf::ca_certificate_naming`, run by `cabf::Root::new`).
 /// - Serial number: the HSM's random bytes with the top bit cleared, so the INTEGER is
-///   positive and at most 20 octets (RFC 5280 4.1.2.2) and below 2^159; refused if they are
+///   positive and at most 20 octets (RFC 5280 4.1.2.2) and below 2^159, encoded in its
+///   fewest octets (a leading zero octet, one draw in 128, is dropped); refused if they are
 ///   all zero. 9 to 20 bytes are accepted, so at least 64 bits of CSPRNG output remain
 ///   (BR 7.1.2.1); the ceremony draws 16 (127 random bits).
 /// - Validity (BR 7.1.2.1.1, CPS 6.3.2): notBefore truncated to whole seconds, no earlier
@@ -165,7 +166,10 @@ pub fn prepare_root(
     let facts = inspect_tbs(&tbs).map_err(|e| X509Error::ProfileMismatch(e.to_string()))?;
     let subject_der = name.to_der().map_err(|e| X509Error::Build(e.to_string()))?;
     let mismatch = [
-        (facts.serial != serial.as_bytes(), "serialNumber"),
+        (
+            facts.serial != without_leading_zeros(serial.as_bytes()),
+            "serialNumber",
+        ),
         (facts.not_before != not_before, "notBefore"),
         (facts.not_after != not_after, "notAfter"),
         (
@@ -283,12 +287,22 @@ fn serial_number(random: &[u8]) -> Result<SerialNumber> {
     }
     let mut bytes = random.to_vec();
     bytes[0] &= 0x7f;
-    if bytes.iter().all(|&b| b == 0) {
+    // One draw in 128 starts with a zero octet once the top bit is cleared:
+    // the serial is the same number in fewer octets, as DER encodes it.
+    let value = without_leading_zeros(&bytes);
+    if value.is_empty() {
         return Err(X509Error::InvalidSerial(
             "the random bytes are all zero once the top bit is cleared".into(),
         ));
     }
-    SerialNumber::new(&bytes).map_err(|e| X509Error::InvalidSerial(e.to_string()))
+    SerialNumber::new(value).map_err(|e| X509Error::InvalidSerial(e.to_string()))
+}
+
+/// A big-endian unsigned number's octets from its first non-zero one (a
+/// positive INTEGER's sign octet included).
+fn without_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    &bytes[first..]
 }
 
 /// notBefore and notAfter (see [`prepare_root`]).

@@ -520,6 +520,22 @@ fn serial_numbers() {
     let cert = build(&key, &req);
     let summary = verify_root(&cert, &req.subject_public_key_info).expect("verify");
     assert_eq!(summary.serial_hex, format!("7F{}", "FF".repeat(19)));
+
+    // A first byte of 0x00 or 0x80 (one draw in 128) clears to a leading
+    // zero: the serial is the same number, one octet shorter, whatever the
+    // next byte's top bit.
+    for (drawn, expected) in [
+        ([0x80, 0x05], format!("05{}", "A5".repeat(14))),
+        ([0x00, 0x85], format!("85{}", "A5".repeat(14))),
+        ([0x80, 0x00], "A5".repeat(14)),
+    ] {
+        let mut serial = drawn.to_vec();
+        serial.extend([0xa5; 14]);
+        let req = with_serial(serial);
+        let cert = build(&key, &req);
+        let summary = verify_root(&cert, &req.subject_public_key_info).expect("verify");
+        assert_eq!(summary.serial_hex, expected);
+    }
 }
 
 #[test]
