@@ -1,8 +1,10 @@
-//! End-to-end test of the operator TUI: the real `keyceremony` binary in a
+//! End-to-end tests of the operator TUI: the real `keyceremony` binary in a
 //! pseudo-terminal runs the shipped RSA rehearsal against a SoftHSM2 lab of
-//! its own, and the test types what the people in the room would type,
+//! its own (and `keyceremony rehearse` runs both shipped ceremonies in a lab
+//! it makes), and the test types what the people in the room would type,
 //! including reading each share off the screen when it is shown and typing
-//! it back when its custodian logs in.
+//! it back when its custodian logs in. A signal on the start screen ends the
+//! run with nothing written.
 //!
 //! ratatui moves the cursor between words, so the screen is read through a
 //! terminal emulator (vt100) fed with everything the program writes, never
@@ -12,6 +14,7 @@
 mod common;
 
 use std::io::{Read, Write};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -125,6 +128,58 @@ impl Tty {
     fn record(&mut self, label: &str, value: &str) {
         self.answer(&[label], &format!("{value}{ENTER}"));
     }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < TIMEOUT,
+                "keyceremony did not exit:\n{}",
+                self.contents()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// No screen but the share screen itself ever showed share text: not
+    /// the look-back screen, not share entry, not anything after it.
+    fn assert_no_share_text(&self, groups: &[String]) {
+        let seen = self
+            .seen
+            .iter()
+            .filter(|screen| !screen.contains("I have copied it"));
+        assert!(seen.clone().count() > 50);
+        for screen in seen {
+            for group in groups {
+                assert!(
+                    !screen.contains(group.as_str()),
+                    "share group {group} on screen:\n{screen}"
+                );
+            }
+        }
+    }
+}
+
+/// `keyceremony run` of the shipped RSA rehearsal in a pseudo-terminal, on
+/// the lab's tokens.
+fn run_rsa_in_tty(lab: &Lab, out: &Path) -> Tty {
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.arg("run");
+    cmd.arg(repo().join("ceremony-scripts/root-rsa4096.toml"));
+    cmd.arg("--module");
+    cmd.arg(module());
+    cmd.arg("--backup");
+    cmd.arg(lab.path("backup"));
+    cmd.arg("--out");
+    cmd.arg(out);
+    cmd.env("SOFTHSM2_CONF", lab.conf());
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("KEYCEREMONY_MODULE");
+    cmd.cwd(lab.dir());
+    Tty::spawn(cmd)
 }
 
 /// A share as its custodian copied it from the screen: the four lines of
@@ -249,27 +304,18 @@ fn openssl(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-#[test]
-fn the_rsa_rehearsal_runs_through_the_tui() {
-    let lab = Lab::new();
-    let witness_pin = std::fs::read_to_string(lab.witness_pin()).unwrap();
-    let out = lab.path("out");
+/// What a walk through a shipped rehearsal leaves for the checks.
+struct Walked {
+    /// Every share value group shown on the share screens.
+    groups: Vec<String>,
+    /// The seal screen, with the head in groups.
+    seal: String,
+}
 
-    let mut cmd = CommandBuilder::new(BIN);
-    cmd.arg("run");
-    cmd.arg(repo().join("ceremony-scripts/root-rsa4096.toml"));
-    cmd.arg("--module");
-    cmd.arg(module());
-    cmd.arg("--backup");
-    cmd.arg(lab.path("backup"));
-    cmd.arg("--out");
-    cmd.arg(&out);
-    cmd.env("SOFTHSM2_CONF", lab.conf());
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("KEYCEREMONY_MODULE");
-    cmd.cwd(lab.dir());
-    let mut tty = Tty::spawn(cmd);
-
+/// Walks through a shipped rehearsal script from its start screen to the
+/// last screen, as the people in the room would (both shipped scripts have
+/// the same steps).
+fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
     let start = tty.wait_for(&["begin the ceremony", "REHEARSAL"]);
     assert!(start.contains("SHA-256"), "{start}");
     tty.send(ENTER);
@@ -312,7 +358,7 @@ fn the_rsa_rehearsal_runs_through_the_tui() {
     let mut all_groups: Vec<String> = Vec::new();
     for (i, name) in custodians.iter().enumerate() {
         for secret in 0..2 {
-            let (share, user) = receive_share(&mut tty, name, &format!("TEB-{i}{secret}"));
+            let (share, user) = receive_share(tty, name, &format!("TEB-{i}{secret}"));
             all_groups.extend(share.groups());
             if user {
                 user_shares.push(share);
@@ -324,7 +370,7 @@ fn the_rsa_rehearsal_runs_through_the_tui() {
 
     // 2.2: Carol and David activate the token.
     activate(
-        &mut tty,
+        tty,
         &[
             (0, custodians[0], &user_shares[0]),
             (1, custodians[1], &user_shares[1]),
@@ -339,7 +385,7 @@ fn the_rsa_rehearsal_runs_through_the_tui() {
 
     // 4.1: David and Erin activate the key for its one signature.
     activate(
-        &mut tty,
+        tty,
         &[
             (1, custodians[1], &user_shares[1]),
             (2, custodians[2], &user_shares[2]),
@@ -358,7 +404,7 @@ fn the_rsa_rehearsal_runs_through_the_tui() {
     // 5.4: Carol and Erin activate the token once more; the witness types
     // their own token's PIN, then confirms the head is copied.
     activate(
-        &mut tty,
+        tty,
         &[
             (0, custodians[0], &user_shares[0]),
             (2, custodians[2], &user_shares[2]),
@@ -366,41 +412,33 @@ fn the_rsa_rehearsal_runs_through_the_tui() {
     );
     tty.answer(
         &["type the PIN of your token"],
-        &format!("{}{ENTER}", witness_pin.trim()),
+        &format!("{}{ENTER}", witness_pin),
     );
     let seal = tty.wait_for(&["the head is copied and read back", "Head (SHA-256):"]);
     tty.send("y");
     tty.answer(&["CEREMONY COMPLETE (REHEARSAL)"], ENTER);
-
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = tty.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < TIMEOUT,
-            "keyceremony did not exit:\n{}",
-            tty.contents()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "exit {status:?}:\n{}", tty.contents());
-
-    // No screen but the share screen itself ever showed share text: not
-    // the look-back screen, not share entry, not anything after it.
-    let seen = tty
-        .seen
-        .iter()
-        .filter(|screen| !screen.contains("I have copied it"));
-    assert!(seen.clone().count() > 50);
-    for screen in seen {
-        for group in &all_groups {
-            assert!(
-                !screen.contains(group.as_str()),
-                "share group {group} on screen:\n{screen}"
-            );
-        }
+    Walked {
+        groups: all_groups,
+        seal,
     }
+}
+
+#[test]
+fn the_rsa_rehearsal_runs_through_the_tui() {
+    let lab = Lab::new();
+    let witness_pin = std::fs::read_to_string(lab.witness_pin()).unwrap();
+    let out = lab.path("out");
+
+    let mut tty = run_rsa_in_tty(&lab, &out);
+
+    let Walked {
+        groups: all_groups,
+        seal,
+    } = walk_through(&mut tty, witness_pin.trim());
+
+    let status = tty.wait_exit();
+    assert!(status.success(), "exit {status:?}:\n{}", tty.contents());
+    tty.assert_no_share_text(&all_groups);
 
     // The outputs exist and verify; the seal's head is the one on screen.
     let pem = out.join("certs/example-tls-rsa-root-2026.pem");
@@ -431,4 +469,74 @@ fn the_rsa_rehearsal_runs_through_the_tui() {
     for group in &all_groups {
         assert!(!log.contains(group.as_str()), "share text in the log");
     }
+}
+
+#[test]
+fn rehearse_runs_both_ceremonies_through_the_tui() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rehearsal");
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.arg("rehearse");
+    cmd.arg("--out");
+    cmd.arg(&out);
+    cmd.arg("--module");
+    cmd.arg(module());
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("SOFTHSM2_CONF");
+    cmd.env_remove("KEYCEREMONY_MODULE");
+    cmd.cwd(dir.path());
+    let mut tty = Tty::spawn(cmd);
+
+    // The lab, with the witness's token, exists before the first screen.
+    tty.wait_for(&["begin the ceremony"]);
+    let witness_pin = std::fs::read_to_string(out.join("lab/witness.pin")).unwrap();
+    let mut groups = walk_through(&mut tty, witness_pin.trim()).groups;
+    groups.extend(walk_through(&mut tty, witness_pin.trim()).groups);
+    let status = tty.wait_exit();
+    assert!(status.success(), "exit {status:?}:\n{}", tty.contents());
+    tty.assert_no_share_text(&groups);
+
+    for (ceremony, label) in [
+        ("root-rsa4096", "example-tls-rsa-root-2026"),
+        ("root-p384", "example-tls-ecc-root-2026"),
+    ] {
+        let folder = out.join(ceremony);
+        let pem = folder.join(format!("certs/{label}.pem"));
+        let pem = pem.to_str().unwrap();
+        assert!(openssl(&["verify", "-CAfile", pem, pem]).contains(": OK"));
+        let verified = Command::new(BIN)
+            .arg("verify-log")
+            .arg(folder.join("ceremony.log"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            verified.status.code(),
+            Some(0),
+            "{ceremony}: {}",
+            String::from_utf8_lossy(&verified.stdout)
+        );
+        assert!(folder.join("report.html").exists(), "{ceremony}");
+        assert!(!folder.join("rehearsal-shares").exists(), "{ceremony}");
+        let log = std::fs::read_to_string(folder.join("ceremony.log")).unwrap();
+        assert!(log.contains("\"rehearsal\":true"), "{ceremony}");
+        for group in &groups {
+            assert!(!log.contains(group.as_str()), "share text in the log");
+        }
+    }
+}
+
+#[test]
+fn a_signal_on_the_start_screen_writes_nothing() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut tty = run_rsa_in_tty(&lab, &out);
+    tty.wait_for(&["begin the ceremony"]);
+    let pid = tty.child.process_id().expect("pid") as libc::pid_t;
+    // SAFETY: kill has no memory effects; the pid is our own child's.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = tty.wait_exit();
+    assert_eq!(status.exit_code(), 1, "{}", tty.contents());
+    let screen = tty.wait_for(&["before the ceremony began"]);
+    assert!(screen.contains("nothing was written"), "{screen}");
+    assert!(!out.join("ceremony.log").exists(), "a log was written");
 }
