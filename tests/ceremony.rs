@@ -170,6 +170,22 @@ fn rehearsal_runs_both_shipped_ceremonies() {
         no_secret_outside_the_share_files(dir, &stdout);
     }
 
+    // CPS 5.4.4: the log and its backup copies are for their owner's eyes.
+    let backups = std::fs::read_dir(out.join("backup")).unwrap();
+    let copies: Vec<PathBuf> = backups
+        .flatten()
+        .map(|e| e.path().join("ceremony.log"))
+        .collect();
+    assert_eq!(copies.len(), 2, "{copies:?}");
+    for log in copies
+        .iter()
+        .chain([rsa.join("ceremony.log"), ecc.join("ceremony.log")].iter())
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(log).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{} is mode {mode:o}", log.display());
+    }
+
     // The lab the rehearsal made is inside OUT; list its tokens with OpenSC.
     let lab_conf = out.join("lab/softhsm2.conf");
     for (token, ceremony, dir) in [
