@@ -1111,7 +1111,7 @@ fn pin_screen(app: &App, frame: &mut Frame, area: Rect) {
     else {
         return;
     };
-    let lines = vec![
+    let mut lines = vec![
         strong("The witness signs the log's seal"),
         blank(),
         line(format!(
@@ -1119,10 +1119,18 @@ fn pin_screen(app: &App, frame: &mut Frame, area: Rect) {
             person(witness)
         )),
         blank(),
+    ];
+    if app.info.rehearsal {
+        lines.push(line(
+            "REHEARSAL: the lab's stand-in for this token keeps its PIN in witness.pin, in the lab folder (keyceremony rehearse: OUT/lab/).",
+        ));
+        lines.push(blank());
+    }
+    lines.extend([
         field("PIN", masked(input.len())),
         blank(),
         action("Enter", "sign the seal with the witness's token"),
-    ];
+    ]);
     frame.render_widget(paragraph(lines), area);
 }
 

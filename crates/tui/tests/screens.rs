@@ -829,7 +829,14 @@ fn the_seal_shows_the_head_grouped_and_in_words_and_waits_for_the_witness() {
         },
     );
     type_text(&mut app, "123456?");
-    assert_shows(&app, &["PIN        ******* (7)", "token 'Quinn Adeyemi"]);
+    assert_shows(
+        &app,
+        &[
+            "PIN        ******* (7)",
+            "token 'Quinn Adeyemi",
+            "REHEARSAL: the lab's stand-in",
+        ],
+    );
     assert!(!screen(&app).contains("123456"));
     assert!(
         matches!(answer(press(&mut app, KeyCode::Enter)), Answer::Secret(pin) if pin.expose_secret() == "123456?")
