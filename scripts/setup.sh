@@ -14,6 +14,10 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # Network namespaces for the CPS 6.7 tests (tests/ceremony.rs).
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# jq and xxd: the auditor's by-hand log checks (docs/auditor.md), which
+# tests/report.rs runs as written.
+command -v jq >/dev/null 2>&1 || need+=(jq)
+command -v xxd >/dev/null 2>&1 || need+=(xxd)
 # GNU time: the peak-memory benchmark (docs/performance.md).
 [ -x /usr/bin/time ] || need+=(time)
 

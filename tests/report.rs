@@ -1,7 +1,9 @@
 //! The auditor's deliverables against real data: the `keyceremony` binary
 //! rehearses both shipped ceremonies on SoftHSM2 once, and the report and
 //! the paper script are checked against that run's real outputs, with
-//! OpenSSL, headless Chromium and a Markdown parser as outside opinions.
+//! OpenSSL, headless Chromium and a Markdown parser as outside opinions. The
+//! auditor's by-hand log checks (docs/auditor.md) are run as written on that
+//! run's log.
 
 mod common;
 
@@ -657,4 +659,95 @@ fn completions_man_page_and_examples_come_from_the_command_line() {
             "{args:?} gives no example"
         );
     }
+}
+
+/// The ```bash blocks of docs/auditor.md, in order.
+fn auditor_commands() -> Vec<String> {
+    let guide = read(&repo().join("docs/auditor.md"));
+    let mut blocks = Vec::new();
+    let mut block: Option<String> = None;
+    for line in guide.lines() {
+        match (&mut block, line) {
+            (None, "```bash") => block = Some(String::new()),
+            (Some(_), "```") => blocks.extend(block.take()),
+            (Some(text), line) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn the_auditors_by_hand_checks_hold_on_a_real_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let ceremony = rehearsal().join("root-p384");
+    std::fs::copy(
+        ceremony.join("ceremony.log"),
+        dir.path().join("ceremony.log"),
+    )
+    .unwrap();
+    std::fs::copy(
+        rehearsal().join("lab/witness.pub.pem"),
+        dir.path().join("witness-key.pem"),
+    )
+    .unwrap();
+    let entries = log_entries(&ceremony);
+    let head = entries.last().unwrap()["data"]["head"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let script = auditor_commands()
+        .join("echo '-- next block --'\n")
+        .replace(
+            "cd /tmp/kc-audit",
+            &format!("cd '{}'", dir.path().display()),
+        )
+        .replace("HEAD_FROM_PAPER", &head);
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let run = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .env("PATH", path)
+        .output()
+        .expect("bash");
+    let out = text(&run.stdout);
+    let err = text(&run.stderr);
+    let context = format!("{out}\n{err}");
+    let n = entries.len();
+    for expected in [
+        "0a\n".to_string(),
+        format!("checked {n} entries\n"),
+        "times in order".to_string(),
+        "the statement matches the log".to_string(),
+        "the seal's ceremony key is the recorded log-signing key".to_string(),
+        format!("{head}\n"),
+        "CHAIN BROKEN at entry 3:".to_string(),
+        "exit code 0".to_string(),
+    ] {
+        assert!(
+            out.contains(&expected),
+            "'{expected}' not printed:\n{context}"
+        );
+    }
+    assert_eq!(out.matches("Verified OK").count(), 2, "{context}");
+    assert_eq!(out.matches("CHAIN BROKEN").count(), 1, "{context}");
+    // The recorded log-signing key's SHA-256, as the guide computes it.
+    let key_sha = entries
+        .iter()
+        .find(|e| e["kind"] == "log-signing-key")
+        .unwrap()["data"]["public_key_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(out.contains(&format!("{key_sha}\n")), "{context}");
+    // The witness key in the seal is the witness's own: two equal hashes.
+    let hashes: Vec<&str> = out.lines().filter(|l| l.ends_with("  -")).collect();
+    assert_eq!(hashes.len(), 2, "{context}");
+    assert_eq!(hashes[0], hashes[1], "{context}");
+    assert!(err.is_empty(), "the commands complained:\n{err}");
 }
