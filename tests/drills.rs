@@ -632,6 +632,53 @@ fn lines_added_to_the_fingerprints_after_their_record() {
     assert_report_accounts_for_every_file(&out, drill);
 }
 
+#[test]
+fn an_output_changed_after_its_record_is_evidence() {
+    let drill = "certificate changed after its record";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    run_and_kill_after(&lab, &P384, &out, "4.2");
+    let relative = format!("certs/{}.der", P384.id);
+    let der = out.join(&relative);
+    let mut changed = std::fs::read(&der).unwrap();
+    let last = changed.len() - 1;
+    changed[last] ^= 0x01;
+    std::fs::write(&der, &changed).unwrap();
+    let log = std::fs::read(out.join("ceremony.log")).unwrap();
+
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+    assert_fails_with(
+        &run,
+        &[
+            "no longer holds what the log recorded",
+            &relative,
+            "call the auditor",
+            "cannot be resumed",
+        ],
+        drill,
+    );
+    assert_eq!(
+        std::fs::read(out.join("ceremony.log")).unwrap(),
+        log,
+        "{drill}: a refused resumption wrote to the log"
+    );
+    assert_eq!(
+        std::fs::read(&der).unwrap(),
+        changed,
+        "{drill}: the evidence moved"
+    );
+
+    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384), &out);
+    assert!(
+        run.status.success(),
+        "{drill}: abort: {}",
+        text(&run.stderr)
+    );
+    let (code, report) = verify_log(&out);
+    assert_eq!(code, 3, "{drill}: {report}");
+    assert!(report.contains("ABORTED"), "{drill}: {report}");
+}
+
 /// Halts after the token's initialisation (step 2.1), kills the run, and
 /// cuts the log after the last entry `keep` accepts, as a crash there
 /// leaves it.

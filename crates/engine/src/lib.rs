@@ -270,12 +270,10 @@ impl Ceremony {
         let start = if log.exists() {
             let interrupted = resume::read(&log, &script.script, &script.sha256_hex())?;
             match operator.resume_or_abort(&interrupted)? {
-                ResumeChoice::Resume if interrupted.shares_lost => {
-                    return Err(EngineError::Refused(
-                        "the ceremony stopped while the token was being initialised, before every share was handed out: the PINs of that token are lost, so it cannot be resumed. Abort it (recorded in the log), then start a new ceremony with a freshly initialised token".to_string(),
-                    ));
-                }
-                ResumeChoice::Resume => Start::Resume(interrupted),
+                ResumeChoice::Resume => match interrupted.refusal() {
+                    Some(why) => return Err(EngineError::Refused(why)),
+                    None => Start::Resume(interrupted),
+                },
                 ResumeChoice::Abort { reason } => Start::Abort {
                     interrupted,
                     reason,

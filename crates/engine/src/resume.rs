@@ -10,6 +10,7 @@ use std::path::Path;
 use keyceremony_log::verify::{Status, VerifyOptions, verify_path};
 use keyceremony_script::{Action, Script, Secret};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::EngineError;
 
@@ -43,13 +44,72 @@ pub struct Interrupted {
     /// for a share file, which is not hashed): written outside the steps, by
     /// a step that ended, or by an initialisation taken up.
     pub files: BTreeMap<String, String>,
+    /// Files the log accounts for that are gone or hold something else than
+    /// recorded (lines added after the record aside, which resuming undoes):
+    /// each as "path (what is wrong)".
+    pub changed: Vec<String>,
     pub exceptions: u32,
     /// A user login was active when the ceremony stopped.
     pub logged_in: bool,
 }
 
+impl Interrupted {
+    /// Why the ceremony can only be aborted, if it can only be aborted.
+    pub fn refusal(&self) -> Option<String> {
+        if self.shares_lost {
+            return Some(
+                "the ceremony stopped while the token was being initialised, before every share was handed out: the PINs of that token are lost, so it cannot be resumed. Abort it (recorded in the log), then start a new ceremony with a freshly initialised token".to_string(),
+            );
+        }
+        if !self.changed.is_empty() {
+            return Some(format!(
+                "the output folder no longer holds what the log recorded: {}. That is evidence: keep the folder as it is and call the auditor; the ceremony cannot be resumed over it. Abort it (recorded in the log) once the auditor has seen it",
+                self.changed.join("; ")
+            ));
+        }
+        None
+    }
+}
+
 fn refused(message: String) -> EngineError {
     EngineError::Refused(message)
+}
+
+/// The longest whole-line start of `content` whose SHA-256 is `recorded`
+/// (upper-case hex): what an append-only file held when it was recorded.
+pub(crate) fn recorded_prefix<'a>(content: &'a [u8], recorded: &str) -> Option<&'a [u8]> {
+    content
+        .iter()
+        .enumerate()
+        .filter(|(_, byte)| **byte == b'\n')
+        .map(|(at, _)| &content[..=at])
+        .rev()
+        .find(|prefix| hex::encode_upper(Sha256::digest(prefix)) == recorded)
+}
+
+/// Accounted files that are missing or changed, other than by lines added
+/// after their record.
+fn changed_files(out: &Path, files: &BTreeMap<String, String>) -> Vec<String> {
+    let mut changed = Vec::new();
+    for (relative, recorded) in files {
+        // Rehearsal share files are recorded without a hash.
+        if recorded.is_empty() {
+            continue;
+        }
+        let path = out.join(relative);
+        match std::fs::read(&path) {
+            Err(e) => changed.push(format!("{relative} (cannot be read: {e})")),
+            Ok(content) => {
+                let now = hex::encode_upper(Sha256::digest(&content));
+                if now != *recorded && recorded_prefix(&content, recorded).is_none() {
+                    changed.push(format!(
+                        "{relative} (recorded with SHA-256 {recorded}, now {now})"
+                    ));
+                }
+            }
+        }
+    }
+    changed
 }
 
 /// Reads `log` (which must verify as intact and unsealed) against `script`.
@@ -182,5 +242,6 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
         }
     }
     state.logged_in = logged_in;
+    state.changed = changed_files(log.parent().unwrap_or(Path::new(".")), &state.files);
     Ok(state)
 }

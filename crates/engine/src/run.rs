@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use crate::activation::{self, kind, with_pin};
 use crate::operator::{InputError, Notice, Operator, ShareShown, Verdict};
 use crate::outputs::{self, OutDir, Written};
-use crate::resume::Interrupted;
+use crate::resume::{self, Interrupted};
 use crate::{EngineError, Settings, files};
 
 /// What a finished ceremony produced.
@@ -307,7 +307,7 @@ impl Runner {
                     Some(recorded) => {
                         let content = std::fs::read(&path).map_err(io(&path))?;
                         if hex_upper(&Sha256::digest(&content)) != *recorded {
-                            if let Some(prefix) = recorded_prefix(&content, recorded) {
+                            if let Some(prefix) = resume::recorded_prefix(&content, recorded) {
                                 restore.push((relative.clone(), prefix.to_vec()));
                             }
                             stray.push(relative);
@@ -2000,18 +2000,6 @@ impl Runner {
         )?;
         self.close_session(session, step)
     }
-}
-
-/// The longest whole-line start of `content` whose SHA-256 is `recorded`
-/// (upper-case hex): what an append-only file held when it was recorded.
-fn recorded_prefix<'a>(content: &'a [u8], recorded: &str) -> Option<&'a [u8]> {
-    content
-        .iter()
-        .enumerate()
-        .filter(|(_, byte)| **byte == b'\n')
-        .map(|(at, _)| &content[..=at])
-        .rev()
-        .find(|prefix| hex_upper(&Sha256::digest(prefix)) == recorded)
 }
 
 /// Stops the step when a lint found an error (a warning is only recorded).

@@ -1039,9 +1039,10 @@ fn active_key(app: &mut App, active: Active, key: KeyEvent) -> (Option<Active>, 
         }
         Active::Resume { interrupted, abort } => {
             let abort = match (abort, key.code) {
-                // A token whose shares were not all handed out cannot be
-                // resumed; the engine refuses it too, R is simply not offered.
-                (None, KeyCode::Char('r' | 'R')) if !interrupted.shares_lost => {
+                // A ceremony that can only be aborted (its token's shares
+                // lost, its outputs changed): the engine refuses to resume
+                // it too, R is simply not offered.
+                (None, KeyCode::Char('r' | 'R')) if interrupted.refusal().is_none() => {
                     app.resume = Some(ResumeChoice::Resume);
                     return (None, Some(Ok(Answer::Resume(ResumeChoice::Resume))));
                 }

@@ -1039,16 +1039,17 @@ fn resume_screen(app: &App, frame: &mut Frame, area: Rect) {
         ),
         blank(),
     ];
-    if interrupted.shares_lost {
+    let refusal = interrupted.refusal();
+    if let Some(why) = &refusal {
         lines.push(Line::styled(
-            "It stopped during the token's initialisation, before every share was handed out: its PINs are lost, so it can only be aborted.",
+            format!("It can only be aborted: {why}."),
             loud(),
         ));
         lines.push(blank());
     }
     match abort {
         None => {
-            if !interrupted.shares_lost {
+            if refusal.is_none() {
                 lines.push(action("R", "resume it from the next step"));
             }
             lines.push(action("A", "abort it (the log records the reason)"));

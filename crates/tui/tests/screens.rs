@@ -1374,6 +1374,13 @@ fn an_interrupted_ceremony_is_resumed_or_aborted_before_the_start() {
         ..interrupted
     };
     prompt(&mut app, Prompt::Resume { interrupted: lost });
+    assert_shows(
+        &app,
+        &[
+            "It can only be aborted: the ceremony stopped while the token",
+            "abort it (the log records the reason)",
+        ],
+    );
     assert!(!screen(&app).contains("resume it"));
     assert!(press(&mut app, KeyCode::Char('r')).is_none());
     press(&mut app, KeyCode::Char('a'));
@@ -1384,6 +1391,29 @@ fn an_interrupted_ceremony_is_resumed_or_aborted_before_the_start() {
         answer(reply),
         Answer::Resume(keyceremony_engine::operator::ResumeChoice::Abort { reason }) if reason == "token PINs lost"
     ));
+
+    // An output changed since its record: evidence, only an abort.
+    let mut app = App::new(info(true), &shipped(), at("2026-11-25T10:00:00Z"));
+    let changed = keyceremony_engine::Interrupted {
+        changed: vec!["certs/root.der (recorded with SHA-256 AB, now CD)".to_string()],
+        ..keyceremony_engine::Interrupted::default()
+    };
+    prompt(
+        &mut app,
+        Prompt::Resume {
+            interrupted: changed,
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "It can only be aborted: the output folder no longer holds",
+            "certs/root.der",
+            "abort it (the log records the reason)",
+        ],
+    );
+    assert!(!screen(&app).contains("resume it"));
+    assert!(press(&mut app, KeyCode::Char('r')).is_none());
 }
 
 #[test]
