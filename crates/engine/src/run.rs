@@ -271,10 +271,11 @@ impl Runner {
     /// Files in the output folder that the log does not account for were
     /// being written when the tool stopped, or by the step that runs again:
     /// they go to a folder of their own and the log says so, so the record
-    /// and the folder agree again. A recorded file that changed since its
-    /// record goes there too; when the change is lines added after the
-    /// recorded content (`fingerprints.txt`, appended by each export), the
-    /// recorded content is put back.
+    /// and the folder agree again. A recorded file that grew by lines after
+    /// its record (`fingerprints.txt`, appended by each export) goes there
+    /// too, and its recorded content is put back. (A recorded file changed
+    /// in any other way made the ceremony abort-only in `resume::read`; one
+    /// changed since then is moved aside as it is.)
     fn move_aside_unaccounted(
         &mut self,
         accounted: &BTreeMap<String, String>,
