@@ -679,6 +679,30 @@ fn an_output_changed_after_its_record_is_evidence() {
     assert!(report.contains("ABORTED"), "{drill}: {report}");
 }
 
+#[test]
+fn a_log_without_a_complete_entry_has_nothing_to_resume() {
+    let drill = "stopped before the first entry";
+    let lab = Lab::new();
+    for written in [&b""[..], &b"{\"seq\":1,\"ti"[..]] {
+        let out = lab.path("out");
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join("ceremony.log"), written).unwrap();
+        let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+        assert_fails_with(
+            &run,
+            &[
+                "holds no complete entry",
+                "nothing to resume or abort",
+                "new --out folder",
+            ],
+            drill,
+        );
+        assert_eq!(std::fs::read(out.join("ceremony.log")).unwrap(), written);
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1, "{drill}");
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
+
 /// Halts after the token's initialisation (step 2.1), kills the run, and
 /// cuts the log after the last entry `keep` accepts, as a crash there
 /// leaves it.

@@ -136,6 +136,12 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
             )));
         }
     }
+    if report.entries == 0 {
+        return Err(refused(format!(
+            "{} holds no complete entry: the tool stopped before the ceremony's first record, before it used the token, so there is nothing to resume or abort. Keep the folder for the auditor if they want it, and start the ceremony again with a new --out folder",
+            log.display()
+        )));
+    }
     let file = std::fs::File::open(log)
         .map_err(|e| refused(format!("cannot read {}: {e}", log.display())))?;
     let mut state = Interrupted {
