@@ -703,6 +703,47 @@ fn a_log_without_a_complete_entry_has_nothing_to_resume() {
     }
 }
 
+#[test]
+fn an_aborted_ceremony_is_never_taken_up_again() {
+    let drill = "resume after an abort";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    // Stopped before the token existed: the abort is recorded, but there is
+    // no log-signing key to seal the log with.
+    run_and_kill_after(&lab, &P384, &out, "1.3");
+    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384), &out);
+    assert_fails_with(
+        &run,
+        &["the abort is recorded, but the log cannot be sealed"],
+        drill,
+    );
+    let aborted = std::fs::read(out.join("ceremony.log")).unwrap();
+
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+    assert_fails_with(
+        &run,
+        &[
+            "the ceremony was aborted (entry",
+            "not taken up again",
+            "new --out folder",
+        ],
+        drill,
+    );
+    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384), &out);
+    assert_fails_with(
+        &run,
+        &["the abort is already recorded (entry", "cannot be sealed"],
+        drill,
+    );
+    assert_eq!(
+        std::fs::read(out.join("ceremony.log")).unwrap(),
+        aborted,
+        "{drill}: the log changed after the abort"
+    );
+    assert_interrupted_log(&out, drill);
+    assert_eq!(kinds(&out).last().unwrap(), "abort", "{drill}");
+}
+
 /// Halts after the token's initialisation (step 2.1), kills the run, and
 /// cuts the log after the last entry `keep` accepts, as a crash there
 /// leaves it.

@@ -274,10 +274,21 @@ impl Ceremony {
                     Some(why) => return Err(EngineError::Refused(why)),
                     None => Start::Resume(interrupted),
                 },
-                ResumeChoice::Abort { reason } => Start::Abort {
-                    interrupted,
-                    reason,
-                },
+                ResumeChoice::Abort { reason } => {
+                    // Recording the same abort again would change nothing.
+                    if let (Some(abort), Some(why)) =
+                        (&interrupted.aborted, interrupted.unsealable())
+                    {
+                        return Err(EngineError::Refused(format!(
+                            "the abort is already recorded ({abort}) and the log cannot be sealed: {why}. The log stays unsealed (verify-log exit 3); copy it as it is with {}",
+                            log.display()
+                        )));
+                    }
+                    Start::Abort {
+                        interrupted,
+                        reason,
+                    }
+                }
             }
         } else {
             outputs::check_usable(&settings.out_dir)?;

@@ -48,14 +48,35 @@ pub struct Interrupted {
     /// recorded (lines added after the record aside, which resuming undoes):
     /// each as "path (what is wrong)".
     pub changed: Vec<String>,
+    /// The room ended the ceremony for good on restarting it ("entry N:
+    /// description"), but its log could not be sealed: it is over.
+    pub aborted: Option<String>,
     pub exceptions: u32,
     /// A user login was active when the ceremony stopped.
     pub logged_in: bool,
 }
 
 impl Interrupted {
+    /// Why an abort cannot seal this log, if it cannot.
+    pub fn unsealable(&self) -> Option<&'static str> {
+        if !self.log_key_recorded {
+            Some("the ceremony stopped before its log-signing key existed")
+        } else if self.shares_lost {
+            Some(
+                "the log-signing key is on the token whose PINs were lost with the shares that were never handed out",
+            )
+        } else {
+            None
+        }
+    }
+
     /// Why the ceremony can only be aborted, if it can only be aborted.
     pub fn refusal(&self) -> Option<String> {
+        if let Some(abort) = &self.aborted {
+            return Some(format!(
+                "the ceremony was aborted ({abort}); an aborted ceremony is not taken up again. Abort it here to seal its log as aborted, then start a new ceremony with a new --out folder"
+            ));
+        }
         if self.shares_lost {
             return Some(
                 "the ceremony stopped while the token was being initialised, before every share was handed out: the PINs of that token are lost, so it cannot be resumed. Abort it (recorded in the log), then start a new ceremony with a freshly initialised token".to_string(),
@@ -200,6 +221,16 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
                 written.push((step, text(&data["path"]), text(&data["sha256"])));
             }
             "exception" => state.exceptions += 1,
+            // Without a step: the room's decision, on restarting, to end the
+            // ceremony for good. (An abort in a step is the operators
+            // stopping it there; the next run may still resume it.)
+            "abort" if step.is_empty() => {
+                state.aborted = Some(format!(
+                    "entry {}: {}",
+                    entry["seq"],
+                    text(&entry["description"])
+                ));
+            }
             _ => {}
         }
     }

@@ -409,16 +409,7 @@ impl Runner {
             format!("the ceremony is aborted after an interruption: {reason}"),
             json!({ "reason": reason, "completed": interrupted.completed, "entries_before": interrupted.entries }),
         )?;
-        let unsealable = if !interrupted.log_key_recorded {
-            Some("the ceremony stopped before its log-signing key existed")
-        } else if interrupted.shares_lost {
-            Some(
-                "the log-signing key is on the token whose PINs were lost with the shares that were never handed out",
-            )
-        } else {
-            None
-        };
-        if let Some(why) = unsealable {
+        if let Some(why) = interrupted.unsealable() {
             return Err(EngineError::Refused(format!(
                 "the abort is recorded, but the log cannot be sealed: {why}. The log stays unsealed (verify-log exit 3); copy it as it is with {}",
                 self.log.path().display()
