@@ -201,6 +201,13 @@ fn resume_to_the_end(lab: &Lab, ceremony: &Ceremony, out: &Path, drill: &str) {
 
 /// Runs until the drill halt after `step`, then kills the process (SIGKILL).
 fn run_and_kill_after(lab: &Lab, ceremony: &Ceremony, out: &Path, step: &str) {
+    let mut child = run_until_halted(lab, ceremony, out, step);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Runs until the drill halt after `step`; the run then waits for ever.
+fn run_until_halted(lab: &Lab, ceremony: &Ceremony, out: &Path, step: &str) -> Child {
     let mut child = lab
         .ceremony_cmd(ceremony, &ceremony.answers(), out)
         .args(["--halt-after", step])
@@ -216,8 +223,7 @@ fn run_and_kill_after(lab: &Lab, ceremony: &Ceremony, out: &Path, step: &str) {
         assert!(n > 0, "no halt after step {step}:\n{seen}");
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child
 }
 
 /// Starts a headless run and waits until its log's last complete entry
@@ -742,6 +748,30 @@ fn an_aborted_ceremony_is_never_taken_up_again() {
     );
     assert_interrupted_log(&out, drill);
     assert_eq!(kinds(&out).last().unwrap(), "abort", "{drill}");
+}
+
+#[test]
+fn a_second_run_on_a_running_ceremony_is_refused() {
+    let drill = "two runs on one folder";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut first = run_until_halted(&lab, &P384, &out, "1.3");
+    let before = std::fs::read(out.join("ceremony.log")).unwrap();
+    let second = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+    assert_fails_with(
+        &second,
+        &["another keyceremony process is running this ceremony"],
+        drill,
+    );
+    assert_eq!(
+        std::fs::read(out.join("ceremony.log")).unwrap(),
+        before,
+        "{drill}: the second run wrote to the log"
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // Once the first run is gone, its lock goes with it.
+    resume_to_the_end(&lab, &P384, &out, drill);
 }
 
 /// Halts after the token's initialisation (step 2.1), kills the run, and

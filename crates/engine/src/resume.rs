@@ -135,6 +135,12 @@ fn changed_files(out: &Path, files: &BTreeMap<String, String>) -> Vec<String> {
 
 /// Reads `log` (which must verify as intact and unsealed) against `script`.
 pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrupted, EngineError> {
+    if keyceremony_log::in_use(log) {
+        return Err(refused(format!(
+            "another keyceremony process is running this ceremony (it holds {}): one ceremony runs in one process at a time; finish or stop the other run first",
+            log.display()
+        )));
+    }
     let report = verify_path(log, &VerifyOptions::default());
     match report.status {
         Status::Unsealed => {}

@@ -122,6 +122,10 @@ pub enum LogError {
     Create { path: PathBuf, source: io::Error },
     #[error("cannot open the ceremony log {path} to resume it: {source}")]
     Open { path: PathBuf, source: io::Error },
+    #[error(
+        "another keyceremony process is writing the ceremony log {path}: one ceremony runs in one process at a time; finish or stop the other run first"
+    )]
+    InUse { path: PathBuf },
     #[error("cannot resume the ceremony log {path}: {reason}")]
     NotResumable {
         path: PathBuf,
@@ -182,6 +186,32 @@ pub struct Summary {
     pub discarded: Vec<u8>,
 }
 
+/// Takes the log's exclusive lock (flock) for as long as the writer lives,
+/// so that a second process cannot interleave entries; the kernel drops it
+/// when the process ends, however it ends.
+fn hold(file: &File, path: &Path) -> Result<(), LogError> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(LogError::InUse {
+            path: path.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(LogError::Open {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// True while another process writes the log at `path` (holds its lock).
+pub fn in_use(path: &Path) -> bool {
+    File::open(path).is_ok_and(|file| {
+        matches!(
+            file.try_lock_shared(),
+            Err(std::fs::TryLockError::WouldBlock)
+        )
+    })
+}
+
 impl LogWriter {
     /// Creates a new log; refuses to open a file that exists, so an earlier
     /// ceremony's record is never written over. Only its owner may read it
@@ -198,6 +228,7 @@ impl LogWriter {
             .mode(0o600)
             .open(path)
             .map_err(create_err)?;
+        hold(&file, path)?;
         sync_parent(path).map_err(create_err)?;
         Ok(LogWriter {
             path: path.to_path_buf(),
@@ -223,6 +254,7 @@ impl LogWriter {
             .append(true)
             .open(path)
             .map_err(open_err)?;
+        hold(&file, path)?;
         let run = verify::run(BufReader::new(&file), &VerifyOptions::default());
         if run.report.status != Status::Unsealed {
             let reason = match (&run.report.problem, run.report.outcome) {
@@ -463,6 +495,30 @@ mod tests {
         LogWriter::create(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+
+    #[test]
+    fn one_writer_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ceremony.log");
+        let mut log = LogWriter::create(&path).unwrap();
+        log.append(
+            &Actor::tool(),
+            None,
+            EventKind::CeremonyStart,
+            "start",
+            json!({"ceremony_id": "root-2026"}),
+        )
+        .unwrap();
+        assert!(in_use(&path));
+        let err = LogWriter::open_existing(&path).unwrap_err();
+        assert!(matches!(err, LogError::InUse { .. }), "{err}");
+        drop(log);
+        assert!(!in_use(&path));
+        let (reopened, summary) = LogWriter::open_existing(&path).unwrap();
+        assert_eq!(summary.entries, 1);
+        assert!(in_use(&path));
+        drop(reopened);
     }
 
     #[test]
