@@ -349,6 +349,8 @@ fn a_missing_module_is_refused() {
         .arg(&script)
         .args(["--module", "/nonexistent/libpkcs11.so", "--answers"])
         .arg(&answers)
+        .arg("--backup")
+        .arg(lab.path("backup"))
         .arg("--out")
         .arg(&out)
         .output()

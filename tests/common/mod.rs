@@ -108,6 +108,9 @@ impl Lab {
             .output()
             .unwrap();
         assert!(made.status.success(), "lab create: {}", text(&made.stderr));
+        // The stand-in for the removable media the sealed log is copied to,
+        // which a ceremony needs mounted before it starts.
+        std::fs::create_dir(dir.path().join("backup")).unwrap();
         Lab { dir }
     }
 

@@ -221,7 +221,7 @@ fn baseline(runs: usize) -> Result<()> {
 /// The TUI in a pseudo-terminal: milliseconds from spawn until the screen
 /// first shows `first` (the first frame) and then `ready` (the start screen
 /// once the module and token are checked).
-fn tui_frames(conf: &Path, out: &Path, first: &str, ready: &str) -> Result<(f64, f64)> {
+fn tui_frames(lab: &Lab, out: &Path, first: &str, ready: &str) -> Result<(f64, f64)> {
     let pair = native_pty_system().openpty(PtySize {
         rows: 24,
         cols: 80,
@@ -233,9 +233,11 @@ fn tui_frames(conf: &Path, out: &Path, first: &str, ready: &str) -> Result<(f64,
     cmd.arg(repo().join("ceremony-scripts/root-p384.toml"));
     cmd.arg("--module");
     cmd.arg(module());
+    cmd.arg("--backup");
+    cmd.arg(lab.path("backup"));
     cmd.arg("--out");
     cmd.arg(out);
-    cmd.env("SOFTHSM2_CONF", conf);
+    cmd.env("SOFTHSM2_CONF", lab.conf());
     cmd.env("TERM", "xterm-256color");
     cmd.env_remove("KEYCEREMONY_MODULE");
     let started = Instant::now();
@@ -294,7 +296,7 @@ fn startup(runs: usize) -> Result<()> {
         Command::new(BIN).arg("--version").output()?;
         version.push(started.elapsed().as_secs_f64() * 1000.0);
         let (a, b) = tui_frames(
-            &lab.conf(),
+            &lab,
             &lab.path("out"),
             "The witness compares",
             "begin the ceremony",

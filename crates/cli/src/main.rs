@@ -57,7 +57,9 @@ enum Command {
         #[arg(long, requires = "answers")]
         witness_pin_file: Option<PathBuf>,
         /// Folder that receives the sealed log's verified copy, instead of
-        /// the script's log.backup (CPS 5.4.5).
+        /// the script's log.backup (CPS 5.4.5): the mounted removable media;
+        /// it must exist, and for a production ceremony be on another disk
+        /// than --out.
         #[arg(long)]
         backup: Option<PathBuf>,
         /// Fault drills: stop dead once step STEP has ended, as a machine
@@ -365,6 +367,10 @@ fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
         lab::WITNESS_TOKEN,
         lab::WITNESS_KEY,
     )?;
+    // The lab's stand-in for the removable media of the log's backup copy.
+    let backup = out.join("backup");
+    std::fs::create_dir_all(&backup)
+        .with_context(|| format!("cannot make the backup folder {}", backup.display()))?;
     println!(
         "REHEARSAL: SoftHSM2 lab in {} (SOFTHSM2_CONF={} for this run only); witness key {}",
         made.lab.dir.display(),
@@ -385,7 +391,7 @@ fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
                 module: module.clone(),
                 out_dir: ceremony_out,
                 rehearsal: true,
-                backup: Some(out.join("backup")),
+                backup: Some(backup.clone()),
                 policy: shipped::policy()?,
                 inventory: out.join("inventory.jsonl"),
                 stop: stop.clone(),
@@ -407,7 +413,7 @@ fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
             module: module.clone(),
             out_dir: ceremony_out,
             rehearsal: true,
-            backup: Some(out.join("backup")),
+            backup: Some(backup.clone()),
             policy: shipped::policy()?,
             inventory: out.join("inventory.jsonl"),
             stop: stop.clone(),

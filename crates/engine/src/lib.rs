@@ -267,6 +267,14 @@ impl Ceremony {
         let log = settings.out_dir.join(files::LOG);
         check_policy(&script, &settings, log.exists())?;
         operator.preflight(&script.script, rehearsal)?;
+        outputs::check_backup(
+            settings
+                .backup
+                .as_deref()
+                .unwrap_or(&script.script.log.backup),
+            &settings.out_dir,
+            !rehearsal,
+        )?;
         let start = if log.exists() {
             let interrupted = resume::read(&log, &script.script, &script.sha256_hex())?;
             match operator.resume_or_abort(&interrupted)? {

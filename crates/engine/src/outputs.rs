@@ -19,6 +19,14 @@ pub enum OutputError {
     NotADirectory { path: PathBuf },
     #[error("cannot use the output folder {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
+    #[error(
+        "the backup folder {path} does not exist: mount the removable media that receives the sealed log's copy there (CPS 5.4.5), or name its folder with --backup"
+    )]
+    BackupMissing { path: PathBuf },
+    #[error(
+        "the backup folder {backup} is on the same disk as the output folder {out}: the sealed log's copy goes to other, removable media (CPS 5.4.5); mount it and name its folder with --backup"
+    )]
+    BackupSameDisk { backup: PathBuf, out: PathBuf },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
@@ -45,6 +53,45 @@ pub fn check_usable(dir: &Path) -> Result<(), OutputError> {
             }
         }
     }
+}
+
+/// Checks, before the ceremony begins, the folder the sealed log's copy will
+/// go to: it must exist (removable media mounted, not a folder the copy
+/// would create on the terminal's own disk), and for a production ceremony
+/// be on another disk than the output folder. Writes nothing.
+pub fn check_backup(backup: &Path, out: &Path, production: bool) -> Result<(), OutputError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = match fs::metadata(backup) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(OutputError::BackupMissing {
+                path: backup.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(io_err(backup)(e)),
+        Ok(meta) if !meta.is_dir() => {
+            return Err(OutputError::NotADirectory {
+                path: backup.to_path_buf(),
+            });
+        }
+        Ok(meta) => meta,
+    };
+    if !production {
+        return Ok(());
+    }
+    // The output folder may not exist yet: its nearest existing ancestor is
+    // on the disk it will be made on.
+    let existing = out
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("."));
+    let out_meta = fs::metadata(existing).map_err(io_err(existing))?;
+    if out_meta.dev() == meta.dev() {
+        return Err(OutputError::BackupSameDisk {
+            backup: backup.to_path_buf(),
+            out: out.to_path_buf(),
+        });
+    }
+    Ok(())
 }
 
 /// A file as written: where, and its SHA-256.
@@ -144,5 +191,46 @@ impl OutDir {
             sha256: Sha256::digest(&all).into(),
             path,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backup_media_is_checked_before_the_ceremony() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let media = dir.path().join("media");
+
+        let err = check_backup(&media, &out, false).unwrap_err();
+        assert!(matches!(err, OutputError::BackupMissing { .. }), "{err}");
+        assert!(err.to_string().contains("CPS 5.4.5"), "{err}");
+        fs::write(&media, "not a folder").unwrap();
+        let err = check_backup(&media, &out, false).unwrap_err();
+        assert!(matches!(err, OutputError::NotADirectory { .. }), "{err}");
+        fs::remove_file(&media).unwrap();
+        fs::create_dir(&media).unwrap();
+
+        // A rehearsal may keep its copy on the same disk; production may not.
+        check_backup(&media, &out, false).unwrap();
+        let err = check_backup(&media, &out, true).unwrap_err();
+        assert!(matches!(err, OutputError::BackupSameDisk { .. }), "{err}");
+        assert!(!out.exists(), "the check wrote something");
+    }
+
+    #[test]
+    fn a_production_backup_on_other_media_is_accepted() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        // /dev/shm stands in for other media where it is another filesystem.
+        let other = Path::new("/dev/shm");
+        let dev = |p: &Path| fs::metadata(p).map(|m| m.dev()).ok();
+        if dev(other).is_none() || dev(other) == dev(dir.path()) {
+            eprintln!("skipped: /dev/shm is not another filesystem here");
+            return;
+        }
+        check_backup(other, &dir.path().join("out"), true).unwrap();
     }
 }

@@ -27,6 +27,7 @@ fn a_signal_before_the_first_step_writes_nothing() {
     let script = LoadedScript::load(&repo().join("ceremony-scripts/root-p384.toml")).unwrap();
     let policy = Policy::load(&repo().join("ceremony-scripts/policy/reference-cps.toml")).unwrap();
     let out = dir.path().join("out");
+    std::fs::create_dir(dir.path().join("backup")).unwrap();
     let stop = Stop::default();
     let settings = Settings {
         module: default_module_path()
