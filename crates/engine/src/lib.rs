@@ -162,6 +162,9 @@ fn check_policy(
             script.script.ceremony.policy, settings.policy.name
         )));
     }
+    // Not a rule of the policy the script breaks, but a file the operators fix.
+    Inventory::check_recordable(&settings.inventory)
+        .map_err(|e| EngineError::Refused(e.to_string()))?;
     let mut violations = keyceremony_policy::check_loaded_script(&settings.policy, script);
     if !resuming {
         let inventory = Inventory::load(&settings.inventory)?;

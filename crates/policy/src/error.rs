@@ -80,6 +80,18 @@ pub enum PolicyError {
         section: &'static str,
     },
 
+    /// The inventory could not record a certificate: found before any signature.
+    #[error(
+        "the inventory {path} could not record the certificate this ceremony signs: {reason}; \
+         name a usable file with --inventory before the ceremony starts (CPS 6.3.2)"
+    )]
+    InventoryUnusable {
+        /// The inventory file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+
     /// The inventory file cannot be read or written.
     #[error("inventory {path}: {source}")]
     InventoryIo {

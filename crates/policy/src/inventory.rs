@@ -183,6 +183,34 @@ impl Inventory {
     /// Appends one entry as a JSON line and fsyncs it (and the folder, when this creates the
     /// file). The file is opened for appending only, so earlier lines are never rewritten;
     /// an entry is refused after a line cut short, which needs a person to look at it.
+    /// Checks, before any signature, that [`Inventory::record`] will be able to add a line:
+    /// the file opens for appending, or its folder exists to hold it. Writes nothing.
+    pub fn check_recordable(path: &Path) -> Result<(), PolicyError> {
+        let unusable = |reason: String| PolicyError::InventoryUnusable {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if path.exists() {
+            return OpenOptions::new()
+                .append(true)
+                .open(path)
+                .map(drop)
+                .map_err(|e| unusable(format!("it cannot be opened for appending ({e})")));
+        }
+        let folder = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if folder.is_dir() {
+            Ok(())
+        } else {
+            Err(unusable(format!(
+                "its folder {} does not exist",
+                folder.display()
+            )))
+        }
+    }
+
     pub fn record(path: &Path, entry: &InventoryEntry) -> Result<(), PolicyError> {
         if let Some(problem) = entry.problem() {
             return Err(PolicyError::InvalidEntry(problem));

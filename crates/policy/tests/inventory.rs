@@ -39,6 +39,31 @@ fn a_missing_inventory_is_empty() {
 }
 
 #[test]
+fn an_inventory_that_could_not_record_is_refused_before_any_signature() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("inventory.jsonl");
+    Inventory::check_recordable(&path).expect("a new file in an existing folder");
+    let missing = dir.path().join("no-such-folder/inventory.jsonl");
+    let err = Inventory::check_recordable(&missing).unwrap_err();
+    assert!(
+        matches!(&err, PolicyError::InventoryUnusable { reason, .. } if reason.contains("does not exist")),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--inventory"), "{err}");
+    assert!(
+        !missing.parent().unwrap().exists(),
+        "the check wrote something"
+    );
+    // A folder where the file should be cannot be appended to.
+    std::fs::create_dir(&path).expect("mkdir");
+    let err = Inventory::check_recordable(&path).unwrap_err();
+    assert!(
+        matches!(err, PolicyError::InventoryUnusable { .. }),
+        "{err}"
+    );
+}
+
+#[test]
 fn record_appends_one_json_line_per_certificate() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("inventory.jsonl");
