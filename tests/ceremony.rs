@@ -429,6 +429,30 @@ fn a_wrong_token_label_is_refused() {
 }
 
 #[test]
+fn a_missing_witness_token_is_refused_before_the_ceremony() {
+    let lab = Lab::new();
+    let script = edited(
+        &lab,
+        "root-p384",
+        &[(
+            "witness_token = \"Quinn Adeyemi (auditor)\"",
+            "witness_token = \"Quinn's Other Token\"",
+        )],
+    );
+    let (_, answers) = shipped("root-p384");
+    refused(
+        &lab,
+        &script,
+        &answers,
+        &[
+            "the witness's own token 'Quinn's Other Token' is not connected",
+            "Quinn Adeyemi (auditor)",
+            "CPS 6.1.1",
+        ],
+    );
+}
+
+#[test]
 fn a_reused_subject_or_key_label_is_refused() {
     let lab = Lab::new();
     let (script, answers) = shipped("root-p384");

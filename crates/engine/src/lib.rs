@@ -309,6 +309,7 @@ impl Ceremony {
         if matches!(start, Start::Fresh) {
             run::check_token(&module, &script.script)?;
         }
+        run::check_witness_token(&module, &script.script)?;
         Ok(Ceremony {
             script,
             settings,

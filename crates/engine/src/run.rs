@@ -72,6 +72,33 @@ pub(crate) fn check_token(
     Ok(())
 }
 
+/// The witness's own token signs the seal at the end (CPS 6.1.1): it must be
+/// connected before the ceremony starts, not found missing after the keys
+/// exist.
+pub(crate) fn check_witness_token(
+    module: &Module,
+    script: &keyceremony_script::Script,
+) -> Result<(), EngineError> {
+    let log = &script.log;
+    let witness_module = match &log.witness_module {
+        Some(path) => Module::load(path)?,
+        None => module.clone(),
+    };
+    match witness_module.token_by_label(&log.witness_token) {
+        Ok(_) => Ok(()),
+        Err(HsmError::TokenNotFound { available, .. }) => Err(EngineError::Refused(format!(
+            "the witness's own token '{}' is not connected (present: {}): the Qualified Auditor connects it before the ceremony starts, to sign the log's seal (CPS 6.1.1)",
+            log.witness_token,
+            if available.is_empty() {
+                "none".to_string()
+            } else {
+                available.join(", ")
+            }
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn free_token(module: &Module, script: &keyceremony_script::Script) -> Result<Token, EngineError> {
     let token = match &script.hsm.token_serial {
         Some(serial) => module.token_by_serial(serial)?,

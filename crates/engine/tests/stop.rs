@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use keyceremony_engine::{AnswersFile, Ceremony, EngineError, Settings, Stop};
-use keyceremony_hsm::default_module_path;
-use keyceremony_hsm::lab::SoftHsmLab;
+use keyceremony_hsm::lab::{SoftHsmLab, create_witness_token};
+use keyceremony_hsm::{Module, SecretString, default_module_path};
 use keyceremony_policy::Policy;
 use keyceremony_script::LoadedScript;
 
@@ -24,14 +24,24 @@ fn a_signal_before_the_first_step_writes_nothing() {
     SoftHsmLab::create(&dir.path().join("lab"))
         .unwrap()
         .activate();
+    let module_path = default_module_path()
+        .expect("SoftHSM2 is not installed: run scripts/setup.sh (apt-get install softhsm2)");
+    // The witness's own token, which the ceremony needs connected.
+    create_witness_token(
+        &Module::load(&module_path).unwrap(),
+        "Quinn Adeyemi (auditor)",
+        "quinn-adeyemi-seal",
+        &SecretString::from("witness-so-1234"),
+        &SecretString::from("witness-user-1234"),
+    )
+    .unwrap();
     let script = LoadedScript::load(&repo().join("ceremony-scripts/root-p384.toml")).unwrap();
     let policy = Policy::load(&repo().join("ceremony-scripts/policy/reference-cps.toml")).unwrap();
     let out = dir.path().join("out");
     std::fs::create_dir(dir.path().join("backup")).unwrap();
     let stop = Stop::default();
     let settings = Settings {
-        module: default_module_path()
-            .expect("SoftHSM2 is not installed: run scripts/setup.sh (apt-get install softhsm2)"),
+        module: module_path,
         out_dir: out.clone(),
         rehearsal: true,
         backup: Some(dir.path().join("backup")),
