@@ -450,6 +450,20 @@ fn a_missing_witness_token_is_refused_before_the_ceremony() {
             "CPS 6.1.1",
         ],
     );
+    let script = edited(
+        &lab,
+        "root-p384",
+        &[(
+            "witness_key = \"quinn-adeyemi-seal\"",
+            "witness_key = \"quinn-old-seal\"",
+        )],
+    );
+    refused(
+        &lab,
+        &script,
+        &answers,
+        &["shows no object labelled 'quinn-old-seal'"],
+    );
 }
 
 #[test]

@@ -85,7 +85,20 @@ pub(crate) fn check_witness_token(
         None => module.clone(),
     };
     match witness_module.token_by_label(&log.witness_token) {
-        Ok(_) => Ok(()),
+        Ok(token) => {
+            // The key's public half (or its certificate) carries its label
+            // and is visible without the witness's PIN.
+            let session = token.open_session()?;
+            let found = session.find_objects(&ObjectFilter::label(log.witness_key.clone()));
+            session.close()?;
+            if found?.is_empty() {
+                return Err(EngineError::Refused(format!(
+                    "the witness's token '{}' shows no object labelled '{}', the key the script names to sign the log's seal: check log.witness_key against the token (pkcs11-tool --list-objects)",
+                    log.witness_token, log.witness_key
+                )));
+            }
+            Ok(())
+        }
         Err(HsmError::TokenNotFound { available, .. }) => Err(EngineError::Refused(format!(
             "the witness's own token '{}' is not connected (present: {}): the Qualified Auditor connects it before the ceremony starts, to sign the log's seal (CPS 6.1.1)",
             log.witness_token,
