@@ -945,21 +945,7 @@ fn the_terminal_closed_under_the_tui() {
     let drill = "terminal closed";
     let lab = Lab::new();
     let out = lab.path("out");
-    let mut cmd = portable_pty::CommandBuilder::new(BIN);
-    cmd.arg("run");
-    cmd.arg(P384.script());
-    cmd.arg("--module");
-    cmd.arg(module());
-    cmd.arg("--backup");
-    cmd.arg(lab.path("backup"));
-    cmd.arg("--inventory");
-    cmd.arg(lab.inventory());
-    cmd.arg("--out");
-    cmd.arg(&out);
-    cmd.env("SOFTHSM2_CONF", lab.conf());
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("KEYCEREMONY_MODULE");
-    let mut terminal = Terminal::spawn(cmd);
+    let mut terminal = Terminal::spawn(lab.tui_command(&P384.script(), &out));
     terminal.wait_for("begin the ceremony");
     terminal.send("\r");
     // The engine now waits for the witness of step 1.1.

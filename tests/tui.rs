@@ -166,20 +166,7 @@ impl Tty {
 /// `keyceremony run` of the shipped RSA rehearsal in a pseudo-terminal, on
 /// the lab's tokens.
 fn run_rsa_in_tty(lab: &Lab, out: &Path) -> Tty {
-    let mut cmd = CommandBuilder::new(BIN);
-    cmd.arg("run");
-    cmd.arg(repo().join("ceremony-scripts/root-rsa4096.toml"));
-    cmd.arg("--module");
-    cmd.arg(module());
-    cmd.arg("--backup");
-    cmd.arg(lab.path("backup"));
-    cmd.arg("--out");
-    cmd.arg(out);
-    cmd.env("SOFTHSM2_CONF", lab.conf());
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("KEYCEREMONY_MODULE");
-    cmd.cwd(lab.dir());
-    Tty::spawn(cmd)
+    Tty::spawn(lab.tui_command(&repo().join("ceremony-scripts/root-rsa4096.toml"), out))
 }
 
 /// A share as its custodian copied it from the screen: the four lines of

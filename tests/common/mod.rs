@@ -151,6 +151,27 @@ impl Lab {
         self.path("inventory.jsonl")
     }
 
+    /// `keyceremony run SCRIPT` for a pseudo-terminal (the operator TUI), on
+    /// the lab's tokens, backup folder and inventory, run from the lab.
+    pub fn tui_command(&self, script: &Path, out: &Path) -> portable_pty::CommandBuilder {
+        let mut cmd = portable_pty::CommandBuilder::new(BIN);
+        cmd.arg("run");
+        cmd.arg(script);
+        cmd.arg("--module");
+        cmd.arg(module());
+        cmd.arg("--backup");
+        cmd.arg(self.path("backup"));
+        cmd.arg("--inventory");
+        cmd.arg(self.inventory());
+        cmd.arg("--out");
+        cmd.arg(out);
+        cmd.env("SOFTHSM2_CONF", self.conf());
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("KEYCEREMONY_MODULE");
+        cmd.cwd(self.dir());
+        cmd
+    }
+
     /// The binary on this lab's tokens, whatever the caller's environment
     /// says: a KEYCEREMONY_MODULE there would override `--module`.
     pub fn cmd(&self) -> Command {

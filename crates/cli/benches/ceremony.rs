@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{BIN, Lab, module, repo, shipped, text};
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use portable_pty::{PtySize, native_pty_system};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -228,18 +228,7 @@ fn tui_frames(lab: &Lab, out: &Path, first: &str, ready: &str) -> Result<(f64, f
         pixel_width: 0,
         pixel_height: 0,
     })?;
-    let mut cmd = CommandBuilder::new(BIN);
-    cmd.arg("run");
-    cmd.arg(repo().join("ceremony-scripts/root-p384.toml"));
-    cmd.arg("--module");
-    cmd.arg(module());
-    cmd.arg("--backup");
-    cmd.arg(lab.path("backup"));
-    cmd.arg("--out");
-    cmd.arg(out);
-    cmd.env("SOFTHSM2_CONF", lab.conf());
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("KEYCEREMONY_MODULE");
+    let cmd = lab.tui_command(&repo().join("ceremony-scripts/root-p384.toml"), out);
     let started = Instant::now();
     let mut child = pair.slave.spawn_command(cmd)?;
     drop(pair.slave);
