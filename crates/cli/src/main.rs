@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use keyceremony_engine::{AnswersFile, Ceremony, Operator, Settings, files};
+use keyceremony_engine::{AnswersFile, Ceremony, Operator, Outcome, Settings, files};
 use keyceremony_policy::Policy;
 use keyceremony_script::LoadedScript;
 
@@ -228,33 +228,6 @@ fn run(cli: Cli) -> Result<()> {
             let loaded = LoadedScript::load(&script)?;
             let policy = policy_for(&loaded)?;
             let inventory = inventory.unwrap_or_else(|| default_inventory(&out));
-            let Some(answers) = answers else {
-                // Without answers, the people in the room answer in the
-                // operator TUI, which needs a terminal.
-                keyceremony_tui::check_terminal()?;
-                let settings = Settings {
-                    module,
-                    out_dir: out,
-                    rehearsal: false,
-                    backup,
-                    policy,
-                    inventory,
-                    stop,
-                };
-                let outcome = keyceremony_tui::run(loaded, settings)?;
-                headless::summary(&outcome);
-                report::report(&outcome.out_dir)?;
-                return Ok(());
-            };
-            let shares = rehearsal_shares.unwrap_or_else(|| out.join(files::REHEARSAL_SHARES));
-            let mut answers = AnswersFile::load(&answers)?.with_rehearsal_shares(&shares);
-            if let Some(file) = witness_pin_file {
-                answers = answers.with_witness_pin(lab::read_pin(&file)?);
-            }
-            if let Some(step) = &halt_after {
-                answers = answers.with_halt_after(step);
-            }
-            let mut operator = headless::printing(answers);
             let settings = Settings {
                 module,
                 out_dir: out,
@@ -264,6 +237,22 @@ fn run(cli: Cli) -> Result<()> {
                 inventory,
                 stop,
             };
+            let Some(answers) = answers else {
+                // Without answers, the people in the room answer in the
+                // operator TUI, which needs a terminal.
+                keyceremony_tui::check_terminal()?;
+                return finish(&keyceremony_tui::run(loaded, settings)?);
+            };
+            let shares =
+                rehearsal_shares.unwrap_or_else(|| settings.out_dir.join(files::REHEARSAL_SHARES));
+            let mut answers = AnswersFile::load(&answers)?.with_rehearsal_shares(&shares);
+            if let Some(file) = witness_pin_file {
+                answers = answers.with_witness_pin(lab::read_pin(&file)?);
+            }
+            if let Some(step) = &halt_after {
+                answers = answers.with_halt_after(step);
+            }
+            let mut operator = headless::printing(answers);
             run_ceremony(loaded, settings, &mut operator)
         }
         Command::Rehearse {
@@ -349,8 +338,12 @@ fn run_ceremony(
 ) -> Result<()> {
     let ceremony = Ceremony::prepare(script, settings, operator)?;
     headless::banner(&ceremony);
-    let outcome = ceremony.run(operator)?;
-    headless::summary(&outcome);
+    finish(&ceremony.run(operator)?)
+}
+
+/// After a ceremony, headless or in the TUI: its summary, and the report.
+fn finish(outcome: &Outcome) -> Result<()> {
+    headless::summary(outcome);
     report::report(&outcome.out_dir)?;
     Ok(())
 }
@@ -377,47 +370,37 @@ fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
         made.lab.config.display(),
         made.public_key.display()
     );
+    let policy = shipped::policy()?;
     for ceremony in shipped::CEREMONIES {
         let script =
             LoadedScript::parse(Path::new(ceremony.script_path), ceremony.script.to_string())?;
         script.check()?;
-        let ceremony_out = out.join(ceremony.name);
+        let settings = Settings {
+            module: module.clone(),
+            out_dir: out.join(ceremony.name),
+            rehearsal: true,
+            backup: Some(backup.clone()),
+            policy: policy.clone(),
+            inventory: out.join("inventory.jsonl"),
+            stop: stop.clone(),
+        };
         if tui {
             println!(
                 "REHEARSAL: the witness token's PIN is in {}",
                 made.pin_file.display()
             );
-            let settings = Settings {
-                module: module.clone(),
-                out_dir: ceremony_out,
-                rehearsal: true,
-                backup: Some(backup.clone()),
-                policy: shipped::policy()?,
-                inventory: out.join("inventory.jsonl"),
-                stop: stop.clone(),
-            };
             let outcome = keyceremony_tui::run(script, settings)
                 .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;
-            headless::summary(&outcome);
-            report::report(&outcome.out_dir)?;
+            finish(&outcome)?;
             continue;
         }
         let answers = AnswersFile::parse(
             Path::new(ceremony.answers_path),
             ceremony.answers.to_string(),
         )?
-        .with_rehearsal_shares(&ceremony_out.join(files::REHEARSAL_SHARES))
+        .with_rehearsal_shares(&settings.out_dir.join(files::REHEARSAL_SHARES))
         .with_witness_pin(lab::read_pin(&made.pin_file)?);
         let mut operator = headless::printing(answers);
-        let settings = Settings {
-            module: module.clone(),
-            out_dir: ceremony_out,
-            rehearsal: true,
-            backup: Some(backup.clone()),
-            policy: shipped::policy()?,
-            inventory: out.join("inventory.jsonl"),
-            stop: stop.clone(),
-        };
         run_ceremony(script, settings, &mut operator)
             .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;
     }

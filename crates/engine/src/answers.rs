@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use keyceremony_script::{Action, Participant, RecordField, Script, Secret, Step};
+use keyceremony_script::{Action, Participant, RecordField, Script, Secret, SourceMap, Step};
 use keyceremony_shares::Share;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -171,13 +171,13 @@ impl AnswersFile {
     /// Parses answers text; `path` only names it in errors.
     pub fn parse(path: &Path, text: String) -> Result<AnswersFile, InputError> {
         let file: File = toml::from_str(&text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|s| {
-                    let line = text[..s.start].matches('\n').count() + 1;
-                    format!(" at line {line}")
-                })
-                .unwrap_or_default();
+            let at = match e.span() {
+                Some(_) => format!(
+                    " at line {}",
+                    SourceMap::new(&text).location_of_error(&e).line
+                ),
+                None => String::new(),
+            };
             InputError::Invalid(format!(
                 "answers file {}{at}: {}",
                 path.display(),

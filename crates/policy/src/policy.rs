@@ -299,10 +299,7 @@ impl Policy {
         };
         let raw: RawPolicy = toml::from_str(text).map_err(|e| PolicyError::InvalidPolicy {
             path: path.to_path_buf(),
-            location: e
-                .span()
-                .map(|span| source_map.location_of(span.start))
-                .unwrap_or_default(),
+            location: source_map.location_of_error(&e),
             message: e.message().to_string(),
         })?;
 

@@ -80,7 +80,7 @@ pub(crate) fn document(script: &LoadedScript) -> Document {
             vec![cell("End time (UTC)"), vec![Span::WriteIn(WriteIn::Short)]],
             vec![
                 cell("The tool shows this script's SHA-256 at the start: witness's initials if it matches"),
-                vec![Span::WriteIn(WriteIn::Initials)],
+                initials(),
             ],
         ],
         kind: TableKind::Form,
@@ -130,7 +130,7 @@ pub(crate) fn document(script: &LoadedScript) -> Document {
                     Vec::new(),
                     Vec::new(),
                     Vec::new(),
-                    vec![Span::WriteIn(WriteIn::Initials)],
+                    initials(),
                 ]
             })
             .collect(),
@@ -164,9 +164,9 @@ pub(crate) fn document(script: &LoadedScript) -> Document {
                 vec![
                     cell(&p.name),
                     cell(roles_line(p)),
-                    vec![Span::WriteIn(WriteIn::Initials)],
-                    vec![Span::WriteIn(WriteIn::Initials)],
-                    vec![Span::WriteIn(WriteIn::Initials)],
+                    initials(),
+                    initials(),
+                    initials(),
                     Vec::new(),
                     Vec::new(),
                 ]
@@ -190,6 +190,11 @@ pub(crate) fn document(script: &LoadedScript) -> Document {
             .then(|| "REHEARSAL: not a production ceremony".to_string()),
         blocks,
     }
+}
+
+/// A box for a person's initials.
+fn initials() -> Cell {
+    vec![Span::WriteIn(WriteIn::Initials)]
 }
 
 fn rehearsal_notice() -> Block {
@@ -297,7 +302,7 @@ fn participants_table(s: &Script) -> Block {
                     } else {
                         holds.join("; ")
                     }),
-                    vec![Span::WriteIn(WriteIn::Initials)],
+                    initials(),
                 ]
             })
             .collect(),
@@ -368,14 +373,14 @@ fn step_block(s: &Script, step: &Step) -> Block {
             vec![
                 cell("Performer"),
                 cell(person(s, &step.performer)),
-                vec![Span::WriteIn(WriteIn::Initials)],
+                initials(),
                 Vec::new(),
                 Vec::new(),
             ],
             vec![
                 cell("Witness"),
                 cell(person(s, &step.witness)),
-                vec![Span::WriteIn(WriteIn::Initials)],
+                initials(),
                 Vec::new(),
                 Vec::new(),
             ],
@@ -435,7 +440,6 @@ fn values_to_copy(step: &Step) -> Vec<Vec<Cell>> {
 
 /// The forms an action needs besides single values: one row per person.
 fn action_forms(s: &Script, step: &Step) -> Vec<Block> {
-    let initials = || vec![Span::WriteIn(WriteIn::Initials)];
     match &step.action {
         Action::CheckIn => vec![Block::Table(Table {
             header: [

@@ -70,10 +70,7 @@ impl LoadedScript {
         let source_map = SourceMap::new(&text);
         let script: Script = toml::from_str(&text).map_err(|e| ScriptError::Parse {
             path: path.to_path_buf(),
-            location: e
-                .span()
-                .map(|span| source_map.location_of(span.start))
-                .unwrap_or_default(),
+            location: source_map.location_of_error(&e),
             message: e.message().to_string(),
         })?;
         let sha256 = Sha256::digest(text.as_bytes()).into();

@@ -44,6 +44,14 @@ impl SourceMap {
         Location { line, column }
     }
 
+    /// Where a TOML parse error points; the default location when it names none.
+    pub fn location_of_error(&self, error: &toml::de::Error) -> Location {
+        error
+            .span()
+            .map(|span| self.location_of(span.start))
+            .unwrap_or_default()
+    }
+
     /// Location of the value at `path` (dotted keys, `[i]` indices); the
     /// nearest ancestor that exists when the value itself is absent.
     pub fn locate(&self, path: &str) -> Option<Location> {

@@ -17,7 +17,7 @@ use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoRef};
 use crate::{
     error::{Result, X509Error},
     quality::{
-        ID_EC_PUBLIC_KEY, RSA_ENCRYPTION, SECP384R1, check_p384_point, check_rsa_key, curve_name,
+        ID_EC_PUBLIC_KEY, RSA_ENCRYPTION, check_p384_point, check_rsa_key, require_p384,
         rsa_modulus_bits,
     },
 };
@@ -110,17 +110,7 @@ impl SignatureAlgorithm {
                 Ok(Self::Sha384WithRsaEncryption)
             }
             ID_EC_PUBLIC_KEY => {
-                let curve =
-                    spki.algorithm
-                        .parameters_oid()
-                        .map_err(|_| X509Error::UnsupportedKey {
-                            key: "ECC without a named curve".into(),
-                        })?;
-                if curve != SECP384R1 {
-                    return Err(X509Error::UnsupportedKey {
-                        key: curve_name(curve),
-                    });
-                }
+                require_p384(&spki)?;
                 if algorithm_der != P384_SPKI_ALGORITHM_DER {
                     return Err(X509Error::InvalidPublicKey(
                         "the id-ecPublicKey AlgorithmIdentifier is not encoded as BR 7.1.3.1.2 \

@@ -142,17 +142,7 @@ pub fn check_key_quality(spki_der: &[u8]) -> Result<KeyQuality> {
     match spki.algorithm.oid {
         RSA_ENCRYPTION => check_rsa_key(key_bits),
         ID_EC_PUBLIC_KEY => {
-            let curve = spki
-                .algorithm
-                .parameters_oid()
-                .map_err(|_| X509Error::UnsupportedKey {
-                    key: "ECC without a named curve".into(),
-                })?;
-            if curve != SECP384R1 {
-                return Err(X509Error::UnsupportedKey {
-                    key: curve_name(curve),
-                });
-            }
+            require_p384(&spki)?;
             check_p384_point(key_bits)
         }
         other => Err(X509Error::UnsupportedKey {
@@ -162,7 +152,24 @@ pub fn check_key_quality(spki_der: &[u8]) -> Result<KeyQuality> {
 }
 
 /// How an error names an ECC key on `curve`.
-pub(crate) fn curve_name(curve: ObjectIdentifier) -> String {
+/// An EC key's named curve must be P-384 (CPS 6.1.5).
+pub(crate) fn require_p384(spki: &SubjectPublicKeyInfoRef<'_>) -> Result<()> {
+    let curve = spki
+        .algorithm
+        .parameters_oid()
+        .map_err(|_| X509Error::UnsupportedKey {
+            key: "ECC without a named curve".into(),
+        })?;
+    if curve == SECP384R1 {
+        Ok(())
+    } else {
+        Err(X509Error::UnsupportedKey {
+            key: curve_name(curve),
+        })
+    }
+}
+
+fn curve_name(curve: ObjectIdentifier) -> String {
     match curve {
         SECP256R1 => "ECC P-256".into(),
         SECP384R1 => "ECC P-384".into(),
