@@ -6,6 +6,7 @@
 //! checked is checked in [`Ceremony::prepare`] before the log exists or the
 //! HSM is changed; then [`Ceremony::run`] records every event as it happens.
 
+mod actions;
 pub mod activation;
 pub mod answers;
 pub mod environment;
@@ -307,9 +308,9 @@ impl Ceremony {
         };
         let module = Module::load(&settings.module)?;
         if matches!(start, Start::Fresh) {
-            run::check_token(&module, &script.script)?;
+            actions::check_token(&module, &script.script)?;
         }
-        run::check_witness_token(&module, &script.script)?;
+        actions::check_witness_token(&module, &script.script)?;
         Ok(Ceremony {
             script,
             settings,

@@ -1,0 +1,390 @@
+//! login, logout and the activation of one signature: k checked-in
+//! custodians' shares, each checked before any PKCS#11 call, rebuild the
+//! user PIN for one call (CPS 5.2.2, 6.2.8, 6.2.9); refused shares and
+//! logins count towards the script's limit (CPS 5.4.1). The PINs and
+//! shares themselves are in `crate::activation`.
+
+use std::time::Instant;
+
+use keyceremony_hsm::{HsmError, KeyPair, Session, Token, UserKind};
+use keyceremony_log::EventKind;
+use keyceremony_script::{Participant, Role, Secret, Step};
+use keyceremony_shares::{self as shares, Expected, Share, ShareError};
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::EngineError;
+use crate::activation::{kind, with_pin};
+use crate::operator::{Notice, Operator};
+use crate::run::Runner;
+
+/// Shares entered by the custodians who came forward, in the same order.
+struct Entered {
+    custodians: Vec<String>,
+    shares: Vec<Share>,
+}
+
+impl Runner {
+    /// What a login of `secret` expects of each share.
+    fn expected(&self, secret: Secret) -> Expected {
+        let activation = &self.script.script.activation;
+        let ceremony = activation
+            .shares_from
+            .as_deref()
+            .unwrap_or(&self.script.script.ceremony.id);
+        Expected {
+            kind: kind(secret),
+            ceremony_tag: shares::ceremony_tag(ceremony),
+            nonce: self.issued.get(&secret).cloned(),
+            threshold: activation.quorum(secret).threshold as u8,
+        }
+    }
+
+    /// Records a refused entry or login and stops at the script's limit
+    /// (CPS 5.4.1 3.1; tokens such as SoftHSM2 never lock by themselves).
+    fn count_failure(
+        &mut self,
+        step: &Step,
+        failures: &mut u32,
+        what: &str,
+    ) -> Result<(), EngineError> {
+        *failures += 1;
+        let limit = self.script.script.hsm.max_failed_logins;
+        if *failures >= limit {
+            return Err(EngineError::Step {
+                step: step.id.clone(),
+                message: format!(
+                    "{failures} failed activation attempts in this step, the limit the script sets ({what}); the ceremony stops so that the token is not locked out (CPS 5.4.1)"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Asks the custodians who come forward for their shares of `secret`
+    /// and checks each one before any PKCS#11 call.
+    fn collect_shares(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        secret: Secret,
+        failures: &mut u32,
+    ) -> Result<Entered, EngineError> {
+        let quorum = self.script.script.activation.quorum(secret).clone();
+        let threshold = quorum.threshold as usize;
+        let eligible: Vec<Participant> = quorum
+            .custodians
+            .iter()
+            .filter_map(|id| self.script.script.participant(id).cloned())
+            .collect();
+        let chosen = operator.choose_custodians(step, secret, &eligible, threshold)?;
+        let refuse = |message: String| EngineError::Step {
+            step: step.id.clone(),
+            message,
+        };
+        if chosen.len() != threshold {
+            return Err(refuse(format!(
+                "{} custodian(s) came forward for the {}; exactly {threshold} are needed",
+                chosen.len(),
+                secret.as_str()
+            )));
+        }
+        for (i, id) in chosen.iter().enumerate() {
+            if chosen[..i].contains(id) {
+                return Err(refuse(format!(
+                    "custodian '{id}' came forward twice: each share must come from a different person (CPS 6.4.2)"
+                )));
+            }
+            if !quorum.custodians.contains(id) {
+                return Err(refuse(format!(
+                    "'{id}' holds no share of the {}",
+                    secret.as_str()
+                )));
+            }
+            if !self.checked_in.contains(id) {
+                return Err(refuse(format!(
+                    "custodian '{id}' has not checked in: every participant checks in before the HSM is used (CPS 5.2.3)"
+                )));
+            }
+        }
+        let expected = self.expected(secret);
+        let mut entered: Vec<Share> = Vec::new();
+        for id in &chosen {
+            let custodian = self.participant(id)?;
+            loop {
+                let text = operator.share(step, &custodian, secret)?;
+                // Parsed (checksums), then checked against the shares already
+                // entered (ceremony, secret, split, duplicates); k are not
+                // needed yet.
+                let checked = shares::Share::parse(secrecy::ExposeSecret::expose_secret(&text))
+                    .and_then(|share| {
+                        let mut candidate = entered.clone();
+                        candidate.push(share.clone());
+                        match shares::check(&candidate, &expected) {
+                            Ok(()) | Err(ShareError::NotEnough { .. }) => Ok(share),
+                            Err(error) => Err(error),
+                        }
+                    });
+                let share = match checked {
+                    Ok(share) => share,
+                    Err(error) => {
+                        self.reject_share(
+                            operator,
+                            step,
+                            &custodian,
+                            &error.to_string(),
+                            failures,
+                        )?;
+                        continue;
+                    }
+                };
+                self.person_record(
+                    &custodian,
+                    Role::Custodian,
+                    Some(&step.id),
+                    EventKind::ShareEntered,
+                    format!(
+                        "{} entered share {} of the {} (set {})",
+                        custodian.name,
+                        share.number(),
+                        secret.as_str(),
+                        share.set()
+                    ),
+                    json!({
+                        "custodian": custodian.id,
+                        "secret": secret.as_str(),
+                        "number": share.number(),
+                        "set": share.set().to_string(),
+                    }),
+                )?;
+                entered.push(share);
+                break;
+            }
+        }
+        Ok(Entered {
+            custodians: chosen,
+            shares: entered,
+        })
+    }
+
+    fn reject_share(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        custodian: &Participant,
+        reason: &str,
+        failures: &mut u32,
+    ) -> Result<(), EngineError> {
+        self.person_record(
+            custodian,
+            Role::Custodian,
+            Some(&step.id),
+            EventKind::ShareRejected,
+            format!("share entered by {} refused: {reason}", custodian.name),
+            json!({ "custodian": custodian.id, "reason": reason }),
+        )?;
+        let limit = self.script.script.hsm.max_failed_logins;
+        operator.notify(&Notice::ShareRejected {
+            custodian: custodian.name.clone(),
+            reason: reason.to_string(),
+            failures: *failures + 1,
+            limit,
+        });
+        self.count_failure(
+            step,
+            failures,
+            &format!("last: {}'s share, {reason}", custodian.name),
+        )
+    }
+
+    pub(super) fn open_session(
+        &mut self,
+        token: &Token,
+        step: &Step,
+    ) -> Result<Session, EngineError> {
+        let session = token.open_session()?;
+        self.tool_record(
+            Some(&step.id),
+            EventKind::HsmSessionOpen,
+            format!(
+                "HSM session opened on token '{}'",
+                self.script.script.hsm.token_label
+            ),
+            json!({}),
+        )?;
+        Ok(session)
+    }
+
+    pub(super) fn close_session(
+        &mut self,
+        session: Session,
+        step: &Step,
+    ) -> Result<(), EngineError> {
+        session.close()?;
+        self.tool_record(
+            Some(&step.id),
+            EventKind::HsmSessionClose,
+            "HSM session closed".to_string(),
+            json!({}),
+        )
+    }
+
+    /// Activates the token: k custodians' shares rebuild the user PIN for
+    /// one C_Login (CPS 6.2.8).
+    pub(crate) fn login(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+    ) -> Result<(), EngineError> {
+        let label = self.script.script.hsm.token_label.clone();
+        let mut failures = 0;
+        loop {
+            let entered = self.collect_shares(operator, step, Secret::UserPin, &mut failures)?;
+            let token = self.module.token_by_label(&label)?;
+            refuse_pin_lockout(&token, step)?;
+            let session = self.open_session(&token, step)?;
+            let expected = self.expected(Secret::UserPin);
+            let result = with_pin(&entered.shares, &expected, |pin| {
+                session.login(UserKind::User, pin)
+            })
+            .map_err(|e| EngineError::Step {
+                step: step.id.clone(),
+                message: e.to_string(),
+            })?;
+            let custodians = entered.custodians;
+            match result {
+                Ok(()) => {
+                    self.tool_record(
+                        Some(&step.id),
+                        EventKind::LoginSucceeded,
+                        format!(
+                            "logged in to token '{label}' with the user PIN rebuilt from the shares of {}",
+                            custodians.join(" and ")
+                        ),
+                        json!({ "custodians": custodians, "context_specific": false }),
+                    )?;
+                    self.session = Some(session);
+                    return self.restore_keys(step);
+                }
+                Err(HsmError::PinIncorrect) => {
+                    self.close_session(session, step)?;
+                    self.login_failed(operator, step, &custodians, &mut failures)?;
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+
+    fn login_failed(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        custodians: &[String],
+        failures: &mut u32,
+    ) -> Result<(), EngineError> {
+        let limit = self.script.script.hsm.max_failed_logins;
+        self.tool_record(
+            Some(&step.id),
+            EventKind::LoginFailed,
+            format!(
+                "login failed: the token refused the PIN rebuilt from the shares of {}",
+                custodians.join(" and ")
+            ),
+            json!({ "custodians": custodians, "attempt": *failures + 1, "limit": limit }),
+        )?;
+        operator.notify(&Notice::LoginFailed {
+            failures: *failures + 1,
+            limit,
+            reason: "the token refused the PIN rebuilt from the shares entered; the custodians enter their shares again".to_string(),
+        });
+        self.count_failure(step, failures, "the token refused the rebuilt PIN")
+    }
+
+    pub(super) fn logged_in(&self, step: &Step) -> Result<&Session, EngineError> {
+        self.session.as_ref().ok_or_else(|| EngineError::Step {
+            step: step.id.clone(),
+            message: "no dual-control login is active".to_string(),
+        })
+    }
+
+    /// One signature with a CKA_ALWAYS_AUTHENTICATE key: k custodians'
+    /// shares again, for a context-specific login (CPS 6.2.8, 6.2.9).
+    pub(super) fn sign_activated(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        pair: &KeyPair,
+        message: &[u8],
+    ) -> Result<(Vec<u8>, f64), EngineError> {
+        let mut failures = 0;
+        loop {
+            let entered = self.collect_shares(operator, step, Secret::UserPin, &mut failures)?;
+            let expected = self.expected(Secret::UserPin);
+            let session = self.logged_in(step)?;
+            let started = Instant::now();
+            let result = with_pin(&entered.shares, &expected, |pin: &SecretString| {
+                session.sign_sha384(pair, message, Some(pin))
+            })
+            .map_err(|e| EngineError::Step {
+                step: step.id.clone(),
+                message: e.to_string(),
+            })?;
+            let hsm_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let custodians = entered.custodians;
+            match result {
+                Ok(signature) => {
+                    self.tool_record(
+                        Some(&step.id),
+                        EventKind::LoginSucceeded,
+                        format!(
+                            "key '{}' activated for one signature with the shares of {}",
+                            pair.label,
+                            custodians.join(" and ")
+                        ),
+                        json!({ "custodians": custodians, "context_specific": true, "key": pair.label }),
+                    )?;
+                    return Ok((signature, hsm_ms));
+                }
+                Err(HsmError::PinIncorrect) => {
+                    self.login_failed(operator, step, &custodians, &mut failures)?
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+
+    pub(crate) fn logout(&mut self, step: &Step) -> Result<(), EngineError> {
+        let session = self.session.take().ok_or_else(|| EngineError::Step {
+            step: step.id.clone(),
+            message: "no login to end".to_string(),
+        })?;
+        session.logout()?;
+        self.tool_record(
+            Some(&step.id),
+            EventKind::Logout,
+            "logged out of the token: the CA key is deactivated (CPS 6.2.9)".to_string(),
+            json!({}),
+        )?;
+        self.close_session(session, step)
+    }
+}
+
+/// Stops before a lock-out when the token says it is close to one.
+fn refuse_pin_lockout(token: &Token, step: &Step) -> Result<(), EngineError> {
+    let info = token.info()?;
+    let flags = info.flags;
+    let state = if flags.user_pin_locked {
+        "locked"
+    } else if flags.user_pin_final_try {
+        "on its final try"
+    } else {
+        return Ok(());
+    };
+    Err(EngineError::Step {
+        step: step.id.clone(),
+        message: format!(
+            "token '{}' reports its user PIN {state}; stopping before a lock-out. Do not retry: the token needs its security officer",
+            info.label
+        ),
+    })
+}

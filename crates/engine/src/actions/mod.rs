@@ -1,0 +1,21 @@
+//! The ceremony's actions, one module per action or per group of actions
+//! that belong together. Each module adds its methods to `Runner` in an
+//! `impl` block of its own; `Runner::step` (run.rs) dispatches on the
+//! step's `Action`. Adding an action means adding a module here and one
+//! arm in that dispatch.
+//!
+//! What needs no runner stays at the crate root: the activation data
+//! (`crate::activation`: PINs, shares, `with_pin`) and reading an
+//! interrupted log back (`crate::resume`).
+
+mod activation;
+mod certificate;
+mod check_in;
+mod clock;
+mod keys;
+mod resume;
+mod seal;
+mod token;
+
+pub(crate) use seal::check_witness_token;
+pub(crate) use token::check_token;
