@@ -14,10 +14,12 @@
 //! summary the engine printed, it recomputes every hash from the files.
 
 mod cert;
+mod context;
 mod doc;
 mod files;
 mod paper;
 mod report;
+mod sections;
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};

@@ -1,0 +1,148 @@
+//! "Keys": each key pair generated in the HSM with the attributes read
+//! back (CPS 6.1.1, 6.2.7), its public key file checked against the log, and
+//! the log-signing key.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::cert;
+use crate::context::{Ctx, LogEntry, public_key_pem_path, read_pem, str_at, value_text};
+use crate::doc::{Block, Table, TableKind, cell, code, code_cell, fields, para, text};
+
+pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
+    let mut blocks = vec![
+        Block::Heading(2, "Keys".to_string()),
+        para(
+            "Each key pair generated in the HSM, with the attributes read back from the token \
+             after generation (CPS 6.1.1, 6.2.7): the private key must be sensitive, never \
+             extractable and generated on the token.",
+        ),
+    ];
+    let generated: Vec<&LogEntry> = ctx.of_kind("key-generated").collect();
+    if generated.is_empty() {
+        blocks.push(para("The log records no key generation."));
+    }
+    for e in generated {
+        let label = str_at(&e.data, "label").unwrap_or("-");
+        blocks.push(Block::Heading(3, format!("Key {label}")));
+        let pem_path = public_key_pem_path(label);
+        let logged = str_at(&e.data, "public_key_sha256").unwrap_or("-");
+        let (size, recomputed) = match read_pem(&ctx.dir.join(&pem_path), "PUBLIC KEY") {
+            Ok(spki) => {
+                let sha = hex::encode_upper(Sha256::digest(&spki));
+                let verdict = if sha.eq_ignore_ascii_case(logged) {
+                    "the same as the log records".to_string()
+                } else {
+                    findings.push(format!(
+                        "{pem_path} has public key SHA-256 {sha}, but the log records {logged} for key '{label}'"
+                    ));
+                    "DIFFERENT from the log".to_string()
+                };
+                (
+                    cell(cert::describe_spki(&spki)),
+                    vec![code(sha), text(format!(": {verdict}"))],
+                )
+            }
+            Err(error) => (
+                cell(format!("{pem_path} cannot be read: {error}")),
+                cell("-"),
+            ),
+        };
+        let problems = match e.data.get("problems") {
+            Some(Value::Array(list)) if list.is_empty() => "none".to_string(),
+            Some(Value::Array(list)) => list.iter().map(value_text).collect::<Vec<_>>().join("; "),
+            Some(other) => value_text(other),
+            None => "-".to_string(),
+        };
+        if e.data
+            .get("problems")
+            .and_then(Value::as_array)
+            .is_some_and(|p| !p.is_empty())
+        {
+            findings.push(format!("key '{label}' has unsafe attributes: {problems}"));
+        }
+        blocks.push(fields(vec![
+            (
+                "PKCS#11 URI".to_string(),
+                code_cell(str_at(&e.data, "uri").unwrap_or("-")),
+            ),
+            (
+                "Algorithm".to_string(),
+                cell(str_at(&e.data, "algorithm").unwrap_or("-")),
+            ),
+            (format!("Size (from {pem_path})"), size),
+            (
+                "CKA_ID".to_string(),
+                code_cell(str_at(&e.data, "id").unwrap_or("-")),
+            ),
+            ("Generated".to_string(), cell(&e.time)),
+            (
+                "HSM time (ms)".to_string(),
+                cell(e.data.get("hsm_ms").map_or("-".to_string(), value_text)),
+            ),
+            ("Public key SHA-256 (log)".to_string(), code_cell(logged)),
+            (format!("SHA-256 of {pem_path}'s key"), recomputed),
+            ("Attribute problems".to_string(), cell(problems)),
+        ]));
+        blocks.push(attributes_table(&e.data));
+    }
+    if let Some(e) = ctx.of_kind("log-signing-key").next() {
+        blocks.push(Block::Heading(3, "Log-signing key".to_string()));
+        let pem = str_at(&e.data, "public_key").unwrap_or("");
+        let (size, sha) = match der::pem::decode_vec(pem.as_bytes()) {
+            Ok((_, spki)) => (
+                cert::describe_spki(&spki),
+                hex::encode_upper(Sha256::digest(&spki)),
+            ),
+            Err(_) => ("unreadable".to_string(), "-".to_string()),
+        };
+        blocks.push(fields(vec![
+            (
+                "PKCS#11 URI".to_string(),
+                code_cell(str_at(&e.data, "uri").unwrap_or("-")),
+            ),
+            ("Key".to_string(), cell(size)),
+            (
+                "Recorded".to_string(),
+                cell(format!("entry {}, {}", e.seq, e.time)),
+            ),
+            (
+                "Public key SHA-256 (log)".to_string(),
+                code_cell(str_at(&e.data, "public_key_sha256").unwrap_or("-")),
+            ),
+            ("SHA-256 of the logged key".to_string(), code_cell(sha)),
+        ]));
+    }
+    blocks
+}
+
+fn attributes_table(data: &Value) -> Block {
+    let object = |key: &str| {
+        data.get(key)
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let private = object("private_attributes");
+    let public = object("public_attributes");
+    let names: BTreeSet<&String> = private.keys().chain(public.keys()).collect();
+    let show = |v: Option<&Value>| cell(v.map_or("-".to_string(), value_text));
+    Block::Table(Table {
+        header: ["Attribute (read back)", "Private key", "Public key"]
+            .map(String::from)
+            .to_vec(),
+        rows: names
+            .into_iter()
+            .map(|name| {
+                vec![
+                    code_cell(format!("CKA_{}", name.to_ascii_uppercase())),
+                    show(private.get(name)),
+                    show(public.get(name)),
+                ]
+            })
+            .collect(),
+        kind: TableKind::Data,
+    })
+}

@@ -1,0 +1,125 @@
+//! "Ceremony log": the verifier's verdict on the log (chain, writer's form,
+//! times, seal signatures) and the seal as recorded.
+
+use keyceremony_log::verify::Status;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::context::{Ctx, pgp_words, role_title, str_at, value_text};
+use crate::doc::{Block, Cell, Table, TableKind, cell, code_cell, fields, para, text};
+use crate::files::FileKind;
+use crate::{LOG_FILE, group4};
+
+pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
+    let report = &ctx.verify;
+    let mut blocks = vec![
+        Block::Heading(2, "Ceremony log".to_string()),
+        para(
+            "The log verified with keyceremony's verifier (every link of the hash chain, the \
+             writer's exact form, times, and both seal signatures), without the auditor's \
+             paper head and key: those two checks are the auditor's, under \"How to check\".",
+        ),
+    ];
+    if report.status != Status::Sealed {
+        findings.push(format!(
+            "the log is not sealed as completed: {}{}",
+            report.status,
+            report
+                .problem
+                .as_ref()
+                .map_or_else(String::new, |p| format!(" ({})", p.message))
+        ));
+        blocks.push(Block::Notice(vec![text(format!(
+            "Log status: {}",
+            report.status
+        ))]));
+    }
+    let log_sha = match ctx.file(LOG_FILE).map(|f| &f.kind) {
+        Some(FileKind::Regular { sha256, .. }) => hex::encode_upper(sha256),
+        _ => "-".to_string(),
+    };
+    let mut rows = vec![
+        ("File".to_string(), code_cell(LOG_FILE)),
+        ("SHA-256 of the file".to_string(), code_cell(log_sha)),
+        ("Status".to_string(), cell(report.status.to_string())),
+        (
+            "Entries verified".to_string(),
+            cell(report.entries.to_string()),
+        ),
+    ];
+    if let Some(problem) = &report.problem {
+        rows.push((
+            "Problem".to_string(),
+            cell(format!("entry {}: {}", problem.entry, problem.message)),
+        ));
+    }
+    if let Some(head) = report.head {
+        let hex = hex::encode(head);
+        rows.push(("Head".to_string(), code_cell(&hex)));
+        rows.push(("Head, grouped".to_string(), code_cell(group4(&hex))));
+        rows.push(("Head, PGP words".to_string(), cell(pgp_words(&head))));
+    }
+    blocks.push(fields(rows));
+
+    let Some(seal) = ctx.seal() else {
+        blocks.push(para("The log has no seal."));
+        return blocks;
+    };
+    blocks.push(Block::Heading(3, "Seal".to_string()));
+    blocks.push(fields(vec![
+        (
+            "Outcome".to_string(),
+            cell(str_at(&seal.data, "outcome").unwrap_or("-")),
+        ),
+        (
+            "Entries sealed".to_string(),
+            cell(seal.data.get("entries").map_or("-".to_string(), value_text)),
+        ),
+        (
+            "Head (seal)".to_string(),
+            code_cell(str_at(&seal.data, "head").unwrap_or("-")),
+        ),
+        ("Time".to_string(), cell(&seal.time)),
+        (
+            "Sealed by".to_string(),
+            cell(format!(
+                "{} ({})",
+                ctx.name(&seal.actor.id),
+                role_title(&seal.actor.role)
+            )),
+        ),
+    ]));
+    blocks.push(para("The statement both keys signed, exactly:"));
+    blocks.push(Block::Code(
+        str_at(&seal.data, "statement").unwrap_or("").to_string(),
+    ));
+    let signer_row = |key: &str| -> Vec<Cell> {
+        let signature = seal.data.get(key).cloned().unwrap_or(Value::Null);
+        let pem = str_at(&signature, "public_key").unwrap_or("");
+        let key_sha = der::pem::decode_vec(pem.as_bytes()).map_or_else(
+            |_| "-".to_string(),
+            |(_, d)| hex::encode_upper(Sha256::digest(d)),
+        );
+        vec![
+            cell(key),
+            cell(str_at(&signature, "signer").map_or("-".to_string(), |s| ctx.name(s))),
+            code_cell(str_at(&signature, "uri").unwrap_or("-")),
+            code_cell(key_sha),
+            code_cell(str_at(&signature, "signature").unwrap_or("-")),
+        ]
+    };
+    blocks.push(Block::Table(Table {
+        header: [
+            "Signature",
+            "Signer",
+            "PKCS#11 URI",
+            "Public key SHA-256 (DER)",
+            "ECDSA P-384 signature (DER, hex)",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: vec![signer_row("ceremony_key"), signer_row("witness_key")],
+        kind: TableKind::Data,
+    }));
+    blocks
+}

@@ -1,0 +1,88 @@
+//! "Participants and roles": everyone the script names (or, without the
+//! script, everyone who checked in), their roles and check-in, and the
+//! activation-data quorums (CPS 6.4.1).
+
+use keyceremony_script::Secret;
+
+use crate::context::{Ctx, str_at, value_text};
+use crate::doc::{Block, Cell, Table, TableKind, cell, code_cell, para};
+
+pub(crate) fn section(ctx: &Ctx<'_>) -> Vec<Block> {
+    let mut blocks = vec![Block::Heading(2, "Participants and roles".to_string())];
+    let check_in = |id: &str| {
+        ctx.of_kind("check-in")
+            .find(|e| str_at(&e.data, "participant") == Some(id))
+    };
+    let header = ["Id", "Name", "Roles", "Checked in", "Identity document"]
+        .map(String::from)
+        .to_vec();
+    let rows: Vec<Vec<Cell>> = match ctx.script() {
+        Some(script) => script
+            .participants
+            .iter()
+            .map(|p| {
+                let entry = check_in(&p.id);
+                vec![
+                    code_cell(&p.id),
+                    cell(&p.name),
+                    cell(
+                        p.roles
+                            .iter()
+                            .map(|r| r.title())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                    cell(
+                        entry.map_or_else(|| "not checked in".to_string(), |e| ctx.clock(&e.time)),
+                    ),
+                    cell(
+                        entry
+                            .and_then(|e| str_at(&e.data, "document"))
+                            .unwrap_or("-"),
+                    ),
+                ]
+            })
+            .collect(),
+        None => ctx
+            .of_kind("check-in")
+            .map(|e| {
+                let roles = e
+                    .data
+                    .get("roles")
+                    .map(value_text)
+                    .unwrap_or_else(|| "-".to_string());
+                vec![
+                    code_cell(str_at(&e.data, "participant").unwrap_or("-")),
+                    cell(str_at(&e.data, "name").unwrap_or("-")),
+                    cell(roles),
+                    cell(&e.time),
+                    cell(str_at(&e.data, "document").unwrap_or("-")),
+                ]
+            })
+            .collect(),
+    };
+    blocks.push(Block::Table(Table {
+        header,
+        rows,
+        kind: TableKind::Data,
+    }));
+    if let Some(script) = ctx.script() {
+        let line = |secret: Secret| {
+            let q = script.activation.quorum(secret);
+            let names: Vec<String> = q.custodians.iter().map(|id| ctx.name(id)).collect();
+            format!(
+                "{} of {} ({})",
+                q.threshold,
+                q.custodians.len(),
+                names.join(", ")
+            )
+        };
+        blocks.push(para(format!(
+            "Activation data (CPS 6.4.1): SO PIN {}; user PIN {}. Log seal witness: {}.",
+            line(Secret::SoPin),
+            line(Secret::UserPin),
+            ctx.name(&script.log.witness)
+        )));
+    }
+    blocks
+}
