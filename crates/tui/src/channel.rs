@@ -13,7 +13,7 @@ use keyceremony_script::{Participant, RecordField, Script, Secret, Step};
 use keyceremony_shares::{SecretKind, Share};
 use secrecy::SecretString;
 
-use crate::start::Checked;
+use crate::screens::start::Checked;
 
 /// One thing the engine asks the people in the room: one variant per
 /// method of [`Operator`] that needs an answer, carrying what the screen

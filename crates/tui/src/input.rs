@@ -4,6 +4,7 @@
 //! grows (a reallocation would leave a copy behind), is wiped when taken or
 //! dropped, and is never rendered: views get only its length.
 
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use secrecy::SecretString;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -13,6 +14,26 @@ const PLAIN_MAX: usize = 400;
 /// Capacity of a secret buffer: a share is 70-odd characters typed with
 /// spaces, a PIN at most 255 (PKCS#11 tokens' usual limit).
 const SECRET_CAPACITY: usize = 256;
+
+/// What typing does to any field; each kind of field keeps its own rules
+/// for what it accepts and how it is wiped.
+pub trait Field {
+    fn push(&mut self, c: char);
+    fn backspace(&mut self);
+    fn clear(&mut self);
+
+    /// Ctrl-U clears the field, Backspace erases the last character, a
+    /// printable key types itself; other keys leave it alone.
+    fn edit(&mut self, key: KeyEvent) {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('u') if ctrl => self.clear(),
+            KeyCode::Char(c) if !ctrl => self.push(c),
+            KeyCode::Backspace => self.backspace(),
+            _ => {}
+        }
+    }
+}
 
 /// A one-line field shown as typed.
 #[derive(Debug, Default, Clone)]
@@ -30,17 +51,29 @@ impl TextInput {
         self.text.trim()
     }
 
-    pub fn push(&mut self, c: char) {
+    /// Enter with something typed gives the entry (the field keeps it);
+    /// any other key edits the field.
+    pub fn key(&mut self, key: KeyEvent) -> Option<String> {
+        if key.code == KeyCode::Enter && !self.value().is_empty() {
+            return Some(self.value().to_string());
+        }
+        self.edit(key);
+        None
+    }
+}
+
+impl Field for TextInput {
+    fn push(&mut self, c: char) {
         if !c.is_control() && self.text.chars().count() < PLAIN_MAX {
             self.text.push(c);
         }
     }
 
-    pub fn backspace(&mut self) {
+    fn backspace(&mut self) {
         self.text.pop();
     }
 
-    pub fn clear(&mut self) {
+    fn clear(&mut self) {
         self.text.clear();
     }
 }
@@ -68,25 +101,6 @@ impl SecretInput {
         self.buf.is_empty()
     }
 
-    /// Printable ASCII only, so that one character is one byte and the
-    /// buffer never reallocates.
-    pub fn push(&mut self, c: char) {
-        if (c.is_ascii_graphic() || c == ' ') && self.buf.len() < self.buf.capacity() {
-            self.buf.push(c);
-        }
-    }
-
-    /// Removes the last character. Its byte stays in the spare capacity of
-    /// the same allocation, which `zeroize` wipes along with the rest when
-    /// the field is taken, cleared or dropped.
-    pub fn backspace(&mut self) {
-        self.buf.pop();
-    }
-
-    pub fn clear(&mut self) {
-        self.buf.zeroize();
-    }
-
     /// The entry as a [`SecretString`]; the field is wiped.
     pub fn take(&mut self) -> SecretString {
         let secret = SecretString::from(self.buf.as_str());
@@ -96,6 +110,27 @@ impl SecretInput {
 
     fn truncate(&mut self, len: usize) {
         self.buf.truncate(len);
+    }
+}
+
+impl Field for SecretInput {
+    /// Printable ASCII only, so that one character is one byte and the
+    /// buffer never reallocates.
+    fn push(&mut self, c: char) {
+        if (c.is_ascii_graphic() || c == ' ') && self.buf.len() < self.buf.capacity() {
+            self.buf.push(c);
+        }
+    }
+
+    /// Removes the last character. Its byte stays in the spare capacity of
+    /// the same allocation, which `zeroize` wipes along with the rest when
+    /// the field is taken, cleared or dropped.
+    fn backspace(&mut self) {
+        self.buf.pop();
+    }
+
+    fn clear(&mut self) {
+        self.buf.zeroize();
     }
 }
 
@@ -133,19 +168,6 @@ impl ShareInput {
         self.line_len(self.line()).unwrap_or(0)
     }
 
-    pub fn push(&mut self, c: char) {
-        self.text.push(c);
-    }
-
-    /// Erases a character, or goes back to the end of the previous line.
-    pub fn backspace(&mut self) {
-        if self.current_len() > 0 {
-            self.text.backspace();
-        } else if let Some(end) = self.ends.pop() {
-            self.text.truncate(end);
-        }
-    }
-
     /// Ends the current line. True when all four lines are typed and the
     /// share is ready to take; an empty line is not ended.
     pub fn end_line(&mut self) -> bool {
@@ -160,14 +182,29 @@ impl ShareInput {
         false
     }
 
-    pub fn clear(&mut self) {
-        self.text.clear();
-        self.ends.clear();
-    }
-
     pub fn take(&mut self) -> SecretString {
         self.ends.clear();
         self.text.take()
+    }
+}
+
+impl Field for ShareInput {
+    fn push(&mut self, c: char) {
+        self.text.push(c);
+    }
+
+    /// Erases a character, or goes back to the end of the previous line.
+    fn backspace(&mut self) {
+        if self.current_len() > 0 {
+            self.text.backspace();
+        } else if let Some(end) = self.ends.pop() {
+            self.text.truncate(end);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
     }
 }
 

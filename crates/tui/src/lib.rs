@@ -7,17 +7,22 @@
 //! [`view`], then feed [`update`] whatever happened (a key, a tick, a prompt
 //! or a notice from the engine) and send back the answer `update` returns.
 //! State, update and view are kept apart, so every screen can be driven and
-//! checked with ratatui's `TestBackend`. No ceremony logic lives here: the
+//! checked with ratatui's `TestBackend`. Each screen is a module of
+//! `screens` holding its state, its keys and its drawing; `frame` draws what
+//! is around every screen (header, footer, step list, dialogs), `widgets`
+//! the pieces they are drawn with. No ceremony logic lives here: the
 //! engine decides, logs and refuses; the TUI asks, shows and passes answers.
 
 mod app;
 mod channel;
 mod explain;
 mod format;
+mod frame;
 mod input;
-mod start;
+mod screens;
 mod terminal;
 mod view;
+mod widgets;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -31,14 +36,15 @@ use crossterm::event::{self, Event as TermEvent, KeyEventKind};
 use keyceremony_engine::{Ceremony, EngineError, Outcome, Settings};
 use keyceremony_script::LoadedScript;
 
-pub use app::{
-    AbortForm, Active, App, EndAsks, Event, ExceptionForm, ExceptionStage, Overlay, Phase,
-    Reported, ShareStage, StepEntry, StepForm, Working, update,
-};
+pub use app::{App, Event, Phase, Reported, StepEntry, Working, update};
 pub use channel::{Answer, ChannelOperator, Message, Prompt, Reply, Request};
 pub use explain::{Explained, Finished, explain};
 pub use format::pgp_words;
-pub use start::{Checked, StartInfo};
+pub use frame::{AbortForm, Overlay};
+pub use screens::Active;
+pub use screens::end_of_step::{EndAsks, ExceptionForm, ExceptionStage, StepForm};
+pub use screens::share_show::ShareStage;
+pub use screens::start::{Checked, StartInfo};
 pub use view::view;
 
 /// How often the screen is redrawn while nothing happens: the clock, the

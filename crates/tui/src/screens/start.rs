@@ -1,12 +1,22 @@
-//! What the start screen shows: which script, which tool, which token. The
-//! witness compares these with the paper script before anything happens.
+//! The start screen: which script, which tool, which token. The witness
+//! compares these with the paper script before anything happens; Enter
+//! then begins the ceremony (or resumes or aborts the interrupted one the
+//! output folder holds, as chosen on the resume screen).
 
 use std::io::Read;
 
+use crossterm::event::{KeyCode, KeyEvent};
+use keyceremony_engine::operator::ResumeChoice;
 use keyceremony_engine::{Ceremony, Settings};
 use keyceremony_hsm::{Module, TokenInfo};
 use keyceremony_script::{LoadedScript, Mode};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
 use sha2::{Digest, Sha256};
+
+use crate::app::{App, Phase};
+use crate::widgets::{action, banner, blank, field, fields, hex_field, line, loud, paragraph};
 
 /// Everything the start screen shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,4 +166,92 @@ fn binary_sha256() -> String {
         Ok(hex::encode(hash.finalize()))
     };
     read().unwrap_or_else(|e| format!("unavailable: {e}"))
+}
+
+pub fn keys(app: &App) -> &'static str {
+    if app.info.checked.is_some() {
+        "Enter begin  ? help  F10 quit"
+    } else {
+        "? help  F10 quit"
+    }
+}
+
+/// Enter begins once the engine's checks have passed; the driver then
+/// gives the engine the go-ahead.
+pub fn key(app: &mut App, key: KeyEvent) {
+    if matches!(app.phase, Phase::Start) && key.code == KeyCode::Enter && app.info.checked.is_some()
+    {
+        app.phase = Phase::Running;
+        app.started = true;
+        app.begin = true;
+    }
+}
+
+pub fn view(app: &App, frame: &mut Frame, area: Rect) {
+    let info = &app.info;
+    let mut lines = vec![banner(
+        if info.rehearsal {
+            "*** REHEARSAL: NOT A PRODUCTION CEREMONY ***"
+        } else {
+            "PRODUCTION CEREMONY"
+        },
+        area.width,
+    )];
+    lines.push(field("Ceremony", info.ceremony_name.clone()));
+    lines.push(field("", format!("id {}", info.ceremony_id)));
+    lines.extend(fields("Script", &info.script_path, area.width));
+    lines.extend(hex_field("  SHA-256", &info.script_sha256));
+    lines.push(field("Tool", format!("keyceremony {}", info.tool_version)));
+    match &info.checked {
+        None => {
+            lines.push(field(
+                "",
+                "checking the output folder, the module and the token...",
+            ));
+        }
+        Some(checked) => {
+            if checked.binary_sha256.starts_with("unavailable") {
+                lines.push(field("  SHA-256", checked.binary_sha256.clone()));
+            } else {
+                lines.extend(hex_field("  SHA-256", &checked.binary_sha256));
+            }
+            lines.extend(fields("Module", &checked.module, area.width));
+            for (i, (what, value)) in checked.token.iter().enumerate() {
+                lines.extend(fields(
+                    if i == 0 { "Token" } else { "" },
+                    &format!("{what}: {value}"),
+                    area.width,
+                ));
+            }
+        }
+    }
+    lines.extend(fields("Output", &info.out_dir, area.width));
+    if !app.network.is_empty() {
+        lines.push(Line::styled(
+            format!(
+                "! Network interfaces up: {} (CPS 6.7: a CA system is not connected)",
+                app.network.join(", ")
+            ),
+            loud(),
+        ));
+    }
+    lines.push(blank());
+    lines.push(line(
+        "The witness compares the script's and the tool's SHA-256 with the paper script.",
+    ));
+    if info.checked.is_some() {
+        lines.push(action(
+            "Enter",
+            match &app.resume {
+                None => "begin the ceremony: create the output folder and the log",
+                Some(ResumeChoice::Resume) => {
+                    "resume the interrupted ceremony where its log stopped"
+                }
+                Some(ResumeChoice::Abort { .. }) => {
+                    "record the abort of the interrupted ceremony in its log"
+                }
+            },
+        ));
+    }
+    frame.render_widget(paragraph(lines), area);
 }

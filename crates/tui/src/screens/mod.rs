@@ -1,0 +1,237 @@
+//! One module per screen the room sees. Each holds that screen's state,
+//! what a key does to it (`key`: the state changes, and the answer to the
+//! engine's question when the key completes it) and how it is drawn
+//! (`view`, or `prompt` for the questions asked at the foot of the step
+//! view). [`Active`] is the question on screen; adding a question means a
+//! module here and one arm in each `match` below.
+
+use crossterm::event::KeyEvent;
+
+use crate::app::App;
+use crate::channel::{Prompt, Reply};
+use crate::input::{SecretInput, ShareInput, TextInput};
+
+pub mod bag;
+pub mod check_in;
+pub mod choose;
+pub mod clock;
+pub mod end_of_step;
+pub mod finished;
+pub mod network;
+pub mod pin;
+pub mod record;
+pub mod resume;
+pub mod seal;
+pub mod share_entry;
+pub mod share_show;
+pub mod start;
+pub mod step;
+
+use bag::Bag;
+use check_in::CheckIn;
+use choose::Choose;
+use clock::Clock;
+use end_of_step::{EndAsks, EndOfStep};
+use network::Network;
+use pin::WitnessPin;
+use record::Record;
+use resume::Resume;
+use seal::Seal;
+use share_entry::ShareEntry;
+use share_show::{ShareStage, ShowShare};
+
+/// The footer of every screen that is typed into.
+pub const TYPING: &str = "Enter submit  Backspace erase  Ctrl-U clear  F1 help  F10 abort";
+
+/// The question on screen, with its entry state.
+pub enum Active {
+    CheckIn(CheckIn),
+    Record(Record),
+    ShowShare(ShowShare),
+    Bag(Bag),
+    Choose(Choose),
+    Share(ShareEntry),
+    EndOfStep(EndOfStep),
+    Clock(Clock),
+    WitnessPin(WitnessPin),
+    Seal(Seal),
+    Network(Network),
+    Resume(Resume),
+}
+
+impl Active {
+    /// The screen that asks `prompt`, its fields empty.
+    pub fn open(app: &mut App, prompt: Prompt) -> Active {
+        match prompt {
+            Prompt::CheckIn {
+                step,
+                participant,
+                witness,
+            } => Active::CheckIn(CheckIn {
+                step,
+                participant,
+                witness,
+                input: TextInput::default(),
+            }),
+            Prompt::Record { step, field } => Active::Record(Record {
+                step,
+                field,
+                input: TextInput::default(),
+            }),
+            Prompt::ShowShare {
+                step,
+                custodian,
+                kind,
+                number,
+                count,
+                lines,
+            } => {
+                // Whatever was on the terminal goes before the custodian
+                // is asked to be alone at it.
+                app.clear = true;
+                Active::ShowShare(ShowShare {
+                    step,
+                    custodian,
+                    kind,
+                    number,
+                    count,
+                    stage: ShareStage::LookAway(lines),
+                })
+            }
+            Prompt::ShareBag {
+                step,
+                custodian,
+                secret,
+                number,
+            } => Active::Bag(Bag {
+                step,
+                custodian,
+                secret,
+                number,
+                input: TextInput::default(),
+            }),
+            Prompt::ChooseCustodians {
+                step,
+                secret,
+                eligible,
+                threshold,
+            } => Active::Choose(Choose {
+                step,
+                secret,
+                selected: vec![false; eligible.len()],
+                eligible,
+                threshold,
+                cursor: 0,
+                note: None,
+            }),
+            Prompt::Share {
+                step,
+                custodian,
+                secret,
+            } => Active::Share(ShareEntry {
+                step,
+                custodian,
+                secret,
+                entry: ShareInput::default(),
+            }),
+            Prompt::Exceptions { step, witness } => {
+                Active::EndOfStep(EndOfStep::new(step, witness, EndAsks::Exceptions))
+            }
+            Prompt::Witness { step, witness } => {
+                Active::EndOfStep(EndOfStep::new(step, witness, EndAsks::Verdict))
+            }
+            Prompt::ReferenceTime {
+                step,
+                witness,
+                system_time,
+            } => Active::Clock(Clock {
+                step,
+                witness,
+                system_time,
+                input: TextInput::default(),
+                error: None,
+            }),
+            Prompt::WitnessTokenPin {
+                witness,
+                token_label,
+            } => Active::WitnessPin(WitnessPin {
+                witness,
+                token_label,
+                input: SecretInput::default(),
+            }),
+            Prompt::ConfirmSeal {
+                witness,
+                head,
+                words,
+            } => Active::Seal(Seal {
+                witness,
+                head,
+                words,
+            }),
+            Prompt::Resume { interrupted } => Active::Resume(Resume {
+                interrupted,
+                abort: None,
+            }),
+            Prompt::NetworkExplanation {
+                witness,
+                interfaces,
+            } => Active::Network(Network {
+                witness,
+                interfaces,
+                input: TextInput::default(),
+            }),
+        }
+    }
+
+    /// A key for the open question; the answer when the key completes it.
+    pub fn key(&mut self, app: &mut App, key: KeyEvent) -> Option<Reply> {
+        match self {
+            Active::CheckIn(screen) => screen.key(app, key),
+            Active::Record(screen) => screen.key(key),
+            Active::ShowShare(screen) => screen.key(app, key),
+            Active::Bag(screen) => screen.key(key),
+            Active::Choose(screen) => screen.key(app, key),
+            Active::Share(screen) => screen.key(key),
+            Active::EndOfStep(screen) => screen.key(app, key),
+            Active::Clock(screen) => screen.key(key),
+            Active::WitnessPin(screen) => screen.key(key),
+            Active::Seal(screen) => screen.key(key),
+            Active::Network(screen) => screen.key(key),
+            Active::Resume(screen) => screen.key(app, key),
+        }
+    }
+
+    /// True when printable keys go into a field, so `?` is a character.
+    pub fn typing(&self) -> bool {
+        match self {
+            Active::CheckIn(_)
+            | Active::Record(_)
+            | Active::Bag(_)
+            | Active::Share(_)
+            | Active::Clock(_)
+            | Active::WitnessPin(_)
+            | Active::Network(_) => true,
+            Active::EndOfStep(screen) => screen.typing(),
+            Active::Resume(screen) => screen.typing(),
+            Active::ShowShare(_) | Active::Choose(_) | Active::Seal(_) => false,
+        }
+    }
+
+    /// The keys that act now, for the footer.
+    pub fn keys(&self) -> &'static str {
+        match self {
+            Active::ShowShare(screen) => screen.keys(),
+            Active::Choose(_) => choose::KEYS,
+            Active::Share(_) => share_entry::KEYS,
+            Active::Seal(_) => seal::KEYS,
+            Active::Resume(screen) => screen.keys(),
+            Active::EndOfStep(screen) => screen.keys(),
+            Active::CheckIn(_)
+            | Active::Record(_)
+            | Active::Bag(_)
+            | Active::Clock(_)
+            | Active::WitnessPin(_)
+            | Active::Network(_) => TYPING,
+        }
+    }
+}

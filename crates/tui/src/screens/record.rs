@@ -1,0 +1,30 @@
+//! A value the script asks to record (a serial, a seal number), typed at
+//! the foot of the step view and written to the log.
+
+use crossterm::event::KeyEvent;
+use keyceremony_script::{RecordField, Step};
+use ratatui::text::Line;
+
+use crate::channel::{Answer, Reply};
+use crate::input::TextInput;
+use crate::widgets::{action, input_line, strong};
+
+pub struct Record {
+    pub step: Step,
+    pub field: RecordField,
+    pub input: TextInput,
+}
+
+impl Record {
+    pub fn key(&mut self, key: KeyEvent) -> Option<Reply> {
+        self.input.key(key).map(|text| Ok(Answer::Text(text)))
+    }
+
+    pub fn prompt(&self) -> Vec<Line<'static>> {
+        vec![
+            strong(format!("{}:", self.field.label)),
+            input_line(&self.input),
+            action("Enter", "record this value in the log"),
+        ]
+    }
+}

@@ -1,0 +1,170 @@
+//! The pieces every screen is drawn with. None uses colour: what matters is
+//! bold, or bold and reversed, so every screen reads on a monochrome
+//! terminal, and the key that acts is named in words.
+
+use keyceremony_script::{Participant, Secret};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use crate::format;
+use crate::input::TextInput;
+
+pub fn bold() -> Style {
+    Style::new().add_modifier(Modifier::BOLD)
+}
+
+pub fn loud() -> Style {
+    Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
+}
+
+pub fn line(text: impl Into<String>) -> Line<'static> {
+    Line::raw(text.into())
+}
+
+pub fn strong(text: impl Into<String>) -> Line<'static> {
+    Line::styled(text.into(), bold())
+}
+
+pub fn blank() -> Line<'static> {
+    Line::raw("")
+}
+
+/// A screen's title, centred across `width` and reversed.
+pub fn banner(text: &str, width: u16) -> Line<'static> {
+    Line::styled(
+        format!("{text:^width$}", width = usize::from(width)),
+        loud(),
+    )
+}
+
+/// "label  value" with the label in bold.
+pub fn field(label: &str, value: impl Into<String>) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{label:<10} "), bold()),
+        Span::raw(value.into()),
+    ])
+}
+
+/// A field whose value wraps under itself, not under the label.
+pub fn fields(label: &str, value: &str, width: u16) -> Vec<Line<'static>> {
+    let room = usize::from(width).saturating_sub(11);
+    format::wrap(value, room)
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| field(if i == 0 { label } else { "" }, part))
+        .collect()
+}
+
+/// Lines of `text` wrapped to `width`, each indented by two spaces.
+pub fn indented(text: &str, width: u16, style: Style) -> Vec<Line<'static>> {
+    format::wrap(text, usize::from(width).saturating_sub(2))
+        .into_iter()
+        .map(|part| Line::styled(format!("  {part}"), style))
+        .collect()
+}
+
+/// A field holding a hash, in groups of hex, the label on the first line.
+pub fn hex_field(label: &str, hex: &str) -> Vec<Line<'static>> {
+    format::hex_groups(hex, 8)
+        .into_iter()
+        .enumerate()
+        .map(|(i, group)| field(if i == 0 { label } else { "" }, group))
+        .collect()
+}
+
+/// A hash in bold groups of hex, indented, for copying by hand.
+pub fn hex_lines(hex: &str) -> impl Iterator<Item = Line<'static>> {
+    format::hex_groups(hex, 8)
+        .into_iter()
+        .map(|group| Line::styled(format!("  {group}"), bold()))
+}
+
+/// A fingerprint to read aloud: its title, the hex in groups, and the same
+/// in PGP words.
+pub fn fingerprint(title: String, hex: &str, width: u16) -> Vec<Line<'static>> {
+    let mut lines = vec![strong(title)];
+    lines.extend(hex_lines(hex));
+    lines.extend(indented(
+        &format::pgp_words(hex).join(" "),
+        width,
+        Style::new(),
+    ));
+    lines
+}
+
+/// What pressing Enter (or another key) will do, always the last line of a
+/// question so the room knows before anyone presses it.
+pub fn action(key: &str, what: impl Into<String>) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!(" {key} "), loud()),
+        Span::styled(format!(" {}", what.into()), bold()),
+    ])
+}
+
+pub fn input_line(input: &TextInput) -> Line<'static> {
+    Line::from(vec![
+        Span::styled("> ", bold()),
+        Span::raw(input.text().to_string()),
+        Span::styled("_", Style::new().add_modifier(Modifier::SLOW_BLINK)),
+    ])
+}
+
+/// Asterisks and a count: all that is ever drawn of a secret entry.
+pub fn masked(len: usize) -> String {
+    if len == 0 {
+        String::new()
+    } else {
+        format!("{} ({len})", "*".repeat(len.min(40)))
+    }
+}
+
+pub fn secret_name(secret: Secret) -> &'static str {
+    match secret {
+        Secret::SoPin => "SO PIN",
+        Secret::UserPin => "user PIN",
+    }
+}
+
+/// A participant's name and roles.
+pub fn person(p: &Participant) -> String {
+    let roles: Vec<&str> = p.roles.iter().map(|r| r.title()).collect();
+    if roles.is_empty() {
+        p.name.clone()
+    } else {
+        format!("{} ({})", p.name, roles.join(", "))
+    }
+}
+
+/// Lines that wrap at the area's width. Borrowed lines are drawn as they
+/// are: the share screen lends its share for one frame, never copied.
+pub fn paragraph<'a>(lines: Vec<Line<'a>>) -> Paragraph<'a> {
+    Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false })
+}
+
+/// A box centred in `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+/// A titled box drawn over whatever is under it.
+pub fn boxed(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line<'static>>) {
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        paragraph(lines).block(
+            Block::new()
+                .borders(Borders::ALL)
+                .title(Span::styled(format!(" {title} "), bold())),
+        ),
+        area,
+    );
+}
