@@ -5,8 +5,8 @@ use std::fmt;
 
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::Attribute;
-use der::asn1::{BitString, ObjectIdentifier, OctetStringRef, UintRef};
-use der::{Any, Decode, Encode, Sequence};
+use der::asn1::{BitString, ObjectIdentifier, UintRef};
+use der::{Any, Encode, Sequence};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
 use crate::error::{HsmError, Result};
@@ -271,11 +271,18 @@ pub(crate) fn ec_p384_spki_der(ec_point: &[u8], object: &str) -> Result<Vec<u8>>
 }
 
 /// PKCS#11 says CKA_EC_POINT is a DER OCTET STRING around the point, but
-/// some tokens return the bare point; accept both.
+/// some tokens return the bare point; accept both. The two are told apart
+/// by their exact length and leading bytes, never by trying to parse: a bare
+/// point starts with 0x04, the OCTET STRING tag, and its second byte is a
+/// valid DER length about 1 time in 256, so parsing first would misread it.
 fn unwrap_ec_point(ec_point: &[u8]) -> &[u8] {
-    match <&OctetStringRef>::from_der(ec_point) {
-        Ok(inner) => inner.as_bytes(),
-        Err(_) => ec_point,
+    match ec_point {
+        [0x04, len, point @ ..]
+            if usize::from(*len) == P384_POINT_LEN && point.len() == P384_POINT_LEN =>
+        {
+            point
+        }
+        bare => bare,
     }
 }
 
@@ -295,6 +302,7 @@ fn spki_der(algorithm: ObjectIdentifier, parameters: Any, key: &[u8]) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use der::Decode;
 
     fn good_attributes() -> PrivateKeyAttributes {
         PrivateKeyAttributes {
@@ -360,6 +368,27 @@ mod tests {
             ec_p384_spki_der(&point, "k").unwrap()
         );
         assert!(ec_p384_spki_der(&point[..65], "k").is_err());
+    }
+
+    #[test]
+    fn a_bare_point_that_looks_like_der_is_not_unwrapped() {
+        // 0x04 0x5f: an OCTET STRING tag and a length of 95, exactly the
+        // rest of the 97 bytes. About 1 bare point in 256 starts like this.
+        let mut point = vec![0x04, 0x5f];
+        point.extend((0u8..95).map(|b| b.wrapping_mul(7)));
+        assert_eq!(point.len(), P384_POINT_LEN);
+        assert_eq!(unwrap_ec_point(&point), point.as_slice());
+        let spki = ec_p384_spki_der(&point, "k").expect("a bare 97-byte point");
+        let parsed = spki::SubjectPublicKeyInfoRef::from_der(&spki).unwrap();
+        assert_eq!(parsed.subject_public_key.raw_bytes(), point.as_slice());
+
+        // Wrapped, the same point is unwrapped to the same key.
+        let mut wrapped = vec![0x04, 0x61];
+        wrapped.extend(&point);
+        assert_eq!(ec_p384_spki_der(&wrapped, "k").unwrap(), spki);
+        // A wrapper whose length disagrees with its content is not a point.
+        wrapped[1] = 0x60;
+        assert!(ec_p384_spki_der(&wrapped, "k").is_err());
     }
 
     #[test]
