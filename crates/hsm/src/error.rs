@@ -16,15 +16,14 @@ pub type Result<T> = std::result::Result<T, HsmError>;
 #[non_exhaustive]
 pub enum HsmError {
     /// The module file is missing or is not a usable PKCS#11 library.
-    #[error(
-        "cannot load PKCS#11 module {}: {reason}; check the module path (for SoftHSM2: apt-get install softhsm2)",
-        path.display()
-    )]
+    #[error("cannot load PKCS#11 module {}: {reason}; {advice}", path.display())]
     ModuleLoad {
         /// The path as given by the caller.
         path: PathBuf,
         /// Why loading failed.
         reason: String,
+        /// What to check, for the module the path names.
+        advice: &'static str,
     },
 
     /// The module loaded but refused to start (C_Initialize failed): its own
@@ -54,21 +53,24 @@ pub enum HsmError {
         available: Vec<String>,
     },
 
-    /// No initialized token carries the requested serial number.
+    /// No token carries the requested serial number.
     #[error(
-        "no initialized token has serial number {serial:?}; available serial numbers: {}; check the serial number or connect the right HSM",
-        list_or_none(available)
+        "no token has serial number {serial:?}; serial numbers present: {}{}; check the serial number or connect the right HSM",
+        list_or_none(available),
+        unserialed(*without_serial)
     )]
     TokenSerialNotFound {
         /// The serial number that was asked for.
         serial: String,
-        /// Serial numbers of the initialized tokens that are present.
+        /// Serial numbers of the tokens that are present, initialized or not.
         available: Vec<String>,
+        /// Tokens that report no serial number, which no serial can select.
+        without_serial: usize,
     },
 
     /// More than one token matches, so picking one would be a guess.
     #[error(
-        "{count} initialized tokens have {attribute} {value:?}; remove the extra tokens or re-label them so the choice is unambiguous"
+        "{count} tokens have {attribute} {value:?}; remove the extra tokens or re-label them so the choice is unambiguous"
     )]
     AmbiguousToken {
         /// Which token attribute was searched ("label" or "serial number").
@@ -80,10 +82,11 @@ pub enum HsmError {
     },
 
     /// Every present token is already initialized.
-    #[error(
-        "no uninitialized token is present; connect a fresh token (for SoftHSM2 there is always one free slot unless the token directory is unusable)"
-    )]
-    NoUninitializedToken,
+    #[error("no uninitialized token is present; {advice}")]
+    NoUninitializedToken {
+        /// Where a free token comes from, for this module.
+        advice: &'static str,
+    },
 
     /// Re-initializing would destroy every object on the token.
     #[error(
@@ -125,11 +128,14 @@ pub enum HsmError {
     PinLocked,
 
     /// The PIN is shorter or longer than the token accepts.
-    #[error("the PIN must be {min} to {max} bytes long for this token; choose another PIN")]
+    #[error(
+        "the PIN must be {} bytes long for this token; choose another PIN",
+        pin_lengths(*min, *max)
+    )]
     PinLength {
         /// The token's minimum PIN length.
         min: usize,
-        /// The token's maximum PIN length.
+        /// The token's maximum PIN length; 0 for no upper limit.
         max: usize,
     },
 
@@ -230,6 +236,27 @@ pub enum HsmError {
         missing: &'static str,
     },
 
+    /// A lab cannot keep this module's tokens inside its folder.
+    #[error("a lab cannot keep the tokens of {} inside {}: {reason}", module.display(), dir.display())]
+    LabModule {
+        /// The module's path as given.
+        module: PathBuf,
+        /// The lab's folder.
+        dir: PathBuf,
+        /// Why not.
+        reason: String,
+    },
+
+    /// The lab's folder or configuration could not be written.
+    #[error("cannot make the lab in {}: {source}", dir.display())]
+    LabFiles {
+        /// The lab's folder.
+        dir: PathBuf,
+        /// What the file system said.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The caller passed something that cannot be sent to a token.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -295,6 +322,23 @@ pub(crate) fn rv_name(rv: RvError) -> String {
             }
             name
         }
+    }
+}
+
+/// A token's PIN length limits in words; a maximum of 0 is no limit.
+pub(crate) fn pin_lengths(min: usize, max: usize) -> String {
+    if max == 0 {
+        format!("at least {min}")
+    } else {
+        format!("{min} to {max}")
+    }
+}
+
+fn unserialed(count: usize) -> String {
+    match count {
+        0 => String::new(),
+        1 => " (1 token reports no serial number: soft tokens get theirs only when initialized, so no serial selects it)".to_owned(),
+        n => format!(" ({n} tokens report no serial number: soft tokens get theirs only when initialized, so no serial selects them)"),
     }
 }
 

@@ -53,7 +53,9 @@ pub struct ModuleInfo {
     pub manufacturer: String,
     /// The library's own description.
     pub library_description: String,
-    /// The library version, "major.minor".
+    /// The library version, "major.minor"; "0.0 (not reported)" when the
+    /// module leaves it at 0.0, as kryoptic does (its release is then in its
+    /// tokens' firmware version), so that no record claims a version 0.0.
     pub library_version: String,
     /// The PKCS#11 version the library implements, "major.minor".
     pub cryptoki_version: String,
@@ -110,7 +112,8 @@ pub struct TokenInfo {
     pub flags: TokenFlags,
     /// Shortest PIN the token accepts.
     pub min_pin_len: usize,
-    /// Longest PIN the token accepts.
+    /// Longest PIN the token accepts; 0 means no upper limit (kryoptic
+    /// reports CK_EFFECTIVELY_INFINITE, which is 0).
     pub max_pin_len: usize,
 }
 
@@ -138,6 +141,7 @@ impl Module {
         let load_error = |reason: String| HsmError::ModuleLoad {
             path: path.to_path_buf(),
             reason,
+            advice: crate::lab::ModuleKind::of(path).load_advice(),
         };
         if !path.exists() {
             return Err(load_error("the file does not exist".to_owned()));
@@ -181,6 +185,18 @@ impl Module {
         })
     }
 
+    /// Whether this process has already loaded (and so initialized) the
+    /// module at `path`: it then keeps the configuration it read at the time.
+    pub fn is_loaded(path: &Path) -> bool {
+        let Ok(canonical) = std::fs::canonicalize(path) else {
+            return false;
+        };
+        loaded_modules()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(&canonical)
+    }
+
     /// The resolved path the module was loaded from.
     pub fn path(&self) -> &Path {
         &self.path
@@ -200,7 +216,7 @@ impl Module {
         Ok(ModuleInfo {
             manufacturer: info.manufacturer_id().trim_end().to_owned(),
             library_description: info.library_description().trim_end().to_owned(),
-            library_version: info.library_version().to_string(),
+            library_version: version_text(info.library_version()),
             cryptoki_version: info.cryptoki_version().to_string(),
         })
     }
@@ -212,6 +228,22 @@ impl Module {
             .map_err(ck("C_GetSlotList"))?
             .into_iter()
             .map(|slot| self.token_info(slot))
+            .collect()
+    }
+
+    /// Every slot's id and description (C_GetSlotInfo), tokens or not.
+    pub fn slot_descriptions(&self) -> Result<Vec<(u64, String)>> {
+        self.ctx()
+            .get_all_slots()
+            .map_err(ck("C_GetSlotList"))?
+            .into_iter()
+            .map(|slot| {
+                let info = self
+                    .ctx()
+                    .get_slot_info(slot)
+                    .map_err(ck("C_GetSlotInfo"))?;
+                Ok((slot.id(), info.slot_description().trim_end().to_owned()))
+            })
             .collect()
     }
 
@@ -233,22 +265,15 @@ impl Module {
         }
     }
 
-    /// The one initialized token with this serial number.
+    /// The one token with this serial number, initialized or not, so that
+    /// a serial can pick the token a ceremony initializes. Tokens that
+    /// report no serial number (soft tokens before initialization: SoftHSM2
+    /// and kryoptic give a token its serial in C_InitToken) are never
+    /// selected by one.
     pub fn token_by_serial(&self, serial: &str) -> Result<Token> {
-        let initialized = self.initialized_tokens()?;
-        let matches: Vec<&TokenInfo> = initialized.iter().filter(|t| t.serial == serial).collect();
-        match matches.as_slice() {
-            [] => Err(HsmError::TokenSerialNotFound {
-                serial: serial.to_owned(),
-                available: initialized.iter().map(|t| t.serial.clone()).collect(),
-            }),
-            [only] => self.token_in_slot(only.slot_id),
-            many => Err(HsmError::AmbiguousToken {
-                attribute: "serial number",
-                value: serial.to_owned(),
-                count: many.len(),
-            }),
-        }
+        let tokens = self.tokens()?;
+        let found = find_by_serial(&tokens, serial)?;
+        self.token_in_slot(found.slot_id)
     }
 
     /// A present token that has not been initialized yet (the lowest slot
@@ -259,7 +284,9 @@ impl Module {
             .into_iter()
             .filter(|t| !t.flags.initialized)
             .min_by_key(|t| t.slot_id)
-            .ok_or(HsmError::NoUninitializedToken)?;
+            .ok_or_else(|| HsmError::NoUninitializedToken {
+                advice: crate::lab::ModuleKind::of(&self.path).free_token_advice(),
+            })?;
         self.token_in_slot(free.slot_id)
     }
 
@@ -313,12 +340,16 @@ impl Module {
 }
 
 impl TokenInfo {
+    /// Whether the token accepts a PIN of `len` bytes.
+    pub fn accepts_pin_length(&self, len: usize) -> bool {
+        len >= self.min_pin_len && (self.max_pin_len == 0 || len <= self.max_pin_len)
+    }
+
     /// Checks a new PIN against the token's limits first, because some
     /// tokens (SoftHSM2 among them) answer a badly sized PIN with
     /// CKR_PIN_INCORRECT, which would send the operator looking for a typo.
     pub(crate) fn check_pin_length(&self, pin: &SecretString) -> Result<()> {
-        let len = pin.expose_secret().len();
-        if (self.min_pin_len..=self.max_pin_len).contains(&len) {
+        if self.accepts_pin_length(pin.expose_secret().len()) {
             Ok(())
         } else {
             Err(HsmError::PinLength {
@@ -326,6 +357,44 @@ impl TokenInfo {
                 max: self.max_pin_len,
             })
         }
+    }
+}
+
+/// The one token in `tokens` with this serial number.
+fn find_by_serial<'a>(tokens: &'a [TokenInfo], serial: &str) -> Result<&'a TokenInfo> {
+    if serial.trim().is_empty() {
+        return Err(HsmError::InvalidArgument(
+            "an empty serial number names no token; give the serial the token reports, or none"
+                .to_owned(),
+        ));
+    }
+    let matches: Vec<&TokenInfo> = tokens.iter().filter(|t| t.serial == serial).collect();
+    match matches.as_slice() {
+        [] => Err(HsmError::TokenSerialNotFound {
+            serial: serial.to_owned(),
+            available: tokens
+                .iter()
+                .filter(|t| !t.serial.is_empty())
+                .map(|t| t.serial.clone())
+                .collect(),
+            without_serial: tokens.iter().filter(|t| t.serial.is_empty()).count(),
+        }),
+        [only] => Ok(only),
+        many => Err(HsmError::AmbiguousToken {
+            attribute: "serial number",
+            value: serial.to_owned(),
+            count: many.len(),
+        }),
+    }
+}
+
+/// "major.minor", or a plain statement that the module reports none.
+fn version_text(version: cryptoki::types::Version) -> String {
+    let text = version.to_string();
+    if text == "0.0" {
+        "0.0 (not reported)".to_owned()
+    } else {
+        text
     }
 }
 
@@ -444,6 +513,96 @@ fn code_of(error: CkError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn token(slot_id: u64, serial: &str, initialized: bool) -> TokenInfo {
+        TokenInfo {
+            slot_id,
+            label: String::new(),
+            manufacturer: "Example".to_owned(),
+            model: "HSM".to_owned(),
+            serial: serial.to_owned(),
+            hardware_version: "1.0".to_owned(),
+            firmware_version: "1.0".to_owned(),
+            flags: TokenFlags {
+                initialized,
+                ..TokenFlags::default()
+            },
+            min_pin_len: 4,
+            max_pin_len: 255,
+        }
+    }
+
+    #[test]
+    fn a_serial_selects_an_uninitialized_token_too() {
+        // A smartcard-class token carries its factory serial before it is
+        // initialized; that is the token a ceremony's hsm.token_serial names.
+        let tokens = [
+            token(1, "A1B2", true),
+            token(2, "C3D4", false),
+            token(3, "", false),
+        ];
+        assert_eq!(find_by_serial(&tokens, "C3D4").unwrap().slot_id, 2);
+        assert_eq!(find_by_serial(&tokens, "A1B2").unwrap().slot_id, 1);
+
+        let err = find_by_serial(&tokens, "E5F6").unwrap_err();
+        match &err {
+            HsmError::TokenSerialNotFound {
+                available,
+                without_serial,
+                ..
+            } => {
+                assert_eq!(available, &["A1B2", "C3D4"]);
+                assert_eq!(*without_serial, 1);
+            }
+            other => panic!("expected TokenSerialNotFound, got {other:?}"),
+        }
+        assert!(
+            err.to_string().contains("1 token reports no serial"),
+            "{err}"
+        );
+        // The blank serial of a soft token's free slot selects nothing.
+        assert!(matches!(
+            find_by_serial(&tokens, ""),
+            Err(HsmError::InvalidArgument(_))
+        ));
+        let twice = [token(1, "A1B2", true), token(2, "A1B2", false)];
+        assert!(matches!(
+            find_by_serial(&twice, "A1B2"),
+            Err(HsmError::AmbiguousToken { count: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn a_max_pin_length_of_zero_means_no_upper_limit() {
+        let kryoptic = TokenInfo {
+            min_pin_len: 8,
+            max_pin_len: 0,
+            ..token(1, "", false)
+        };
+        assert!(kryoptic.accepts_pin_length(32));
+        assert!(kryoptic.accepts_pin_length(4096));
+        assert!(!kryoptic.accepts_pin_length(7));
+        assert!(
+            kryoptic
+                .check_pin_length(&SecretString::from("x".repeat(32)))
+                .is_ok()
+        );
+        let err = kryoptic
+            .check_pin_length(&SecretString::from("short"))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the PIN must be at least 8 bytes long for this token; choose another PIN"
+        );
+
+        let small = TokenInfo {
+            min_pin_len: 4,
+            max_pin_len: 8,
+            ..token(1, "", false)
+        };
+        assert!(!small.accepts_pin_length(32));
+        assert!(small.accepts_pin_length(8));
+    }
 
     #[test]
     fn token_labels_are_checked_before_reaching_the_token() {

@@ -1,14 +1,12 @@
-//! A throwaway SoftHSM2 lab for rehearsals and tests.
-//!
-//! SoftHSM2 keeps its tokens wherever its configuration file says, and by
-//! default that is the machine's shared token directory. A lab writes its own
-//! configuration pointing at a private directory, so rehearsing a ceremony
-//! can never create, change or destroy the user's real tokens.
+//! A SoftHSM2 lab: SoftHSM2 keeps its tokens wherever its configuration
+//! file says, by default in the machine's shared token directory, so the lab
+//! writes its own, pointing at a private directory.
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+use super::ModuleKind;
 
 /// The environment variable SoftHSM2 reads its configuration path from.
 pub const SOFTHSM2_CONF_VAR: &str = "SOFTHSM2_CONF";
@@ -44,31 +42,8 @@ impl SoftHsmLab {
     /// a `softhsm2.conf` pointing at it. Existing tokens in `dir/tokens` are
     /// kept, so a lab can be reopened.
     pub fn create(dir: &Path) -> io::Result<SoftHsmLab> {
-        fs::create_dir_all(dir)?;
-        let dir = fs::canonicalize(dir)?;
-        let token_dir = dir.join("tokens");
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&token_dir)?;
-        // The mode above only applies when the directory is new.
-        fs::set_permissions(&token_dir, fs::Permissions::from_mode(0o700))?;
-
-        let token_dir_text = token_dir.to_str().ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "{} is not valid UTF-8, which a SoftHSM2 configuration cannot hold",
-                    token_dir.display()
-                ),
-            )
-        })?;
-        if token_dir_text.contains(['\n', '\r']) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the lab directory's path contains a line break, which a SoftHSM2 configuration cannot hold",
-            ));
-        }
+        let (dir, token_dir) = super::private_token_dir(dir)?;
+        let token_dir_text = super::config_text(&token_dir, "a SoftHSM2 configuration")?;
         let config = dir.join("softhsm2.conf");
         fs::write(
             &config,
@@ -103,14 +78,16 @@ const SYSTEM_CONFIG: &str = "/etc/softhsm/softhsm2.conf";
 /// says no more than CKR_GENERAL_ERROR, so for SoftHSM2 this finds which
 /// (a ceremony's token folder taken away or left unmounted looks the same).
 pub fn initialize_advice(module: &Path) -> String {
-    let is_softhsm = module
-        .file_name()
-        .is_some_and(|name| name.to_string_lossy().contains("softhsm"));
-    if !is_softhsm {
-        return "the module could not start its token; check that the HSM is connected and \
-                powered, and the module's own configuration"
-            .to_owned();
+    match ModuleKind::of(module) {
+        ModuleKind::SoftHsm2 => softhsm_advice(),
+        ModuleKind::Kryoptic => super::kryoptic::initialize_advice(),
+        ModuleKind::Other => "the module could not start its token; check that the HSM is \
+                              connected and powered, and the module's own configuration"
+            .to_owned(),
     }
+}
+
+fn softhsm_advice() -> String {
     let (config, named_by) = match std::env::var_os(SOFTHSM2_CONF_VAR) {
         Some(path) => (PathBuf::from(path), format!("{SOFTHSM2_CONF_VAR} names")),
         None => (
@@ -157,36 +134,10 @@ fn configured_token_dir(config: &str) -> Option<PathBuf> {
     })
 }
 
-/// Stands in for the Qualified Auditor's own token in a rehearsal lab: a
-/// token of its own with one P-384 key, used to sign the log's seal. At a
-/// real ceremony the auditor brings this token; the tool never makes it.
-pub fn create_witness_token(
-    module: &crate::Module,
-    label: &str,
-    key_label: &str,
-    so_pin: &crate::SecretString,
-    user_pin: &crate::SecretString,
-) -> crate::Result<Vec<u8>> {
-    let token = module.uninitialized_token()?.initialize(so_pin, label)?;
-    let session = token.open_session()?;
-    session.login(crate::UserKind::SecurityOfficer, so_pin)?;
-    session.init_user_pin(user_pin)?;
-    session.logout()?;
-    session.login(crate::UserKind::User, user_pin)?;
-    let id = session.random(16)?;
-    let pair = session.generate_key_pair(&crate::KeyGenSpec {
-        algorithm: crate::KeyAlgorithm::EcP384,
-        label: key_label.to_string(),
-        id,
-        always_authenticate: false,
-    })?;
-    let spki = session.public_key_spki_der(&pair)?;
-    session.close()?;
-    Ok(spki)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     #[test]
@@ -203,6 +154,9 @@ mod tests {
     fn advice_for_other_modules_does_not_mention_softhsm() {
         let advice = initialize_advice(Path::new("/usr/lib/vendor/libcknfast.so"));
         assert!(advice.contains("HSM is connected"), "{advice}");
+        assert!(!advice.contains("SoftHSM2"), "{advice}");
+        let advice = initialize_advice(Path::new(super::super::KRYOPTIC_SETUP_PATH));
+        assert!(advice.contains("KRYOPTIC_CONF"), "{advice}");
         assert!(!advice.contains("SoftHSM2"), "{advice}");
     }
 

@@ -1,22 +1,73 @@
-//! Test support: one SoftHSM2 lab per test process, and fresh tokens.
+//! Test support: one lab per module and test process, and fresh tokens.
 //!
-//! Every test binary gets its own token directory, so tests never see the
-//! machine's real tokens or each other's. Tests within a binary share the one
-//! module context, one test at a time, each on a token of its own.
+//! Every test binary gets its own token folders, so tests never see the
+//! machine's real tokens or each other's. Tests within a binary share one
+//! context per module, one test at a time, each on a token of its own.
+//! Most tests run on SoftHSM2; those that show how the tool copes with a
+//! module's own behaviour run on kryoptic too, with what each module is
+//! known to do in [`Expect`].
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
 
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
-use keyceremony_hsm::lab::SoftHsmLab;
+use keyceremony_hsm::lab::{Lab, kryoptic_module};
 use keyceremony_hsm::{Module, SecretString, Session, Token, UserKind, default_module_path};
+
+/// kryoptic has no spare slot: its test lab has one per token any test
+/// binary initialises.
+const KRYOPTIC_SLOTS: usize = 24;
+
+/// What each tested module is known to do, where the two differ
+/// (docs/supported-modules.md).
+#[derive(Debug)]
+pub struct Expect {
+    pub name: &'static str,
+    pub manufacturer: &'static str,
+    pub token_manufacturer: &'static str,
+    pub model: &'static str,
+    /// (ulMinPinLen, ulMaxPinLen); 0 is no upper limit.
+    pub pin_lengths: (usize, usize),
+    /// Failed logins after which CKF_*_PIN_COUNT_LOW is set.
+    pub count_low_after: u32,
+    /// Failed logins after which the PIN locks, if it ever does.
+    pub locks_after: Option<u32>,
+    /// C_GetInfo's library version.
+    pub library_version: &'static str,
+}
+
+const SOFTHSM2: Expect = Expect {
+    name: "SoftHSM2",
+    manufacturer: "SoftHSM",
+    token_manufacturer: "SoftHSM project",
+    model: "SoftHSM v2",
+    pin_lengths: (4, 255),
+    count_low_after: 1,
+    locks_after: None,
+    library_version: "2.6",
+};
+
+const KRYOPTIC: Expect = Expect {
+    name: "kryoptic",
+    manufacturer: "Kryoptic",
+    token_manufacturer: "Kryoptic Project",
+    model: "v1",
+    pin_lengths: (8, 0),
+    count_low_after: 7,
+    locks_after: Some(10),
+    library_version: "0.0 (not reported)",
+};
 
 /// The process-wide lab and module.
 pub struct TestHsm {
-    pub lab: SoftHsmLab,
+    pub lab: Lab,
     pub module_path: PathBuf,
     pub module: Module,
+    pub expect: &'static Expect,
 }
 
 /// The lab, held by one test at a time.
@@ -41,38 +92,72 @@ impl Deref for Hsm {
     }
 }
 
-/// Creates and activates the lab and loads SoftHSM2 once per process, then
-/// waits for the other tests to be done with it.
+/// SoftHSM2: creates and activates its lab and loads it once per process,
+/// then waits for the other tests to be done with it.
 pub fn hsm() -> Hsm {
     static SERIAL: Mutex<()> = Mutex::new(());
     static HSM: OnceLock<TestHsm> = OnceLock::new();
-    let serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
-    let shared = HSM.get_or_init(|| {
-        let module_path = default_module_path().unwrap_or_else(|| {
+    open(&SERIAL, &HSM, &SOFTHSM2, || {
+        default_module_path().unwrap_or_else(|| {
             panic!(
                 "SoftHSM2 is not installed: run `apt-get install softhsm2`; \
                  these tests need the real module"
             )
-        });
+        })
+    })
+}
+
+/// kryoptic, as [`hsm`] does for SoftHSM2.
+pub fn kryoptic() -> Hsm {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    static HSM: OnceLock<TestHsm> = OnceLock::new();
+    open(&SERIAL, &HSM, &KRYOPTIC, || {
+        kryoptic_module().unwrap_or_else(|| {
+            panic!(
+                "kryoptic's PKCS#11 module is not built: run scripts/setup.sh, which builds it \
+                 into /opt/keyceremony-kryoptic (or set KEYCEREMONY_KRYOPTIC_MODULE)"
+            )
+        })
+    })
+}
+
+/// Both tested modules, one after the other.
+pub fn each_module(test: impl Fn(&Hsm)) {
+    for open in [hsm, kryoptic] {
+        let hsm = open();
+        test(&hsm);
+    }
+}
+
+fn open(
+    serial: &'static Mutex<()>,
+    cell: &'static OnceLock<TestHsm>,
+    expect: &'static Expect,
+    module_path: impl FnOnce() -> PathBuf,
+) -> Hsm {
+    let guard = serial.lock().unwrap_or_else(PoisonError::into_inner);
+    let shared = cell.get_or_init(|| {
+        let module_path = module_path();
         // Kept for the whole process (statics are never dropped); it lives in
         // cargo's per-target scratch directory, which `cargo clean` removes.
         let dir = tempfile::Builder::new()
-            .prefix("softhsm-lab-")
+            .prefix("lab-")
             .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
             .expect("create the lab directory")
             .keep();
-        let lab = SoftHsmLab::create(&dir).expect("create the SoftHSM2 lab");
+        let lab = Lab::create(&dir, &module_path, KRYOPTIC_SLOTS).expect("create the lab");
         lab.activate();
-        let module = Module::load(&module_path).expect("load SoftHSM2");
+        let module = lab.load(&module_path).expect("load the module");
         TestHsm {
             lab,
             module_path,
             module,
+            expect,
         }
     });
     Hsm {
         shared,
-        _serial: serial,
+        _serial: guard,
     }
 }
 
@@ -83,7 +168,7 @@ impl Hsm {
         let token = self
             .module
             .uninitialized_token()
-            .expect("a free SoftHSM2 slot")
+            .unwrap_or_else(|e| panic!("a free {} slot: {e}", self.expect.name))
             .initialize(&so_pin(), &label)
             .expect("initialize the token");
         (token, label)
@@ -102,6 +187,7 @@ impl Hsm {
     }
 }
 
+/// Both at least 8 bytes, kryoptic's shortest.
 pub fn so_pin() -> SecretString {
     SecretString::from("so-pin-8642")
 }
