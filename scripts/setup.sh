@@ -34,6 +34,27 @@ if ! command -v lint_cabf_serverauth_cert >/dev/null 2>&1 \
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3 python3-venv)
 fi
 
+# kryoptic, the second PKCS#11 module of the tests (docs/supported-modules.md):
+# its PKCS#11 library built from its crate, at a pinned version, into a fixed
+# folder where the tests look for it (KEYCEREMONY_KRYOPTIC_MODULE names
+# another build, and then nothing is built). Built only when that folder does
+# not hold this version. Debian 12's OpenSSL 3.0 cannot build the default
+# features (EdDSA needs 3.2); the minimal set (sqlite storage, AES, RSA, ECDSA
+# on the NIST curves, SHA-2) linked to the system libcrypto is all a ceremony
+# uses.
+KRYOPTIC_VERSION=1.5.4
+KRYOPTIC_DIR=/opt/keyceremony-kryoptic
+need_kryoptic=0
+if [ -z "${KEYCEREMONY_KRYOPTIC_MODULE:-}" ] \
+  && { [ ! -f "$KRYOPTIC_DIR/libkryoptic_pkcs11.so" ] \
+    || [ "$(cat "$KRYOPTIC_DIR/VERSION" 2>/dev/null)" != "$KRYOPTIC_VERSION" ]; }; then
+  need_kryoptic=1
+  for package in build-essential pkg-config libssl-dev libsqlite3-dev libclang-dev; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' \
+      || need+=("$package")
+  done
+fi
+
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -53,4 +74,50 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found: install the Rust toolchain (rustup) first" >&2
   exit 1
+fi
+
+if ((need_kryoptic)); then
+  echo "setup: building kryoptic $KRYOPTIC_VERSION's PKCS#11 module into $KRYOPTIC_DIR (about 2 minutes)"
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  # A throwaway package that depends on the pinned crate makes cargo unpack
+  # it into its registry; it is built from a copy, with its own lockfile.
+  mkdir -p "$work/fetch/src"
+  : >"$work/fetch/src/lib.rs"
+  cat >"$work/fetch/Cargo.toml" <<EOF
+[package]
+name = "keyceremony-kryoptic-fetch"
+version = "0.0.0"
+edition = "2021"
+publish = false
+
+[dependencies]
+kryoptic = { version = "=$KRYOPTIC_VERSION", default-features = false }
+
+[workspace]
+EOF
+  if ! cargo fetch --quiet --manifest-path "$work/fetch/Cargo.toml" >"$work/build.log" 2>&1; then
+    cat "$work/build.log" >&2
+    echo "setup: cannot fetch the kryoptic $KRYOPTIC_VERSION crate" >&2
+    exit 1
+  fi
+  source_dir="$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -mindepth 2 -maxdepth 2 \
+    -type d -name "kryoptic-$KRYOPTIC_VERSION" | head -n 1)"
+  if [ -z "$source_dir" ]; then
+    echo "setup: cargo fetched kryoptic $KRYOPTIC_VERSION, but its source is not in cargo's registry folder" >&2
+    exit 1
+  fi
+  cp -R "$source_dir" "$work/kryoptic"
+  if ! cargo build --release --locked --manifest-path "$work/kryoptic/Cargo.toml" \
+    --target-dir "$work/target" --no-default-features \
+    --features minimal,kryoptic-lib/dynamic >"$work/build.log" 2>&1; then
+    tail -n 40 "$work/build.log" >&2
+    echo "setup: building kryoptic $KRYOPTIC_VERSION failed (the last lines of its build are above)" >&2
+    exit 1
+  fi
+  mkdir -p "$KRYOPTIC_DIR"
+  install -m 0644 "$work/target/release/libkryoptic_pkcs11.so" "$KRYOPTIC_DIR/libkryoptic_pkcs11.so"
+  echo "$KRYOPTIC_VERSION" >"$KRYOPTIC_DIR/VERSION"
+  rm -rf "$work"
+  trap - EXIT
 fi
