@@ -13,8 +13,10 @@ mod keys;
 pub mod lab;
 mod module;
 mod objects;
+mod probe;
 mod raw;
 mod session;
+mod token_info;
 mod uri;
 
 use std::path::PathBuf;
@@ -23,6 +25,7 @@ pub use error::{HsmError, Result};
 pub use keys::{KeyAlgorithm, KeyGenSpec, KeyPair, PrivateKeyAttributes, PublicKeyAttributes};
 pub use module::{Module, ModuleInfo, Token, TokenFlags, TokenInfo};
 pub use objects::{ObjectClass, ObjectFilter, ObjectSummary};
+pub use probe::{Check, Probe, Verdict};
 pub use secrecy::SecretString;
 pub use session::{Session, UserKind};
 pub use uri::Pkcs11Uri;

@@ -249,6 +249,9 @@ fn subsets(n: usize, k: usize) -> impl Iterator<Item = Vec<usize>> {
     })
 }
 
+/// Length in bytes of every PIN [`pin`] makes: what a token must accept.
+pub const PIN_BYTES: usize = VALUE_CHARS;
+
 /// The PIN for a secret: the Crockford base32 of its 20 bytes, 32
 /// characters from the share alphabet, which SoftHSM2 (4 to 255) and the
 /// usual tokens accept, and which a person could type if ever needed.
