@@ -1,6 +1,6 @@
-//! Rehearsal labs: a SoftHSM2 configuration and token folder of their own,
-//! with a token standing in for the Qualified Auditor's, so that a rehearsal
-//! seals its log as a real ceremony does.
+//! Rehearsal labs: a SoftHSM2 or kryoptic configuration and token folder of
+//! their own, with a token standing in for the Qualified Auditor's, so that a
+//! rehearsal seals its log as a real ceremony does.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -8,8 +8,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use keyceremony_hsm::lab::{SoftHsmLab, create_witness_token};
-use keyceremony_hsm::{Module, SecretString};
+use keyceremony_hsm::SecretString;
+use keyceremony_hsm::lab::{Lab as ModuleLab, create_witness_token};
 use secrecy::ExposeSecret;
 
 /// The witness token and key the shipped scripts name.
@@ -17,25 +17,25 @@ pub const WITNESS_TOKEN: &str = "Quinn Adeyemi (auditor)";
 pub const WITNESS_KEY: &str = "quinn-adeyemi-seal";
 
 pub struct Lab {
-    pub lab: SoftHsmLab,
+    pub lab: ModuleLab,
     pub pin_file: PathBuf,
     pub public_key: PathBuf,
 }
 
-/// Makes the lab, points this process's SoftHSM2 at it, and creates the
-/// witness token with a random PIN written to `DIR/witness.pin` (mode 0600:
-/// a lab's PIN, never a ceremony's).
-pub fn create(dir: &Path, module: &Path, token: &str, key: &str) -> Result<Lab> {
-    let lab = SoftHsmLab::create(dir)
-        .with_context(|| format!("cannot create the SoftHSM2 lab in {}", dir.display()))?;
+/// Makes the lab with room for the witness's token and `ceremonies` more,
+/// points this process's module at it, and creates the witness token with a
+/// random PIN written to `DIR/witness.pin` (mode 0600: a lab's PIN, never a
+/// ceremony's).
+pub fn create(dir: &Path, module: &Path, ceremonies: usize, token: &str, key: &str) -> Result<Lab> {
+    let lab = ModuleLab::create(dir, module, ceremonies + 1)?;
     lab.activate();
-    let module = Module::load(module)?;
+    let module = lab.load(module)?;
     let so_pin = random_pin()?;
     let user_pin = random_pin()?;
     let spki = create_witness_token(&module, token, key, &so_pin, &user_pin)?;
-    let pin_file = lab.dir.join("witness.pin");
+    let pin_file = lab.dir().join("witness.pin");
     write_private(&pin_file, user_pin.expose_secret().as_bytes())?;
-    let public_key = lab.dir.join("witness.pub.pem");
+    let public_key = lab.dir().join("witness.pub.pem");
     std::fs::write(
         &public_key,
         keyceremony_x509::pem_encode("PUBLIC KEY", &spki),

@@ -2,6 +2,7 @@
 
 mod headless;
 mod lab;
+mod module_check;
 mod report;
 mod secrets;
 mod shipped;
@@ -72,7 +73,8 @@ enum Command {
         #[arg(long)]
         inventory: Option<PathBuf>,
     },
-    /// Rehearse both shipped ceremonies in a throwaway SoftHSM2 lab.
+    /// Rehearse both shipped ceremonies in a throwaway lab on SoftHSM2 or
+    /// kryoptic, whose tokens stay inside OUT/lab.
     #[command(after_help = "Example:\n  keyceremony rehearse --out rehearsal --headless")]
     Rehearse {
         /// Folder for the lab and both ceremonies' output; must be new or empty.
@@ -81,7 +83,8 @@ enum Command {
         /// Run from the shipped rehearsal answers, without a terminal.
         #[arg(long)]
         headless: bool,
-        /// SoftHSM2 module; defaults to the installed one.
+        /// The lab's module: SoftHSM2 (the installed one by default) or
+        /// kryoptic (libkryoptic_pkcs11.so).
         #[arg(long, env = "KEYCEREMONY_MODULE")]
         module: Option<PathBuf>,
     },
@@ -107,6 +110,9 @@ enum Command {
     /// Make rehearsal labs.
     #[command(subcommand)]
     Lab(LabCommand),
+    /// Probe PKCS#11 modules.
+    #[command(subcommand)]
+    Module(ModuleCommand),
     /// Write DIR/report.html and DIR/report.md for the Qualified Auditor:
     /// participants, timeline, exceptions, environment, token, keys,
     /// certificates and fingerprints, the log's verification, every file's
@@ -131,22 +137,49 @@ enum Command {
 
 #[derive(Subcommand)]
 enum LabCommand {
-    /// Create a SoftHSM2 lab in DIR with a witness token for sealing logs;
-    /// prints the SOFTHSM2_CONF to use.
+    /// Create a lab in DIR on SoftHSM2 or kryoptic, its tokens inside DIR,
+    /// with a witness token for sealing logs; prints the SOFTHSM2_CONF or
+    /// KRYOPTIC_CONF to use.
     #[command(
-        after_help = "Example:\n  keyceremony lab create /tmp/lab && export SOFTHSM2_CONF=/tmp/lab/softhsm2.conf"
+        after_help = "Examples:\n  keyceremony lab create /tmp/lab && export SOFTHSM2_CONF=/tmp/lab/softhsm2.conf\n  keyceremony lab create /tmp/klab --module /opt/keyceremony-kryoptic/libkryoptic_pkcs11.so"
     )]
     Create {
         dir: PathBuf,
-        /// SoftHSM2 module; defaults to the installed one.
+        /// The lab's module: SoftHSM2 (the installed one by default) or
+        /// kryoptic (libkryoptic_pkcs11.so); a lab refuses any other.
         #[arg(long, env = "KEYCEREMONY_MODULE")]
         module: Option<PathBuf>,
+        /// Tokens for ceremonies besides the witness's: kryoptic gets one
+        /// slot each (it has no spare slot); SoftHSM2 always has a free one.
+        #[arg(long, default_value_t = shipped::CEREMONIES.len())]
+        ceremony_tokens: usize,
         /// Label of the witness's token.
         #[arg(long, default_value = lab::WITNESS_TOKEN)]
         witness_token: String,
         /// Label of the witness's P-384 key.
         #[arg(long, default_value = lab::WITNESS_KEY)]
         witness_key: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModuleCommand {
+    /// Probe a module and one of its tokens for everything a ceremony needs,
+    /// changing nothing: mechanisms, PIN lengths, token flags, the random
+    /// generator, the key attributes. Prints what is there and what the
+    /// ceremony would use; exits 1 with the reasons when a ceremony could
+    /// not run (or it cannot be confirmed that it could).
+    #[command(
+        after_help = "Examples:\n  keyceremony module check --module /usr/lib/vendor/libpkcs11.so\n  keyceremony module check --module /usr/lib/vendor/libpkcs11.so --token 'Example Root 2026'"
+    )]
+    Check {
+        /// The PKCS#11 module; defaults to the installed SoftHSM2.
+        #[arg(long, env = "KEYCEREMONY_MODULE")]
+        module: Option<PathBuf>,
+        /// The initialised token to probe; without it, the token a ceremony
+        /// would initialise (the lowest free slot).
+        #[arg(long)]
+        token: Option<String>,
     },
 }
 
@@ -268,16 +301,34 @@ fn run(cli: Cli) -> Result<()> {
         Command::Lab(LabCommand::Create {
             dir,
             module,
+            ceremony_tokens,
             witness_token,
             witness_key,
         }) => {
-            let made = lab::create(&dir, &module_path(module)?, &witness_token, &witness_key)?;
-            println!("REHEARSAL lab in {}", made.lab.dir.display());
-            println!("export SOFTHSM2_CONF={}", made.lab.config.display());
+            let made = lab::create(
+                &dir,
+                &module_path(module)?,
+                ceremony_tokens,
+                &witness_token,
+                &witness_key,
+            )?;
+            println!(
+                "REHEARSAL {} lab in {}",
+                made.lab.kind().name(),
+                made.lab.dir().display()
+            );
+            println!(
+                "export {}={}",
+                made.lab.config_var(),
+                made.lab.config().display()
+            );
             println!("witness token '{witness_token}', key '{witness_key}'");
             println!("witness PIN file {}", made.pin_file.display());
             println!("witness public key {}", made.public_key.display());
             Ok(())
+        }
+        Command::Module(ModuleCommand::Check { module, token }) => {
+            module_check::check(&module_path(module)?, token.as_deref())
         }
         Command::Script(ScriptCommand::Print {
             script,
@@ -357,6 +408,7 @@ fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
     let made = lab::create(
         &out.join("lab"),
         &module,
+        shipped::CEREMONIES.len(),
         lab::WITNESS_TOKEN,
         lab::WITNESS_KEY,
     )?;
@@ -365,9 +417,11 @@ fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
     std::fs::create_dir_all(&backup)
         .with_context(|| format!("cannot make the backup folder {}", backup.display()))?;
     println!(
-        "REHEARSAL: SoftHSM2 lab in {} (SOFTHSM2_CONF={} for this run only); witness key {}",
-        made.lab.dir.display(),
-        made.lab.config.display(),
+        "REHEARSAL: {} lab in {} ({}={} for this run only); witness key {}",
+        made.lab.kind().name(),
+        made.lab.dir().display(),
+        made.lab.config_var(),
+        made.lab.config().display(),
         made.public_key.display()
     );
     let policy = shipped::policy()?;
