@@ -9,6 +9,10 @@ command -v pkcs11-tool >/dev/null 2>&1 || need+=(opensc)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -e /usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so ] || [ -e /usr/lib/aarch64-linux-gnu/engines-3/pkcs11.so ] \
   || need+=(libengine-pkcs11-openssl)
+# p11-kit's trust module: a real PKCS#11 module whose read-only token lacks
+# what a ceremony needs, for the tests of `module check` (tests/kryoptic.rs).
+[ -e /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-trust.so ] || [ -e /usr/lib/aarch64-linux-gnu/pkcs11/p11-kit-trust.so ] \
+  || need+=(p11-kit-modules)
 # Headless Chromium: the report tests render the HTML report and paper script
 # and check the screenshot (tests/report.rs).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)

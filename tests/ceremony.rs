@@ -10,7 +10,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{BIN, Lab, list_objects, module, repo, shipped, text, user_pin};
+use common::{
+    BIN, Lab, assert_private_key_attributes, edited, list_objects, module, shipped, text, user_pin,
+};
 use sha2::{Digest, Sha256};
 
 fn openssl(args: &[&str]) -> String {
@@ -207,48 +209,8 @@ fn rehearsal_runs_both_shipped_ceremonies() {
             "{listing}{}",
             text(&objects.stderr)
         );
-        let private = listing
-            .split("Private Key Object")
-            .nth(1)
-            .unwrap_or_else(|| panic!("no private key on {token}:\n{listing}"));
-        let access = private.lines().find(|l| l.contains("Access:")).unwrap();
-        for flag in [
-            "sensitive",
-            "always sensitive",
-            "never extractable",
-            "local",
-        ] {
-            assert!(
-                access.contains(flag),
-                "{token}: private key not {flag}: {access}"
-            );
-        }
-        assert!(!private.lines().any(|l| l.contains("Usage:")
-            && (l.contains("decrypt") || l.contains("unwrap") || l.contains("derive"))));
+        assert_private_key_attributes(&listing, token);
     }
-}
-
-/// A shipped script with edits, written next to the lab.
-fn edited(lab: &Lab, name: &str, edits: &[(&str, &str)]) -> PathBuf {
-    let (script, _) = shipped(name);
-    let mut body = std::fs::read_to_string(script).unwrap();
-    for (from, to) in edits {
-        assert!(body.contains(from), "{from} not in {name}");
-        body = body.replacen(from, to, 1);
-    }
-    let path = lab.path(&format!("{name}-edited.toml"));
-    std::fs::write(&path, body).unwrap();
-    // The script names its policy, which lives beside it.
-    let policy = lab.path("policy/reference-cps.toml");
-    if !policy.exists() {
-        std::fs::create_dir_all(policy.parent().unwrap()).unwrap();
-        std::fs::copy(
-            repo().join("ceremony-scripts/policy/reference-cps.toml"),
-            &policy,
-        )
-        .unwrap();
-    }
-    path
 }
 
 /// Runs a ceremony expected to be refused and checks that nothing was made.

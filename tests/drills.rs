@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Lab, module, shipped, text, user_pin};
+use common::{BIN, Lab, shipped, text, user_pin};
 
 /// Ample for RSA-4096 generation in SoftHSM2 on a busy 2-core machine: a
 /// second or two alone, but it has taken 47 s with other tests and fuzzers
@@ -62,7 +62,7 @@ impl Ceremony {
 impl Lab {
     /// `keyceremony run` of a rehearsal, headless, into `out`.
     fn ceremony_cmd(&self, ceremony: &Ceremony, answers: &Path, out: &Path) -> Command {
-        self.ceremony_cmd_with_module(ceremony, answers, out, &module())
+        self.ceremony_cmd_with_module(ceremony, answers, out, self.module())
     }
 
     /// The inventory stays in the lab, out of the disk-full drill's tmpfs.
@@ -972,4 +972,24 @@ fn the_terminal_closed_under_the_tui() {
     assert_eq!(last["data"]["interrupted_by"], "SIGHUP", "{last}");
     assert_eq!(last["step"], "1.1");
     resume_to_the_end(&lab, &P384, &out, drill);
+}
+
+/// The same drill on kryoptic, the second module of the tests: killed once
+/// the root key is generated and recorded, the ceremony resumes on the same
+/// token and certifies that key (kryoptic keeps its slot ids, where SoftHSM2
+/// moves an initialised token to a new one).
+#[test]
+fn a_kryoptic_ceremony_killed_after_key_generation_resumes() {
+    let drill = "kryoptic, killed after key generation";
+    let lab = Lab::kryoptic(1);
+    let out = lab.path("out");
+    run_and_kill_after(&lab, &P384, &out, P384.keygen_step);
+    assert_interrupted_log(&out, drill);
+    lab.no_unaccounted_key(&P384, &out);
+    resume_to_the_end(&lab, &P384, &out, drill);
+    assert_eq!(
+        kinds(&out).iter().filter(|k| *k == "key-generated").count(),
+        1,
+        "{drill}: the key made before the kill is the one certified"
+    );
 }

@@ -1,6 +1,6 @@
 //! Support shared by the end-to-end tests and the bench: the real
-//! `keyceremony` binary, the shipped ceremony scripts, and SoftHSM2 labs
-//! made by the tool itself.
+//! `keyceremony` binary, the shipped ceremony scripts, and SoftHSM2 and
+//! kryoptic labs made by the tool itself.
 
 // Each test binary, and the bench, uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -31,6 +31,14 @@ pub fn module() -> PathBuf {
     .map(PathBuf::from)
     .find(|p| p.exists())
     .expect("SoftHSM2 is not installed: run scripts/setup.sh (apt-get install softhsm2)")
+}
+
+/// kryoptic's module as scripts/setup.sh builds it.
+pub fn kryoptic_module() -> PathBuf {
+    keyceremony_hsm::lab::kryoptic_module().expect(
+        "kryoptic's PKCS#11 module is not built: run scripts/setup.sh, which builds it into \
+         /opt/keyceremony-kryoptic (or set KEYCEREMONY_KRYOPTIC_MODULE)",
+    )
 }
 
 pub fn text(bytes: &[u8]) -> String {
@@ -72,10 +80,21 @@ pub fn user_pin(out: &Path, ceremony: &str) -> String {
 /// `pkcs11-tool --list-objects` on a token of the SoftHSM2 that `conf`
 /// configures, logged in, so that private objects are listed too.
 pub fn list_objects(conf: &Path, token: &str, pin: &str) -> Output {
+    list_objects_on(&module(), "SOFTHSM2_CONF", conf, token, pin)
+}
+
+/// [`list_objects`] on any module, its configuration named by `conf_var`.
+pub fn list_objects_on(
+    module: &Path,
+    conf_var: &str,
+    conf: &Path,
+    token: &str,
+    pin: &str,
+) -> Output {
     Command::new("pkcs11-tool")
-        .env("SOFTHSM2_CONF", conf)
+        .env(conf_var, conf)
         .arg("--module")
-        .arg(module())
+        .arg(module)
         .args([
             "--token-label",
             token,
@@ -88,30 +107,72 @@ pub fn list_objects(conf: &Path, token: &str, pin: &str) -> Output {
         .expect("pkcs11-tool missing: apt-get install opensc")
 }
 
-/// A SoftHSM2 lab made by `keyceremony lab create` in a temporary folder
-/// of its own: its config, token folder and the witness's token for sealing
-/// logs. Each run names the lab through SOFTHSM2_CONF for that child process
+/// A lab made by `keyceremony lab create` in a temporary folder of its own:
+/// its config, token folder and the witness's token for sealing logs, on
+/// SoftHSM2 ([`Lab::new`]) or kryoptic ([`Lab::kryoptic`]). Each run names
+/// the lab through SOFTHSM2_CONF or KRYOPTIC_CONF for that child process
 /// only, so runs never share tokens and never touch the user's own.
 pub struct Lab {
     dir: tempfile::TempDir,
+    module: PathBuf,
+    /// The variable that names the configuration, and its file in lab/.
+    conf_var: &'static str,
+    conf_name: &'static str,
 }
 
 impl Lab {
+    /// A SoftHSM2 lab.
     pub fn new() -> Lab {
+        Lab::create(module(), "SOFTHSM2_CONF", "softhsm2.conf", &[])
+    }
+
+    /// A kryoptic lab with slots for the witness and `ceremonies` tokens.
+    pub fn kryoptic(ceremonies: usize) -> Lab {
+        Lab::create(
+            kryoptic_module(),
+            "KRYOPTIC_CONF",
+            "kryoptic.conf",
+            &["--ceremony-tokens".to_string(), ceremonies.to_string()],
+        )
+    }
+
+    fn create(
+        module: PathBuf,
+        conf_var: &'static str,
+        conf_name: &'static str,
+        args: &[String],
+    ) -> Lab {
         let dir = tempfile::tempdir().unwrap();
         let made = Command::new(BIN)
             .args(["lab", "create"])
             .arg(dir.path().join("lab"))
             .arg("--module")
-            .arg(module())
-            .env_remove("SOFTHSM2_CONF")
+            .arg(&module)
+            .args(args)
+            .env_remove(conf_var)
+            .env_remove("KEYCEREMONY_MODULE")
             .output()
             .unwrap();
         assert!(made.status.success(), "lab create: {}", text(&made.stderr));
         // The stand-in for the removable media the sealed log is copied to,
         // which a ceremony needs mounted before it starts.
         std::fs::create_dir(dir.path().join("backup")).unwrap();
-        Lab { dir }
+        Lab {
+            dir,
+            module,
+            conf_var,
+            conf_name,
+        }
+    }
+
+    /// The module the lab's tokens are on.
+    pub fn module(&self) -> &Path {
+        &self.module
+    }
+
+    /// The variable that names the lab's configuration to its module.
+    pub fn conf_var(&self) -> &'static str {
+        self.conf_var
     }
 
     /// The temporary folder: outputs, backups and edited scripts go there,
@@ -125,7 +186,7 @@ impl Lab {
     }
 
     pub fn conf(&self) -> PathBuf {
-        self.path("lab/softhsm2.conf")
+        self.path(&format!("lab/{}", self.conf_name))
     }
 
     pub fn witness_pin(&self) -> PathBuf {
@@ -140,7 +201,7 @@ impl Lab {
         self.path("lab/tokens")
     }
 
-    /// Tokens the lab holds besides the witness's.
+    /// Tokens a SoftHSM2 lab holds besides the witness's.
     pub fn ceremony_tokens(&self) -> usize {
         std::fs::read_dir(self.tokens()).unwrap().count() - 1
     }
@@ -158,14 +219,14 @@ impl Lab {
         cmd.arg("run");
         cmd.arg(script);
         cmd.arg("--module");
-        cmd.arg(module());
+        cmd.arg(self.module());
         cmd.arg("--backup");
         cmd.arg(self.path("backup"));
         cmd.arg("--inventory");
         cmd.arg(self.inventory());
         cmd.arg("--out");
         cmd.arg(out);
-        cmd.env("SOFTHSM2_CONF", self.conf());
+        cmd.env(self.conf_var, self.conf());
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("KEYCEREMONY_MODULE");
         cmd.cwd(self.dir());
@@ -176,7 +237,7 @@ impl Lab {
     /// says: a KEYCEREMONY_MODULE there would override `--module`.
     pub fn cmd(&self) -> Command {
         let mut cmd = Command::new(BIN);
-        cmd.env("SOFTHSM2_CONF", self.conf())
+        cmd.env(self.conf_var, self.conf())
             .env_remove("KEYCEREMONY_MODULE");
         cmd
     }
@@ -186,7 +247,7 @@ impl Lab {
     /// them under another program. No `--inventory`: a caller adds its own
     /// or leaves the tool's default, beside OUT.
     pub fn run_args(&self, script: &Path, answers: &Path, out: &Path) -> Vec<OsString> {
-        self.run_args_with_module(script, answers, out, &module())
+        self.run_args_with_module(script, answers, out, self.module())
     }
 
     /// [`Lab::run_args`] with a module of the caller's choosing, for a file
@@ -225,7 +286,7 @@ impl Lab {
     /// Every object on the token, private ones included: OpenSC's view,
     /// not the tool's own.
     pub fn objects(&self, token: &str, pin: &str) -> String {
-        let out = list_objects(&self.conf(), token, pin);
+        let out = list_objects_on(self.module(), self.conf_var, &self.conf(), token, pin);
         assert!(out.status.success(), "pkcs11-tool: {}", text(&out.stderr));
         text(&out.stdout)
     }
@@ -251,5 +312,54 @@ impl Lab {
             });
             assert!(recorded, "key '{label}' is on the token but not in the log");
         }
+    }
+}
+
+/// A shipped script with edits, written next to the lab.
+pub fn edited(lab: &Lab, name: &str, edits: &[(&str, &str)]) -> PathBuf {
+    let (script, _) = shipped(name);
+    let mut body = std::fs::read_to_string(script).unwrap();
+    for (from, to) in edits {
+        assert!(body.contains(from), "{from} not in {name}");
+        body = body.replacen(from, to, 1);
+    }
+    let path = lab.path(&format!("{name}-edited.toml"));
+    std::fs::write(&path, body).unwrap();
+    // The script names its policy, which lives beside it.
+    let policy = lab.path("policy/reference-cps.toml");
+    if !policy.exists() {
+        std::fs::create_dir_all(policy.parent().unwrap()).unwrap();
+        std::fs::copy(
+            repo().join("ceremony-scripts/policy/reference-cps.toml"),
+            &policy,
+        )
+        .unwrap();
+    }
+    path
+}
+
+/// The private key's access flags and usage as OpenSC reads them back from
+/// the token: never the tool's own view of its key.
+pub fn assert_private_key_attributes(listing: &str, token: &str) {
+    let private = listing
+        .split("Private Key Object")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no private key on {token}:\n{listing}"));
+    let access = private.lines().find(|l| l.contains("Access:")).unwrap();
+    for flag in [
+        "sensitive",
+        "always sensitive",
+        "never extractable",
+        "local",
+    ] {
+        assert!(
+            access.contains(flag),
+            "{token}: private key not {flag}: {access}"
+        );
+    }
+    let usage = private.lines().find(|l| l.contains("Usage:")).unwrap();
+    assert!(usage.contains("sign"), "{token}: {usage}");
+    for forbidden in ["decrypt", "unwrap", "derive"] {
+        assert!(!usage.contains(forbidden), "{token}: {usage}");
     }
 }
