@@ -993,3 +993,75 @@ fn a_kryoptic_ceremony_killed_after_key_generation_resumes() {
         "{drill}: the key made before the kill is the one certified"
     );
 }
+
+/// `count` logins with a wrong user PIN on `token`, by OpenSC, as someone
+/// trying PINs between two runs would.
+fn wrong_user_logins(lab: &Lab, token: &str, count: u32) {
+    for _ in 0..count {
+        let run = Command::new("pkcs11-tool")
+            .env(lab.conf_var(), lab.conf())
+            .arg("--module")
+            .arg(lab.module())
+            .args(["--token-label", token, "--login", "--pin", "wrong-pin-0000"])
+            .args(["--list-objects"])
+            .output()
+            .unwrap();
+        assert!(!run.status.success(), "a wrong PIN was accepted");
+    }
+}
+
+/// The token's flags as OpenSC lists them.
+fn token_flags(lab: &Lab, token: &str) -> String {
+    let run = Command::new("pkcs11-tool")
+        .env(lab.conf_var(), lab.conf())
+        .arg("--module")
+        .arg(lab.module())
+        .arg("--list-token-slots")
+        .output()
+        .unwrap();
+    let listing = text(&run.stdout);
+    let at = listing
+        .find(&format!("token label        : {token}"))
+        .unwrap_or_else(|| panic!("{token} not in {listing}"));
+    listing[at..]
+        .lines()
+        .find(|l| l.contains("token flags"))
+        .unwrap()
+        .to_string()
+}
+
+/// kryoptic counts wrong PINs across runs: it sets COUNT_LOW when 3 tries
+/// are left, FINAL_TRY at 1, and locks at 0 (SoftHSM2 never locks). COUNT_LOW
+/// does not stop a ceremony (SoftHSM2 sets it after a single failure); the
+/// final try does, before the login that could lock the token.
+#[test]
+fn a_kryoptic_token_near_its_lock_out() {
+    let drill = "kryoptic near its lock-out";
+    let lab = Lab::kryoptic(2);
+
+    let out = lab.path("count-low");
+    run_and_kill_after(&lab, &P384, &out, "2.1");
+    wrong_user_logins(&lab, P384.token, 7);
+    let flags = token_flags(&lab, P384.token);
+    assert!(flags.contains("user PIN count low"), "{flags}");
+    resume_to_the_end(&lab, &P384, &out, drill);
+    // The good login reset the count.
+    let flags = token_flags(&lab, P384.token);
+    assert!(!flags.contains("count low"), "{flags}");
+
+    let out = lab.path("final-try");
+    run_and_kill_after(&lab, &RSA, &out, "2.1");
+    wrong_user_logins(&lab, RSA.token, 9);
+    let run = lab.run_ceremony(&RSA, &lab.resume_answers(&RSA), &out);
+    assert_fails_with(
+        &run,
+        &["reports its user PIN on its final try", "Do not retry"],
+        drill,
+    );
+    assert_interrupted_log(&out, drill);
+    let flags = token_flags(&lab, RSA.token);
+    assert!(
+        flags.contains("final user PIN try") && !flags.contains("locked"),
+        "{flags}"
+    );
+}
