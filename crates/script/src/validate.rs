@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
+use keyceremony_text::terminal_safe;
+
 use crate::location::Location;
 use crate::model::*;
 
@@ -22,7 +24,7 @@ pub struct Violation {
 }
 
 impl Violation {
-    fn new(
+    pub(crate) fn new(
         path: impl Into<String>,
         rule: Option<&'static str>,
         message: impl Into<String>,
@@ -44,9 +46,11 @@ impl Violation {
     }
 }
 
+/// Shown as one line whatever the message quotes from the script: a value
+/// that holds a line feed or an escape sequence is shown escaped.
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)?;
+        write!(f, "{}: {}", self.path, terminal_safe(&self.message))?;
         if let Some(rule) = self.rule {
             write!(f, " [{rule}]")?;
         }
@@ -76,6 +80,7 @@ pub fn validate(script: &Script) -> Vec<Violation> {
     keys_and_certificates(script, &mut v);
     log(script, &mut v);
     steps(script, &mut v);
+    crate::text::text_rules(script, &mut v);
     v
 }
 
@@ -134,6 +139,17 @@ fn log(script: &Script, v: &mut Vec<Violation>) {
             Some("CPS 5.4.5"),
             "name the removable media folder that receives the log's backup",
         ));
+    } else if !log.backup.is_absolute() {
+        // Relative, it would name a folder under wherever `run` is started,
+        // most likely on the ceremony's own disk, not the removable media.
+        v.push(Violation::new(
+            "log.backup",
+            Some("CPS 5.4.5"),
+            format!(
+                "'{}' is a relative path: name the removable media's folder by its absolute path (like /media/keyceremony-backup)",
+                log.backup.display()
+            ),
+        ));
     }
 }
 
@@ -182,11 +198,14 @@ fn hsm(script: &Script, v: &mut Vec<Violation>) {
             format!("token label '{label}' must be 1 to 32 bytes (PKCS#11 CK_TOKEN_INFO.label)"),
         ));
     }
-    if script.hsm.max_failed_logins == 0 {
+    let logins = script.hsm.max_failed_logins;
+    if !(1..=MAX_FAILED_LOGINS).contains(&logins) {
         v.push(Violation::new(
             "hsm.max_failed_logins",
             Some("CPS 5.4.1"),
-            "max_failed_logins must be at least 1",
+            format!(
+                "max_failed_logins is {logins}: it must be 1 to {MAX_FAILED_LOGINS}; each failure is a wrong share or PIN, and a token that locks itself may allow fewer"
+            ),
         ));
     }
 }
@@ -254,6 +273,11 @@ fn participants(script: &Script, v: &mut Vec<Violation>) {
         ));
     }
 }
+
+/// Most failed logins a script may tolerate in one act before the ceremony
+/// stops. Each is a mistyped or forged share; more than a few means someone
+/// is guessing, and a token that counts them itself may lock before.
+pub const MAX_FAILED_LOGINS: u32 = 10;
 
 /// Most shares of one secret a script may hand out; a share is copied by
 /// hand, and larger rosters belong to a smartcard HSM.
