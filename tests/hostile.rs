@@ -323,3 +323,63 @@ fn a_closed_pipe_ends_any_command_quietly() {
         assert!(run.stderr.is_empty(), "{args:?}: {}", text(&run.stderr));
     }
 }
+
+/// Peak resident memory of `keyceremony ARGS`, in bytes. The child is
+/// reaped by wait4, which reports it, not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
+fn peak_memory(args: &[&str], dir: &Path) -> (i32, u64) {
+    let child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = i32::try_from(child.id()).unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `status` and `usage` outlive the call; `pid` is our child,
+    // reaped here once.
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid);
+    let kilobytes = u64::try_from(usage.ru_maxrss).unwrap();
+    (libc::WEXITSTATUS(status), kilobytes * 1024)
+}
+
+#[test]
+fn report_reads_a_huge_log_in_bounded_memory() {
+    use std::io::Write;
+    let dir = crafted_folder(false);
+    let filler = line(
+        6,
+        &"0".repeat(64),
+        "sam",
+        Some("1.1"),
+        "recorded",
+        &json!({"value": "x".repeat(4000)}),
+    );
+    // Written a line at a time: a child's peak memory counts its parent's.
+    let size: u64 = 96 << 20;
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("ceremony.log"))
+        .unwrap();
+    let mut log = std::io::BufWriter::new(file);
+    let mut written = 0;
+    while written < size {
+        writeln!(log, "{filler}").unwrap();
+        written += filler.len() as u64 + 1;
+    }
+    log.flush().unwrap();
+    let (code, peak) = peak_memory(&["report", "."], dir.path());
+    assert_eq!(code, 0);
+    assert!(
+        peak < size / 2,
+        "report used {} MiB for a {} MiB log",
+        peak >> 20,
+        size >> 20
+    );
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("larger than any ceremony writes"), "no finding");
+}
