@@ -134,9 +134,13 @@ pub fn script_text(data: &[u8]) {
             .unwrap_or_else(|e| panic!("accepted by the script, refused by the builder: {e}"));
         }
         4 | 11 => {
-            // What C_InitToken and a token lookup take: 1 to 32 bytes, no
-            // control character.
-            assert!(value.len() <= 32 && !value.trim().is_empty(), "{value:?}");
+            // What C_InitToken and a token lookup take (keyceremony-hsm's
+            // validate_token_label): 1 to 32 bytes, no spaces at the ends,
+            // no control character.
+            assert!(
+                value.len() <= 32 && !value.is_empty() && value.trim() == value,
+                "{value:?}"
+            );
             assert!(check(&value, TextKind::Name).is_ok(), "{value:?}");
         }
         10 => assert!(check(&value, TextKind::Paragraph).is_ok(), "{value:?}"),

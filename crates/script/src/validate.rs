@@ -119,11 +119,11 @@ fn log(script: &Script, v: &mut Vec<Violation>) {
         )),
         Some(_) => {}
     }
-    if log.witness_token.trim().is_empty() || log.witness_token.len() > 32 {
+    if !is_token_label(&log.witness_token) {
         v.push(Violation::new(
             "log.witness_token",
-            None,
-            "the witness's token label must be 1 to 32 bytes",
+            Some(TOKEN_LABEL_RULE),
+            "the witness's token label must be 1 to 32 bytes, without leading or trailing spaces",
         ));
     }
     if log.witness_token == script.hsm.token_label {
@@ -151,6 +151,14 @@ fn log(script: &Script, v: &mut Vec<Violation>) {
             ),
         ));
     }
+}
+
+/// CK_TOKEN_INFO.label holds 32 bytes padded with spaces: a longer label
+/// cannot be stored, and one with spaces at its ends is not found again.
+const TOKEN_LABEL_RULE: &str = "PKCS#11 CK_TOKEN_INFO.label";
+
+fn is_token_label(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 32 && s.trim() == s
 }
 
 fn is_identifier(s: &str) -> bool {
@@ -191,11 +199,13 @@ fn ceremony(script: &Script, v: &mut Vec<Violation>) {
 
 fn hsm(script: &Script, v: &mut Vec<Violation>) {
     let label = &script.hsm.token_label;
-    if label.trim().is_empty() || label.len() > 32 {
+    if !is_token_label(label) {
         v.push(Violation::new(
             "hsm.token_label",
-            None,
-            format!("token label '{label}' must be 1 to 32 bytes (PKCS#11 CK_TOKEN_INFO.label)"),
+            Some(TOKEN_LABEL_RULE),
+            format!(
+                "token label '{label}' must be 1 to 32 bytes, without leading or trailing spaces"
+            ),
         ));
     }
     let logins = script.hsm.max_failed_logins;

@@ -192,3 +192,19 @@ fn a_relative_backup_folder_is_refused() {
         refused(&loaded, "log.backup", "CPS 5.4.5", line);
     }
 }
+
+#[test]
+fn a_token_label_the_token_cannot_store_or_find_again_is_refused() {
+    let from = r#"token_label = "Example TLS ECC Root 2026""#;
+    for label in [" Root", "Root ", "", &"L".repeat(33)] {
+        let (loaded, line) = crafted(from, &format!(r#"token_label = "{label}""#));
+        refused(
+            &loaded,
+            "hsm.token_label",
+            "PKCS#11 CK_TOKEN_INFO.label",
+            line,
+        );
+    }
+    let (loaded, _) = crafted(from, &format!(r#"token_label = "{}""#, "é".repeat(16)));
+    assert_eq!(loaded.violations(), []);
+}
