@@ -208,3 +208,16 @@ fn a_token_label_the_token_cannot_store_or_find_again_is_refused() {
     let (loaded, _) = crafted(from, &format!(r#"token_label = "{}""#, "é".repeat(16)));
     assert_eq!(loaded.violations(), []);
 }
+
+#[test]
+fn subject_attributes_over_their_x520_upper_bound_are_refused() {
+    let (loaded, line) = crafted(CN, &format!(r#"common_name = "{}""#, "é".repeat(65)));
+    refused(
+        &loaded,
+        "certificates[0].subject.common_name",
+        "RFC 5280 A.1",
+        line,
+    );
+    let (loaded, _) = crafted(CN, &format!(r#"common_name = "{}""#, "é".repeat(64)));
+    assert_eq!(loaded.violations(), []);
+}
