@@ -9,6 +9,10 @@
 //! any input (no panic; the verifier's report is consistent; a changed log
 //! never verifies as sealed; a parsed share reads back as itself).
 
+mod text;
+
+pub use text::{script_text, terminal_sanitiser};
+
 use std::io::BufReader;
 use std::path::Path;
 use std::sync::LazyLock;
@@ -485,5 +489,15 @@ mod stable {
     #[test]
     fn share() {
         run("share", true, super::share);
+    }
+
+    #[test]
+    fn script_text() {
+        run("script_text", false, super::script_text);
+    }
+
+    #[test]
+    fn terminal_sanitiser() {
+        run("terminal_sanitiser", false, super::terminal_sanitiser);
     }
 }

@@ -2,6 +2,8 @@
 
 use keyceremony_engine::{AnswersFile, Ceremony, Notice, Outcome};
 
+use crate::out::say;
+
 pub fn printing(answers: AnswersFile) -> AnswersFile {
     answers.with_notices(print)
 }
@@ -14,21 +16,21 @@ fn print(notice: &Notice) {
             performer,
             witness,
             ..
-        } => println!("[{step}] {title} (performer {performer}, witness {witness})"),
-        Notice::HsmWorking { what } => println!("      HSM: {what}..."),
+        } => say!("[{step}] {title} (performer {performer}, witness {witness})"),
+        Notice::HsmWorking { what } => say!("      HSM: {what}..."),
         Notice::KeyGenerated {
             label,
             uri,
             public_key_sha256,
             attributes,
         } => {
-            println!("      key {label}: {uri}");
-            println!("      public key SHA-256 {}", grouped(public_key_sha256));
+            say!("      key {label}: {uri}");
+            say!("      public key SHA-256 {}", grouped(public_key_sha256));
             let read_back: Vec<String> = attributes
                 .iter()
                 .map(|(name, value)| format!("{name}={value}"))
                 .collect();
-            println!("      read back: {}", read_back.join(" "));
+            say!("      read back: {}", read_back.join(" "));
         }
         Notice::CertificateSigned {
             label,
@@ -36,50 +38,50 @@ fn print(notice: &Notice) {
             serial,
             sha256,
         } => {
-            println!("      certificate {label}: {subject}, serial {serial}");
-            println!("      SHA-256 {}", grouped(sha256));
+            say!("      certificate {label}: {subject}, serial {serial}");
+            say!("      SHA-256 {}", grouped(sha256));
         }
         Notice::FileWritten { path, sha256 } => {
-            println!("      wrote {path} (SHA-256 {sha256})")
+            say!("      wrote {path} (SHA-256 {sha256})")
         }
         Notice::ShareRejected {
             custodian,
             reason,
             failures,
             limit,
-        } => println!(
+        } => say!(
             "      share of {custodian} refused ({failures} of at most {limit} failures): {reason}"
         ),
         Notice::HsmDone { what, milliseconds } => {
-            println!("      HSM: {what} in {milliseconds:.0} ms")
+            say!("      HSM: {what} in {milliseconds:.0} ms")
         }
-        Notice::ClockChecked { difference_ms } => println!(
+        Notice::ClockChecked { difference_ms } => say!(
             "      clock: system minus reference {:.3} s",
             *difference_ms as f64 / 1000.0
         ),
-        Notice::NetworkUp { interfaces } => println!(
+        Notice::NetworkUp { interfaces } => say!(
             "WARNING: network interfaces up on this terminal: {} (CPS 6.7: CA systems are not connected)",
             interfaces.join(", ")
         ),
         Notice::Exception {
             number,
             description,
-        } => println!("      EXCEPTION {number}: {description}"),
+        } => say!("      EXCEPTION {number}: {description}"),
         Notice::Sealed {
             outcome,
             entries,
             head,
             words,
         } => {
-            println!("      log sealed ({outcome}) after {entries} entries");
-            println!("      head {}", grouped(head));
-            println!("      head words: {words}");
+            say!("      log sealed ({outcome}) after {entries} entries");
+            say!("      head {}", grouped(head));
+            say!("      head words: {words}");
         }
         Notice::LoginFailed {
             failures,
             limit,
             reason,
-        } => println!("      login failed ({failures} of at most {limit} failures): {reason}"),
+        } => say!("      login failed ({failures} of at most {limit} failures): {reason}"),
     }
 }
 
@@ -99,21 +101,22 @@ pub fn banner(ceremony: &Ceremony) {
     } else {
         ""
     };
-    println!("{mark}{}", script.script.ceremony.name);
-    println!(
+    say!("{mark}{}", script.script.ceremony.name);
+    say!(
         "script {} SHA-256 {}",
         script.path.display(),
         script.sha256_hex()
     );
-    println!("output {}", ceremony.settings().out_dir.display());
+    say!("output {}", ceremony.settings().out_dir.display());
 }
 
 pub fn summary(outcome: &Outcome) {
-    println!(
+    say!(
         "ceremony complete: {} log entries, log head {}",
-        outcome.log_entries, outcome.log_head
+        outcome.log_entries,
+        outcome.log_head
     );
     for (label, sha256) in &outcome.certificates {
-        println!("{label} SHA256 {sha256}");
+        say!("{label} SHA256 {sha256}");
     }
 }

@@ -3,13 +3,13 @@
 mod headless;
 mod lab;
 mod module_check;
+mod out;
 mod report;
 mod secrets;
 mod shipped;
 mod signals;
 mod verify;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -18,6 +18,8 @@ use clap::{Parser, Subcommand};
 use keyceremony_engine::{AnswersFile, Ceremony, Operator, Outcome, Settings, files};
 use keyceremony_policy::Policy;
 use keyceremony_script::LoadedScript;
+
+use crate::out::say;
 
 #[derive(Parser)]
 #[command(
@@ -101,8 +103,8 @@ enum Command {
         /// The ceremony.log to check.
         log: PathBuf,
         /// The head hash the witness copied onto the paper script (hex; spaces allowed).
-        #[arg(long)]
-        expect_head: Option<String>,
+        #[arg(long, value_parser = verify::parse_head, value_name = "HEX")]
+        expect_head: Option<[u8; 32]>,
         /// The witness's public key (PEM) as the witness gave it to you.
         #[arg(long)]
         witness_key: Option<PathBuf>,
@@ -215,15 +217,18 @@ enum ScriptCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(error) = secrets::disable_core_dumps() {
-        eprintln!("error: cannot disable core dumps, which could hold activation data: {error}");
+        out::error_lines(&format!(
+            "error: cannot disable core dumps, which could hold activation data: {error}"
+        ));
         return ExitCode::FAILURE;
     }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // Not eprintln!, which panics when standard error is a
-            // terminal that has hung up.
-            let _ = writeln!(std::io::stderr(), "error: {}", describe(&error));
+            // terminal that has hung up. The message quotes scripts, logs
+            // and tokens: each of its lines is made safe for the terminal.
+            out::error_lines(&format!("error: {}", describe(&error)));
             ExitCode::FAILURE
         }
     }
@@ -297,7 +302,7 @@ fn run(cli: Cli) -> Result<()> {
             log,
             expect_head,
             witness_key,
-        } => verify::verify_log(&log, expect_head.as_deref(), witness_key.as_deref()),
+        } => verify::verify_log(&log, expect_head, witness_key.as_deref()),
         Command::Lab(LabCommand::Create {
             dir,
             module,
@@ -312,19 +317,19 @@ fn run(cli: Cli) -> Result<()> {
                 &witness_token,
                 &witness_key,
             )?;
-            println!(
+            say!(
                 "REHEARSAL {} lab in {}",
                 made.lab.kind().name(),
                 made.lab.dir().display()
             );
-            println!(
+            say!(
                 "export {}={}",
                 made.lab.config_var(),
                 made.lab.config().display()
             );
-            println!("witness token '{witness_token}', key '{witness_key}'");
-            println!("witness PIN file {}", made.pin_file.display());
-            println!("witness public key {}", made.public_key.display());
+            say!("witness token '{witness_token}', key '{witness_key}'");
+            say!("witness PIN file {}", made.pin_file.display());
+            say!("witness public key {}", made.public_key.display());
             Ok(())
         }
         Command::Module(ModuleCommand::Check { module, token }) => {
@@ -355,7 +360,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
             if violations.is_empty() {
-                println!(
+                say!(
                     "{}: valid under policy '{}' ({} steps, SHA-256 {})",
                     script.display(),
                     policy.name,
@@ -365,7 +370,7 @@ fn run(cli: Cli) -> Result<()> {
                 Ok(())
             } else {
                 for v in &violations {
-                    println!("{}", v.display_at(&script));
+                    say!("{}", v.display_at(&script));
                 }
                 bail!("{} breaks {} rule(s)", script.display(), violations.len())
             }
@@ -416,7 +421,7 @@ fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
     let backup = out.join("backup");
     std::fs::create_dir_all(&backup)
         .with_context(|| format!("cannot make the backup folder {}", backup.display()))?;
-    println!(
+    say!(
         "REHEARSAL: {} lab in {} ({}={} for this run only); witness key {}",
         made.lab.kind().name(),
         made.lab.dir().display(),
@@ -439,7 +444,7 @@ fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
             stop: stop.clone(),
         };
         if tui {
-            println!(
+            say!(
                 "REHEARSAL: the witness token's PIN is in {}",
                 made.pin_file.display()
             );
@@ -458,7 +463,7 @@ fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
         run_ceremony(script, settings, &mut operator)
             .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;
     }
-    println!("REHEARSAL complete: outputs in {}", out.display());
+    say!("REHEARSAL complete: outputs in {}", out.display());
     Ok(())
 }
 

@@ -6,6 +6,8 @@ use std::path::Path;
 use anyhow::{Result, bail};
 use keyceremony_hsm::{Check, Module, Probe, Verdict};
 
+use crate::out::{self, say};
+
 /// Probes the token labelled `token`, or without one the token a ceremony
 /// would initialise, prints the table, and fails with every reason a
 /// ceremony could not run (or might not) on it.
@@ -16,10 +18,10 @@ pub fn check(module: &Path, token: Option<&str>) -> Result<()> {
         None => loaded.uninitialized_token()?,
     };
     let probe = chosen.probe(keyceremony_shares::PIN_BYTES)?;
-    print!("{}", table(module, &probe));
+    out::lines(&table(module, &probe));
     let problems = probe.problems();
     if problems.is_empty() {
-        println!("module check: a ceremony can run on this token");
+        say!("module check: a ceremony can run on this token");
         return Ok(());
     }
     bail!(

@@ -11,6 +11,8 @@ use clap::ValueEnum;
 use keyceremony_report::{Format, Written};
 use keyceremony_script::LoadedScript;
 
+use crate::out::{self, say};
+
 /// `--format` of `script print`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PaperFormat {
@@ -22,7 +24,7 @@ pub enum PaperFormat {
 
 /// `keyceremony script print`: the paper script of a valid script, to
 /// stdout or to a new file.
-pub fn print_script(script: &Path, format: PaperFormat, out: Option<&Path>) -> Result<()> {
+pub fn print_script(script: &Path, format: PaperFormat, file: Option<&Path>) -> Result<()> {
     // Validated like `run` does: a paper copy of a script the tool would
     // refuse would have people initial steps that never happen.
     let loaded = LoadedScript::load(script)?;
@@ -31,10 +33,11 @@ pub fn print_script(script: &Path, format: PaperFormat, out: Option<&Path>) -> R
         PaperFormat::Html => Format::Html,
     };
     let text = keyceremony_report::paper_script(&loaded, format);
-    match out {
-        None => std::io::stdout()
-            .write_all(text.as_bytes())
-            .context("cannot write the paper script to standard output"),
+    match file {
+        None => {
+            out::lines(&text);
+            Ok(())
+        }
         Some(path) => {
             // A paper script may already be printed and initialled: never
             // replace one silently.
@@ -51,7 +54,7 @@ pub fn print_script(script: &Path, format: PaperFormat, out: Option<&Path>) -> R
             file.write_all(text.as_bytes())
                 .and_then(|()| file.sync_all())
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            println!(
+            say!(
                 "wrote the paper script of {} (script SHA-256 {}) to {}",
                 script.display(),
                 loaded.sha256_hex(),
@@ -72,29 +75,35 @@ pub fn report(dir: &Path) -> Result<()> {
 
 fn print_written(written: &Written) {
     let banner = if written.rehearsal { "REHEARSAL " } else { "" };
-    println!(
+    say!(
         "{banner}report written: {} and {}",
         written.html.display(),
         written.markdown.display()
     );
     if written.findings.is_empty() {
-        println!("no findings");
+        say!("no findings");
     } else {
-        println!("{} finding(s) for the auditor:", written.findings.len());
+        say!("{} finding(s) for the auditor:", written.findings.len());
         for finding in &written.findings {
-            println!("  - {finding}");
+            say!("  - {finding}");
         }
     }
 }
 
-/// `keyceremony completions SHELL`.
+/// `keyceremony completions SHELL`. Generated into memory first:
+/// clap_complete panics when it cannot write.
 pub fn completions(shell: clap_complete::Shell, mut command: clap::Command) {
-    clap_complete::generate(shell, &mut command, "keyceremony", &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "keyceremony", &mut script);
+    out::generated(&script);
 }
 
 /// `keyceremony man`: the man page, roff, from the same definition as `--help`.
 pub fn man(command: clap::Command) -> Result<()> {
+    let mut page = Vec::new();
     clap_mangen::Man::new(command)
-        .render(&mut std::io::stdout())
-        .context("cannot write the man page to standard output")
+        .render(&mut page)
+        .context("cannot render the man page")?;
+    out::generated(&page);
+    Ok(())
 }

@@ -3,11 +3,16 @@
 use std::path::Path;
 use std::process::exit;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use keyceremony_log::verify::{Status, VerifyOptions, verify_path};
 
-pub fn verify_log(log: &Path, expect_head: Option<&str>, witness_key: Option<&Path>) -> Result<()> {
-    let expect_head = expect_head.map(parse_head).transpose()?;
+use crate::out::say;
+
+pub fn verify_log(
+    log: &Path,
+    expect_head: Option<[u8; 32]>,
+    witness_key: Option<&Path>,
+) -> Result<()> {
     let witness_key_pem = witness_key
         .map(|p| {
             std::fs::read_to_string(p)
@@ -21,17 +26,17 @@ pub fn verify_log(log: &Path, expect_head: Option<&str>, witness_key: Option<&Pa
             witness_key_pem,
         },
     );
-    println!("{}: {}", log.display(), report.status);
-    println!("entries: {}", report.entries);
+    say!("{}: {}", log.display(), report.status);
+    say!("entries: {}", report.entries);
     if let Some(id) = &report.ceremony_id {
-        println!("ceremony: {id}");
+        say!("ceremony: {id}");
     }
     if let Some(head) = report.head {
-        println!("head: {}", hex::encode(head));
-        println!("head words: {}", pgp_words::to_words(&head).join(" "));
+        say!("head: {}", hex::encode(head));
+        say!("head words: {}", pgp_words::to_words(&head).join(" "));
     }
     if let Some(problem) = &report.problem {
-        println!("entry {}: {}", problem.entry, problem.message);
+        say!("entry {}: {}", problem.entry, problem.message);
     }
     match report.status {
         Status::Sealed => Ok(()),
@@ -39,16 +44,18 @@ pub fn verify_log(log: &Path, expect_head: Option<&str>, witness_key: Option<&Pa
     }
 }
 
-/// The head as the witness copied it: hex, in any case, with or without
-/// spaces.
-fn parse_head(text: &str) -> Result<[u8; 32]> {
+/// `--expect-head`: the head as the witness copied it, hex in any case,
+/// with or without spaces. Parsed by clap, so that a malformed head is a
+/// usage error (exit 2), never mistaken for a verdict on the log.
+pub fn parse_head(text: &str) -> Result<[u8; 32], String> {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let bytes = hex::decode(&compact).context("--expect-head is not hexadecimal")?;
-    match <[u8; 32]>::try_from(bytes.as_slice()) {
-        Ok(head) => Ok(head),
-        Err(_) => bail!(
-            "--expect-head has {} bytes; a SHA-256 head has 32",
+    let bytes = hex::decode(&compact).map_err(|e| {
+        format!("not hexadecimal ({e}): copy the 64 hex digits of the head from the paper script")
+    })?;
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+        format!(
+            "{} bytes where a SHA-256 head has 32: copy all 64 hex digits from the paper script",
             bytes.len()
-        ),
-    }
+        )
+    })
 }

@@ -55,6 +55,16 @@ pub mod files {
     }
 }
 
+// A log entry quotes at most a few texts of the script (a check-in: the
+// participant's name twice and the witness's once, with the identity
+// document typed in the room); at their longest, and doubled by JSON
+// escaping, they stay far inside the entry limit, so `script check` bounding
+// each text is enough for no entry to be refused half-way through a ceremony.
+const _: () = assert!(
+    16 * 2 * keyceremony_script::MAX_LINE_TEXT + 2 * keyceremony_script::MAX_PARAGRAPH
+        <= keyceremony_log::MAX_LINE / 4
+);
+
 /// What a ceremony run needs besides operator input.
 #[derive(Debug, Clone)]
 pub struct Settings {

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use keyceremony_log::verify::{Status, VerifyOptions, verify_path};
 use keyceremony_script::{Action, Script, Secret};
+use keyceremony_text::terminal_safe;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -119,12 +120,14 @@ fn changed_files(out: &Path, files: &BTreeMap<String, String>) -> Vec<String> {
         }
         let path = out.join(relative);
         match std::fs::read(&path) {
-            Err(e) => changed.push(format!("{relative} (cannot be read: {e})")),
+            Err(e) => changed.push(format!("{} (cannot be read: {e})", terminal_safe(relative))),
             Ok(content) => {
                 let now = hex::encode_upper(Sha256::digest(&content));
                 if now != *recorded && recorded_prefix(&content, recorded).is_none() {
                     changed.push(format!(
-                        "{relative} (recorded with SHA-256 {recorded}, now {now})"
+                        "{} (recorded with SHA-256 {}, now {now})",
+                        terminal_safe(relative),
+                        terminal_safe(recorded)
                     ));
                 }
             }
@@ -187,7 +190,14 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
         let data = &entry["data"];
         let step = entry["step"].as_str().unwrap_or_default().to_string();
         let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
-        state.last = format!("{}: {}", text(&entry["kind"]), text(&entry["description"]));
+        // Shown to the room and quoted in refusals: one line, whatever the
+        // log holds.
+        let shown = |v: &Value| terminal_safe(v.as_str().unwrap_or_default()).into_owned();
+        state.last = format!(
+            "{}: {}",
+            shown(&entry["kind"]),
+            shown(&entry["description"])
+        );
         match entry["kind"].as_str().unwrap_or_default() {
             "ceremony-start" => {
                 state.ceremony_id = text(&data["ceremony_id"]);
@@ -234,7 +244,7 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
                 state.aborted = Some(format!(
                     "entry {}: {}",
                     entry["seq"],
-                    text(&entry["description"])
+                    shown(&entry["description"])
                 ));
             }
             _ => {}
@@ -244,14 +254,14 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
         return Err(refused(format!(
             "{} was written by a script with SHA-256 {}, not this one ({script_sha256}): resume it with the script it started with",
             log.display(),
-            state.script_sha256
+            terminal_safe(&state.script_sha256)
         )));
     }
     if state.ceremony_id != script.ceremony.id {
         return Err(refused(format!(
             "{} is the log of ceremony '{}', not '{}'",
             log.display(),
-            state.ceremony_id,
+            terminal_safe(&state.ceremony_id),
             script.ceremony.id
         )));
     }

@@ -11,6 +11,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
+use keyceremony_text::terminal_safe;
+
 use crate::chain::{Chain, MAX_LINE};
 use crate::seal::{PublicKey, SealOutcome};
 
@@ -184,7 +186,7 @@ pub(crate) fn run(mut reader: impl BufRead, options: &VerifyOptions) -> Run {
                     chain.commit(accepted);
                     complete_bytes += line.len() as u64 + 1;
                 }
-                Err(message) => break End::Failed(Status::Tampered, Problem { entry: n, message }),
+                Err(message) => break tampered(n, &message),
             }
         } else if line.len() > MAX_LINE {
             break End::Failed(
@@ -199,11 +201,25 @@ pub(crate) fn run(mut reader: impl BufRead, options: &VerifyOptions) -> Run {
         } else {
             break match incomplete(&chain, &line) {
                 Ok(()) => End::Incomplete,
-                Err(message) => End::Failed(Status::Tampered, Problem { entry: n, message }),
+                Err(message) => tampered(n, &message),
             };
         }
     };
     finish(chain, end, complete_bytes, line, options)
+}
+
+/// A line that fails a check. The message quotes what the line holds (a
+/// kind, a time, a name, the parser's view of it), which a forger chose, so
+/// it is made safe for a terminal here, where every such problem is made:
+/// `verify-log`, `report` and a resumed `run` all print it.
+fn tampered(entry: u64, message: &str) -> End {
+    End::Failed(
+        Status::Tampered,
+        Problem {
+            entry,
+            message: terminal_safe(message).into_owned(),
+        },
+    )
 }
 
 /// Judges a last line that has no line feed. A crash while writing leaves the

@@ -644,6 +644,38 @@ fn rules_beyond_the_chain_hold_even_when_a_forger_rechains() {
 }
 
 #[test]
+fn what_a_forger_wrote_is_quoted_escaped() {
+    let f = Fixture::new();
+    f.write_unsealed();
+    let lines = f.lines();
+    let cases = [
+        (
+            "\"kind\":\"step-begin\"",
+            "\"kind\":\"\\u001b[2J\\nSEALED: intact\"",
+        ),
+        ("\"time\":\"", "\"\\u001b]0;SEALED\\u0007\":1,\"time\":\""),
+        // Written as the tool writes it: serde_json escapes control
+        // characters only.
+        ("\"kind\":\"step-begin\"", "\"kind\":\"step\u{202e}begin\""),
+    ];
+    for (from, to) in cases {
+        let mut edited = lines.clone();
+        edited[4] = replace_in(&edited[4], from, to);
+        rechain(&mut edited);
+        let report = verify_lines(&edited, &VerifyOptions::default());
+        assert_eq!(report.status, Status::Tampered, "{report:?}");
+        let message = &report.problem.expect("a problem").message;
+        assert!(
+            !message
+                .chars()
+                .any(|c| c.is_control() || keyceremony_text::is_default_ignorable(c)),
+            "{message:?}"
+        );
+        assert!(message.contains("\\u{"), "{message}");
+    }
+}
+
+#[test]
 fn a_line_over_the_limit_is_unreadable() {
     let f = Fixture::new();
     f.write_unsealed();

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::PolicyError;
+use crate::names;
 
 /// The section of the no-reuse rule. It is not a policy setting: reuse is refused by every
 /// root CPS, and the inventory is the CA's record across all its policies.
@@ -126,8 +127,10 @@ impl Inventory {
     }
 
     /// A violation for each certificate of `script` whose subject is already in the
-    /// inventory. Names are compared as RFC 5280 7.1 and RFC 4518 compare them, ignoring
-    /// case and runs of white space, so that a subject differing only in case is refused too.
+    /// inventory. Names are compared as RFC 5280 7.1 and RFC 4518 compare them, attribute by
+    /// attribute after string preparation (NFKC, invisible characters dropped, case folded,
+    /// insignificant space), so that a subject differing only in case, spacing, an invisible
+    /// character or a compatibility form (full-width digits) is refused too.
     pub fn check_subjects(&self, script: &Script) -> Vec<Violation> {
         let mut violations = Vec::new();
         for (i, cert) in script.certificates.iter().enumerate() {
@@ -140,11 +143,11 @@ impl Inventory {
                 common_name: s.common_name.clone(),
             }
             .to_string();
-            let wanted = comparable(&subject);
+            let wanted = names::comparable(&subject);
             if let Some(earlier) = self
                 .entries
                 .iter()
-                .find(|e| comparable(&e.subject) == wanted)
+                .find(|e| names::comparable(&e.subject) == wanted)
             {
                 violations.push(Violation {
                     path: format!("certificates[{i}].subject"),
@@ -260,14 +263,4 @@ fn sync_folder(path: &Path) -> std::io::Result<()> {
 
 fn spki_sha256(spki_der: &[u8]) -> String {
     fingerprint_hex(&Sha256::digest(spki_der))
-}
-
-/// A subject as RFC 4518 string preparation compares it, roughly: case folded and runs of
-/// white space made one space.
-fn comparable(subject: &str) -> String {
-    subject
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
 }

@@ -24,6 +24,7 @@ mod error;
 mod inventory;
 mod key;
 mod lint;
+mod names;
 mod policy;
 
 pub use check::{check_loaded_script, check_script};

@@ -153,6 +153,53 @@ fn a_reused_subject_is_refused() {
 }
 
 #[test]
+fn a_subject_differing_only_by_invisible_or_compatibility_characters_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("inventory.jsonl");
+    Inventory::record(
+        &path,
+        &entry(
+            "CN=Example TLS RSA Root CA 2026,O=Example Trust Co.\\, Ltd.,C=JP",
+            &"03".repeat(32),
+        ),
+    )
+    .expect("record");
+    // An earlier tool may have recorded a soft hyphen: the plain name is the same one.
+    Inventory::record(
+        &path,
+        &entry(
+            "CN=Example TLS ECC Ro\u{ad}ot CA 2026,O=Example Trust Co.\\, Ltd.,C=JP",
+            &"04".repeat(32),
+        ),
+    )
+    .expect("record");
+    let inventory = Inventory::load(&path).expect("load");
+    let cn = "common_name = \"Example TLS RSA Root CA 2026\"";
+    for (what, variant) in [
+        (
+            "U+200B",
+            r#"common_name = "Example TLS RSA Ro\u200Bot CA 2026""#,
+        ),
+        (
+            "U+00AD",
+            r#"common_name = "Example TLS RSA Root\u00AD CA 2026""#,
+        ),
+        (
+            "full-width digits",
+            "common_name = \"Example TLS RSA Root CA ２０２６\"",
+        ),
+    ] {
+        let script = script_after("root-rsa4096", &[(cn, variant)]);
+        let v = inventory.check_subjects(&script.script);
+        assert_eq!(v.len(), 1, "{what}: {v:#?}");
+        assert_eq!(v[0].rule, Some(REUSE_SECTION), "{what}");
+    }
+    let plain = LoadedScript::load(&shipped_path("root-p384")).expect("script");
+    let v = inventory.check_subjects(&plain.script);
+    assert_eq!(v.len(), 1, "the soft hyphen in the inventory: {v:#?}");
+}
+
+#[test]
 fn a_reused_key_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("inventory.jsonl");

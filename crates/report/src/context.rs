@@ -6,9 +6,18 @@
 //! The log is read leniently (any kind, any data): logs written by a newer
 //! tool still get a report, and whether the log is intact is the verifier's
 //! verdict, stated in the report, not a reason to refuse one.
+//!
+//! The log is streamed, as the verifier streams it: one line at a time, at
+//! most [`MAX_LINE`] bytes, and only the entries the report lays out are
+//! kept, up to [`RETAINED_BYTES`]. A log larger than any ceremony writes
+//! (a crafted one, or a damaged one) gets a report of its first entries and
+//! a finding saying so; the verifier still reads all of it.
 
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
+use keyceremony_log::MAX_LINE;
 use keyceremony_log::verify::{self, VerifyOptions, VerifyReport};
 use keyceremony_script::{LoadedScript, Role, Script};
 use serde::Deserialize;
@@ -19,7 +28,7 @@ use crate::files::{self, FileFact};
 use crate::{LOG_FILE, ReportError, SCRIPT_COPY};
 
 /// One log line, leniently: `kind` is any string, `data` any JSON.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub(crate) struct LogEntry {
     pub(crate) seq: u64,
     pub(crate) time: String,
@@ -30,16 +39,32 @@ pub(crate) struct LogEntry {
     pub(crate) data: Value,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub(crate) struct LogActor {
     pub(crate) id: String,
     pub(crate) role: String,
 }
 
+/// Most bytes of log lines kept to lay the report out. A ceremony's log is a
+/// few hundred entries of a few hundred bytes each, far below this; memory
+/// stays bounded whatever the log's size: this, and one line.
+pub(crate) const RETAINED_BYTES: usize = 8 << 20;
+
+/// Largest script copy read: a script's texts are bounded (keyceremony-script's
+/// text rules), and a larger file is not one a ceremony copied.
+const MAX_SCRIPT_COPY: u64 = 16 << 20;
+
+/// Line numbers of lines that are not entries listed in a finding; the
+/// rest are counted.
+const LISTED_BAD_LINES: usize = 20;
+
 /// Everything read from the folder, before any section is laid out.
 pub(crate) struct Ctx<'a> {
     pub(crate) dir: &'a Path,
+    /// The log's entries, in order, up to [`RETAINED_BYTES`].
     pub(crate) entries: Vec<LogEntry>,
+    /// The log's last entry, kept whatever the log's size: the seal, if any.
+    pub(crate) last: Option<LogEntry>,
     pub(crate) script: Option<LoadedScript>,
     pub(crate) verify: VerifyReport,
     pub(crate) files: Vec<FileFact>,
@@ -58,30 +83,44 @@ impl<'a> Ctx<'a> {
                 dir: dir.to_path_buf(),
             });
         }
-        let (entries, bad_lines) = read_log(&log_path)?;
-        if !bad_lines.is_empty() {
+        let log = read_log(&log_path, RETAINED_BYTES)?;
+        if log.bad_lines > 0 {
+            let more = log.bad_lines - log.listed_bad_lines.len();
             findings.push(format!(
-                "{} line(s) of the log are not log entries (line {}); the log verification below says why",
-                bad_lines.len(),
-                bad_lines
+                "{} line(s) of the log are not log entries (line {}{}); the log verification below says why",
+                log.bad_lines,
+                log.listed_bad_lines
                     .iter()
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        if log.unlisted > 0 {
+            findings.push(format!(
+                "the log is larger than any ceremony writes: the report lays out its first {} entries and its last line, not the {} lines between; the log verification below covers all of them",
+                log.entries.len(),
+                log.unlisted.saturating_sub(1)
             ));
         }
         let verify = verify::verify_path(&log_path, &VerifyOptions::default());
-        let script = match LoadedScript::read(&dir.join(SCRIPT_COPY)) {
+        let script = match read_script_copy(dir) {
             Ok(script) => Some(script),
-            Err(e) => {
+            Err(why) => {
                 findings.push(format!(
-                    "the script copy {SCRIPT_COPY} cannot be read ({e}); participants and steps come from the log alone"
+                    "the script copy {SCRIPT_COPY} cannot be read ({why}); participants and steps come from the log alone"
                 ));
                 None
             }
         };
         let files = files::walk(dir)?;
-        let rehearsal = entries
+        let rehearsal = log
+            .entries
             .first()
             .filter(|e| e.kind == "ceremony-start")
             .and_then(|e| e.data.get("rehearsal"))
@@ -89,7 +128,8 @@ impl<'a> Ctx<'a> {
             .unwrap_or(false);
         Ok(Ctx {
             dir,
-            entries,
+            entries: log.entries,
+            last: log.last,
             script,
             verify,
             files,
@@ -118,7 +158,7 @@ impl<'a> Ctx<'a> {
     }
 
     pub(crate) fn seal(&self) -> Option<&LogEntry> {
-        self.entries.last().filter(|e| e.kind == "seal")
+        self.last.as_ref().filter(|e| e.kind == "seal")
     }
 
     pub(crate) fn script(&self) -> Option<&Script> {
@@ -248,25 +288,116 @@ pub(crate) fn pgp_words(bytes: &[u8]) -> String {
     pgp_words::to_words(bytes).join(" ")
 }
 
-/// The log's lines, parsed leniently; the numbers of the lines that are not
-/// entries at all are returned too (the verifier says why).
-fn read_log(path: &Path) -> Result<(Vec<LogEntry>, Vec<usize>), ReportError> {
-    let bytes = std::fs::read(path).map_err(|source| ReportError::Read {
+/// The script copy, when it is one a ceremony could have written.
+fn read_script_copy(dir: &Path) -> Result<LoadedScript, String> {
+    let path = dir.join(SCRIPT_COPY);
+    let size = path.metadata().map_err(|e| e.to_string())?.len();
+    if size > MAX_SCRIPT_COPY {
+        return Err(format!(
+            "{size} bytes, more than any script; it was not read"
+        ));
+    }
+    LoadedScript::read(&path).map_err(|e| e.to_string())
+}
+
+/// The log as the report reads it.
+struct Log {
+    /// The entries, parsed leniently, up to the budget of lines.
+    entries: Vec<LogEntry>,
+    /// The last entry, kept or not.
+    last: Option<LogEntry>,
+    /// Lines after the retained entries, the last one included.
+    unlisted: u64,
+    /// Lines that are not entries at all (the verifier says why), and the
+    /// first few of their numbers.
+    bad_lines: usize,
+    listed_bad_lines: Vec<u64>,
+}
+
+/// Streams the log, one line of at most [`MAX_LINE`] bytes at a time,
+/// keeping entries up to `budget` bytes of lines; past it, lines are only
+/// counted, and the last one is kept to be parsed at the end.
+fn read_log(path: &Path, budget: usize) -> Result<Log, ReportError> {
+    let read_error = |source| ReportError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
-    let mut entries = Vec::new();
-    let mut bad = Vec::new();
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+    };
+    let mut reader = BufReader::with_capacity(1 << 16, File::open(path).map_err(read_error)?);
+    let mut log = Log {
+        entries: Vec::new(),
+        last: None,
+        unlisted: 0,
+        bad_lines: 0,
+        listed_bad_lines: Vec::new(),
+    };
+    let mut retained = 0usize;
+    let mut line = Vec::with_capacity(1 << 12);
+    let mut last_unlisted = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        // One byte more than the longest line: enough to see it is too long.
+        let read = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(read_error)?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        let too_long = line.last() != Some(&b'\n') && line.len() > MAX_LINE;
+        if too_long {
+            skip_line(&mut reader).map_err(read_error)?;
+        } else if line.last() == Some(&b'\n') {
+            line.pop();
+        }
         if line.is_empty() {
             continue;
         }
-        match serde_json::from_slice::<LogEntry>(line) {
-            Ok(entry) => entries.push(entry),
-            Err(_) => bad.push(i + 1),
+        if log.unlisted > 0 || retained + line.len() > budget {
+            log.unlisted += 1;
+            std::mem::swap(&mut line, &mut last_unlisted);
+            continue;
+        }
+        match serde_json::from_slice::<LogEntry>(&line) {
+            Ok(entry) if !too_long => {
+                retained += line.len();
+                log.entries.push(entry);
+            }
+            _ => {
+                log.bad_lines += 1;
+                if log.listed_bad_lines.len() < LISTED_BAD_LINES {
+                    log.listed_bad_lines.push(number);
+                }
+            }
         }
     }
-    Ok((entries, bad))
+    log.last = if log.unlisted > 0 {
+        serde_json::from_slice(&last_unlisted).ok()
+    } else {
+        log.entries.last().cloned()
+    };
+    Ok(log)
+}
+
+/// Reads past the rest of a line too long to keep, without keeping it.
+fn skip_line(reader: &mut impl BufRead) -> std::io::Result<()> {
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        match buffer.iter().position(|&b| b == b'\n') {
+            Some(end) => {
+                reader.consume(end + 1);
+                return Ok(());
+            }
+            None => {
+                let all = buffer.len();
+                reader.consume(all);
+            }
+        }
+    }
 }
 
 /// The DER inside a PEM file of the given label.
@@ -287,6 +418,41 @@ pub(crate) fn public_key_pem_path(label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(seq: u64, kind: &str) -> String {
+        format!(
+            "{{\"seq\":{seq},\"time\":\"2026-11-25T09:00:00.000Z\",\"prev\":\"\",\"actor\":{{\"id\":\"a\",\"role\":\"r\"}},\"step\":null,\"kind\":\"{kind}\",\"description\":\"\",\"data\":{{}}}}\n"
+        )
+    }
+
+    #[test]
+    fn the_log_is_kept_up_to_its_budget_and_its_last_entry_always() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ceremony.log");
+        let mut text: String = (1..=100).map(|seq| entry(seq, "recorded")).collect();
+        text.push_str("not an entry\n\n");
+        text.push_str(&"x".repeat(MAX_LINE + 10));
+        text.push('\n');
+        text.push_str(&entry(101, "seal"));
+        std::fs::write(&path, &text).unwrap();
+
+        let whole = read_log(&path, usize::MAX).unwrap();
+        assert_eq!(whole.entries.len(), 101);
+        assert_eq!(whole.unlisted, 0);
+        assert_eq!(
+            (whole.bad_lines, whole.listed_bad_lines),
+            (2, vec![101, 103])
+        );
+        assert_eq!(whole.last.map(|e| e.kind), Some("seal".to_string()));
+
+        let line = entry(1, "recorded").len() - 1;
+        let cut = read_log(&path, 10 * line + 5).unwrap();
+        assert_eq!(cut.entries.len(), 10);
+        assert_eq!(cut.entries[9].seq, 10);
+        // 90 entries, the bad line, the long one and the seal.
+        assert_eq!(cut.unlisted, 93);
+        assert_eq!(cut.last.map(|e| e.seq), Some(101));
+    }
 
     #[test]
     fn flatten_prints_every_leaf() {

@@ -5,6 +5,7 @@
 
 mod location;
 mod model;
+mod text;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,10 @@ use sha2::{Digest, Sha256};
 
 pub use location::{Location, SourceMap};
 pub use model::*;
-pub use validate::{Violation, validate};
+pub use text::{
+    MAX_ID, MAX_LINE_TEXT, MAX_PARAGRAPH, MAX_TOKEN_SERIAL, RULE_CONTROL, RULE_LENGTH, RULE_VISIBLE,
+};
+pub use validate::{MAX_FAILED_LOGINS, Violation, validate};
 
 /// Why a script could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +75,9 @@ impl LoadedScript {
         let script: Script = toml::from_str(&text).map_err(|e| ScriptError::Parse {
             path: path.to_path_buf(),
             location: source_map.location_of_error(&e),
-            message: e.message().to_string(),
+            // The parser quotes what it could not read (an unknown key, a
+            // bad value), which may hold escape sequences.
+            message: keyceremony_text::terminal_safe(e.message()).into_owned(),
         })?;
         let sha256 = Sha256::digest(text.as_bytes()).into();
         Ok(LoadedScript {

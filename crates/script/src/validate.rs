@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
+use keyceremony_text::terminal_safe;
+
 use crate::location::Location;
 use crate::model::*;
 
@@ -22,7 +24,7 @@ pub struct Violation {
 }
 
 impl Violation {
-    fn new(
+    pub(crate) fn new(
         path: impl Into<String>,
         rule: Option<&'static str>,
         message: impl Into<String>,
@@ -44,9 +46,11 @@ impl Violation {
     }
 }
 
+/// Shown as one line whatever the message quotes from the script: a value
+/// that holds a line feed or an escape sequence is shown escaped.
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)?;
+        write!(f, "{}: {}", self.path, terminal_safe(&self.message))?;
         if let Some(rule) = self.rule {
             write!(f, " [{rule}]")?;
         }
@@ -76,6 +80,7 @@ pub fn validate(script: &Script) -> Vec<Violation> {
     keys_and_certificates(script, &mut v);
     log(script, &mut v);
     steps(script, &mut v);
+    crate::text::text_rules(script, &mut v);
     v
 }
 
@@ -114,11 +119,11 @@ fn log(script: &Script, v: &mut Vec<Violation>) {
         )),
         Some(_) => {}
     }
-    if log.witness_token.trim().is_empty() || log.witness_token.len() > 32 {
+    if !is_token_label(&log.witness_token) {
         v.push(Violation::new(
             "log.witness_token",
-            None,
-            "the witness's token label must be 1 to 32 bytes",
+            Some(TOKEN_LABEL_RULE),
+            "the witness's token label must be 1 to 32 bytes, without leading or trailing spaces",
         ));
     }
     if log.witness_token == script.hsm.token_label {
@@ -134,7 +139,26 @@ fn log(script: &Script, v: &mut Vec<Violation>) {
             Some("CPS 5.4.5"),
             "name the removable media folder that receives the log's backup",
         ));
+    } else if !log.backup.is_absolute() {
+        // Relative, it would name a folder under wherever `run` is started,
+        // most likely on the ceremony's own disk, not the removable media.
+        v.push(Violation::new(
+            "log.backup",
+            Some("CPS 5.4.5"),
+            format!(
+                "'{}' is a relative path: name the removable media's folder by its absolute path (like /media/keyceremony-backup)",
+                log.backup.display()
+            ),
+        ));
     }
+}
+
+/// CK_TOKEN_INFO.label holds 32 bytes padded with spaces: a longer label
+/// cannot be stored, and one with spaces at its ends is not found again.
+const TOKEN_LABEL_RULE: &str = "PKCS#11 CK_TOKEN_INFO.label";
+
+fn is_token_label(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 32 && s.trim() == s
 }
 
 fn is_identifier(s: &str) -> bool {
@@ -175,18 +199,23 @@ fn ceremony(script: &Script, v: &mut Vec<Violation>) {
 
 fn hsm(script: &Script, v: &mut Vec<Violation>) {
     let label = &script.hsm.token_label;
-    if label.trim().is_empty() || label.len() > 32 {
+    if !is_token_label(label) {
         v.push(Violation::new(
             "hsm.token_label",
-            None,
-            format!("token label '{label}' must be 1 to 32 bytes (PKCS#11 CK_TOKEN_INFO.label)"),
+            Some(TOKEN_LABEL_RULE),
+            format!(
+                "token label '{label}' must be 1 to 32 bytes, without leading or trailing spaces"
+            ),
         ));
     }
-    if script.hsm.max_failed_logins == 0 {
+    let logins = script.hsm.max_failed_logins;
+    if !(1..=MAX_FAILED_LOGINS).contains(&logins) {
         v.push(Violation::new(
             "hsm.max_failed_logins",
             Some("CPS 5.4.1"),
-            "max_failed_logins must be at least 1",
+            format!(
+                "max_failed_logins is {logins}: it must be 1 to {MAX_FAILED_LOGINS}; each failure is a wrong share or PIN, and a token that locks itself may allow fewer"
+            ),
         ));
     }
 }
@@ -254,6 +283,11 @@ fn participants(script: &Script, v: &mut Vec<Violation>) {
         ));
     }
 }
+
+/// Most failed logins a script may tolerate in one act before the ceremony
+/// stops. Each is a mistyped or forged share; more than a few means someone
+/// is guessing, and a token that counts them itself may lock before.
+pub const MAX_FAILED_LOGINS: u32 = 10;
 
 /// Most shares of one secret a script may hand out; a share is copied by
 /// hand, and larger rosters belong to a smartcard HSM.

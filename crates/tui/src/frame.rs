@@ -5,6 +5,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use keyceremony_engine::InputError;
+use keyceremony_text::terminal_safe;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -116,14 +117,18 @@ pub fn header_bar(app: &App, frame: &mut Frame, area: Rect) {
         ));
         spans.push(Span::raw(" "));
     }
+    // Made safe before they are cut to fit: the escaped form is what shows.
     let step = match (&app.phase, app.current_step()) {
-        (Phase::Running, Some(entry)) => format!("step {}  ", entry.step.id),
+        (Phase::Running, Some(entry)) => format!("step {}  ", terminal_safe(&entry.step.id)),
         _ => String::new(),
     };
     let right = format!("{step}{} ", format::clock(app.now));
     let used: usize = spans.iter().map(|s| s.width()).sum::<usize>() + right.len() + 1;
     let room = usize::from(area.width).saturating_sub(used);
-    let name: String = app.info.ceremony_name.chars().take(room).collect();
+    let name: String = terminal_safe(&app.info.ceremony_name)
+        .chars()
+        .take(room)
+        .collect();
     let pad = room.saturating_sub(name.chars().count());
     spans.push(Span::raw(format!(" {name}{}", " ".repeat(pad))));
     spans.push(Span::raw(right));
@@ -192,7 +197,7 @@ fn step_list(app: &App, frame: &mut Frame, area: Rect) {
                 _ => ("[ ]", Style::new()),
             };
             let text = format!("{mark} {} {}", entry.step.id, entry.step.title);
-            let text: String = text.chars().take(width).collect();
+            let text: String = terminal_safe(&text).chars().take(width).collect();
             Line::styled(format!("{text:<width$}"), style)
         })
         .collect();

@@ -2,7 +2,10 @@
 //! bold, or bold and reversed, so every screen reads on a monochrome
 //! terminal, and the key that acts is named in words.
 
+use std::borrow::Cow;
+
 use keyceremony_script::{Participant, Secret};
+use keyceremony_text::terminal_safe;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -138,10 +141,38 @@ pub fn person(p: &Participant) -> String {
     }
 }
 
-/// Lines that wrap at the area's width. Borrowed lines are drawn as they
-/// are: the share screen lends its share for one frame, never copied.
+/// Lines that wrap at the area's width: how every screen and dialog draws
+/// its text, each line made safe for the terminal ([`safe_line`]).
 pub fn paragraph<'a>(lines: Vec<Line<'a>>) -> Paragraph<'a> {
+    let lines: Vec<Line<'a>> = lines.into_iter().map(safe_line).collect();
     Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false })
+}
+
+/// A line whose text came from a script, an answers file, a log, a token or
+/// the keyboard, as it may be drawn: an escape sequence, a bidirectional
+/// control or an invisible character shows as `\u{1b}` instead of acting on
+/// the terminal (keyceremony_text::terminal_safe). A borrowed span that
+/// needs nothing escaped stays borrowed, so the share the share screen lends
+/// for one frame (base32, never escaped) is not copied.
+pub fn safe_line(line: Line<'_>) -> Line<'_> {
+    Line {
+        spans: line.spans.into_iter().map(safe_span).collect(),
+        ..line
+    }
+}
+
+fn safe_span(span: Span<'_>) -> Span<'_> {
+    let content = match span.content {
+        Cow::Borrowed(text) => terminal_safe(text),
+        Cow::Owned(text) => {
+            let escaped = match terminal_safe(&text) {
+                Cow::Owned(escaped) => Some(escaped),
+                Cow::Borrowed(_) => None,
+            };
+            Cow::Owned(escaped.unwrap_or(text))
+        }
+    };
+    Span { content, ..span }
 }
 
 /// A box centred in `area`.

@@ -98,7 +98,10 @@ fn person(id: &str) -> Participant {
 }
 
 fn begin_step(app: &mut App, id: &str) {
-    let step = script_step(id);
+    begin(app, &script_step(id));
+}
+
+fn begin(app: &mut App, step: &Step) {
     update(
         app,
         Event::Notice(Notice::StepBegin {
@@ -1451,4 +1454,33 @@ fn read_back() -> Vec<(&'static str, bool)> {
         ("CKA_DERIVE", false),
         ("CKA_ALWAYS_AUTHENTICATE", true),
     ]
+}
+
+#[test]
+fn hostile_text_shows_escaped_on_every_screen() {
+    let mut script = shipped();
+    script.acts[0].steps[0].title = "Open\u{1b}[2J the\u{202e} ceremony".to_string();
+    let mut info = info(true);
+    info.ceremony_name = "Evil\u{1b}]0;SEALED\u{7} ceremony".to_string();
+    let mut app = App::new(info, &script, at("2026-11-25T10:00:00Z"));
+    update(&mut app, Event::Ready(checked()));
+    assert_shows(&app, &["Evil\\u{1b}]0;SEALED\\u{7} ceremony"]);
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert!(app.take_begin());
+    begin(&mut app, &script.acts[0].steps[0]);
+    assert_shows(&app, &["Open\\u{1b}[2J the\\u{202e} ceremony"]);
+    let error = EngineError::Refused("the log says \u{1b}[8mhidden\u{200b}".to_string());
+    update(
+        &mut app,
+        Event::Finished(Finished::Stopped(explain(&error))),
+    );
+    assert_shows(&app, &["the log says \\u{1b}[8mhidden\\u{200b}"]);
+    for row in render(&app) {
+        assert!(
+            !row.chars().any(|c| c.is_control()
+                || keyceremony_text::is_bidi_control(c)
+                || keyceremony_text::is_default_ignorable(c)),
+            "{row:?}"
+        );
+    }
 }

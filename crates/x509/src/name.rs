@@ -9,6 +9,7 @@
 use std::fmt;
 
 use der::{Decode, Encode, Tag, asn1::Any, asn1::ObjectIdentifier};
+use keyceremony_text::TextKind;
 use x509_cert::{
     attr::AttributeTypeAndValue,
     name::{Name, RdnSequence, RelativeDistinguishedName},
@@ -103,8 +104,9 @@ impl DistinguishedName {
     }
 
     /// Checks every attribute: countryName two upper-case letters; the others not empty,
-    /// within the RFC 5280 upper bound, without control characters and without leading or
-    /// trailing white space.
+    /// within the RFC 5280 upper bound, of characters that all show (no control character,
+    /// bidirectional control or invisible character: keyceremony-text's rule for a name) and
+    /// without leading or trailing white space.
     pub fn validate(&self) -> Result<()> {
         if self.country.len() != 2 || !self.country.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(X509Error::InvalidName {
@@ -181,8 +183,8 @@ fn check_directory_string(attribute: &'static str, value: &str, bound: usize) ->
             "has {} characters, more than the RFC 5280 upper bound of {bound}",
             value.chars().count()
         ))
-    } else if value.chars().any(char::is_control) {
-        Some("contains a control character".to_owned())
+    } else if let Err(refusal) = keyceremony_text::check(value, TextKind::Name) {
+        Some(refusal.to_string())
     } else if value.trim() != value {
         Some("begins or ends with white space".to_owned())
     } else {
@@ -353,6 +355,19 @@ mod tests {
         assert!(name.validate().is_err());
         name.common_name = "Root\n".into();
         assert!(name.validate().is_err());
+    }
+
+    #[test]
+    fn a_name_shows_every_character() {
+        for hostile in ["Root\u{1b}[2J", "Root\0", "Root\u{202e}1R", "Root\u{200b}s"] {
+            let mut name = dn();
+            name.common_name = hostile.into();
+            let err = name.validate().expect_err(hostile).to_string();
+            assert!(
+                err.contains("commonName") && err.contains("character 5"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &[String]) -> Vec<Block> {
         ),
         (
             "Last entry".to_string(),
-            cell(ctx.entries.last().map_or("-", |e| e.time.as_str())),
+            cell(ctx.last.as_ref().map_or("-", |e| e.time.as_str())),
         ),
         (
             "Certificates".to_string(),
