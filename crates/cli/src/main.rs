@@ -266,6 +266,15 @@ fn run(cli: Cli) -> Result<()> {
             let loaded = LoadedScript::load(&script)?;
             let policy = policy_for(&loaded)?;
             let inventory = inventory.unwrap_or_else(|| default_inventory(&out));
+            // The log and the report name the media's folder: a path that
+            // depends on where the command was typed would not say which.
+            let backup = backup
+                .map(|path| {
+                    std::path::absolute(&path).with_context(|| {
+                        format!("cannot make --backup {} an absolute path", path.display())
+                    })
+                })
+                .transpose()?;
             let settings = Settings {
                 module,
                 out_dir: out,

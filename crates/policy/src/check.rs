@@ -126,6 +126,38 @@ fn keys(policy: &Policy, script: &Script, v: &mut Vec<Violation>) {
 }
 
 fn certificates(policy: &Policy, script: &Script, v: &mut Vec<Violation>) {
+    // The script's own rule compares subjects as written; the same name in
+    // another case or in compatibility forms (full-width digits) is the same
+    // name to a relying party (RFC 4518), and the inventory compares so too.
+    let mut prepared = std::collections::BTreeMap::new();
+    for (i, cert) in script.certificates.iter().enumerate() {
+        let s = &cert.subject;
+        let key: Vec<String> = [
+            Some(&s.country),
+            s.state_or_province.as_ref(),
+            s.locality.as_ref(),
+            Some(&s.organization),
+            Some(&s.common_name),
+        ]
+        .into_iter()
+        .map(|value| {
+            value
+                .map(|text| crate::names::prepare(text))
+                .unwrap_or_default()
+        })
+        .collect();
+        if let Some(first) = prepared.insert(key, i) {
+            v.push(violation(
+                format!("certificates[{i}].subject"),
+                "CPS 6.3.2",
+                format!(
+                    "the subject matches that of certificates[{first}] once compared as RFC 4518 \
+                     prepares names (case, white space, compatibility characters): a subject name \
+                     is never reused"
+                ),
+            ));
+        }
+    }
     let rule = &policy.validity;
     for (i, cert) in script.certificates.iter().enumerate() {
         if !(rule.min_days..=rule.max_days).contains(&cert.validity_days) {

@@ -397,3 +397,25 @@ fn policies_looser_than_the_tool_or_malformed_are_refused() {
         other => panic!("expected a parse error, got {other:?}"),
     }
 }
+
+#[test]
+fn two_subjects_of_one_script_are_compared_as_rfc_4518_prepares_them() {
+    let loaded = script_after(
+        "root-p384",
+        &[(
+            "[[acts]]\nid = \"1\"",
+            "[[certificates]]\nkey = \"example-tls-ecc-root-2026\"\nvalidity_days = 9131\n\
+             digital_signature = false\n\n[certificates.subject]\ncountry = \"JP\"\n\
+             organization = \"EXAMPLE TRUST CO.,  LTD.\"\n\
+             common_name = \"Example TLS ECC Root CA \u{ff12}\u{ff10}\u{ff12}\u{ff16}\"\n\n\
+             [[acts]]\nid = \"1\"",
+        )],
+    );
+    let v = check_script(&reference_policy(), &loaded.script);
+    assert_refused(
+        &v,
+        "certificates[1].subject",
+        "CPS 6.3.2",
+        "matches that of certificates[0]",
+    );
+}
