@@ -71,8 +71,10 @@ impl SignatureAlgorithm {
     /// id-ecPublicKey on secp384r1 (BR 7.1.3.1.2) with an uncompressed point (RFC 5480 2.2).
     /// Any other key is refused naming the key and CPS 6.1.5. The key is also checked as
     /// CPS 6.1.6 asks ([`crate::check_key_quality`]): RSA `e` odd and 2^16+1 <= e <= 2^256-1,
-    /// `n` odd, with no prime factor below 752 and not a perfect power; ECC full public key
-    /// validation (not the identity, coordinates in range, on the curve, n*Q the identity).
+    /// `n` odd, with no prime factor below 752 and not a perfect power, then boulder goodkey's
+    /// weak-key checks (e = 65537, no factor below 2^16, no ROCA fingerprint, not factored by
+    /// Fermat's method; BR 6.1.1.3); ECC full public key validation (not the identity,
+    /// coordinates in range, on the curve, n*Q the identity).
     pub fn for_public_key(spki_der: &[u8]) -> Result<Self> {
         let spki = SubjectPublicKeyInfoRef::from_der(spki_der).map_err(|e| {
             X509Error::InvalidPublicKey(format!("not a DER subjectPublicKeyInfo: {e}"))

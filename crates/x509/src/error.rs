@@ -27,7 +27,8 @@ pub enum X509Error {
 
     /// The token's key fails a CPS 6.1.6 check.
     #[error(
-        "the token's {key} public key fails CPS 6.1.6 ({check}): {problem}; do not use this key"
+        "the {key} public key fails {section} ({check}): {problem}; do not use this key",
+        section = check.section()
     )]
     WeakKey {
         /// `RSA` or `ECC P-384`.
@@ -143,7 +144,7 @@ impl X509Error {
         match self {
             Self::InvalidName { .. } => "BR 7.1.2.10.2, 7.1.4",
             Self::UnsupportedKey { .. } => "CPS 6.1.5",
-            Self::WeakKey { .. } => "CPS 6.1.6",
+            Self::WeakKey { check, .. } => check.section(),
             Self::InvalidPublicKey(_) => "BR 7.1.3.1",
             Self::InvalidSerial(_) => "BR 7.1.2.1, RFC 5280 4.1.2.2",
             Self::ValidityOutOfRange { .. } => "CPS 6.3.2, BR 7.1.2.1.1",

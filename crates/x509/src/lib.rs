@@ -16,11 +16,13 @@
 mod algorithm;
 mod error;
 mod inspect;
+mod issuance;
 mod name;
 mod quality;
 mod root;
 mod text;
 mod verify;
+mod weak_keys;
 
 pub use algorithm::SignatureAlgorithm;
 pub use error::{Result, X509Error};
