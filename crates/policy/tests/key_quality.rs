@@ -154,25 +154,28 @@ fn even_modulus_is_refused() {
     );
 }
 
-#[test]
-fn modulus_with_a_small_factor_is_refused() {
-    // n = 751 * q, q odd with no prime factor below 752 so that 751 is the one found, and
-    // n of 4096 bits as the token's would be.
-    let mut q = (BigUint::from(1u8) << 4095u32) / 751u32 + 1u8;
-    if q.bit(0) {
+/// A 4096-bit n = factor * q, q odd with no prime factor below `factor`, so that `factor`
+/// is the smallest factor of n.
+fn modulus_with_smallest_factor(factor: u32) -> BigUint {
+    let mut q = (BigUint::from(1u8) << 4095u32) / factor + 1u8;
+    if !q.bit(0) {
         q += 1u8;
     }
-    q += 1u8;
-    let small_primes: Vec<u32> = (3..752u32)
+    let primes: Vec<u32> = (3..factor)
         .filter(|p| (2..*p).take_while(|d| d * d <= *p).all(|d| p % d != 0))
         .collect();
-    while small_primes.iter().any(|p| (&q % *p) == BigUint::from(0u8)) {
+    while primes.iter().any(|p| (&q % *p) == BigUint::from(0u8)) {
         q += 2u8;
     }
-    let n = &q * 751u32;
+    let n = &q * factor;
     assert_eq!(n.bits(), 4096);
+    n
+}
+
+#[test]
+fn modulus_with_a_small_factor_is_refused() {
     refused(
-        &rsa_spki(&n, &e_65537()),
+        &rsa_spki(&modulus_with_smallest_factor(751), &e_65537()),
         KeyCheck::RsaModulusNoSmallFactor,
         "the factor 751",
     );
@@ -404,22 +407,10 @@ fn a_roca_modulus_is_refused() {
 
 #[test]
 fn a_modulus_with_a_factor_above_752_and_below_65536_is_refused() {
-    // n = 65521 * q, 65521 the largest prime below 2^16 and q with no prime factor below 2^16,
-    // of 4096 bits: CPS 6.1.6's bound of 752 lets it through, goodkey's wider net does not.
-    let mut q = (BigUint::from(1u8) << 4095u32) / 65_521u32 + 1u8;
-    if !q.bit(0) {
-        q += 1u8;
-    }
-    let primes: Vec<u32> = (3..65_536u32)
-        .filter(|p| (2..*p).take_while(|d| d * d <= *p).all(|d| p % d != 0))
-        .collect();
-    while primes.iter().any(|p| (&q % *p) == BigUint::from(0u8)) {
-        q += 2u8;
-    }
-    let n = &q * 65_521u32;
-    assert_eq!(n.bits(), 4096);
+    // 65521, the largest prime below 2^16: CPS 6.1.6's bound of 752 lets it through,
+    // goodkey's wider net does not.
     refused(
-        &rsa_spki(&n, &e_65537()),
+        &rsa_spki(&modulus_with_smallest_factor(65_521), &e_65537()),
         KeyCheck::RsaModulusNoFactorBelow65536,
         "the factor 65521",
     );

@@ -380,7 +380,7 @@ fn may_be_power(n_be: &[u8], b: u32) -> bool {
 }
 
 /// `base^exponent mod modulus` for a modulus below 2^32.
-fn pow_mod(base: u32, mut exponent: u32, modulus: u32) -> u32 {
+pub(crate) fn pow_mod(base: u32, mut exponent: u32, modulus: u32) -> u32 {
     let m = u64::from(modulus);
     let mut base = u64::from(base) % m;
     let mut result = 1 % m;
