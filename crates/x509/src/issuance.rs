@@ -19,10 +19,12 @@ use x509_cert::{
 
 use crate::{
     algorithm::{P384_RAW_SIGNATURE_LEN, RSA_SIGNATURE_LEN, SignatureAlgorithm},
+    der_read::{MAX_SERIAL_LEN, RawCertificate},
     error::{Result, X509Error},
-    inspect::{MAX_SERIAL_LEN, RawCertificate},
 };
 
+/// A day is 86,400 seconds (CPS 6.3.2).
+pub(crate) const DAY_SECONDS: u64 = 86_400;
 /// Serial bytes drawn from the HSM: at least 9, so that at least 64 random bits remain after
 /// the top bit is cleared (BR 7.1.2.1: at least 64 bits of CSPRNG output).
 const MIN_SERIAL_RANDOM_BYTES: usize = 9;

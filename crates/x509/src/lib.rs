@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 mod algorithm;
+mod der_read;
 mod error;
 mod inspect;
 mod issuance;
@@ -25,8 +26,9 @@ mod verify;
 mod weak_keys;
 
 pub use algorithm::SignatureAlgorithm;
+pub use der_read::{NameAttribute, certificate_tbs};
 pub use error::{Result, X509Error};
-pub use inspect::{NameAttribute, TbsFacts, certificate_tbs, inspect_tbs};
+pub use inspect::{TbsFacts, inspect_tbs};
 pub use name::DistinguishedName;
 pub use quality::{KeyCheck, KeyQuality, PublicKeyType, check_key_quality};
 pub use root::{

@@ -26,8 +26,6 @@ use crate::{
     name::DistinguishedName,
 };
 
-/// A day is 86,400 seconds (CPS 6.3.2).
-pub(crate) const DAY_SECONDS: u64 = 86_400;
 /// BR 7.1.2.1.1 and CPS 6.3.2: a root certificate is valid for at least 2922 days (8 years)...
 pub const MIN_VALIDITY_DAYS: u32 = 2922;
 /// ... and at most 9132 days (25 years).

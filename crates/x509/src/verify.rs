@@ -9,8 +9,9 @@ use spki::{DecodePublicKey, SubjectPublicKeyInfoRef};
 
 use crate::{
     algorithm::{RSA_SIGNATURE_LEN, SignatureAlgorithm},
+    der_read::{RawCertificate, decode_canonical},
     error::{Result, X509Error},
-    inspect::{RawCertificate, decode_canonical, inspect_tbs},
+    inspect::inspect_tbs,
     text::fingerprint_hex,
 };
 
