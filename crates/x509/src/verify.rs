@@ -122,6 +122,18 @@ fn verify_signature(
     let signature = signature.as_bytes().ok_or_else(|| {
         X509Error::check("signatureValue", "the signature BIT STRING has unused bits")
     })?;
+    verify_signature_bytes(algorithm, token_spki_der, tbs_der, signature)
+}
+
+/// Verifies `signature` (a signatureValue's bits) over `signed_der` with the key of
+/// `signer_spki_der`: RSA PKCS#1 v1.5 with SHA-384, or ECDSA P-384 with SHA-384 over a
+/// canonical DER Ecdsa-Sig-Value.
+pub(crate) fn verify_signature_bytes(
+    algorithm: SignatureAlgorithm,
+    token_spki_der: &[u8],
+    tbs_der: &[u8],
+    signature: &[u8],
+) -> Result<()> {
     let bad = || X509Error::BadSignature { algorithm };
     match algorithm {
         SignatureAlgorithm::Sha384WithRsaEncryption => {
