@@ -258,13 +258,13 @@ fn sync_folder(path: &Path) -> std::io::Result<()> {
     File::open(folder)?.sync_all()
 }
 
-fn spki_sha256(spki_der: &[u8]) -> String {
+pub(crate) fn spki_sha256(spki_der: &[u8]) -> String {
     fingerprint_hex(&Sha256::digest(spki_der))
 }
 
 /// A subject as RFC 4518 string preparation compares it, roughly: case folded and runs of
 /// white space made one space.
-fn comparable(subject: &str) -> String {
+pub(crate) fn comparable(subject: &str) -> String {
     subject
         .split_whitespace()
         .collect::<Vec<_>>()
