@@ -7,9 +7,19 @@
 //! SHA-384 hash of the TBS, giving r||s), hands the raw signature to
 //! [`PreparedRoot::assemble`], and checks the certificate with [`verify_root`].
 //!
+//! The root's later ceremonies go the same way, with the root certificate as an [`Issuer`]
+//! ([`Issuer::from_root`]): [`prepare_subordinate`] (from a CSR, [`read_certification_request`],
+//! or a public key, [`read_public_key`]), [`prepare_cross_certificate`] and
+//! [`prepare_ocsp_responder`] give a [`PreparedCertificate`], checked after signing with
+//! [`verify_subordinate`], [`verify_cross_certificate`] and [`verify_ocsp_responder`];
+//! [`prepare_crl`] gives a [`PreparedCrl`], checked with [`verify_crl`], which also reads
+//! the previous CRL. Every key certified passes [`check_certified_key`].
+//!
 //! References: CPS = the Security Communication RootCA CPS 6.05 (sections 6.1.5, 6.1.6,
-//! 6.3.2, 8.6); BR = the CA/Browser Forum TLS Baseline Requirements, section 7.1.2.1 (root CA
-//! certificate profile), 7.1.2.10, 7.1.3, 7.1.4; RFC 5280.
+//! 6.1.7, 6.3.2, 8.6); BR = the CA/Browser Forum TLS Baseline Requirements, sections 6.1.1.3
+//! (weak keys), 7.1.2.1 (root CA), 7.1.2.2 (cross-certified subordinate CA), 7.1.2.6 (TLS
+//! subordinate CA), 7.1.2.8 (OCSP responder), 7.1.2.10, 7.1.2.11, 7.1.3, 7.1.4, 7.2 (CRL);
+//! RFC 5280; RFC 2986 (PKCS#10).
 
 #![warn(missing_docs)]
 
