@@ -116,6 +116,53 @@ pub enum PolicyError {
         message: String,
     },
 
+    /// The subject was already certified by an earlier ceremony.
+    #[error(
+        "subject '{subject}' was already certified in ceremony '{ceremony_id}' on {time} \
+         (certificate SHA-256 {certificate_sha256}): a subject name is never reused \
+         [{section}]; choose another subject"
+    )]
+    ReusedSubject {
+        /// The subject, RFC 4514.
+        subject: String,
+        /// The earlier ceremony.
+        ceremony_id: String,
+        /// When it was recorded (RFC 3339).
+        time: String,
+        /// The earlier certificate's SHA-256.
+        certificate_sha256: String,
+        /// CPS 6.3.2.
+        section: &'static str,
+    },
+
+    /// The CRL does not follow the last one the records hold for this root.
+    #[error("{problem} [{section}]")]
+    CrlSequence {
+        /// What is wrong, and what to do.
+        problem: String,
+        /// The rule.
+        section: &'static str,
+    },
+
+    /// The records hold no certificate of this serial number issued by this root.
+    #[error(
+        "no certificate with serial number {serial} issued by {issuer} is in the records: a \
+         CRL lists only its issuer's certificates [{section}]; give the certificate itself, \
+         or check the serial number"
+    )]
+    NotIssued {
+        /// The serial number, hex.
+        serial: String,
+        /// The root, RFC 4514.
+        issuer: String,
+        /// BR 7.2.
+        section: &'static str,
+    },
+
+    /// A record names what keyceremony-x509 refuses to read.
+    #[error("{0}")]
+    Certificate(#[from] X509Error),
+
     /// An entry to record is not well formed.
     #[error("inventory entry refused: {0}")]
     InvalidEntry(String),
@@ -138,7 +185,11 @@ impl PolicyError {
         match self {
             Self::PublicKey { section, .. }
             | Self::KeyNotAllowed { section, .. }
-            | Self::ReusedKey { section, .. } => Some(section),
+            | Self::ReusedKey { section, .. }
+            | Self::ReusedSubject { section, .. }
+            | Self::CrlSequence { section, .. }
+            | Self::NotIssued { section, .. } => Some(section),
+            Self::Certificate(source) => Some(source.section()),
             _ => None,
         }
     }

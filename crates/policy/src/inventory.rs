@@ -261,6 +261,6 @@ fn sync_folder(path: &Path) -> std::io::Result<()> {
     File::open(folder)?.sync_all()
 }
 
-fn spki_sha256(spki_der: &[u8]) -> String {
+pub(crate) fn spki_sha256(spki_der: &[u8]) -> String {
     fingerprint_hex(&Sha256::digest(spki_der))
 }

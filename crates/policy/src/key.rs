@@ -7,7 +7,9 @@ use keyceremony_x509::{KeyQuality, PublicKeyType, X509Error, check_key_quality};
 use crate::{error::PolicyError, policy::Policy};
 
 /// Runs the CPS 6.1.6 checks on a DER subjectPublicKeyInfo: RSA e odd, 2^16+1 <= e <=
-/// 2^256-1, n odd, no prime factor below 752, not a perfect power; P-384 full public key
+/// 2^256-1, n odd, no prime factor below 752, not a perfect power, and boulder goodkey's
+/// weak-key checks (BR 6.1.1.3: e = 65537, no prime factor below 2^16, no ROCA fingerprint,
+/// not factored by 110 rounds of Fermat's method); P-384 full public key
 /// validation (NIST SP 800-56A rev. 2 5.6.2.3.2: not the identity, coordinates in [0, p-1],
 /// on the curve, n*Q the identity). The error names the failed check
 /// ([`PolicyError::failed_key_check`]) and its section. The checks themselves are

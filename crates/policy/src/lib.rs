@@ -14,6 +14,12 @@
 //! - [`lint_tbs`] / [`lint_certificate`]: the to-be-signed certificate against the CA/Browser
 //!   Forum TLS BR root CA profile and the policy before signing, and the signed certificate
 //!   after.
+//! - [`lint_issued_tbs`] / [`lint_issued_certificate`], [`lint_crl_tbs`] / [`lint_crl`]: the
+//!   same for what the root signs later (a subordinate CA, a cross-certificate, an OCSP
+//!   responder, its CRL), against the policy's [`IssuanceRules`].
+//! - [`IssuedRecords`]: the records of those certificates and CRLs, beside the inventory, so
+//!   that no subordinate key or subject is reused, a CRL revokes only this root's
+//!   certificates, and CRL numbers grow.
 //!
 //! The arithmetic of the key checks and the DER reading of the certificate live in
 //! keyceremony-x509, which runs them on everything it builds; this crate names each result
@@ -22,17 +28,31 @@
 mod check;
 mod error;
 mod inventory;
+mod issuance;
+mod issued_records;
+mod jsonl;
 mod key;
 mod lint;
+mod lint_issued;
 mod names;
 mod policy;
 
 pub use check::{check_loaded_script, check_script};
 pub use error::PolicyError;
 pub use inventory::{Inventory, InventoryEntry, REUSE_SECTION};
+pub use issuance::{
+    CertificatePoliciesRule, CrlRule, CrossCertificateRule, IssuanceRules, OcspResponderRule,
+    SubordinateRule,
+};
+pub use issued_records::{
+    CertificateRecord, CrlRecord, IssuedRecord, IssuedRecords, NewCertificate,
+};
 pub use key::check_public_key;
 pub use keyceremony_x509::{KeyCheck, KeyQuality, PublicKeyType};
 pub use lint::{Finding, Severity, has_errors, lint_certificate, lint_tbs};
+pub use lint_issued::{
+    IssuedProfile, lint_crl, lint_crl_tbs, lint_issued_certificate, lint_issued_tbs,
+};
 pub use policy::{
     AlgorithmPair, AlgorithmRule, CustodiansRule, DutiesRule, Duty, Policy, StepKind,
     ThresholdRule, ValidityRule, WitnessRule,

@@ -57,7 +57,7 @@ impl fmt::Display for Finding {
 }
 
 impl Finding {
-    fn error(rule: &'static str, message: impl Into<String>) -> Finding {
+    pub(crate) fn error(rule: &'static str, message: impl Into<String>) -> Finding {
         Finding {
             rule,
             message: message.into(),
@@ -65,7 +65,7 @@ impl Finding {
         }
     }
 
-    fn warning(rule: &'static str, message: impl Into<String>) -> Finding {
+    pub(crate) fn warning(rule: &'static str, message: impl Into<String>) -> Finding {
         Finding {
             rule,
             message: message.into(),
@@ -73,7 +73,7 @@ impl Finding {
         }
     }
 
-    fn from_x509(error: &X509Error) -> Finding {
+    pub(crate) fn from_x509(error: &X509Error) -> Finding {
         Finding::error(error.section(), error.to_string())
     }
 }
@@ -156,7 +156,7 @@ const SERIAL_RULE: &str = "BR 7.1, 7.1.2.1";
 /// The parser already refuses a serial number that is zero, negative (an unsigned INTEGER)
 /// or longer than 20 octets, which keeps it below 2^159. Entropy cannot be measured from
 /// one value, but a serial with fewer than 64 significant bits cannot hold 64 random bits.
-fn serial_number(serial: &[u8], findings: &mut Vec<Finding>) {
+pub(crate) fn serial_number(serial: &[u8], findings: &mut Vec<Finding>) {
     let bits = match serial.iter().position(|&b| b != 0) {
         Some(i) => (serial.len() - i) * 8 - serial[i].leading_zeros() as usize,
         None => 0,
@@ -200,7 +200,7 @@ const MAY_ATTRIBUTES: [&str; 2] = ["2.5.4.8", "2.5.4.7"];
 
 /// BR 7.1.2.10.2 (CA Certificate Naming), 7.1.4.1 (Name Encoding) and 7.1.4.2 (Subject
 /// Attribute Encoding) on the subject; the issuer is the same bytes (checked by the parser).
-fn subject_names(attributes: &[NameAttribute], findings: &mut Vec<Finding>) {
+pub(crate) fn subject_names(attributes: &[NameAttribute], findings: &mut Vec<Finding>) {
     let oids: Vec<String> = attributes.iter().map(|a| a.oid.to_string()).collect();
 
     for (i, attribute) in attributes.iter().enumerate() {

@@ -8,7 +8,13 @@ use keyceremony_script::{Action, KeyAlgorithm, Role, SourceMap};
 use keyceremony_x509::{MAX_VALIDITY_DAYS, MIN_VALIDITY_DAYS, SignatureAlgorithm};
 use serde::Deserialize;
 
-use crate::error::PolicyError;
+use crate::{
+    error::PolicyError,
+    issuance::{
+        IssuanceRules, RawCertificatePolicies, RawCrl, RawCrossCertificate, RawIssuance,
+        RawOcspResponder, RawSubordinate,
+    },
+};
 
 /// Fewest people this tool ever lets activate a key or hold its activation data, whatever a
 /// policy says (CPS 5.2.2, 6.4.1 of the reference CPS; any root CPS has the same floor).
@@ -35,6 +41,9 @@ pub struct Policy {
     pub witness: WitnessRule,
     /// Duties no one person may combine.
     pub separation_of_duties: DutiesRule,
+    /// What the root may sign after its key generation: subordinate CA certificates,
+    /// cross-certificates, an OCSP responder's certificate, its CRL.
+    pub issuance: IssuanceRules,
 }
 
 /// Allowed key algorithms, each with the one signature algorithm its root certificate uses.
@@ -201,6 +210,17 @@ struct RawPolicy {
     activation_data: RawCustodians,
     witness: RawWitness,
     separation_of_duties: RawDuties,
+    // The later ceremonies' tables, optional; `serde(flatten)` would lose deny_unknown_fields.
+    #[serde(default)]
+    subordinate: Option<RawSubordinate>,
+    #[serde(default)]
+    certificate_policies: Option<RawCertificatePolicies>,
+    #[serde(default)]
+    cross_certificate: Option<RawCrossCertificate>,
+    #[serde(default)]
+    ocsp_responder: Option<RawOcspResponder>,
+    #[serde(default)]
+    crl: Option<RawCrl>,
 }
 
 #[derive(Deserialize)]
@@ -450,7 +470,17 @@ impl Policy {
             }
         }
 
+        let issuance = IssuanceRules::from_raw(RawIssuance {
+            subordinate: raw.subordinate,
+            certificate_policies: raw.certificate_policies,
+            cross_certificate: raw.cross_certificate,
+            ocsp_responder: raw.ocsp_responder,
+            crl: raw.crl,
+        })
+        .map_err(|(field, message)| invalid(&field, message))?;
+
         Ok(Policy {
+            issuance,
             name: raw.policy.name,
             document: raw.policy.document,
             path: path.to_path_buf(),
@@ -507,7 +537,7 @@ impl Policy {
 /// hard-coded sections and a policy's sections travel in one type. Policies are a handful
 /// of small files loaded once per process, so their sections are leaked rather than making
 /// every rule an owned string.
-fn leak(section: String) -> &'static str {
+pub(crate) fn leak(section: String) -> &'static str {
     Box::leak(section.into_boxed_str())
 }
 

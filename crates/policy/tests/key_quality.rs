@@ -47,9 +47,9 @@ fn rsa_spki(n: &BigUint, e: &BigUint) -> Vec<u8> {
 fn refused(spki: &[u8], check: KeyCheck, words: &str) -> PolicyError {
     let err = check_public_key(spki).expect_err(words);
     assert_eq!(err.failed_key_check(), Some(check), "{err}");
-    assert_eq!(err.section(), Some("CPS 6.1.6"), "{err}");
+    assert_eq!(err.section(), Some(check.section()), "{err}");
     let message = err.to_string();
-    assert!(message.contains("CPS 6.1.6"), "{message}");
+    assert!(message.contains(check.section()), "{message}");
     assert!(message.contains(words), "{message}");
     err
 }
@@ -68,9 +68,13 @@ fn the_rsa_4096_test_key_passes() {
         [
             KeyCheck::RsaExponentOdd,
             KeyCheck::RsaExponentRange,
+            KeyCheck::RsaExponentF4,
             KeyCheck::RsaModulusOdd,
             KeyCheck::RsaModulusNoSmallFactor,
             KeyCheck::RsaModulusNotPerfectPower,
+            KeyCheck::RsaModulusNoFactorBelow65536,
+            KeyCheck::RsaModulusNotRoca,
+            KeyCheck::RsaModulusNotFermatFactorable,
         ]
     );
     assert_eq!(
@@ -150,25 +154,28 @@ fn even_modulus_is_refused() {
     );
 }
 
-#[test]
-fn modulus_with_a_small_factor_is_refused() {
-    // n = 751 * q, q odd with no prime factor below 752 so that 751 is the one found, and
-    // n of 4096 bits as the token's would be.
-    let mut q = (BigUint::from(1u8) << 4095u32) / 751u32 + 1u8;
-    if q.bit(0) {
+/// A 4096-bit n = factor * q, q odd with no prime factor below `factor`, so that `factor`
+/// is the smallest factor of n.
+fn modulus_with_smallest_factor(factor: u32) -> BigUint {
+    let mut q = (BigUint::from(1u8) << 4095u32) / factor + 1u8;
+    if !q.bit(0) {
         q += 1u8;
     }
-    q += 1u8;
-    let small_primes: Vec<u32> = (3..752u32)
+    let primes: Vec<u32> = (3..factor)
         .filter(|p| (2..*p).take_while(|d| d * d <= *p).all(|d| p % d != 0))
         .collect();
-    while small_primes.iter().any(|p| (&q % *p) == BigUint::from(0u8)) {
+    while primes.iter().any(|p| (&q % *p) == BigUint::from(0u8)) {
         q += 2u8;
     }
-    let n = &q * 751u32;
+    let n = &q * factor;
     assert_eq!(n.bits(), 4096);
+    n
+}
+
+#[test]
+fn modulus_with_a_small_factor_is_refused() {
     refused(
-        &rsa_spki(&n, &e_65537()),
+        &rsa_spki(&modulus_with_smallest_factor(751), &e_65537()),
         KeyCheck::RsaModulusNoSmallFactor,
         "the factor 751",
     );
@@ -254,5 +261,157 @@ fn coordinates_out_of_range_are_refused() {
         &spki_with_key_bits(&spki, &bad),
         KeyCheck::EcCoordinatesInRange,
         "not below the field prime p",
+    );
+}
+
+/// Deterministic "random" numbers for the weak-key constructions: SHA-256 of a label and a
+/// counter, so that every run builds the same keys.
+struct Stream {
+    label: &'static str,
+    counter: u64,
+}
+
+impl Stream {
+    fn new(label: &'static str) -> Self {
+        Stream { label, counter: 0 }
+    }
+
+    /// A number of exactly `bits` bits (top bit set).
+    fn number(&mut self, bits: u64) -> BigUint {
+        use sha2::{Digest, Sha256};
+        let mut bytes = Vec::new();
+        while (bytes.len() as u64) * 8 < bits {
+            self.counter += 1;
+            let block = Sha256::new()
+                .chain_update(self.label.as_bytes())
+                .chain_update(self.counter.to_be_bytes())
+                .finalize();
+            bytes.extend_from_slice(&block);
+        }
+        let value = BigUint::from_bytes_be(&bytes) >> ((bytes.len() as u64) * 8 - bits);
+        value | (BigUint::from(1u8) << (bits - 1))
+    }
+}
+
+/// Miller-Rabin with the first 16 primes as bases.
+fn is_probable_prime(n: &BigUint) -> bool {
+    let one = BigUint::from(1u8);
+    let two = BigUint::from(2u8);
+    if n < &two {
+        return false;
+    }
+    let bases = [
+        2u32, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53,
+    ];
+    for p in bases {
+        if n == &BigUint::from(p) {
+            return true;
+        }
+        if (n % p) == BigUint::from(0u8) {
+            return false;
+        }
+    }
+    let n_minus_one = n - &one;
+    let s = n_minus_one.trailing_zeros().expect("n > 1");
+    let d = &n_minus_one >> s;
+    'bases: for base in bases {
+        let mut x = BigUint::from(base).modpow(&d, n);
+        if x == one || x == n_minus_one {
+            continue;
+        }
+        for _ in 1..s {
+            x = x.modpow(&two, n);
+            if x == n_minus_one {
+                continue 'bases;
+            }
+        }
+        return false;
+    }
+    true
+}
+
+/// The first probable prime at or above `start`, stepping by `step` (even).
+fn prime_from(mut candidate: BigUint, step: u32) -> BigUint {
+    while !is_probable_prime(&candidate) {
+        candidate += step;
+    }
+    candidate
+}
+
+#[test]
+fn a_sound_1024_bit_product_of_two_primes_passes_every_check() {
+    // The control for the constructions below: the same sizes, primes drawn apart.
+    let mut stream = Stream::new("sound");
+    let p = prime_from(stream.number(512) | BigUint::from(1u8), 2);
+    let q = prime_from(stream.number(512) | BigUint::from(1u8), 2);
+    let quality = check_public_key(&rsa_spki(&(&p * &q), &e_65537())).expect("sound");
+    assert_eq!(quality.checks.len(), 9);
+}
+
+#[test]
+fn an_exponent_other_than_65537_is_refused() {
+    // 65539 is within CPS 6.1.6's range (it was once refused as "below 2^16+1"): the check
+    // that refuses it is goodkey's.
+    let n = big(test_rsa_key().n());
+    refused(
+        &rsa_spki(&n, &BigUint::from(65_539u32)),
+        KeyCheck::RsaExponentF4,
+        "0x010003 is not 65537",
+    );
+}
+
+#[test]
+fn a_modulus_of_two_close_primes_is_refused() {
+    // p and q, two 512-bit primes 2^200 apart: Fermat's method factors their product in its
+    // first round, as for any two primes whose difference is far below n^(1/4).
+    let mut stream = Stream::new("close primes");
+    let p = prime_from(stream.number(512) | BigUint::from(1u8), 2);
+    let q = prime_from(&p + (BigUint::from(1u8) << 200u32), 2);
+    assert!(is_probable_prime(&p) && is_probable_prime(&q) && p != q);
+    let n = &p * &q;
+    refused(
+        &rsa_spki(&n, &e_65537()),
+        KeyCheck::RsaModulusNotFermatFactorable,
+        "in 1 rounds",
+    );
+}
+
+#[test]
+fn a_roca_modulus_is_refused() {
+    // Primes made the way Infineon RSALib made them (ROCA paper, section 2.3): p = k*M +
+    // (65537^a mod M), M the product of the first 39 primes (2 to 167), as for its 512-bit
+    // primes; k and a drawn, k*M + (65537^a mod M) tried until it is prime.
+    let primorial = (2u32..=167)
+        .filter(|p| (2..*p).take_while(|d| d * d <= *p).all(|d| p % d != 0))
+        .fold(BigUint::from(1u8), |m, p| m * p);
+    let generator = BigUint::from(65_537u32);
+    let mut stream = Stream::new("roca");
+    let mut roca_prime = || loop {
+        let exponent = stream.number(64);
+        let residue = generator.modpow(&exponent, &primorial);
+        let k = stream.number(512 - primorial.bits());
+        let candidate = k * &primorial + residue;
+        if is_probable_prime(&candidate) {
+            return candidate;
+        }
+    };
+    let (p, q) = (roca_prime(), roca_prime());
+    let n = &p * &q;
+    assert!(n.bits() >= 1020, "{} bits", n.bits());
+    refused(
+        &rsa_spki(&n, &e_65537()),
+        KeyCheck::RsaModulusNotRoca,
+        "ROCA fingerprint",
+    );
+}
+
+#[test]
+fn a_modulus_with_a_factor_above_752_and_below_65536_is_refused() {
+    // 65521, the largest prime below 2^16: CPS 6.1.6's bound of 752 lets it through,
+    // goodkey's wider net does not.
+    refused(
+        &rsa_spki(&modulus_with_smallest_factor(65_521), &e_65537()),
+        KeyCheck::RsaModulusNoFactorBelow65536,
+        "the factor 65521",
     );
 }

@@ -1,54 +1,21 @@
 //! An independent linter on what keyceremony-x509 builds: pkilint's CA/Browser Forum TLS
 //! linter with the root CA profile must find nothing at warning level or above. pkilint is
-//! installed by scripts/setup.sh; without it these tests fail rather than pass unchecked.
+//! installed by scripts/setup.sh; without it these tests fail rather than pass unchecked
+//! (`common::pkilint`).
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use common::{TestKey, build_root, reference_policy};
 use keyceremony_policy::lint_certificate;
-use keyceremony_x509::pem_encode;
-
-const LINTER: &str = "lint_cabf_serverauth_cert";
-/// Where scripts/setup.sh installs pkilint (docs/policy.md).
-const SETUP_VENV_BIN: &str = "/opt/keyceremony-pkilint/bin";
-
-fn linter() -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from(SETUP_VENV_BIN)])
-        .map(|dir| dir.join(LINTER))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "{LINTER} (pkilint) is not installed, neither on PATH nor in {SETUP_VENV_BIN}: \
-                 run scripts/setup.sh, which installs it"
-            )
-        })
-}
 
 /// Exit status and everything pkilint printed for one certificate.
 fn pkilint(cert_der: &[u8]) -> (Option<i32>, String) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("cert.pem");
-    std::fs::write(&file, pem_encode("CERTIFICATE", cert_der)).expect("write");
-    run(&file)
-}
-
-fn run(file: &Path) -> (Option<i32>, String) {
-    let output = Command::new(linter())
-        .args(["lint", "-t", "ROOT-CA", "-s", "WARNING"])
-        .arg(file)
-        .output()
-        .expect("run pkilint");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.code(), text)
+    common::pkilint(
+        "lint_cabf_serverauth_cert",
+        &["lint", "-t", "ROOT-CA", "-s", "WARNING"],
+        "CERTIFICATE",
+        cert_der,
+    )
 }
 
 #[test]
@@ -108,4 +75,43 @@ fn pkilint_is_really_looking() {
     let (status, output) = pkilint(&cert);
     assert_ne!(status, Some(0), "pkilint found nothing:\n{output}");
     assert!(output.contains("ERROR"), "{output}");
+}
+
+#[test]
+fn pkilint_is_really_looking_at_crls() {
+    // A root CRL whose nextUpdate is 400 days after its thisUpdate, which BR 7.2 forbids:
+    // pkilint's CRL linter must say so, or the clean CRLs of tests/later_ceremonies.rs prove
+    // nothing.
+    use der::Decode;
+    use x509_cert::{
+        Certificate,
+        builder::{Builder, CrlBuilder},
+        ext::pkix::CrlNumber,
+        time::Time,
+    };
+    let key = common::new_p384_key();
+    let (_, root) = build_root(&TestKey::P384(key.clone()), 2922);
+    let root = Certificate::from_der(&root).expect("root");
+    let this_update = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+    let next_update = this_update + std::time::Duration::from_secs(400 * 86_400);
+    let crl = CrlBuilder::<x509_cert::certificate::Rfc5280>::new_with_this_update(
+        &root,
+        CrlNumber::try_from(1u32).expect("number"),
+        Time::try_from(this_update).expect("time"),
+    )
+    .expect("builder")
+    .with_next_update(Some(Time::try_from(next_update).expect("time")))
+    .build::<_, p384::ecdsa::DerSignature>(&key)
+    .expect("CRL");
+    let (status, output) = common::pkilint(
+        "lint_crl",
+        &["lint", "-t", "ARL", "-p", "BR", "-s", "WARNING"],
+        "X509 CRL",
+        &der::Encode::to_der(&crl).expect("der"),
+    );
+    assert_ne!(status, Some(0), "pkilint found nothing:\n{output}");
+    assert!(
+        output.contains("cabf.arl_invalid_validity_period"),
+        "{output}"
+    );
 }

@@ -17,8 +17,8 @@ use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoRef};
 use crate::{
     error::{Result, X509Error},
     quality::{
-        ID_EC_PUBLIC_KEY, RSA_ENCRYPTION, check_p384_point, check_rsa_key, require_p384,
-        rsa_modulus_bits,
+        ID_EC_PUBLIC_KEY, KeyQuality, PublicKeyType, RSA_ENCRYPTION, check_p384_point,
+        check_rsa_key, require_p384, rsa_modulus_bits,
     },
 };
 
@@ -71,69 +71,18 @@ impl SignatureAlgorithm {
     /// id-ecPublicKey on secp384r1 (BR 7.1.3.1.2) with an uncompressed point (RFC 5480 2.2).
     /// Any other key is refused naming the key and CPS 6.1.5. The key is also checked as
     /// CPS 6.1.6 asks ([`crate::check_key_quality`]): RSA `e` odd and 2^16+1 <= e <= 2^256-1,
-    /// `n` odd, with no prime factor below 752 and not a perfect power; ECC full public key
-    /// validation (not the identity, coordinates in range, on the curve, n*Q the identity).
+    /// `n` odd, with no prime factor below 752 and not a perfect power, then boulder goodkey's
+    /// weak-key checks (e = 65537, no factor below 2^16, no ROCA fingerprint, not factored by
+    /// Fermat's method; BR 6.1.1.3); ECC full public key validation (not the identity,
+    /// coordinates in range, on the curve, n*Q the identity).
     pub fn for_public_key(spki_der: &[u8]) -> Result<Self> {
-        let spki = SubjectPublicKeyInfoRef::from_der(spki_der).map_err(|e| {
-            X509Error::InvalidPublicKey(format!("not a DER subjectPublicKeyInfo: {e}"))
+        let quality = checked_key(spki_der, &[RSA_MODULUS_BITS], |key| {
+            X509Error::UnsupportedKey { key }
         })?;
-        if spki.to_der().ok().as_deref() != Some(spki_der) {
-            return Err(X509Error::InvalidPublicKey(
-                "the subjectPublicKeyInfo is not canonical DER".into(),
-            ));
-        }
-        let algorithm_der = spki
-            .algorithm
-            .to_der()
-            .map_err(|e| X509Error::InvalidPublicKey(e.to_string()))?;
-        let key_bits = spki.subject_public_key.as_bytes().ok_or_else(|| {
-            X509Error::InvalidPublicKey("the subjectPublicKey BIT STRING has unused bits".into())
-        })?;
-        match spki.algorithm.oid {
-            RSA_ENCRYPTION => {
-                // CPS 6.1.5 first: a key of the wrong size is refused as such, whatever its
-                // quality.
-                let bits = rsa_modulus_bits(key_bits)?;
-                if bits != RSA_MODULUS_BITS {
-                    return Err(X509Error::UnsupportedKey {
-                        key: format!("RSA-{bits}"),
-                    });
-                }
-                check_rsa_key(key_bits)?;
-                if algorithm_der != RSA_SPKI_ALGORITHM_DER {
-                    return Err(X509Error::InvalidPublicKey(
-                        "the rsaEncryption AlgorithmIdentifier must have NULL parameters \
-                         (BR 7.1.3.1.1)"
-                            .into(),
-                    ));
-                }
-                Ok(Self::Sha384WithRsaEncryption)
-            }
-            ID_EC_PUBLIC_KEY => {
-                require_p384(&spki)?;
-                if algorithm_der != P384_SPKI_ALGORITHM_DER {
-                    return Err(X509Error::InvalidPublicKey(
-                        "the id-ecPublicKey AlgorithmIdentifier is not encoded as BR 7.1.3.1.2 \
-                         requires"
-                            .into(),
-                    ));
-                }
-                check_p384_point(key_bits)?;
-                Ok(Self::EcdsaWithSha384)
-            }
-            RSASSA_PSS => Err(X509Error::UnsupportedKey {
-                key: "RSASSA-PSS".into(),
-            }),
-            ED25519 => Err(X509Error::UnsupportedKey {
-                key: "Ed25519".into(),
-            }),
-            ED448 => Err(X509Error::UnsupportedKey {
-                key: "Ed448".into(),
-            }),
-            other => Err(X509Error::UnsupportedKey {
-                key: format!("of algorithm {other}"),
-            }),
-        }
+        Ok(match quality.key {
+            PublicKeyType::Rsa { .. } => Self::Sha384WithRsaEncryption,
+            PublicKeyType::EcP384 => Self::EcdsaWithSha384,
+        })
     }
 
     /// The AlgorithmIdentifier for the certificate's signature and signatureAlgorithm fields:
@@ -175,6 +124,82 @@ impl fmt::Display for SignatureAlgorithm {
             Self::Sha384WithRsaEncryption => "sha384WithRSAEncryption",
             Self::EcdsaWithSha384 => "ecdsa-with-SHA384",
         })
+    }
+}
+
+/// The RSA modulus sizes of a key another party's HSM made that this tool certifies: at
+/// least 2048 bits and a multiple of 8 (BR 6.1.5), and of the three sizes boulder's goodkey
+/// accepts.
+pub(crate) const CERTIFIED_RSA_MODULUS_BITS: [usize; 3] = [2048, 3072, 4096];
+
+/// Checks the DER subjectPublicKeyInfo of a key this tool certifies for someone else (a
+/// subordinate CA, an OCSP responder, a cross-certified CA): rsaEncryption with NULL
+/// parameters (BR 7.1.3.1.1) and a 2048-, 3072- or 4096-bit modulus (BR 6.1.5), or
+/// id-ecPublicKey on secp384r1 encoded as BR 7.1.3.1.2 requires with an uncompressed point;
+/// then every check of [`crate::check_key_quality`] (CPS 6.1.6 and goodkey's weak-key checks).
+/// P-256 and P-521, which the BRs allow, are refused: this tool validates P-384 points only.
+pub fn check_certified_key(spki_der: &[u8]) -> Result<KeyQuality> {
+    checked_key(spki_der, &CERTIFIED_RSA_MODULUS_BITS, |key| {
+        X509Error::UnsupportedCertifiedKey { key }
+    })
+}
+
+/// The encoding, size and quality checks shared by a root's key and a certified key.
+fn checked_key(
+    spki_der: &[u8],
+    rsa_sizes: &[usize],
+    unsupported: impl Fn(String) -> X509Error,
+) -> Result<KeyQuality> {
+    let spki = SubjectPublicKeyInfoRef::from_der(spki_der)
+        .map_err(|e| X509Error::InvalidPublicKey(format!("not a DER subjectPublicKeyInfo: {e}")))?;
+    if spki.to_der().ok().as_deref() != Some(spki_der) {
+        return Err(X509Error::InvalidPublicKey(
+            "the subjectPublicKeyInfo is not canonical DER".into(),
+        ));
+    }
+    let algorithm_der = spki
+        .algorithm
+        .to_der()
+        .map_err(|e| X509Error::InvalidPublicKey(e.to_string()))?;
+    let key_bits = spki.subject_public_key.as_bytes().ok_or_else(|| {
+        X509Error::InvalidPublicKey("the subjectPublicKey BIT STRING has unused bits".into())
+    })?;
+    match spki.algorithm.oid {
+        RSA_ENCRYPTION => {
+            // The size first: a key of the wrong size is refused as such, whatever its
+            // quality.
+            let bits = rsa_modulus_bits(key_bits)?;
+            if !rsa_sizes.contains(&bits) {
+                return Err(unsupported(format!("RSA-{bits}")));
+            }
+            let quality = check_rsa_key(key_bits)?;
+            if algorithm_der != RSA_SPKI_ALGORITHM_DER {
+                return Err(X509Error::InvalidPublicKey(
+                    "the rsaEncryption AlgorithmIdentifier must have NULL parameters \
+                     (BR 7.1.3.1.1)"
+                        .into(),
+                ));
+            }
+            Ok(quality)
+        }
+        ID_EC_PUBLIC_KEY => {
+            require_p384(&spki).map_err(|e| match e {
+                X509Error::UnsupportedKey { key } => unsupported(key),
+                other => other,
+            })?;
+            if algorithm_der != P384_SPKI_ALGORITHM_DER {
+                return Err(X509Error::InvalidPublicKey(
+                    "the id-ecPublicKey AlgorithmIdentifier is not encoded as BR 7.1.3.1.2 \
+                     requires"
+                        .into(),
+                ));
+            }
+            check_p384_point(key_bits)
+        }
+        RSASSA_PSS => Err(unsupported("RSASSA-PSS".into())),
+        ED25519 => Err(unsupported("Ed25519".into())),
+        ED448 => Err(unsupported("Ed448".into())),
+        other => Err(unsupported(format!("of algorithm {other}"))),
     }
 }
 

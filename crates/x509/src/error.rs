@@ -25,9 +25,20 @@ pub enum X509Error {
         key: String,
     },
 
+    /// A key to certify for another party is not one this tool certifies.
+    #[error(
+        "the key to certify is {key}: keyceremony certifies RSA-2048, RSA-3072 or RSA-4096 \
+         (BR 6.1.5, 7.1.3.1.1) or ECC P-384 (BR 7.1.3.1.2) keys; ask for a CSR with such a key"
+    )]
+    UnsupportedCertifiedKey {
+        /// The key found.
+        key: String,
+    },
+
     /// The token's key fails a CPS 6.1.6 check.
     #[error(
-        "the token's {key} public key fails CPS 6.1.6 ({check}): {problem}; do not use this key"
+        "the {key} public key fails {section} ({check}): {problem}; do not use this key",
+        section = check.section()
     )]
     WeakKey {
         /// `RSA` or `ECC P-384`.
@@ -43,6 +54,57 @@ pub enum X509Error {
         "the subjectPublicKeyInfo read from the token is unusable: {0}; read it again from the token"
     )]
     InvalidPublicKey(String),
+
+    /// A URL to put in a certificate or CRL is not one the BRs allow.
+    #[error("{what} {url:?} is refused: {problem}; correct it in the ceremony script")]
+    InvalidUrl {
+        /// Which URL.
+        what: &'static str,
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+
+    /// A rule of the subordinate CA, cross-certificate, OCSP responder or CRL profile is
+    /// broken, or the request breaks one.
+    #[error("the {document} breaks {section} ({check}): {detail}")]
+    Profile {
+        /// What was checked: `subordinate CA certificate`, `CRL`, ...
+        document: &'static str,
+        /// The rule's section.
+        section: &'static str,
+        /// Short name of the check.
+        check: &'static str,
+        /// What was found, and what to do.
+        detail: String,
+    },
+
+    /// A certification request cannot be used.
+    #[error("the certification request (CSR) is unusable: {0}; ask its owner for a new one")]
+    CertificationRequest(String),
+
+    /// A certification request's self-signature does not verify with its own key.
+    #[error(
+        "the CSR's {algorithm} self-signature does not verify with the public key it holds: \
+         it does not prove possession of the private key; refuse it and ask for a new one"
+    )]
+    RequestSignature {
+        /// The CSR's signature algorithm.
+        algorithm: &'static str,
+    },
+
+    /// A certification request names another subject than the script.
+    #[error(
+        "the CSR's subject {found} is not the subject the script certifies, {expected}: \
+         check that this is the right CSR, or correct the script"
+    )]
+    RequestSubject {
+        /// The CSR's subject, RFC 4514.
+        found: String,
+        /// The script's, RFC 4514.
+        expected: String,
+    },
 
     /// The serial number bytes from the HSM cannot make a valid serial number.
     #[error("certificate serial number: {0}; draw new random bytes from the HSM")]
@@ -143,9 +205,15 @@ impl X509Error {
         match self {
             Self::InvalidName { .. } => "BR 7.1.2.10.2, 7.1.4",
             Self::UnsupportedKey { .. } => "CPS 6.1.5",
-            Self::WeakKey { .. } => "CPS 6.1.6",
+            Self::UnsupportedCertifiedKey { .. } => "BR 6.1.5, 7.1.3.1",
+            Self::WeakKey { check, .. } => check.section(),
             Self::InvalidPublicKey(_) => "BR 7.1.3.1",
             Self::InvalidSerial(_) => "BR 7.1.2.1, RFC 5280 4.1.2.2",
+            Self::InvalidUrl { .. } => "BR 7.1.2.10.3, 7.1.2.11.2",
+            Self::Profile { section, .. } => section,
+            Self::CertificationRequest(_) => "RFC 2986 4",
+            Self::RequestSignature { .. } => "RFC 2986 3",
+            Self::RequestSubject { .. } => "RFC 2986 4.1",
             Self::ValidityOutOfRange { .. } => "CPS 6.3.2, BR 7.1.2.1.1",
             Self::NotBeforeOutOfRange { .. } => "BR 7.1.2.1.1",
             Self::UnencodableTime { .. } => "RFC 5280 4.1.2.5",
@@ -174,6 +242,20 @@ impl X509Error {
         Self::Malformed {
             what,
             detail: error.to_string(),
+        }
+    }
+
+    pub(crate) fn profile(
+        document: &'static str,
+        section: &'static str,
+        check: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self::Profile {
+            document,
+            section,
+            check,
+            detail: detail.into(),
         }
     }
 

@@ -1,5 +1,7 @@
 //! Public key quality (CPS 6.1.6): the checks the CPS takes from NIST SP 800-89 5.3.3 for
-//! RSA and from NIST SP 800-56A rev. 2 5.6.2.3.2 (ECC Full Public Key Validation) for P-384.
+//! RSA and from NIST SP 800-56A rev. 2 5.6.2.3.2 (ECC Full Public Key Validation) for P-384,
+//! and for RSA the weak-key checks of boulder's goodkey after them (`weak_keys`:
+//! exponent 65537, no factor below 2^16, not ROCA, not Fermat-factorable; BR 6.1.1.3).
 //!
 //! [`SignatureAlgorithm::for_public_key`](crate::SignatureAlgorithm::for_public_key) runs
 //! them on every key this crate certifies; [`check_key_quality`] runs them alone, whatever
@@ -20,7 +22,10 @@ use p384::{
 use primeorder::PrimeCurveParams;
 use spki::SubjectPublicKeyInfoRef;
 
-use crate::error::{Result, X509Error};
+use crate::{
+    error::{Result, X509Error},
+    weak_keys,
+};
 
 pub(crate) const RSA_ENCRYPTION: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
@@ -54,6 +59,14 @@ pub enum KeyCheck {
     RsaModulusNoSmallFactor,
     /// RSA: n is not a perfect power (so not the power of a prime).
     RsaModulusNotPerfectPower,
+    /// RSA: e is 65537, the one exponent boulder's goodkey accepts.
+    RsaExponentF4,
+    /// RSA: n has no prime factor below 2^16.
+    RsaModulusNoFactorBelow65536,
+    /// RSA: n does not carry the ROCA fingerprint (CVE-2017-15361).
+    RsaModulusNotRoca,
+    /// RSA: Fermat's method does not factor n within 110 rounds (close primes).
+    RsaModulusNotFermatFactorable,
     /// ECC: the point Q is not the point at infinity (SP 800-56A 5.6.2.3.2 step 1).
     EcPointNotIdentity,
     /// ECC: both coordinates of Q are integers in [0, p-1] (step 2).
@@ -75,10 +88,30 @@ impl KeyCheck {
             Self::RsaModulusNotPerfectPower => {
                 "the modulus n is not a perfect power (not the power of a prime)"
             }
+            Self::RsaExponentF4 => "the public exponent e is 65537",
+            Self::RsaModulusNoFactorBelow65536 => "the modulus n has no prime factor below 2^16",
+            Self::RsaModulusNotRoca => {
+                "the modulus n does not carry the ROCA fingerprint (CVE-2017-15361)"
+            }
+            Self::RsaModulusNotFermatFactorable => {
+                "Fermat's method does not factor the modulus n within 110 rounds"
+            }
             Self::EcPointNotIdentity => "the point is not the point at infinity",
             Self::EcCoordinatesInRange => "the coordinates are in [0, p-1]",
             Self::EcPointOnCurve => "the point lies on P-384",
             Self::EcPointOrder => "n*Q is the point at infinity",
+        }
+    }
+}
+
+impl KeyCheck {
+    /// The rule the check enforces: CPS 6.1.6, or for boulder goodkey's checks BR 6.1.1.3
+    /// (industry-demonstrated weak keys: ROCA, close primes).
+    pub fn section(self) -> &'static str {
+        match self {
+            Self::RsaExponentF4 | Self::RsaModulusNoFactorBelow65536 => "CPS 6.1.6, BR 6.1.1.3",
+            Self::RsaModulusNotRoca | Self::RsaModulusNotFermatFactorable => "BR 6.1.1.3",
+            _ => "CPS 6.1.6",
         }
     }
 }
@@ -128,7 +161,8 @@ struct RsaPublicKeyView<'a> {
 
 /// Runs the CPS 6.1.6 checks on a DER subjectPublicKeyInfo, whatever the RSA key size:
 /// RSA e odd, 2^16+1 <= e <= 2^256-1, n odd, no prime factor of n below 752, n not a perfect
-/// power; P-384 full public key validation (not the identity, coordinates in [0, p-1], on the
+/// power, then goodkey's e = 65537, no prime factor below 2^16, no ROCA fingerprint, not
+/// factored by 110 rounds of Fermat's method; P-384 full public key validation (not the identity, coordinates in [0, p-1], on the
 /// curve, n*Q = identity). ECC keys on other curves are refused as [`X509Error::UnsupportedKey`]
 /// (CPS 6.1.5): only P-384 can be validated here. Key size, AlgorithmIdentifier encoding and
 /// point compression are CPS 6.1.5 / BR 7.1.3.1 matters left to
@@ -209,9 +243,10 @@ pub(crate) fn check_rsa_key(key_bits: &[u8]) -> Result<KeyQuality> {
     }
     checks.push(KeyCheck::RsaExponentOdd);
 
-    // e is odd here, so e >= 2^16+1 exactly when it has more than 17 bits or is 0x010001.
+    // e is odd here, so e >= 2^16+1 exactly when it has at least 17 bits: the 17-bit odd
+    // numbers are 2^16+1 to 2^17-1.
     let e_bits = bit_length(e);
-    if e_bits < 17 || (e_bits == 17 && e != [0x01, 0x00, 0x01]) {
+    if e_bits < 17 {
         return Err(weak(
             KeyCheck::RsaExponentRange,
             format!(
@@ -227,6 +262,18 @@ pub(crate) fn check_rsa_key(key_bits: &[u8]) -> Result<KeyQuality> {
         ));
     }
     checks.push(KeyCheck::RsaExponentRange);
+
+    if e != weak_keys::F4 {
+        return Err(weak(
+            KeyCheck::RsaExponentF4,
+            format!(
+                "the public exponent e = 0x{} is not 65537: only 65537 is accepted, as \
+                 boulder's goodkey does",
+                hex::encode_upper(e)
+            ),
+        ));
+    }
+    checks.push(KeyCheck::RsaExponentF4);
 
     if n.last().is_none_or(|b| b & 1 == 0) {
         return Err(weak(
@@ -254,6 +301,36 @@ pub(crate) fn check_rsa_key(key_bits: &[u8]) -> Result<KeyQuality> {
         ));
     }
     checks.push(KeyCheck::RsaModulusNotPerfectPower);
+
+    if let Some(p) = weak_keys::small_factor(n, SMALLEST_ALLOWED_FACTOR) {
+        return Err(weak(
+            KeyCheck::RsaModulusNoFactorBelow65536,
+            format!("the modulus n has the factor {p}, below 2^16"),
+        ));
+    }
+    checks.push(KeyCheck::RsaModulusNoFactorBelow65536);
+
+    if weak_keys::has_roca_fingerprint(n) {
+        return Err(weak(
+            KeyCheck::RsaModulusNotRoca,
+            "the modulus n has the ROCA fingerprint of Infineon RSALib keys, which can be \
+             factored"
+                .into(),
+        ));
+    }
+    checks.push(KeyCheck::RsaModulusNotRoca);
+
+    if let Some((p, _, round)) = weak_keys::fermat_factors(n, weak_keys::FERMAT_ROUNDS) {
+        return Err(weak(
+            KeyCheck::RsaModulusNotFermatFactorable,
+            format!(
+                "Fermat's method factors the modulus n in {round} rounds (a factor of {} \
+                 bits): its primes are too close together",
+                p.bits()
+            ),
+        ));
+    }
+    checks.push(KeyCheck::RsaModulusNotFermatFactorable);
 
     Ok(KeyQuality {
         key: PublicKeyType::Rsa { modulus_bits },
@@ -303,7 +380,7 @@ fn may_be_power(n_be: &[u8], b: u32) -> bool {
 }
 
 /// `base^exponent mod modulus` for a modulus below 2^32.
-fn pow_mod(base: u32, mut exponent: u32, modulus: u32) -> u32 {
+pub(crate) fn pow_mod(base: u32, mut exponent: u32, modulus: u32) -> u32 {
     let m = u64::from(modulus);
     let mut base = u64::from(base) % m;
     let mut result = 1 % m;
@@ -412,12 +489,12 @@ fn bit_length(be: &[u8]) -> usize {
 }
 
 /// `be mod p` for a big-endian unsigned integer and a small modulus.
-fn remainder(be: &[u8], p: u32) -> u32 {
+pub(crate) fn remainder(be: &[u8], p: u32) -> u32 {
     be.iter().fold(0u32, |r, &b| ((r << 8) | u32::from(b)) % p)
 }
 
 /// The primes below `limit` (sieve of Eratosthenes).
-fn small_primes(limit: u32) -> Vec<u32> {
+pub(crate) fn small_primes(limit: u32) -> Vec<u32> {
     let mut composite = vec![false; limit as usize];
     let mut primes = Vec::new();
     for i in 2..limit {

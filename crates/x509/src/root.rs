@@ -6,40 +6,30 @@
 //! before anything is signed.
 
 use std::fmt;
-use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use der::{
-    Decode, Document, Encode,
-    asn1::{BitString, GeneralizedTime, UtcTime},
-};
-use signature::Keypair;
-use spki::{
-    AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, EncodePublicKey,
-    SubjectPublicKeyInfoOwned,
-};
+use chrono::{DateTime, Utc};
+use der::{Decode, Encode};
+use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::{
     builder::{Builder, CertificateBuilder, profile::cabf},
-    serial_number::SerialNumber,
-    time::{Time, Validity},
+    time::Validity,
 };
 
 use crate::{
-    algorithm::{P384_RAW_SIGNATURE_LEN, RSA_SIGNATURE_LEN, SignatureAlgorithm},
+    algorithm::SignatureAlgorithm,
     error::{Result, X509Error},
-    inspect::{MAX_SERIAL_LEN, RawCertificate, inspect_tbs},
+    inspect::inspect_tbs,
+    issuance::{
+        TokenSigner, assemble_certificate, certificate_time, not_after_for, not_before_in_window,
+        serial_number, without_leading_zeros,
+    },
     name::DistinguishedName,
 };
 
-/// A day is 86,400 seconds (CPS 6.3.2).
-pub(crate) const DAY_SECONDS: u64 = 86_400;
 /// BR 7.1.2.1.1 and CPS 6.3.2: a root certificate is valid for at least 2922 days (8 years)...
 pub const MIN_VALIDITY_DAYS: u32 = 2922;
 /// ... and at most 9132 days (25 years).
 pub const MAX_VALIDITY_DAYS: u32 = 9132;
-/// Serial bytes drawn from the HSM: at least 9, so that at least 64 random bits remain after
-/// the top bit is cleared (BR 7.1.2.1: at least 64 bits of CSPRNG output).
-const MIN_SERIAL_RANDOM_BYTES: usize = 9;
 
 /// What the ceremony asks for: everything needed to build the root's TBS.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,38 +64,6 @@ impl fmt::Debug for PreparedRoot {
             .field("signature_algorithm", &self.signer.algorithm)
             .field("tbs", &hex::encode_upper(&self.tbs))
             .finish_non_exhaustive()
-    }
-}
-
-/// Stand-in for the HSM key in x509-cert's builder: it holds the token's subjectPublicKeyInfo
-/// and the signature AlgorithmIdentifier, and never signs. The builder's `finalize` gives the
-/// TBS to sign; `assemble` takes the signature the HSM made.
-struct TokenSigner {
-    public_key: TokenPublicKey,
-    algorithm: SignatureAlgorithm,
-}
-
-/// The token's subjectPublicKeyInfo, DER.
-#[derive(Clone)]
-struct TokenPublicKey(Vec<u8>);
-
-impl EncodePublicKey for TokenPublicKey {
-    fn to_public_key_der(&self) -> spki::Result<Document> {
-        Ok(Document::try_from(self.0.as_slice())?)
-    }
-}
-
-impl Keypair for TokenSigner {
-    type VerifyingKey = TokenPublicKey;
-
-    fn verifying_key(&self) -> TokenPublicKey {
-        self.public_key.clone()
-    }
-}
-
-impl DynSignatureAlgorithmIdentifier for TokenSigner {
-    fn signature_algorithm_identifier(&self) -> spki::Result<AlgorithmIdentifierOwned> {
-        Ok(self.algorithm.algorithm_identifier())
     }
 }
 
@@ -155,10 +113,7 @@ pub fn prepare_root(
     );
     let mut builder = CertificateBuilder::new(profile, serial.clone(), validity, spki)
         .map_err(|e| X509Error::Build(e.to_string()))?;
-    let signer = TokenSigner {
-        public_key: TokenPublicKey(req.subject_public_key_info.clone()),
-        algorithm,
-    };
+    let signer = TokenSigner::new(&req.subject_public_key_info, algorithm);
     let tbs = builder
         .finalize(&signer)
         .map_err(|e| X509Error::Build(e.to_string()))?;
@@ -224,85 +179,8 @@ impl PreparedRoot {
     /// encoded here as a DER Ecdsa-Sig-Value (RFC 5480). The signature is not checked here:
     /// run [`crate::verify_root`] on the result.
     pub fn assemble(self, raw_signature: &[u8]) -> Result<Vec<u8>> {
-        let signature = match self.signer.algorithm {
-            SignatureAlgorithm::Sha384WithRsaEncryption => {
-                if raw_signature.len() != RSA_SIGNATURE_LEN {
-                    return Err(X509Error::InvalidRawSignature(format!(
-                        "an RSA-4096 signature has {RSA_SIGNATURE_LEN} bytes, not {}",
-                        raw_signature.len()
-                    )));
-                }
-                raw_signature.to_vec()
-            }
-            SignatureAlgorithm::EcdsaWithSha384 => {
-                if raw_signature.len() != P384_RAW_SIGNATURE_LEN {
-                    return Err(X509Error::InvalidRawSignature(format!(
-                        "a raw P-384 signature r||s has {P384_RAW_SIGNATURE_LEN} bytes, not {}",
-                        raw_signature.len()
-                    )));
-                }
-                p384::ecdsa::Signature::from_slice(raw_signature)
-                    .map_err(|_| {
-                        X509Error::InvalidRawSignature(
-                            "r or s is zero or not below the P-384 group order".into(),
-                        )
-                    })?
-                    .to_der()
-                    .as_bytes()
-                    .to_vec()
-            }
-        };
-        let signature =
-            BitString::from_bytes(&signature).map_err(|e| X509Error::Build(e.to_string()))?;
-        let certificate = self
-            .builder
-            .assemble(signature, &self.signer)
-            .map_err(|e| X509Error::Build(e.to_string()))?;
-        let der = certificate
-            .to_der()
-            .map_err(|e| X509Error::Build(e.to_string()))?;
-        let raw = RawCertificate::from_der(&der).map_err(|e| X509Error::Build(e.to_string()))?;
-        let tbs = raw
-            .tbs_certificate
-            .to_der()
-            .map_err(|e| X509Error::Build(e.to_string()))?;
-        if tbs != self.tbs {
-            return Err(X509Error::Build(
-                "the assembled certificate does not contain the TBS that was signed".into(),
-            ));
-        }
-        Ok(der)
+        assemble_certificate(self.builder, &self.signer, &self.tbs, raw_signature)
     }
-}
-
-/// The serial number from the HSM's random bytes (see [`prepare_root`]).
-fn serial_number(random: &[u8]) -> Result<SerialNumber> {
-    if !(MIN_SERIAL_RANDOM_BYTES..=MAX_SERIAL_LEN).contains(&random.len()) {
-        return Err(X509Error::InvalidSerial(format!(
-            "{} random bytes given; {MIN_SERIAL_RANDOM_BYTES} to {MAX_SERIAL_LEN} are needed \
-             (at least 64 bits of CSPRNG output, BR 7.1.2.1; at most 20 octets, RFC 5280 \
-             4.1.2.2)",
-            random.len()
-        )));
-    }
-    let mut bytes = random.to_vec();
-    bytes[0] &= 0x7f;
-    // One draw in 128 starts with a zero octet once the top bit is cleared:
-    // the serial is the same number in fewer octets, as DER encodes it.
-    let value = without_leading_zeros(&bytes);
-    if value.is_empty() {
-        return Err(X509Error::InvalidSerial(
-            "the random bytes are all zero once the top bit is cleared".into(),
-        ));
-    }
-    SerialNumber::new(value).map_err(|e| X509Error::InvalidSerial(e.to_string()))
-}
-
-/// A big-endian unsigned number's octets from its first non-zero one (a
-/// positive INTEGER's sign octet included).
-fn without_leading_zeros(bytes: &[u8]) -> &[u8] {
-    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
-    &bytes[first..]
 }
 
 /// notBefore and notAfter (see [`prepare_root`]).
@@ -318,45 +196,7 @@ fn validity(
             max: MAX_VALIDITY_DAYS.into(),
         });
     }
-    let not_before =
-        DateTime::from_timestamp(requested_not_before.timestamp(), 0).ok_or_else(|| {
-            X509Error::UnencodableTime {
-                what: "notBefore",
-                value: rfc3339(requested_not_before),
-            }
-        })?;
-    let earliest = signing_time - TimeDelta::days(1);
-    if not_before < earliest || not_before > signing_time {
-        return Err(X509Error::NotBeforeOutOfRange {
-            not_before: rfc3339(not_before),
-            earliest: rfc3339(earliest),
-            signing_time: rfc3339(signing_time),
-        });
-    }
-    let not_after = TimeDelta::try_days(i64::from(validity_days))
-        .and_then(|period| not_before.checked_add_signed(period - TimeDelta::seconds(1)))
-        .ok_or_else(|| X509Error::UnencodableTime {
-            what: "notAfter",
-            value: format!("{} + {validity_days} days", rfc3339(not_before)),
-        })?;
+    let not_before = not_before_in_window(requested_not_before, signing_time)?;
+    let not_after = not_after_for(not_before, validity_days)?;
     Ok((not_before, not_after))
-}
-
-/// UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 4.1.2.5).
-fn certificate_time(time: DateTime<Utc>, what: &'static str) -> Result<Time> {
-    let unencodable = || X509Error::UnencodableTime {
-        what,
-        value: rfc3339(time),
-    };
-    let seconds = u64::try_from(time.timestamp()).map_err(|_| unencodable())?;
-    let datetime = der::DateTime::from_unix_duration(Duration::from_secs(seconds))
-        .map_err(|_| unencodable())?;
-    Ok(match UtcTime::from_date_time(datetime) {
-        Ok(utc) => Time::UtcTime(utc),
-        Err(_) => Time::GeneralTime(GeneralizedTime::from_date_time(datetime)),
-    })
-}
-
-fn rfc3339(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }

@@ -9,8 +9,9 @@ use spki::{DecodePublicKey, SubjectPublicKeyInfoRef};
 
 use crate::{
     algorithm::{RSA_SIGNATURE_LEN, SignatureAlgorithm},
+    der_read::{RawCertificate, decode_canonical},
     error::{Result, X509Error},
-    inspect::{RawCertificate, decode_canonical, inspect_tbs},
+    inspect::inspect_tbs,
     text::fingerprint_hex,
 };
 
@@ -121,6 +122,18 @@ fn verify_signature(
     let signature = signature.as_bytes().ok_or_else(|| {
         X509Error::check("signatureValue", "the signature BIT STRING has unused bits")
     })?;
+    verify_signature_bytes(algorithm, token_spki_der, tbs_der, signature)
+}
+
+/// Verifies `signature` (a signatureValue's bits) over `signed_der` with the key of
+/// `signer_spki_der`: RSA PKCS#1 v1.5 with SHA-384, or ECDSA P-384 with SHA-384 over a
+/// canonical DER Ecdsa-Sig-Value.
+pub(crate) fn verify_signature_bytes(
+    algorithm: SignatureAlgorithm,
+    token_spki_der: &[u8],
+    tbs_der: &[u8],
+    signature: &[u8],
+) -> Result<()> {
     let bad = || X509Error::BadSignature { algorithm };
     match algorithm {
         SignatureAlgorithm::Sha384WithRsaEncryption => {

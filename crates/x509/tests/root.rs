@@ -1,21 +1,18 @@
 //! Root certificates built, signed by software keys standing in for the HSM, assembled and
 //! checked; OpenSSL looks at them too.
 
-use std::path::Path;
-use std::process::Command;
+mod support;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use keyceremony_x509::{
     DistinguishedName, PreparedRoot, RootCertificateRequest, SignatureAlgorithm, X509Error,
     pem_encode, prepare_root, verify_root,
 };
-use p384::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePublicKey};
+use p384::pkcs8::DecodePublicKey;
 use sha1::Sha1;
-use sha2::{Digest, Sha256, Sha384};
-use signature::{SignatureEncoding, Signer};
+use sha2::{Digest, Sha256};
+use support::{TestKey, at, openssl};
 
-const RSA_KEY_PEM: &str = include_str!("data/rsa4096-key.pem");
-const P384_KEY_PEM: &str = include_str!("data/p384-key.pem");
 const RSA2048_PUB_PEM: &str = include_str!("data/rsa2048-pub.pem");
 const RSA4096_E3_PUB_PEM: &str = include_str!("data/rsa4096-e3-pub.pem");
 const P256_PUB_PEM: &str = include_str!("data/p256-pub.pem");
@@ -28,66 +25,6 @@ const SHA384_WITH_RSA_DER: [u8; 15] = [
 const ECDSA_WITH_SHA384_DER: [u8; 12] = [
     0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03,
 ];
-
-/// A software key standing in for the token's key.
-enum TestKey {
-    Rsa(Box<rsa::pkcs1v15::SigningKey<Sha384>>),
-    P384(p384::ecdsa::SigningKey),
-}
-
-impl TestKey {
-    fn rsa() -> Self {
-        let private = rsa::PrivateKey::from_pkcs8_pem(RSA_KEY_PEM).expect("RSA test key");
-        Self::Rsa(Box::new(rsa::pkcs1v15::SigningKey::new(private)))
-    }
-
-    fn p384() -> Self {
-        Self::P384(p384::ecdsa::SigningKey::from_pkcs8_pem(P384_KEY_PEM).expect("P-384 test key"))
-    }
-
-    fn spki(&self) -> Vec<u8> {
-        match self {
-            Self::Rsa(key) => signature::Keypair::verifying_key(key.as_ref())
-                .to_public_key_der()
-                .expect("spki")
-                .into_vec(),
-            Self::P384(key) => key
-                .verifying_key()
-                .to_public_key_der()
-                .expect("spki")
-                .into_vec(),
-        }
-    }
-
-    /// What the HSM returns: RSA, the PKCS#1 v1.5 signature (CKM_SHA384_RSA_PKCS); P-384,
-    /// raw r||s over SHA-384 of the message (CKM_ECDSA on the host's hash).
-    fn raw_sign(&self, message: &[u8]) -> Vec<u8> {
-        match self {
-            Self::Rsa(key) => key.sign(message).to_vec(),
-            Self::P384(key) => {
-                let signature: p384::ecdsa::Signature = key.sign(message);
-                signature.to_bytes().to_vec()
-            }
-        }
-    }
-
-    /// The signatureValue content as a certificate carries it.
-    fn certificate_signature(&self, message: &[u8]) -> Vec<u8> {
-        match self {
-            Self::Rsa(_) => self.raw_sign(message),
-            Self::P384(key) => {
-                let signature: p384::ecdsa::Signature = key.sign(message);
-                signature.to_der().as_bytes().to_vec()
-            }
-        }
-    }
-}
-
-fn at(rfc3339: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(rfc3339)
-        .expect("date")
-        .with_timezone(&Utc)
-}
 
 fn subject() -> DistinguishedName {
     DistinguishedName {
@@ -124,21 +61,6 @@ fn sign(key: &TestKey, prepared: PreparedRoot) -> Vec<u8> {
 
 fn build(key: &TestKey, req: &RootCertificateRequest) -> Vec<u8> {
     sign(key, prepare_root(req, signing_time()).expect("prepare"))
-}
-
-fn openssl(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl must be installed to run these tests");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "openssl {args:?} failed:\n{text}");
-    text
 }
 
 /// `openssl x509 -text` of the certificate, after `openssl verify` accepted it.

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use chrono::{DateTime, Utc};
 use der::{Decode, Encode};
@@ -170,4 +171,42 @@ pub fn spki_with_key_bits(template: &[u8], subject_public_key: &[u8]) -> Vec<u8>
     spki.subject_public_key =
         der::asn1::BitString::from_bytes(subject_public_key).expect("bit string");
     spki.to_der().expect("der")
+}
+
+/// Where scripts/setup.sh installs pkilint (docs/policy.md).
+const PKILINT_VENV_BIN: &str = "/opt/keyceremony-pkilint/bin";
+
+/// One of pkilint's linters (`lint_cabf_serverauth_cert`, `lint_crl`), on PATH or where
+/// scripts/setup.sh installs it; a test fails rather than pass unchecked without it.
+fn pkilint_tool(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from(PKILINT_VENV_BIN)])
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} (pkilint) is not installed, neither on PATH nor in {PKILINT_VENV_BIN}: \
+                 run scripts/setup.sh, which installs it"
+            )
+        })
+}
+
+/// Exit status and everything pkilint's `tool` printed for `der`, written as PEM with
+/// `label`, run with `args` and the file's path last.
+pub fn pkilint(tool: &str, args: &[&str], label: &str, der: &[u8]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("document.pem");
+    std::fs::write(&file, keyceremony_x509::pem_encode(label, der)).expect("write");
+    let output = Command::new(pkilint_tool(tool))
+        .args(args)
+        .arg(&file)
+        .output()
+        .expect("run pkilint");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), text)
 }
