@@ -10,11 +10,17 @@ use zeroize::Zeroizing;
 /// The 32 symbols, value 0 to 31.
 pub(crate) const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-/// Bytes of a secret and of a share's value.
+/// Bytes of a PIN's secret and of a PIN share's value.
 pub(crate) const VALUE_BYTES: usize = 20;
 
 /// Characters that encode [`VALUE_BYTES`] (160 bits, 5 bits each).
 pub(crate) const VALUE_CHARS: usize = 32;
+
+/// Symbols that encode `bytes` bytes: 5 bits each, the last one padded
+/// with zero bits (32 for 20 bytes, 52 for 32).
+pub(crate) const fn chars_for(bytes: usize) -> usize {
+    (bytes * 8).div_ceil(5)
+}
 
 /// What one typed character is, once read tolerantly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,40 +87,50 @@ pub(crate) fn symbol(v: u32) -> u8 {
     ALPHABET[(v & 31) as usize]
 }
 
-/// Appends the 32 symbols of a 160-bit value to `out`, most significant
-/// bit first. Five bytes make exactly eight symbols, so the value is
-/// taken five bytes at a time and needs no padding.
-pub(crate) fn encode_value(value: &[u8; VALUE_BYTES], out: &mut String) {
-    for chunk in value.chunks_exact(5) {
-        let mut bits = Zeroizing::new(0u64);
-        for &b in chunk {
-            *bits = (*bits << 8) | u64::from(b);
+/// Appends the symbols of `value` to `out`, most significant bit first;
+/// the last symbol is padded with zero bits when the value's bits are not a
+/// multiple of 5 (never for the 20 bytes of a PIN's secret, which are
+/// exactly 32 symbols).
+pub(crate) fn encode_value(value: &[u8], out: &mut String) {
+    let mut bits = Zeroizing::new(0u16);
+    let mut held = 0u32;
+    for &byte in value {
+        *bits = (*bits << 8) | u16::from(byte);
+        held += 8;
+        while held >= 5 {
+            held -= 5;
+            out.push(char::from(symbol(u32::from(*bits >> held))));
         }
-        for i in (0..8).rev() {
-            // The mask keeps the index below 32.
-            out.push(char::from(ALPHABET[((*bits >> (5 * i)) & 31) as usize]));
-        }
+        // Keep only the bits not yet written.
+        *bits &= (1 << held) - 1;
+    }
+    if held > 0 {
+        out.push(char::from(symbol(u32::from(*bits << (5 - held)))));
     }
 }
 
-/// Decodes 32 symbols into a 160-bit value; `None` if one is not a symbol
-/// of the alphabet. The inverse of [`encode_value`].
-pub(crate) fn decode_value(symbols: &[u8]) -> Option<Zeroizing<[u8; VALUE_BYTES]>> {
-    if symbols.len() != VALUE_CHARS {
+/// Decodes the symbols of a `bytes`-byte value; `None` if there are not
+/// exactly [`chars_for`]`(bytes)` of them, if one is not a symbol of the
+/// alphabet, or if the padding bits of the last are not zero (the one
+/// encoding of each value). The inverse of [`encode_value`].
+pub(crate) fn decode_value(symbols: &[u8], bytes: usize) -> Option<Zeroizing<Vec<u8>>> {
+    if symbols.len() != chars_for(bytes) {
         return None;
     }
-    let mut value = Zeroizing::new([0u8; VALUE_BYTES]);
-    for (chunk, out) in symbols.chunks_exact(8).zip(value.chunks_exact_mut(5)) {
-        let mut bits = Zeroizing::new(0u64);
-        for &s in chunk {
-            *bits = (*bits << 5) | u64::from(value_of(s)?);
-        }
-        for (i, byte) in out.iter_mut().enumerate() {
-            // Truncation is the point: byte i of the 40-bit chunk.
-            *byte = (*bits >> (8 * (4 - i))) as u8;
+    let mut value = Zeroizing::new(Vec::with_capacity(bytes));
+    let mut bits = Zeroizing::new(0u16);
+    let mut held = 0u32;
+    for &s in symbols {
+        *bits = (*bits << 5) | u16::from(value_of(s)?);
+        held += 5;
+        if held >= 8 {
+            held -= 8;
+            // Truncation is the point: the byte above the bits still held.
+            value.push((*bits >> held) as u8);
+            *bits &= (1 << held) - 1;
         }
     }
-    Some(value)
+    (*bits == 0 && value.len() == bytes).then_some(value)
 }
 
 #[cfg(test)]
@@ -141,8 +157,8 @@ mod tests {
         let mut text = String::new();
         encode_value(&value, &mut text);
         assert_eq!(text.len(), VALUE_CHARS);
-        let back = decode_value(text.as_bytes()).expect("decodes");
-        assert_eq!(*back, value);
+        let back = decode_value(text.as_bytes(), VALUE_BYTES).expect("decodes");
+        assert_eq!(back.as_slice(), value);
 
         let mut ones = String::new();
         encode_value(&[0xff; VALUE_BYTES], &mut ones);
@@ -157,9 +173,33 @@ mod tests {
     #[test]
     fn decode_refuses_u_and_wrong_length() {
         let mut text = "0".repeat(31);
-        assert!(decode_value(text.as_bytes()).is_none());
+        assert!(decode_value(text.as_bytes(), VALUE_BYTES).is_none());
         text.push('U');
-        assert!(decode_value(text.as_bytes()).is_none());
+        assert!(decode_value(text.as_bytes(), VALUE_BYTES).is_none());
+    }
+
+    #[test]
+    fn a_32_byte_value_is_52_symbols_with_zero_padding() {
+        assert_eq!(chars_for(VALUE_BYTES), VALUE_CHARS);
+        assert_eq!(chars_for(32), 52);
+        let value: Vec<u8> = (0u8..32).map(|i| i.wrapping_mul(73) ^ 0xA5).collect();
+        let mut text = String::new();
+        encode_value(&value, &mut text);
+        assert_eq!(text.len(), 52);
+        let back = decode_value(text.as_bytes(), 32).expect("decodes");
+        assert_eq!(back.as_slice(), value.as_slice());
+        // 256 bits leave 4 padding bits in the last symbol: only 0 and 16
+        // (G) can end a value whose last bit is 0 or 1.
+        let mut ones = String::new();
+        encode_value(&[0xff; 32], &mut ones);
+        assert_eq!(&ones[..51], "Z".repeat(51));
+        assert_eq!(&ones[51..], "G");
+        // Any other last symbol sets a padding bit: not a value.
+        for wrong in ["H", "1", "Z"] {
+            let text = format!("{}{wrong}", &ones[..51]);
+            assert!(decode_value(text.as_bytes(), 32).is_none(), "{wrong}");
+        }
+        assert!(decode_value(&text.as_bytes()[..51], 32).is_none());
     }
 
     #[test]

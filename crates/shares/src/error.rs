@@ -124,6 +124,16 @@ pub enum ShareError {
         entry: usize,
     },
 
+    /// The wrap key rebuilt from k shares is not the backup's: its check
+    /// value is not the one recorded, so one of the shares is not genuine.
+    #[error(
+        "the wrap key rebuilt from these shares is not the backup's (its check value is not the recorded {recorded}): one of the shares is not a genuine share of the backup's split although every check passes; stop and ask the witness to compare each paper copy with the backup ceremony's log"
+    )]
+    WrongWrapKey {
+        /// The check value the backup ceremony recorded.
+        recorded: String,
+    },
+
     /// A threshold, count or ceremony id the tool refuses, for a split or in
     /// what a login expects.
     #[error("the sharing parameters are refused: {reason}")]

@@ -1,4 +1,5 @@
-//! keyceremony-shares: k-of-n shares of the token PINs.
+//! keyceremony-shares: k-of-n shares of the token PINs and of the wrap key
+//! of a root key's backup.
 //!
 //! A token PIN must never be one person's secret (CPS 6.2.2 multi-person
 //! control, 6.2.8 activation of the private key, 6.4.1 activation data
@@ -10,6 +11,11 @@
 //! group), [`check`] checks the collection (kind, ceremony, split,
 //! threshold, duplicates, count), and [`rebuild_pin`] rebuilds the PIN in
 //! memory for the one PKCS#11 call that needs it.
+//!
+//! A root key's backup (CPS 6.2.4) is wrapped by a 32-byte AES key drawn
+//! from the token's generator; [`split_wrap_key`] splits it among the
+//! backup custodians in the same share format, kind `W`, and
+//! [`rebuild_wrap_key`] rebuilds it from checked shares for the restore.
 //!
 //! Pure Rust, no I/O, no HSM. Shamir's scheme over GF(2^8), byte by byte,
 //! comes from `vsss-rs` (constant-time field arithmetic, no lookup tables);
@@ -23,6 +29,7 @@
 mod base32;
 mod error;
 mod share;
+mod wrap_key;
 
 use chacha20::ChaCha20Rng;
 use chacha20::rand_core::{Rng, SeedableRng};
@@ -32,10 +39,11 @@ use zeroize::Zeroize;
 
 pub use error::ShareError;
 pub use secrecy::SecretString;
-pub use share::{MAX_SHARES, SecretKind, Share, ShareSet};
+pub use share::{MAX_SHARES, SecretKind, Share, ShareSet, WRAP_KEY_BYTES};
+pub use wrap_key::{confirm_wrap_key, rebuild_wrap_key, split_wrap_key, wrap_key_check_value};
 pub use zeroize::Zeroizing;
 
-use base32::{VALUE_BYTES, VALUE_CHARS};
+use base32::VALUE_CHARS;
 
 /// Domain of the ceremony tag.
 const CEREMONY_TAG_DOMAIN: &[u8] = b"keyceremony ceremony tag v1";
@@ -86,9 +94,10 @@ impl From<&ShareSet> for Expected {
     }
 }
 
-/// Splits `secret` (20 bytes from the token's RNG, CPS 6.4.1) into `count`
-/// shares with threshold `threshold` (2 <= k <= n <= 16); the seed drives
-/// the polynomial coefficients and the set nonce.
+/// Splits a PIN's `secret` (20 bytes from the token's RNG, CPS 6.4.1) into
+/// `count` shares with threshold `threshold` (2 <= k <= n <= 16); the seed
+/// drives the polynomial coefficients and the set nonce. `kind` is the SO
+/// or the user PIN; a wrap key is split with [`split_wrap_key`].
 ///
 /// The seed is as sensitive as the secret (with it, one share gives the
 /// secret away): the engine derives it from the token's and the operating
@@ -108,6 +117,23 @@ pub fn split(
     count: u8,
     seed: [u8; 32],
 ) -> Result<Split, ShareError> {
+    if kind == SecretKind::WrapKey {
+        return Err(ShareError::Params {
+            reason: "a backup wrap key is 32 bytes, not a PIN's 20: split it with split_wrap_key"
+                .to_string(),
+        });
+    }
+    split_any(kind, ceremony_id, secret.as_slice(), threshold, count, seed)
+}
+
+pub(crate) fn split_any(
+    kind: SecretKind,
+    ceremony_id: &str,
+    secret: &[u8],
+    threshold: u8,
+    count: u8,
+    seed: [u8; 32],
+) -> Result<Split, ShareError> {
     let mut seed = seed;
     let result = split_seeded(kind, ceremony_id, secret, threshold, count, &seed);
     seed.zeroize();
@@ -117,12 +143,19 @@ pub fn split(
 fn split_seeded(
     kind: SecretKind,
     ceremony_id: &str,
-    secret: &Zeroizing<[u8; VALUE_BYTES]>,
+    secret: &[u8],
     threshold: u8,
     count: u8,
     seed: &[u8; 32],
 ) -> Result<Split, ShareError> {
     let params = |reason: String| ShareError::Params { reason };
+    if secret.len() != kind.secret_bytes() {
+        return Err(params(format!(
+            "a {kind} is {} bytes, not {}",
+            kind.secret_bytes(),
+            secret.len()
+        )));
+    }
     if count > MAX_SHARES {
         return Err(params(format!(
             "{count} shares asked for; at most {MAX_SHARES} are made"
@@ -130,7 +163,8 @@ fn split_seeded(
     }
     if threshold < 2 {
         return Err(params(format!(
-            "a threshold of {threshold} would let one person rebuild the PIN; at least 2 are needed (CPS 6.2.2)"
+            "a threshold of {threshold} would let one person rebuild {}; at least 2 are needed (CPS 6.2.2)",
+            kind.rebuilds()
         )));
     }
     if threshold > count {
@@ -156,7 +190,7 @@ fn split_seeded(
         Gf256::split_bytes_with_participant_ids_iter(
             usize::from(threshold),
             usize::from(count),
-            secret.as_slice(),
+            secret,
             &mut rng,
             ids,
         )
@@ -173,7 +207,7 @@ fn split_seeded(
     Ok(split)
 }
 
-/// A share from the library's `[x, y_1, ..., y_20]`.
+/// A share from the library's `[x, y_1, ..., y_m]`.
 fn share_from_point(set: &ShareSet, point: &[u8]) -> Result<Share, ShareError> {
     let wrong_size = || ShareError::Split {
         reason: format!(
@@ -182,11 +216,12 @@ fn share_from_point(set: &ShareSet, point: &[u8]) -> Result<Share, ShareError> {
         ),
     };
     let (&number, y) = point.split_first().ok_or_else(wrong_size)?;
-    if y.len() != VALUE_BYTES {
+    if y.len() != set.kind.secret_bytes() {
         return Err(wrong_size());
     }
-    let mut value = Zeroizing::new([0u8; VALUE_BYTES]);
-    value.copy_from_slice(y);
+    // Allocated at its final size, so nothing reallocates and leaves a copy.
+    let mut value = Zeroizing::new(Vec::with_capacity(y.len()));
+    value.extend_from_slice(y);
     Ok(Share {
         set: set.clone(),
         number,
@@ -196,7 +231,7 @@ fn share_from_point(set: &ShareSet, point: &[u8]) -> Result<Share, ShareError> {
 
 /// Every k-subset rebuilds the secret and every share reads back from its
 /// own text. With n <= 16 there are at most C(16, 8) = 12870 subsets.
-fn self_check(split: &Split, secret: &Zeroizing<[u8; VALUE_BYTES]>) -> Result<(), ShareError> {
+fn self_check(split: &Split, secret: &[u8]) -> Result<(), ShareError> {
     let failed = |reason: &str| ShareError::Split {
         reason: format!("self-check failed: {reason}"),
     };
@@ -224,7 +259,7 @@ fn self_check(split: &Split, secret: &Zeroizing<[u8; VALUE_BYTES]>) -> Result<()
                 .map(Share::point)
                 .collect::<Vec<_>>(),
         );
-        if !same(&*combine(&points)?, secret) {
+        if !same(&combine(&points, secret.len())?, secret) {
             return Err(failed("a quorum of shares does not rebuild the secret"));
         }
     }
@@ -257,7 +292,7 @@ pub const PIN_BYTES: usize = VALUE_CHARS;
 /// usual tokens accept, and which a person could type if ever needed.
 pub fn pin(secret: &Zeroizing<[u8; 20]>) -> SecretString {
     let mut text = Zeroizing::new(String::with_capacity(VALUE_CHARS));
-    base32::encode_value(secret, &mut text);
+    base32::encode_value(secret.as_slice(), &mut text);
     SecretString::from(text.as_str())
 }
 
@@ -349,44 +384,65 @@ pub fn check(shares: &[Share], expected: &Expected) -> Result<(), ShareError> {
 /// must rebuild the same secret with the first k - 1), because the checks
 /// in a share's text catch typing, not a share that was never issued.
 /// Every intermediate buffer is wiped; the PIN comes back as a
-/// [`SecretString`], for the caller to use and drop.
+/// [`SecretString`], for the caller to use and drop. A wrap key is rebuilt
+/// with [`rebuild_wrap_key`].
 pub fn rebuild_pin(shares: &[Share], expected: &Expected) -> Result<SecretString, ShareError> {
+    if expected.kind == SecretKind::WrapKey {
+        return Err(ShareError::Params {
+            reason:
+                "the shares of a backup wrap key rebuild a key, not a PIN: use rebuild_wrap_key"
+                    .to_string(),
+        });
+    }
+    let secret = rebuild(shares, expected)?;
+    let mut bytes = Zeroizing::new([0u8; 20]);
+    bytes.copy_from_slice(&secret);
+    Ok(pin(&bytes))
+}
+
+/// The secret of checked shares, the extra ones checked against the first k.
+pub(crate) fn rebuild(
+    shares: &[Share],
+    expected: &Expected,
+) -> Result<Zeroizing<Vec<u8>>, ShareError> {
     check(shares, expected)?;
     let k = usize::from(expected.threshold);
+    let len = expected.kind.secret_bytes();
     let (quorum, extra) = shares.split_at(k);
     let points = Zeroizing::new(quorum.iter().map(Share::point).collect::<Vec<_>>());
-    let secret = combine(&points)?;
+    let secret = combine(&points, len)?;
     for (offset, share) in extra.iter().enumerate() {
         let mut others = Zeroizing::new(Vec::with_capacity(k));
         others.extend(points.iter().take(k - 1).cloned());
         others.push(share.point());
-        if !same(&*combine(&others)?, &secret) {
+        if !same(&combine(&others, len)?, &secret) {
             return Err(ShareError::Inconsistent { entry: k + offset });
         }
     }
-    Ok(pin(&secret))
+    Ok(secret)
 }
 
-/// Lagrange interpolation at 0 by the sharing library, into a wiped buffer.
-fn combine(points: &[Vec<u8>]) -> Result<Zeroizing<[u8; VALUE_BYTES]>, ShareError> {
+/// Lagrange interpolation at 0 by the sharing library, into a wiped buffer
+/// of the secret's `len` bytes.
+fn combine(points: &[Vec<u8>], len: usize) -> Result<Zeroizing<Vec<u8>>, ShareError> {
     let raw = Zeroizing::new(
         Gf256::combine_bytes(points).map_err(|e| ShareError::Combine {
             reason: e.to_string(),
         })?,
     );
-    if raw.len() != VALUE_BYTES {
+    if raw.len() != len {
         return Err(ShareError::Combine {
             reason: format!("the sharing library returned {} bytes", raw.len()),
         });
     }
-    let mut secret = Zeroizing::new([0u8; VALUE_BYTES]);
-    secret.copy_from_slice(&raw);
+    let mut secret = Zeroizing::new(Vec::with_capacity(len));
+    secret.extend_from_slice(&raw);
     Ok(secret)
 }
 
-/// Equality of two secrets without an early exit.
-fn same(a: &[u8; VALUE_BYTES], b: &[u8; VALUE_BYTES]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Equality of two secrets without an early exit on their contents.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -462,7 +518,7 @@ mod tests {
         for share in &split.shares {
             let hex_value: String = share.value.iter().map(|b| format!("{b:02x}")).collect();
             assert!(!shown.contains(&hex_value));
-            let bytes = format!("{:?}", share.value.as_ref());
+            let bytes = format!("{:?}", share.value.as_slice());
             assert!(!shown.contains(&bytes[1..bytes.len() - 1]));
         }
         assert!(!shown.contains("90, 90, 90"), "the secret's bytes");

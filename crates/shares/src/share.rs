@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::ShareError;
 use crate::base32::{
-    Typed, VALUE_BYTES, VALUE_CHARS, decode_value, encode_value, first_20_bits, is_symbols,
+    Typed, VALUE_BYTES, chars_for, decode_value, encode_value, first_20_bits, is_symbols,
     read_char, symbol,
 };
 
@@ -28,11 +28,14 @@ pub(crate) const VERSION: &str = "KC1";
 /// and few enough that a share number is one or two digits.
 pub const MAX_SHARES: u8 = 16;
 
-/// Groups of value symbols in a share.
-const GROUPS: usize = 8;
+/// Bytes of the backup wrap key (AES-256).
+pub const WRAP_KEY_BYTES: usize = 32;
 
 /// Value symbols in a group.
-const GROUP_SYMBOLS: usize = VALUE_CHARS / GROUPS;
+const GROUP_SYMBOLS: usize = 4;
+
+/// Groups on one line of a share laid out for copying.
+const GROUPS_PER_LINE: usize = 4;
 
 /// Characters of a typed group: its value symbols and one check symbol.
 const GROUP_CHARS: usize = GROUP_SYMBOLS + 1;
@@ -43,7 +46,8 @@ const CHECK_CHARS: usize = 4;
 /// Domain of each group's check symbol.
 const GROUP_CHECK_DOMAIN: &[u8] = b"keyceremony group check v1";
 
-/// Which token PIN a secret is (PKCS#11 has two: CKU_SO and CKU_USER).
+/// Which secret a share is of: one of the token's two PINs (PKCS#11 has
+/// CKU_SO and CKU_USER), or the wrap key of a root key's backup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SecretKind {
     /// The Security Officer PIN: C_InitToken, C_InitPIN, C_SetPIN as SO.
@@ -51,22 +55,51 @@ pub enum SecretKind {
     /// The user PIN: C_Login as CKU_USER, which activates the CA key
     /// (CPS 6.2.8).
     UserPin,
+    /// The AES-256 key that wraps a root key's backup (CPS 6.2.4): its
+    /// backup custodians hold its shares, and only k of them can restore
+    /// the backup. 32 bytes, where a PIN's secret is 20.
+    WrapKey,
 }
 
 impl SecretKind {
-    /// The name used in scripts and logs: `so-pin` or `user-pin`.
+    /// The name used in scripts and logs: `so-pin`, `user-pin` or `wrap-key`.
     pub fn as_str(self) -> &'static str {
         match self {
             SecretKind::SoPin => "so-pin",
             SecretKind::UserPin => "user-pin",
+            SecretKind::WrapKey => "wrap-key",
         }
     }
 
-    /// The kind letter in share text: `S` or `U`.
+    /// The kind letter in share text: `S`, `U` or `W`.
     pub fn tag(self) -> char {
         match self {
             SecretKind::SoPin => 'S',
             SecretKind::UserPin => 'U',
+            SecretKind::WrapKey => 'W',
+        }
+    }
+
+    /// Bytes of the secret, and of each share's value: 20 for a PIN, 32 for
+    /// the wrap key.
+    pub fn secret_bytes(self) -> usize {
+        match self {
+            SecretKind::SoPin | SecretKind::UserPin => VALUE_BYTES,
+            SecretKind::WrapKey => WRAP_KEY_BYTES,
+        }
+    }
+
+    /// Groups of a share's text: 8 for a PIN (32 symbols), 13 for the wrap
+    /// key (52 symbols).
+    pub fn groups(self) -> usize {
+        chars_for(self.secret_bytes()) / GROUP_SYMBOLS
+    }
+
+    /// What its shares rebuild, in words: "the PIN" or "the wrap key".
+    pub(crate) fn rebuilds(self) -> &'static str {
+        match self {
+            SecretKind::SoPin | SecretKind::UserPin => "the PIN",
+            SecretKind::WrapKey => "the wrap key",
         }
     }
 
@@ -75,6 +108,7 @@ impl SecretKind {
         match part {
             "S" => Some(SecretKind::SoPin),
             "U" => Some(SecretKind::UserPin),
+            "W" => Some(SecretKind::WrapKey),
             _ => None,
         }
     }
@@ -85,6 +119,7 @@ impl fmt::Display for SecretKind {
         f.write_str(match self {
             SecretKind::SoPin => "SO PIN",
             SecretKind::UserPin => "user PIN",
+            SecretKind::WrapKey => "backup wrap key",
         })
     }
 }
@@ -121,7 +156,7 @@ impl fmt::Display for ShareSet {
     }
 }
 
-/// One custodian's share of a PIN.
+/// One custodian's share of a PIN or of a backup wrap key.
 ///
 /// Its value is wiped when dropped. `Debug` shows the set and the number
 /// only; the text exists only as a [`SecretString`].
@@ -129,7 +164,8 @@ impl fmt::Display for ShareSet {
 pub struct Share {
     pub(crate) set: ShareSet,
     pub(crate) number: u8,
-    pub(crate) value: Zeroizing<[u8; VALUE_BYTES]>,
+    /// [`SecretKind::secret_bytes`] bytes, allocated at that size.
+    pub(crate) value: Zeroizing<Vec<u8>>,
 }
 
 impl fmt::Debug for Share {
@@ -172,29 +208,42 @@ impl Share {
         let header = header(&self.set, self.number);
         // The groups start after the header and its dash, 6 characters each
         // (5 and a dash).
-        let groups = text.get(header.len() + 1..).unwrap_or_default();
+        let groups: Vec<&str> = text
+            .get(header.len() + 1..)
+            .unwrap_or_default()
+            .split('-')
+            .collect();
         let check = final_check(&text);
-        let mut out = Zeroizing::new(String::with_capacity(512));
+        let mut out = Zeroizing::new(String::with_capacity(1024));
         out.push_str(&format!(
-            "{}, share number {} of set {}-{}-{}: any {} of the {} shares rebuild the PIN\n",
+            "{}, share number {} of set {}-{}-{}: any {} of the {} shares rebuild {}\n",
             self.set.kind,
             self.number,
             self.set.kind.tag(),
             self.set.ceremony_tag,
             self.set.nonce,
             self.set.threshold,
-            self.set.count
+            self.set.count,
+            self.set.kind.rebuilds()
         ));
         push_line(&mut out, &header, "header");
-        for (half, label) in ["groups 1 2 3 4", "groups 5 6 7 8"].iter().enumerate() {
+        for (line_index, line_groups) in groups.chunks(GROUPS_PER_LINE).enumerate() {
             let mut line = Zeroizing::new(String::with_capacity(32));
-            for group in groups.split('-').skip(half * 4).take(4) {
+            for group in line_groups {
                 if !line.is_empty() {
                     line.push(' ');
                 }
                 line.push_str(group);
             }
-            push_line(&mut out, &line, label);
+            let first = line_index * GROUPS_PER_LINE + 1;
+            let numbers: Vec<String> = (first..first + line_groups.len())
+                .map(|n| n.to_string())
+                .collect();
+            let label = match numbers.as_slice() {
+                [only] => format!("group {only}"),
+                _ => format!("groups {}", numbers.join(" ")),
+            };
+            push_line(&mut out, &line, &label);
         }
         push_line(&mut out, &check, "final check");
         out.push_str("Copy the left column exactly; type it back line by line.\n");
@@ -214,14 +263,15 @@ impl Share {
         let header = header(&set, number);
 
         // The typed groups and check, as slices of `clean` (or `joined`).
+        let count = set.kind.groups();
         let joined;
-        let body = if rest.len() == GROUPS + 1 {
+        let body = if rest.len() == count + 1 {
             rest.to_vec()
         } else {
             joined = Zeroizing::new(rest.concat());
-            cut_by_position(&joined)?
+            cut_by_position(&joined, count)?
         };
-        let (groups, check) = split_body(&body)?;
+        let (groups, check) = split_body(&body, count)?;
 
         let mut failing = Vec::new();
         for (index, group) in (1u8..).zip(groups.iter()) {
@@ -238,13 +288,17 @@ impl Share {
             _ => return Err(ShareError::SeveralMistyped { groups: failing }),
         }
 
-        let mut symbols = Zeroizing::new([0u8; VALUE_CHARS]);
-        for (chunk, group) in symbols.chunks_exact_mut(GROUP_SYMBOLS).zip(groups.iter()) {
-            chunk.copy_from_slice(&group.as_bytes()[..GROUP_SYMBOLS]);
+        let mut symbols = Zeroizing::new(Vec::with_capacity(count * GROUP_SYMBOLS));
+        for group in &groups {
+            symbols.extend_from_slice(&group.as_bytes()[..GROUP_SYMBOLS]);
         }
-        let value = decode_value(symbols.as_ref()).ok_or_else(|| {
-            format_error("a group holds a character that is never part of a share")
-        })?;
+        // Every symbol is of the alphabet (the group checks passed), so only
+        // padding bits set in the last symbol can make this fail: a typo
+        // in the last group that its check missed.
+        let value =
+            decode_value(&symbols, set.kind.secret_bytes()).ok_or(ShareError::GroupMistyped {
+                group: u8::try_from(count).unwrap_or(u8::MAX),
+            })?;
         let share = Share { set, number, value };
         if final_check(&share.text_without_check()) != check {
             return Err(ShareError::ChecksumMismatch);
@@ -252,9 +306,9 @@ impl Share {
         Ok(share)
     }
 
-    /// `[x, y_1, ..., y_20]`: the point the sharing library works with.
+    /// `[x, y_1, ..., y_m]`: the point the sharing library works with.
     pub(crate) fn point(&self) -> Vec<u8> {
-        let mut point = Vec::with_capacity(1 + VALUE_BYTES);
+        let mut point = Vec::with_capacity(1 + self.value.len());
         point.push(self.number);
         point.extend_from_slice(self.value.as_ref());
         point
@@ -263,10 +317,10 @@ impl Share {
     /// The canonical text up to the final check (without its dash).
     fn text_without_check(&self) -> Zeroizing<String> {
         let header = header(&self.set, self.number);
-        let mut symbols = Zeroizing::new(String::with_capacity(VALUE_CHARS));
+        let mut symbols = Zeroizing::new(String::with_capacity(chars_for(self.value.len())));
         encode_value(&self.value, &mut symbols);
         let mut text = Zeroizing::new(String::with_capacity(
-            header.len() + GROUPS * (1 + GROUP_CHARS),
+            header.len() + self.set.kind.groups() * (1 + GROUP_CHARS),
         ));
         text.push_str(&header);
         for (index, group) in (1u8..).zip(symbols.as_bytes().chunks_exact(GROUP_SYMBOLS)) {
@@ -363,7 +417,9 @@ fn parse_header<'a, 'b>(parts: &'b [&'a str]) -> Result<(ShareSet, u8, &'b [&'a 
         ));
     };
     let kind = SecretKind::from_tag(kind).ok_or_else(|| {
-        format_error("the kind letter (second part) must be S for the SO PIN or U for the user PIN")
+        format_error(
+            "the kind letter (second part) must be S for the SO PIN, U for the user PIN or W for a backup wrap key",
+        )
     })?;
     let code = |part: &str, what: &str| {
         if part.len() == 4 && is_symbols(part) {
@@ -415,25 +471,28 @@ fn parse_header<'a, 'b>(parts: &'b [&'a str]) -> Result<(ShareSet, u8, &'b [&'a 
     Ok((set, x, rest))
 }
 
-/// Splits the 9 parts after the header into 8 groups and the final check,
-/// each taken as typed, so a group with a character too many or too few is
-/// named.
-fn split_body<'a>(body: &[&'a str]) -> Result<([&'a str; GROUPS], &'a str), ShareError> {
+/// Splits the parts after the header into `count` groups and the final
+/// check, each taken as typed, so a group with a character too many or too
+/// few is named.
+fn split_body<'a>(body: &[&'a str], count: usize) -> Result<(Vec<&'a str>, &'a str), ShareError> {
     let [typed_groups @ .., check] = body else {
-        return Err(format_error("the 8 groups and the final check are missing"));
+        return Err(ShareError::Format {
+            reason: format!("the {count} groups and the final check are missing"),
+        });
     };
-    let mut groups = [""; GROUPS];
-    if typed_groups.len() != GROUPS {
-        return Err(format_error(
-            "a share has 8 groups and a final check after its first line",
-        ));
+    if typed_groups.len() != count {
+        return Err(ShareError::Format {
+            reason: format!(
+                "this kind of share has {count} groups and a final check after its first line"
+            ),
+        });
     }
-    for (index, (slot, group)) in (1u8..).zip(groups.iter_mut().zip(typed_groups)) {
+    for (index, group) in (1u8..).zip(typed_groups) {
         if group.len() != GROUP_CHARS {
             return Err(ShareError::GroupMistyped { group: index });
         }
-        *slot = group;
     }
+    let groups = typed_groups.to_vec();
     if check.len() != CHECK_CHARS || !is_symbols(check) {
         return Err(format_error(
             "the final check must be 4 letters or digits of the share alphabet",
@@ -442,21 +501,22 @@ fn split_body<'a>(body: &[&'a str]) -> Result<([&'a str; GROUPS], &'a str), Shar
     Ok((groups, check))
 }
 
-/// Cuts the 44 characters after the header, typed with separators in other
-/// places or none, into 8 groups of 5 and the 4-character check.
-fn cut_by_position(joined: &str) -> Result<Vec<&str>, ShareError> {
-    let expected = GROUPS * GROUP_CHARS + CHECK_CHARS;
+/// Cuts the characters after the header, typed with separators in other
+/// places or none, into `count` groups of 5 and the 4-character check (44
+/// characters for a PIN's share, 69 for a wrap key's).
+fn cut_by_position(joined: &str, count: usize) -> Result<Vec<&str>, ShareError> {
+    let expected = count * GROUP_CHARS + CHECK_CHARS;
     if joined.len() != expected {
         return Err(ShareError::Format {
             reason: format!(
-                "after the first line come 8 groups of 5 characters and a 4-character check ({expected} characters), but {} were typed",
+                "after the first line come {count} groups of 5 characters and a 4-character check ({expected} characters), but {} were typed",
                 joined.len()
             ),
         });
     }
-    let mut parts = Vec::with_capacity(GROUPS + 1);
+    let mut parts = Vec::with_capacity(count + 1);
     let mut at = 0;
-    for len in [GROUP_CHARS; GROUPS].into_iter().chain([CHECK_CHARS]) {
+    for len in std::iter::repeat_n(GROUP_CHARS, count).chain([CHECK_CHARS]) {
         // `normalise` leaves only ASCII, so every index is a char boundary.
         let part = joined
             .get(at..at + len)

@@ -4,7 +4,7 @@ use chacha20::ChaCha20Rng;
 use chacha20::rand_core::{Rng, SeedableRng};
 use keyceremony_shares::{
     Expected, MAX_SHARES, SecretKind, SecretString, Share, ShareError, ShareSet, Split, Zeroizing,
-    ceremony_tag, check, pin, rebuild_pin, split,
+    ceremony_tag, check, pin, rebuild_pin, split, split_wrap_key,
 };
 use secrecy::ExposeSecret;
 
@@ -278,12 +278,29 @@ fn substitute(t: &str, at: usize, c: char) -> String {
 #[test]
 fn every_single_substitution_in_the_groups_is_caught() {
     let (_, split) = make(SecretKind::UserPin, 3, 5, 11);
+    every_single_substitution_is_caught(&split);
+}
+
+#[test]
+fn every_single_substitution_in_a_wrap_key_share_is_caught() {
+    let key = Zeroizing::new([0xA7; 32]);
+    let split = split_wrap_key(CEREMONY, &key, 3, 4, [11; 32]).expect("split");
+    every_single_substitution_is_caught(&split);
+}
+
+/// Every substitution of every symbol of every group is caught, and names
+/// its group unless only the final check finds it. The 5-bit group checks
+/// miss about 1 in 32 changes of a value symbol; the 20-bit final check
+/// catches those, so one substitution passes both about 1 time in 2^25,
+/// for the 8 groups of a PIN's share as for the 13 of a wrap key's.
+fn every_single_substitution_is_caught(split: &Split) {
+    let groups = split.set.kind.groups();
     let mut by_group_check = 0usize;
     let mut by_final_check = 0usize;
     for share in &split.shares {
         let t = text(share);
         let header_len = t.match_indices('-').nth(6).map(|(i, _)| i).expect("header");
-        for group in 0..8usize {
+        for group in 0..groups {
             let start = header_len + 1 + group * 6;
             for offset in 0..5 {
                 let at = start + offset;
@@ -314,20 +331,26 @@ fn every_single_substitution_in_the_groups_is_caught() {
             }
         }
     }
-    // 5 shares x 8 groups x 5 positions x 31 symbols.
-    assert_eq!(by_group_check + by_final_check, 5 * 8 * 5 * 31);
-    // A 5-bit check misses about 1 in 32 changes of a value symbol; the final
-    // check catches those.
-    assert!(by_final_check > 0 && by_final_check < 5 * 8 * 4 * 31 / 10);
+    // Shares x groups x 5 positions x 31 symbols, every one caught.
+    let shares = split.shares.len();
+    assert_eq!(by_group_check + by_final_check, shares * groups * 5 * 31);
+    assert!(by_final_check > 0 && by_final_check < shares * groups * 4 * 31 / 10);
 }
 
 #[test]
 fn swapped_groups_are_caught() {
     let (_, split) = make(SecretKind::UserPin, 2, 3, 12);
+    swapped_groups_are_refused(&split);
+    let key = Zeroizing::new([0x3C; 32]);
+    swapped_groups_are_refused(&split_wrap_key(CEREMONY, &key, 2, 3, [12; 32]).expect("split"));
+}
+
+fn swapped_groups_are_refused(split: &Split) {
+    let last_group = 6 + split.set.kind.groups();
     for share in &split.shares {
         let t = text(share);
         let parts: Vec<&str> = t.split('-').collect();
-        for g in 7..14 {
+        for g in 7..last_group {
             let mut swapped = parts.clone();
             swapped.swap(g, g + 1);
             let e = Share::parse(&swapped.join("-")).expect_err("swap caught");
