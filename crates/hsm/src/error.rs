@@ -236,6 +236,107 @@ pub enum HsmError {
         missing: &'static str,
     },
 
+    /// The operation needs the Security Officer logged in.
+    #[error(
+        "{operation} needs the Security Officer logged in (k of the SO PIN's custodians, CPS 6.2.2); log the SO in on this session first"
+    )]
+    NotSecurityOfficer {
+        /// What was asked.
+        operation: &'static str,
+    },
+
+    /// The token takes no trusted AES-256 wrap key by either standard route.
+    #[error(
+        "the token takes no trusted AES-256 wrap key: C_CreateObject with CKA_TRUSTED failed with {create}, and the import through C_UnwrapKey with {unwrap}; back the key up by the HSM's own means instead (docs/supported-modules.md)"
+    )]
+    WrapKeyImport {
+        /// How C_CreateObject failed.
+        create: String,
+        /// How the import by unwrapping failed.
+        unwrap: String,
+    },
+
+    /// The wrap key is not marked CKA_TRUSTED.
+    #[error(
+        "the wrap key {object} is not trusted ({found}): only a key the Security Officer imported with CKA_TRUSTED may wrap a key made for backup; import the wrap key again under the Security Officer's activation"
+    )]
+    WrapKeyNotTrusted {
+        /// Which key.
+        object: String,
+        /// What showed it: the attribute read back, or the module's refusal.
+        found: String,
+    },
+
+    /// The key may not leave its token.
+    #[error(
+        "{object} cannot be backed up: {reason}; only a key generated for backup (sensitive, CKA_EXTRACTABLE and CKA_WRAP_WITH_TRUSTED true) can leave its token, wrapped, so this one stays where it is"
+    )]
+    NotBackupKey {
+        /// Which key.
+        object: String,
+        /// What rules it out.
+        reason: String,
+    },
+
+    /// Neither RFC 5649 mechanism code is implemented.
+    #[error(
+        "{operation} with the RFC 5649 key wrap is not available: the token implements neither CKM_AES_KEY_WRAP_KWP (0x210B) nor CKM_AES_KEY_WRAP_PAD (0x210A) ({codes}); back the key up by the HSM's own means instead (docs/supported-modules.md)"
+    )]
+    NoKeyWrapMechanism {
+        /// C_WrapKey or C_UnwrapKey.
+        operation: &'static str,
+        /// What the token answered for each code.
+        codes: String,
+    },
+
+    /// The backup does not unwrap with the wrap key.
+    #[error(
+        "the token does not unwrap the backup with this wrap key ({code}): the wrap key rebuilt from the shares is not the one that made the backup (a share of another backup, or one not genuine: compare the wrap key's check value with the backup's record), or the backup file is damaged (compare its SHA-256 with the record), or the token failed"
+    )]
+    BackupUnwrap {
+        /// The token's answer.
+        code: String,
+    },
+
+    /// A restored key is not the original key.
+    #[error("the restored key {object} is not the original: {reason}; {}", if *destroyed {
+        "its objects were destroyed again; do not use this backup until the difference is explained"
+    } else {
+        "do not use it: destroy it (destroy-key) and find out where the backup came from"
+    })]
+    RestoredKeyMismatch {
+        /// Which key.
+        object: String,
+        /// What differs.
+        reason: String,
+        /// Whether the restore destroyed what it had made.
+        destroyed: bool,
+    },
+
+    /// Objects were still found after a destruction.
+    #[error(
+        "after {object} was destroyed, {count} object(s) with its {by} are still on the token; re-initialise the token under dual control (CPS 6.2.10) and search it again"
+    )]
+    KeyStillPresent {
+        /// Which key.
+        object: String,
+        /// "CKA_ID" or "CKA_LABEL".
+        by: &'static str,
+        /// How many were found.
+        count: usize,
+    },
+
+    /// The token refuses to destroy an object.
+    #[error(
+        "the token refuses to destroy {object} ({code}): it may be marked CKA_DESTROYABLE false; destroy it by re-initialising the token under dual control (CPS 6.2.10)"
+    )]
+    DestroyRefused {
+        /// Which object.
+        object: String,
+        /// The token's answer.
+        code: String,
+    },
+
     /// A lab cannot keep this module's tokens inside its folder.
     #[error("a lab cannot keep the tokens of {} inside {}: {reason}", module.display(), dir.display())]
     LabModule {
@@ -367,6 +468,9 @@ fn hint(code: &str) -> &'static str {
             "the session was closed; open a new session and log in again"
         }
         "CKR_MECHANISM_INVALID" => "the token does not support the required mechanism",
+        "CKR_OBJECT_HANDLE_INVALID" | "CKR_KEY_HANDLE_INVALID" => {
+            "the object is gone, or its handle dates from before a login change (a module may renumber private objects then); find the key again by its id"
+        }
         "CKR_KEY_FUNCTION_NOT_PERMITTED" => "the key's attributes do not allow this use",
         "CKR_TOKEN_WRITE_PROTECTED" => "the token is write-protected",
         "CKR_USER_PIN_NOT_INITIALIZED" => {

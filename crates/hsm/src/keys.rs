@@ -18,11 +18,13 @@ const RSA_PUBLIC_EXPONENT: [u8; 3] = [0x01, 0x00, 0x01];
 /// DER of the secp384r1 OID (1.3.132.0.34), which is what CKA_EC_PARAMS holds.
 pub(crate) const SECP384R1_PARAMS: [u8; 7] = [0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22];
 /// Length of an uncompressed P-384 point: 0x04 || X || Y.
-const P384_POINT_LEN: usize = 97;
+pub(crate) const P384_POINT_LEN: usize = 97;
 
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+pub(crate) const RSA_ENCRYPTION: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+pub(crate) const ID_EC_PUBLIC_KEY: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+pub(crate) const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 
 /// The key algorithms the CPS allows for the root key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -101,12 +103,29 @@ pub struct PrivateKeyAttributes {
     pub always_authenticate: bool,
     /// CKA_KEY_TYPE as a PKCS#11 name, e.g. "CKK_RSA".
     pub key_type: String,
+    /// CKA_WRAP_WITH_TRUSTED, when the module reports it.
+    pub wrap_with_trusted: Option<bool>,
+    /// CKA_MODIFIABLE, when the module reports it.
+    pub modifiable: Option<bool>,
+    /// CKA_COPYABLE, when the module reports it.
+    pub copyable: Option<bool>,
 }
 
 impl PrivateKeyAttributes {
     /// Every attribute that differs from what the CPS requires, in words;
     /// empty when the key is acceptable.
     pub fn problems(&self, expect_always_authenticate: bool) -> Vec<String> {
+        self.deviations(false, expect_always_authenticate)
+    }
+
+    /// The CPS attributes of a key that may leave the token wrapped: as
+    /// [`PrivateKeyAttributes::problems`], except that CKA_EXTRACTABLE is
+    /// true and so CKA_NEVER_EXTRACTABLE false.
+    pub(crate) fn deviations(
+        &self,
+        extractable: bool,
+        expect_always_authenticate: bool,
+    ) -> Vec<String> {
         let required = [
             ("CKA_TOKEN", self.token, true, "stored on the token"),
             (
@@ -122,11 +141,16 @@ impl PrivateKeyAttributes {
                 true,
                 "sensitive since it was created",
             ),
-            ("CKA_EXTRACTABLE", self.extractable, false, "extractable"),
+            (
+                "CKA_EXTRACTABLE",
+                self.extractable,
+                extractable,
+                "extractable",
+            ),
             (
                 "CKA_NEVER_EXTRACTABLE",
                 self.never_extractable,
-                true,
+                !extractable,
                 "never extractable",
             ),
             ("CKA_LOCAL", self.local, true, "generated on the token"),
@@ -236,9 +260,9 @@ impl KeyGenSpec {
 
 /// PKCS#1 RSAPublicKey.
 #[derive(Sequence)]
-struct RsaPublicKey<'a> {
-    modulus: UintRef<'a>,
-    public_exponent: UintRef<'a>,
+pub(crate) struct RsaPublicKey<'a> {
+    pub(crate) modulus: UintRef<'a>,
+    pub(crate) public_exponent: UintRef<'a>,
 }
 
 /// DER SubjectPublicKeyInfo for an RSA key: rsaEncryption with NULL parameters.
@@ -319,6 +343,9 @@ mod tests {
             derive: false,
             always_authenticate: false,
             key_type: "CKK_EC".into(),
+            wrap_with_trusted: Some(false),
+            modifiable: Some(true),
+            copyable: Some(true),
         }
     }
 

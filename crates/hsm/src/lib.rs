@@ -8,27 +8,41 @@
 
 #![warn(missing_docs)]
 
+mod attributes;
+mod destroy;
 mod error;
+mod key_handling;
 mod keys;
 pub mod lab;
 mod module;
 mod objects;
 mod probe;
+mod prove;
 mod raw;
+mod raw_wrap;
+mod refusal;
+mod restore;
 mod session;
 mod token_info;
 mod uri;
+mod wrap;
 
 use std::path::PathBuf;
 
+pub use destroy::Destruction;
 pub use error::{HsmError, Result};
+pub use key_handling::{AttributeLock, GeneratedKey, KeyHandling};
 pub use keys::{KeyAlgorithm, KeyGenSpec, KeyPair, PrivateKeyAttributes, PublicKeyAttributes};
 pub use module::{Module, ModuleInfo, Token, TokenFlags, TokenInfo};
 pub use objects::{ObjectClass, ObjectFilter, ObjectSummary};
 pub use probe::{Check, Probe, Verdict};
+pub use prove::KeyProof;
+pub use restore::{RestoreSpec, RestoredKey, RestoredKeyAttributes};
 pub use secrecy::SecretString;
 pub use session::{Session, UserKind};
 pub use uri::Pkcs11Uri;
+pub use wrap::{Backup, ImportedWrapKey, WRAP_KEY_BYTES, WrapKey, WrapKeyRoute, WrapMechanism};
+pub use zeroize::Zeroizing;
 
 /// Where distributions install SoftHSM2, in the order we prefer them.
 const SOFTHSM_CANDIDATES: [&str; 4] = [

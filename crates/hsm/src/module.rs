@@ -12,6 +12,7 @@ use secrecy::SecretString;
 
 use crate::error::{HsmError, Result, ck, rv_name};
 use crate::raw::RawSign;
+use crate::raw_wrap::RawWrap;
 use crate::session::Session;
 use crate::uri::Pkcs11Uri;
 
@@ -22,6 +23,7 @@ const MAX_TOKEN_LABEL_BYTES: usize = 32;
 struct Loaded {
     ctx: Pkcs11,
     raw_sign: RawSign,
+    raw_wrap: RawWrap,
 }
 
 /// Every module this process has loaded, by canonical path. SoftHSM2's
@@ -164,6 +166,7 @@ impl Module {
 
         let ctx = Pkcs11::new(&canonical).map_err(|e| load_error(describe_load_error(e)))?;
         let raw_sign = RawSign::load(&canonical).map_err(load_error)?;
+        let raw_wrap = RawWrap::load(&canonical).map_err(load_error)?;
         match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
             // Another component of this process initialized the module
             // without going through this cache; its context is usable.
@@ -177,7 +180,11 @@ impl Module {
             }
         }
 
-        let loaded = Arc::new(Loaded { ctx, raw_sign });
+        let loaded = Arc::new(Loaded {
+            ctx,
+            raw_sign,
+            raw_wrap,
+        });
         modules.insert(canonical.clone(), Arc::clone(&loaded));
         Ok(Module {
             path: canonical,
@@ -208,6 +215,10 @@ impl Module {
 
     pub(crate) fn raw_sign(&self) -> &RawSign {
         &self.loaded.raw_sign
+    }
+
+    pub(crate) fn raw_wrap(&self) -> &RawWrap {
+        &self.loaded.raw_wrap
     }
 
     /// Library information for the ceremony record.

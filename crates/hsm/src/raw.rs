@@ -39,22 +39,7 @@ impl RawSign {
     /// Takes another reference on the library at `path` (already loaded by
     /// cryptoki) and fetches `C_Sign` from its function list.
     pub(crate) fn load(path: &Path) -> std::result::Result<RawSign, String> {
-        // SAFETY: cryptoki has just loaded this same file successfully, so
-        // its initialisers have already run; loading it again only takes
-        // another reference on the library that is already mapped.
-        let library = unsafe { cryptoki_sys::Pkcs11::new(path) }
-            .map_err(|e| format!("it is not a loadable shared library ({e})"))?;
-        let get_function_list = *library
-            .C_GetFunctionList
-            .as_ref()
-            .map_err(|_| "it does not export C_GetFunctionList".to_owned())?;
-        let mut list: *mut CK_FUNCTION_LIST = std::ptr::null_mut();
-        // SAFETY: C_GetFunctionList only stores a pointer to the module's
-        // static function table into `list`, a valid out-pointer.
-        let rv = unsafe { get_function_list(&mut list) };
-        if rv != CKR_OK || list.is_null() {
-            return Err(format!("its C_GetFunctionList failed with {rv:#x}"));
-        }
+        let (library, list) = function_list(path)?;
         // SAFETY: `list` is non-null and points to the module's function
         // table, which stays valid while `library` keeps the module loaded.
         let c_sign = unsafe { (*list).C_Sign }
@@ -123,10 +108,40 @@ impl RawSign {
     }
 }
 
+/// Takes another reference on the library at `path`, which cryptoki has
+/// already loaded, and returns it with the module's function table: the
+/// table stays valid while the returned library is kept.
+pub(crate) fn function_list(
+    path: &Path,
+) -> std::result::Result<(cryptoki_sys::Pkcs11, *mut CK_FUNCTION_LIST), String> {
+    // SAFETY: cryptoki has just loaded this same file successfully, so
+    // its initialisers have already run; loading it again only takes
+    // another reference on the library that is already mapped.
+    let library = unsafe { cryptoki_sys::Pkcs11::new(path) }
+        .map_err(|e| format!("it is not a loadable shared library ({e})"))?;
+    let get_function_list = *library
+        .C_GetFunctionList
+        .as_ref()
+        .map_err(|_| "it does not export C_GetFunctionList".to_owned())?;
+    let mut list: *mut CK_FUNCTION_LIST = std::ptr::null_mut();
+    // SAFETY: C_GetFunctionList only stores a pointer to the module's
+    // static function table into `list`, a valid out-pointer.
+    let rv = unsafe { get_function_list(&mut list) };
+    if rv != CKR_OK || list.is_null() {
+        return Err(format!("its C_GetFunctionList failed with {rv:#x}"));
+    }
+    Ok((library, list))
+}
+
 fn check(rv: CK_RV) -> Result<()> {
+    check_as(rv, Function::Sign, "C_Sign")
+}
+
+/// A return value as this crate's error for `operation`.
+pub(crate) fn check_as(rv: CK_RV, function: Function, operation: &'static str) -> Result<()> {
     Rv::from(rv)
-        .into_result(Function::Sign)
-        .map_err(|e| HsmError::from_cryptoki("C_Sign", e))
+        .into_result(function)
+        .map_err(|e| HsmError::from_cryptoki(operation, e))
 }
 
 /// CK_ULONG is 64 bits on the Linux targets SoftHSM2 is used on but 32 bits
@@ -143,14 +158,23 @@ pub(crate) fn u64_to_ulong(value: u64, what: &str) -> Result<CK_ULONG> {
         .map_err(|_| HsmError::InvalidArgument(format!("{what} {value} does not fit a CK_ULONG")))
 }
 
-fn to_ulong(value: usize, what: &str) -> Result<CK_ULONG> {
+pub(crate) fn to_ulong(value: usize, what: &str) -> Result<CK_ULONG> {
     CK_ULONG::try_from(value)
         .map_err(|_| HsmError::InvalidArgument(format!("{what} {value} does not fit a CK_ULONG")))
 }
 
 fn from_ulong(value: CK_ULONG) -> Result<usize> {
+    length_from_ulong(value, "C_Sign", "signature")
+}
+
+/// A length the module reported for the output of `operation`.
+pub(crate) fn length_from_ulong(
+    value: CK_ULONG,
+    operation: &'static str,
+    what: &str,
+) -> Result<usize> {
     usize::try_from(value).map_err(|_| HsmError::UnexpectedResult {
-        operation: "C_Sign",
-        reason: format!("signature length {value} does not fit in memory"),
+        operation,
+        reason: format!("{what} length {value} does not fit in memory"),
     })
 }

@@ -12,6 +12,7 @@ use cryptoki::slot::Slot;
 use secrecy::SecretString;
 use sha2::{Digest, Sha384};
 
+use crate::attributes::ReadAttributes;
 use crate::error::{HsmError, Result, ck};
 use crate::keys::{
     KeyAlgorithm, KeyGenSpec, KeyPair, PrivateKeyAttributes, PublicKeyAttributes, RSA_BITS,
@@ -50,90 +51,6 @@ impl fmt::Debug for Session {
             .field("slot_id", &self.slot.id())
             .field("handle", &self.inner.handle())
             .finish()
-    }
-}
-
-/// Attribute values read from one object, with the object's description
-/// for error messages.
-struct ReadAttributes {
-    object: String,
-    values: Vec<Attribute>,
-}
-
-impl ReadAttributes {
-    fn find(&self, wanted: AttributeType) -> Result<&Attribute> {
-        self.values
-            .iter()
-            .find(|a| a.attribute_type() == wanted)
-            .ok_or_else(|| HsmError::AttributeMissing {
-                attribute: wanted.to_string(),
-                object: self.object.clone(),
-            })
-    }
-
-    fn flag(&self, wanted: AttributeType) -> Result<bool> {
-        match self.find(wanted)? {
-            Attribute::Token(b)
-            | Attribute::Private(b)
-            | Attribute::Sensitive(b)
-            | Attribute::AlwaysSensitive(b)
-            | Attribute::Extractable(b)
-            | Attribute::NeverExtractable(b)
-            | Attribute::Local(b)
-            | Attribute::Sign(b)
-            | Attribute::Decrypt(b)
-            | Attribute::Unwrap(b)
-            | Attribute::Derive(b)
-            | Attribute::AlwaysAuthenticate(b)
-            | Attribute::Verify(b)
-            | Attribute::Encrypt(b)
-            | Attribute::Wrap(b) => Ok(*b),
-            other => Err(self.unexpected(wanted, other)),
-        }
-    }
-
-    fn bytes(&self, wanted: AttributeType) -> Result<&[u8]> {
-        match self.find(wanted)? {
-            Attribute::Label(v)
-            | Attribute::Id(v)
-            | Attribute::Modulus(v)
-            | Attribute::PublicExponent(v)
-            | Attribute::EcParams(v)
-            | Attribute::EcPoint(v) => Ok(v),
-            other => Err(self.unexpected(wanted, other)),
-        }
-    }
-
-    fn key_type(&self) -> Result<KeyType> {
-        match self.find(AttributeType::KeyType)? {
-            Attribute::KeyType(t) => Ok(*t),
-            other => Err(self.unexpected(AttributeType::KeyType, other)),
-        }
-    }
-
-    fn class(&self) -> Result<CkObjectClass> {
-        match self.find(AttributeType::Class)? {
-            Attribute::Class(c) => Ok(*c),
-            other => Err(self.unexpected(AttributeType::Class, other)),
-        }
-    }
-
-    fn modulus_bits(&self) -> Option<u64> {
-        self.values.iter().find_map(|a| match a {
-            Attribute::ModulusBits(bits) => Some(ulong_to_u64(**bits)),
-            _ => None,
-        })
-    }
-
-    fn unexpected(&self, wanted: AttributeType, got: &Attribute) -> HsmError {
-        HsmError::UnexpectedResult {
-            operation: "C_GetAttributeValue",
-            reason: format!(
-                "asked {} for {wanted} but got {:?}",
-                self.object,
-                got.attribute_type()
-            ),
-        }
     }
 }
 
@@ -228,6 +145,18 @@ impl Session {
     /// [`KeyGenSpec`]). Refuses an id that is already in use, so that
     /// [`Session::find_key_pair`] can always recover the key unambiguously.
     pub fn generate_key_pair(&self, spec: &KeyGenSpec) -> Result<KeyPair> {
+        self.generate_key_pair_from(spec, &spec.public_template(), &spec.private_template())?
+            .map_err(ck("C_GenerateKeyPair"))
+    }
+
+    /// [`Session::generate_key_pair`] with templates of the caller's; the
+    /// module's refusal comes back as it is, for the caller to sort.
+    pub(crate) fn generate_key_pair_from(
+        &self,
+        spec: &KeyGenSpec,
+        public_template: &[Attribute],
+        private_template: &[Attribute],
+    ) -> Result<std::result::Result<KeyPair, cryptoki::error::Error>> {
         if spec.label.is_empty() {
             return Err(HsmError::InvalidLabel {
                 label: spec.label.clone(),
@@ -245,21 +174,16 @@ impl Session {
                 id: hex::encode(&spec.id),
             });
         }
-        let (public, private) = self
+        Ok(self
             .inner
-            .generate_key_pair(
-                &spec.mechanism(),
-                &spec.public_template(),
-                &spec.private_template(),
-            )
-            .map_err(ck("C_GenerateKeyPair"))?;
-        Ok(KeyPair {
-            public: ulong_to_u64(public.handle()),
-            private: ulong_to_u64(private.handle()),
-            label: spec.label.clone(),
-            id: spec.id.clone(),
-            algorithm: spec.algorithm,
-        })
+            .generate_key_pair(&spec.mechanism(), public_template, private_template)
+            .map(|(public, private)| KeyPair {
+                public: ulong_to_u64(public.handle()),
+                private: ulong_to_u64(private.handle()),
+                label: spec.label.clone(),
+                id: spec.id.clone(),
+                algorithm: spec.algorithm,
+            }))
     }
 
     /// The key pair with this CKA_ID, e.g. one an interrupted ceremony
@@ -312,6 +236,7 @@ impl Session {
             &[
                 AttributeType::KeyType,
                 AttributeType::ModulusBits,
+                AttributeType::Modulus,
                 AttributeType::EcParams,
             ],
         )?;
@@ -323,7 +248,7 @@ impl Session {
             });
         }
         let algorithm = if key_type == KeyType::RSA {
-            match public_attrs.modulus_bits() {
+            match public_attrs.rsa_bits() {
                 Some(RSA_BITS) => KeyAlgorithm::Rsa4096,
                 bits => {
                     return Err(HsmError::UnsupportedKey {
@@ -375,6 +300,9 @@ impl Session {
                 AttributeType::Derive,
                 AttributeType::AlwaysAuthenticate,
                 AttributeType::KeyType,
+                AttributeType::WrapWithTrusted,
+                AttributeType::Modifiable,
+                AttributeType::Copyable,
             ],
         )?;
         Ok(PrivateKeyAttributes {
@@ -391,6 +319,9 @@ impl Session {
             derive: attrs.flag(AttributeType::Derive)?,
             always_authenticate: attrs.flag(AttributeType::AlwaysAuthenticate)?,
             key_type: attrs.key_type()?.to_string(),
+            wrap_with_trusted: attrs.flag_if_reported(AttributeType::WrapWithTrusted)?,
+            modifiable: attrs.flag_if_reported(AttributeType::Modifiable)?,
+            copyable: attrs.flag_if_reported(AttributeType::Copyable)?,
         })
     }
 
@@ -537,6 +468,15 @@ impl Session {
         self.inner.close().map_err(ck("C_CloseSession"))
     }
 
+    /// The cryptoki session, for the other modules of this crate.
+    pub(crate) fn ck_session(&self) -> &CkSession {
+        &self.inner
+    }
+
+    pub(crate) fn module(&self) -> &Module {
+        &self.module
+    }
+
     fn mechanism_types(&self) -> Result<Vec<MechanismType>> {
         self.module
             .ctx()
@@ -575,13 +515,13 @@ impl Session {
         raw.sign(self.inner.handle(), data)
     }
 
-    fn find_handles(&self, template: &[Attribute]) -> Result<Vec<ObjectHandle>> {
+    pub(crate) fn find_handles(&self, template: &[Attribute]) -> Result<Vec<ObjectHandle>> {
         self.inner
             .find_objects(template)
             .map_err(ck("C_FindObjects"))
     }
 
-    fn read(
+    pub(crate) fn read(
         &self,
         handle: ObjectHandle,
         object: String,
@@ -596,7 +536,7 @@ impl Session {
 }
 
 /// Rebuilds a cryptoki handle from the plain number in [`KeyPair`].
-fn object_handle(raw: u64) -> Result<ObjectHandle> {
+pub(crate) fn object_handle(raw: u64) -> Result<ObjectHandle> {
     let raw = u64_to_ulong(raw, "object handle")?;
     // SAFETY: an object handle is only a number the module looks up; an
     // unknown or stale one is answered with CKR_OBJECT_HANDLE_INVALID or
@@ -604,7 +544,7 @@ fn object_handle(raw: u64) -> Result<ObjectHandle> {
     Ok(unsafe { ObjectHandle::new_from_raw(raw) })
 }
 
-fn describe(key: &KeyPair, half: &str) -> String {
+pub(crate) fn describe(key: &KeyPair, half: &str) -> String {
     format!(
         "{half} key {:?} (id {}, {})",
         key.label,
@@ -614,7 +554,7 @@ fn describe(key: &KeyPair, half: &str) -> String {
 }
 
 /// Bit length of a big-endian unsigned integer.
-fn significant_bits(bytes: &[u8]) -> u64 {
+pub(crate) fn significant_bits(bytes: &[u8]) -> u64 {
     match bytes.iter().position(|&b| b != 0) {
         None => 0,
         Some(first) => {

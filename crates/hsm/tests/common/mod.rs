@@ -16,7 +16,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use keyceremony_hsm::lab::{Lab, kryoptic_module};
-use keyceremony_hsm::{Module, SecretString, Session, Token, UserKind, default_module_path};
+use keyceremony_hsm::{
+    Module, SecretString, Session, Token, UserKind, WrapKeyRoute, WrapMechanism,
+    default_module_path,
+};
 
 /// kryoptic has no spare slot: its test lab has one per token any test
 /// binary initialises.
@@ -38,6 +41,24 @@ pub struct Expect {
     pub locks_after: Option<u32>,
     /// C_GetInfo's library version.
     pub library_version: &'static str,
+    /// The code its RFC 5649 key wrap is under.
+    pub wrap_mechanism: WrapMechanism,
+    /// How it takes a trusted wrap key from the Security Officer.
+    pub wrap_key_route: WrapKeyRoute,
+    /// C_WrapKey of a wrap-with-trusted key under an untrusted key.
+    pub untrusted_wrap_refusal: cryptoki_sys::CK_RV,
+    /// C_WrapKey of a key generated non-extractable.
+    pub unextractable_wrap_refusal: cryptoki_sys::CK_RV,
+    /// C_CreateObject with CKA_TRUSTED true by a user.
+    pub user_create_trusted_refusal: cryptoki_sys::CK_RV,
+    /// Whether a user's C_GenerateKey may set CKA_TRUSTED true (so the
+    /// module alone does not keep the mark to the Security Officer).
+    pub user_generates_trusted_key: bool,
+    /// C_UnwrapKey of a backup with another wrap key: RFC 5649's integrity
+    /// check fails, reported as a fault by both modules.
+    pub wrong_wrap_key_refusal: &'static str,
+    /// CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE of an unwrapped key.
+    pub restored_always_sensitive: Option<bool>,
 }
 
 const SOFTHSM2: Expect = Expect {
@@ -49,6 +70,14 @@ const SOFTHSM2: Expect = Expect {
     count_low_after: 1,
     locks_after: None,
     library_version: "2.6",
+    wrap_mechanism: WrapMechanism::AesKeyWrapPad,
+    wrap_key_route: WrapKeyRoute::CreateObject,
+    untrusted_wrap_refusal: cryptoki_sys::CKR_KEY_NOT_WRAPPABLE,
+    unextractable_wrap_refusal: cryptoki_sys::CKR_KEY_UNEXTRACTABLE,
+    user_create_trusted_refusal: cryptoki_sys::CKR_ATTRIBUTE_READ_ONLY,
+    user_generates_trusted_key: false,
+    wrong_wrap_key_refusal: "CKR_GENERAL_ERROR",
+    restored_always_sensitive: Some(false),
 };
 
 const KRYOPTIC: Expect = Expect {
@@ -60,6 +89,14 @@ const KRYOPTIC: Expect = Expect {
     count_low_after: 7,
     locks_after: Some(10),
     library_version: "0.0 (not reported)",
+    wrap_mechanism: WrapMechanism::AesKeyWrapKwp,
+    wrap_key_route: WrapKeyRoute::UnwrapWithTransportKey,
+    untrusted_wrap_refusal: cryptoki_sys::CKR_WRAPPING_KEY_HANDLE_INVALID,
+    unextractable_wrap_refusal: cryptoki_sys::CKR_KEY_FUNCTION_NOT_PERMITTED,
+    user_create_trusted_refusal: cryptoki_sys::CKR_ATTRIBUTE_TYPE_INVALID,
+    user_generates_trusted_key: true,
+    wrong_wrap_key_refusal: "CKR_DEVICE_ERROR",
+    restored_always_sensitive: None,
 };
 
 /// The process-wide lab and module.
