@@ -159,6 +159,79 @@ pub enum PolicyError {
         section: &'static str,
     },
 
+    /// The policy does not let a root key be backed up.
+    #[error(
+        "policy '{policy}' does not allow a root key to be backed up [{section}]: its private \
+         key stays on its token (generate it without backup), or follow a policy whose \
+         [backup] table allows it"
+    )]
+    BackupNotAllowed {
+        /// The policy's name.
+        policy: String,
+        /// The section of its backup rule, or of its two-person control without one.
+        section: &'static str,
+    },
+
+    /// A backup's wrap key would be split below the policy's quorum.
+    #[error(
+        "the backup's wrap key would be split below the quorum of policy '{policy}': {problem} \
+         [{section}]; name more backup custodians or a higher threshold"
+    )]
+    BackupQuorum {
+        /// The policy's name.
+        policy: String,
+        /// What falls short.
+        problem: String,
+        /// The section of the backup rule.
+        section: &'static str,
+    },
+
+    /// Too few people for a key's destruction.
+    #[error(
+        "a key is destroyed by at least {needed} different authorised people, and {people} \
+         took part [{section}]; bring the others in before destroying it"
+    )]
+    DestructionQuorum {
+        /// Distinct people who took part.
+        people: usize,
+        /// How many the policy needs.
+        needed: usize,
+        /// The section of the destruction rule.
+        section: &'static str,
+    },
+
+    /// The records say the key was destroyed.
+    #[error(
+        "the key (SPKI SHA-256 {public_key_sha256}) was destroyed with its backups in ceremony \
+         '{ceremony_id}' on {time} [{section}]: a destroyed key is never used, backed up or \
+         restored again"
+    )]
+    KeyDestroyed {
+        /// Upper-case hex SHA-256 of the subjectPublicKeyInfo.
+        public_key_sha256: String,
+        /// The ceremony that destroyed it.
+        ceremony_id: String,
+        /// When (RFC 3339).
+        time: String,
+        /// CPS 6.2.10.
+        section: &'static str,
+    },
+
+    /// A backup the records do not hold.
+    #[error(
+        "no backup with SHA-256 {blob_sha256} of the key (SPKI SHA-256 {public_key_sha256}) is \
+         in the records [{section}]: restore only a backup its ceremony recorded; check the \
+         file on the backup media against the backup ceremony's log"
+    )]
+    UnknownBackup {
+        /// Upper-case hex SHA-256 of the backup given.
+        blob_sha256: String,
+        /// Upper-case hex SHA-256 of the key's subjectPublicKeyInfo.
+        public_key_sha256: String,
+        /// CPS 6.2.4.
+        section: &'static str,
+    },
+
     /// A record names what keyceremony-x509 refuses to read.
     #[error("{0}")]
     Certificate(#[from] X509Error),
@@ -188,7 +261,12 @@ impl PolicyError {
             | Self::ReusedKey { section, .. }
             | Self::ReusedSubject { section, .. }
             | Self::CrlSequence { section, .. }
-            | Self::NotIssued { section, .. } => Some(section),
+            | Self::NotIssued { section, .. }
+            | Self::BackupNotAllowed { section, .. }
+            | Self::BackupQuorum { section, .. }
+            | Self::DestructionQuorum { section, .. }
+            | Self::KeyDestroyed { section, .. }
+            | Self::UnknownBackup { section, .. } => Some(section),
             Self::Certificate(source) => Some(source.section()),
             _ => None,
         }

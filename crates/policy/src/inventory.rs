@@ -6,9 +6,8 @@
 //! here ever rewrites it. A line that cannot be read makes the whole inventory unreadable,
 //! because an inventory with a hole in it can no longer prove that nothing is reused.
 
-use std::fs::{File, OpenOptions};
-use std::io::{ErrorKind, Read, Write};
-use std::path::{Path, PathBuf};
+use std::fs::OpenOptions;
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use keyceremony_script::{Script, Violation};
@@ -17,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::PolicyError;
-use crate::names;
+use crate::{jsonl, names};
 
 /// The section of the no-reuse rule. It is not a policy setting: reuse is refused by every
 /// root CPS, and the inventory is the CA's record across all its policies.
@@ -86,39 +85,9 @@ pub struct Inventory {
 impl Inventory {
     /// Reads the inventory; a missing file is an empty inventory (the first ceremony).
     pub fn load(path: &Path) -> Result<Inventory, PolicyError> {
-        let io = |source| PolicyError::InventoryIo {
-            path: path.to_path_buf(),
-            source,
-        };
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Inventory::default()),
-            Err(e) => return Err(io(e)),
-        };
-        let corrupt = |line: usize, message: String| PolicyError::InventoryCorrupt {
-            path: path.to_path_buf(),
-            line,
-            message,
-        };
-        let mut entries = Vec::new();
-        let mut lines: Vec<&str> = text.split('\n').collect();
-        // A file that ends with a line feed splits into a last, empty piece; anything else
-        // there is a line cut short by a crash while it was appended.
-        if lines.pop().is_some_and(|last| !last.is_empty()) {
-            return Err(corrupt(
-                lines.len() + 1,
-                "the last line is incomplete (no line feed)".into(),
-            ));
-        }
-        for (i, line) in lines.iter().enumerate() {
-            let entry: InventoryEntry =
-                serde_json::from_str(line).map_err(|e| corrupt(i + 1, e.to_string()))?;
-            if let Some(problem) = entry.problem() {
-                return Err(corrupt(i + 1, problem));
-            }
-            entries.push(entry);
-        }
-        Ok(Inventory { entries })
+        Ok(Inventory {
+            entries: jsonl::read_all(path, InventoryEntry::problem)?,
+        })
     }
 
     /// The entries, oldest first.
@@ -183,9 +152,6 @@ impl Inventory {
         }
     }
 
-    /// Appends one entry as a JSON line and fsyncs it (and the folder, when this creates the
-    /// file). The file is opened for appending only, so earlier lines are never rewritten;
-    /// an entry is refused after a line cut short, which needs a person to look at it.
     /// Checks, before any signature, that [`Inventory::record`] will be able to add a line:
     /// the file opens for appending, or its folder exists to hold it. Writes nothing.
     pub fn check_recordable(path: &Path) -> Result<(), PolicyError> {
@@ -214,51 +180,15 @@ impl Inventory {
         }
     }
 
+    /// Appends one entry as a JSON line and fsyncs it (and the folder, when this creates the
+    /// file). The file is opened for appending only, so earlier lines are never rewritten;
+    /// an entry is refused after a line cut short, which needs a person to look at it.
     pub fn record(path: &Path, entry: &InventoryEntry) -> Result<(), PolicyError> {
         if let Some(problem) = entry.problem() {
             return Err(PolicyError::InvalidEntry(problem));
         }
-        let io = |source| PolicyError::InventoryIo {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut line =
-            serde_json::to_string(entry).map_err(|e| PolicyError::InvalidEntry(e.to_string()))?;
-        line.push('\n');
-
-        let created = !path.exists();
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(io)?;
-        let mut existing = Vec::new();
-        file.read_to_end(&mut existing).map_err(io)?;
-        if existing.last().is_some_and(|&b| b != b'\n') {
-            return Err(PolicyError::InventoryCorrupt {
-                path: path.to_path_buf(),
-                line: existing.iter().filter(|&&b| b == b'\n').count() + 1,
-                message: "the last line is incomplete (no line feed); nothing was appended".into(),
-            });
-        }
-        // One write of the whole line: with O_APPEND it lands after everything in the file.
-        file.write_all(line.as_bytes()).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        if created {
-            sync_folder(path).map_err(io)?;
-        }
-        Ok(())
+        jsonl::append(path, entry)
     }
-}
-
-/// Makes the new file's directory entry durable, as the file's own fsync does not.
-fn sync_folder(path: &Path) -> std::io::Result<()> {
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    File::open(folder)?.sync_all()
 }
 
 pub(crate) fn spki_sha256(spki_der: &[u8]) -> String {

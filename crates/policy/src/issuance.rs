@@ -120,7 +120,7 @@ pub(crate) struct RawIssuance {
 /// A rule that cannot be enforced as written: the field, and what is wrong.
 pub(crate) type Invalid = (String, String);
 
-fn section(field: &str, text: String) -> Result<&'static str, Invalid> {
+pub(crate) fn section(field: &str, text: String) -> Result<&'static str, Invalid> {
     if text.trim().is_empty() {
         return Err((
             format!("{field}.section"),

@@ -6,9 +6,9 @@
 //! - a subordinate CA's key and subject were never certified before, by a root or a
 //!   subordinate (CPS 6.3.2), and an OCSP responder's key neither;
 //! - a certificate a CRL revokes is one this root issued (BR 7.2);
-//! - a CRL's number is greater than the last one's, and its previous CRL is that last one.
-//!
-//! The `kind` tag leaves room for more records (the destruction of a key, issue 19).
+//! - a CRL's number is greater than the last one's, and its previous CRL is that last one;
+//! - a root key's backups, restores and destructions are known (`key_records.rs`), so that
+//!   a destroyed key is never used again and only a recorded backup is restored.
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +22,7 @@ use crate::{
     error::PolicyError,
     inventory::{Inventory, REUSE_SECTION, spki_sha256},
     jsonl,
+    key_records::{KeyBackupRecord, KeyDestructionRecord, KeyRestoreRecord},
     names::comparable,
 };
 
@@ -90,6 +91,12 @@ pub enum IssuedRecord {
     OcspResponder(CertificateRecord),
     /// A CRL.
     Crl(CrlRecord),
+    /// A root key's backup.
+    KeyBackup(KeyBackupRecord),
+    /// A root key's backup restored onto a token.
+    KeyRestore(KeyRestoreRecord),
+    /// A root key's destruction, of one copy or of the key.
+    KeyDestruction(KeyDestructionRecord),
 }
 
 impl CertificateRecord {
@@ -146,7 +153,7 @@ impl CrlRecord {
     }
 }
 
-fn upper_hex(value: &str, len: Option<usize>) -> bool {
+pub(crate) fn upper_hex(value: &str, len: Option<usize>) -> bool {
     !value.is_empty()
         && len.is_none_or(|len| value.len() == len)
         && value
@@ -176,6 +183,9 @@ impl IssuedRecord {
                     && r.number.bytes().all(|b| b.is_ascii_digit())
                     && r.revoked.iter().all(|s| upper_hex(s, None))
             }
+            Self::KeyBackup(r) => return r.problem(),
+            Self::KeyRestore(r) => return r.problem(),
+            Self::KeyDestruction(r) => return r.problem(),
         };
         (!fine).then(|| {
             "a record needs its ceremony id, subject, hashes (64 upper-case hex digits), serial \
@@ -187,7 +197,9 @@ impl IssuedRecord {
     fn certificate(&self) -> Option<&CertificateRecord> {
         match self {
             Self::SubordinateCa(r) | Self::CrossCertificate(r) | Self::OcspResponder(r) => Some(r),
-            Self::Crl(_) => None,
+            Self::Crl(_) | Self::KeyBackup(_) | Self::KeyRestore(_) | Self::KeyDestruction(_) => {
+                None
+            }
         }
     }
 }

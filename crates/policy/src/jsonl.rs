@@ -1,6 +1,7 @@
 //! An append-only JSON Lines file, one record a line: read whole or refused whole, appended
 //! one fsynced line at a time, never rewritten. A record file with a hole in it can no longer
-//! prove what it is kept to prove (that nothing is reused, that CRL numbers grow).
+//! prove what it is kept to prove (that nothing is reused, that CRL numbers grow). The
+//! inventory and the issued records are both such files.
 
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};

@@ -19,25 +19,32 @@
 //!   responder, its CRL), against the policy's [`IssuanceRules`].
 //! - [`IssuedRecords`]: the records of those certificates and CRLs, beside the inventory, so
 //!   that no subordinate key or subject is reused, a CRL revokes only this root's
-//!   certificates, and CRL numbers grow.
+//!   certificates, and CRL numbers grow; and of each root key's backups, restores and
+//!   destructions, so that a destroyed key is refused and only a recorded backup restored.
+//! - [`Policy::check_backup`] / [`Policy::check_destruction`]: whether a root key may be
+//!   backed up and by how many custodians (CPS 5.2.2, 6.2.4), and how many authorised
+//!   people destroy one (CPS 6.2.10).
 //!
 //! The arithmetic of the key checks and the DER reading of the certificate live in
 //! keyceremony-x509, which runs them on everything it builds; this crate names each result
 //! with its section and adds the rules that depend on the policy.
 
 mod check;
+mod custody;
 mod error;
 mod inventory;
 mod issuance;
 mod issued_records;
 mod jsonl;
 mod key;
+mod key_records;
 mod lint;
 mod lint_issued;
 mod names;
 mod policy;
 
 pub use check::{check_loaded_script, check_script};
+pub use custody::{BackupRule, DestructionRule};
 pub use error::PolicyError;
 pub use inventory::{Inventory, InventoryEntry, REUSE_SECTION};
 pub use issuance::{
@@ -48,6 +55,10 @@ pub use issued_records::{
     CertificateRecord, CrlRecord, IssuedRecord, IssuedRecords, NewCertificate,
 };
 pub use key::check_public_key;
+pub use key_records::{
+    DestructionScope, KeyBackupRecord, KeyDestructionRecord, KeyHistory, KeyRestoreRecord,
+    sha256_hex,
+};
 pub use keyceremony_x509::{KeyCheck, KeyQuality, PublicKeyType};
 pub use lint::{Finding, Severity, has_errors, lint_certificate, lint_tbs};
 pub use lint_issued::{

@@ -9,6 +9,7 @@ use keyceremony_x509::{MAX_VALIDITY_DAYS, MIN_VALIDITY_DAYS, SignatureAlgorithm}
 use serde::Deserialize;
 
 use crate::{
+    custody::{BackupRule, DestructionRule, RawBackup, RawDestruction},
     error::PolicyError,
     issuance::{
         IssuanceRules, RawCertificatePolicies, RawCrl, RawCrossCertificate, RawIssuance,
@@ -18,7 +19,7 @@ use crate::{
 
 /// Fewest people this tool ever lets activate a key or hold its activation data, whatever a
 /// policy says (CPS 5.2.2, 6.4.1 of the reference CPS; any root CPS has the same floor).
-const MIN_PERSONS: u32 = 2;
+pub(crate) const MIN_PERSONS: u32 = 2;
 
 /// A loaded policy. Every rule's `section` is the text the policy file gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +45,12 @@ pub struct Policy {
     /// What the root may sign after its key generation: subordinate CA certificates,
     /// cross-certificates, an OCSP responder's certificate, its CRL.
     pub issuance: IssuanceRules,
+    /// Whether a root key may be backed up, and its backup custodians' quorum; `None`
+    /// (no `[backup]` table): no root key may be.
+    pub backup: Option<BackupRule>,
+    /// How many authorised people destroy a key (`[destruction]`); without the table,
+    /// [`Policy::destruction_rule`] gives the tool's floor.
+    pub destruction: Option<DestructionRule>,
 }
 
 /// Allowed key algorithms, each with the one signature algorithm its root certificate uses.
@@ -221,6 +228,11 @@ struct RawPolicy {
     ocsp_responder: Option<RawOcspResponder>,
     #[serde(default)]
     crl: Option<RawCrl>,
+    // A root key's backup and destruction, optional.
+    #[serde(default)]
+    backup: Option<RawBackup>,
+    #[serde(default)]
+    destruction: Option<RawDestruction>,
 }
 
 #[derive(Deserialize)]
@@ -478,9 +490,21 @@ impl Policy {
             crl: raw.crl,
         })
         .map_err(|(field, message)| invalid(&field, message))?;
+        let backup = raw
+            .backup
+            .map(BackupRule::from_raw)
+            .transpose()
+            .map_err(|(field, message)| invalid(&field, message))?;
+        let destruction = raw
+            .destruction
+            .map(DestructionRule::from_raw)
+            .transpose()
+            .map_err(|(field, message)| invalid(&field, message))?;
 
         Ok(Policy {
             issuance,
+            backup,
+            destruction,
             name: raw.policy.name,
             document: raw.policy.document,
             path: path.to_path_buf(),
