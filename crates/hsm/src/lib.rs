@@ -3,8 +3,19 @@
 //! The rest of the workspace never sees `cryptoki` types: everything that
 //! crosses this crate's edge is plain data (strings, byte vectors, object
 //! handles as numbers) or [`HsmError`], so the HSM binding can change without
-//! touching the ceremony logic. PINs only ever travel as [`SecretString`] and
-//! are never formatted into errors or debug output.
+//! touching the ceremony logic. PINs only ever travel as [`SecretString`], a
+//! backup's wrap key only as a [`Zeroizing`] buffer, and neither is ever
+//! formatted into errors or debug output.
+//!
+//! A root key's backup, restore and destruction (CPS 6.2.4, 6.2.10) take the
+//! standard PKCS#11 route: [`Session::generate_key_pair_with`] makes a key
+//! that leaves its token only wrapped by a trusted key,
+//! [`Session::import_trusted_wrap_key`] puts one there under the Security
+//! Officer, [`Session::wrap_private_key`] wraps (RFC 5649),
+//! [`Session::restore_key`] unwraps onto another token and proves the copy,
+//! [`Session::destroy_key_pair`] and [`Session::destroy_wrap_key`] destroy
+//! and check that nothing is left. docs/supported-modules.md says what each
+//! tested module does.
 
 #![warn(missing_docs)]
 
