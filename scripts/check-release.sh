@@ -6,7 +6,8 @@
 #   1. scripts/release.sh in a clone of the commit, with a cargo home of its
 #      own that holds the downloaded crates but has never unpacked or built
 #      one (as on a fresh machine): the release. Its files match its
-#      SHA256SUMS, and its binary names no folder of the build.
+#      SHA256SUMS, its binary names no folder of the build, and the README
+#      names the libraries it needs.
 #   2. That binary rehearses both shipped ceremonies on SoftHSM2: a log whose
 #      environment entry records the binary's SHA-256.
 #   3. The auditor's section, run as written in another folder: the bundle
@@ -53,6 +54,13 @@ grep -qxF "commit: $commit" "$release/BUILD-INFO" || fail "BUILD-INFO does not n
 leaks=$(strings "$release/keyceremony" | grep -F -e "$work" -e "$root" -e "$cargo_home" \
   -e "${RUSTUP_HOME:-$HOME/.rustup}" -e /registry/src/ || true)
 [ -z "$leaks" ] || fail "the release binary names folders of its build:" "$leaks"
+for library in $(sed -n 's/^needs: //p' "$release/BUILD-INFO"); do
+  grep -qF "$library" "$one/keyceremony/README.md" \
+    || fail "README.md does not list $library, which the binary needs"
+done
+glibc=$(sed -n 's/^glibc: //p' "$release/BUILD-INFO")
+grep -qF "glibc $glibc" "$one/keyceremony/README.md" \
+  || fail "README.md does not say the binary needs glibc $glibc"
 binary_sha256=$(sha256sum "$release/keyceremony" | cut -d' ' -f1)
 echo "check-release: release built, $((SECONDS - start)) s"
 
@@ -87,5 +95,7 @@ expect "the bundle is the reviewed commit's"
 expect "$binary_sha256  target/release/keyceremony"
 expect "logged:  ${binary_sha256^^}"
 expect "the ceremony ran the binary this source builds"
-[ -z "$(ls -A "$audit/empty-cargo-home")" ] || fail "the offline build wrote into its empty cargo home"
+# Cargo keeps its locks and its cache's bookkeeping there; nothing else.
+[ ! -e "$audit/empty-cargo-home/registry" ] && [ ! -e "$audit/empty-cargo-home/git" ] \
+  || fail "the offline build fetched crates into its empty cargo home"
 echo "check-release: $commit rebuilt bit for bit from its bundle ($binary_sha256), $((SECONDS - start)) s"
