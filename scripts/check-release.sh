@@ -31,7 +31,9 @@ fail() {
   exit 1
 }
 
-commit=$(git -C "$root" rev-parse HEAD)
+if ! commit=$(git -C "$root" rev-parse --verify --quiet HEAD); then
+  fail "$root is not a git checkout with a commit; the check clones a commit and releases it"
+fi
 if [ -n "$(git -C "$root" status --porcelain)" ]; then
   echo "check-release: checking commit $commit; the changes not committed are not part of it"
 fi

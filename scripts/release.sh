@@ -73,7 +73,7 @@ mkdir completions
   echo "needs: $(readelf -d keyceremony | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | paste -sd' ' -)"
   echo "glibc: $(objdump -T keyceremony | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n1 | sed 's/GLIBC_//') or later"
 } > BUILD-INFO
-find . -type f | sed 's|^\./||' | sort | xargs sha256sum > "$work/SHA256SUMS"
+find . -type f -printf '%P\0' | sort -z | xargs -0 sha256sum > "$work/SHA256SUMS"
 mv "$work/SHA256SUMS" SHA256SUMS
 cd "$root"
 mv "$work/release" "$out"
