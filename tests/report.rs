@@ -244,6 +244,20 @@ fn report_holds_the_rehearsal_real_outputs() {
                 );
             }
         }
+        // The binary that ran, in hex and as PGP words to read aloud,
+        // computed here from the binary itself.
+        let binary = Sha256::digest(std::fs::read(BIN).unwrap());
+        let words = pgp_words::to_words(&binary).join(" ");
+        for (doc, what) in [(&md, "Markdown"), (&html, "HTML")] {
+            assert!(
+                doc.contains(&sha256_upper(Path::new(BIN))),
+                "{name} {what}: the binary's SHA-256"
+            );
+            assert!(
+                doc.contains(&words),
+                "{name} {what}: the binary's PGP words"
+            );
+        }
         // Each key's PKCS#11 URI and attributes read back.
         let generated = entries
             .iter()
