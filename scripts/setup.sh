@@ -80,6 +80,23 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+# rust-toolchain.toml pins the toolchain by its version. A machine whose
+# rustup has that version only as its "stable" toolchain (and no network to
+# fetch it by name) gets the version as a link to it, so cargo does not try
+# to download what is already installed. `+stable` calls bypass the pin.
+PINNED_TOOLCHAIN="$(sed -n 's/^channel = "\(.*\)"$/\1/p' "$(dirname "$0")/../rust-toolchain.toml")"
+if command -v rustup >/dev/null 2>&1 \
+  && ! rustup toolchain list | grep -q "^$PINNED_TOOLCHAIN-"; then
+  if [ "$(rustc +stable --version 2>/dev/null | cut -d' ' -f2)" = "$PINNED_TOOLCHAIN" ]; then
+    host="$(rustc +stable -vV | sed -n 's/^host: //p')"
+    echo "setup: rustup's stable toolchain is Rust $PINNED_TOOLCHAIN; linking it under that name"
+    ln -s "$(rustc +stable --print sysroot)" "${RUSTUP_HOME:-$HOME/.rustup}/toolchains/$PINNED_TOOLCHAIN-$host"
+  else
+    echo "setup: rust-toolchain.toml pins Rust $PINNED_TOOLCHAIN: install it (rustup toolchain install $PINNED_TOOLCHAIN)" >&2
+    exit 1
+  fi
+fi
+
 if ((need_kryoptic)); then
   echo "setup: building kryoptic $KRYOPTIC_VERSION's PKCS#11 module into $KRYOPTIC_DIR (about 2 minutes)"
   work="$(mktemp -d)"
