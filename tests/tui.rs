@@ -177,11 +177,19 @@ struct Copied {
 }
 
 impl Copied {
-    /// The value groups: text that must never be on screen again.
+    /// Text of the share's value that must never be on screen or in the log
+    /// again: every two neighbouring groups, as shown and run together. One
+    /// group alone is four base32 characters, which the upper-case hex of
+    /// the log and the screens holds by chance every few runs; two are
+    /// forty bits.
     fn groups(&self) -> Vec<String> {
-        self.lines[1..3]
+        let groups: Vec<&str> = self.lines[1..3]
             .iter()
-            .flat_map(|l| l.split(' ').map(str::to_string))
+            .flat_map(|l| l.split(' '))
+            .collect();
+        groups
+            .windows(2)
+            .flat_map(|pair| [pair.join(" "), pair.concat()])
             .collect()
     }
 }
