@@ -80,8 +80,29 @@ impl Lab {
         cmd
     }
 
+    /// A run to its end; the witness copies the heads it shows.
     fn run_ceremony(&self, ceremony: &Ceremony, answers: &Path, out: &Path) -> Output {
-        self.ceremony_cmd(ceremony, answers, out).output().unwrap()
+        let run = self.ceremony_cmd(ceremony, answers, out).output().unwrap();
+        self.copy_heads(out, &text(&run.stdout));
+        run
+    }
+
+    /// The witness's paper script of the ceremony in `out`: the last log
+    /// head a run showed (at an act's end or when it stopped).
+    fn paper(&self, out: &Path) -> PathBuf {
+        self.path(&format!("paper-{}", hash(&out.display().to_string())))
+    }
+
+    /// What the witness does with the heads a run prints: copies the last.
+    fn copy_heads(&self, out: &Path, printed: &str) {
+        if let Some(head) = last_head(printed) {
+            std::fs::write(self.paper(out), head).unwrap();
+        }
+    }
+
+    /// The last head on the paper script, or "none".
+    fn last_copied(&self, out: &Path) -> String {
+        std::fs::read_to_string(self.paper(out)).unwrap_or_else(|_| "none".to_string())
     }
 
     /// The shipped answers plus what the room decides on restarting.
@@ -92,17 +113,23 @@ impl Lab {
         path
     }
 
-    fn resume_answers(&self, ceremony: &Ceremony) -> PathBuf {
+    fn resume_answers(&self, ceremony: &Ceremony, out: &Path) -> PathBuf {
         self.answers_with(
             ceremony,
-            "\n[resume]\nchoice = \"resume\"\ncustodians = [\"carol\", \"dave\"]\n",
+            &format!(
+                "\n[resume]\nchoice = \"resume\"\ncustodians = [\"carol\", \"dave\"]\nhead = \"{}\"\n",
+                self.last_copied(out)
+            ),
         )
     }
 
-    fn abort_answers(&self, ceremony: &Ceremony) -> PathBuf {
+    fn abort_answers(&self, ceremony: &Ceremony, out: &Path) -> PathBuf {
         self.answers_with(
             ceremony,
-            "\n[resume]\nchoice = \"abort\"\nreason = \"fault drill\"\ncustodians = [\"dave\", \"erin\"]\n",
+            &format!(
+                "\n[resume]\nchoice = \"abort\"\nreason = \"fault drill\"\ncustodians = [\"dave\", \"erin\"]\nhead = \"{}\"\n",
+                self.last_copied(out)
+            ),
         )
     }
 
@@ -114,6 +141,16 @@ impl Lab {
     fn no_unaccounted_key(&self, ceremony: &Ceremony, out: &Path) {
         self.assert_every_key_logged(ceremony.token, &user_pin(out, ceremony.id), out);
     }
+}
+
+/// The last log head a headless run printed for the witness to copy.
+fn last_head(printed: &str) -> Option<String> {
+    printed
+        .lines()
+        .filter(|l| l.starts_with("LOG HEAD at "))
+        .filter_map(|l| l.rsplit(": ").next())
+        .map(str::to_string)
+        .next_back()
 }
 
 fn hash(text: &str) -> u64 {
@@ -176,7 +213,7 @@ fn assert_fails_with(run: &Output, expected: &[&str], drill: &str) {
 /// Resumes and completes the ceremony: the log then verifies sealed, and
 /// the token holds exactly the keys the log accounts for.
 fn resume_to_the_end(lab: &Lab, ceremony: &Ceremony, out: &Path, drill: &str) {
-    let run = lab.run_ceremony(ceremony, &lab.resume_answers(ceremony), out);
+    let run = lab.run_ceremony(ceremony, &lab.resume_answers(ceremony, out), out);
     assert!(
         run.status.success(),
         "{drill}: resuming failed:\n{}{}",
@@ -223,6 +260,7 @@ fn run_until_halted(lab: &Lab, ceremony: &Ceremony, out: &Path, step: &str) -> C
         assert!(n > 0, "no halt after step {step}:\n{seen}");
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
+    lab.copy_heads(out, &seen);
     child
 }
 
@@ -231,7 +269,7 @@ fn run_until_halted(lab: &Lab, ceremony: &Ceremony, out: &Path, step: &str) -> C
 fn run_until_key_generation(lab: &Lab, ceremony: &Ceremony, out: &Path) -> Child {
     let mut child = lab
         .ceremony_cmd(ceremony, &ceremony.answers(), out)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -300,6 +338,7 @@ fn the_token_folder_taken_away_during_key_generation() {
     let away = lab.path("lab/tokens-away");
     std::fs::rename(lab.tokens(), &away).unwrap();
     let run = wait_with_timeout(child, drill);
+    lab.copy_heads(&out, &text(&run.stdout));
     assert_fails_with(&run, &["C_GenerateKeyPair failed"], drill);
     assert_interrupted_log(&out, drill);
     let kinds = kinds(&out);
@@ -311,7 +350,7 @@ fn the_token_folder_taken_away_during_key_generation() {
 
     // The next run cannot find the token, says so, and changes nothing.
     let before = std::fs::read(out.join("ceremony.log")).unwrap();
-    let run = lab.run_ceremony(&RSA, &lab.resume_answers(&RSA), &out);
+    let run = lab.run_ceremony(&RSA, &lab.resume_answers(&RSA, &out), &out);
     // SoftHSM2 refuses to initialise without its token folder; the message
     // names the folder and how it was configured.
     let tokens = lab.tokens().display().to_string();
@@ -377,7 +416,7 @@ fn a_token_that_cannot_store_the_key() {
         "mount --bind {tokens} {tokens} && mount -o remount,bind,ro {tokens}"
     ));
     let mounted = Mounted(lab.tokens());
-    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
     assert_fails_with(&run, &["C_GenerateKeyPair failed"], drill);
     assert_interrupted_log(&out, drill);
     let log = entries(&out);
@@ -430,7 +469,7 @@ fn the_disk_fills_up_while_the_log_is_written() {
     let filler = disk.join("filler");
     let room = free_bytes(&disk) - 4096;
     std::fs::write(&filler, vec![0u8; room as usize]).unwrap();
-    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
     assert_fails_with(&run, &["No space left on device"], drill);
     assert_interrupted_log(&out, drill);
     assert!(
@@ -462,6 +501,7 @@ fn signal_during_key_generation(signal: i32, name: &str) -> (Lab, PathBuf) {
     // SAFETY: kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
     let run = wait_with_timeout(child, &drill);
+    lab.copy_heads(&out, &text(&run.stdout));
     assert_fails_with(
         &run,
         &[
@@ -507,7 +547,7 @@ fn sigint_during_key_generation_then_resume() {
 #[test]
 fn sigterm_during_key_generation_then_abort() {
     let (lab, out) = signal_during_key_generation(libc::SIGTERM, "SIGTERM");
-    let run = lab.run_ceremony(&RSA, &lab.abort_answers(&RSA), &out);
+    let run = lab.run_ceremony(&RSA, &lab.abort_answers(&RSA, &out), &out);
     assert!(run.status.success(), "abort: {}", text(&run.stderr));
     let (code, report) = verify_log(&out);
     assert_eq!(code, 3, "{report}");
@@ -652,7 +692,7 @@ fn an_output_changed_after_its_record_is_evidence() {
     std::fs::write(&der, &changed).unwrap();
     let log = std::fs::read(out.join("ceremony.log")).unwrap();
 
-    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
     assert_fails_with(
         &run,
         &[
@@ -674,7 +714,7 @@ fn an_output_changed_after_its_record_is_evidence() {
         "{drill}: the evidence moved"
     );
 
-    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384, &out), &out);
     assert!(
         run.status.success(),
         "{drill}: abort: {}",
@@ -693,7 +733,7 @@ fn a_log_without_a_complete_entry_has_nothing_to_resume() {
         let out = lab.path("out");
         std::fs::create_dir_all(&out).unwrap();
         std::fs::write(out.join("ceremony.log"), written).unwrap();
-        let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+        let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
         assert_fails_with(
             &run,
             &[
@@ -717,7 +757,7 @@ fn an_aborted_ceremony_is_never_taken_up_again() {
     // Stopped before the token existed: the abort is recorded, but there is
     // no log-signing key to seal the log with.
     run_and_kill_after(&lab, &P384, &out, "1.3");
-    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384, &out), &out);
     assert_fails_with(
         &run,
         &["the abort is recorded, but the log cannot be sealed"],
@@ -725,7 +765,7 @@ fn an_aborted_ceremony_is_never_taken_up_again() {
     );
     let aborted = std::fs::read(out.join("ceremony.log")).unwrap();
 
-    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
     assert_fails_with(
         &run,
         &[
@@ -735,7 +775,7 @@ fn an_aborted_ceremony_is_never_taken_up_again() {
         ],
         drill,
     );
-    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384, &out), &out);
     assert_fails_with(
         &run,
         &["the abort is already recorded (entry", "cannot be sealed"],
@@ -757,7 +797,7 @@ fn a_second_run_on_a_running_ceremony_is_refused() {
     let out = lab.path("out");
     let mut first = run_until_halted(&lab, &P384, &out, "1.3");
     let before = std::fs::read(out.join("ceremony.log")).unwrap();
-    let second = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+    let second = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
     assert_fails_with(
         &second,
         &["another keyceremony process is running this ceremony"],
@@ -796,7 +836,8 @@ fn a_crash_after_every_share_was_handed_out() {
         e["step"] == "2.1" && e["kind"] != "witness-confirmed" && e["kind"] != "step-end"
     });
     let log = entries(&out);
-    assert_eq!(log.last().unwrap()["kind"], "file-written", "{drill}");
+    // Each share is recorded as issued once its share file is on disk.
+    assert_eq!(log.last().unwrap()["kind"], "share-issued", "{drill}");
     assert!(
         !log.iter()
             .any(|e| e["step"] == "2.1" && e["kind"] == "step-end"),
@@ -830,7 +871,7 @@ fn a_crash_while_shares_were_handed_out() {
     crash_in_the_token_initialisation(&lab, &out, |e| e["kind"] == "log-signing-key");
     let before = std::fs::read(out.join("ceremony.log")).unwrap();
 
-    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
     assert_fails_with(
         &run,
         &[
@@ -846,7 +887,7 @@ fn a_crash_while_shares_were_handed_out() {
         "{drill}: a refused resumption wrote to the log"
     );
 
-    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384, &out), &out);
     assert_fails_with(
         &run,
         &[

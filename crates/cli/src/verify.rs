@@ -30,6 +30,12 @@ pub fn verify_log(log: &Path, expect_head: Option<&str>, witness_key: Option<&Pa
         println!("head: {}", hex::encode(head));
         println!("head words: {}", pgp_words::to_words(&head).join(" "));
     }
+    if report.checkpoints > 0 || report.resumes > 0 {
+        println!(
+            "checkpoints: {} (each verified with the recorded log-signing key); reopened after an interruption: {} time(s)",
+            report.checkpoints, report.resumes
+        );
+    }
     if let Some(problem) = &report.problem {
         println!("entry {}: {}", problem.entry, problem.message);
     }

@@ -103,10 +103,7 @@ const SYSTEM_CONFIG: &str = "/etc/softhsm/softhsm2.conf";
 /// says no more than CKR_GENERAL_ERROR, so for SoftHSM2 this finds which
 /// (a ceremony's token folder taken away or left unmounted looks the same).
 pub fn initialize_advice(module: &Path) -> String {
-    let is_softhsm = module
-        .file_name()
-        .is_some_and(|name| name.to_string_lossy().contains("softhsm"));
-    if !is_softhsm {
+    if !is_softhsm(module) {
         return "the module could not start its token; check that the HSM is connected and \
                 powered, and the module's own configuration"
             .to_owned();
@@ -148,6 +145,38 @@ pub fn initialize_advice(module: &Path) -> String {
             token_dir.display()
         ),
     }
+}
+
+fn is_softhsm(module: &Path) -> bool {
+    module
+        .file_name()
+        .is_some_and(|name| name.to_string_lossy().contains("softhsm"))
+}
+
+/// The `token.object` files of SoftHSM2's token folders that are empty:
+/// SoftHSM2 rewrites a token's state file in place (during C_Login among
+/// others), so a process killed at that moment leaves it empty, and the
+/// token then vanishes from the slot list. Empty for any other module.
+pub fn empty_token_state_files(module: &Path) -> Vec<PathBuf> {
+    if !is_softhsm(module) {
+        return Vec::new();
+    }
+    let config = std::env::var_os(SOFTHSM2_CONF_VAR)
+        .map_or_else(|| PathBuf::from(SYSTEM_CONFIG), PathBuf::from);
+    let Some(dir) = fs::read_to_string(&config)
+        .ok()
+        .and_then(|text| configured_token_dir(&text))
+    else {
+        return Vec::new();
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|entry| entry.path().join("token.object"))
+        .filter(|file| fs::metadata(file).is_ok_and(|m| m.is_file() && m.len() == 0))
+        .collect()
 }
 
 fn configured_token_dir(config: &str) -> Option<PathBuf> {

@@ -28,7 +28,7 @@ mod policy;
 
 pub use check::{check_loaded_script, check_script};
 pub use error::PolicyError;
-pub use inventory::{Inventory, InventoryEntry, REUSE_SECTION};
+pub use inventory::{Inventory, InventoryEntry, InventoryLock, REUSE_SECTION};
 pub use key::check_public_key;
 pub use keyceremony_x509::{KeyCheck, KeyQuality, PublicKeyType};
 pub use lint::{Finding, Severity, has_errors, lint_certificate, lint_tbs};

@@ -1347,7 +1347,7 @@ fn an_interrupted_ceremony_is_resumed_or_aborted_before_the_start() {
     prompt(
         &mut app,
         Prompt::Resume {
-            interrupted: interrupted.clone(),
+            interrupted: Box::new(interrupted.clone()),
         },
     );
     assert_shows(
@@ -1373,7 +1373,12 @@ fn an_interrupted_ceremony_is_resumed_or_aborted_before_the_start() {
         shares_lost: true,
         ..interrupted
     };
-    prompt(&mut app, Prompt::Resume { interrupted: lost });
+    prompt(
+        &mut app,
+        Prompt::Resume {
+            interrupted: Box::new(lost),
+        },
+    );
     assert_shows(
         &app,
         &[
@@ -1401,7 +1406,7 @@ fn an_interrupted_ceremony_is_resumed_or_aborted_before_the_start() {
     prompt(
         &mut app,
         Prompt::Resume {
-            interrupted: changed,
+            interrupted: Box::new(changed),
         },
     );
     assert_shows(

@@ -42,15 +42,18 @@ pub fn view(app: &App, finished: &Finished, frame: &mut Frame, area: Rect) {
             log_head,
             certificates,
         } => {
-            let title = if app.info.rehearsal {
-                "CEREMONY COMPLETE (REHEARSAL)"
-            } else {
-                "CEREMONY COMPLETE"
+            let aborted = app.sealed.as_ref().is_some_and(|s| s.outcome == "aborted");
+            let title = match (aborted, app.info.rehearsal) {
+                (true, _) => "CEREMONY ABORTED: ITS LOG IS SEALED AS ABORTED",
+                (false, true) => "CEREMONY COMPLETE (REHEARSAL)",
+                (false, false) => "CEREMONY COMPLETE",
             };
             lines.push(banner(title, area.width));
-            lines.push(line(
-                "Every step was performed and witnessed; the log records each one.",
-            ));
+            lines.push(line(if aborted {
+                "The room ended the interrupted ceremony; the log records the abort and is sealed."
+            } else {
+                "Every step was performed and witnessed; the log records each one."
+            }));
             lines.push(blank());
             lines.push(field(
                 "Log",
@@ -98,6 +101,22 @@ pub fn view(app: &App, finished: &Finished, frame: &mut Frame, area: Rect) {
                 "The ceremony did not start: nothing was written and the HSM is unchanged."
                     .to_string()
             }));
+            if let (true, Some(head)) = (app.started, &app.log_head) {
+                lines.push(strong(format!(
+                    "Copy the log head after entry {} onto the paper script:",
+                    head.entries
+                )));
+                lines.extend(hex_field("Log head", &head.head));
+                lines.push(field("", head.words.clone()));
+            }
+        }
+    }
+    if !app.keys_left.is_empty() {
+        lines.push(strong(
+            "Left on the token, live (the tool destroys no key):",
+        ));
+        for key in &app.keys_left {
+            lines.push(line(format!("  {key}")));
         }
     }
     if let Some(sealed) = &app.sealed {
