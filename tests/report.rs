@@ -588,10 +588,21 @@ fn paper_script_has_every_step_with_initials_boxes() {
         );
         for heading in [
             "## Exception sheet",
+            "## Log heads when a run stopped",
             "## Attestation",
             "## Participants and roles",
         ] {
             assert!(md.contains(heading), "{name}: {heading}");
+        }
+        // The head the tool shows at each act's end but the last (the
+        // seal's), which a resumed ceremony is proven with (issue 12).
+        let acts = script["acts"].as_array().unwrap();
+        for act in &acts[..acts.len() - 1] {
+            let id = act["id"].as_str().unwrap();
+            assert!(
+                md.contains(&format!("| Log head at the end of act {id} |")),
+                "{name}: no head line for act {id}"
+            );
         }
         assert!(md.contains(
             "| Participant | Role | Present (initials) | Script followed (initials) | Record true (initials) | Disagreement | Date and time (UTC) |"

@@ -28,6 +28,10 @@ pub enum OutputError {
     )]
     Unwritten { path: PathBuf, source: io::Error },
     #[error(
+        "{path} exists already: the tool never writes over a file. Nothing was written or recorded; move it out of the output folder (keep it for the auditor if nobody in the room put it there) and run the same command again"
+    )]
+    Exists { path: PathBuf },
+    #[error(
         "the backup folder {path} does not exist: mount the removable media that receives the sealed log's copy there (CPS 5.4.5), or name its folder with --backup"
     )]
     BackupMissing { path: PathBuf },
@@ -258,9 +262,7 @@ impl OutDir {
             Ok(meta) if meta.file_type().is_symlink() => {
                 return Err(OutputError::Symlink { path });
             }
-            Ok(_) if !replace => {
-                return Err(io_err(&path)(io::Error::from(io::ErrorKind::AlreadyExists)));
-            }
+            Ok(_) if !replace => return Err(OutputError::Exists { path }),
             _ => {}
         }
         let partial = dir.join(partial_name(name));
@@ -276,11 +278,10 @@ impl OutDir {
                 file.write_all(bytes)?;
                 file.sync_all()
             });
-        if let Err(source) = written {
+        if let Err(source) = written.and_then(|()| fs::rename(&partial, &path)) {
             let _ = fs::remove_file(&partial);
             return Err(OutputError::Unwritten { path, source });
         }
-        fs::rename(&partial, &path).map_err(io_err(&path))?;
         File::open(&dir)
             .and_then(|d| d.sync_all())
             .map_err(io_err(&dir))?;
@@ -369,7 +370,8 @@ mod tests {
         let out = OutDir::create(&dir.path().join("out")).unwrap();
         let written = out.write_new("keys/a.pem", b"one").unwrap();
         assert_eq!(fs::read(&written.path).unwrap(), b"one");
-        assert!(out.write_new("keys/a.pem", b"two").is_err());
+        let err = out.write_new("keys/a.pem", b"two").unwrap_err();
+        assert!(matches!(err, OutputError::Exists { .. }), "{err}");
         assert_eq!(fs::read(&written.path).unwrap(), b"one");
         out.append("fingerprints.txt", b"a\n").unwrap();
         let all = out.append("fingerprints.txt", b"b\n").unwrap();

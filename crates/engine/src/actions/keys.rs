@@ -74,6 +74,7 @@ impl Runner {
             if let Some(pair) = session.find_key_pair(&id)? {
                 return self.record_generated(operator, step, label, pair, None);
             }
+            self.record_made_without_login(step, &id)?;
         }
         // Interrupted right after this key was generated and recorded, before
         // the step ended: the login on resuming found the key again by its
@@ -135,6 +136,33 @@ impl Runner {
         self.check_stop(step, "after the key generation")
     }
 
+    /// Objects at the CKA_ID an interrupted generation asked for, when no
+    /// private key is there: made without a login (anyone with the module
+    /// can), so never this ceremony's key. Recorded for the auditor.
+    fn record_made_without_login(&mut self, step: &Step, id: &[u8]) -> Result<(), EngineError> {
+        let found = self
+            .logged_in(step)?
+            .find_objects(&ObjectFilter::id(id.to_vec()))?;
+        if found.is_empty() {
+            return Ok(());
+        }
+        let objects: Vec<String> = found
+            .iter()
+            .map(|o| format!("{} '{}'", o.class, o.label))
+            .collect();
+        self.tool_record(
+            Some(&step.id),
+            EventKind::Recorded,
+            format!(
+                "the token holds {} object(s) at CKA_ID {}, which the interrupted generation asked for, but no private key: they were made without a login, are not this ceremony's key and are ignored; keep the token for the auditor ({})",
+                found.len(),
+                hex::encode(id),
+                objects.join(", ")
+            ),
+            json!({ "made_without_login": hex::encode(id), "objects": objects }),
+        )
+    }
+
     /// Every check a root key passes before it is used, whether the token
     /// just made it or a resumed run takes it up again: the script's type
     /// and size, the private key's attributes (CKA_PRIVATE, CKA_LOCAL,
@@ -151,7 +179,7 @@ impl Runner {
         let mut problems = Vec::new();
         if wanted.map(hsm_algorithm) != Some(Some(pair.algorithm)) {
             problems.push(format!(
-                "the token holds a {} key, but the script asks for {}",
+                "the key on the token is {}, but the script asks for {}",
                 pair.algorithm,
                 wanted.map_or("no key", |a| a.as_str())
             ));
