@@ -1565,6 +1565,14 @@ fn an_unterminated_last_line_is_read_as_the_writer_reads_it() {
     std::fs::write(&path, log).unwrap();
     resume_to_the_end(&lab, &P384, &out, drill);
     let log = entries(&out);
+    // Killed in act 1: no head had been shown and no checkpoint made, so
+    // the steps that ended are named for the witness to check on paper.
+    let reopened = log.iter().find(|e| e["kind"] == "log-reopened").unwrap();
+    assert_eq!(
+        reopened["data"]["steps_ended_unproven"],
+        serde_json::json!(["1.1", "1.2"]),
+        "{reopened}"
+    );
     for step in ["1.1", "1.2", "1.3", "1.4", "2.1", "4.3", "5.3"] {
         assert!(
             log.iter()

@@ -67,6 +67,8 @@ pub struct Interrupted {
     pub hashes: Vec<[u8; 32]>,
     /// Numbers of the `checkpoint` entries.
     pub checkpoints: Vec<u64>,
+    /// (entry, step) of each `step-end`.
+    pub step_ends: Vec<(u64, String)>,
     /// The recorded log-signing key (PEM) and its URI.
     pub log_key: Option<(String, String)>,
     /// The data of the first run's environment attestation.
@@ -270,7 +272,11 @@ pub(crate) fn scan(lines: &[Vec<u8>], script: &Script) -> Interrupted {
                         .map(|t| text(&t["serial"]))
                 });
             }
-            "step-end" => state.completed.push(step),
+            "step-end" => {
+                let seq = entry["seq"].as_u64().unwrap_or_default();
+                state.step_ends.push((seq, step.clone()));
+                state.completed.push(step);
+            }
             "checkpoint" => state
                 .checkpoints
                 .push(entry["seq"].as_u64().unwrap_or_default()),

@@ -229,6 +229,11 @@ mod tests {
     }
 
     #[test]
+    fn only_softhsm2_has_state_files_to_look_at() {
+        assert!(empty_token_state_files(Path::new("/usr/lib/vendor/libcknfast.so")).is_empty());
+    }
+
+    #[test]
     fn advice_for_other_modules_does_not_mention_softhsm() {
         let advice = initialize_advice(Path::new("/usr/lib/vendor/libcknfast.so"));
         assert!(advice.contains("HSM is connected"), "{advice}");

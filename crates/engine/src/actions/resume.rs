@@ -115,6 +115,22 @@ impl Runner {
             Some(n) => format!("the head the witness copied is the head after entry {n}"),
             None => "the witness had copied no head".to_string(),
         };
+        // Nothing outside the log vouches for these: the witness checks them
+        // against the initials on the paper script.
+        let unproven: Vec<&str> = interrupted
+            .step_ends
+            .iter()
+            .filter(|(entry, _)| Some(*entry) > proof.proven_through)
+            .map(|(_, step)| step.as_str())
+            .collect();
+        let unproven_words = if unproven.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; steps {} ended after the last proven entry: the witness checks them against the initials on the paper script",
+                unproven.join(", ")
+            )
+        };
         let through = match (proof.proven_through, proof.token_check) {
             (None, _) => {
                 "no entry is proven: no head was copied and there is no checkpoint".to_string()
@@ -128,10 +144,10 @@ impl Runner {
             interrupted.next_step.as_deref(),
             EventKind::LogReopened,
             format!(
-                "the log of the interrupted ceremony is reopened after {} entries: {witness}; {through}",
+                "the log of the interrupted ceremony is reopened after {} entries: {witness}; {through}{unproven_words}",
                 interrupted.entries
             ),
-            json!({ "entries_before": interrupted.entries, "proof": proof }),
+            json!({ "entries_before": interrupted.entries, "proof": proof, "steps_ended_unproven": unproven }),
         )
     }
 
