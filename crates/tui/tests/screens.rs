@@ -1291,6 +1291,55 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
     begin_step(&mut help, "1.1");
     press(&mut help, KeyCode::Char('?'));
     captures.push(("help", render(&help)));
+
+    let mut act_end = running();
+    begin_step(&mut act_end, "2.2");
+    prompt(
+        &mut act_end,
+        Prompt::CopyHead {
+            witness: person("quinn"),
+            head: head_shown("the end of act 2", 59),
+        },
+    );
+    captures.push(("act-head", render(&act_end)));
+
+    let mut stopped = running();
+    begin_step(&mut stopped, "3.1");
+    notice(
+        &mut stopped,
+        Notice::LogHead(head_shown("the run stopped in step 3.1", 64)),
+    );
+    let interrupted = EngineError::Interrupted {
+        signal: "SIGTERM".to_string(),
+        step: "3.1".to_string(),
+        at: "after the key generation",
+    };
+    update(
+        &mut stopped,
+        Event::Finished(Finished::Stopped(explain(&interrupted))),
+    );
+    captures.push(("stopped-head", render(&stopped)));
+
+    let mut last = App::new(info(true), &shipped(), at("2026-11-25T10:00:00Z"));
+    prompt(
+        &mut last,
+        Prompt::LastHead {
+            witness: person("quinn"),
+            entries: 66,
+        },
+    );
+    type_text(&mut last, "FCDE 2B2E DBA5 6BF4 0860 1FB7 21FE 9B5C");
+    captures.push(("last-head", render(&last)));
+
+    let mut changed = App::new(info(true), &shipped(), at("2026-11-25T10:00:00Z"));
+    prompt(
+        &mut changed,
+        Prompt::EnvironmentChange {
+            witness: person("quinn"),
+            changes: vec!["PKCS#11 module path: /usr/lib/softhsm/libsofthsm2.so in the first run, /opt/softhsm/lib/libsofthsm2.so now".to_string()],
+        },
+    );
+    captures.push(("environment-change", render(&changed)));
     captures
 }
 
