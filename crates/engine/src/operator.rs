@@ -54,7 +54,7 @@ pub enum ShareShown {
 /// log with the last one copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogHead {
-    /// Where, in words: "the end of act 2", "the run stopped in step 3.1".
+    /// Where, in words: "the end of act 2", "the stop in step 3.1".
     pub at: String,
     /// The entry whose line hashes to `head`.
     pub entries: u64,

@@ -344,7 +344,7 @@ impl Runner {
                 json!({ "clean": closed }),
             );
         }
-        self.show_head(operator, format!("the run stopped in step {step}"));
+        self.show_head(operator, format!("the stop in step {step}"));
     }
 
     /// A safe point: nothing is half done here, so a stop that a signal

@@ -1307,7 +1307,7 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
     begin_step(&mut stopped, "3.1");
     notice(
         &mut stopped,
-        Notice::LogHead(head_shown("the run stopped in step 3.1", 64)),
+        Notice::LogHead(head_shown("the stop in step 3.1", 64)),
     );
     let interrupted = EngineError::Interrupted {
         signal: "SIGTERM".to_string(),
@@ -1657,7 +1657,7 @@ fn a_stopped_run_shows_its_head_to_copy_and_an_abort_the_keys_left() {
     );
     notice(
         &mut app,
-        Notice::LogHead(head_shown("the run stopped in step 3.1", 61)),
+        Notice::LogHead(head_shown("the stop in step 3.1", 61)),
     );
     let aborted = EngineError::Input(InputError::Aborted {
         reason: "fire alarm".to_string(),
