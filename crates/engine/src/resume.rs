@@ -69,8 +69,8 @@ pub struct Interrupted {
     pub checkpoints: Vec<u64>,
     /// (entry, step) of each `step-end`.
     pub step_ends: Vec<(u64, String)>,
-    /// The recorded log-signing key (PEM) and its URI.
-    pub log_key: Option<(String, String)>,
+    /// The recorded log-signing key, PEM.
+    pub log_key_pem: Option<String>,
     /// The data of the first run's environment attestation.
     pub environment: Option<Value>,
     /// The ceremony token's serial, as the log records it.
@@ -99,14 +99,14 @@ impl Interrupted {
 
     /// Why the ceremony can only be aborted, if it can only be aborted.
     pub fn refusal(&self) -> Option<String> {
-        if let Some((label, why)) = self.refused_keys.iter().next() {
-            return Some(format!(
-                "key '{label}' was refused ({why}): it is never certified, and a key label is never reused (CPS 6.3.2), so this ceremony cannot complete. Abort it (the abort record lists the key as left on the token), then start a new ceremony"
-            ));
-        }
         if let Some(abort) = &self.aborted {
             return Some(format!(
                 "the ceremony was aborted ({abort}); an aborted ceremony is not taken up again. Abort it here to seal its log as aborted, then start a new ceremony with a new --out folder"
+            ));
+        }
+        if let Some((label, why)) = self.refused_keys.iter().next() {
+            return Some(format!(
+                "key '{label}' was refused ({why}): it is never certified, and a key label is never reused (CPS 6.3.2), so this ceremony cannot complete. Abort it (the abort record lists the key as left on the token), then start a new ceremony"
             ));
         }
         if self.shares_lost {
@@ -291,9 +291,9 @@ pub(crate) fn scan(lines: &[Vec<u8>], script: &Script) -> Interrupted {
                 }
             }
             "share-issued" => issued += 1,
-            "log-signing-key" if state.log_key.is_none() => {
+            "log-signing-key" if state.log_key_pem.is_none() => {
                 state.log_key_recorded = true;
-                state.log_key = Some((text(&data["public_key"]), text(&data["uri"])));
+                state.log_key_pem = Some(text(&data["public_key"]));
             }
             "key-generation-requested" if data["purpose"].as_str() == Some("log-signing") => {
                 state.log_key_id = Some(text(&data["id"]));

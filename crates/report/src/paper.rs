@@ -143,10 +143,7 @@ pub(crate) fn document(script: &LoadedScript) -> Document {
         kind: TableKind::Sheet,
     }));
 
-    blocks.push(Block::Heading(
-        2,
-        "Log heads when a run stopped".to_string(),
-    ));
+    blocks.push(Block::Heading(2, "Log heads when a run stopped".into()));
     blocks.push(Block::Para(vec![text(
         "When a run stops, the tool shows the log's head: the witness copies it here. On \
          restarting, the witness types the last head copied on this paper (here or at an act's \

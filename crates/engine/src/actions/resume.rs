@@ -108,8 +108,9 @@ impl Runner {
             interrupted.last_checkpoint(),
         );
         if proof.token_check {
-            let pem = interrupted.log_key.as_ref().map(|(pem, _)| pem.clone());
-            self.token_check = proof.last_checkpoint_entry.zip(pem);
+            self.token_check = proof
+                .last_checkpoint_entry
+                .zip(interrupted.log_key_pem.clone());
         }
         let witness = match proof.witness_head_entry {
             Some(n) => format!("the head the witness copied is the head after entry {n}"),
