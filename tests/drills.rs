@@ -1849,3 +1849,54 @@ fn an_empty_softhsm2_state_file_is_said_as_such() {
         drill,
     );
 }
+
+#[test]
+fn a_log_signing_key_replaced_in_the_log_goes_no_further() {
+    let drill = "log-signing key replaced in the log";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    // The head copied at act 1's end comes before the log-signing key's
+    // record: the attacker replaces that record with a key of their own.
+    run_and_kill_after(&lab, &P384, &out, "2.1");
+    let key = lab.path("attacker.pem");
+    sh(&format!(
+        "openssl ecparam -name secp384r1 -genkey -noout | openssl ec -pubout -out {}",
+        key.display()
+    ));
+    let pem = std::fs::read_to_string(&key).unwrap();
+    let der = Command::new("openssl")
+        .args(["pkey", "-pubin", "-outform", "DER", "-in"])
+        .arg(&key)
+        .output()
+        .unwrap()
+        .stdout;
+    let sha = {
+        use sha2::{Digest, Sha256};
+        hex::encode_upper(Sha256::digest(&der))
+    };
+    let mut lines = log_lines(&out);
+    let at = lines
+        .iter()
+        .position(|l| l.contains("\"kind\":\"log-signing-key\""))
+        .unwrap();
+    let entry: serde_json::Value = serde_json::from_str(&lines[at]).unwrap();
+    let data = format!(
+        "{{\"public_key\":{},\"public_key_sha256\":\"{sha}\",\"uri\":{}}}",
+        serde_json::Value::from(pem),
+        entry["data"]["uri"]
+    );
+    let data_at = lines[at].find(",\"data\":").unwrap();
+    lines[at] = format!("{},\"data\":{data}}}", &lines[at][..data_at]);
+    forge_log(&out, &lines);
+    assert_interrupted_log(&out, drill);
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
+    assert_fails_with(
+        &run,
+        &["does not prove this log", "call the auditor"],
+        drill,
+    );
+    assert!(
+        !kinds(&out).contains(&"key-generated".to_string()),
+        "{drill}: the ceremony went on to generate its key"
+    );
+}

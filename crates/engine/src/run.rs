@@ -65,12 +65,22 @@ pub(crate) struct Runner {
     /// What an interrupted run left: keys and certificates to take up again
     /// at the next login, key generations to look for on the token.
     pub(crate) recovery: Option<Interrupted>,
-    /// Resumed over checkpoints after the witness's head: the last of them
-    /// and the recorded log-signing key (PEM), to verify with the token at
-    /// the first login (`actions::proof`).
-    pub(crate) token_check: Option<(u64, String)>,
+    /// A reopened log: the recorded log-signing key to verify with the
+    /// token at the first login (`actions::proof`).
+    pub(crate) log_key_check: Option<LogKeyCheck>,
     /// Held, never read: the inventory's lock, for the whole ceremony.
     _inventory: InventoryLock,
+}
+
+/// What the first login of a run that reopened a log checks.
+pub(crate) struct LogKeyCheck {
+    /// The recorded log-signing key, PEM.
+    pub(crate) pem: String,
+    /// The last checkpoint, which that key proves.
+    pub(crate) last_checkpoint: Option<u64>,
+    /// Checkpoints follow the witness's head: the check is needed before
+    /// going on, with a login of its own if the ceremony was logged out.
+    pub(crate) required: bool,
 }
 
 pub(crate) fn hex_upper(bytes: &[u8]) -> String {
@@ -117,7 +127,7 @@ impl Runner {
             log_key_recorded: false,
             sealed: None,
             recovery: None,
-            token_check: None,
+            log_key_check: None,
             _inventory: inventory,
         }
     }

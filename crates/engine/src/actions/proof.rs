@@ -77,19 +77,25 @@ impl Runner {
         Ok(())
     }
 
-    /// On the first login of a run that took an interrupted ceremony up:
-    /// the log-signing key found on the token (a private key, made on the
+    /// On the first login of a run that reopened an interrupted log: the
+    /// log-signing key found on the token (a private key, made on the
     /// token, sensitive, never extractable) must be the recorded one, and
     /// must sign a fresh challenge that the recorded public key verifies.
     /// Only then are the checkpoints after the witness's head proven (the
-    /// verifier checked each against the recorded key).
+    /// verifier checked each against the recorded key), and a log whose
+    /// recorded key is not the token's goes no further.
     pub(crate) fn verify_log_key(&mut self, step: &Step) -> Result<(), EngineError> {
-        let Some((last, recorded_pem)) = self.token_check.take() else {
+        let Some(check) = self.log_key_check.take() else {
             return Ok(());
         };
+        let (last, recorded_pem) = (check.last_checkpoint, check.pem);
         let label = self.script.script.log.signing_key.clone();
         let session = self.logged_in(step)?;
-        let key = self.find_key(session, &label)?;
+        let key = self.find_key(session, &label).map_err(|e| {
+            EngineError::Refused(format!(
+                "the log-signing key the log records cannot be found on the token ({e}): this is not the ceremony's token, or not the log written in the room. Keep the folder and the token as they are and call the auditor"
+            ))
+        })?;
         let mut problems = session.private_key_attributes(&key)?.problems(false);
         let spki = session.public_key_spki_der(&key)?;
         let recorded =
@@ -122,7 +128,10 @@ impl Runner {
             Some(&step.id),
             EventKind::LogKeyVerified,
             format!(
-                "the log-signing key on the token is the recorded one and signed a fresh challenge: the checkpoints through entry {last} are the log written in the room"
+                "the log-signing key on the token is the recorded one and signed a fresh challenge{}",
+                last.map_or(String::new(), |n| format!(
+                    ": the checkpoints through entry {n} are the log written in the room"
+                ))
             ),
             json!({
                 "last_checkpoint_entry": last,

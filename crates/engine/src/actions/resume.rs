@@ -20,7 +20,7 @@ use crate::operator::{Notice, Operator};
 use crate::outputs::{self, OutDir};
 use crate::proof::KeyLeft;
 use crate::resume::{self, Interrupted};
-use crate::run::{Outcome, Runner, SignedCertificate, hex_upper};
+use crate::run::{LogKeyCheck, Outcome, Runner, SignedCertificate, hex_upper};
 use crate::{EngineError, Network, Settings, files};
 
 impl Runner {
@@ -107,11 +107,11 @@ impl Runner {
             interrupted.witness_head.clone(),
             interrupted.last_checkpoint(),
         );
-        if proof.token_check {
-            self.token_check = proof
-                .last_checkpoint_entry
-                .zip(interrupted.log_key_pem.clone());
-        }
+        self.log_key_check = interrupted.log_key_pem.clone().map(|pem| LogKeyCheck {
+            pem,
+            last_checkpoint: proof.last_checkpoint_entry,
+            required: proof.token_check,
+        });
         let witness = match proof.witness_head_entry {
             Some(n) => format!("the head the witness copied is the head after entry {n}"),
             None => "the witness had copied no head".to_string(),
@@ -184,7 +184,7 @@ impl Runner {
         }
         let witness = self.participant(&self.script.script.log.witness)?;
         self.check_in(operator, &step, &witness)?;
-        if interrupted.logged_in || self.token_check.is_some() {
+        if interrupted.logged_in || self.log_key_check.as_ref().is_some_and(|c| c.required) {
             self.login(operator, &step)?;
         }
         if !interrupted.logged_in && self.session.is_some() {

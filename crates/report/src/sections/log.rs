@@ -166,20 +166,20 @@ fn reopened(ctx: &Ctx<'_>) -> Vec<Block> {
         rows: reopened
             .iter()
             .map(|e| {
+                let needed = proof(e, "token_check") == "true";
                 let verified = ctx
                     .of_kind("log-key-verified")
                     .find(|v| v.seq > e.seq)
-                    .map_or("not needed".to_string(), |v| format!("entry {}", v.seq));
+                    .map_or(
+                        if needed { "MISSING" } else { "not needed" }.to_string(),
+                        |v| format!("entry {}", v.seq),
+                    );
                 vec![
                     cell(e.seq.to_string()),
                     code_cell(proof(e, "witness_head")),
                     cell(proof(e, "witness_head_entry")),
                     cell(proof(e, "last_checkpoint_entry")),
-                    cell(if proof(e, "token_check") == "true" {
-                        verified
-                    } else {
-                        "not needed".to_string()
-                    }),
+                    cell(verified),
                 ]
             })
             .collect(),
