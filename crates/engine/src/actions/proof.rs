@@ -123,7 +123,6 @@ impl Runner {
                 problems.join("; ")
             )));
         }
-        let uri = self.key_uri(&label, &key.id)?;
         self.tool_record(
             Some(&step.id),
             EventKind::LogKeyVerified,
@@ -135,7 +134,8 @@ impl Runner {
             ),
             json!({
                 "last_checkpoint_entry": last,
-                "uri": uri,
+                "label": label,
+                "id": hex::encode(&key.id),
                 "public_key_sha256": hex_upper(&Sha256::digest(&spki)),
                 "challenge": hex::encode(&challenge),
             }),
