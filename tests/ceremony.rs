@@ -687,8 +687,9 @@ fn answers_with_resume(lab: &Lab, name: &str, resume: &str) -> PathBuf {
     path
 }
 
-/// Runs until the drill halt after `step`, then kills the process (SIGKILL).
-fn run_and_kill_after(lab: &Lab, script: &Path, answers: &Path, out: &Path, step: &str) {
+/// Runs until the drill halt after `step`, then kills the process (SIGKILL);
+/// returns the last log head it showed for the witness to copy, or "none".
+fn run_and_kill_after(lab: &Lab, script: &Path, answers: &Path, out: &Path, step: &str) -> String {
     use std::io::{BufRead, BufReader};
     let mut child = lab
         .cmd()
@@ -714,6 +715,12 @@ fn run_and_kill_after(lab: &Lab, script: &Path, answers: &Path, out: &Path, step
     );
     child.kill().unwrap();
     child.wait().unwrap();
+    seen.lines()
+        .filter(|l| l.starts_with("LOG HEAD at "))
+        .filter_map(|l| l.rsplit(": ").next())
+        .next_back()
+        .unwrap_or("none")
+        .to_string()
 }
 
 /// Every key on the ceremony token is one the log records.
@@ -740,7 +747,7 @@ fn killed_after_any_step_a_ceremony_resumes_or_aborts_with_a_verifying_log() {
     for (i, step) in steps[..steps.len() - 1].iter().enumerate() {
         let lab = Lab::new();
         let out = lab.path("out");
-        run_and_kill_after(&lab, &script, &answers, &out, step);
+        let head = run_and_kill_after(&lab, &script, &answers, &out, step);
         let (code, report) = verify_log(&out.join("ceremony.log"), &[]);
         assert_eq!(code, 3, "after a kill at {step}: {report}");
         no_unaccounted_key(&lab, &out);
@@ -751,7 +758,9 @@ fn killed_after_any_step_a_ceremony_resumes_or_aborts_with_a_verifying_log() {
             let resume = answers_with_resume(
                 &lab,
                 "root-p384",
-                "\n[resume]\nchoice = \"resume\"\ncustodians = [\"carol\", \"dave\"]\n",
+                &format!(
+                    "\n[resume]\nchoice = \"resume\"\ncustodians = [\"carol\", \"dave\"]\nhead = \"{head}\"\n"
+                ),
             );
             let run = lab.run(&script, &resume, &out);
             assert!(
@@ -771,7 +780,9 @@ fn killed_after_any_step_a_ceremony_resumes_or_aborts_with_a_verifying_log() {
             let abort = answers_with_resume(
                 &lab,
                 "root-p384",
-                "\n[resume]\nchoice = \"abort\"\nreason = \"fault drill\"\ncustodians = [\"dave\", \"erin\"]\n",
+                &format!(
+                    "\n[resume]\nchoice = \"abort\"\nreason = \"fault drill\"\ncustodians = [\"dave\", \"erin\"]\nhead = \"{head}\"\n"
+                ),
             );
             let run = lab.run(&script, &abort, &out);
             let (code, report) = verify_log(&out.join("ceremony.log"), &["--witness-key", key]);
@@ -821,12 +832,15 @@ fn a_mistyped_share_is_refused_by_name_before_any_login_and_the_limit_stops_the_
     let lab = Lab::new();
     let (script, _) = shipped("root-p384");
     let out = lab.path("out");
+    let (_, answers) = shipped("root-p384");
+    let head = run_and_kill_after(&lab, &script, &answers, &out, "2.1");
     let resume = answers_with_resume(
         &lab,
         "root-p384",
-        "\n[resume]\nchoice = \"resume\"\ncustodians = [\"carol\", \"dave\"]\n",
+        &format!(
+            "\n[resume]\nchoice = \"resume\"\ncustodians = [\"carol\", \"dave\"]\nhead = \"{head}\"\n"
+        ),
     );
-    run_and_kill_after(&lab, &script, &resume, &out, "2.1");
     mistype_share(&out, "carol");
     let run = lab.run(&script, &resume, &out);
     let stderr = text(&run.stderr);

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Lab, shipped, text, user_pin};
+use common::{BIN, Lab, module, shipped, text, user_pin};
 
 /// Ample for RSA-4096 generation in SoftHSM2 on a busy 2-core machine: a
 /// second or two alone, but it has taken 47 s with other tests and fuzzers
@@ -80,8 +80,52 @@ impl Lab {
         cmd
     }
 
+    /// A run to its end; the witness copies the heads it shows.
     fn run_ceremony(&self, ceremony: &Ceremony, answers: &Path, out: &Path) -> Output {
-        self.ceremony_cmd(ceremony, answers, out).output().unwrap()
+        let run = self.ceremony_cmd(ceremony, answers, out).output().unwrap();
+        self.copy_heads(out, &text(&run.stdout));
+        run
+    }
+
+    /// The witness's paper script of the ceremony in `out`: the last log
+    /// head a run showed (at an act's end or when it stopped).
+    fn paper(&self, out: &Path) -> PathBuf {
+        self.path(&format!("paper-{}", hash(&out.display().to_string())))
+    }
+
+    /// What the witness does with the heads a run prints: copies each,
+    /// with the entry it follows.
+    fn copy_heads(&self, out: &Path, printed: &str) {
+        let mut paper = std::fs::read_to_string(self.paper(out)).unwrap_or_default();
+        for (entry, head) in shown_heads(printed) {
+            paper.push_str(&format!("{entry} {head}\n"));
+        }
+        std::fs::write(self.paper(out), paper).unwrap();
+    }
+
+    /// A crash simulated right after entry `entries`: the heads a run showed
+    /// after it were never shown.
+    fn forget_heads_after(&self, out: &Path, entries: usize) {
+        let paper = std::fs::read_to_string(self.paper(out)).unwrap_or_default();
+        let kept: String = paper
+            .lines()
+            .filter(|l| l.split(' ').next().unwrap().parse::<usize>().unwrap() <= entries)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(self.paper(out), kept).unwrap();
+    }
+
+    /// The last head on the paper script, or "none".
+    fn last_copied(&self, out: &Path) -> String {
+        std::fs::read_to_string(self.paper(out))
+            .ok()
+            .and_then(|paper| {
+                paper
+                    .lines()
+                    .last()
+                    .map(|l| l.split(' ').nth(1).unwrap().to_string())
+            })
+            .unwrap_or_else(|| "none".to_string())
     }
 
     /// The shipped answers plus what the room decides on restarting.
@@ -92,17 +136,28 @@ impl Lab {
         path
     }
 
-    fn resume_answers(&self, ceremony: &Ceremony) -> PathBuf {
+    fn resume_answers(&self, ceremony: &Ceremony, out: &Path) -> PathBuf {
+        self.resume_answers_with(ceremony, out, "")
+    }
+
+    /// [`Lab::resume_answers`] with more in the `[resume]` table.
+    fn resume_answers_with(&self, ceremony: &Ceremony, out: &Path, more: &str) -> PathBuf {
         self.answers_with(
             ceremony,
-            "\n[resume]\nchoice = \"resume\"\ncustodians = [\"carol\", \"dave\"]\n",
+            &format!(
+                "\n[resume]\nchoice = \"resume\"\ncustodians = [\"carol\", \"dave\"]\nhead = \"{}\"\n{more}",
+                self.last_copied(out)
+            ),
         )
     }
 
-    fn abort_answers(&self, ceremony: &Ceremony) -> PathBuf {
+    fn abort_answers(&self, ceremony: &Ceremony, out: &Path) -> PathBuf {
         self.answers_with(
             ceremony,
-            "\n[resume]\nchoice = \"abort\"\nreason = \"fault drill\"\ncustodians = [\"dave\", \"erin\"]\n",
+            &format!(
+                "\n[resume]\nchoice = \"abort\"\nreason = \"fault drill\"\ncustodians = [\"dave\", \"erin\"]\nhead = \"{}\"\n",
+                self.last_copied(out)
+            ),
         )
     }
 
@@ -114,6 +169,20 @@ impl Lab {
     fn no_unaccounted_key(&self, ceremony: &Ceremony, out: &Path) {
         self.assert_every_key_logged(ceremony.token, &user_pin(out, ceremony.id), out);
     }
+}
+
+/// The log heads a headless run printed for the witness to copy, each with
+/// the entry it follows: "LOG HEAD at the end of act 2 (entry 41): 3f2a...".
+fn shown_heads(printed: &str) -> Vec<(usize, String)> {
+    printed
+        .lines()
+        .filter_map(|l| l.strip_prefix("LOG HEAD at "))
+        .map(|l| {
+            let entry = l.split("(entry ").nth(1).unwrap();
+            let (entry, head) = entry.split_once("): ").unwrap();
+            (entry.parse().unwrap(), head.to_string())
+        })
+        .collect()
 }
 
 fn hash(text: &str) -> u64 {
@@ -176,7 +245,7 @@ fn assert_fails_with(run: &Output, expected: &[&str], drill: &str) {
 /// Resumes and completes the ceremony: the log then verifies sealed, and
 /// the token holds exactly the keys the log accounts for.
 fn resume_to_the_end(lab: &Lab, ceremony: &Ceremony, out: &Path, drill: &str) {
-    let run = lab.run_ceremony(ceremony, &lab.resume_answers(ceremony), out);
+    let run = lab.run_ceremony(ceremony, &lab.resume_answers(ceremony, out), out);
     assert!(
         run.status.success(),
         "{drill}: resuming failed:\n{}{}",
@@ -223,6 +292,7 @@ fn run_until_halted(lab: &Lab, ceremony: &Ceremony, out: &Path, step: &str) -> C
         assert!(n > 0, "no halt after step {step}:\n{seen}");
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
+    lab.copy_heads(out, &seen);
     child
 }
 
@@ -231,7 +301,7 @@ fn run_until_halted(lab: &Lab, ceremony: &Ceremony, out: &Path, step: &str) -> C
 fn run_until_key_generation(lab: &Lab, ceremony: &Ceremony, out: &Path) -> Child {
     let mut child = lab
         .ceremony_cmd(ceremony, &ceremony.answers(), out)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -300,6 +370,7 @@ fn the_token_folder_taken_away_during_key_generation() {
     let away = lab.path("lab/tokens-away");
     std::fs::rename(lab.tokens(), &away).unwrap();
     let run = wait_with_timeout(child, drill);
+    lab.copy_heads(&out, &text(&run.stdout));
     assert_fails_with(&run, &["C_GenerateKeyPair failed"], drill);
     assert_interrupted_log(&out, drill);
     let kinds = kinds(&out);
@@ -311,7 +382,7 @@ fn the_token_folder_taken_away_during_key_generation() {
 
     // The next run cannot find the token, says so, and changes nothing.
     let before = std::fs::read(out.join("ceremony.log")).unwrap();
-    let run = lab.run_ceremony(&RSA, &lab.resume_answers(&RSA), &out);
+    let run = lab.run_ceremony(&RSA, &lab.resume_answers(&RSA, &out), &out);
     // SoftHSM2 refuses to initialise without its token folder; the message
     // names the folder and how it was configured.
     let tokens = lab.tokens().display().to_string();
@@ -377,7 +448,7 @@ fn a_token_that_cannot_store_the_key() {
         "mount --bind {tokens} {tokens} && mount -o remount,bind,ro {tokens}"
     ));
     let mounted = Mounted(lab.tokens());
-    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
     assert_fails_with(&run, &["C_GenerateKeyPair failed"], drill);
     assert_interrupted_log(&out, drill);
     let log = entries(&out);
@@ -408,21 +479,29 @@ fn free_bytes(path: &Path) -> u64 {
     stat.f_bavail as u64 * stat.f_frsize as u64
 }
 
+/// A tmpfs of `size` mounted at the lab's `name`, taken away with the
+/// guard; None (the drill is skipped) without root.
+fn small_disk(lab: &Lab, name: &str, size: &str, drill: &str) -> Option<(PathBuf, Mounted)> {
+    if !is_root() {
+        eprintln!("skipped: {drill} needs root to mount a small tmpfs (CI runs as root)");
+        return None;
+    }
+    let disk = lab.path(name);
+    std::fs::create_dir(&disk).unwrap();
+    sh(&format!(
+        "mount -t tmpfs -o size={size} tmpfs {}",
+        disk.display()
+    ));
+    Some((disk.clone(), Mounted(disk)))
+}
+
 #[test]
 fn the_disk_fills_up_while_the_log_is_written() {
     let drill = "disk full";
-    if !is_root() {
-        eprintln!("skipped: {drill} needs root to mount a small tmpfs (CI runs as root)");
-        return;
-    }
     let lab = Lab::new();
-    let disk = lab.path("disk");
-    std::fs::create_dir(&disk).unwrap();
-    sh(&format!(
-        "mount -t tmpfs -o size=200k tmpfs {}",
-        disk.display()
-    ));
-    let _mounted = Mounted(disk.clone());
+    let Some((disk, _mounted)) = small_disk(&lab, "disk", "200k", drill) else {
+        return;
+    };
     let out = disk.join("out");
     run_and_kill_after(&lab, &P384, &out, "1.3");
     // Leave one page free: the resumed run records a few entries, then the
@@ -430,7 +509,7 @@ fn the_disk_fills_up_while_the_log_is_written() {
     let filler = disk.join("filler");
     let room = free_bytes(&disk) - 4096;
     std::fs::write(&filler, vec![0u8; room as usize]).unwrap();
-    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
     assert_fails_with(&run, &["No space left on device"], drill);
     assert_interrupted_log(&out, drill);
     assert!(
@@ -462,6 +541,7 @@ fn signal_during_key_generation(signal: i32, name: &str) -> (Lab, PathBuf) {
     // SAFETY: kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
     let run = wait_with_timeout(child, &drill);
+    lab.copy_heads(&out, &text(&run.stdout));
     assert_fails_with(
         &run,
         &[
@@ -507,7 +587,7 @@ fn sigint_during_key_generation_then_resume() {
 #[test]
 fn sigterm_during_key_generation_then_abort() {
     let (lab, out) = signal_during_key_generation(libc::SIGTERM, "SIGTERM");
-    let run = lab.run_ceremony(&RSA, &lab.abort_answers(&RSA), &out);
+    let run = lab.run_ceremony(&RSA, &lab.abort_answers(&RSA, &out), &out);
     assert!(run.status.success(), "abort: {}", text(&run.stderr));
     let (code, report) = verify_log(&out);
     assert_eq!(code, 3, "{report}");
@@ -516,8 +596,10 @@ fn sigterm_during_key_generation_then_abort() {
 }
 
 /// Cuts the log after entry `index` (0-based), at a line's end: what a
-/// crash right after that entry's fsync leaves, a chain intact but unsealed.
-fn cut_log_after(out: &Path, index: usize) {
+/// crash right after that entry's fsync leaves, a chain intact but unsealed;
+/// the heads a run showed after it were never shown.
+fn cut_log_after(lab: &Lab, out: &Path, index: usize) {
+    lab.forget_heads_after(out, index + 1);
     let path = out.join("ceremony.log");
     let body = std::fs::read(&path).unwrap();
     let kept: Vec<u8> = body
@@ -585,7 +667,7 @@ fn a_crash_between_the_records_of_an_export() {
         .iter()
         .position(|e| e["kind"] == "file-written" && e["data"]["path"] == der.as_str())
         .unwrap();
-    cut_log_after(&out, at);
+    cut_log_after(&lab, &out, at);
     assert_interrupted_log(&out, drill);
     let before: Vec<u8> = std::fs::read(out.join(&der)).unwrap();
 
@@ -652,7 +734,7 @@ fn an_output_changed_after_its_record_is_evidence() {
     std::fs::write(&der, &changed).unwrap();
     let log = std::fs::read(out.join("ceremony.log")).unwrap();
 
-    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
     assert_fails_with(
         &run,
         &[
@@ -674,7 +756,7 @@ fn an_output_changed_after_its_record_is_evidence() {
         "{drill}: the evidence moved"
     );
 
-    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384, &out), &out);
     assert!(
         run.status.success(),
         "{drill}: abort: {}",
@@ -693,7 +775,7 @@ fn a_log_without_a_complete_entry_has_nothing_to_resume() {
         let out = lab.path("out");
         std::fs::create_dir_all(&out).unwrap();
         std::fs::write(out.join("ceremony.log"), written).unwrap();
-        let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+        let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
         assert_fails_with(
             &run,
             &[
@@ -717,7 +799,7 @@ fn an_aborted_ceremony_is_never_taken_up_again() {
     // Stopped before the token existed: the abort is recorded, but there is
     // no log-signing key to seal the log with.
     run_and_kill_after(&lab, &P384, &out, "1.3");
-    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384, &out), &out);
     assert_fails_with(
         &run,
         &["the abort is recorded, but the log cannot be sealed"],
@@ -725,7 +807,7 @@ fn an_aborted_ceremony_is_never_taken_up_again() {
     );
     let aborted = std::fs::read(out.join("ceremony.log")).unwrap();
 
-    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
     assert_fails_with(
         &run,
         &[
@@ -735,7 +817,7 @@ fn an_aborted_ceremony_is_never_taken_up_again() {
         ],
         drill,
     );
-    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384, &out), &out);
     assert_fails_with(
         &run,
         &["the abort is already recorded (entry", "cannot be sealed"],
@@ -757,7 +839,7 @@ fn a_second_run_on_a_running_ceremony_is_refused() {
     let out = lab.path("out");
     let mut first = run_until_halted(&lab, &P384, &out, "1.3");
     let before = std::fs::read(out.join("ceremony.log")).unwrap();
-    let second = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+    let second = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
     assert_fails_with(
         &second,
         &["another keyceremony process is running this ceremony"],
@@ -784,7 +866,7 @@ fn crash_in_the_token_initialisation(
 ) {
     run_and_kill_after(lab, &P384, out, "2.1");
     let at = entries(out).iter().rposition(keep).unwrap();
-    cut_log_after(out, at);
+    cut_log_after(lab, out, at);
 }
 
 #[test]
@@ -796,7 +878,8 @@ fn a_crash_after_every_share_was_handed_out() {
         e["step"] == "2.1" && e["kind"] != "witness-confirmed" && e["kind"] != "step-end"
     });
     let log = entries(&out);
-    assert_eq!(log.last().unwrap()["kind"], "file-written", "{drill}");
+    // Each share is recorded as issued once its share file is on disk.
+    assert_eq!(log.last().unwrap()["kind"], "share-issued", "{drill}");
     assert!(
         !log.iter()
             .any(|e| e["step"] == "2.1" && e["kind"] == "step-end"),
@@ -830,7 +913,7 @@ fn a_crash_while_shares_were_handed_out() {
     crash_in_the_token_initialisation(&lab, &out, |e| e["kind"] == "log-signing-key");
     let before = std::fs::read(out.join("ceremony.log")).unwrap();
 
-    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
     assert_fails_with(
         &run,
         &[
@@ -846,7 +929,7 @@ fn a_crash_while_shares_were_handed_out() {
         "{drill}: a refused resumption wrote to the log"
     );
 
-    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384), &out);
+    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384, &out), &out);
     assert_fails_with(
         &run,
         &[
@@ -974,6 +1057,850 @@ fn the_terminal_closed_under_the_tui() {
     resume_to_the_end(&lab, &P384, &out, drill);
 }
 
+// Issue 12: an attacker with the terminal's disk or the PKCS#11 module, but
+// no PIN and no share, between an interruption and the resume. Each drill
+// below went through on the tool before the fix and ended in a log that
+// verify-log accepted; now the resume is refused, or goes on without what
+// the attacker planted.
+
+/// The log's lines, without their line feeds.
+fn log_lines(out: &Path) -> Vec<String> {
+    std::fs::read_to_string(out.join("ceremony.log"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Writes `lines` as the log, each renumbered and chained again: what a
+/// forger with the disk does after changing, removing or adding entries.
+fn forge_log(out: &Path, lines: &[String]) {
+    use sha2::{Digest, Sha256};
+    let mut prev = "0".repeat(64);
+    let mut forged = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let time_at = line.find(",\"time\":").unwrap();
+        let mut entry = format!("{{\"seq\":{}{}", i + 1, &line[time_at..]);
+        let at = entry.find("\"prev\":\"").unwrap() + 8;
+        entry.replace_range(at..at + 64, &prev);
+        prev = hex::encode(Sha256::digest(entry.as_bytes()));
+        forged.push_str(&entry);
+        forged.push('\n');
+    }
+    std::fs::write(out.join("ceremony.log"), forged).unwrap();
+}
+
+/// Appends an entry of the tool's, as the tool writes it: what the log holds
+/// when the tool stopped right after writing it.
+fn append_entry(out: &Path, step: &str, kind: &str, description: &str, data: serde_json::Value) {
+    let mut lines = log_lines(out);
+    let last: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    lines.push(format!(
+        "{{\"seq\":0,\"time\":{},\"prev\":\"{}\",\"actor\":{{\"id\":\"keyceremony\",\"role\":\"tool\"}},\"step\":\"{step}\",\"kind\":\"{kind}\",\"description\":{},\"data\":{}}}",
+        last["time"],
+        "0".repeat(64),
+        serde_json::Value::from(description),
+        data
+    ));
+    forge_log(out, &lines);
+}
+
+/// The run is refused before it writes anything to the log.
+fn assert_refused_unchanged(
+    run: &Output,
+    expected: &[&str],
+    out: &Path,
+    before: &[u8],
+    drill: &str,
+) {
+    assert_fails_with(run, expected, drill);
+    assert_eq!(
+        std::fs::read(out.join("ceremony.log")).unwrap(),
+        before,
+        "{drill}: a refused run wrote to the log"
+    );
+}
+
+/// Kills a run halted after the root key's step, and cuts its log right
+/// after the key's record, as a crash there leaves it; returns the log as
+/// it was, and where the key's record is in it.
+fn crash_after_the_key_record(
+    lab: &Lab,
+    ceremony: &Ceremony,
+    out: &Path,
+) -> (Vec<serde_json::Value>, usize) {
+    run_and_kill_after(lab, ceremony, out, ceremony.keygen_step);
+    let log = entries(out);
+    let at = log
+        .iter()
+        .position(|e| e["kind"] == "key-generated")
+        .unwrap();
+    cut_log_after(lab, out, at);
+    (log, at)
+}
+
+/// No certificate was signed in the ceremony in `out`.
+fn assert_never_signed(out: &Path, drill: &str) {
+    assert!(
+        !kinds(out).contains(&"signed".to_string()),
+        "{drill}: a certificate was signed"
+    );
+}
+
+/// The witness refuses step `step` in the shipped answers.
+fn refusing_answers(lab: &Lab, ceremony: &Ceremony, step: &str) -> PathBuf {
+    let body = std::fs::read_to_string(ceremony.answers()).unwrap().replace(
+        &format!("[steps.\"{step}\"]\nwitness = \"confirm\""),
+        &format!("[steps.\"{step}\"]\nwitness = \"refuse\"\nremark = \"the fingerprint read aloud differs\""),
+    );
+    let path = lab.path(&format!("refuse-{step}.answers.toml"));
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+#[test]
+fn a_key_that_failed_a_check_is_never_taken_up() {
+    let drill = "a key that failed a check";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    // The tool stopped right after recording the key, as when a check of
+    // it failed; the inventory already holds its public key, as it would
+    // for a key certified before (CPS 6.3.2).
+    let (log, at) = crash_after_the_key_record(&lab, &P384, &out);
+    let key = log[at]["data"].clone();
+    let mut inventory = std::fs::read_to_string(lab.inventory()).unwrap_or_default();
+    inventory.push_str(&format!(
+        "{{\"ceremony_id\":\"example-tls-ecc-root-2019\",\"time\":\"2019-04-01T10:00:00Z\",\"key_label\":\"old-root\",\"subject\":\"CN=Old Root\",\"public_key_sha256\":{},\"certificate_sha256\":\"{}\"}}\n",
+        key["public_key_sha256"],
+        "AB".repeat(32)
+    ));
+    std::fs::write(lab.inventory(), inventory).unwrap();
+
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
+    assert_fails_with(
+        &run,
+        &["is refused", "a private key is never reused"],
+        drill,
+    );
+    assert!(
+        entries(&out)
+            .iter()
+            .any(|e| e["kind"] == "key-refused" && e["data"]["id"] == key["id"]),
+        "{drill}: the refusal is not recorded"
+    );
+    assert_never_signed(&out, drill);
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
+    assert_fails_with(&run, &["was refused", "never certified", "Abort it"], drill);
+    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384, &out), &out);
+    assert!(
+        run.status.success(),
+        "{drill}: abort: {}",
+        text(&run.stderr)
+    );
+    let abort = entries(&out)
+        .into_iter()
+        .find(|e| e["kind"] == "abort")
+        .unwrap();
+    assert!(
+        abort["data"]["keys_left_on_token"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["id"] == key["id"] && k["state"].as_str().unwrap().starts_with("refused")),
+        "{abort}"
+    );
+}
+
+/// The attacker's tool for the planted-key drill, run by it as a child of
+/// this test binary (so that SoftHSM2 reads that lab's SOFTHSM2_CONF): a
+/// P-384 key pair made in a public session, with no PIN at all, so
+/// CKA_PRIVATE is false, at the CKA_ID given. Without those variables it
+/// does nothing.
+#[test]
+#[ignore = "run by a_key_made_without_a_pin_is_never_taken_up as a child process"]
+fn plant_a_key_without_a_pin() {
+    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+    use cryptoki::mechanism::Mechanism;
+    use cryptoki::object::Attribute;
+    let (Ok(token), Ok(id)) = (std::env::var("PLANT_TOKEN"), std::env::var("PLANT_ID")) else {
+        return;
+    };
+    let pkcs11 = Pkcs11::new(module()).unwrap();
+    pkcs11
+        .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        .unwrap();
+    let slot = pkcs11
+        .get_slots_with_token()
+        .unwrap()
+        .into_iter()
+        .find(|slot| pkcs11.get_token_info(*slot).unwrap().label().trim_end() == token)
+        .unwrap();
+    let session = pkcs11.open_rw_session(slot).unwrap();
+    let common = |more: Vec<Attribute>| {
+        let mut template = vec![
+            Attribute::Token(true),
+            Attribute::Private(false),
+            Attribute::Id(hex::decode(&id).unwrap()),
+            Attribute::Label(b"planted".to_vec()),
+        ];
+        template.extend(more);
+        template
+    };
+    session
+        .generate_key_pair(
+            &Mechanism::EccKeyPairGen,
+            &common(vec![
+                Attribute::Verify(true),
+                Attribute::EcParams(vec![0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22]),
+            ]),
+            &common(vec![Attribute::Sign(true)]),
+        )
+        .unwrap();
+    println!("planted");
+}
+
+#[test]
+fn a_key_made_without_a_pin_is_never_taken_up() {
+    let drill = "a key planted at the requested CKA_ID";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    run_and_kill_after(&lab, &RSA, &out, "2.2");
+    // The tool stopped right after asking for the root key, before the HSM
+    // made it; the attacker reads the CKA_ID in the log and makes an EC key
+    // there without any PIN.
+    let id = "0badc0ffee0badc0ffee0badc0ffee00";
+    append_entry(
+        &out,
+        "3.1",
+        "step-begin",
+        "step 3.1 begins",
+        serde_json::json!({"act": "3"}),
+    );
+    append_entry(
+        &out,
+        "3.1",
+        "key-generation-requested",
+        "generating RSA-4096 key pair inside the HSM",
+        serde_json::json!({"label": RSA.id, "id": id, "algorithm": "RSA-4096"}),
+    );
+    let planted = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "plant_a_key_without_a_pin",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("SOFTHSM2_CONF", lab.conf())
+        .env("PLANT_TOKEN", RSA.token)
+        .env("PLANT_ID", id)
+        .output()
+        .unwrap();
+    assert!(
+        text(&planted.stdout).contains("planted"),
+        "{}",
+        text(&planted.stderr)
+    );
+
+    let run = lab.run_ceremony(&RSA, &lab.resume_answers(&RSA, &out), &out);
+    assert!(run.status.success(), "{drill}: {}", text(&run.stderr));
+    assert_eq!(verify_log(&out).0, 0, "{drill}");
+    let log = entries(&out);
+    assert!(
+        !log.iter()
+            .any(|e| e["kind"] == "key-generated" && e["data"]["id"] == id),
+        "{drill}: the planted key was taken up"
+    );
+    assert!(
+        log.iter().any(|e| e["data"]["made_without_login"] == id),
+        "{drill}: the planted objects are not recorded for the auditor"
+    );
+    let pem = std::fs::read_to_string(out.join(format!("keys/{}.pub.pem", RSA.id))).unwrap();
+    let described = Command::new("openssl")
+        .args(["pkey", "-pubin", "-noout", "-text"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(pem.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(
+        text(&described.stdout).contains("Public-Key: (4096 bit)"),
+        "{drill}: the certified key is not the ceremony's RSA-4096 key:\n{}",
+        text(&described.stdout)
+    );
+}
+
+#[test]
+fn a_log_rewritten_before_the_resume_is_refused() {
+    let drill = "rewritten log";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    run_and_kill_after(&lab, &P384, &out, "4.1");
+    let honest = std::fs::read(out.join("ceremony.log")).unwrap();
+    // A bag serial changed, and every entry after it chained again; the
+    // checkpoint at 2.2's end no longer verifies, so it goes, with all
+    // after it: verify-log sees an intact, unsealed log.
+    let mut lines = log_lines(&out);
+    if let Some(checkpoint) = lines
+        .iter()
+        .position(|l| l.contains("\"kind\":\"checkpoint\""))
+    {
+        lines.truncate(checkpoint);
+    }
+    let serial = lines
+        .iter()
+        .position(|l| l.contains("REHEARSAL-TEB-0001"))
+        .unwrap();
+    lines[serial] = lines[serial].replace("REHEARSAL-TEB-0001", "TEB-9999");
+    forge_log(&out, &lines);
+    assert_interrupted_log(&out, drill);
+    let forged = std::fs::read(out.join("ceremony.log")).unwrap();
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
+    assert_refused_unchanged(
+        &run,
+        &[
+            "is not the head after any entry of this log",
+            "call the auditor",
+        ],
+        &out,
+        &forged,
+        drill,
+    );
+    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384, &out), &out);
+    assert_refused_unchanged(
+        &run,
+        &["not the log written in the room"],
+        &out,
+        &forged,
+        drill,
+    );
+
+    // The honest log goes on: the head copied at act 3's end, then the
+    // checkpoint of 4.1, which the token's log-signing key proves.
+    std::fs::write(out.join("ceremony.log"), honest).unwrap();
+    resume_to_the_end(&lab, &P384, &out, drill);
+    let reopened = entries(&out)
+        .into_iter()
+        .find(|e| e["kind"] == "log-reopened")
+        .unwrap();
+    assert_eq!(reopened["data"]["proof"]["token_check"], true, "{reopened}");
+    assert!(kinds(&out).contains(&"log-key-verified".to_string()));
+}
+
+#[test]
+fn a_refusal_deleted_from_the_log_is_found_out() {
+    let drill = "a witness-refused entry deleted";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let run = lab.run_ceremony(&P384, &refusing_answers(&lab, &P384, "1.3"), &out);
+    assert_fails_with(&run, &["refused the step"], drill);
+    // The stop showed its head, which the witness copied; the attacker
+    // takes the refusal and the error out.
+    let mut lines = log_lines(&out);
+    lines.retain(|l| {
+        !l.contains("\"kind\":\"witness-refused\"") && !l.contains("\"kind\":\"error\"")
+    });
+    forge_log(&out, &lines);
+    assert_interrupted_log(&out, drill);
+    let forged = std::fs::read(out.join("ceremony.log")).unwrap();
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
+    assert_refused_unchanged(
+        &run,
+        &["is not the head after any entry"],
+        &out,
+        &forged,
+        drill,
+    );
+}
+
+#[test]
+fn a_key_id_changed_in_the_log_points_at_no_ceremony_key() {
+    let drill = "key-generated CKA_ID changed";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    // The witness copied the head at act 2's end, not yet act 3's (killed
+    // before it was shown); the attacker points the root key's record at
+    // the token's log-signing key, a private key that the token did make.
+    let (log, generated) = crash_after_the_key_record(&lab, &RSA, &out);
+    let log_key = log
+        .iter()
+        .find(|e| e["data"]["purpose"] == "log-signing")
+        .unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let root = log[generated]["data"]["id"].as_str().unwrap().to_string();
+    let mut lines = log_lines(&out);
+    let last = lines.len() - 1;
+    lines[last] = lines[last].replace(&root, &log_key);
+    forge_log(&out, &lines);
+    let run = lab.run_ceremony(&RSA, &lab.resume_answers(&RSA, &out), &out);
+    assert_fails_with(
+        &run,
+        &[
+            "is refused",
+            "the script asks for rsa-4096",
+            "CKA_ALWAYS_AUTHENTICATE",
+        ],
+        drill,
+    );
+    assert_never_signed(&out, drill);
+}
+
+#[test]
+fn a_symbolic_link_in_the_output_folder_is_never_followed() {
+    let drill = "a link in the output folder";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    run_and_kill_after(&lab, &P384, &out, "1.3");
+    let outside = lab.path("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("passwd"), "root:x:0:0\n").unwrap();
+    std::os::unix::fs::symlink(&outside, out.join("etc")).unwrap();
+    resume_to_the_end(&lab, &P384, &out, drill);
+    assert_eq!(
+        std::fs::read_to_string(outside.join("passwd")).unwrap(),
+        "root:x:0:0\n",
+        "{drill}: a file outside the output folder was moved"
+    );
+    let moved = entries(&out)
+        .into_iter()
+        .find(|e| e["data"]["moved_to"].is_string())
+        .unwrap();
+    assert_eq!(
+        moved["data"]["files"],
+        serde_json::json!(["etc"]),
+        "{moved}"
+    );
+}
+
+#[test]
+fn another_module_or_binary_is_refused_unless_the_witness_accepts_it() {
+    let drill = "another module";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    run_and_kill_after(&lab, &P384, &out, "2.2");
+    let before = std::fs::read(out.join("ceremony.log")).unwrap();
+    let copy = lab.path("other/libsofthsm2.so");
+    std::fs::create_dir(lab.path("other")).unwrap();
+    std::fs::copy(module(), &copy).unwrap();
+    let resume = lab.resume_answers(&P384, &out);
+    let run = lab
+        .ceremony_cmd_with_module(&P384, &resume, &out, &copy)
+        .output()
+        .unwrap();
+    assert_refused_unchanged(
+        &run,
+        &[
+            "PKCS#11 module path",
+            "in the first run",
+            "recorded exception",
+        ],
+        &out,
+        &before,
+        drill,
+    );
+    // Another build of the tool: its SHA-256 differs.
+    let binary = lab.path("other/keyceremony");
+    let mut bytes = std::fs::read(BIN).unwrap();
+    bytes.push(0);
+    std::fs::write(&binary, bytes).unwrap();
+    std::fs::set_permissions(&binary, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let run = Command::new(&binary)
+        .env("SOFTHSM2_CONF", lab.conf())
+        .env_remove("KEYCEREMONY_MODULE")
+        .args(lab.run_args(&P384.script(), &resume, &out))
+        .arg("--inventory")
+        .arg(lab.inventory())
+        .output()
+        .unwrap();
+    assert_refused_unchanged(&run, &["keyceremony binary SHA-256"], &out, &before, drill);
+
+    // Accepted by the witness: recorded as an exception, with this run's
+    // own environment.
+    let accepted = lab.resume_answers_with(
+        &P384,
+        &out,
+        "environment-change = \"the same SoftHSM2 package, installed at another path\"\n",
+    );
+    let run = lab
+        .ceremony_cmd_with_module(&P384, &accepted, &out, &copy)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{drill}: {}", text(&run.stderr));
+    let log = entries(&out);
+    assert!(
+        log.iter().any(|e| e["kind"] == "exception"
+            && e["data"]["accepted"] == true
+            && e["description"]
+                .as_str()
+                .unwrap()
+                .contains("PKCS#11 module path")),
+        "{drill}: the change is not an exception"
+    );
+    let modules: Vec<&str> = log
+        .iter()
+        .filter(|e| e["kind"] == "environment" && e["data"]["module_path"].is_string())
+        .map(|e| e["data"]["module_path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        modules.len(),
+        2,
+        "{drill}: one attestation a run: {modules:?}"
+    );
+    assert!(modules[1].ends_with("other/libsofthsm2.so"), "{modules:?}");
+}
+
+#[test]
+fn an_unterminated_last_line_is_read_as_the_writer_reads_it() {
+    let drill = "unterminated last line";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    run_and_kill_after(&lab, &P384, &out, "1.3");
+    let path = out.join("ceremony.log");
+    let mut log = std::fs::read(&path).unwrap();
+    assert_eq!(log.pop(), Some(b'\n'));
+    std::fs::write(&path, log).unwrap();
+    resume_to_the_end(&lab, &P384, &out, drill);
+    let log = entries(&out);
+    // Killed in act 1: no head had been shown and no checkpoint made, so
+    // the steps that ended are named for the witness to check on paper.
+    let reopened = log.iter().find(|e| e["kind"] == "log-reopened").unwrap();
+    assert_eq!(
+        reopened["data"]["steps_ended_unproven"],
+        serde_json::json!(["1.1", "1.2"]),
+        "{reopened}"
+    );
+    for step in ["1.1", "1.2", "1.3", "1.4", "2.1", "4.3", "5.3"] {
+        assert!(
+            log.iter()
+                .any(|e| e["kind"] == "step-end" && e["step"] == step),
+            "{drill}: step {step} never ends in the final log"
+        );
+    }
+}
+
+#[test]
+fn a_share_is_issued_only_once_its_file_is_written() {
+    let drill = "a share file that cannot be written";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    run_and_kill_after(&lab, &P384, &out, "1.6");
+    // Where Erin's share file goes, something that is not a file: its
+    // write fails as on a full disk.
+    std::fs::create_dir_all(out.join("rehearsal-shares/erin.share")).unwrap();
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
+    assert!(
+        !entries(&out)
+            .iter()
+            .any(|e| e["kind"] == "share-issued" && e["data"]["custodian"] == "erin"),
+        "{drill}: Erin's shares are recorded as handed out"
+    );
+    assert_fails_with(
+        &run,
+        &["erin.share", "Nothing was written or recorded"],
+        drill,
+    );
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
+    assert_fails_with(&run, &["PINs of that token are lost"], drill);
+}
+
+#[test]
+fn a_script_copy_cut_short_is_written_again() {
+    let drill = "script copy cut short";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    run_and_kill_after(&lab, &P384, &out, "1.1");
+    let at = entries(&out)
+        .iter()
+        .position(|e| e["kind"] == "file-written" && e["data"]["path"] == "script.toml")
+        .unwrap();
+    cut_log_after(&lab, &out, at - 1);
+    let script = std::fs::read(P384.script()).unwrap();
+    std::fs::write(out.join("script.toml"), &script[..script.len() / 2]).unwrap();
+    resume_to_the_end(&lab, &P384, &out, drill);
+    assert_eq!(
+        std::fs::read(out.join("script.toml")).unwrap(),
+        script,
+        "{drill}"
+    );
+}
+
+#[test]
+fn a_report_that_was_never_finished_is_written_again() {
+    let drill = "a report cut short";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let run = lab.run_ceremony(&P384, &P384.answers(), &out);
+    assert!(run.status.success(), "{drill}: {}", text(&run.stderr));
+    let html = std::fs::read(out.join("report.html")).unwrap();
+    std::fs::remove_file(out.join("report.md")).unwrap();
+    std::fs::write(out.join("report.html"), &html[..html.len() / 3]).unwrap();
+    let report = Command::new(BIN).arg("report").arg(&out).output().unwrap();
+    assert!(report.status.success(), "{drill}: {}", text(&report.stderr));
+    assert!(
+        text(&report.stdout).contains("never finished"),
+        "{}",
+        text(&report.stdout)
+    );
+    assert_eq!(
+        std::fs::read(out.join("report.html")).unwrap().len(),
+        html.len()
+    );
+    assert!(out.join("report.md").exists());
+    // A finished report is never replaced.
+    let again = Command::new(BIN).arg("report").arg(&out).output().unwrap();
+    assert_fails_with(&again, &["a report is never overwritten"], drill);
+}
+
+#[test]
+fn a_full_medium_leaves_no_partial_backup_or_report() {
+    let drill = "full backup medium and report disk";
+    let lab = Lab::new();
+    let Some((media, _media)) = small_disk(&lab, "media", "24k", drill) else {
+        return;
+    };
+    let out = lab.path("out");
+    let mut args = lab.run_args(&P384.script(), &P384.answers(), &out);
+    let backup = args.iter().position(|a| a == "--backup").unwrap() + 1;
+    args[backup] = media.clone().into();
+    let run = lab
+        .cmd()
+        .args(args)
+        .arg("--inventory")
+        .arg(lab.inventory())
+        .output()
+        .unwrap();
+    assert_fails_with(&run, &["backup media", "copy", "by hand"], drill);
+    assert_eq!(
+        std::fs::read_dir(&media).unwrap().count(),
+        0,
+        "{drill}: a partial backup is left"
+    );
+    assert_eq!(verify_log(&out).0, 0, "{drill}: the log is sealed");
+
+    // The report on a disk with no room for it: nothing half written, and
+    // with room again it is written.
+    let used: u64 = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    let size = format!("{}k", used / 1024 + 64);
+    let (disk, _disk) = small_disk(&lab, "disk", &size, drill).unwrap();
+    sh(&format!("cp -a {} {}/out", out.display(), disk.display()));
+    let copy = disk.join("out");
+    std::fs::write(
+        disk.join("filler"),
+        vec![0u8; free_bytes(&disk) as usize - 8192],
+    )
+    .unwrap();
+    let report = Command::new(BIN).arg("report").arg(&copy).output().unwrap();
+    assert_fails_with(&report, &["report", "Nothing of it is left"], drill);
+    for name in [
+        "report.html",
+        "report.md",
+        ".report.html.partial",
+        ".report.md.partial",
+    ] {
+        assert!(!copy.join(name).exists(), "{drill}: {name} left behind");
+    }
+    std::fs::remove_file(disk.join("filler")).unwrap();
+    sh(&format!("mount -o remount,size=16m {}", disk.display()));
+    let report = Command::new(BIN).arg("report").arg(&copy).output().unwrap();
+    assert!(report.status.success(), "{drill}: {}", text(&report.stderr));
+}
+
+#[test]
+fn a_key_the_witness_refused_is_never_certified() {
+    let drill = "a key the witness refused";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let run = lab.run_ceremony(&P384, &refusing_answers(&lab, &P384, "3.1"), &out);
+    assert_fails_with(&run, &["refused the step"], drill);
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
+    assert_fails_with(&run, &["was refused", "never certified"], drill);
+    assert_never_signed(&out, drill);
+    // What became of it, in the witness's name.
+    let refused = entries(&out)
+        .into_iter()
+        .find(|e| e["kind"] == "key-refused")
+        .expect("the refusal of the key is recorded");
+    assert_eq!(refused["actor"]["id"], "quinn", "{refused}");
+    assert!(
+        refused["description"]
+            .as_str()
+            .unwrap()
+            .contains("stays on the token")
+    );
+}
+
+#[test]
+fn an_abort_lists_every_key_left_on_the_token() {
+    let drill = "abort after the key generation";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    run_and_kill_after(&lab, &P384, &out, "3.1");
+    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384, &out), &out);
+    assert!(run.status.success(), "{drill}: {}", text(&run.stderr));
+    let printed = text(&run.stdout);
+    assert!(printed.contains("left on the token, live"), "{printed}");
+    let abort = entries(&out)
+        .into_iter()
+        .find(|e| e["kind"] == "abort")
+        .unwrap();
+    let left: Vec<&str> = abort["data"]["keys_left_on_token"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, [P384.id, "example-tls-ecc-root-2026-log"], "{abort}");
+    assert!(
+        abort["description"]
+            .as_str()
+            .unwrap()
+            .contains("left on the token, live")
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("Keys left on the token"), "{drill}: report");
+    assert!(
+        report.contains("remains live on the token"),
+        "{drill}: report"
+    );
+}
+
+#[test]
+fn two_ceremonies_on_one_inventory_run_one_at_a_time() {
+    let drill = "two ceremonies, one inventory";
+    let lab = Lab::new();
+    let first = lab.path("first");
+    let mut running = run_until_halted(&lab, &P384, &first, "1.3");
+    let other = Lab::new();
+    let second = other.path("out");
+    let run = other
+        .cmd()
+        .args(other.run_args(&P384.script(), &P384.answers(), &second))
+        .arg("--inventory")
+        .arg(lab.inventory())
+        .output()
+        .unwrap();
+    assert_fails_with(
+        &run,
+        &["running a ceremony on the inventory", "one at a time"],
+        drill,
+    );
+    assert!(!second.exists(), "{drill}: the second ceremony wrote");
+    running.kill().unwrap();
+    running.wait().unwrap();
+
+    // Backup folders whose names a ceremony sealed in the next minutes
+    // would take, each holding another ceremony's copy: none is touched.
+    let backup = lab.path("backup");
+    let now = chrono::Utc::now();
+    for s in 0..600 {
+        let stamp = (now + chrono::Duration::seconds(s)).format("%Y%m%dT%H%M%SZ");
+        let taken = backup.join(format!("{}-{stamp}", P384.id));
+        std::fs::create_dir(&taken).unwrap();
+        std::fs::write(taken.join("ceremony.log"), "another ceremony\n").unwrap();
+    }
+    resume_to_the_end(&lab, &P384, &first, drill);
+    let copies: Vec<_> = std::fs::read_dir(&backup)
+        .unwrap()
+        .flatten()
+        .filter(|e| std::fs::read(e.path().join("ceremony.log")).unwrap() != b"another ceremony\n")
+        .collect();
+    assert_eq!(copies.len(), 1, "{drill}: one backup copy of its own");
+}
+
+#[test]
+fn an_empty_softhsm2_state_file_is_said_as_such() {
+    let drill = "SoftHSM2's token.object emptied";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    run_and_kill_after(&lab, &P384, &out, "2.2");
+    // What a SIGKILL during SoftHSM2's C_Login can leave: the ceremony
+    // token's state file, rewritten in place, empty.
+    let state = std::fs::read_dir(lab.tokens())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("token.object"))
+        .find(|f| {
+            let bytes = std::fs::read(f).unwrap();
+            bytes
+                .windows(P384.token.len())
+                .any(|w| w == P384.token.as_bytes())
+        })
+        .unwrap();
+    std::fs::write(&state, b"").unwrap();
+    let before = std::fs::read(out.join("ceremony.log")).unwrap();
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
+    assert_refused_unchanged(
+        &run,
+        &[
+            &format!("SoftHSM2's state file {} is empty", state.display()),
+            "during a login (C_Login)",
+            "put its token.object back",
+        ],
+        &out,
+        &before,
+        drill,
+    );
+}
+
+#[test]
+fn a_log_signing_key_replaced_in_the_log_goes_no_further() {
+    let drill = "log-signing key replaced in the log";
+    let lab = Lab::new();
+    let out = lab.path("out");
+    // The head copied at act 1's end comes before the log-signing key's
+    // record: the attacker replaces that record with a key of their own.
+    run_and_kill_after(&lab, &P384, &out, "2.1");
+    let key = lab.path("attacker.pem");
+    sh(&format!(
+        "openssl ecparam -name secp384r1 -genkey -noout | openssl ec -pubout -out {}",
+        key.display()
+    ));
+    let pem = std::fs::read_to_string(&key).unwrap();
+    let der = Command::new("openssl")
+        .args(["pkey", "-pubin", "-outform", "DER", "-in"])
+        .arg(&key)
+        .output()
+        .unwrap()
+        .stdout;
+    let sha = {
+        use sha2::{Digest, Sha256};
+        hex::encode_upper(Sha256::digest(&der))
+    };
+    let mut lines = log_lines(&out);
+    let at = lines
+        .iter()
+        .position(|l| l.contains("\"kind\":\"log-signing-key\""))
+        .unwrap();
+    let entry: serde_json::Value = serde_json::from_str(&lines[at]).unwrap();
+    let data = format!(
+        "{{\"public_key\":{},\"public_key_sha256\":\"{sha}\",\"uri\":{}}}",
+        serde_json::Value::from(pem),
+        entry["data"]["uri"]
+    );
+    let data_at = lines[at].find(",\"data\":").unwrap();
+    lines[at] = format!("{},\"data\":{data}}}", &lines[at][..data_at]);
+    forge_log(&out, &lines);
+    assert_interrupted_log(&out, drill);
+    let run = lab.run_ceremony(&P384, &lab.resume_answers(&P384, &out), &out);
+    assert_fails_with(
+        &run,
+        &["does not prove this log", "call the auditor"],
+        drill,
+    );
+    assert!(
+        !kinds(&out).contains(&"key-generated".to_string()),
+        "{drill}: the ceremony went on to generate its key"
+    );
+}
+
 /// The same drill on kryoptic, the second module of the tests: killed once
 /// the root key is generated and recorded, the ceremony resumes on the same
 /// token and certifies that key (kryoptic keeps its slot ids, where SoftHSM2
@@ -1052,7 +1979,7 @@ fn a_kryoptic_token_near_its_lock_out() {
     let out = lab.path("final-try");
     run_and_kill_after(&lab, &RSA, &out, "2.1");
     wrong_user_logins(&lab, RSA.token, 9);
-    let run = lab.run_ceremony(&RSA, &lab.resume_answers(&RSA), &out);
+    let run = lab.run_ceremony(&RSA, &lab.resume_answers(&RSA, &out), &out);
     assert_fails_with(
         &run,
         &["reports its user PIN on its final try", "Do not retry"],

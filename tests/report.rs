@@ -602,10 +602,21 @@ fn paper_script_has_every_step_with_initials_boxes() {
         );
         for heading in [
             "## Exception sheet",
+            "## Log heads when a run stopped",
             "## Attestation",
             "## Participants and roles",
         ] {
             assert!(md.contains(heading), "{name}: {heading}");
+        }
+        // The head the tool shows at each act's end but the last (the
+        // seal's), which a resumed ceremony is proven with (issue 12).
+        let acts = script["acts"].as_array().unwrap();
+        for act in &acts[..acts.len() - 1] {
+            let id = act["id"].as_str().unwrap();
+            assert!(
+                md.contains(&format!("| Log head at the end of act {id} |")),
+                "{name}: no head line for act {id}"
+            );
         }
         assert!(md.contains(
             "| Participant | Role | Present (initials) | Script followed (initials) | Record true (initials) | Disagreement | Date and time (UTC) |"
@@ -752,7 +763,8 @@ fn the_auditors_by_hand_checks_hold_on_a_real_log() {
             "'{expected}' not printed:\n{context}"
         );
     }
-    assert_eq!(out.matches("Verified OK").count(), 2, "{context}");
+    // The ceremony's and the witness's signatures, and a checkpoint's.
+    assert_eq!(out.matches("Verified OK").count(), 3, "{context}");
     assert_eq!(out.matches("CHAIN BROKEN").count(), 1, "{context}");
     // The recorded log-signing key's SHA-256, as the guide computes it.
     let key_sha = entries

@@ -125,6 +125,17 @@ impl Tty {
         self.answer(&[&format!("confirm that step {step}")], "y");
     }
 
+    /// The end of an act: the witness copies the log's head, then Y.
+    fn copy_head(&mut self, act: &str) {
+        self.answer(
+            &[
+                &format!("Log head at the end of act {act}"),
+                "Head (SHA-256):",
+            ],
+            "y",
+        );
+    }
+
     fn record(&mut self, label: &str, value: &str) {
         self.answer(&[label], &format!("{value}{ENTER}"));
     }
@@ -183,10 +194,7 @@ impl Copied {
     /// the log and the screens holds by chance every few runs; two are
     /// forty bits.
     fn groups(&self) -> Vec<String> {
-        let groups: Vec<&str> = self.lines[1..3]
-            .iter()
-            .flat_map(|l| l.split(' '))
-            .collect();
+        let groups: Vec<&str> = self.lines[1..3].iter().flat_map(|l| l.split(' ')).collect();
         groups
             .windows(2)
             .flat_map(|pair| [pair.join(" "), pair.concat()])
@@ -346,6 +354,7 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
     tty.confirm("1.5");
     tty.record("SHA-256 of the boot media:", "lab media, not measured");
     tty.confirm("1.6");
+    tty.copy_head("1");
 
     // 2.1: every custodian receives an SO-PIN and a user-PIN share.
     let custodians = ["Carol Nakamura", "David Mensah", "Erin Kowalski"];
@@ -372,11 +381,13 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
         ],
     );
     tty.confirm("2.2");
+    tty.copy_head("2");
 
     // 3.1: the key is generated; its fingerprint is grouped and in words.
     let screen = tty.wait_for(&["confirms step 3.1", "Public key SHA-256 of"]);
     assert!(screen.contains("CKA_NEVER_EXTRACTABLE=true"), "{screen}");
     tty.confirm("3.1");
+    tty.copy_head("3");
 
     // 4.1: David and Erin activate the key for its one signature.
     activate(
@@ -391,6 +402,7 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
     tty.wait_for(&["confirms step 4.2", "Certificate SHA-256 of"]);
     tty.confirm("4.2");
     tty.confirm("4.3");
+    tty.copy_head("4");
     tty.record("Serial of the HSM's new tamper-evident bag:", "TEB-0003");
     tty.confirm("5.1");
     tty.confirm("5.2");

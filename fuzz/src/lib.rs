@@ -95,6 +95,8 @@ fn ask_everything(answers: &mut AnswersFile, loaded: &LoadedScript) {
     let script = &loaded.script;
     let witness = &script.participants[0];
     let _ = answers.resume_or_abort(&Interrupted::default());
+    let _ = answers.last_copied_head(witness, &Interrupted::default());
+    let _ = answers.accept_environment_change(witness, &["module".to_string()]);
     let _ = answers.network_explanation(witness, &["eth0".to_string()]);
     let _ = answers.confirm_seal(witness, "00", "aardvark");
     let _ = answers.witness_token_pin(witness, "token");

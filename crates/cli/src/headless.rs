@@ -77,6 +77,22 @@ fn print(notice: &Notice) {
             say!("      head {}", grouped(head));
             say!("      head words: {words}");
         }
+        Notice::LogHead(head) => {
+            println!(
+                "LOG HEAD at {} (entry {}): {}",
+                head.at, head.entries, head.head
+            );
+            println!(
+                "      copy it onto the paper script; head words: {}",
+                head.words
+            );
+        }
+        Notice::KeysLeft { keys } => {
+            println!("      left on the token, live (the tool destroys no key):");
+            for key in keys {
+                println!("        {key}");
+            }
+        }
         Notice::LoginFailed {
             failures,
             limit,

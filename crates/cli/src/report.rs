@@ -74,6 +74,12 @@ pub fn report(dir: &Path) -> Result<()> {
 }
 
 fn print_written(written: &Written) {
+    for path in &written.replaced {
+        println!(
+            "replaced {}, which a run began but never finished",
+            path.display()
+        );
+    }
     let banner = if written.rehearsal { "REHEARSAL " } else { "" };
     say!(
         "{banner}report written: {} and {}",

@@ -35,6 +35,12 @@ pub fn verify_log(
         say!("head: {}", hex::encode(head));
         say!("head words: {}", pgp_words::to_words(&head).join(" "));
     }
+    if report.checkpoints > 0 || report.resumes > 0 {
+        println!(
+            "checkpoints: {} (each verified with the recorded log-signing key); reopened after an interruption: {} time(s)",
+            report.checkpoints, report.resumes
+        );
+    }
     if let Some(problem) = &report.problem {
         say!("entry {}: {}", problem.entry, problem.message);
     }

@@ -37,9 +37,13 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::operator::{
-    ExceptionReport, Identity, InputError, Notice, Operator, ResumeChoice, ShareShown, Verdict,
+    ExceptionReport, Identity, InputError, LogHead, Notice, Operator, ResumeChoice, ShareShown,
+    Verdict,
 };
 use crate::resume::Interrupted;
+
+mod resume;
+use resume::ResumeAnswers;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,26 +62,6 @@ struct File {
     environment: Option<EnvironmentAnswers>,
     #[serde(default)]
     resume: Option<ResumeAnswers>,
-}
-
-/// What to do when the output folder holds an interrupted ceremony.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct ResumeAnswers {
-    choice: ResumeAnswer,
-    #[serde(default)]
-    reason: Option<String>,
-    /// Custodians who activate the token again on resuming, or to seal an
-    /// aborted log.
-    #[serde(default)]
-    custodians: Vec<String>,
-}
-
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-enum ResumeAnswer {
-    Resume,
-    Abort,
 }
 
 #[derive(Deserialize)]
@@ -536,24 +520,31 @@ impl Operator for AnswersFile {
     }
 
     fn resume_or_abort(&mut self, interrupted: &Interrupted) -> Result<ResumeChoice, InputError> {
-        let resume = self.resume.as_ref().ok_or_else(|| {
-            self.missing(format!(
-                "[resume] choice = \"resume\" or \"abort\": the output folder holds ceremony '{}', interrupted after {} entries ({})",
-                interrupted.ceremony_id, interrupted.entries, interrupted.last
-            ))
-        })?;
-        match resume.choice {
-            ResumeAnswer::Resume => {
-                self.resuming = true;
-                Ok(ResumeChoice::Resume)
-            }
-            ResumeAnswer::Abort => Ok(ResumeChoice::Abort {
-                reason: resume
-                    .reason
-                    .clone()
-                    .ok_or_else(|| self.missing("[resume] reason for the abort".to_string()))?,
-            }),
-        }
+        self.resume_choice(interrupted)
+    }
+
+    /// A headless run has no screen: the head is printed (a notice).
+    fn copy_head(&mut self, _witness: &Participant, _head: &LogHead) -> Result<(), InputError> {
+        Ok(())
+    }
+
+    fn last_copied_head(
+        &mut self,
+        _witness: &Participant,
+        _interrupted: &Interrupted,
+    ) -> Result<String, InputError> {
+        self.resume_head()
+    }
+
+    fn accept_environment_change(
+        &mut self,
+        _witness: &Participant,
+        _changes: &[String],
+    ) -> Result<Option<String>, InputError> {
+        Ok(self
+            .resume
+            .as_ref()
+            .and_then(|r| r.environment_change.clone()))
     }
 
     fn network_explanation(

@@ -12,6 +12,7 @@ pub mod answers;
 pub mod environment;
 pub mod operator;
 pub mod outputs;
+pub mod proof;
 pub mod resume;
 mod run;
 
@@ -20,12 +21,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use keyceremony_hsm::{HsmError, Module};
-use keyceremony_policy::{Inventory, Policy, PolicyError};
+use keyceremony_policy::{Inventory, InventoryLock, Policy, PolicyError};
 use keyceremony_script::{Action, LoadedScript};
 
 pub use answers::AnswersFile;
 pub use operator::{
-    ExceptionReport, Identity, InputError, Notice, Operator, ResumeChoice, ShareShown, Verdict,
+    ExceptionReport, Identity, InputError, LogHead, Notice, Operator, ResumeChoice, ShareShown,
+    Verdict,
 };
 pub use resume::Interrupted;
 pub use run::Outcome;
@@ -159,14 +161,15 @@ pub struct Network {
 }
 
 /// Refuses, with every violation, a script that breaks its policy or would
-/// reuse a subject name already certified (CPS 6.3.2).
+/// reuse a subject name already certified (CPS 6.3.2); the inventory's lock
+/// is taken before it is read, and held by the ceremony to its end.
 /// `resuming`: the ceremony passed the inventory check when it started, and
 /// may since have recorded its own subjects there.
 fn check_policy(
     script: &LoadedScript,
     settings: &Settings,
     resuming: bool,
-) -> Result<(), EngineError> {
+) -> Result<InventoryLock, EngineError> {
     if settings.policy.name != script.script.ceremony.policy {
         return Err(EngineError::Refused(format!(
             "the script follows policy '{}', but policy '{}' was loaded",
@@ -176,6 +179,7 @@ fn check_policy(
     // Not a rule of the policy the script breaks, but a file the operators fix.
     Inventory::check_recordable(&settings.inventory)
         .map_err(|e| EngineError::Refused(e.to_string()))?;
+    let lock = Inventory::lock(&settings.inventory)?;
     let mut violations = keyceremony_policy::check_loaded_script(&settings.policy, script);
     if !resuming {
         let inventory = Inventory::load(&settings.inventory)?;
@@ -185,7 +189,7 @@ fn check_policy(
         }
     }
     if violations.is_empty() {
-        return Ok(());
+        return Ok(lock);
     }
     Err(EngineError::Refused(format!(
         "{} breaks {} rule(s) of policy '{}'; the ceremony does not start:\n{}",
@@ -208,6 +212,8 @@ pub struct Ceremony {
     module: Module,
     network: Network,
     start: Start,
+    /// Held from the inventory check to the ceremony's end (CPS 6.3.2).
+    inventory: InventoryLock,
 }
 
 /// How the run begins: a new ceremony, or one whose log stopped before its
@@ -279,7 +285,9 @@ impl Ceremony {
             )));
         }
         let log = settings.out_dir.join(files::LOG);
-        check_policy(&script, &settings, log.exists())?;
+        // The log's own lock says more than the inventory's would.
+        resume::refuse_in_use(&log)?;
+        let inventory = check_policy(&script, &settings, log.exists())?;
         operator.preflight(&script.script, rehearsal)?;
         outputs::check_backup(
             settings
@@ -317,8 +325,12 @@ impl Ceremony {
             Start::Fresh
         };
         let module = Module::load(&settings.module)?;
-        if matches!(start, Start::Fresh) {
-            actions::check_token(&module, &script.script)?;
+        let mut start = start;
+        match &mut start {
+            Start::Fresh => actions::check_token(&module, &script.script)?,
+            Start::Resume(interrupted) | Start::Abort { interrupted, .. } => {
+                proof::check_restart(&script, &module, operator, interrupted)?
+            }
         }
         actions::check_witness_token(&module, &script.script)?;
         Ok(Ceremony {
@@ -327,6 +339,7 @@ impl Ceremony {
             module,
             network,
             start,
+            inventory,
         })
     }
 
@@ -361,24 +374,30 @@ impl Ceremony {
         if let Some(signal) = self.settings.stop.requested() {
             return Err(EngineError::InterruptedBeforeStart { signal });
         }
-        match self.start {
+        let Ceremony {
+            script,
+            settings,
+            module,
+            network,
+            start,
+            inventory,
+        } = self;
+        let (interrupted, abort) = match start {
             Start::Fresh => {
-                run::Runner::start(self.script, self.settings, self.module, self.network)?
-                    .run(operator, &[])
+                return run::Runner::start(script, settings, module, inventory, &network)?
+                    .run(operator, None);
             }
-            Start::Resume(interrupted) => {
-                let mut runner = run::Runner::reopen(self.script, self.settings, self.module)?;
-                runner.resume(operator, &interrupted)?;
-                runner.run(operator, &interrupted.completed)
-            }
+            Start::Resume(interrupted) => (interrupted, None),
             Start::Abort {
                 interrupted,
                 reason,
-            } => run::Runner::reopen(self.script, self.settings, self.module)?.abort(
-                operator,
-                &interrupted,
-                &reason,
-            ),
+            } => (interrupted, Some(reason)),
+        };
+        let runner =
+            run::Runner::reopen(script, settings, module, inventory, &network, &interrupted)?;
+        match abort {
+            None => runner.run(operator, Some(&interrupted)),
+            Some(reason) => runner.abort(operator, &interrupted, &reason),
         }
     }
 }

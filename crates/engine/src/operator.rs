@@ -49,6 +49,21 @@ pub enum ShareShown {
     NoScreen,
 }
 
+/// The log's head as shown to the witness to copy onto the paper script
+/// (at an act's end, and when a run stops): a resumed ceremony proves its
+/// log with the last one copied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogHead {
+    /// Where, in words: "the end of act 2", "the stop in step 3.1".
+    pub at: String,
+    /// The entry whose line hashes to `head`.
+    pub entries: u64,
+    /// Lower-case hex SHA-256.
+    pub head: String,
+    /// The same in PGP words.
+    pub words: String,
+}
+
 /// Things the operators should see as the ceremony runs; a driver may show
 /// them or not, the log records them either way.
 #[derive(Debug, Clone)]
@@ -119,6 +134,14 @@ pub enum Notice {
         entries: u64,
         head: String,
         words: String,
+    },
+    /// The log's head for the witness to copy (the act-end copy is also a
+    /// question, [`Operator::copy_head`]).
+    LogHead(LogHead),
+    /// The ceremony is aborted: every key the log says is on the token,
+    /// each still live there.
+    KeysLeft {
+        keys: Vec<String>,
     },
 }
 
@@ -237,6 +260,27 @@ pub trait Operator {
     /// where it stopped, or abort (recorded, and sealed as aborted when the
     /// log-signing key exists).
     fn resume_or_abort(&mut self, interrupted: &Interrupted) -> Result<ResumeChoice, InputError>;
+
+    /// At the end of an act: the witness copies the log's head onto the
+    /// paper script, then confirms.
+    fn copy_head(&mut self, witness: &Participant, head: &LogHead) -> Result<(), InputError>;
+
+    /// On restarting an interrupted ceremony: the last head the witness
+    /// copied onto the paper script, as typed, or "none" when no head was
+    /// ever shown.
+    fn last_copied_head(
+        &mut self,
+        witness: &Participant,
+        interrupted: &Interrupted,
+    ) -> Result<String, InputError>;
+
+    /// This run's module, binary or token differs from the first run's:
+    /// the witness's remark accepting it as an exception, or None.
+    fn accept_environment_change(
+        &mut self,
+        witness: &Participant,
+        changes: &[String],
+    ) -> Result<Option<String>, InputError>;
 
     /// The witness confirms or refuses the step just performed.
     fn witness(&mut self, step: &Step, witness: &Participant) -> Result<Verdict, InputError>;

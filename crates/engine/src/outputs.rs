@@ -20,6 +20,18 @@ pub enum OutputError {
     #[error("cannot use the output folder {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     #[error(
+        "{path} is a symbolic link: the tool never follows a link in an output folder, so that it never touches anything outside it. Nothing was written there; keep the link as evidence for the auditor if nobody in the room made it, and remove it to go on"
+    )]
+    Symlink { path: PathBuf },
+    #[error(
+        "cannot write {path}: {source}. The partial file was removed and nothing was recorded; free space on (or fix) the medium, then run the same command on the same folder to go on"
+    )]
+    Unwritten { path: PathBuf, source: io::Error },
+    #[error(
+        "{path} exists already: the tool never writes over a file. Nothing was written or recorded; move it out of the output folder (keep it for the auditor if nobody in the room put it there) and run the same command again"
+    )]
+    Exists { path: PathBuf },
+    #[error(
         "the backup folder {path} does not exist: mount the removable media that receives the sealed log's copy there (CPS 5.4.5), or name its folder with --backup"
     )]
     BackupMissing { path: PathBuf },
@@ -102,6 +114,37 @@ pub struct Written {
     pub sha256: [u8; 32],
 }
 
+/// The name a file is written under until it is complete and synced: a
+/// crash or a full disk leaves this name, never a partial file under the
+/// real one.
+fn partial_name(name: &std::ffi::OsStr) -> String {
+    format!(".{}.partial", name.to_string_lossy())
+}
+
+/// A folder this run makes, named `base`, or `base-2`, `base-3`... when
+/// that name is taken: never one that exists (another run's, or a link an
+/// intruder left there).
+pub fn create_unique_folder(parent: &Path, base: &str) -> Result<PathBuf, OutputError> {
+    for n in 1u32.. {
+        let path = parent.join(if n == 1 {
+            base.to_string()
+        } else {
+            format!("{base}-{n}")
+        });
+        match fs::create_dir(&path) {
+            Ok(()) => {
+                File::open(parent)
+                    .and_then(|d| d.sync_all())
+                    .map_err(io_err(parent))?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_err(&path)(e)),
+        }
+    }
+    unreachable!("u32 names run out only after four billion folders")
+}
+
 #[derive(Debug)]
 pub struct OutDir {
     root: PathBuf,
@@ -130,6 +173,13 @@ impl OutDir {
         }
     }
 
+    /// A folder made with [`create_unique_folder`], for the backup copy.
+    pub fn new_unique(parent: &Path, base: &str) -> Result<OutDir, OutputError> {
+        Ok(OutDir {
+            root: create_unique_folder(parent, base)?,
+        })
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -140,30 +190,98 @@ impl OutDir {
 
     /// Writes a new file; refuses one that exists.
     pub fn write_new(&self, relative: &str, bytes: &[u8]) -> Result<Written, OutputError> {
-        self.write(relative, bytes, 0o644)
+        self.write(relative, bytes, 0o644, false)
     }
 
     /// Writes a new file only its owner may read: rehearsal shares, and the
     /// log's backup copy (CPS 5.4.4).
     pub fn write_private(&self, relative: &str, bytes: &[u8]) -> Result<Written, OutputError> {
-        self.write(relative, bytes, 0o600)
+        self.write(relative, bytes, 0o600, false)
     }
 
-    /// Creates the file (never over an existing one), syncs it and its
-    /// folder, so that a record of it is never ahead of the disk.
-    fn write(&self, relative: &str, bytes: &[u8], mode: u32) -> Result<Written, OutputError> {
-        use std::os::unix::fs::OpenOptionsExt;
+    /// The folder that holds `relative`, made where missing; refuses a
+    /// symbolic link on the way, so that nothing is written outside the
+    /// output folder (a link to /etc where `certs/` belongs).
+    fn folder_of(&self, relative: &str) -> Result<PathBuf, OutputError> {
+        let mut dir = self.root.clone();
+        let parent = Path::new(relative).parent().unwrap_or(Path::new(""));
+        for part in parent.components() {
+            let next = dir.join(part);
+            match fs::symlink_metadata(&next) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(OutputError::Symlink { path: next });
+                }
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => return Err(OutputError::NotADirectory { path: next }),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    fs::create_dir(&next).map_err(io_err(&next))?;
+                    File::open(&dir)
+                        .and_then(|d| d.sync_all())
+                        .map_err(io_err(&dir))?;
+                }
+                Err(e) => return Err(io_err(&next)(e)),
+            }
+            dir = next;
+        }
+        Ok(dir)
+    }
+
+    /// Reads a file of the folder without following a symbolic link on the
+    /// way to it.
+    pub fn read(&self, relative: &str) -> Result<Vec<u8>, OutputError> {
         let path = self.path(relative);
-        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
-        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        let mut file = OpenOptions::new()
+        let mut at = self.root.clone();
+        for part in Path::new(relative).components() {
+            at.push(part);
+            if fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(OutputError::Symlink { path: at });
+            }
+        }
+        fs::read(&path).map_err(io_err(&path))
+    }
+
+    /// Writes the whole file under a temporary name, syncs it, and only then
+    /// renames it into place and syncs the folder, so that the file is
+    /// either absent or complete, and a record of it is never ahead of the
+    /// disk. `replace`: the file may exist already (a file that collects
+    /// lines over several steps, rewritten whole).
+    fn write(
+        &self,
+        relative: &str,
+        bytes: &[u8],
+        mode: u32,
+        replace: bool,
+    ) -> Result<Written, OutputError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = self.folder_of(relative)?;
+        let path = self.path(relative);
+        let name = path
+            .file_name()
+            .ok_or_else(|| OutputError::NotADirectory { path: path.clone() })?;
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(OutputError::Symlink { path });
+            }
+            Ok(_) if !replace => return Err(OutputError::Exists { path }),
+            _ => {}
+        }
+        let partial = dir.join(partial_name(name));
+        // Left by a write that a crash cut short: this tool's, and never
+        // recorded. (Removing a link removes the link, not its target.)
+        let _ = fs::remove_file(&partial);
+        let written = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(mode)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        file.write_all(bytes).map_err(io_err(&path))?;
-        file.sync_all().map_err(io_err(&path))?;
+            .open(&partial)
+            .and_then(|mut file| {
+                file.write_all(bytes)?;
+                file.sync_all()
+            });
+        if let Err(source) = written.and_then(|()| fs::rename(&partial, &path)) {
+            let _ = fs::remove_file(&partial);
+            return Err(OutputError::Unwritten { path, source });
+        }
         File::open(&dir)
             .and_then(|d| d.sync_all())
             .map_err(io_err(&dir))?;
@@ -174,23 +292,20 @@ impl OutDir {
         })
     }
 
-    /// Appends to a file that collects lines over several steps
-    /// (`fingerprints.txt`) and returns the SHA-256 of the whole file.
+    /// Adds lines to a file that collects them over several steps
+    /// (`fingerprints.txt`): the whole new content is written as
+    /// [`OutDir::write_new`] writes a file, so that the file always holds
+    /// whole records. Returns the SHA-256 of the whole file.
     pub fn append(&self, relative: &str, bytes: &[u8]) -> Result<Written, OutputError> {
-        let path = self.path(relative);
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        file.write_all(bytes).map_err(io_err(&path))?;
-        file.sync_all().map_err(io_err(&path))?;
-        let all = fs::read(&path).map_err(io_err(&path))?;
-        Ok(Written {
-            relative: relative.to_string(),
-            sha256: Sha256::digest(&all).into(),
-            path,
-        })
+        let mut content = match self.read(relative) {
+            Ok(content) => content,
+            Err(OutputError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
+        content.extend_from_slice(bytes);
+        self.write(relative, &content, 0o644, true)
     }
 }
 
@@ -232,5 +347,53 @@ mod tests {
             return;
         }
         check_backup(other, &dir.path().join("out"), true).unwrap();
+    }
+
+    #[test]
+    fn nothing_is_written_through_a_symbolic_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        let out = OutDir::create(&dir.path().join("out")).unwrap();
+        std::os::unix::fs::symlink(&outside, out.path("certs")).unwrap();
+        let err = out.write_new("certs/root.der", b"der").unwrap_err();
+        assert!(matches!(err, OutputError::Symlink { .. }), "{err}");
+        std::os::unix::fs::symlink(outside.join("f"), out.path("fingerprints.txt")).unwrap();
+        let err = out.append("fingerprints.txt", b"line\n").unwrap_err();
+        assert!(matches!(err, OutputError::Symlink { .. }), "{err}");
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_file_is_written_whole_and_never_over_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = OutDir::create(&dir.path().join("out")).unwrap();
+        let written = out.write_new("keys/a.pem", b"one").unwrap();
+        assert_eq!(fs::read(&written.path).unwrap(), b"one");
+        let err = out.write_new("keys/a.pem", b"two").unwrap_err();
+        assert!(matches!(err, OutputError::Exists { .. }), "{err}");
+        assert_eq!(fs::read(&written.path).unwrap(), b"one");
+        out.append("fingerprints.txt", b"a\n").unwrap();
+        let all = out.append("fingerprints.txt", b"b\n").unwrap();
+        assert_eq!(all.sha256, <[u8; 32]>::from(Sha256::digest(b"a\nb\n")));
+        let names: Vec<_> = fs::read_dir(out.root())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(
+            names
+                .iter()
+                .all(|n| !n.to_string_lossy().ends_with(".partial"))
+        );
+    }
+
+    #[test]
+    fn new_folders_never_take_an_existing_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = create_unique_folder(dir.path(), "root-2026").unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("root-2026-2")).unwrap();
+        let second = create_unique_folder(dir.path(), "root-2026").unwrap();
+        assert_eq!(first, dir.path().join("root-2026"));
+        assert_eq!(second, dir.path().join("root-2026-3"));
     }
 }

@@ -4,10 +4,9 @@
 //! ceremony did goes unaccounted).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use keyceremony_log::verify::{Status, VerifyOptions, verify_path};
+use keyceremony_log::verify::{Status, read_path};
 use keyceremony_script::{Action, Script, Secret};
 use keyceremony_text::terminal_safe;
 use serde_json::Value;
@@ -37,6 +36,15 @@ pub struct Interrupted {
     pub log_key_recorded: bool,
     /// Key label -> CKA_ID of keys generated and recorded.
     pub keys: BTreeMap<String, Vec<u8>>,
+    /// Key label -> the public key SHA-256 its `key-generated` entry records.
+    pub key_sha256: BTreeMap<String, String>,
+    /// Key label -> CKA_ID of every key whose generation was requested.
+    pub key_ids: BTreeMap<String, Vec<u8>>,
+    /// CKA_ID (hex) of the log-signing key, once its generation was requested.
+    pub log_key_id: Option<String>,
+    /// Key label -> why it was refused (a check failed, or the witness
+    /// refused its step): it is never taken up or certified.
+    pub refused_keys: BTreeMap<String, String>,
     /// Key label -> CKA_ID of generations requested but not recorded as done.
     pub pending_keys: BTreeMap<String, Vec<u8>>,
     /// Key label -> certificate DER signed and verified.
@@ -55,6 +63,25 @@ pub struct Interrupted {
     pub exceptions: u32,
     /// A user login was active when the ceremony stopped.
     pub logged_in: bool,
+    /// SHA-256 of each entry's line, entry 1 first: where the head the
+    /// witness copied is looked for.
+    pub hashes: Vec<[u8; 32]>,
+    /// Numbers of the `checkpoint` entries.
+    pub checkpoints: Vec<u64>,
+    /// (entry, step) of each `step-end`.
+    pub step_ends: Vec<(u64, String)>,
+    /// The recorded log-signing key, PEM.
+    pub log_key_pem: Option<String>,
+    /// The data of the first run's environment attestation.
+    pub environment: Option<Value>,
+    /// The ceremony token's serial, as the log records it.
+    pub token_serial: Option<String>,
+    /// What the room said on restarting: the entry (and head) where the
+    /// witness's last copied head was found (`crate::proof`).
+    pub witness_head: Option<(u64, String)>,
+    /// Differences from the first run's environment that the witness
+    /// accepted as an exception, and the witness's remark.
+    pub environment_exception: Option<(Vec<String>, String)>,
 }
 
 impl Interrupted {
@@ -76,6 +103,11 @@ impl Interrupted {
         if let Some(abort) = &self.aborted {
             return Some(format!(
                 "the ceremony was aborted ({abort}); an aborted ceremony is not taken up again. Abort it here to seal its log as aborted, then start a new ceremony with a new --out folder"
+            ));
+        }
+        if let Some((label, why)) = self.refused_keys.iter().next() {
+            return Some(format!(
+                "key '{label}' was refused ({why}): it is never certified, and a key label is never reused (CPS 6.3.2), so this ceremony cannot complete. Abort it (the abort record lists the key as left on the token), then start a new ceremony"
             ));
         }
         if self.shares_lost {
@@ -118,8 +150,13 @@ fn changed_files(out: &Path, files: &BTreeMap<String, String>) -> Vec<String> {
         if recorded.is_empty() {
             continue;
         }
-        let path = out.join(relative);
-        match std::fs::read(&path) {
+        let read = crate::outputs::OutDir::open(out).and_then(|dir| dir.read(relative));
+        match read {
+            Err(crate::outputs::OutputError::Symlink { path }) => changed.push(format!(
+                "{} ({} is a symbolic link, which the tool never writes)",
+                terminal_safe(relative),
+                path.display()
+            )),
             Err(e) => changed.push(format!("{} (cannot be read: {e})", terminal_safe(relative))),
             Ok(content) => {
                 let now = hex::encode_upper(Sha256::digest(&content));
@@ -136,15 +173,23 @@ fn changed_files(out: &Path, files: &BTreeMap<String, String>) -> Vec<String> {
     changed
 }
 
-/// Reads `log` (which must verify as intact and unsealed) against `script`.
-pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrupted, EngineError> {
+/// Refuses a log another process is writing (it holds the log's lock).
+pub(crate) fn refuse_in_use(log: &Path) -> Result<(), EngineError> {
     if keyceremony_log::in_use(log) {
         return Err(refused(format!(
             "another keyceremony process is running this ceremony (it holds {}): one ceremony runs in one process at a time; finish or stop the other run first",
             log.display()
         )));
     }
-    let report = verify_path(log, &VerifyOptions::default());
+    Ok(())
+}
+
+/// Reads `log` (which must verify as intact and unsealed) against `script`.
+pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrupted, EngineError> {
+    refuse_in_use(log)?;
+    let reading =
+        read_path(log).map_err(|e| refused(format!("cannot read {}: {e}", log.display())))?;
+    let report = &reading.report;
     match report.status {
         Status::Unsealed => {}
         Status::Sealed | Status::Aborted => {
@@ -161,6 +206,7 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
                 report.status,
                 report
                     .problem
+                    .as_ref()
                     .map(|p| format!(" (entry {}: {})", p.entry, p.message))
                     .unwrap_or_default()
             )));
@@ -172,20 +218,43 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
             log.display()
         )));
     }
-    let file = std::fs::File::open(log)
-        .map_err(|e| refused(format!("cannot read {}: {e}", log.display())))?;
+    let mut state = scan(&reading.lines, script);
+    if state.script_sha256 != script_sha256 {
+        return Err(refused(format!(
+            "{} was written by a script with SHA-256 {}, not this one ({script_sha256}): resume it with the script it started with",
+            log.display(),
+            terminal_safe(&state.script_sha256)
+        )));
+    }
+    if state.ceremony_id != script.ceremony.id {
+        return Err(refused(format!(
+            "{} is the log of ceremony '{}', not '{}'",
+            log.display(),
+            terminal_safe(&state.ceremony_id),
+            script.ceremony.id
+        )));
+    }
+    state.changed = changed_files(log.parent().unwrap_or(Path::new(".")), &state.files);
+    Ok(state)
+}
+
+/// What the complete entries of a log say, against `script`: the same
+/// lines the writer goes on from ([`keyceremony_log::verify::read_path`]).
+pub(crate) fn scan(lines: &[Vec<u8>], script: &Script) -> Interrupted {
     let mut state = Interrupted {
-        entries: report.entries,
+        entries: lines.len() as u64,
         ..Interrupted::default()
     };
     let mut init_requested = false;
     let mut token_initialized = false;
     let mut issued = 0usize;
     let mut written = Vec::new();
-    for line in BufReader::new(file).lines() {
-        let Ok(line) = line else { break };
-        let Ok(entry) = serde_json::from_str::<Value>(&line) else {
-            break;
+    // Key label -> step of its generation request, for a refused step.
+    let mut key_steps: BTreeMap<String, String> = BTreeMap::new();
+    for line in lines {
+        state.hashes.push(Sha256::digest(line).into());
+        let Ok(entry) = serde_json::from_slice::<Value>(line) else {
+            continue;
         };
         let data = &entry["data"];
         let step = entry["step"].as_str().unwrap_or_default().to_string();
@@ -203,10 +272,29 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
                 state.ceremony_id = text(&data["ceremony_id"]);
                 state.script_sha256 = text(&data["script_sha256"]);
             }
-            "step-end" => state.completed.push(step),
+            "environment" if state.environment.is_none() && data.get("binary_sha256").is_some() => {
+                state.environment = Some(data.clone());
+                state.token_serial = data["tokens"].as_array().and_then(|tokens| {
+                    tokens
+                        .iter()
+                        .find(|t| {
+                            t["label"] == script.hsm.token_label.as_str() && !script.hsm.initialize
+                        })
+                        .map(|t| text(&t["serial"]))
+                });
+            }
+            "step-end" => {
+                let seq = entry["seq"].as_u64().unwrap_or_default();
+                state.step_ends.push((seq, step.clone()));
+                state.completed.push(step);
+            }
+            "checkpoint" => state
+                .checkpoints
+                .push(entry["seq"].as_u64().unwrap_or_default()),
             "token-init-requested" => init_requested = true,
             "token-initialized" => {
                 token_initialized = true;
+                state.token_serial = Some(text(&data["serial"]));
                 for secret in Secret::ALL {
                     if let Some(nonce) = data["share_nonces"][secret.as_str()].as_str() {
                         state.share_nonces.insert(secret, nonce.to_string());
@@ -214,22 +302,55 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
                 }
             }
             "share-issued" => issued += 1,
-            "log-signing-key" => state.log_key_recorded = true,
-            "key-generation-requested" if data["purpose"].as_str() != Some("log-signing") => {
+            "log-signing-key" if state.log_key_pem.is_none() => {
+                state.log_key_recorded = true;
+                state.log_key_pem = Some(text(&data["public_key"]));
+            }
+            "key-generation-requested" if data["purpose"].as_str() == Some("log-signing") => {
+                state.log_key_id = Some(text(&data["id"]));
+            }
+            "key-generation-requested" => {
                 let id = hex::decode(text(&data["id"])).unwrap_or_default();
+                key_steps.insert(text(&data["label"]), step);
+                state.key_ids.insert(text(&data["label"]), id.clone());
                 state.pending_keys.insert(text(&data["label"]), id);
             }
             "key-generated" => {
                 let label = text(&data["label"]);
                 let id = hex::decode(text(&data["id"])).unwrap_or_default();
                 state.pending_keys.remove(&label);
+                state
+                    .key_sha256
+                    .insert(label.clone(), text(&data["public_key_sha256"]));
                 state.keys.insert(label, id);
+            }
+            "key-refused" => {
+                let label = text(&data["label"]);
+                state.keys.remove(&label);
+                state.pending_keys.remove(&label);
+                state.certificates.remove(&label);
+                state.refused_keys.insert(label, text(&data["reason"]));
+            }
+            // What the witness refused is never taken up, even when the
+            // tool stopped before it recorded the key as refused.
+            "witness-refused" => {
+                for (label, _) in key_steps.iter().filter(|(_, s)| **s == step) {
+                    if state.keys.remove(label).is_some()
+                        || state.pending_keys.remove(label).is_some()
+                    {
+                        state
+                            .refused_keys
+                            .entry(label.clone())
+                            .or_insert_with(|| format!("the witness refused step {step}"));
+                    }
+                }
             }
             "signed" => {
                 if let Some(der) = data["certificate_der"]
                     .as_str()
                     .and_then(|h| hex::decode(h).ok())
                 {
+                    key_steps.insert(text(&data["key"]), step);
                     state.certificates.insert(text(&data["key"]), der);
                 }
             }
@@ -249,21 +370,6 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
             }
             _ => {}
         }
-    }
-    if state.script_sha256 != script_sha256 {
-        return Err(refused(format!(
-            "{} was written by a script with SHA-256 {}, not this one ({script_sha256}): resume it with the script it started with",
-            log.display(),
-            terminal_safe(&state.script_sha256)
-        )));
-    }
-    if state.ceremony_id != script.ceremony.id {
-        return Err(refused(format!(
-            "{} is the log of ceremony '{}', not '{}'",
-            log.display(),
-            terminal_safe(&state.ceremony_id),
-            script.ceremony.id
-        )));
     }
     let mut logged_in = false;
     for (_, step) in script.steps() {
@@ -295,6 +401,5 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
         }
     }
     state.logged_in = logged_in;
-    state.changed = changed_files(log.parent().unwrap_or(Path::new(".")), &state.files);
-    Ok(state)
+    state
 }

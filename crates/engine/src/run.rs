@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use keyceremony_hsm::{KeyPair, Module, Session};
 use keyceremony_log::{Actor, EventKind, LogWriter, SealOutcome};
+use keyceremony_policy::InventoryLock;
 use keyceremony_script::{Act, Action, LoadedScript, Participant, Role, Secret, Step};
 use keyceremony_x509::CertificateSummary;
 use serde_json::{Value, json};
@@ -64,6 +65,22 @@ pub(crate) struct Runner {
     /// What an interrupted run left: keys and certificates to take up again
     /// at the next login, key generations to look for on the token.
     pub(crate) recovery: Option<Interrupted>,
+    /// A reopened log: the recorded log-signing key to verify with the
+    /// token at the first login (`actions::proof`).
+    pub(crate) log_key_check: Option<LogKeyCheck>,
+    /// Held, never read: the inventory's lock, for the whole ceremony.
+    _inventory: InventoryLock,
+}
+
+/// What the first login of a run that reopened a log checks.
+pub(crate) struct LogKeyCheck {
+    /// The recorded log-signing key, PEM.
+    pub(crate) pem: String,
+    /// The last checkpoint, which that key proves.
+    pub(crate) last_checkpoint: Option<u64>,
+    /// Checkpoints follow the witness's head: the check is needed before
+    /// going on, with a login of its own if the ceremony was logged out.
+    pub(crate) required: bool,
 }
 
 pub(crate) fn hex_upper(bytes: &[u8]) -> String {
@@ -76,12 +93,13 @@ impl Runner {
         script: LoadedScript,
         settings: Settings,
         module: Module,
-        network: crate::Network,
+        inventory: InventoryLock,
+        network: &crate::Network,
     ) -> Result<Runner, EngineError> {
         let out = OutDir::create(&settings.out_dir)?;
         let log = LogWriter::create(&out.path(files::LOG))?;
-        let mut runner = Runner::new(script, settings, module, out, log);
-        runner.record_start(&network)?;
+        let mut runner = Runner::new(script, settings, module, out, log, inventory);
+        runner.record_start(network)?;
         Ok(runner)
     }
 
@@ -92,6 +110,7 @@ impl Runner {
         module: Module,
         out: OutDir,
         log: LogWriter,
+        inventory: InventoryLock,
     ) -> Runner {
         Runner {
             script,
@@ -108,6 +127,8 @@ impl Runner {
             log_key_recorded: false,
             sealed: None,
             recovery: None,
+            log_key_check: None,
+            _inventory: inventory,
         }
     }
 
@@ -161,6 +182,18 @@ impl Runner {
         };
         let description = format!("{banner}ceremony '{}' starts", s.ceremony.name);
         self.tool_record(None, EventKind::CeremonyStart, description, data)?;
+        self.record_environment(network)?;
+        let copy = self
+            .out
+            .write_new(files::SCRIPT_COPY, self.script.text.as_bytes())?;
+        self.record_file(None, &copy)
+    }
+
+    /// The environment attestation, recorded by every run of the ceremony.
+    pub(crate) fn record_environment(
+        &mut self,
+        network: &crate::Network,
+    ) -> Result<(), EngineError> {
         let info = self.module.info()?;
         let mut environment =
             crate::environment::attestation(self.module.path(), &network.interfaces);
@@ -212,10 +245,7 @@ impl Runner {
                 )?,
             }
         }
-        let copy = self
-            .out
-            .write_new(files::SCRIPT_COPY, self.script.text.as_bytes())?;
-        self.record_file(None, &copy)
+        Ok(())
     }
 
     pub(crate) fn record_file(
@@ -232,13 +262,21 @@ impl Runner {
         )
     }
 
-    /// Runs every step not in `completed` (the steps an interrupted run
-    /// finished), in script order.
+    /// Runs every step, or (`resumed`) takes an interrupted ceremony up and
+    /// runs every step it did not finish, in script order.
     pub(crate) fn run(
         mut self,
         operator: &mut dyn Operator,
-        completed: &[String],
+        resumed: Option<&Interrupted>,
     ) -> Result<Outcome, EngineError> {
+        let completed = resumed.map_or(&[][..], |i| i.completed.as_slice());
+        if let Some(interrupted) = resumed
+            && let Err(error) = self.resume(operator, interrupted)
+        {
+            let step = interrupted.next_step.clone().unwrap_or_default();
+            self.stop(operator, &step, &error);
+            return Err(error);
+        }
         let steps: Vec<(Act, Step)> = self
             .script
             .script
@@ -249,9 +287,10 @@ impl Runner {
         for (act, step) in &steps {
             let result = self
                 .check_stop(step, "before the beginning")
-                .and_then(|()| self.step(operator, act, step));
+                .and_then(|()| self.step(operator, act, step))
+                .and_then(|()| self.end_act(operator, act, step));
             if let Err(error) = result {
-                self.stop(&step.id, &error);
+                self.stop(operator, &step.id, &error);
                 return Err(error);
             }
         }
@@ -273,8 +312,10 @@ impl Runner {
         })
     }
 
-    /// Records why the ceremony stopped and deactivates the token.
-    fn stop(&mut self, step: &str, error: &EngineError) {
+    /// Records why the ceremony stopped (an abort with every key left on
+    /// the token), signs a last checkpoint while the token is still logged
+    /// in, deactivates it, and shows the head for the witness to copy.
+    pub(crate) fn stop(&mut self, operator: &mut dyn Operator, step: &str, error: &EngineError) {
         // A signal that came while the engine waited for the room is why it
         // stops, whatever the question's failure says (the TUI stops asking
         // on a signal, and its open question fails as an abort).
@@ -293,7 +334,17 @@ impl Runner {
         if let Some(signal) = signal {
             data["interrupted_by"] = json!(signal);
         }
+        let mut description = description;
+        if kind == EventKind::Abort {
+            let left = self.keys_left_now();
+            description.push_str(&crate::actions::keys_left_sentence(&left));
+            operator.notify(&Notice::KeysLeft {
+                keys: left.iter().map(ToString::to_string).collect(),
+            });
+            data["keys_left_on_token"] = json!(left);
+        }
         let _ = self.tool_record(Some(step), kind, description, data);
+        let _ = self.checkpoint(step);
         if let Some(session) = self.session.take() {
             let closed = session.close().is_ok();
             let _ = self.tool_record(
@@ -303,6 +354,7 @@ impl Runner {
                 json!({ "clean": closed }),
             );
         }
+        self.show_head(operator, format!("the stop in step {step}"));
     }
 
     /// A safe point: nothing is half done here, so a stop that a signal
@@ -404,6 +456,7 @@ impl Runner {
                     format!("{} refuses step {}: {remark}", witness.name, step.id),
                     json!({ "remark": remark }),
                 )?;
+                self.refuse_witnessed_key(step, &witness, &remark)?;
                 return Err(EngineError::Step {
                     step: step.id.clone(),
                     message: format!("the witness {} refused the step: {remark}", witness.name),
@@ -417,7 +470,8 @@ impl Runner {
             EventKind::StepEnd,
             format!("step {} ends", step.id),
             json!({}),
-        )
+        )?;
+        self.checkpoint(&step.id)
     }
 
     /// A numbered exception sheet: the deviation, and the witness's word.

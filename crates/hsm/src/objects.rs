@@ -79,6 +79,10 @@ pub struct ObjectFilter {
     pub id: Option<Vec<u8>>,
     /// CKA_CLASS must equal this.
     pub class: Option<ObjectClass>,
+    /// CKA_PRIVATE must equal this. `Some(true)` finds only objects made
+    /// after a user login: anyone with the module but no PIN can make
+    /// public objects with any label or CKA_ID.
+    pub private: Option<bool>,
 }
 
 impl ObjectFilter {
@@ -108,6 +112,9 @@ impl ObjectFilter {
         }
         if let Some(class) = self.class {
             template.push(Attribute::Class(class.to_cryptoki()?));
+        }
+        if let Some(private) = self.private {
+            template.push(Attribute::Private(private));
         }
         Ok(template)
     }

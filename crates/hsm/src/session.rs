@@ -187,12 +187,18 @@ impl Session {
     }
 
     /// The key pair with this CKA_ID, e.g. one an interrupted ceremony
-    /// generated; `None` if neither half exists. Needs a user login.
+    /// generated; `None` if there is no private key (CKA_PRIVATE true) with
+    /// it. Needs a user login. Only a private key counts: an object made
+    /// without a login (a public session) is never taken for a ceremony's
+    /// key, whatever CKA_ID it carries.
     pub fn find_key_pair(&self, id: &[u8]) -> Result<Option<KeyPair>> {
         let hex_id = hex::encode(id);
         let find_one = |class: CkObjectClass, name: &'static str| -> Result<Option<ObjectHandle>> {
-            let found =
-                self.find_handles(&[Attribute::Class(class), Attribute::Id(id.to_vec())])?;
+            let mut template = vec![Attribute::Class(class), Attribute::Id(id.to_vec())];
+            if class == CkObjectClass::PRIVATE_KEY {
+                template.push(Attribute::Private(true));
+            }
+            let found = self.find_handles(&template)?;
             match found.as_slice() {
                 [] => Ok(None),
                 [only] => Ok(Some(*only)),
@@ -206,20 +212,13 @@ impl Session {
         let private = find_one(CkObjectClass::PRIVATE_KEY, "private key")?;
         let public = find_one(CkObjectClass::PUBLIC_KEY, "public key")?;
         let (private, public) = match (private, public) {
-            (None, None) => return Ok(None),
+            (None, _) => return Ok(None),
             (Some(private), Some(public)) => (private, public),
             (Some(_), None) => {
                 return Err(HsmError::KeyPairIncomplete {
                     id: hex_id,
                     found: "private",
                     missing: "public",
-                });
-            }
-            (None, Some(_)) => {
-                return Err(HsmError::KeyPairIncomplete {
-                    id: hex_id,
-                    found: "public",
-                    missing: "private",
                 });
             }
         };

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
+use crate::checkpoint::{
+    CHECKPOINT_TITLE, check_checkpoint, check_log_key_verified, check_reopened,
+};
 use crate::seal::{
     CEREMONY_KEY_SIGNER, PublicKey, SEAL_ROLE, STATEMENT_TITLE, Seal, SealOutcome, check_signature,
     seal_description, seal_statement,
@@ -24,6 +27,9 @@ pub const MAX_LINE: usize = 1 << 20;
 pub(crate) const KIND_CEREMONY_START: &str = "ceremony-start";
 pub(crate) const KIND_LOG_SIGNING_KEY: &str = "log-signing-key";
 pub(crate) const KIND_SEAL: &str = "seal";
+pub(crate) const KIND_CHECKPOINT: &str = "checkpoint";
+pub(crate) const KIND_LOG_REOPENED: &str = "log-reopened";
+pub(crate) const KIND_LOG_KEY_VERIFIED: &str = "log-key-verified";
 
 /// One line in the writer's field order. `kind` and `data` are generic so the
 /// writer can serialise an [`EventKind`](crate::EventKind) and a [`Seal`], and
@@ -94,6 +100,21 @@ pub(crate) struct Accepted {
     ceremony_id: Option<String>,
     log_key: Option<LogKey>,
     sealed: Option<Sealed>,
+    checkpoint: bool,
+    /// A `log-reopened` entry: whether a token check must follow.
+    reopened: Option<bool>,
+    token_checked: bool,
+}
+
+/// Checkpoints and resumptions seen so far.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Resumes {
+    pub(crate) checkpoints: u64,
+    pub(crate) last_checkpoint: Option<u64>,
+    pub(crate) resumes: u64,
+    /// A `log-reopened` entry whose checkpoints are still to be verified with the
+    /// token's log-signing key: no seal may follow until they are.
+    pending_token_check: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -104,6 +125,7 @@ pub(crate) struct Chain {
     ceremony_id: Option<String>,
     log_key: Option<LogKey>,
     sealed: Option<Sealed>,
+    resumes: Resumes,
     /// The witness key the verifier was told to expect, if any.
     witness: Option<PublicKey>,
 }
@@ -142,6 +164,7 @@ impl Chain {
             ceremony_id: None,
             log_key: None,
             sealed: None,
+            resumes: Resumes::default(),
             witness,
         }
     }
@@ -168,6 +191,10 @@ impl Chain {
         self.sealed
     }
 
+    pub(crate) fn resumes(&self) -> Resumes {
+        self.resumes
+    }
+
     pub(crate) fn commit(&mut self, accepted: Accepted) {
         self.entries += 1;
         self.head = accepted.hash;
@@ -180,6 +207,18 @@ impl Chain {
         }
         if accepted.sealed.is_some() {
             self.sealed = accepted.sealed;
+        }
+        let resumes = &mut self.resumes;
+        if accepted.checkpoint {
+            resumes.checkpoints += 1;
+            resumes.last_checkpoint = Some(self.entries);
+        }
+        if let Some(token_check) = accepted.reopened {
+            resumes.resumes += 1;
+            resumes.pending_token_check = token_check.then_some(self.entries);
+        }
+        if accepted.token_checked {
+            resumes.pending_token_check = None;
         }
     }
 
@@ -257,14 +296,35 @@ impl Chain {
             ceremony_id: None,
             log_key: None,
             sealed: None,
+            checkpoint: false,
+            reopened: None,
+            token_checked: false,
         };
+        let data = raw.data.get();
+        let last_checkpoint = self.resumes.last_checkpoint;
         if n == 1 {
             accepted.ceremony_id = Some(check_start(&raw)?);
         } else if raw.kind == KIND_LOG_SIGNING_KEY && self.log_key.is_none() {
             accepted.log_key = Some(check_log_key(n, &raw)?);
         } else if raw.kind == KIND_SEAL {
             accepted.sealed = Some(self.check_seal(n, &raw, time)?);
-        } else if raw.data.get().contains(STATEMENT_TITLE) {
+        } else if raw.kind == KIND_CHECKPOINT {
+            let ceremony_id = self.ceremony_id.as_deref().unwrap_or_default();
+            let key = self.log_key.as_ref().map(|k| &k.key);
+            check_checkpoint(n, data, ceremony_id, &self.head, key)?;
+            accepted.checkpoint = true;
+        } else if raw.kind == KIND_LOG_REOPENED {
+            accepted.reopened = Some(check_reopened(n, data, last_checkpoint)?);
+        } else if raw.kind == KIND_LOG_KEY_VERIFIED {
+            check_log_key_verified(n, data, last_checkpoint)?;
+            accepted.token_checked = true;
+        } else if data.contains(CHECKPOINT_TITLE) {
+            return Err(format!(
+                "entry {n} holds a checkpoint statement but its kind is \"{}\", not \"{KIND_CHECKPOINT}\": it was edited",
+                raw.kind
+            ));
+        }
+        if raw.kind != KIND_SEAL && data.contains(STATEMENT_TITLE) {
             // A seal whose kind was changed would otherwise read as an
             // ordinary last entry of an unsealed log.
             return Err(format!(
@@ -328,6 +388,11 @@ impl Chain {
             return Err(format!(
                 "entry {n}: the seal statement is not the one for this log (ceremony {ceremony_id}, outcome {}, {} entries, head {}): it was edited",
                 seal.outcome, seal.entries, seal.head
+            ));
+        }
+        if let Some(reopened) = self.resumes.pending_token_check {
+            return Err(format!(
+                "entry {n}: the log was reopened at entry {reopened} over checkpoints still to be verified with the log-signing key on the token, and no log-key-verified entry follows: the reopened log's proof never held"
             ));
         }
         let log_key = self.log_key.as_ref().ok_or_else(|| {

@@ -22,11 +22,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 mod chain;
+mod checkpoint;
 mod seal;
 pub mod verify;
 
 pub use chain::MAX_LINE;
 use chain::{Chain, Envelope, format_time};
+pub use checkpoint::{Checkpoint, ResumeProof, checkpoint_statement};
 pub use seal::{
     CEREMONY_KEY_SIGNER, SEAL_ROLE, Seal, SealOutcome, SealSignature, log_signing_key_data,
     seal_statement,
@@ -96,6 +98,19 @@ pub enum EventKind {
     LogSigningKey,
     /// A departure from the script, recorded as such.
     Exception,
+    /// The log-signing key signs the head at a step end while the token is
+    /// logged in; data from [`Checkpoint`].
+    Checkpoint,
+    /// A run reopens an interrupted ceremony's log, to resume or to abort
+    /// it; `data.proof` is a [`ResumeProof`].
+    LogReopened,
+    /// The log-signing key found on the token is the recorded one, so the
+    /// checkpoints a resumption relied on are proven;
+    /// `data.last_checkpoint_entry` names the last of them.
+    LogKeyVerified,
+    /// A key that failed a check, or that the witness refused: it is never
+    /// certified, and the entry says what became of it.
+    KeyRefused,
     /// The last entry; written only by [`LogWriter::seal`].
     Seal,
 }

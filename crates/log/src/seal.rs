@@ -127,21 +127,27 @@ impl SealSignature {
     ) -> Result<SealSignature, LogError> {
         VerifyingKey::from_public_key_der(spki_der)
             .map_err(|e| LogError::Key(format!("not a P-384 public key: {e}")))?;
-        let parsed = Signature::from_der(signature_der).map_err(|_| {
-            LogError::Key("the signature is not a DER ECDSA P-384 signature".to_string())
-        })?;
-        if parsed.to_der().as_bytes() != signature_der {
-            return Err(LogError::Key(
-                "the signature is not in canonical DER".to_string(),
-            ));
-        }
         Ok(SealSignature {
             signer: signer.into(),
             uri: uri.into(),
             public_key: spki_pem(spki_der)?,
-            signature: hex::encode(signature_der),
+            signature: signature_hex(signature_der)?,
         })
     }
+}
+
+/// Lower-case hex of a DER ECDSA P-384 signature, refused unless it is in
+/// canonical DER: the one form the verifier accepts.
+pub(crate) fn signature_hex(signature_der: &[u8]) -> Result<String, LogError> {
+    let parsed = Signature::from_der(signature_der).map_err(|_| {
+        LogError::Key("the signature is not a DER ECDSA P-384 signature".to_string())
+    })?;
+    if parsed.to_der().as_bytes() != signature_der {
+        return Err(LogError::Key(
+            "the signature is not in canonical DER".to_string(),
+        ));
+    }
+    Ok(hex::encode(signature_der))
 }
 
 /// The data of the seal entry. Serialised in this field order.

@@ -97,6 +97,10 @@ pub struct VerifyReport {
     pub outcome: Option<SealOutcome>,
     /// None exactly when the status is Sealed or Aborted.
     pub problem: Option<Problem>,
+    /// Checkpoints verified with the recorded log-signing key.
+    pub checkpoints: u64,
+    /// Times the ceremony was taken up after an interruption.
+    pub resumes: u64,
 }
 
 /// Verifies a log from a reader. Never panics on any input; everything
@@ -119,8 +123,39 @@ pub fn verify_path(path: &Path, options: &VerifyOptions) -> VerifyReport {
                 entry: 0,
                 message: format!("cannot open the log {}: {e}", path.display()),
             }),
+            checkpoints: 0,
+            resumes: 0,
         },
     }
+}
+
+/// An interrupted log as both the resume and the writer read it: one
+/// verification pass decides which lines are complete, and an incomplete
+/// last line (which [`crate::LogWriter::open_existing`] cuts off) is never
+/// taken for an entry.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    pub report: VerifyReport,
+    /// Every line the verifier accepted, without its line feed.
+    pub lines: Vec<Vec<u8>>,
+    /// The incomplete last line, if any.
+    pub discarded: Vec<u8>,
+}
+
+/// Reads the log at `path` once, for resuming it.
+pub fn read_path(path: &Path) -> Result<Reading, std::io::Error> {
+    let file = File::open(path)?;
+    let mut lines = Vec::new();
+    let run = run_collecting(
+        BufReader::with_capacity(1 << 16, file),
+        &VerifyOptions::default(),
+        Some(&mut lines),
+    );
+    Ok(Reading {
+        report: run.report,
+        lines,
+        discarded: run.tail,
+    })
 }
 
 /// A verification with what resuming needs besides the report.
@@ -143,7 +178,16 @@ enum End {
     Failed(Status, Problem),
 }
 
-pub(crate) fn run(mut reader: impl BufRead, options: &VerifyOptions) -> Run {
+pub(crate) fn run(reader: impl BufRead, options: &VerifyOptions) -> Run {
+    run_collecting(reader, options, None)
+}
+
+/// [`run`], keeping each accepted line in `lines` when given.
+fn run_collecting(
+    mut reader: impl BufRead,
+    options: &VerifyOptions,
+    mut lines: Option<&mut Vec<Vec<u8>>>,
+) -> Run {
     let witness = match options.witness_key_pem.as_deref().map(PublicKey::from_pem) {
         None => None,
         Some(Ok(key)) => Some(key),
@@ -185,6 +229,9 @@ pub(crate) fn run(mut reader: impl BufRead, options: &VerifyOptions) -> Run {
                 Ok(accepted) => {
                     chain.commit(accepted);
                     complete_bytes += line.len() as u64 + 1;
+                    if let Some(lines) = lines.as_mut() {
+                        lines.push(line.clone());
+                    }
                 }
                 Err(message) => break tampered(n, &message),
             }
@@ -303,6 +350,7 @@ fn finish(
             }
         },
     };
+    let resumes = chain.resumes();
     let mut report = VerifyReport {
         status,
         entries,
@@ -310,6 +358,8 @@ fn finish(
         ceremony_id,
         outcome,
         problem,
+        checkpoints: resumes.checkpoints,
+        resumes: resumes.resumes,
     };
     if let Some(expected) = options.expect_head
         && matches!(

@@ -92,6 +92,15 @@ pub enum PolicyError {
         reason: String,
     },
 
+    /// Another ceremony holds the inventory's lock.
+    #[error(
+        "another keyceremony process is running a ceremony on the inventory {path}: ceremonies that share an inventory run one at a time, so that no two certify the same subject or key (CPS 6.3.2). Finish or stop the other ceremony first"
+    )]
+    InventoryInUse {
+        /// The inventory file.
+        path: PathBuf,
+    },
+
     /// The inventory file cannot be read or written.
     #[error("inventory {path}: {source}")]
     InventoryIo {

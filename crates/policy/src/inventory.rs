@@ -6,7 +6,7 @@
 //! here ever rewrites it. A line that cannot be read makes the whole inventory unreadable,
 //! because an inventory with a hole in it can no longer prove that nothing is reused.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -139,8 +139,23 @@ impl Inventory {
     /// Refuses a public key (DER subjectPublicKeyInfo) whose SHA-256 is already in the
     /// inventory: its private key was certified before.
     pub fn check_key(&self, spki_der: &[u8]) -> Result<(), PolicyError> {
+        self.check_key_taken_up(spki_der, None)
+    }
+
+    /// [`Inventory::check_key`] for a key that ceremony `own.0` takes up again
+    /// after an interruption under label `own.1`: the certificate it signed
+    /// for that key before the interruption is its own record, not a reuse.
+    pub fn check_key_taken_up(
+        &self,
+        spki_der: &[u8],
+        own: Option<(&str, &str)>,
+    ) -> Result<(), PolicyError> {
         let sha256 = spki_sha256(spki_der);
-        match self.entries.iter().find(|e| e.public_key_sha256 == sha256) {
+        let earlier = self.entries.iter().find(|e| {
+            e.public_key_sha256 == sha256
+                && own != Some((e.ceremony_id.as_str(), e.key_label.as_str()))
+        });
+        match earlier {
             Some(earlier) => Err(PolicyError::ReusedKey {
                 public_key_sha256: sha256,
                 ceremony_id: earlier.ceremony_id.clone(),
@@ -188,6 +203,52 @@ impl Inventory {
             return Err(PolicyError::InvalidEntry(problem));
         }
         jsonl::append(path, entry)
+    }
+}
+
+/// The inventory held for one whole ceremony: an exclusive lock (flock) on
+/// the file, so that a second ceremony on the same inventory is refused
+/// instead of checking a subject the first is about to record. The kernel
+/// drops the lock when the process ends, however it ends.
+#[derive(Debug)]
+pub struct InventoryLock {
+    _file: File,
+}
+
+impl Inventory {
+    /// Takes the inventory's lock, creating the (empty) file if there is
+    /// none yet: an empty inventory is a valid one, and the lock needs a file.
+    pub fn lock(path: &Path) -> Result<InventoryLock, PolicyError> {
+        let created = !path.exists();
+        let file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(|source| PolicyError::InventoryIo {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(PolicyError::InventoryInUse {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(PolicyError::InventoryIo {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        }
+        if created {
+            jsonl::sync_folder(path).map_err(|source| PolicyError::InventoryIo {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        Ok(InventoryLock { _file: file })
     }
 }
 

@@ -85,11 +85,16 @@ pub(crate) fn append<T: Serialize>(path: &Path, record: &T) -> Result<(), Policy
     file.write_all(line.as_bytes()).map_err(io)?;
     file.sync_all().map_err(io)?;
     if created {
-        let folder = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        File::open(folder).and_then(|f| f.sync_all()).map_err(io)?;
+        sync_folder(path).map_err(io)?;
     }
     Ok(())
+}
+
+/// Makes a new file's directory entry durable, as the file's own fsync does not.
+pub(crate) fn sync_folder(path: &Path) -> std::io::Result<()> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    File::open(folder)?.sync_all()
 }

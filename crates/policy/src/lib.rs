@@ -46,7 +46,7 @@ mod policy;
 pub use check::{check_loaded_script, check_script};
 pub use custody::{BackupRule, DestructionRule};
 pub use error::PolicyError;
-pub use inventory::{Inventory, InventoryEntry, REUSE_SECTION};
+pub use inventory::{Inventory, InventoryEntry, InventoryLock, REUSE_SECTION};
 pub use issuance::{
     CertificatePoliciesRule, CrlRule, CrossCertificateRule, IssuanceRules, OcspResponderRule,
     SubordinateRule,

@@ -288,3 +288,18 @@ fn a_damaged_inventory_is_refused() {
     ));
     assert!(!dir.path().join("new.jsonl").exists());
 }
+
+/// Issue 12, case 11: two ceremonies on one inventory run one at a time,
+/// so that the subject check and the record are under one lock.
+#[test]
+fn one_ceremony_at_a_time_holds_the_inventory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("inventory.jsonl");
+    let held = Inventory::lock(&path).expect("first lock");
+    assert!(Inventory::load(&path).expect("empty").entries().is_empty());
+    let err = Inventory::lock(&path).unwrap_err();
+    assert!(matches!(err, PolicyError::InventoryInUse { .. }), "{err}");
+    assert!(err.to_string().contains("one at a time"), "{err}");
+    drop(held);
+    Inventory::lock(&path).expect("lock again once released");
+}

@@ -70,7 +70,10 @@ pub enum ReportError {
     Exists { path: PathBuf },
     #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
-    #[error("cannot write {}: {source}", path.display())]
+    #[error(
+        "cannot write {}: {source}. Nothing of it is left; free space on the medium, then run keyceremony report on the folder again",
+        path.display()
+    )]
     Write { path: PathBuf, source: io::Error },
 }
 
@@ -95,56 +98,88 @@ pub struct Written {
     pub findings: Vec<String>,
     /// The log's first entry says the ceremony was a rehearsal.
     pub rehearsal: bool,
+    /// Reports an earlier run began but never finished, now replaced.
+    pub replaced: Vec<PathBuf>,
 }
 
-/// Writes `report.html` and `report.md` into a ceremony's output folder.
-/// Refuses when either exists already (the files are created with O_EXCL):
-/// a report filed with the auditor is never silently replaced.
+/// How a finished HTML report ends; it is written after the Markdown one,
+/// so a complete `report.html` means the pair is finished.
+const HTML_END: &[u8] = b"</html>\n";
+
+/// Writes `report.md`, then `report.html`, into a ceremony's output folder,
+/// each whole or not at all. Refuses when a finished report is there (a
+/// report filed with the auditor is never replaced); a report a run began
+/// but did not finish (no complete `report.html`) is replaced, and said so.
 pub fn write_report(out_dir: &Path) -> Result<Written, ReportError> {
     let html_path = out_dir.join(REPORT_HTML);
     let markdown_path = out_dir.join(REPORT_MARKDOWN);
-    // Both are checked before either is written, so a refusal leaves the
-    // folder as it was.
-    for path in [&html_path, &markdown_path] {
-        if path.symlink_metadata().is_ok() {
-            return Err(ReportError::Exists { path: path.clone() });
+    // Checked before anything is written, so a refusal leaves the folder as
+    // it was.
+    if html_path.is_symlink() {
+        return Err(ReportError::Exists { path: html_path });
+    }
+    if html_path.exists() {
+        let html = std::fs::read(&html_path).map_err(|source| ReportError::Read {
+            path: html_path.clone(),
+            source,
+        })?;
+        if html.ends_with(HTML_END) {
+            return Err(ReportError::Exists { path: html_path });
         }
     }
+    let replaced: Vec<PathBuf> = [&markdown_path, &html_path]
+        .into_iter()
+        .filter(|p| p.symlink_metadata().is_ok())
+        .cloned()
+        .collect();
     let built = report::build(out_dir)?;
-    write_new(&html_path, Format::Html.render(&built.document).as_bytes())?;
-    write_new(
+    write_whole(
         &markdown_path,
         Format::Markdown.render(&built.document).as_bytes(),
     )?;
+    write_whole(&html_path, Format::Html.render(&built.document).as_bytes())?;
     Ok(Written {
         html: html_path,
         markdown: markdown_path,
         findings: built.findings,
         rehearsal: built.rehearsal,
+        replaced,
     })
 }
 
-/// O_CREAT|O_EXCL, then fsync: the report is on disk when the call returns.
-fn write_new(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+/// Written under a temporary name, fsynced, then renamed into place: the
+/// report is either absent or complete, however the writing ends (a full
+/// disk, a crash).
+fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     let error = |source| ReportError::Write {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = OpenOptions::new()
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let partial = path.with_file_name(format!(".{name}.partial"));
+    let _ = std::fs::remove_file(&partial);
+    let written = OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(path)
-        .map_err(|source| {
-            if source.kind() == io::ErrorKind::AlreadyExists {
-                ReportError::Exists {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                error(source)
-            }
-        })?;
-    file.write_all(bytes).map_err(error)?;
-    file.sync_all().map_err(error)
+        .open(&partial)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        });
+    if let Err(source) = written {
+        let _ = std::fs::remove_file(&partial);
+        return Err(error(source));
+    }
+    std::fs::rename(&partial, path).map_err(error)?;
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::File::open(folder)
+        .and_then(|dir| dir.sync_all())
+        .map_err(error)
 }
 
 /// Hex in groups of four digits, for reading aloud and comparing on paper;

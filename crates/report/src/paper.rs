@@ -14,6 +14,8 @@ use crate::group4;
 
 /// Rows on the exception sheet: more than a ceremony should ever need.
 const EXCEPTION_ROWS: usize = 10;
+/// Rows for the heads of runs that stopped.
+const STOP_ROWS: usize = 4;
 
 /// The paper script of `script`, built once for both formats.
 pub(crate) fn document(script: &LoadedScript) -> Document {
@@ -102,6 +104,10 @@ pub(crate) fn document(script: &LoadedScript) -> Document {
         for step in &act.steps {
             blocks.push(step_block(s, step));
         }
+        // The seal ends the last act with a head of its own.
+        if !act.steps.iter().any(|step| step.action == Action::SealLog) {
+            blocks.push(head_form(&format!("Log head at the end of act {}", act.id)));
+        }
     }
 
     blocks.push(Block::PageBreak);
@@ -130,6 +136,29 @@ pub(crate) fn document(script: &LoadedScript) -> Document {
                     Vec::new(),
                     Vec::new(),
                     Vec::new(),
+                    initials(),
+                ]
+            })
+            .collect(),
+        kind: TableKind::Sheet,
+    }));
+
+    blocks.push(Block::Heading(2, "Log heads when a run stopped".into()));
+    blocks.push(Block::Para(vec![text(
+        "When a run stops, the tool shows the log's head: the witness copies it here. On \
+         restarting, the witness types the last head copied on this paper (here or at an act's \
+         end): the tool goes on only from a log in which that head appears.",
+    )]));
+    blocks.push(Block::Table(Table {
+        header: ["Step", "Entry", "Log head", "Witness (initials)"]
+            .map(String::from)
+            .to_vec(),
+        rows: (0..STOP_ROWS)
+            .map(|_| {
+                vec![
+                    Vec::new(),
+                    Vec::new(),
+                    vec![Span::WriteIn(WriteIn::Hex64)],
                     initials(),
                 ]
             })
@@ -190,6 +219,20 @@ pub(crate) fn document(script: &LoadedScript) -> Document {
             .then(|| "REHEARSAL: not a production ceremony".to_string()),
         blocks,
     }
+}
+
+/// The head the tool shows at an act's end, with its entry number, copied
+/// by the witness: a resumed ceremony proves its log with the last one.
+fn head_form(title: &str) -> Block {
+    Block::Table(Table {
+        header: vec![title.to_string(), "Written during the ceremony".to_string()],
+        rows: vec![
+            vec![cell("Entry"), vec![Span::WriteIn(WriteIn::Short)]],
+            vec![cell("Log head"), vec![Span::WriteIn(WriteIn::Hex64)]],
+            vec![cell("Witness's initials"), initials()],
+        ],
+        kind: TableKind::Form,
+    })
 }
 
 /// A box for a person's initials.

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 use keyceremony_engine::operator::ResumeChoice;
-use keyceremony_engine::{InputError, Notice, Verdict};
+use keyceremony_engine::{InputError, LogHead, Notice, Verdict};
 use keyceremony_script::{Participant, Script, Step};
 
 use crate::channel::{Answer, Prompt, Reply};
@@ -121,6 +121,10 @@ pub struct App {
     pub resume: Option<ResumeChoice>,
     pub overlay: Option<Overlay>,
     pub sealed: Option<Sealed>,
+    /// The last head shown for the witness to copy (an act's end, a stop).
+    pub log_head: Option<LogHead>,
+    /// An abort: every key the log says is left on the token.
+    pub keys_left: Vec<String>,
     /// The witness's verdict on a step, decided with its exceptions.
     pub(crate) decided: Option<(String, Verdict)>,
     /// An abort confirmed while no question was open: it answers the next.
@@ -162,6 +166,8 @@ impl App {
             resume: None,
             overlay: None,
             sealed: None,
+            log_head: None,
+            keys_left: Vec::new(),
             decided: None,
             abort: None,
             begin: false,
@@ -354,6 +360,14 @@ fn notice_in(app: &mut App, notice: Notice) {
                 head,
                 words,
             });
+            return;
+        }
+        Notice::LogHead(head) => {
+            app.log_head = Some(head);
+            return;
+        }
+        Notice::KeysLeft { keys } => {
+            app.keys_left = keys;
             return;
         }
     };

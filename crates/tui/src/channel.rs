@@ -7,7 +7,8 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use chrono::{DateTime, Utc};
 use keyceremony_engine::operator::{ExceptionReport, ResumeChoice};
 use keyceremony_engine::{
-    EngineError, Identity, InputError, Interrupted, Notice, Operator, Outcome, ShareShown, Verdict,
+    EngineError, Identity, InputError, Interrupted, LogHead, Notice, Operator, Outcome, ShareShown,
+    Verdict,
 };
 use keyceremony_script::{Participant, RecordField, Script, Secret, Step};
 use keyceremony_shares::{SecretKind, Share};
@@ -80,12 +81,30 @@ pub enum Prompt {
     /// Asked before the ceremony starts, when the output folder holds a log
     /// that stopped before its seal.
     Resume {
-        interrupted: Interrupted,
+        interrupted: Box<Interrupted>,
     },
     /// Asked before the ceremony starts, when network interfaces are up.
     NetworkExplanation {
         witness: Participant,
         interfaces: Vec<String>,
+    },
+    /// At the end of an act: the witness copies the log's head.
+    CopyHead {
+        witness: Participant,
+        head: LogHead,
+    },
+    /// Asked before an interrupted ceremony is taken up: the last head the
+    /// witness copied onto the paper script.
+    LastHead {
+        witness: Participant,
+        /// Entries of the interrupted log, to show.
+        entries: u64,
+    },
+    /// Asked before an interrupted ceremony is taken up, when the module,
+    /// binary or token differ from the first run's.
+    EnvironmentChange {
+        witness: Participant,
+        changes: Vec<String>,
     },
 }
 
@@ -105,6 +124,9 @@ pub enum Answer {
     SealCopied,
     Verdict(Verdict),
     Resume(ResumeChoice),
+    HeadCopied,
+    /// The witness's remark accepting a changed environment, or None.
+    Environment(Option<String>),
 }
 
 /// An answer, or why there is none (the operators aborted).
@@ -168,6 +190,8 @@ fn mismatch(question: &str, answer: &Answer) -> InputError {
             Answer::SealCopied => "a seal confirmation",
             Answer::Verdict(_) => "a verdict",
             Answer::Resume(_) => "a choice to resume or abort",
+            Answer::HeadCopied => "a copied head",
+            Answer::Environment(_) => "a decision on the environment",
         }
     ))
 }
@@ -356,10 +380,48 @@ impl Operator for ChannelOperator {
 
     fn resume_or_abort(&mut self, interrupted: &Interrupted) -> Result<ResumeChoice, InputError> {
         match self.ask(Prompt::Resume {
-            interrupted: interrupted.clone(),
+            interrupted: Box::new(interrupted.clone()),
         })? {
             Answer::Resume(choice) => Ok(choice),
             other => Err(mismatch("the interrupted ceremony", &other)),
+        }
+    }
+
+    fn copy_head(&mut self, witness: &Participant, head: &LogHead) -> Result<(), InputError> {
+        match self.ask(Prompt::CopyHead {
+            witness: witness.clone(),
+            head: head.clone(),
+        })? {
+            Answer::HeadCopied => Ok(()),
+            other => Err(mismatch("the log's head", &other)),
+        }
+    }
+
+    fn last_copied_head(
+        &mut self,
+        witness: &Participant,
+        interrupted: &Interrupted,
+    ) -> Result<String, InputError> {
+        match self.ask(Prompt::LastHead {
+            witness: witness.clone(),
+            entries: interrupted.entries,
+        })? {
+            Answer::Text(head) => Ok(head),
+            other => Err(mismatch("the last copied head", &other)),
+        }
+    }
+
+    fn accept_environment_change(
+        &mut self,
+        witness: &Participant,
+        changes: &[String],
+    ) -> Result<Option<String>, InputError> {
+        match self.ask(Prompt::EnvironmentChange {
+            witness: witness.clone(),
+            changes: changes.to_vec(),
+        })? {
+            Answer::Environment(remark) => Ok(remark),
+            other => Err(mismatch("the changed environment", &other)),
         }
     }
 

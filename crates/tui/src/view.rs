@@ -25,6 +25,8 @@ pub fn view(app: &App, frame: &mut Frame) {
     match (&app.phase, &app.active) {
         (Phase::Start, Some(Active::Network(screen))) => screen.view(frame, body),
         (Phase::Start, Some(Active::Resume(screen))) => screen.view(frame, body),
+        (Phase::Start, Some(Active::LastHead(screen))) => screen.view(frame, body),
+        (Phase::Start, Some(Active::Environment(screen))) => screen.view(frame, body),
         (Phase::Start, _) => start::view(app, frame, body),
         (Phase::Finished(ended), _) => finished::view(app, ended, frame, body),
         (Phase::Running, Some(Active::ShowShare(screen))) => screen.view(frame, body),
@@ -32,6 +34,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         (Phase::Running, Some(Active::Choose(screen))) => screen.view(app, frame, body),
         (Phase::Running, Some(Active::Share(screen))) => screen.view(app, frame, body),
         (Phase::Running, Some(Active::Seal(screen))) => screen.view(app, frame, body),
+        (Phase::Running, Some(Active::CopyHead(screen))) => screen.view(frame, body),
         (Phase::Running, Some(Active::WitnessPin(screen))) => screen.view(app, frame, body),
         // The other questions are asked at the foot of the step view.
         (Phase::Running, _) => step::view(app, frame, body),

@@ -1294,6 +1294,55 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
     begin_step(&mut help, "1.1");
     press(&mut help, KeyCode::Char('?'));
     captures.push(("help", render(&help)));
+
+    let mut act_end = running();
+    begin_step(&mut act_end, "2.2");
+    prompt(
+        &mut act_end,
+        Prompt::CopyHead {
+            witness: person("quinn"),
+            head: head_shown("the end of act 2", 59),
+        },
+    );
+    captures.push(("act-head", render(&act_end)));
+
+    let mut stopped = running();
+    begin_step(&mut stopped, "3.1");
+    notice(
+        &mut stopped,
+        Notice::LogHead(head_shown("the stop in step 3.1", 64)),
+    );
+    let interrupted = EngineError::Interrupted {
+        signal: "SIGTERM".to_string(),
+        step: "3.1".to_string(),
+        at: "after the key generation",
+    };
+    update(
+        &mut stopped,
+        Event::Finished(Finished::Stopped(explain(&interrupted))),
+    );
+    captures.push(("stopped-head", render(&stopped)));
+
+    let mut last = App::new(info(true), &shipped(), at("2026-11-25T10:00:00Z"));
+    prompt(
+        &mut last,
+        Prompt::LastHead {
+            witness: person("quinn"),
+            entries: 66,
+        },
+    );
+    type_text(&mut last, "FCDE 2B2E DBA5 6BF4 0860 1FB7 21FE 9B5C");
+    captures.push(("last-head", render(&last)));
+
+    let mut changed = App::new(info(true), &shipped(), at("2026-11-25T10:00:00Z"));
+    prompt(
+        &mut changed,
+        Prompt::EnvironmentChange {
+            witness: person("quinn"),
+            changes: vec!["PKCS#11 module path: /usr/lib/softhsm/libsofthsm2.so in the first run, /opt/softhsm/lib/libsofthsm2.so now".to_string()],
+        },
+    );
+    captures.push(("environment-change", render(&changed)));
     captures
 }
 
@@ -1350,7 +1399,7 @@ fn an_interrupted_ceremony_is_resumed_or_aborted_before_the_start() {
     prompt(
         &mut app,
         Prompt::Resume {
-            interrupted: interrupted.clone(),
+            interrupted: Box::new(interrupted.clone()),
         },
     );
     assert_shows(
@@ -1376,7 +1425,12 @@ fn an_interrupted_ceremony_is_resumed_or_aborted_before_the_start() {
         shares_lost: true,
         ..interrupted
     };
-    prompt(&mut app, Prompt::Resume { interrupted: lost });
+    prompt(
+        &mut app,
+        Prompt::Resume {
+            interrupted: Box::new(lost),
+        },
+    );
     assert_shows(
         &app,
         &[
@@ -1404,7 +1458,7 @@ fn an_interrupted_ceremony_is_resumed_or_aborted_before_the_start() {
     prompt(
         &mut app,
         Prompt::Resume {
-            interrupted: changed,
+            interrupted: Box::new(changed),
         },
     );
     assert_shows(
@@ -1483,4 +1537,174 @@ fn hostile_text_shows_escaped_on_every_screen() {
             "{row:?}"
         );
     }
+}
+fn head_shown(at: &str, entries: u64) -> keyceremony_engine::LogHead {
+    keyceremony_engine::LogHead {
+        at: at.to_string(),
+        entries,
+        head: HEAD.to_string(),
+        words: keyceremony_tui::pgp_words(HEAD).join(" "),
+    }
+}
+
+#[test]
+fn an_act_ends_with_its_log_head_for_the_witness_to_copy() {
+    let mut app = running();
+    begin_step(&mut app, "1.6");
+    notice(
+        &mut app,
+        Notice::LogHead(head_shown("the end of act 1", 23)),
+    );
+    prompt(
+        &mut app,
+        Prompt::CopyHead {
+            witness: person("quinn"),
+            head: head_shown("the end of act 1", 23),
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "Log head at the end of act 1",
+            "copy the log's head after entry 23",
+            "FCDE 2B2E DBA5 6BF4 0860 1FB7 21FE 9B5C",
+            "wayside telephone briefcase",
+            "Y copied",
+        ],
+    );
+    assert!(
+        press(&mut app, KeyCode::Enter).is_none(),
+        "only Y confirms the copy"
+    );
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Char('y'))),
+        Answer::HeadCopied
+    ));
+}
+
+#[test]
+fn an_interrupted_ceremony_asks_the_witness_for_the_last_copied_head() {
+    let mut app = App::new(info(true), &shipped(), at("2026-11-25T10:00:00Z"));
+    prompt(
+        &mut app,
+        Prompt::LastHead {
+            witness: person("quinn"),
+            entries: 48,
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "THE LAST LOG HEAD ON THE PAPER SCRIPT",
+            "stopped after 48 entries",
+            "Quinn Adeyemi (Qualified Auditor) types the last log head",
+            "or none if no head",
+        ],
+    );
+    type_text(&mut app, "fcde 2b2e");
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert_shows(&app, &["A head is 64 hexadecimal digits"]);
+    key(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    let grouped = keyceremony_tui::pgp_words(HEAD).len();
+    assert_eq!(grouped, 32);
+    type_text(&mut app, "FCDE 2B2E DBA5 6BF4 0860 1FB7 21FE 9B5C");
+    type_text(&mut app, " 338D 10EE 429E A04F AE55 11B6 8FBF 8FB9");
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Enter)),
+        Answer::Text(typed) if typed.starts_with("FCDE 2B2E")
+    ));
+
+    let mut app = App::new(info(true), &shipped(), at("2026-11-25T10:00:00Z"));
+    prompt(
+        &mut app,
+        Prompt::LastHead {
+            witness: person("quinn"),
+            entries: 5,
+        },
+    );
+    type_text(&mut app, "none");
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Enter)),
+        Answer::Text(typed) if typed == "none"
+    ));
+}
+
+#[test]
+fn a_changed_environment_is_refused_or_accepted_as_an_exception() {
+    let changes = vec![
+        "PKCS#11 module path: /usr/lib/softhsm/libsofthsm2.so in the first run, /opt/hsm/lib.so now"
+            .to_string(),
+    ];
+    let open = || {
+        let mut app = App::new(info(false), &shipped(), at("2026-11-25T10:00:00Z"));
+        prompt(
+            &mut app,
+            Prompt::EnvironmentChange {
+                witness: person("quinn"),
+                changes: changes.clone(),
+            },
+        );
+        app
+    };
+    let mut app = open();
+    assert_shows(
+        &app,
+        &[
+            "THIS RUN'S ENVIRONMENT IS NOT THE CEREMONY'S",
+            "! PKCS#11 module path: /usr/lib/softhsm/libsofthsm2.so in the first run",
+            "accept it as an exception",
+            "refuse it: nothing is written",
+        ],
+    );
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Char('n'))),
+        Answer::Environment(None)
+    ));
+
+    let mut app = open();
+    assert!(press(&mut app, KeyCode::Char('a')).is_none());
+    type_text(&mut app, "same package, other path");
+    assert_shows(
+        &app,
+        &["Why the change is acceptable:", "same package, other path"],
+    );
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Enter)),
+        Answer::Environment(Some(remark)) if remark == "same package, other path"
+    ));
+}
+
+#[test]
+fn a_stopped_run_shows_its_head_to_copy_and_an_abort_the_keys_left() {
+    let mut app = running();
+    begin_step(&mut app, "3.1");
+    notice(
+        &mut app,
+        Notice::KeysLeft {
+            keys: vec![
+                "example-tls-rsa-root-2026 (CKA_ID 0a1b): generated; never certified".to_string(),
+            ],
+        },
+    );
+    notice(
+        &mut app,
+        Notice::LogHead(head_shown("the stop in step 3.1", 61)),
+    );
+    let aborted = EngineError::Input(InputError::Aborted {
+        reason: "fire alarm".to_string(),
+    });
+    update(
+        &mut app,
+        Event::Finished(Finished::Stopped(explain(&aborted))),
+    );
+    assert_shows(
+        &app,
+        &[
+            "THE CEREMONY WAS ABORTED",
+            "Copy its head (after entry 61)",
+            "FCDE 2B2E DBA5 6BF4 0860 1FB7 21FE 9B5C",
+            "Left on the token, live (the tool destroys no key):",
+            "example-tls-rsa-root-2026 (CKA_ID 0a1b)",
+        ],
+    );
 }

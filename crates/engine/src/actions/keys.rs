@@ -5,16 +5,36 @@
 use std::time::Instant;
 
 use keyceremony_hsm::{
-    KeyAlgorithm as HsmAlgorithm, KeyGenSpec, KeyPair, ObjectClass, ObjectFilter, Session,
+    KeyAlgorithm as HsmAlgorithm, KeyGenSpec, KeyPair, ObjectClass, ObjectFilter,
+    PrivateKeyAttributes, PublicKeyAttributes, Session,
 };
 use keyceremony_log::EventKind;
-use keyceremony_script::{KeyAlgorithm, Step};
+use keyceremony_script::{Action, KeyAlgorithm, Participant, Step};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::EngineError;
 use crate::operator::{Notice, Operator};
-use crate::run::{GeneratedKey, Runner, hex_upper};
+use crate::run::{GeneratedKey, Runner, acting_role, hex_upper};
+
+/// What [`Runner::check_key`] read from the token, and what failed.
+pub(crate) struct CheckedKey {
+    private: PrivateKeyAttributes,
+    public: PublicKeyAttributes,
+    pub(super) spki: Vec<u8>,
+    /// The CPS 6.1.6 checks passed, or why they failed.
+    quality: Result<Vec<String>, keyceremony_policy::PolicyError>,
+    pub(super) problems: Vec<String>,
+}
+
+/// The token's name for a root key type of the script (CPS 6.1.5).
+fn hsm_algorithm(algorithm: KeyAlgorithm) -> Option<HsmAlgorithm> {
+    match algorithm {
+        KeyAlgorithm::Rsa4096 => Some(HsmAlgorithm::Rsa4096),
+        KeyAlgorithm::EcP384 => Some(HsmAlgorithm::EcP384),
+        _ => None,
+    }
+}
 
 pub(super) fn refuse_existing_label(session: &Session, label: &str) -> Result<(), EngineError> {
     let found = session.find_objects(&ObjectFilter::label(label))?;
@@ -39,16 +59,12 @@ impl Runner {
             self.script.script.key(label).cloned().ok_or_else(|| {
                 EngineError::Refused(format!("key '{label}' is not in the script"))
             })?;
-        let algorithm = match spec.algorithm {
-            KeyAlgorithm::Rsa4096 => HsmAlgorithm::Rsa4096,
-            KeyAlgorithm::EcP384 => HsmAlgorithm::EcP384,
-            other => {
-                return Err(EngineError::Refused(format!(
-                    "{} is not a root key type (CPS 6.1.5)",
-                    other.as_str()
-                )));
-            }
-        };
+        let algorithm = hsm_algorithm(spec.algorithm).ok_or_else(|| {
+            EngineError::Refused(format!(
+                "{} is not a root key type (CPS 6.1.5)",
+                spec.algorithm.as_str()
+            ))
+        })?;
         if let Some(id) = self
             .recovery
             .as_ref()
@@ -58,10 +74,12 @@ impl Runner {
             if let Some(pair) = session.find_key_pair(&id)? {
                 return self.record_generated(operator, step, label, pair, None);
             }
+            self.record_made_without_login(step, &id)?;
         }
         // Interrupted right after this key was generated and recorded, before
         // the step ended: the login on resuming found the key again by its
-        // CKA_ID. Generating another would leave two keys for one label.
+        // CKA_ID and checked it as a fresh one. Generating another would
+        // leave two keys for one label.
         if self
             .recovery
             .as_ref()
@@ -118,10 +136,87 @@ impl Runner {
         self.check_stop(step, "after the key generation")
     }
 
+    /// Objects at the CKA_ID an interrupted generation asked for, when no
+    /// private key is there: made without a login (anyone with the module
+    /// can), so never this ceremony's key. Recorded for the auditor.
+    fn record_made_without_login(&mut self, step: &Step, id: &[u8]) -> Result<(), EngineError> {
+        let found = self
+            .logged_in(step)?
+            .find_objects(&ObjectFilter::id(id.to_vec()))?;
+        if found.is_empty() {
+            return Ok(());
+        }
+        let objects: Vec<String> = found
+            .iter()
+            .map(|o| format!("{} '{}'", o.class, o.label))
+            .collect();
+        self.tool_record(
+            Some(&step.id),
+            EventKind::Recorded,
+            format!(
+                "the token holds {} object(s) at CKA_ID {}, which the interrupted generation asked for, but no private key: they were made without a login, are not this ceremony's key and are ignored; keep the token for the auditor ({})",
+                found.len(),
+                hex::encode(id),
+                objects.join(", ")
+            ),
+            json!({ "made_without_login": hex::encode(id), "objects": objects }),
+        )
+    }
+
+    /// Every check a root key passes before it is used, whether the token
+    /// just made it or a resumed run takes it up again: the script's type
+    /// and size, the private key's attributes (CKA_PRIVATE, CKA_LOCAL,
+    /// sensitive, never extractable; CPS 6.1.1, 6.2.7), CPS 6.1.6 on the
+    /// public key read from the token, and the inventory (CPS 6.3.2). Every
+    /// failure is in `problems`.
+    pub(super) fn check_key(
+        &self,
+        session: &Session,
+        label: &str,
+        pair: &KeyPair,
+    ) -> Result<CheckedKey, EngineError> {
+        let wanted = self.script.script.key(label).map(|k| k.algorithm);
+        let mut problems = Vec::new();
+        if wanted.map(hsm_algorithm) != Some(Some(pair.algorithm)) {
+            problems.push(format!(
+                "the key on the token is {}, but the script asks for {}",
+                pair.algorithm,
+                wanted.map_or("no key", |a| a.as_str())
+            ));
+        }
+        let private = session.private_key_attributes(pair)?;
+        problems.extend(private.problems(true));
+        let public = session.public_key_attributes(pair)?;
+        let spki = session.public_key_spki_der(pair)?;
+        let quality = self.settings.policy.check_key(&spki);
+        if let Err(e) = &quality {
+            problems.push(e.to_string());
+        }
+        // An inventory that cannot be read stops the step (the key is not
+        // at fault); a key it already holds is refused.
+        let inventory = keyceremony_policy::Inventory::load(&self.settings.inventory)?;
+        // A key whose certificate this ceremony signed before an
+        // interruption finds that record; anything else is a reuse.
+        let own = self
+            .recovery
+            .as_ref()
+            .filter(|r| r.certificates.contains_key(label))
+            .map(|_| (self.script.script.ceremony.id.as_str(), label));
+        if let Err(e) = inventory.check_key_taken_up(&spki, own) {
+            problems.push(e.to_string());
+        }
+        Ok(CheckedKey {
+            private,
+            public,
+            spki,
+            quality: quality.map(|q| q.checks.iter().map(|c| c.to_string()).collect()),
+            problems,
+        })
+    }
+
     /// Reads the new key's attributes back, records them, and refuses a key
-    /// the token did not make as the templates asked (CPS 6.1.1, 6.2.7).
-    /// `hsm_ms` is None for a key an interrupted run generated and this run
-    /// found again by its CKA_ID.
+    /// that fails [`Runner::check_key`]. `hsm_ms` is None for a key an
+    /// interrupted run generated and this run found again by its CKA_ID.
     fn record_generated(
         &mut self,
         operator: &mut dyn Operator,
@@ -133,14 +228,9 @@ impl Runner {
         let session = self.logged_in(step)?;
         let algorithm = pair.algorithm;
         let id = pair.id.clone();
-        let private = session.private_key_attributes(&pair)?;
-        let public = session.public_key_attributes(&pair)?;
-        let spki = session.public_key_spki_der(&pair)?;
+        let checked = self.check_key(session, label, &pair)?;
+        let (private, public) = (&checked.private, &checked.public);
         let uri = self.key_uri(label, &id)?;
-        let problems = private.problems(true);
-        let quality = self.settings.policy.check_key(&spki);
-        let inventory = keyceremony_policy::Inventory::load(&self.settings.inventory)
-            .and_then(|inventory| inventory.check_key(&spki));
         self.tool_record(
             Some(&step.id),
             EventKind::KeyGenerated,
@@ -157,7 +247,7 @@ impl Runner {
                 "algorithm": algorithm.to_string(),
                 "hsm_ms": hsm_ms,
                 "recovered": hsm_ms.is_none(),
-                "public_key_sha256": hex_upper(&Sha256::digest(&spki)),
+                "public_key_sha256": hex_upper(&Sha256::digest(&checked.spki)),
                 "private_attributes": {
                     "token": private.token, "private": private.private,
                     "sensitive": private.sensitive, "always_sensitive": private.always_sensitive,
@@ -170,36 +260,34 @@ impl Runner {
                     "token": public.token, "private": public.private, "verify": public.verify,
                     "encrypt": public.encrypt, "wrap": public.wrap,
                 },
-                "problems": problems,
-                "key_quality": match &quality {
-                    Ok(q) => json!(q.checks.iter().map(|c| c.to_string()).collect::<Vec<_>>()),
+                "problems": checked.problems,
+                "key_quality": match &checked.quality {
+                    Ok(checks) => json!(checks),
                     Err(e) => json!({ "failed": e.to_string() }),
                 },
             }),
         )?;
-        let quality = quality?;
-        inventory?;
-        self.tool_record(
-            Some(&step.id),
-            EventKind::Recorded,
-            format!(
-                "public key of '{label}' passes the CPS 6.1.6 checks and is not in the inventory (CPS 6.3.2)"
-            ),
-            json!({ "key": label, "checks": quality.checks.iter().map(|c| c.to_string()).collect::<Vec<_>>() }),
-        )?;
-        if !problems.is_empty() {
-            return Err(EngineError::Step {
-                step: step.id.clone(),
-                message: format!(
-                    "the token created key '{label}' with unsafe attributes ({}); it must not be used (CPS 6.2.7)",
-                    problems.join("; ")
-                ),
-            });
+        if !checked.problems.is_empty() {
+            return self.refuse_key(step, label, &id, &checked.problems.join("; "), None);
         }
+        self.accept_key(operator, step, label, pair, checked)
+    }
+
+    /// Shows a key that passed every check to the room, and takes it into
+    /// the ceremony.
+    fn accept_key(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        label: &str,
+        pair: KeyPair,
+        checked: CheckedKey,
+    ) -> Result<(), EngineError> {
+        let private = &checked.private;
         operator.notify(&Notice::KeyGenerated {
             label: label.to_string(),
-            uri,
-            public_key_sha256: hex_upper(&Sha256::digest(&spki)),
+            uri: self.key_uri(label, &pair.id)?,
+            public_key_sha256: hex_upper(&Sha256::digest(&checked.spki)),
             attributes: vec![
                 ("CKA_SENSITIVE", private.sensitive),
                 ("CKA_ALWAYS_SENSITIVE", private.always_sensitive),
@@ -213,9 +301,99 @@ impl Runner {
                 ("CKA_ALWAYS_AUTHENTICATE", private.always_authenticate),
             ],
         });
-        self.keys
-            .insert(label.to_string(), GeneratedKey { pair, spki });
+        self.take_up_key(step, label, pair, checked)
+    }
+
+    /// Records that a key passed every check, and takes it into the
+    /// ceremony: a fresh one, or one an interrupted run made.
+    pub(super) fn take_up_key(
+        &mut self,
+        step: &Step,
+        label: &str,
+        pair: KeyPair,
+        checked: CheckedKey,
+    ) -> Result<(), EngineError> {
+        self.tool_record(
+            Some(&step.id),
+            EventKind::Recorded,
+            format!(
+                "key pair '{label}' passes every check of a key generated for this ceremony: type and size, attributes, CPS 6.1.6, not in the inventory (CPS 6.3.2)"
+            ),
+            json!({ "key": label, "checks": checked.quality.unwrap_or_default() }),
+        )?;
+        self.keys.insert(
+            label.to_string(),
+            GeneratedKey {
+                pair,
+                spki: checked.spki,
+            },
+        );
         Ok(())
+    }
+
+    /// Records a key as refused, by a failed check or by the witness, and
+    /// stops the step: it is never taken up or certified, and (as the tool
+    /// destroys no key) it stays on the token, live, which the entry says.
+    pub(crate) fn refuse_key(
+        &mut self,
+        step: &Step,
+        label: &str,
+        id: &[u8],
+        reason: &str,
+        witness: Option<&Participant>,
+    ) -> Result<(), EngineError> {
+        self.keys.remove(label);
+        self.certificates.remove(label);
+        let description = format!(
+            "key pair '{label}' is refused ({reason}): it is never certified, and it stays on the token, live, until it is destroyed"
+        );
+        let data = json!({ "label": label, "id": hex::encode(id), "reason": reason, "left_on_token": true });
+        match witness {
+            Some(who) => self.person_record(
+                who,
+                acting_role(who),
+                Some(&step.id),
+                EventKind::KeyRefused,
+                description,
+                data,
+            )?,
+            None => self.tool_record(Some(&step.id), EventKind::KeyRefused, description, data)?,
+        }
+        Err(EngineError::Step {
+            step: step.id.clone(),
+            message: format!(
+                "key '{label}' is refused: {reason}. It must not be used (CPS 6.1.6, 6.2.7, 6.3.2); the ceremony can only be aborted, and the key stays on the token"
+            ),
+        })
+    }
+
+    /// The witness refused a step that generated or certified a key: that
+    /// key is refused too (recorded), so that no later run takes it up.
+    pub(crate) fn refuse_witnessed_key(
+        &mut self,
+        step: &Step,
+        witness: &Participant,
+        remark: &str,
+    ) -> Result<(), EngineError> {
+        let label = match &step.action {
+            Action::GenerateKey { key } => key,
+            Action::SelfSign { certificate } => certificate,
+            _ => return Ok(()),
+        };
+        let Some(key) = self.keys.get(label) else {
+            return Ok(());
+        };
+        let id = key.pair.id.clone();
+        match self.refuse_key(
+            step,
+            label,
+            &id,
+            &format!("the witness refused step {}: {remark}", step.id),
+            Some(witness),
+        ) {
+            Err(EngineError::Step { .. }) => Ok(()),
+            other => other,
+        }
     }
 
     /// The key pair whose private key carries `label` on a logged-in session.
@@ -223,6 +401,7 @@ impl Runner {
         let found = session.find_objects(&ObjectFilter {
             label: Some(label.to_string()),
             class: Some(ObjectClass::PrivateKey),
+            private: Some(true),
             ..ObjectFilter::default()
         })?;
         let [object] = found.as_slice() else {

@@ -13,9 +13,11 @@ mod certificate;
 mod check_in;
 mod clock;
 mod keys;
+mod proof;
 mod resume;
 mod seal;
 mod token;
 
+pub(crate) use resume::keys_left_sentence;
 pub(crate) use seal::check_witness_token;
 pub(crate) use token::check_token;

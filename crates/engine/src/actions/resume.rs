@@ -1,35 +1,55 @@
-//! Taking up an interrupted ceremony, or aborting it: the log reopened,
-//! files it does not account for moved aside, everyone checked in again,
-//! and the keys and certificates the interrupted run made found again
-//! (CPS 5.4.1). Reading the interrupted log is `crate::resume`.
+//! Taking up an interrupted ceremony, or aborting it: the log reopened
+//! (with this run's own environment attestation and what the room proved
+//! of the log), files it does not account for moved aside, everyone
+//! checked in again, and the keys and certificates the interrupted run
+//! made found again and checked as fresh ones (CPS 5.4.1). Reading the
+//! interrupted log is `crate::resume`; the checks before anything is
+//! written are `crate::proof`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use chrono::Utc;
-use keyceremony_hsm::Module;
-use keyceremony_log::{EventKind, LogWriter, SealOutcome};
+use keyceremony_log::{EventKind, LogWriter, ResumeProof, SealOutcome};
+use keyceremony_policy::InventoryLock;
 use keyceremony_script::{Action, LoadedScript, Role, Step};
 use keyceremony_x509 as x509;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::operator::Operator;
+use crate::operator::{Notice, Operator};
 use crate::outputs::{self, OutDir};
+use crate::proof::KeyLeft;
 use crate::resume::{self, Interrupted};
-use crate::run::{GeneratedKey, Outcome, Runner, SignedCertificate, hex_upper};
-use crate::{EngineError, Settings, files};
+use crate::run::{LogKeyCheck, Outcome, Runner, SignedCertificate, hex_upper};
+use crate::{EngineError, Network, Settings, files};
 
 impl Runner {
-    /// Reopens the log of an interrupted ceremony for appending.
+    /// Reopens the log of an interrupted ceremony for appending, and records
+    /// this run's environment and the proof the room gave of the log.
     pub(crate) fn reopen(
         script: LoadedScript,
         settings: Settings,
-        module: Module,
+        module: keyceremony_hsm::Module,
+        inventory: InventoryLock,
+        network: &Network,
+        interrupted: &Interrupted,
     ) -> Result<Runner, EngineError> {
         let out = OutDir::open(&settings.out_dir)?;
         let (log, summary) = LogWriter::open_existing(&out.path(files::LOG))?;
-        let mut runner = Runner::new(script, settings, module, out, log);
+        if summary.entries != interrupted.entries
+            || interrupted.hashes.last() != Some(&summary.head)
+        {
+            return Err(EngineError::Refused(format!(
+                "{} changed after it was read ({} entries then, {} now): keep the folder as it is and call the auditor",
+                log.path().display(),
+                interrupted.entries,
+                summary.entries
+            )));
+        }
+        let mut runner = Runner::new(script, settings, module, out, log, inventory);
+        runner.exceptions = interrupted.exceptions;
+        runner.log_key_recorded = interrupted.log_key_recorded;
+        runner.issued = interrupted.share_nonces.clone();
         if !summary.discarded.is_empty() {
             runner.tool_record(
                 None,
@@ -44,30 +64,104 @@ impl Runner {
                 }),
             )?;
         }
+        runner.record_environment(network)?;
+        if let Some((changes, remark)) = &interrupted.environment_exception {
+            runner.environment_exception(changes, remark)?;
+        }
+        runner.record_reopened(interrupted)?;
         Ok(runner)
     }
 
+    /// The witness's acceptance of a changed environment, on a numbered
+    /// exception sheet.
+    fn environment_exception(
+        &mut self,
+        changes: &[String],
+        remark: &str,
+    ) -> Result<(), EngineError> {
+        let witness = self.participant(&self.script.script.log.witness)?;
+        self.exceptions += 1;
+        let number = self.exceptions;
+        let description = format!(
+            "this run's environment differs from the ceremony's first run: {}",
+            changes.join("; ")
+        );
+        self.person_record(
+            &witness,
+            Role::QualifiedAuditor,
+            None,
+            EventKind::Exception,
+            format!("exception {number}: {description}"),
+            json!({
+                "number": number, "description": description, "accepted": true,
+                "witness": witness.id, "remark": remark, "environment_changes": changes,
+            }),
+        )
+    }
+
+    /// The `log-reopened` entry: how far the log is proven (the witness's
+    /// copied head, the last checkpoint) and whether the checkpoints after
+    /// the head are still to be verified with the token's log-signing key.
+    fn record_reopened(&mut self, interrupted: &Interrupted) -> Result<(), EngineError> {
+        let proof = ResumeProof::new(
+            interrupted.witness_head.clone(),
+            interrupted.last_checkpoint(),
+        );
+        self.log_key_check = interrupted.log_key_pem.clone().map(|pem| LogKeyCheck {
+            pem,
+            last_checkpoint: proof.last_checkpoint_entry,
+            required: proof.token_check,
+        });
+        let witness = match proof.witness_head_entry {
+            Some(n) => format!("the head the witness copied is the head after entry {n}"),
+            None => "the witness had copied no head".to_string(),
+        };
+        // Nothing outside the log vouches for these: the witness checks them
+        // against the initials on the paper script.
+        let unproven: Vec<&str> = interrupted
+            .step_ends
+            .iter()
+            .filter(|(entry, _)| Some(*entry) > proof.proven_through)
+            .map(|(_, step)| step.as_str())
+            .collect();
+        let unproven_words = if unproven.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; steps {} ended after the last proven entry: the witness checks them against the initials on the paper script",
+                unproven.join(", ")
+            )
+        };
+        let through = match (proof.proven_through, proof.token_check) {
+            (None, _) => {
+                "no entry is proven: no head was copied and there is no checkpoint".to_string()
+            }
+            (Some(n), false) => format!("entries 1 to {n} are the log written in the room"),
+            (Some(n), true) => format!(
+                "entries 1 to {n} are the log written in the room once the checkpoints after the head are verified with the log-signing key on the token, at the first login"
+            ),
+        };
+        self.tool_record(
+            interrupted.next_step.as_deref(),
+            EventKind::LogReopened,
+            format!(
+                "the log of the interrupted ceremony is reopened after {} entries: {witness}; {through}{unproven_words}",
+                interrupted.entries
+            ),
+            json!({ "entries_before": interrupted.entries, "proof": proof, "steps_ended_unproven": unproven }),
+        )
+    }
+
     /// Takes up an interrupted ceremony: records the resumption, moves aside
-    /// files the log does not account for, checks everyone in again, and
-    /// logs in again if a login was active.
+    /// files the log does not account for, writes the script copy again if
+    /// its record was never made, checks everyone in again, and logs in
+    /// again if a login was active (or to verify the checkpoints).
     pub(crate) fn resume(
         &mut self,
         operator: &mut dyn Operator,
         interrupted: &Interrupted,
     ) -> Result<(), EngineError> {
-        let next = interrupted.next_step.clone().unwrap_or_default();
-        let step = self
-            .script
-            .script
-            .steps()
-            .find(|(_, s)| s.id == next)
-            .map(|(_, s)| s.clone())
-            .ok_or_else(|| {
-                EngineError::Refused("every step has ended; only the seal is missing".to_string())
-            })?;
-        self.issued = interrupted.share_nonces.clone();
-        self.exceptions = interrupted.exceptions;
-        self.log_key_recorded = interrupted.log_key_recorded;
+        let step = self.resume_step(interrupted)?;
         self.recovery = Some(interrupted.clone());
         self.tool_record(
             Some(&step.id),
@@ -80,12 +174,35 @@ impl Runner {
             json!({ "resumed_at": step.id, "completed": interrupted.completed, "entries_before": interrupted.entries }),
         )?;
         self.move_aside_unaccounted(&interrupted.files)?;
+        if !interrupted.files.contains_key(files::SCRIPT_COPY) {
+            // Written before the interruption, but never recorded: the copy
+            // there (moved aside) may be partial.
+            let copy = self
+                .out
+                .write_new(files::SCRIPT_COPY, self.script.text.as_bytes())?;
+            self.record_file(None, &copy)?;
+        }
         let witness = self.participant(&self.script.script.log.witness)?;
         self.check_in(operator, &step, &witness)?;
-        if interrupted.logged_in {
+        if interrupted.logged_in || self.log_key_check.as_ref().is_some_and(|c| c.required) {
             self.login(operator, &step)?;
         }
+        if !interrupted.logged_in && self.session.is_some() {
+            self.logout(&step)?;
+        }
         Ok(())
+    }
+
+    fn resume_step(&self, interrupted: &Interrupted) -> Result<Step, EngineError> {
+        let next = interrupted.next_step.clone().unwrap_or_default();
+        self.script
+            .script
+            .steps()
+            .find(|(_, s)| s.id == next)
+            .map(|(_, s)| s.clone())
+            .ok_or_else(|| {
+                EngineError::Refused("every step has ended; only the seal is missing".to_string())
+            })
     }
 
     /// Files in the output folder that the log does not account for were
@@ -95,13 +212,14 @@ impl Runner {
     /// its record (`fingerprints.txt`, appended by each export) goes there
     /// too, and its recorded content is put back. (A recorded file changed
     /// in any other way made the ceremony abort-only in `resume::read`; one
-    /// changed since then is moved aside as it is.)
+    /// changed since then is moved aside as it is.) A symbolic link is never
+    /// followed: the link itself is moved, its target is left alone.
     fn move_aside_unaccounted(
         &mut self,
         accounted: &BTreeMap<String, String>,
     ) -> Result<(), EngineError> {
         let root = self.out.root().to_path_buf();
-        let io = |path: &Path| {
+        let io = |path: &std::path::Path| {
             let path = path.to_path_buf();
             move |source| outputs::OutputError::Io { path, source }
         };
@@ -118,14 +236,14 @@ impl Runner {
                 if relative == files::LOG || relative.starts_with("interrupted-") {
                     continue;
                 }
-                if path.is_dir() {
+                let kind = entry.file_type().map_err(io(&path))?;
+                if kind.is_dir() {
                     folders.push(path);
                     continue;
                 }
                 match accounted.get(&relative) {
-                    None => stray.push(relative),
-                    Some(recorded) if recorded.is_empty() => {}
-                    Some(recorded) => {
+                    Some(recorded) if kind.is_file() && recorded.is_empty() => {}
+                    Some(recorded) if kind.is_file() => {
                         let content = std::fs::read(&path).map_err(io(&path))?;
                         if hex_upper(&Sha256::digest(&content)) != *recorded {
                             if let Some(prefix) = resume::recorded_prefix(&content, recorded) {
@@ -134,15 +252,17 @@ impl Runner {
                             stray.push(relative);
                         }
                     }
+                    _ => stray.push(relative),
                 }
             }
         }
         if stray.is_empty() {
             return Ok(());
         }
-        let aside = format!("interrupted-{}", Utc::now().format("%Y%m%dT%H%M%SZ"));
+        let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
+        let aside = outputs::create_unique_folder(&root, &format!("interrupted-{stamp}"))?;
         for relative in &stray {
-            let to = root.join(&aside).join(relative);
+            let to = aside.join(relative);
             if let Some(parent) = to.parent() {
                 std::fs::create_dir_all(parent).map_err(io(parent))?;
             }
@@ -155,6 +275,10 @@ impl Runner {
             .iter()
             .map(|(relative, _)| relative.clone())
             .collect();
+        let aside = aside
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         self.tool_record(
             None,
             EventKind::Recorded,
@@ -175,9 +299,13 @@ impl Runner {
         )
     }
 
-    /// After a resumed login: the keys and certificates the interrupted run
-    /// made, found again on the token by their CKA_ID.
+    /// After every login: on the first of a resumed run, the log-signing
+    /// key proves the checkpoints; then the keys and certificates the
+    /// interrupted run made are found again on the token by their CKA_ID
+    /// and pass every check of a fresh key (`check_key`) and the public key
+    /// their record names, or are refused.
     pub(super) fn restore_keys(&mut self, step: &Step) -> Result<(), EngineError> {
+        self.verify_log_key(step)?;
         let Some(recovery) = self.recovery.clone() else {
             return Ok(());
         };
@@ -188,13 +316,23 @@ impl Runner {
             let session = self.logged_in(step)?;
             let pair = session.find_key_pair(id)?.ok_or_else(|| {
                 EngineError::Refused(format!(
-                    "key '{label}' (CKA_ID {}) that the log records is not on the token",
+                    "key '{label}' (CKA_ID {}) that the log records is not on the token as a private key",
                     hex::encode(id)
                 ))
             })?;
-            let spki = session.public_key_spki_der(&pair)?;
+            let mut checked = self.check_key(session, label, &pair)?;
+            let sha256 = hex_upper(&Sha256::digest(&checked.spki));
+            let recorded = recovery.key_sha256.get(label).map_or("", String::as_str);
+            if sha256 != recorded {
+                checked.problems.push(format!(
+                    "its public key has SHA-256 {sha256}, but the log records {recorded}"
+                ));
+            }
+            if !checked.problems.is_empty() {
+                return self.refuse_key(step, label, id, &checked.problems.join("; "), None);
+            }
             if let Some(der) = recovery.certificates.get(label) {
-                let summary = x509::verify_root(der, &spki)?;
+                let summary = x509::verify_root(der, &checked.spki)?;
                 self.certificates.insert(
                     label.clone(),
                     SignedCertificate {
@@ -203,14 +341,15 @@ impl Runner {
                     },
                 );
             }
-            self.keys.insert(label.clone(), GeneratedKey { pair, spki });
+            self.take_up_key(step, label, pair, checked)?;
         }
         Ok(())
     }
 
-    /// Records the room's decision to abort an interrupted ceremony and
-    /// seals the log as aborted (CPS 5.4.1); without a log-signing key (it
-    /// stopped before the token was initialised) the log stays unsealed.
+    /// Records the room's decision to abort an interrupted ceremony, with
+    /// every key the log says is on the token, and seals the log as aborted
+    /// (CPS 5.4.1); without a log-signing key (it stopped before the token
+    /// was initialised) the log stays unsealed.
     pub(crate) fn abort(
         mut self,
         operator: &mut dyn Operator,
@@ -219,16 +358,21 @@ impl Runner {
     ) -> Result<Outcome, EngineError> {
         let settings = self.script.script.log.clone();
         let witness = self.participant(&settings.witness)?;
-        self.log_key_recorded = interrupted.log_key_recorded;
-        self.issued = interrupted.share_nonces.clone();
+        let left = interrupted.keys_left(&settings.signing_key);
         self.person_record(
             &witness,
             Role::QualifiedAuditor,
             None,
             EventKind::Abort,
-            format!("the ceremony is aborted after an interruption: {reason}"),
-            json!({ "reason": reason, "completed": interrupted.completed, "entries_before": interrupted.entries }),
+            format!(
+                "the ceremony is aborted after an interruption: {reason}{}",
+                keys_left_sentence(&left)
+            ),
+            json!({ "reason": reason, "completed": interrupted.completed, "entries_before": interrupted.entries, "keys_left_on_token": left }),
         )?;
+        operator.notify(&Notice::KeysLeft {
+            keys: left.iter().map(ToString::to_string).collect(),
+        });
         if let Some(why) = interrupted.unsealable() {
             return Err(EngineError::Refused(format!(
                 "the abort is recorded, but the log cannot be sealed: {why}. The log stays unsealed (verify-log exit 3); copy it as it is with {}",
@@ -244,8 +388,13 @@ impl Runner {
             action: Action::SealLog,
             record: Vec::new(),
         };
-        self.check_in(operator, &step, &witness)?;
-        self.seal(operator, &step, SealOutcome::Aborted)?;
+        let sealed = self
+            .check_in(operator, &step, &witness)
+            .and_then(|()| self.seal(operator, &step, SealOutcome::Aborted));
+        if let Err(error) = sealed {
+            self.stop(operator, &step.id, &error);
+            return Err(error);
+        }
         let head = self
             .sealed
             .ok_or_else(|| EngineError::Refused("the log was not sealed".to_string()))?;
@@ -258,4 +407,26 @@ impl Runner {
             backup,
         })
     }
+
+    /// What the log says is on the token now, for an abort within a step.
+    pub(crate) fn keys_left_now(&self) -> Vec<KeyLeft> {
+        let lines = keyceremony_log::verify::read_path(self.log.path())
+            .map(|reading| reading.lines)
+            .unwrap_or_default();
+        resume::scan(&lines, &self.script.script).keys_left(&self.script.script.log.signing_key)
+    }
+}
+
+/// The abort's words about the keys it leaves on the token.
+pub(crate) fn keys_left_sentence(left: &[KeyLeft]) -> String {
+    if left.is_empty() {
+        return "; the log records no key on the token".to_string();
+    }
+    format!(
+        "; left on the token, live (the tool destroys no key): {}",
+        left.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    )
 }

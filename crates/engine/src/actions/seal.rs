@@ -69,7 +69,7 @@ pub(crate) fn check_witness_token(
 }
 
 /// DER Ecdsa-Sig-Value from the raw r || s a PKCS#11 token returns.
-fn der_signature(raw: &[u8]) -> Result<Vec<u8>, EngineError> {
+pub(super) fn der_signature(raw: &[u8]) -> Result<Vec<u8>, EngineError> {
     let signature = p384::ecdsa::Signature::from_slice(raw).map_err(|_| {
         EngineError::Refused(format!(
             "the token returned a {}-byte ECDSA signature, not a P-384 r || s",
@@ -274,13 +274,30 @@ impl Runner {
             .clone()
             .unwrap_or_else(|| self.script.script.log.backup.clone());
         let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
-        let folder = root.join(format!("{}-{stamp}", self.script.script.ceremony.id));
         let original = self.out.path(files::LOG);
         let bytes = std::fs::read(&original).map_err(|source| outputs::OutputError::Io {
             path: original.clone(),
             source,
         })?;
-        let copy = OutDir::create(&folder)?.write_private(files::LOG, &bytes)?;
+        // A folder of its own, never one that exists: two ceremonies sealed
+        // in the same second each get theirs.
+        let folder = OutDir::new_unique(
+            &root,
+            &format!("{}-{stamp}", self.script.script.ceremony.id),
+        )?;
+        let copy = match folder.write_private(files::LOG, &bytes) {
+            Ok(copy) => copy,
+            Err(error) => {
+                // The partial copy is gone (the write removed it); so is the
+                // folder made for it, so the media hold no half backup.
+                let _ = std::fs::remove_dir(folder.root());
+                return Err(EngineError::Refused(format!(
+                    "the sealed log could not be copied to the backup media ({error}); nothing is left of the attempt on {}. Free space on the media or use other media, then copy {} there by hand and check the copy with keyceremony verify-log (CPS 5.4.5)",
+                    root.display(),
+                    original.display()
+                )));
+            }
+        };
         let report = keyceremony_log::verify::verify_path(&copy.path, &Default::default());
         let reread = std::fs::read(&copy.path).map_err(|source| outputs::OutputError::Io {
             path: copy.path.clone(),

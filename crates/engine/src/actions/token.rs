@@ -157,7 +157,10 @@ impl Runner {
     }
 
     /// Gives each custodian their shares, alone, and records the bags they
-    /// are sealed in. A headless rehearsal writes them to its share files.
+    /// are sealed in. A headless rehearsal writes them to its share files;
+    /// a share is recorded as issued only once it is where its custodian
+    /// gets it (on the screen, or in a share file on disk, synced), so that
+    /// a resume never takes a token up whose shares did not all arrive.
     fn distribute(
         &mut self,
         operator: &mut dyn Operator,
@@ -167,6 +170,7 @@ impl Runner {
         let roster: Vec<Participant> = self.script.script.participants.clone();
         for custodian in &roster {
             let mut file_lines = String::new();
+            let mut in_file = Vec::new();
             for (secret, split) in &splits {
                 let Some(index) = self
                     .script
@@ -180,46 +184,67 @@ impl Runner {
                     continue;
                 };
                 let share = &split.shares[index];
-                if operator.show_share(step, custodian, share)? == ShareShown::NoScreen {
-                    if !self.settings.rehearsal {
+                match operator.show_share(step, custodian, share)? {
+                    ShareShown::Shown => {
+                        self.issue(operator, step, custodian, *secret, split, share)?
+                    }
+                    ShareShown::NoScreen if !self.settings.rehearsal => {
                         return Err(EngineError::Refused(
                             "a production ceremony never writes a share to a file (CPS 6.4.2)"
                                 .to_string(),
                         ));
                     }
-                    file_lines.push_str(&format!(
-                        "{} = \"{}\"\n",
-                        secret.as_str(),
-                        secrecy::ExposeSecret::expose_secret(&share.to_text())
-                    ));
+                    ShareShown::NoScreen => {
+                        file_lines.push_str(&format!(
+                            "{} = \"{}\"\n",
+                            secret.as_str(),
+                            secrecy::ExposeSecret::expose_secret(&share.to_text())
+                        ));
+                        in_file.push((*secret, split, share));
+                    }
                 }
-                let bag = operator.share_bag(step, custodian, *secret, share.number())?;
-                self.person_record(
-                    custodian,
-                    Role::Custodian,
-                    Some(&step.id),
-                    EventKind::ShareIssued,
-                    format!(
-                        "{} received share {} of {} of the {} and sealed it in bag {bag}",
-                        custodian.name,
-                        share.number(),
-                        split.set.count,
-                        secret.as_str()
-                    ),
-                    json!({
-                        "custodian": custodian.id,
-                        "secret": secret.as_str(),
-                        "number": share.number(),
-                        "set": split.set.to_string(),
-                        "bag": bag,
-                    }),
-                )?;
             }
             if !file_lines.is_empty() {
                 self.write_rehearsal_shares(step, custodian, file_lines)?;
+                for (secret, split, share) in in_file {
+                    self.issue(operator, step, custodian, secret, split, share)?;
+                }
             }
         }
         Ok(())
+    }
+
+    /// The bag a share is sealed in, recorded with the share handed out.
+    fn issue(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        custodian: &Participant,
+        secret: Secret,
+        split: &shares::Split,
+        share: &shares::Share,
+    ) -> Result<(), EngineError> {
+        let bag = operator.share_bag(step, custodian, secret, share.number())?;
+        self.person_record(
+            custodian,
+            Role::Custodian,
+            Some(&step.id),
+            EventKind::ShareIssued,
+            format!(
+                "{} received share {} of {} of the {} and sealed it in bag {bag}",
+                custodian.name,
+                share.number(),
+                split.set.count,
+                secret.as_str()
+            ),
+            json!({
+                "custodian": custodian.id,
+                "secret": secret.as_str(),
+                "number": share.number(),
+                "set": split.set.to_string(),
+                "bag": bag,
+            }),
+        )
     }
 
     fn write_rehearsal_shares(

@@ -17,7 +17,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 pub use kryoptic::{KRYOPTIC_CONF_VAR, KRYOPTIC_MODULE_VAR, KryopticLab, kryoptic_module};
-pub use softhsm::{SOFTHSM2_CONF_VAR, SoftHsmLab, initialize_advice};
+pub use softhsm::{SOFTHSM2_CONF_VAR, SoftHsmLab, empty_token_state_files, initialize_advice};
 
 use crate::error::{HsmError, Result};
 use crate::module::Module;

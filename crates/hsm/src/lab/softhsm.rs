@@ -127,6 +127,32 @@ fn softhsm_advice() -> String {
     }
 }
 
+/// The `token.object` files of SoftHSM2's token folders that are empty:
+/// SoftHSM2 rewrites a token's state file in place (during C_Login among
+/// others), so a process killed at that moment leaves it empty, and the
+/// token then vanishes from the slot list. Empty for any other module.
+pub fn empty_token_state_files(module: &Path) -> Vec<PathBuf> {
+    if ModuleKind::of(module) != ModuleKind::SoftHsm2 {
+        return Vec::new();
+    }
+    let config = std::env::var_os(SOFTHSM2_CONF_VAR)
+        .map_or_else(|| PathBuf::from(SYSTEM_CONFIG), PathBuf::from);
+    let Some(dir) = fs::read_to_string(&config)
+        .ok()
+        .and_then(|text| configured_token_dir(&text))
+    else {
+        return Vec::new();
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|entry| entry.path().join("token.object"))
+        .filter(|file| fs::metadata(file).is_ok_and(|m| m.is_file() && m.len() == 0))
+        .collect()
+}
+
 fn configured_token_dir(config: &str) -> Option<PathBuf> {
     config.lines().find_map(|line| {
         let (key, value) = line.split_once('=')?;
@@ -148,6 +174,11 @@ mod tests {
             Some(PathBuf::from("/srv/ceremony/tokens"))
         );
         assert_eq!(configured_token_dir("log.level = ERROR\n"), None);
+    }
+
+    #[test]
+    fn only_softhsm2_has_state_files_to_look_at() {
+        assert!(empty_token_state_files(Path::new("/usr/lib/vendor/libcknfast.so")).is_empty());
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //! the witness's token; the verifier only ever sees PEM public keys and DER
 //! signatures, which these produce the same way.
 
+// Each test binary, and the bench, uses a different subset of these helpers.
+#![allow(dead_code)]
+
 use keyceremony_log::{
     Actor, Entry, EventKind, LogError, LogWriter, Seal, SealOutcome, SealSignature,
     log_signing_key_data, seal_statement,

@@ -88,6 +88,15 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
         ]));
         blocks.push(attributes_table(&e.data));
     }
+    for e in ctx.of_kind("key-refused") {
+        let label = str_at(&e.data, "label").unwrap_or("-");
+        let reason = str_at(&e.data, "reason").unwrap_or("-");
+        findings.push(format!(
+            "key '{label}' was refused (entry {}: {reason}); it was never certified and remains live on the token",
+            e.seq
+        ));
+    }
+    blocks.extend(keys_left(ctx, findings));
     if let Some(e) = ctx.of_kind("log-signing-key").next() {
         blocks.push(Block::Heading(3, "Log-signing key".to_string()));
         let pem = str_at(&e.data, "public_key").unwrap_or("");
@@ -115,6 +124,59 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
             ("SHA-256 of the logged key".to_string(), code_cell(sha)),
         ]));
     }
+    blocks
+}
+
+/// The keys the last abort record lists as left on the token: the tool
+/// destroys no key, so each remains live there.
+fn keys_left(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
+    let Some(abort) = ctx
+        .of_kind("abort")
+        .filter(|e| e.data.get("keys_left_on_token").is_some())
+        .last()
+    else {
+        return Vec::new();
+    };
+    let left = abort
+        .data
+        .get("keys_left_on_token")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut blocks = vec![
+        Block::Heading(3, "Keys left on the token".to_string()),
+        para(format!(
+            "The ceremony was aborted (entry {}). The tool destroys no key: each key below \
+             remains live on the token until it is destroyed under the CPS.",
+            abort.seq
+        )),
+    ];
+    if left.is_empty() {
+        blocks.push(para("The abort record lists no key on the token."));
+        return blocks;
+    }
+    for key in &left {
+        findings.push(format!(
+            "key '{}' remains live on the token after the abort",
+            str_at(key, "label").unwrap_or("-")
+        ));
+    }
+    blocks.push(Block::Table(Table {
+        header: ["Key", "CKA_ID", "What became of it"]
+            .map(String::from)
+            .to_vec(),
+        rows: left
+            .iter()
+            .map(|key| {
+                vec![
+                    code_cell(str_at(key, "label").unwrap_or("-")),
+                    code_cell(str_at(key, "id").unwrap_or("-")),
+                    cell(str_at(key, "state").unwrap_or("-")),
+                ]
+            })
+            .collect(),
+        kind: TableKind::Data,
+    }));
     blocks
 }
 

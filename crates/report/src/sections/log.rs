@@ -60,6 +60,7 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
         rows.push(("Head, PGP words".to_string(), cell(pgp_words(&head))));
     }
     blocks.push(fields(rows));
+    blocks.extend(reopened(ctx));
 
     let Some(seal) = ctx.seal() else {
         blocks.push(para("The log has no seal."));
@@ -119,6 +120,69 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
         .map(String::from)
         .to_vec(),
         rows: vec![signer_row("ceremony_key"), signer_row("witness_key")],
+        kind: TableKind::Data,
+    }));
+    blocks
+}
+
+/// Checkpoints, and each time the interrupted log was reopened with what
+/// proved it: the head the witness copied (compare it with the paper
+/// script) and the checkpoints the token's log-signing key verified.
+fn reopened(ctx: &Ctx<'_>) -> Vec<Block> {
+    let checkpoints = ctx.of_kind("checkpoint").count();
+    let reopened: Vec<_> = ctx.of_kind("log-reopened").collect();
+    if checkpoints == 0 && reopened.is_empty() {
+        return Vec::new();
+    }
+    let mut blocks = vec![
+        Block::Heading(3, "Checkpoints and resumptions".to_string()),
+        para(format!(
+            "{checkpoints} checkpoint(s): the log-signing key signed the head at a step end \
+             while the token was logged in, each verified with the recorded key. Each time \
+             the interrupted log was reopened, the witness entered the last head copied onto \
+             the paper script: compare it with the paper."
+        )),
+    ];
+    if reopened.is_empty() {
+        return blocks;
+    }
+    let proof = |e: &crate::context::LogEntry, key: &str| {
+        e.data
+            .get("proof")
+            .and_then(|p| p.get(key))
+            .filter(|v| !v.is_null())
+            .map_or("-".to_string(), value_text)
+    };
+    blocks.push(Block::Table(Table {
+        header: [
+            "Reopened (entry)",
+            "Witness's head",
+            "Head after entry",
+            "Last checkpoint",
+            "Verified with the token",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: reopened
+            .iter()
+            .map(|e| {
+                let needed = proof(e, "token_check") == "true";
+                let verified = ctx
+                    .of_kind("log-key-verified")
+                    .find(|v| v.seq > e.seq)
+                    .map_or(
+                        if needed { "MISSING" } else { "not needed" }.to_string(),
+                        |v| format!("entry {}", v.seq),
+                    );
+                vec![
+                    cell(e.seq.to_string()),
+                    code_cell(proof(e, "witness_head")),
+                    cell(proof(e, "witness_head_entry")),
+                    cell(proof(e, "last_checkpoint_entry")),
+                    cell(verified),
+                ]
+            })
+            .collect(),
         kind: TableKind::Data,
     }));
     blocks

@@ -5,11 +5,13 @@
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 
 use crate::app::{App, Phase};
 use crate::explain::Finished;
 use crate::widgets::{
-    action, banner, blank, field, fingerprint, hex_field, line, paragraph, strong,
+    action, banner, blank, field, fingerprint, hex_field, hex_lines, indented, line, paragraph,
+    strong,
 };
 
 pub const KEYS: &str = "Enter exit  ? help";
@@ -42,15 +44,18 @@ pub fn view(app: &App, finished: &Finished, frame: &mut Frame, area: Rect) {
             log_head,
             certificates,
         } => {
-            let title = if app.info.rehearsal {
-                "CEREMONY COMPLETE (REHEARSAL)"
-            } else {
-                "CEREMONY COMPLETE"
+            let aborted = app.sealed.as_ref().is_some_and(|s| s.outcome == "aborted");
+            let title = match (aborted, app.info.rehearsal) {
+                (true, _) => "CEREMONY ABORTED: ITS LOG IS SEALED AS ABORTED",
+                (false, true) => "CEREMONY COMPLETE (REHEARSAL)",
+                (false, false) => "CEREMONY COMPLETE",
             };
             lines.push(banner(title, area.width));
-            lines.push(line(
-                "Every step was performed and witnessed; the log records each one.",
-            ));
+            lines.push(line(if aborted {
+                "The room ended the interrupted ceremony; the log records the abort and is sealed."
+            } else {
+                "Every step was performed and witnessed; the log records each one."
+            }));
             lines.push(blank());
             lines.push(field(
                 "Log",
@@ -81,23 +86,46 @@ pub fn view(app: &App, finished: &Finished, frame: &mut Frame, area: Rect) {
                     format!("step {}  {}", entry.step.id, entry.step.title),
                 ));
             }
-            lines.push(blank());
+            // A head to copy takes the room of the blank lines.
+            let roomy = app.log_head.is_none();
+            if roomy {
+                lines.push(blank());
+            }
             lines.push(strong("What happened"));
             lines.push(line(explained.happened.clone()));
             lines.push(strong("What it means"));
             lines.push(line(explained.means.clone()));
             lines.push(strong("What to do"));
             lines.push(line(explained.todo.clone()));
-            lines.push(blank());
-            lines.push(line(if app.started {
-                format!(
+            if roomy {
+                lines.push(blank());
+            }
+            match (app.started, &app.log_head) {
+                (false, _) => lines.push(line(
+                    "The ceremony did not start: nothing was written and the HSM is unchanged.",
+                )),
+                (true, None) => lines.push(line(format!(
                     "The log {}/ceremony.log records this as its last entry.",
                     app.info.out_dir
-                )
-            } else {
-                "The ceremony did not start: nothing was written and the HSM is unchanged."
-                    .to_string()
-            }));
+                ))),
+                // Resuming needs the last head the witness copied.
+                (true, Some(head)) => {
+                    lines.push(strong(format!(
+                        "The log records this as its last entry. Copy its head (after entry {}) onto the paper script:",
+                        head.entries
+                    )));
+                    lines.extend(hex_lines(&head.head));
+                    lines.extend(indented(&head.words, area.width, Style::new()));
+                }
+            }
+        }
+    }
+    if !app.keys_left.is_empty() {
+        lines.push(strong(
+            "Left on the token, live (the tool destroys no key):",
+        ));
+        for key in &app.keys_left {
+            lines.push(line(format!("  {key}")));
         }
     }
     if let Some(sealed) = &app.sealed {

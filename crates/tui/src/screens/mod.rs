@@ -15,8 +15,11 @@ pub mod bag;
 pub mod check_in;
 pub mod choose;
 pub mod clock;
+pub mod copy_head;
 pub mod end_of_step;
+pub mod environment;
 pub mod finished;
+pub mod last_head;
 pub mod network;
 pub mod pin;
 pub mod record;
@@ -31,7 +34,10 @@ use bag::Bag;
 use check_in::CheckIn;
 use choose::Choose;
 use clock::Clock;
+use copy_head::CopyHead;
 use end_of_step::{EndAsks, EndOfStep};
+use environment::EnvironmentChange;
+use last_head::LastHead;
 use network::Network;
 use pin::WitnessPin;
 use record::Record;
@@ -57,6 +63,9 @@ pub enum Active {
     Seal(Seal),
     Network(Network),
     Resume(Resume),
+    CopyHead(CopyHead),
+    LastHead(LastHead),
+    Environment(EnvironmentChange),
 }
 
 impl Active {
@@ -180,6 +189,20 @@ impl Active {
                 interfaces,
                 input: TextInput::default(),
             }),
+            Prompt::CopyHead { witness, head } => Active::CopyHead(CopyHead { witness, head }),
+            Prompt::LastHead { witness, entries } => Active::LastHead(LastHead {
+                witness,
+                entries,
+                input: TextInput::default(),
+                error: None,
+            }),
+            Prompt::EnvironmentChange { witness, changes } => {
+                Active::Environment(EnvironmentChange {
+                    witness,
+                    changes,
+                    remark: None,
+                })
+            }
         }
     }
 
@@ -198,6 +221,9 @@ impl Active {
             Active::Seal(screen) => screen.key(key),
             Active::Network(screen) => screen.key(key),
             Active::Resume(screen) => screen.key(app, key),
+            Active::CopyHead(screen) => screen.key(key),
+            Active::LastHead(screen) => screen.key(key),
+            Active::Environment(screen) => screen.key(key),
         }
     }
 
@@ -210,10 +236,14 @@ impl Active {
             | Active::Share(_)
             | Active::Clock(_)
             | Active::WitnessPin(_)
-            | Active::Network(_) => true,
+            | Active::Network(_)
+            | Active::LastHead(_) => true,
             Active::EndOfStep(screen) => screen.typing(),
             Active::Resume(screen) => screen.typing(),
-            Active::ShowShare(_) | Active::Choose(_) | Active::Seal(_) => false,
+            Active::Environment(screen) => screen.typing(),
+            Active::ShowShare(_) | Active::Choose(_) | Active::Seal(_) | Active::CopyHead(_) => {
+                false
+            }
         }
     }
 
@@ -224,14 +254,17 @@ impl Active {
             Active::Choose(_) => choose::KEYS,
             Active::Share(_) => share_entry::KEYS,
             Active::Seal(_) => seal::KEYS,
+            Active::CopyHead(_) => copy_head::KEYS,
             Active::Resume(screen) => screen.keys(),
+            Active::Environment(screen) => screen.keys(),
             Active::EndOfStep(screen) => screen.keys(),
             Active::CheckIn(_)
             | Active::Record(_)
             | Active::Bag(_)
             | Active::Clock(_)
             | Active::WitnessPin(_)
-            | Active::Network(_) => TYPING,
+            | Active::Network(_)
+            | Active::LastHead(_) => TYPING,
         }
     }
 }

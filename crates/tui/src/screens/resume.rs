@@ -16,7 +16,7 @@ use crate::screens::TYPING;
 use crate::widgets::{action, banner, blank, field, input_line, loud, paragraph, strong};
 
 pub struct Resume {
-    pub interrupted: Interrupted,
+    pub interrupted: Box<Interrupted>,
     /// The reason typed after A (abort); None while choosing.
     pub abort: Option<AbortForm>,
 }
