@@ -854,8 +854,37 @@ fn mistype_share(out: &Path, custodian: &str) {
     std::fs::write(&path, body.replace(share, &typo)).unwrap();
 }
 
-#[test]
-fn a_mistyped_share_is_refused_by_name_before_any_login_and_the_limit_stops_the_ceremony() {
+/// Puts `holder`'s user-PIN share into `presenter`'s rehearsal share file:
+/// `presenter` comes forward with a share issued to someone else.
+fn present_share_of(out: &Path, holder: &str, presenter: &str) {
+    let user_pin_line = |who: &str| {
+        let body =
+            std::fs::read_to_string(out.join(format!("rehearsal-shares/{who}.share"))).unwrap();
+        let line = body
+            .lines()
+            .find(|l| l.starts_with("user-pin = "))
+            .unwrap()
+            .to_string();
+        (body, line)
+    };
+    let (_, theirs) = user_pin_line(holder);
+    let (body, own) = user_pin_line(presenter);
+    let path = out.join(format!("rehearsal-shares/{presenter}.share"));
+    std::fs::write(path, body.replace(&own, &theirs)).unwrap();
+}
+
+/// The log's entries of `kind`.
+fn of_kind(out: &Path, kind: &str) -> Vec<serde_json::Value> {
+    log_entries(out)
+        .into_iter()
+        .filter(|e| e["kind"] == kind)
+        .collect()
+}
+
+/// A P-384 rehearsal killed once every share is handed out (step 2.1), and
+/// the answers that resume it with Carol and David: the lab, the script,
+/// the answers and the output folder.
+fn shares_handed_out() -> (Lab, PathBuf, PathBuf, PathBuf) {
     let lab = Lab::new();
     let (script, _) = shipped("root-p384");
     let out = lab.path("out");
@@ -865,17 +894,25 @@ fn a_mistyped_share_is_refused_by_name_before_any_login_and_the_limit_stops_the_
         "\n[resume]\nchoice = \"resume\"\ncustodians = [\"carol\", \"dave\"]\n",
     );
     run_and_kill_after(&lab, &script, &resume, &out, "2.1");
+    (lab, script, resume, out)
+}
+
+#[test]
+fn a_mistyped_share_is_refused_by_name_before_any_login_and_counted_apart_from_logins() {
+    let (lab, script, resume, out) = shares_handed_out();
     mistype_share(&out, "carol");
     let run = lab.run(&script, &resume, &out);
     let stderr = text(&run.stderr);
     assert!(!run.status.success());
-    assert!(stderr.contains("3 failed activation attempts"), "{stderr}");
-    let entries = log_entries(&out);
-    let refused: Vec<_> = entries
-        .iter()
-        .filter(|e| e["kind"] == "share-rejected")
-        .collect();
-    assert_eq!(refused.len(), 3);
+    // A typo never reaches the token: it counts against the refused shares'
+    // limit, not the token's.
+    assert!(
+        stderr.contains("5 share(s) were refused in this ceremony")
+            && stderr.contains("hsm.max_refused_shares = 5"),
+        "{stderr}"
+    );
+    let refused = of_kind(&out, "share-rejected");
+    assert_eq!(refused.len(), 5);
     for entry in &refused {
         assert_eq!(entry["actor"]["id"], "carol");
         let description = entry["description"].as_str().unwrap();
@@ -884,13 +921,52 @@ fn a_mistyped_share_is_refused_by_name_before_any_login_and_the_limit_stops_the_
             "{description}"
         );
     }
-    assert!(
-        !entries
-            .iter()
-            .any(|e| e["kind"] == "login-failed" || e["kind"] == "login-succeeded")
-    );
+    assert!(of_kind(&out, "login-failed").is_empty());
+    assert!(of_kind(&out, "login-succeeded").is_empty());
+
+    // The count is the ceremony's, from its log: the next run does not
+    // start again from zero, it can only abort.
+    let again = lab.run(&script, &resume, &out);
+    let stderr = text(&again.stderr);
+    assert!(!again.status.success());
+    assert!(stderr.contains("can only be aborted"), "{stderr}");
+    assert_eq!(of_kind(&out, "share-rejected").len(), 5);
     let (code, _) = verify_log(&out.join("ceremony.log"), &[]);
     assert_eq!(code, 3);
+}
+
+#[test]
+fn a_share_presented_by_anyone_but_its_custodian_is_refused_recorded_and_counted() {
+    let (lab, script, resume, out) = shares_handed_out();
+    // David comes forward with the share issued to Erin (share 3).
+    present_share_of(&out, "erin", "dave");
+    let run = lab.run(&script, &resume, &out);
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success(), "{}", text(&run.stdout));
+    assert!(
+        stderr.contains("share 3 of the user-pin was issued to Erin Kowalski, not to David Mensah"),
+        "{stderr}"
+    );
+    let refused = of_kind(&out, "share-rejected");
+    assert_eq!(refused.len(), 5, "every refusal is recorded and counted");
+    for entry in &refused {
+        assert_eq!(entry["actor"]["id"], "dave");
+        assert!(
+            entry["data"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("issued to Erin Kowalski"),
+            "{entry}"
+        );
+    }
+    // Carol's share was entered, Erin's never passed for David's.
+    let entered = of_kind(&out, "share-entered");
+    assert!(
+        entered.iter().all(|e| e["actor"]["id"] == "carol"),
+        "{entered:?}"
+    );
+    assert!(of_kind(&out, "login-succeeded").is_empty());
+    assert!(of_kind(&out, "login-failed").is_empty());
 }
 
 #[test]

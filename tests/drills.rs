@@ -973,3 +973,55 @@ fn the_terminal_closed_under_the_tui() {
     assert_eq!(last["step"], "1.1");
     resume_to_the_end(&lab, &P384, &out, drill);
 }
+
+/// Issue 12, case 4: the token's limit was counted per run, so every resume
+/// allowed three more failed logins. The user PIN is changed behind the
+/// ceremony's back, so every PIN rebuilt from the right shares is refused
+/// by the token.
+#[test]
+fn failed_logins_are_counted_per_ceremony_across_every_run() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    run_and_kill_after(&lab, &P384, &out, "2.1");
+    let changed = Command::new("pkcs11-tool")
+        .env("SOFTHSM2_CONF", lab.conf())
+        .arg("--module")
+        .arg(module())
+        .args(["--token-label", P384.token, "--login", "--pin"])
+        .arg(user_pin(&out, P384.id))
+        .args(["--change-pin", "--new-pin", "changed-behind-the-room"])
+        .output()
+        .expect("pkcs11-tool missing: apt-get install opensc");
+    assert!(changed.status.success(), "{}", text(&changed.stderr));
+
+    let answers = lab.resume_answers(&P384);
+    let first = lab.run_ceremony(&P384, &answers, &out);
+    assert_fails_with(
+        &first,
+        &[
+            "the token refused 3 login(s) in this ceremony",
+            "hsm.max_failed_logins = 3",
+        ],
+        "first resume",
+    );
+    let failed = || kinds(&out).iter().filter(|k| *k == "login-failed").count();
+    assert_eq!(failed(), 3);
+    for run in 0..5 {
+        let again = lab.run_ceremony(&P384, &answers, &out);
+        assert_fails_with(&again, &["can only be aborted"], &format!("resume {run}"));
+        assert_eq!(failed(), 3, "resume {run} tried the token again");
+    }
+    assert!(!kinds(&out).contains(&"login-succeeded".to_string()));
+
+    // The abort is recorded; no login is tried to seal it, so the log stays
+    // unsealed.
+    let abort = lab.run_ceremony(&P384, &lab.abort_answers(&P384), &out);
+    assert_fails_with(
+        &abort,
+        &["cannot be sealed", "refused as many logins"],
+        "abort",
+    );
+    assert_eq!(failed(), 3);
+    assert!(kinds(&out).contains(&"abort".to_string()));
+    assert_interrupted_log(&out, "abort after the limit");
+}

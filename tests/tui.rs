@@ -31,6 +31,7 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 
 const ENTER: &str = "\r";
 const DOWN: &str = "\x1b[B";
+const F10: &str = "\x1b[21~";
 
 /// The program in a pseudo-terminal, and its screen as a terminal shows it.
 struct Tty {
@@ -161,6 +162,32 @@ impl Tty {
             }
         }
     }
+}
+
+/// `keyceremony run` of the shipped P-384 rehearsal in a pseudo-terminal,
+/// on the lab's tokens: the quicker key, for the runs that go wrong.
+fn run_p384_in_tty(lab: &Lab, out: &Path) -> Tty {
+    Tty::spawn(lab.tui_command(&repo().join("ceremony-scripts/root-p384.toml"), out))
+}
+
+/// The log's entries of `kind`.
+fn of_kind(out: &Path, kind: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(out.join("ceremony.log"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["kind"] == kind)
+        .collect()
+}
+
+/// F10, a reason, Y: the operators abort; the run ends on its error screen.
+fn abort(tty: &mut Tty, reason: &str) {
+    tty.send(F10);
+    tty.answer(&["Reason:"], &format!("{reason}{ENTER}"));
+    tty.answer(&["abort now"], "y");
+    tty.answer(&["THE CEREMONY WAS ABORTED"], ENTER);
+    let status = tty.wait_exit();
+    assert!(!status.success(), "an aborted ceremony exits with an error");
 }
 
 /// `keyceremony run` of the shipped RSA rehearsal in a pseudo-terminal, on
@@ -299,10 +326,12 @@ struct Walked {
     seal: String,
 }
 
-/// Walks through a shipped rehearsal script from its start screen to the
-/// last screen, as the people in the room would (both shipped scripts have
-/// the same steps).
-fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
+/// The custodians of the shipped scripts, in the script's order.
+const CUSTODIANS: [&str; 3] = ["Carol Nakamura", "David Mensah", "Erin Kowalski"];
+
+/// From the start screen through step 1.6: check-in, the clock, the bags
+/// and the boot media (both shipped scripts have the same steps).
+fn prologue(tty: &mut Tty) {
     let start = tty.wait_for(&["begin the ceremony", "REHEARSAL"]);
     assert!(start.contains("SHA-256"), "{start}");
     tty.send(ENTER);
@@ -338,12 +367,14 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
     tty.confirm("1.5");
     tty.record("SHA-256 of the boot media:", "lab media, not measured");
     tty.confirm("1.6");
+}
 
-    // 2.1: every custodian receives an SO-PIN and a user-PIN share.
-    let custodians = ["Carol Nakamura", "David Mensah", "Erin Kowalski"];
+/// Step 2.1: every custodian receives their shares. Returns the user-PIN
+/// shares in the script's order, and every share's value groups.
+fn distribution(tty: &mut Tty) -> (Vec<Copied>, Vec<String>) {
     let mut user_shares: Vec<Copied> = Vec::new();
     let mut all_groups: Vec<String> = Vec::new();
-    for (i, name) in custodians.iter().enumerate() {
+    for (i, name) in CUSTODIANS.iter().enumerate() {
         for secret in 0..2 {
             let (share, user) = receive_share(tty, name, &format!("TEB-{i}{secret}"));
             all_groups.extend(share.groups());
@@ -354,6 +385,16 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
     }
     assert_eq!(user_shares.len(), 3, "one user-PIN share per custodian");
     tty.confirm("2.1");
+    (user_shares, all_groups)
+}
+
+/// Walks through a shipped rehearsal script from its start screen to the
+/// last screen, as the people in the room would (both shipped scripts have
+/// the same steps).
+fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
+    prologue(tty);
+    let (user_shares, all_groups) = distribution(tty);
+    let custodians = CUSTODIANS;
 
     // 2.2: Carol and David activate the token.
     activate(
@@ -510,6 +551,34 @@ fn rehearse_runs_both_ceremonies_through_the_tui() {
             assert!(!log.contains(group.as_str()), "share text in the log");
         }
     }
+}
+
+#[test]
+fn a_share_typed_by_anyone_but_its_custodian_is_refused_on_screen() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut tty = run_p384_in_tty(&lab, &out);
+    prologue(&mut tty);
+    let (user_shares, _) = distribution(&mut tty);
+
+    // David comes forward with Erin's share: refused by name, counted, and
+    // he types his own.
+    choose(&mut tty, &[0, 1]);
+    type_share(&mut tty, CUSTODIANS[0], &user_shares[0]);
+    type_share(&mut tty, CUSTODIANS[1], &user_shares[2]);
+    tty.wait_for(&[
+        "share 3 of the user-pin was issued to Erin",
+        "not to David Mensah",
+        "refused share 1 of this ceremony",
+    ]);
+    type_share(&mut tty, CUSTODIANS[1], &user_shares[1]);
+    tty.wait_for(&["confirms step 2.2"]);
+    abort(&mut tty, "drill over");
+
+    let refused = of_kind(&out, "share-rejected");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["actor"]["id"], "dave");
+    assert_eq!(of_kind(&out, "login-succeeded").len(), 1);
 }
 
 #[test]

@@ -48,7 +48,7 @@ fn print(notice: &Notice) {
             failures,
             limit,
         } => println!(
-            "      share of {custodian} refused ({failures} of at most {limit} failures): {reason}"
+            "      share of {custodian} refused (refused share {failures} of this ceremony, at most {limit}): {reason}"
         ),
         Notice::HsmDone { what, milliseconds } => {
             println!("      HSM: {what} in {milliseconds:.0} ms")
@@ -79,7 +79,9 @@ fn print(notice: &Notice) {
             failures,
             limit,
             reason,
-        } => println!("      login failed ({failures} of at most {limit} failures): {reason}"),
+        } => println!(
+            "      login failed (failed login {failures} of this ceremony, at most {limit}): {reason}"
+        ),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod environment;
 pub mod operator;
 pub mod outputs;
 pub mod resume;
+pub mod room;
 mod run;
 
 use std::path::PathBuf;

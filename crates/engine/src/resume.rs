@@ -13,6 +13,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::EngineError;
+use crate::room::{Limits, Room};
 
 /// The state of a log that stopped before its seal.
 #[derive(Debug, Clone, Default)]
@@ -54,6 +55,8 @@ pub struct Interrupted {
     pub exceptions: u32,
     /// A user login was active when the ceremony stopped.
     pub logged_in: bool,
+    /// Shares issued, refused and logins failed, across every run so far.
+    pub room: Room,
 }
 
 impl Interrupted {
@@ -64,6 +67,10 @@ impl Interrupted {
         } else if self.shares_lost {
             Some(
                 "the log-signing key is on the token whose PINs were lost with the shares that were never handed out",
+            )
+        } else if self.room.logins_exhausted() {
+            Some(
+                "the token refused as many logins as the script allows, so no login is tried on it again to sign the seal",
             )
         } else {
             None
@@ -88,7 +95,7 @@ impl Interrupted {
                 self.changed.join("; ")
             ));
         }
-        None
+        self.room.limit_reached()
     }
 }
 
@@ -173,6 +180,7 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
         .map_err(|e| refused(format!("cannot read {}: {e}", log.display())))?;
     let mut state = Interrupted {
         entries: report.entries,
+        room: Room::new(Limits::of(&script.hsm)),
         ..Interrupted::default()
     };
     let mut init_requested = false;
@@ -184,6 +192,7 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
         let Ok(entry) = serde_json::from_str::<Value>(&line) else {
             break;
         };
+        state.room.observe(&entry);
         let data = &entry["data"];
         let step = entry["step"].as_str().unwrap_or_default().to_string();
         let text = |v: &Value| v.as_str().unwrap_or_default().to_string();

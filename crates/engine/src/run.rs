@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use crate::operator::{InputError, Notice, Operator, Verdict};
 use crate::outputs::{OutDir, Written};
 use crate::resume::Interrupted;
+use crate::room::{Limits, Room};
 use crate::{EngineError, Settings, files};
 
 /// What a finished ceremony produced.
@@ -64,6 +65,8 @@ pub(crate) struct Runner {
     /// What an interrupted run left: keys and certificates to take up again
     /// at the next login, key generations to look for on the token.
     pub(crate) recovery: Option<Interrupted>,
+    /// What the log records of shares and failures, across every run.
+    pub(crate) room: Room,
 }
 
 pub(crate) fn hex_upper(bytes: &[u8]) -> String {
@@ -93,6 +96,7 @@ impl Runner {
         out: OutDir,
         log: LogWriter,
     ) -> Runner {
+        let room = Room::new(Limits::of(&script.script.hsm));
         Runner {
             script,
             settings,
@@ -108,6 +112,7 @@ impl Runner {
             log_key_recorded: false,
             sealed: None,
             recovery: None,
+            room,
         }
     }
 
@@ -118,8 +123,21 @@ impl Runner {
         description: String,
         data: Value,
     ) -> Result<(), EngineError> {
-        self.log
-            .append(&Actor::tool(), step, kind, description, data)?;
+        self.append(&Actor::tool(), step, kind, description, data)
+    }
+
+    /// Every entry goes through here, so that `room` follows the log.
+    fn append(
+        &mut self,
+        actor: &Actor,
+        step: Option<&str>,
+        kind: EventKind,
+        description: String,
+        data: Value,
+    ) -> Result<(), EngineError> {
+        let entry = self.log.append(actor, step, kind, description, data)?;
+        self.room
+            .observe(&serde_json::to_value(&entry).unwrap_or_default());
         Ok(())
     }
 
@@ -132,14 +150,13 @@ impl Runner {
         description: String,
         data: Value,
     ) -> Result<(), EngineError> {
-        self.log.append(
+        self.append(
             &Actor::new(&who.id, role.as_str()),
             step,
             kind,
             description,
             data,
-        )?;
-        Ok(())
+        )
     }
 
     fn record_start(&mut self, network: &crate::Network) -> Result<(), EngineError> {

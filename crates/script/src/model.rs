@@ -57,14 +57,27 @@ pub struct HsmSettings {
     /// uninitialised token.
     #[serde(default)]
     pub token_serial: Option<String>,
-    /// Failed logins tolerated in one act before the ceremony stops: SoftHSM2
-    /// and some tokens never lock, so the tool keeps its own limit (CPS 5.4.1 3.1).
+    /// Logins the token refuses (a PIN rebuilt from wrong shares) in the
+    /// whole ceremony, across every run, before it stops and can only be
+    /// aborted: SoftHSM2 and some tokens never lock, so the tool keeps its
+    /// own limit (CPS 5.4.1 3.1).
     #[serde(default = "default_max_failed_logins")]
     pub max_failed_logins: u32,
+    /// Shares the tool refuses before any PKCS#11 call (a typo, another
+    /// ceremony's share, a share presented by someone else than its
+    /// custodian) in the whole ceremony, across every run, before it stops
+    /// and can only be aborted. Counted apart from failed logins: none of
+    /// them reached the token.
+    #[serde(default = "default_max_refused_shares")]
+    pub max_refused_shares: u32,
 }
 
 fn default_max_failed_logins() -> u32 {
     3
+}
+
+fn default_max_refused_shares() -> u32 {
+    5
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -189,6 +189,13 @@ fn hsm(script: &Script, v: &mut Vec<Violation>) {
             "max_failed_logins must be at least 1",
         ));
     }
+    if script.hsm.max_refused_shares == 0 {
+        v.push(Violation::new(
+            "hsm.max_refused_shares",
+            Some("CPS 5.4.1"),
+            "max_refused_shares must be at least 1",
+        ));
+    }
 }
 
 fn participants(script: &Script, v: &mut Vec<Violation>) {

@@ -316,7 +316,7 @@ fn notice_in(app: &mut App, notice: Notice) {
             limit,
         } => {
             app.warning = Some(format!(
-                "{custodian}'s share was refused: {reason} (failed attempt {failures}; the ceremony stops at {limit})"
+                "{custodian}'s share was refused: {reason} (refused share {failures} of this ceremony; it stops at {limit})"
             ));
             return;
         }
@@ -326,7 +326,7 @@ fn notice_in(app: &mut App, notice: Notice) {
             reason,
         } => {
             app.warning = Some(format!(
-                "Login failed: {reason} (failed attempt {failures}; the ceremony stops at {limit})"
+                "Login failed: {reason} (failed login {failures} of this ceremony; it stops at {limit})"
             ));
             return;
         }

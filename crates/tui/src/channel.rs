@@ -79,8 +79,9 @@ pub enum Prompt {
     },
     /// Asked before the ceremony starts, when the output folder holds a log
     /// that stopped before its seal.
+    /// Boxed: the interrupted log's state is the largest prompt.
     Resume {
-        interrupted: Interrupted,
+        interrupted: Box<Interrupted>,
     },
     /// Asked before the ceremony starts, when network interfaces are up.
     NetworkExplanation {
@@ -356,7 +357,7 @@ impl Operator for ChannelOperator {
 
     fn resume_or_abort(&mut self, interrupted: &Interrupted) -> Result<ResumeChoice, InputError> {
         match self.ask(Prompt::Resume {
-            interrupted: interrupted.clone(),
+            interrupted: Box::new(interrupted.clone()),
         })? {
             Answer::Resume(choice) => Ok(choice),
             other => Err(mismatch("the interrupted ceremony", &other)),

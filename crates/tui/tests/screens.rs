@@ -1279,7 +1279,7 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
     begin_step(&mut error, "2.2");
     let failed = EngineError::Step {
         step: "2.2".to_string(),
-        message: "3 failed activation attempts in this step, the limit the script sets; the ceremony stops so that the token is not locked out (CPS 5.4.1)".to_string(),
+        message: "the token refused 3 login(s) in this ceremony, the limit the script sets (hsm.max_failed_logins = 3): no login is tried on it again, so that it is not locked out, and the ceremony can only be aborted (CPS 5.4.1)".to_string(),
     };
     update(
         &mut error,
@@ -1347,7 +1347,7 @@ fn an_interrupted_ceremony_is_resumed_or_aborted_before_the_start() {
     prompt(
         &mut app,
         Prompt::Resume {
-            interrupted: interrupted.clone(),
+            interrupted: Box::new(interrupted.clone()),
         },
     );
     assert_shows(
@@ -1373,7 +1373,12 @@ fn an_interrupted_ceremony_is_resumed_or_aborted_before_the_start() {
         shares_lost: true,
         ..interrupted
     };
-    prompt(&mut app, Prompt::Resume { interrupted: lost });
+    prompt(
+        &mut app,
+        Prompt::Resume {
+            interrupted: Box::new(lost),
+        },
+    );
     assert_shows(
         &app,
         &[
@@ -1401,7 +1406,7 @@ fn an_interrupted_ceremony_is_resumed_or_aborted_before_the_start() {
     prompt(
         &mut app,
         Prompt::Resume {
-            interrupted: changed,
+            interrupted: Box::new(changed),
         },
     );
     assert_shows(

@@ -66,6 +66,7 @@ impl Runner {
                 EngineError::Refused("every step has ended; only the seal is missing".to_string())
             })?;
         self.issued = interrupted.share_nonces.clone();
+        self.room = interrupted.room.clone();
         self.exceptions = interrupted.exceptions;
         self.log_key_recorded = interrupted.log_key_recorded;
         self.recovery = Some(interrupted.clone());
@@ -221,6 +222,7 @@ impl Runner {
         let witness = self.participant(&settings.witness)?;
         self.log_key_recorded = interrupted.log_key_recorded;
         self.issued = interrupted.share_nonces.clone();
+        self.room = interrupted.room.clone();
         self.person_record(
             &witness,
             Role::QualifiedAuditor,

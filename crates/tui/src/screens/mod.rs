@@ -169,7 +169,7 @@ impl Active {
                 words,
             }),
             Prompt::Resume { interrupted } => Active::Resume(Resume {
-                interrupted,
+                interrupted: *interrupted,
                 abort: None,
             }),
             Prompt::NetworkExplanation {

@@ -1,0 +1,119 @@
+//! The room as the log records it: which share each custodian received,
+//! and how many shares were refused and logins failed (CPS 5.2.2, 5.4.1,
+//! 6.4.2). The runner feeds it every entry it writes, and a resumed or
+//! aborted run replays the whole log into it first, so every run of one
+//! ceremony checks and counts against the same record, never against what
+//! one process remembers.
+
+use std::collections::BTreeMap;
+
+use keyceremony_script::{HsmSettings, Secret};
+use serde_json::Value;
+
+/// The script's limits on failures, per ceremony (`[hsm]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_refused_shares: u32,
+    pub max_failed_logins: u32,
+}
+
+impl Limits {
+    pub fn of(hsm: &HsmSettings) -> Limits {
+        Limits {
+            max_refused_shares: hsm.max_refused_shares,
+            max_failed_logins: hsm.max_failed_logins,
+        }
+    }
+}
+
+/// What the log says so far.
+#[derive(Debug, Clone, Default)]
+pub struct Room {
+    /// (secret, custodian) -> the number of the share issued to them.
+    holders: BTreeMap<(Secret, String), u8>,
+    /// `share-rejected` entries: shares refused before any PKCS#11 call.
+    pub refused_shares: u32,
+    /// `login-failed` entries: PINs the token refused.
+    pub failed_logins: u32,
+    limits: Option<Limits>,
+}
+
+fn secret_named(name: &str) -> Option<Secret> {
+    Secret::ALL.into_iter().find(|s| s.as_str() == name)
+}
+
+impl Room {
+    pub fn new(limits: Limits) -> Room {
+        Room {
+            limits: Some(limits),
+            ..Room::default()
+        }
+    }
+
+    /// Takes in one log entry (as written: `kind`, `actor`, `data`).
+    pub fn observe(&mut self, entry: &Value) {
+        let data = &entry["data"];
+        let text = |key: &str| data[key].as_str().unwrap_or_default().to_string();
+        match entry["kind"].as_str().unwrap_or_default() {
+            "share-issued" => {
+                let number = data["number"].as_u64().and_then(|n| u8::try_from(n).ok());
+                if let (Some(secret), Some(number)) = (secret_named(&text("secret")), number) {
+                    self.holders.insert((secret, text("custodian")), number);
+                }
+            }
+            "share-rejected" => self.refused_shares += 1,
+            "login-failed" => self.failed_logins += 1,
+            _ => {}
+        }
+    }
+
+    /// The number of the share of `secret` issued to `custodian`, as the
+    /// log records it; None when the log records no share of `secret` for
+    /// them.
+    pub fn share_of(&self, secret: Secret, custodian: &str) -> Option<u8> {
+        self.holders.get(&(secret, custodian.to_string())).copied()
+    }
+
+    /// Whether this log records the issue of any share of `secret` (a
+    /// ceremony on a token initialised earlier records none).
+    pub fn issued(&self, secret: Secret) -> bool {
+        self.holders.keys().any(|(s, _)| *s == secret)
+    }
+
+    /// Who received share `number` of `secret`, as the log records it.
+    pub fn holder_of(&self, secret: Secret, number: u8) -> Option<&str> {
+        self.holders
+            .iter()
+            .find(|((s, _), n)| *s == secret && **n == number)
+            .map(|((_, custodian), _)| custodian.as_str())
+    }
+
+    /// The token refused as many logins as the script allows: no login is
+    /// tried on it again in this ceremony.
+    pub fn logins_exhausted(&self) -> bool {
+        self.limits
+            .is_some_and(|l| self.failed_logins >= l.max_failed_logins)
+    }
+
+    /// Why the ceremony can only be aborted, when a limit is reached.
+    pub fn limit_reached(&self) -> Option<String> {
+        let limits = self.limits?;
+        if self.failed_logins >= limits.max_failed_logins {
+            Some(format!(
+                "the token refused {} login(s) in this ceremony, the limit the script sets (hsm.max_failed_logins = {}): no login is tried on it again, so that it is not locked out, and the ceremony can only be aborted (CPS 5.4.1)",
+                self.failed_logins, limits.max_failed_logins
+            ))
+        } else if self.refused_shares >= limits.max_refused_shares {
+            Some(format!(
+                "{} share(s) were refused in this ceremony, the limit the script sets (hsm.max_refused_shares = {}): the ceremony can only be aborted (CPS 5.4.1)",
+                self.refused_shares, limits.max_refused_shares
+            ))
+        } else {
+            None
+        }
+    }
+
+    pub fn limits(&self) -> Option<Limits> {
+        self.limits
+    }
+}
