@@ -994,3 +994,94 @@ fn the_same_custodian_twice_is_refused() {
             .any(|e| e["kind"] == "share-entered" || e["kind"] == "login-failed")
     );
 }
+
+#[test]
+fn the_performer_gives_the_go_before_every_irreversible_hsm_action() {
+    let lab = Lab::new();
+    let (script, answers) = shipped("root-p384");
+    let out = lab.path("out");
+    let run = lab.run(&script, &answers, &out);
+    let stdout = text(&run.stdout);
+    assert!(run.status.success(), "{stdout}{}", text(&run.stderr));
+    // Headless, the room's view is printed before each go.
+    for shown in [
+        "ABOUT TO initialise token serial",
+        "ABOUT TO generate the ECC P-384 root key pair",
+        "ABOUT TO sign the root certificate",
+        "basicConstraints, critical: CA:TRUE",
+        "pre-signing lint: no finding",
+    ] {
+        assert!(stdout.contains(shown), "'{shown}' not printed:\n{stdout}");
+    }
+    let entries = log_entries(&out);
+    let position = |kind: &str| entries.iter().position(|e| e["kind"] == kind).unwrap();
+    let gos: Vec<&serde_json::Value> = entries.iter().filter(|e| e["kind"] == "go").collect();
+    assert_eq!(gos.len(), 3, "{gos:?}");
+    for (go, (action, acted)) in gos.iter().zip([
+        ("init-token", "token-init-requested"),
+        ("generate-key", "key-generation-requested"),
+        ("self-sign", "signature-requested"),
+    ]) {
+        assert_eq!(go["data"]["action"], action);
+        assert_eq!(go["actor"]["id"], "ada", "the performer gives the go");
+        let at = entries.iter().position(|e| e == *go).unwrap();
+        let next = entries
+            .iter()
+            .position(|e| e["kind"] == acted && e["step"] == go["step"])
+            .unwrap();
+        assert!(at < next, "the go comes before {acted}");
+    }
+    let signing = gos[2];
+    let requested = &entries[position("signature-requested")];
+    assert_eq!(
+        signing["data"]["tbs_sha256"],
+        requested["data"]["tbs_sha256"]
+    );
+    let facts = &signing["data"]["facts"];
+    for fact in [
+        "Subject",
+        "Issuer",
+        "Serial",
+        "Not before",
+        "Not after",
+        "Extensions",
+        "Key SHA-256",
+    ] {
+        assert!(facts[fact].is_string(), "no {fact} in {facts}");
+    }
+    let generated = &entries[position("key-generated")];
+    let key_sha = generated["data"]["public_key_sha256"].as_str().unwrap();
+    assert_eq!(
+        facts["Key SHA-256"].as_str().unwrap().replace(' ', ""),
+        key_sha,
+        "the certificate shown holds the key generated"
+    );
+    assert_eq!(signing["data"]["lint"], serde_json::json!([]));
+    // The custodians type their shares for the signature only after the go.
+    let shares_for_signature = entries
+        .iter()
+        .position(|e| e["kind"] == "share-entered" && e["step"] == signing["step"])
+        .unwrap();
+    assert!(entries.iter().position(|e| e == signing).unwrap() < shares_for_signature);
+}
+
+#[test]
+fn an_answers_file_without_the_performers_go_is_refused() {
+    let lab = Lab::new();
+    let (script, answers) = shipped("root-p384");
+    let body = std::fs::read_to_string(answers).unwrap();
+    for (edit, expected) in [
+        (
+            body.replacen("go = \"ada\"\n", "", 1),
+            "go = \"ada\" in [steps.\"2.1\"]: the performer's go before the token's initialisation",
+        ),
+        (
+            body.replacen("go = \"ada\"", "go = \"sam\"", 1),
+            "the go before the token's initialisation is given by the step's performer, 'ada'",
+        ),
+    ] {
+        let edited = lab.path("go.answers.toml");
+        std::fs::write(&edited, edit).unwrap();
+        refused(&lab, &script, &edited, &[expected]);
+    }
+}

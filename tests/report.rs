@@ -254,6 +254,17 @@ fn report_holds_the_rehearsal_real_outputs() {
             md.contains("| `CKA_NEVER_EXTRACTABLE` | true | - |"),
             "{name}"
         );
+
+        // Each irreversible HSM action's go, with who gave it.
+        assert!(md.contains("## Dual control in the room"), "{name}");
+        for e in entries.iter().filter(|e| e["kind"] == "go") {
+            let what = e["data"]["what"].as_str().unwrap();
+            assert!(
+                md.contains(&format!("| Ada Okafor | {what} |")),
+                "{name}: {what}"
+            );
+        }
+        assert!(!md.contains("has no go recorded"), "{name}");
     }
 }
 

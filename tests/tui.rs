@@ -126,6 +126,17 @@ impl Tty {
         self.answer(&[&format!("confirm that step {step}")], "y");
     }
 
+    /// The go screen: the room reads what is about to happen (`texts` are
+    /// on it), the performer presses G, then Y. Returns the screen.
+    fn give_go(&mut self, texts: &[&str]) -> String {
+        let mut all = vec!["gives the go"];
+        all.extend_from_slice(texts);
+        let screen = self.wait_for(&all);
+        self.send("g");
+        self.answer(&["give the go? The HSM acts at once"], "y");
+        screen
+    }
+
     fn record(&mut self, label: &str, value: &str) {
         self.answer(&[label], &format!("{value}{ENTER}"));
     }
@@ -305,6 +316,25 @@ fn activate(tty: &mut Tty, custodians: &[(usize, &str, &Copied)]) {
     }
 }
 
+/// The hex digits on the two screen rows from the one holding `label`,
+/// skipping `skip` rows after it: a SHA-256 as the screen groups it.
+fn hex_after(screen: &str, label: &str, skip: usize) -> String {
+    let rows: Vec<&str> = screen
+        .lines()
+        .skip_while(|l| !l.contains(label))
+        .skip(skip)
+        .take(2)
+        .collect();
+    let hex: String = rows
+        .iter()
+        .map(|row| row.split(label).last().unwrap_or(row))
+        .flat_map(|row| row.split_whitespace())
+        .filter(|word| word.len() == 4 && word.chars().all(|c| c.is_ascii_hexdigit()))
+        .collect();
+    assert_eq!(hex.len(), 64, "no SHA-256 at '{label}':\n{screen}");
+    hex.to_uppercase()
+}
+
 fn openssl(args: &[&str]) -> String {
     let out = Command::new("openssl")
         .args(args)
@@ -372,6 +402,7 @@ fn prologue(tty: &mut Tty) {
 /// Step 2.1: every custodian receives their shares. Returns the user-PIN
 /// shares in the script's order, and every share's value groups.
 fn distribution(tty: &mut Tty) -> (Vec<Copied>, Vec<String>) {
+    tty.give_go(&["initialise token serial", "SO PIN", "User PIN", "Log key"]);
     let mut user_shares: Vec<Copied> = Vec::new();
     let mut all_groups: Vec<String> = Vec::new();
     for (i, name) in CUSTODIANS.iter().enumerate() {
@@ -407,11 +438,34 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
     tty.confirm("2.2");
 
     // 3.1: the key is generated; its fingerprint is grouped and in words.
+    tty.give_go(&[
+        "generate the",
+        "root key pair",
+        "CKA_ID",
+        "never extractable",
+    ]);
     let screen = tty.wait_for(&["confirms step 3.1", "Public key SHA-256 of"]);
     assert!(screen.contains("CKA_NEVER_EXTRACTABLE=true"), "{screen}");
+    let generated = hex_after(&screen, "Public key SHA-256 of", 1);
     tty.confirm("3.1");
 
-    // 4.1: David and Erin activate the key for its one signature.
+    // 4.1: the room reads the certificate before the custodians authorise
+    // its signature; then David and Erin activate the key for it.
+    let preview = tty.give_go(&[
+        "sign the root certificate",
+        "Subject",
+        "(self-signed)",
+        "Not after",
+        "basicConstraints, critical: CA:TRUE",
+        "keyUsage, critical: keyCertSign, cRLSign",
+        "subjectKeyIdentifier",
+        "Pre-signing lint: no finding",
+    ]);
+    assert_eq!(
+        hex_after(&preview, "Key SHA-256", 0),
+        generated,
+        "the certificate to be signed holds the key just generated:\n{preview}"
+    );
     activate(
         tty,
         &[

@@ -50,6 +50,24 @@ fn print(notice: &Notice) {
         } => println!(
             "      share of {custodian} refused (refused share {failures} of this ceremony, at most {limit}): {reason}"
         ),
+        Notice::Imminent(imminent) => {
+            println!("      ABOUT TO {}", imminent.what);
+            for (label, value) in &imminent.facts {
+                for (i, value) in value.lines().enumerate() {
+                    let label = if i == 0 { label.as_str() } else { "" };
+                    println!("        {label:<19} {value}");
+                }
+            }
+            match imminent.lint.as_deref() {
+                Some([]) => println!("        pre-signing lint: no finding"),
+                Some(findings) => {
+                    for finding in findings {
+                        println!("        pre-signing lint: {finding}");
+                    }
+                }
+                None => {}
+            }
+        }
         Notice::HsmDone { what, milliseconds } => {
             println!("      HSM: {what} in {milliseconds:.0} ms")
         }

@@ -19,11 +19,17 @@
 //! [steps."2.2"]                 # login: who comes forward
 //! witness = "confirm"
 //! custodians = ["carol", "dave"]
+//!
+//! [steps."3.1"]                 # generate-key: the performer's go
+//! witness = "confirm"
+//! go = "ada"
 //! ```
 //!
 //! Shares never come from this file: the tool makes them during the
 //! ceremony, and a rehearsal reads them back from the `.share` files it
 //! wrote (see [`AnswersFile::with_rehearsal_shares`]).
+
+mod room;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -125,6 +131,9 @@ struct StepAnswers {
     /// in a rehearsal, where the lab's clock is its own reference.
     #[serde(default, rename = "reference-time")]
     reference_time: Option<String>,
+    /// The performer's id: their go before an irreversible HSM action.
+    #[serde(default)]
+    go: Option<String>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -353,6 +362,7 @@ impl Operator for AnswersFile {
                 }
                 _ => {}
             }
+            self.preflight_room(step, answers)?;
         }
         if let Some(unknown) = self
             .steps
@@ -570,6 +580,15 @@ impl Operator for AnswersFile {
                     interfaces.join(", ")
                 ))
             })
+    }
+
+    fn go(
+        &mut self,
+        step: &Step,
+        performer: &Participant,
+        _imminent: &crate::Imminent,
+    ) -> Result<(), InputError> {
+        self.answer_go(step, performer)
     }
 
     fn witness(&mut self, step: &Step, _witness: &Participant) -> Result<Verdict, InputError> {

@@ -10,6 +10,7 @@ mod actions;
 pub mod activation;
 pub mod answers;
 pub mod environment;
+pub mod imminent;
 pub mod operator;
 pub mod outputs;
 pub mod resume;
@@ -25,6 +26,7 @@ use keyceremony_policy::{Inventory, Policy, PolicyError};
 use keyceremony_script::{Action, LoadedScript};
 
 pub use answers::AnswersFile;
+pub use imminent::Imminent;
 pub use operator::{
     ExceptionReport, Identity, InputError, Notice, Operator, ResumeChoice, ShareShown, Verdict,
 };

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use keyceremony_script::{Participant, RecordField, Script, Secret, Step};
 use keyceremony_shares::Share;
 
+use crate::imminent::Imminent;
 use crate::resume::Interrupted;
 use secrecy::SecretString;
 
@@ -94,6 +95,9 @@ pub enum Notice {
         limit: u32,
         reason: String,
     },
+    /// An irreversible HSM action is about to happen; the performer's go
+    /// is asked next ([`Operator::go`]).
+    Imminent(Imminent),
     /// The HSM finished what [`Notice::HsmWorking`] announced.
     HsmDone {
         what: String,
@@ -237,6 +241,15 @@ pub trait Operator {
     /// where it stopped, or abort (recorded, and sealed as aborted when the
     /// log-signing key exists).
     fn resume_or_abort(&mut self, interrupted: &Interrupted) -> Result<ResumeChoice, InputError>;
+
+    /// The step's performer gives the go for `imminent`, which the room
+    /// has been shown; there is no other answer than the go or an abort.
+    fn go(
+        &mut self,
+        step: &Step,
+        performer: &Participant,
+        imminent: &Imminent,
+    ) -> Result<(), InputError>;
 
     /// The witness confirms or refuses the step just performed.
     fn witness(&mut self, step: &Step, witness: &Participant) -> Result<Verdict, InputError>;

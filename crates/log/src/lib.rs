@@ -96,6 +96,9 @@ pub enum EventKind {
     LogSigningKey,
     /// A departure from the script, recorded as such.
     Exception,
+    /// The performer's go before an irreversible HSM action, with what the
+    /// room was shown of it.
+    Go,
     /// The last entry; written only by [`LogWriter::seal`].
     Seal,
 }

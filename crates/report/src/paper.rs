@@ -12,6 +12,8 @@ use crate::doc::{
 };
 use crate::group4;
 
+mod room;
+
 /// Rows on the exception sheet: more than a ceremony should ever need.
 const EXCEPTION_ROWS: usize = 10;
 
@@ -352,6 +354,7 @@ fn step_block(s: &Script, step: &Step) -> Block {
         ("Tool action".to_string(), cell(action_line(&step.action))),
     ]));
     blocks.extend(paragraphs(&step.instructions));
+    blocks.extend(room::go_form(s, step));
     blocks.extend(action_forms(s, step));
     let values = values_to_copy(step);
     if !values.is_empty() {

@@ -14,6 +14,7 @@ pub(crate) mod log;
 pub(crate) mod output_files;
 pub(crate) mod participants;
 pub(crate) mod recorded;
+pub(crate) mod room;
 pub(crate) mod summary;
 pub(crate) mod timeline;
 pub(crate) mod token;

@@ -282,6 +282,8 @@ fn notice_in(app: &mut App, notice: Notice) {
             });
             return;
         }
+        // The go screen that follows shows it.
+        Notice::Imminent(_) => return,
         Notice::HsmDone { what, milliseconds } => {
             app.working = None;
             Reported::HsmDone { what, milliseconds }

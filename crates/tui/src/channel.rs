@@ -7,7 +7,8 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use chrono::{DateTime, Utc};
 use keyceremony_engine::operator::{ExceptionReport, ResumeChoice};
 use keyceremony_engine::{
-    EngineError, Identity, InputError, Interrupted, Notice, Operator, Outcome, ShareShown, Verdict,
+    EngineError, Identity, Imminent, InputError, Interrupted, Notice, Operator, Outcome,
+    ShareShown, Verdict,
 };
 use keyceremony_script::{Participant, RecordField, Script, Secret, Step};
 use keyceremony_shares::{SecretKind, Share};
@@ -77,6 +78,13 @@ pub enum Prompt {
         step: Step,
         witness: Participant,
     },
+    /// Before an irreversible HSM action: the performer's go. Boxed: a
+    /// certificate's facts make it the largest prompt.
+    Go {
+        step: Step,
+        performer: Participant,
+        imminent: Box<Imminent>,
+    },
     /// Asked before the ceremony starts, when the output folder holds a log
     /// that stopped before its seal.
     /// Boxed: the interrupted log's state is the largest prompt.
@@ -104,6 +112,8 @@ pub enum Answer {
     Exceptions(Vec<ExceptionReport>),
     Time(DateTime<Utc>),
     SealCopied,
+    /// The performer gave the go.
+    Go,
     Verdict(Verdict),
     Resume(ResumeChoice),
 }
@@ -167,6 +177,7 @@ fn mismatch(question: &str, answer: &Answer) -> InputError {
             Answer::Exceptions(_) => "exceptions",
             Answer::Time(_) => "a time",
             Answer::SealCopied => "a seal confirmation",
+            Answer::Go => "a go",
             Answer::Verdict(_) => "a verdict",
             Answer::Resume(_) => "a choice to resume or abort",
         }
@@ -361,6 +372,22 @@ impl Operator for ChannelOperator {
         })? {
             Answer::Resume(choice) => Ok(choice),
             other => Err(mismatch("the interrupted ceremony", &other)),
+        }
+    }
+
+    fn go(
+        &mut self,
+        step: &Step,
+        performer: &Participant,
+        imminent: &Imminent,
+    ) -> Result<(), InputError> {
+        match self.ask(Prompt::Go {
+            step: step.clone(),
+            performer: performer.clone(),
+            imminent: Box::new(imminent.clone()),
+        })? {
+            Answer::Go => Ok(()),
+            other => Err(mismatch("the go", &other)),
         }
     }
 

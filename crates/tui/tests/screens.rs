@@ -8,7 +8,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use keyceremony_engine::{EngineError, InputError, Notice, Verdict};
+use keyceremony_engine::{EngineError, Imminent, InputError, Notice, Verdict};
 use keyceremony_script::{LoadedScript, Participant, Script, Secret, Step};
 use keyceremony_shares::{SecretKind, Share, Zeroizing, split};
 use keyceremony_tui::{
@@ -1075,6 +1075,100 @@ fn resizing_redraws_at_any_size() {
 
 /// The screens the operator guide shows, each built the way the ceremony
 /// reaches it.
+/// What the engine shows before the root certificate's signature.
+fn certificate_to_sign() -> Imminent {
+    let fact = |label: &str, value: &str| (label.to_string(), value.to_string());
+    Imminent {
+        action: "self-sign",
+        what: "sign the root certificate of 'example-tls-rsa-root-2026' with its key in the HSM"
+            .to_string(),
+        facts: vec![
+            fact(
+                "Subject",
+                "CN=Example TLS RSA Root CA 2026,O=Example Trust Co.\\, Ltd.,C=JP",
+            ),
+            fact(
+                "Issuer",
+                "CN=Example TLS RSA Root CA 2026,O=Example Trust Co.\\, Ltd.,C=JP (self-signed)",
+            ),
+            fact("Serial", "5C0F 9A1E 77B2 0C43 D1A8 6E55 0B19 F2C4"),
+            fact("Not before", "2026-11-25 10:05:00 UTC"),
+            fact("Not after", "2051-11-24 10:04:59 UTC (9131 days)"),
+            fact(
+                "Extensions",
+                "basicConstraints, critical: CA:TRUE, no path length\nkeyUsage, critical: keyCertSign, cRLSign\nsubjectKeyIdentifier: 8E3F22A1C0B94D7E5A61F03B9D2C47E8A1B5F609\nauthorityKeyIdentifier: the subjectKeyIdentifier",
+            ),
+            fact("Signature", "sha384WithRSAEncryption"),
+            fact(
+                "Key SHA-256",
+                "E3B0 C442 98FC 1C14 9AFB F4C8 996F B924 27AE 41E4 649B 934C A495 991B 7852 B855",
+            ),
+        ],
+        lint: Some(Vec::new()),
+    }
+}
+
+/// The go screen of step 4.1, as the engine opens it.
+fn go_screen() -> App {
+    let mut app = running();
+    begin_step(&mut app, "4.1");
+    notice(&mut app, Notice::Imminent(certificate_to_sign()));
+    assert!(
+        prompt(
+            &mut app,
+            Prompt::Go {
+                step: script_step("4.1"),
+                performer: person("ada"),
+                imminent: Box::new(certificate_to_sign()),
+            }
+        )
+        .is_none()
+    );
+    app
+}
+
+#[test]
+fn the_go_screen_shows_the_certificate_to_be_signed_and_waits_for_the_performer() {
+    let mut app = go_screen();
+    assert_shows(
+        &app,
+        &[
+            "About to sign the root certificate",
+            "Subject",
+            "CN=Example TLS RSA Root CA 2026",
+            "(self-signed)",
+            "5C0F 9A1E 77B2 0C43",
+            "Not before",
+            "(9131 days)",
+            "basicConstraints, critical: CA:TRUE, no path length",
+            "keyUsage, critical: keyCertSign, cRLSign",
+            "subjectKeyIdentifier: 8E3F22A1C0B94D7E5A61F03B9D2C47E8A1B5F609",
+            "authorityKeyIdentifier: the subjectKeyIdentifier",
+            "sha384WithRSAEncryption",
+            "E3B0 C442 98FC 1C14",
+            "Pre-signing lint: no finding",
+            "Ada Okafor gives the go",
+            "G give the go",
+        ],
+    );
+    // Enter, Y or anything else is not the go; only G then Y is.
+    for code in [KeyCode::Enter, KeyCode::Char('y'), KeyCode::Char(' ')] {
+        assert!(press(&mut app, code).is_none());
+    }
+    assert!(press(&mut app, KeyCode::Char('g')).is_none());
+    assert_shows(
+        &app,
+        &["Ada Okafor: give the go?", "Y give the go  N go back"],
+    );
+    assert!(press(&mut app, KeyCode::Char('n')).is_none());
+    assert_shows(&app, &["G give the go"]);
+    press(&mut app, KeyCode::Char('g'));
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Char('y'))),
+        Answer::Go
+    ));
+}
+
 fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
     let mut captures = Vec::new();
 
@@ -1198,6 +1292,8 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
     press(&mut login, KeyCode::Enter);
     type_text(&mut login, "NRJNZ J90W");
     captures.push(("share-entry", render(&login)));
+
+    captures.push(("go-certificate", render(&go_screen())));
 
     let mut hsm = running();
     for id in [

@@ -12,6 +12,7 @@ mod activation;
 mod certificate;
 mod check_in;
 mod clock;
+mod go;
 mod keys;
 mod resume;
 mod seal;

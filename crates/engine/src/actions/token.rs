@@ -82,6 +82,8 @@ impl Runner {
         }
         let token = free_token(&self.module, &script)?;
         let before = token.info()?;
+        let imminent = super::go::token_initialisation(&script, &before);
+        self.go(operator, step, imminent, json!({}))?;
         self.tool_record(
             Some(&step.id),
             EventKind::TokenInitRequested,

@@ -17,6 +17,7 @@ pub mod choose;
 pub mod clock;
 pub mod end_of_step;
 pub mod finished;
+pub mod go;
 pub mod network;
 pub mod pin;
 pub mod record;
@@ -32,6 +33,7 @@ use check_in::CheckIn;
 use choose::Choose;
 use clock::Clock;
 use end_of_step::{EndAsks, EndOfStep};
+use go::Go;
 use network::Network;
 use pin::WitnessPin;
 use record::Record;
@@ -57,6 +59,7 @@ pub enum Active {
     Seal(Seal),
     Network(Network),
     Resume(Resume),
+    Go(Go),
 }
 
 impl Active {
@@ -168,6 +171,16 @@ impl Active {
                 head,
                 words,
             }),
+            Prompt::Go {
+                step,
+                performer,
+                imminent,
+            } => Active::Go(Go {
+                step,
+                performer,
+                imminent: *imminent,
+                confirming: false,
+            }),
             Prompt::Resume { interrupted } => Active::Resume(Resume {
                 interrupted: *interrupted,
                 abort: None,
@@ -198,6 +211,7 @@ impl Active {
             Active::Seal(screen) => screen.key(key),
             Active::Network(screen) => screen.key(key),
             Active::Resume(screen) => screen.key(app, key),
+            Active::Go(screen) => screen.key(key),
         }
     }
 
@@ -213,7 +227,7 @@ impl Active {
             | Active::Network(_) => true,
             Active::EndOfStep(screen) => screen.typing(),
             Active::Resume(screen) => screen.typing(),
-            Active::ShowShare(_) | Active::Choose(_) | Active::Seal(_) => false,
+            Active::ShowShare(_) | Active::Choose(_) | Active::Seal(_) | Active::Go(_) => false,
         }
     }
 
@@ -226,6 +240,7 @@ impl Active {
             Active::Seal(_) => seal::KEYS,
             Active::Resume(screen) => screen.keys(),
             Active::EndOfStep(screen) => screen.keys(),
+            Active::Go(screen) => screen.keys(),
             Active::CheckIn(_)
             | Active::Record(_)
             | Active::Bag(_)

@@ -1,0 +1,35 @@
+//! The parts of the paper script that keep dual control and custody in the
+//! room: the performer's go before an irreversible HSM action.
+
+use keyceremony_script::{Action, Script, Step};
+
+use crate::doc::{Block, Span, Table, TableKind, WriteIn, cell};
+
+use super::{initials, person};
+
+/// The go before token initialisation, key generation or a signature: what
+/// the room reads on the screen first, and the performer's initials.
+pub(super) fn go_form(s: &Script, step: &Step) -> Option<Block> {
+    let read = match &step.action {
+        Action::InitToken => "the token's serial and the label it gets; it is erased",
+        Action::GenerateKey { .. } => "the key's algorithm, label and CKA_ID",
+        Action::SelfSign { .. } => {
+            "the certificate to be signed (subject, issuer, serial, validity, every extension, the public key's SHA-256, compared with the one copied at the key generation) and the pre-signing lint"
+        }
+        _ => return None,
+    };
+    Some(Block::Table(Table {
+        header: ["Before the HSM acts", "Name", "Initials", "Time (UTC)"]
+            .map(String::from)
+            .to_vec(),
+        rows: vec![vec![
+            cell(format!(
+                "The room has read on the screen {read}; the performer gives the go (G, then Y)"
+            )),
+            cell(person(s, &step.performer)),
+            initials(),
+            vec![Span::WriteIn(WriteIn::Short)],
+        ]],
+        kind: TableKind::Form,
+    }))
+}

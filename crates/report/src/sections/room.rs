@@ -1,0 +1,65 @@
+//! "Dual control in the room": the performer's go before each irreversible
+//! HSM action, with what the room was shown (CPS 5.2.2, 6.1.1). An HSM
+//! action with no go before it in its step is a finding.
+
+use crate::context::{Ctx, str_at};
+use crate::doc::{Block, Table, TableKind, cell, code_cell, para};
+
+/// The HSM actions that wait for a go, by the log kind of their result.
+const ACTED: [(&str, &str); 3] = [
+    ("token-initialized", "the token's initialisation"),
+    ("key-generated", "the key generation"),
+    ("signed", "the signature"),
+];
+
+pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
+    let mut blocks = vec![
+        Block::Heading(2, "Dual control in the room".to_string()),
+        para(
+            "Before every irreversible HSM action the room was shown what was about to \
+             happen, and the step's performer gave the go (kind go); before a signature, \
+             the certificate as its to-be-signed bytes say and the pre-signing lint.",
+        ),
+    ];
+    let gos: Vec<_> = ctx.of_kind("go").collect();
+    for e in &ctx.entries {
+        let Some((_, what)) = ACTED.iter().find(|(kind, _)| *kind == e.kind) else {
+            continue;
+        };
+        let given = gos.iter().any(|g| g.step == e.step && g.seq < e.seq);
+        if !given {
+            findings.push(format!(
+                "entry {} at step {}: {what} has no go recorded before it",
+                e.seq,
+                e.step.as_deref().unwrap_or("-")
+            ));
+        }
+    }
+    if gos.is_empty() {
+        blocks.push(para("The log records no go."));
+        return blocks;
+    }
+    blocks.push(Block::Table(Table {
+        header: [
+            "Step",
+            "Time",
+            "Go given by",
+            "What the HSM was about to do",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: gos
+            .iter()
+            .map(|g| {
+                vec![
+                    code_cell(g.step.clone().unwrap_or_default()),
+                    cell(ctx.clock(&g.time)),
+                    cell(ctx.name(&g.actor.id)),
+                    cell(str_at(&g.data, "what").unwrap_or("-")),
+                ]
+            })
+            .collect(),
+        kind: TableKind::Data,
+    }));
+    blocks
+}
