@@ -1085,3 +1085,111 @@ fn an_answers_file_without_the_performers_go_is_refused() {
         refused(&lab, &script, &edited, &[expected]);
     }
 }
+
+/// The shipped P-384 answers with step 1.4's reference time replaced, and
+/// `extra` added to that step.
+fn clock_answers(lab: &Lab, reference: &str, extra: &str) -> PathBuf {
+    let (_, answers) = shipped("root-p384");
+    let body = std::fs::read_to_string(answers).unwrap();
+    let from = "reference-time = \"system\"\n";
+    assert!(body.contains(from));
+    let path = lab.path("clock.answers.toml");
+    std::fs::write(
+        &path,
+        body.replace(from, &format!("reference-time = \"{reference}\"\n{extra}")),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_clock_beyond_the_policys_limit_is_not_confirmed_without_the_witnesss_decision() {
+    let lab = Lab::new();
+    let (script, _) = shipped("root-p384");
+    // A reference clock reading years away from the terminal's.
+    let out = lab.path("undecided");
+    let run = lab.run(
+        &script,
+        &clock_answers(&lab, "2020-01-01T00:00:00Z", ""),
+        &out,
+    );
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success());
+    for expected in [
+        "the tool raised an exception in step 1.4",
+        "beyond the 60 s that policy 'reference-cps' allows (CPS 5.5.5)",
+        "[steps.\"1.4\".decisions.clock]",
+    ] {
+        assert!(stderr.contains(expected), "'{expected}' not in:\n{stderr}");
+    }
+    let kinds: Vec<String> = log_entries(&out)
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert!(kinds.contains(&"clock-check".to_string()));
+    assert!(!kinds.contains(&"exception".to_string()));
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "witness-confirmed").count(),
+        3,
+        "1.4 is not confirmed"
+    );
+
+    // Not accepted: the step stops, the witness's remark recorded.
+    let out = lab.path("refused");
+    let answers = clock_answers(
+        &lab,
+        "2020-01-01T00:00:00Z",
+        "decisions.clock = { accepted = false, remark = \"set the clock first\" }\n",
+    );
+    let run = lab.run(&script, &answers, &out);
+    assert!(!run.status.success());
+    assert!(
+        text(&run.stderr).contains("did not accept exception 1"),
+        "{}",
+        text(&run.stderr)
+    );
+    let exception = of_kind(&out, "exception").remove(0);
+    assert_eq!(exception["data"]["accepted"], false);
+    assert_eq!(exception["data"]["raised_by_tool"], "clock");
+
+    // Accepted: recorded as an exception, and a finding of the report.
+    let out = lab.path("accepted");
+    let answers = clock_answers(
+        &lab,
+        "2020-01-01T00:00:00Z",
+        "decisions.clock = { accepted = true, remark = \"drill: reference clock wrong\" }\n",
+    );
+    let run = lab.run(&script, &answers, &out);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let exception = of_kind(&out, "exception").remove(0);
+    assert_eq!(exception["step"], "1.4");
+    assert_eq!(exception["data"]["accepted"], true);
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("beyond the policy's 60 s (CPS 5.5.5)"),
+        "the report's findings name the clock"
+    );
+}
+
+#[test]
+fn malformed_decisions_in_the_answers_file_are_refused() {
+    let lab = Lab::new();
+    let (script, _) = shipped("root-p384");
+    for (extra, expected) in [
+        (
+            "decisions.clock = { accepted = false }\n",
+            "does not accept 'clock' in [steps.\"1.4\".decisions] without a remark",
+        ),
+        (
+            "decisions.clock = { accepted = \"yes\" }\n",
+            "invalid type: string \"yes\", expected a boolean",
+        ),
+        (
+            "decisions.clok = { accepted = true }\n",
+            "decides 'clok' in [steps.\"1.4\".decisions], an exception that step cannot raise (it can raise: clock)",
+        ),
+    ] {
+        let answers = clock_answers(&lab, "system", extra);
+        refused(&lab, &script, &answers, &[expected]);
+    }
+}

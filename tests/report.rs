@@ -617,7 +617,10 @@ fn paper_script_has_every_step_with_initials_boxes() {
             "{name}"
         );
         assert!(md.contains("| Custodian | Share | Bag serial | Custodian (initials) |"));
-        assert!(md.contains("| Terminal time shown by the tool (UTC) |"));
+        assert!(md.contains("| Reference clock time the witness typed, and marked with Enter"));
+        assert!(md.contains(
+            "The room has read on the screen the certificate to be signed (subject, issuer, serial"
+        ));
         assert!(html.contains("break-before: page"), "{name}: page breaks");
         assert!(html.contains("@page { size: auto;"), "{name}: print size");
         assert!(

@@ -362,6 +362,15 @@ const CUSTODIANS: [&str; 3] = ["Carol Nakamura", "David Mensah", "Erin Kowalski"
 /// From the start screen through step 1.6: check-in, the clock, the bags
 /// and the boot media (both shipped scripts have the same steps).
 fn prologue(tty: &mut Tty) {
+    check_in_everyone(tty);
+    // The clock check: the lab's clock is its own reference.
+    check_clock(tty, 0);
+    tty.confirm("1.4");
+    unseal(tty);
+}
+
+/// Steps 1.1 to 1.3.
+fn check_in_everyone(tty: &mut Tty) {
     let start = tty.wait_for(&["begin the ceremony", "REHEARSAL"]);
     assert!(start.contains("SHA-256"), "{start}");
     tty.send(ENTER);
@@ -380,18 +389,41 @@ fn prologue(tty: &mut Tty) {
     }
     tty.confirm("1.2");
     tty.confirm("1.3");
+}
 
-    // The clock check: the lab's clock is its own reference.
-    let screen = tty.wait_for(&["Terminal time: "]);
-    let time = screen
-        .lines()
-        .find_map(|l| l.split("Terminal time: ").nth(1))
-        .and_then(|t| t.split_whitespace().nth(1))
-        .expect("terminal time on screen")
-        .to_string();
-    tty.send(&format!("{time}{ENTER}"));
-    tty.confirm("1.4");
+/// Seconds since the epoch on this machine's clock, the lab's reference.
+fn now_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
 
+/// The clock check of step 1.4 as the witness does it: they type the time
+/// the reference clock (this machine's) will show three seconds on, and
+/// press Enter when it shows it. `late`: seconds the terminal is made to
+/// look ahead of the reference, by typing a time that many seconds early.
+fn check_clock(tty: &mut Tty, late: u64) {
+    tty.wait_for(&[
+        "Terminal time now: ",
+        "press Enter at the moment it shows it",
+    ]);
+    let mark = now_seconds().ceil() as u64 + 3;
+    let typed = (mark - late) % 86_400;
+    tty.send(&format!(
+        "{:02}:{:02}:{:02}",
+        typed / 3600,
+        typed / 60 % 60,
+        typed % 60
+    ));
+    while now_seconds() < mark as f64 {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    tty.send(ENTER);
+}
+
+/// Steps 1.5 and 1.6.
+fn unseal(tty: &mut Tty) {
     tty.record("Serial of the HSM's tamper-evident bag:", "TEB-0001");
     tty.record("Serial of the terminal's tamper-evident bag:", "TEB-0002");
     tty.confirm("1.5");
@@ -551,6 +583,12 @@ fn the_rsa_rehearsal_runs_through_the_tui() {
     for group in &all_groups {
         assert!(!log.contains(group.as_str()), "share text in the log");
     }
+    // The witness marked the moment the reference clock showed the time
+    // they typed: the difference holds no typing time.
+    let difference = of_kind(&out, "clock-check")[0]["data"]["difference_ms"]
+        .as_i64()
+        .unwrap();
+    assert!(difference.abs() < 1000, "{difference} ms");
 }
 
 #[test]
@@ -633,6 +671,46 @@ fn a_share_typed_by_anyone_but_its_custodian_is_refused_on_screen() {
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0]["actor"]["id"], "dave");
     assert_eq!(of_kind(&out, "login-succeeded").len(), 1);
+}
+
+#[test]
+fn a_clock_beyond_the_policys_limit_is_an_exception_the_witness_decides() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut tty = run_p384_in_tty(&lab, &out);
+    check_in_everyone(&mut tty);
+    // The terminal looks 128 s ahead of the reference clock.
+    check_clock(&mut tty, 128);
+    tty.wait_for(&[
+        "Clock: terminal minus reference +128.",
+        "EXCEPTION raised by the tool",
+        "beyond the 60 s",
+        "accept it as an exception",
+    ]);
+    // Not confirmable as scripted: Enter is not an answer here.
+    tty.send(ENTER);
+    tty.answer(&["accept it as an exception"], "y");
+    tty.answer(
+        &["accepted. Remark"],
+        &format!("reference clock checked twice{ENTER}"),
+    );
+    tty.wait_for(&["Exception 1 recorded", "confirms step 1.4"]);
+    abort(&mut tty, "drill over");
+
+    let checked = of_kind(&out, "clock-check");
+    let difference = checked[0]["data"]["difference_ms"].as_i64().unwrap();
+    assert!(
+        (127_900..129_000).contains(&difference),
+        "the mark, not the typing, gives the difference: {difference} ms"
+    );
+    let exceptions = of_kind(&out, "exception");
+    assert_eq!(exceptions.len(), 1);
+    assert_eq!(exceptions[0]["data"]["raised_by_tool"], "clock");
+    assert_eq!(exceptions[0]["data"]["accepted"], true);
+    assert_eq!(
+        exceptions[0]["data"]["remark"],
+        "reference clock checked twice"
+    );
 }
 
 #[test]

@@ -71,10 +71,21 @@ fn print(notice: &Notice) {
         Notice::HsmDone { what, milliseconds } => {
             println!("      HSM: {what} in {milliseconds:.0} ms")
         }
-        Notice::ClockChecked { difference_ms } => println!(
-            "      clock: system minus reference {:.3} s",
-            *difference_ms as f64 / 1000.0
-        ),
+        Notice::ClockChecked {
+            difference_ms,
+            limit_ms,
+        } => {
+            println!(
+                "      clock: system minus reference {:.3} s",
+                *difference_ms as f64 / 1000.0
+            );
+            if let Some(limit) = limit_ms.filter(|limit| difference_ms.abs() > *limit) {
+                println!(
+                    "      clock: BEYOND the {} s the policy allows (CPS 5.5.5): an exception for the witness",
+                    limit / 1000
+                );
+            }
+        }
         Notice::NetworkUp { interfaces } => println!(
             "WARNING: network interfaces up on this terminal: {} (CPS 6.7: CA systems are not connected)",
             interfaces.join(", ")

@@ -11,7 +11,10 @@
 //!
 //! [steps."1.4"]
 //! witness = "confirm"
-//! record = { reference-time = "2026-11-25T10:00:00Z" }
+//! reference-time = "2026-11-25T10:00:00Z"
+//! # The tool raises an exception beyond the policy's limit; the witness
+//! # decides it here.
+//! decisions.clock = { accepted = true, remark = "reference clock read late" }
 //!
 //! [steps."2.1".bags.carol]      # init-token: each share's bag serial
 //! user-pin = "TEB-0102"
@@ -45,6 +48,7 @@ use zeroize::Zeroizing;
 use crate::operator::{
     ExceptionReport, Identity, InputError, Notice, Operator, ResumeChoice, ShareShown, Verdict,
 };
+use crate::questions::{ClockReading, Decision, Raised};
 use crate::resume::Interrupted;
 
 #[derive(Deserialize)]
@@ -134,6 +138,10 @@ struct StepAnswers {
     /// The performer's id: their go before an irreversible HSM action.
     #[serde(default)]
     go: Option<String>,
+    /// The witness's decisions on the exceptions the tool may raise in this
+    /// step, by subject (`clock`, a record field's name).
+    #[serde(default)]
+    decisions: BTreeMap<String, room::DecisionAnswer>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -501,23 +509,33 @@ impl Operator for AnswersFile {
             .collect())
     }
 
-    fn reference_time(
+    fn clock_reading(
         &mut self,
         step: &Step,
         _witness: &Participant,
-        system_time: DateTime<Utc>,
-    ) -> Result<DateTime<Utc>, InputError> {
-        match self
+    ) -> Result<ClockReading, InputError> {
+        let system = Utc::now();
+        let reference = match self
             .steps
             .get(&step.id)
             .and_then(|a| a.reference_time.as_deref())
         {
-            Some("system") if self.rehearsal => Ok(system_time),
+            Some("system") if self.rehearsal => system,
             Some(time) => DateTime::parse_from_rfc3339(time)
                 .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| InputError::Invalid(format!("reference-time '{time}': {e}"))),
-            None => Err(self.missing(format!("reference-time in step {}", step.id))),
-        }
+                .map_err(|e| InputError::Invalid(format!("reference-time '{time}': {e}")))?,
+            None => return Err(self.missing(format!("reference-time in step {}", step.id))),
+        };
+        Ok(ClockReading { reference, system })
+    }
+
+    fn decide(
+        &mut self,
+        step: &Step,
+        _witness: &Participant,
+        raised: &Raised,
+    ) -> Result<Decision, InputError> {
+        self.answer_decision(step, raised)
     }
 
     fn witness_token_pin(

@@ -13,6 +13,7 @@ pub mod environment;
 pub mod imminent;
 pub mod operator;
 pub mod outputs;
+pub mod questions;
 pub mod resume;
 pub mod room;
 mod run;
@@ -30,6 +31,7 @@ pub use imminent::Imminent;
 pub use operator::{
     ExceptionReport, Identity, InputError, Notice, Operator, ResumeChoice, ShareShown, Verdict,
 };
+pub use questions::{ClockReading, Decision, Raised};
 pub use resume::Interrupted;
 pub use run::Outcome;
 

@@ -2,11 +2,11 @@
 //! TUI both implement [`Operator`], so the engine runs the same with or
 //! without a terminal.
 
-use chrono::{DateTime, Utc};
 use keyceremony_script::{Participant, RecordField, Script, Secret, Step};
 use keyceremony_shares::Share;
 
 use crate::imminent::Imminent;
+use crate::questions::{ClockReading, Decision, Raised};
 use crate::resume::Interrupted;
 use secrecy::SecretString;
 
@@ -103,9 +103,10 @@ pub enum Notice {
         what: String,
         milliseconds: f64,
     },
-    /// The witness's clock check (CPS 5.5.5).
+    /// The witness's clock check (CPS 5.5.5), and the policy's limit.
     ClockChecked {
         difference_ms: i64,
+        limit_ms: Option<i64>,
     },
     /// Network interfaces other than loopback are up (CPS 6.7).
     NetworkUp {
@@ -202,14 +203,22 @@ pub trait Operator {
         witness: &Participant,
     ) -> Result<Vec<ExceptionReport>, InputError>;
 
-    /// The reference clock's reading that the witness takes when the tool
-    /// shows `system_time` (CPS 5.5.5).
-    fn reference_time(
+    /// The clock check (CPS 5.5.5): the witness says what the reference
+    /// clock will show and marks the moment it shows it; the terminal's
+    /// time is taken at that mark.
+    fn clock_reading(
         &mut self,
         step: &Step,
         witness: &Participant,
-        system_time: DateTime<Utc>,
-    ) -> Result<DateTime<Utc>, InputError>;
+    ) -> Result<ClockReading, InputError>;
+
+    /// The witness decides an exception the tool raised in this step.
+    fn decide(
+        &mut self,
+        step: &Step,
+        witness: &Participant,
+        raised: &Raised,
+    ) -> Result<Decision, InputError>;
 
     /// The PIN of the witness's own token, typed by the witness to sign the
     /// log's seal.

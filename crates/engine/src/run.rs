@@ -398,7 +398,7 @@ impl Runner {
             )?;
         }
         for exception in operator.exceptions(step, &witness)? {
-            self.exception(operator, step, &performer, &witness, exception)?;
+            self.exception(operator, step, &performer, &witness, exception, None)?;
         }
         match operator.witness(step, &witness)? {
             Verdict::Confirmed => self.person_record(
@@ -437,14 +437,16 @@ impl Runner {
         )
     }
 
-    /// A numbered exception sheet: the deviation, and the witness's word.
-    fn exception(
+    /// A numbered exception sheet: the deviation, and the witness's word;
+    /// `raised`: what the tool found, when the tool raised it itself.
+    pub(crate) fn exception(
         &mut self,
         operator: &mut dyn Operator,
         step: &Step,
         performer: &Participant,
         witness: &Participant,
         report: crate::operator::ExceptionReport,
+        raised: Option<&str>,
     ) -> Result<(), EngineError> {
         self.exceptions += 1;
         let number = self.exceptions;
@@ -460,6 +462,7 @@ impl Runner {
                 "accepted": report.accepted,
                 "witness": witness.id,
                 "remark": report.remark,
+                "raised_by_tool": raised,
             }),
         )?;
         operator.notify(&Notice::Exception {

@@ -35,6 +35,20 @@ pub struct Policy {
     pub witness: WitnessRule,
     /// Duties no one person may combine.
     pub separation_of_duties: DutiesRule,
+    /// How far the terminal's clock may be from the reference clock; a
+    /// policy without it sets no limit.
+    pub clock: Option<ClockRule>,
+}
+
+/// The largest difference between the terminal's clock and the reference
+/// clock that a clock check accepts as scripted; beyond it the check is an
+/// exception the witness decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockRule {
+    /// The section of the CPS.
+    pub section: &'static str,
+    /// Seconds, either way.
+    pub max_offset_seconds: u32,
 }
 
 /// Allowed key algorithms, each with the one signature algorithm its root certificate uses.
@@ -201,6 +215,15 @@ struct RawPolicy {
     activation_data: RawCustodians,
     witness: RawWitness,
     separation_of_duties: RawDuties,
+    #[serde(default)]
+    clock: Option<RawClock>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClock {
+    section: String,
+    max_offset_seconds: u32,
 }
 
 #[derive(Deserialize)]
@@ -339,7 +362,8 @@ impl Policy {
                 &raw.separation_of_duties.section,
             ),
         ];
-        for (field, section) in sections {
+        let clock_section = raw.clock.as_ref().map(|c| ("clock.section", &c.section));
+        for (field, section) in sections.into_iter().chain(clock_section) {
             if section.trim().is_empty() {
                 return Err(invalid(
                     field,
@@ -412,6 +436,17 @@ impl Policy {
                      {MIN_PERSONS} people",
                     raw.activation_data.min_custodians
                 ),
+            ));
+        }
+        if raw
+            .clock
+            .as_ref()
+            .is_some_and(|c| c.max_offset_seconds == 0)
+        {
+            return Err(invalid(
+                "clock.max_offset_seconds",
+                "max_offset_seconds 0: no two clocks agree to the millisecond; allow at least 1 s"
+                    .into(),
             ));
         }
         if raw.witness.actions.is_empty() {
@@ -488,6 +523,10 @@ impl Policy {
                     })
                     .collect(),
             },
+            clock: raw.clock.map(|c| ClockRule {
+                section: leak(c.section),
+                max_offset_seconds: c.max_offset_seconds,
+            }),
         })
     }
 

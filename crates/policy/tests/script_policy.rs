@@ -68,6 +68,8 @@ fn the_reference_policy_transcribes_the_cps() {
     assert_eq!(policy.witness.section, "CPS 6.1.1");
     assert_eq!(policy.separation_of_duties.section, "CPS 5.2.4");
     assert_eq!(policy.separation_of_duties.duties.len(), 3);
+    let clock = policy.clock.expect("the reference policy limits the clock");
+    assert_eq!((clock.section, clock.max_offset_seconds), ("CPS 5.5.5", 60));
 }
 
 #[test]
@@ -376,6 +378,10 @@ fn policies_looser_than_the_tool_or_malformed_are_refused() {
     invalid_policy(
         &[("name = \"reference-cps\"", "name = \"other\"")],
         "must agree",
+    );
+    invalid_policy(
+        &[("max_offset_seconds = 60", "max_offset_seconds = 0")],
+        "allow at least 1 s",
     );
     // Unknown keys are errors with their line, as in scripts.
     match policy_after(

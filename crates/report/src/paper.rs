@@ -408,9 +408,9 @@ fn values_to_copy(step: &Step) -> Vec<Vec<Cell>> {
     match &step.action {
         Action::ClockCheck => {
             for label in [
-                "Terminal time shown by the tool (UTC)",
-                "Reference clock reading (UTC)",
-                "Difference, terminal minus reference (s)",
+                "Reference clock time the witness typed, and marked with Enter when the reference clock showed it (UTC)",
+                "Difference the tool shows, terminal minus reference (s)",
+                "Beyond the policy's limit: exception sheet row of the witness's decision",
             ] {
                 rows.push(vec![cell(label), vec![Span::WriteIn(WriteIn::Short)]]);
             }

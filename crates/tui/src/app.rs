@@ -70,6 +70,8 @@ pub enum Reported {
     },
     Clock {
         difference_ms: i64,
+        /// The policy's limit, when it sets one.
+        limit_ms: Option<i64>,
     },
     Exception {
         number: u32,
@@ -332,7 +334,13 @@ fn notice_in(app: &mut App, notice: Notice) {
             ));
             return;
         }
-        Notice::ClockChecked { difference_ms } => Reported::Clock { difference_ms },
+        Notice::ClockChecked {
+            difference_ms,
+            limit_ms,
+        } => Reported::Clock {
+            difference_ms,
+            limit_ms,
+        },
         Notice::NetworkUp { interfaces } => {
             app.network = interfaces;
             return;

@@ -4,11 +4,10 @@
 
 use std::sync::mpsc::{self, Receiver, Sender};
 
-use chrono::{DateTime, Utc};
 use keyceremony_engine::operator::{ExceptionReport, ResumeChoice};
 use keyceremony_engine::{
-    EngineError, Identity, Imminent, InputError, Interrupted, Notice, Operator, Outcome,
-    ShareShown, Verdict,
+    ClockReading, Decision, EngineError, Identity, Imminent, InputError, Interrupted, Notice,
+    Operator, Outcome, Raised, ShareShown, Verdict,
 };
 use keyceremony_script::{Participant, RecordField, Script, Secret, Step};
 use keyceremony_shares::{SecretKind, Share};
@@ -63,7 +62,12 @@ pub enum Prompt {
     ReferenceTime {
         step: Step,
         witness: Participant,
-        system_time: DateTime<Utc>,
+    },
+    /// An exception the tool raised: the witness decides it.
+    Decide {
+        step: Step,
+        witness: Participant,
+        raised: Raised,
     },
     WitnessTokenPin {
         witness: Participant,
@@ -110,7 +114,9 @@ pub enum Answer {
     /// A share or the witness's token PIN.
     Secret(SecretString),
     Exceptions(Vec<ExceptionReport>),
-    Time(DateTime<Utc>),
+    /// The clock check's two readings, taken at the witness's mark.
+    Clock(ClockReading),
+    Decision(Decision),
     SealCopied,
     /// The performer gave the go.
     Go,
@@ -175,7 +181,8 @@ fn mismatch(question: &str, answer: &Answer) -> InputError {
             Answer::Custodians(_) => "a list of custodians",
             Answer::Secret(_) => "a secret",
             Answer::Exceptions(_) => "exceptions",
-            Answer::Time(_) => "a time",
+            Answer::Clock(_) => "a clock reading",
+            Answer::Decision(_) => "a decision",
             Answer::SealCopied => "a seal confirmation",
             Answer::Go => "a go",
             Answer::Verdict(_) => "a verdict",
@@ -306,19 +313,33 @@ impl Operator for ChannelOperator {
         }
     }
 
-    fn reference_time(
+    fn clock_reading(
         &mut self,
         step: &Step,
         witness: &Participant,
-        system_time: DateTime<Utc>,
-    ) -> Result<DateTime<Utc>, InputError> {
+    ) -> Result<ClockReading, InputError> {
         match self.ask(Prompt::ReferenceTime {
             step: step.clone(),
             witness: witness.clone(),
-            system_time,
         })? {
-            Answer::Time(time) => Ok(time),
-            other => Err(mismatch("the reference clock reading", &other)),
+            Answer::Clock(reading) => Ok(reading),
+            other => Err(mismatch("the clock check", &other)),
+        }
+    }
+
+    fn decide(
+        &mut self,
+        step: &Step,
+        witness: &Participant,
+        raised: &Raised,
+    ) -> Result<Decision, InputError> {
+        match self.ask(Prompt::Decide {
+            step: step.clone(),
+            witness: witness.clone(),
+            raised: raised.clone(),
+        })? {
+            Answer::Decision(decision) => Ok(decision),
+            other => Err(mismatch("an exception the tool raised", &other)),
         }
     }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use keyceremony_engine::{EngineError, Imminent, InputError, Notice, Verdict};
+use keyceremony_engine::{Decision, EngineError, Imminent, InputError, Notice, Raised, Verdict};
 use keyceremony_script::{LoadedScript, Participant, Script, Secret, Step};
 use keyceremony_shares::{SecretKind, Share, Zeroizing, split};
 use keyceremony_tui::{
@@ -466,37 +466,100 @@ fn a_recorded_value_is_echoed_and_recorded_on_enter() {
 }
 
 #[test]
-fn the_clock_check_takes_hh_mm_ss_or_rfc3339() {
+fn the_clock_check_takes_the_terminal_time_at_the_witness_mark() {
     let mut app = running();
     begin_step(&mut app, "1.4");
-    let system = at("2026-11-25T10:00:05Z");
+    update(&mut app, Event::Tick(at("2026-11-25T10:00:05Z")));
     prompt(
         &mut app,
         Prompt::ReferenceTime {
             step: script_step("1.4"),
             witness: person("quinn"),
-            system_time: system,
         },
     );
     assert_shows(
         &app,
-        &["Terminal time: 2026-11-25 10:00:05 UTC", "HH:MM:SS UTC"],
+        &[
+            "Terminal time now: 2026-11-25 10:00:05 UTC",
+            "type the time the reference clock will",
+            "then press Enter at the moment it shows it:",
+        ],
     );
     type_text(&mut app, "ten past");
     assert!(press(&mut app, KeyCode::Enter).is_none());
     assert_shows(&app, &["is not a time"]);
     key(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
-    type_text(&mut app, "10:00:03");
+    type_text(&mut app, "2026-11-25T10:00:03Z");
+    let before = Utc::now();
+    let Answer::Clock(reading) = answer(press(&mut app, KeyCode::Enter)) else {
+        panic!("not a clock reading");
+    };
+    assert_eq!(reading.reference, at("2026-11-25T10:00:03Z"));
     assert!(
-        matches!(answer(press(&mut app, KeyCode::Enter)), Answer::Time(t) if t == at("2026-11-25T10:00:03Z"))
+        reading.system >= before && reading.system <= Utc::now(),
+        "the terminal's time is taken at the Enter key"
     );
     notice(
         &mut app,
         Notice::ClockChecked {
             difference_ms: 2000,
+            limit_ms: Some(60_000),
         },
     );
     assert_shows(&app, &["Clock: terminal minus reference +2.000 s"]);
+    assert!(!screen(&app).contains("the policy allows (CPS 5.5.5)"));
+}
+
+#[test]
+fn an_exception_the_tool_raises_is_decided_by_the_witness_with_a_remark() {
+    let mut app = running();
+    begin_step(&mut app, "1.4");
+    notice(
+        &mut app,
+        Notice::ClockChecked {
+            difference_ms: 128_400,
+            limit_ms: Some(60_000),
+        },
+    );
+    let raised = Raised {
+        subject: "clock".to_string(),
+        description: "the terminal's clock is +128.400 s off the reference clock, beyond the 60 s that policy 'reference-cps' allows (CPS 5.5.5)".to_string(),
+    };
+    prompt(
+        &mut app,
+        Prompt::Decide {
+            step: script_step("1.4"),
+            witness: person("quinn"),
+            raised: raised.clone(),
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "Beyond the 60 s the policy allows (CPS 5.5.5)",
+            "EXCEPTION raised by the tool:",
+            "+128.400 s off the reference",
+            "Quinn Adeyemi: accept it as an exception",
+            "Y accept  N do not accept",
+        ],
+    );
+    // Enter is not a decision.
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    press(&mut app, KeyCode::Char('n'));
+    assert_shows(&app, &["NOT accepted. Remark (why):"]);
+    // Not accepting needs a remark.
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    type_text(&mut app, "the clock must be set first");
+    let Answer::Decision(decision) = answer(press(&mut app, KeyCode::Enter)) else {
+        panic!("not a decision");
+    };
+    assert_eq!(
+        decision,
+        Decision {
+            accepted: false,
+            remark: "the clock must be set first".to_string()
+        }
+    );
 }
 
 fn share_of(kind: SecretKind, number: usize) -> Share {

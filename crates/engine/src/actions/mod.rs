@@ -14,6 +14,7 @@ mod check_in;
 mod clock;
 mod go;
 mod keys;
+mod raised;
 mod resume;
 mod seal;
 mod token;

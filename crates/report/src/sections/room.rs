@@ -1,6 +1,7 @@
 //! "Dual control in the room": the performer's go before each irreversible
 //! HSM action, with what the room was shown (CPS 5.2.2, 6.1.1). An HSM
-//! action with no go before it in its step is a finding.
+//! action with no go before it in its step is a finding, and so is a clock
+//! check beyond the policy's limit (CPS 5.5.5).
 
 use crate::context::{Ctx, str_at};
 use crate::doc::{Block, Table, TableKind, cell, code_cell, para};
@@ -21,6 +22,21 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
              the certificate as its to-be-signed bytes say and the pre-signing lint.",
         ),
     ];
+    for e in ctx.of_kind("clock-check") {
+        let difference = e.data.get("difference_ms").and_then(|v| v.as_i64());
+        let limit = e.data.get("limit_ms").and_then(|v| v.as_i64());
+        if let (Some(difference), Some(limit)) = (difference, limit)
+            && difference.abs() > limit
+        {
+            findings.push(format!(
+                "entry {} at step {}: the terminal's clock was {:+.3} s off the reference clock, beyond the policy's {} s (CPS 5.5.5); see the exceptions",
+                e.seq,
+                e.step.as_deref().unwrap_or("-"),
+                difference as f64 / 1000.0,
+                limit / 1000
+            ));
+        }
+    }
     let gos: Vec<_> = ctx.of_kind("go").collect();
     for e in &ctx.entries {
         let Some((_, what)) = ACTED.iter().find(|(kind, _)| *kind == e.kind) else {

@@ -15,6 +15,7 @@ pub mod bag;
 pub mod check_in;
 pub mod choose;
 pub mod clock;
+pub mod decide;
 pub mod end_of_step;
 pub mod finished;
 pub mod go;
@@ -32,6 +33,7 @@ use bag::Bag;
 use check_in::CheckIn;
 use choose::Choose;
 use clock::Clock;
+use decide::Decide;
 use end_of_step::{EndAsks, EndOfStep};
 use go::Go;
 use network::Network;
@@ -60,6 +62,7 @@ pub enum Active {
     Network(Network),
     Resume(Resume),
     Go(Go),
+    Decide(Decide),
 }
 
 impl Active {
@@ -143,16 +146,22 @@ impl Active {
             Prompt::Witness { step, witness } => {
                 Active::EndOfStep(EndOfStep::new(step, witness, EndAsks::Verdict))
             }
-            Prompt::ReferenceTime {
+            Prompt::ReferenceTime { step, witness } => Active::Clock(Clock {
                 step,
                 witness,
-                system_time,
-            } => Active::Clock(Clock {
-                step,
-                witness,
-                system_time,
                 input: TextInput::default(),
                 error: None,
+            }),
+            Prompt::Decide {
+                step,
+                witness,
+                raised,
+            } => Active::Decide(Decide {
+                step,
+                witness,
+                raised,
+                accepted: None,
+                remark: TextInput::default(),
             }),
             Prompt::WitnessTokenPin {
                 witness,
@@ -212,6 +221,7 @@ impl Active {
             Active::Network(screen) => screen.key(key),
             Active::Resume(screen) => screen.key(app, key),
             Active::Go(screen) => screen.key(key),
+            Active::Decide(screen) => screen.key(key),
         }
     }
 
@@ -227,6 +237,7 @@ impl Active {
             | Active::Network(_) => true,
             Active::EndOfStep(screen) => screen.typing(),
             Active::Resume(screen) => screen.typing(),
+            Active::Decide(screen) => screen.typing(),
             Active::ShowShare(_) | Active::Choose(_) | Active::Seal(_) | Active::Go(_) => false,
         }
     }
@@ -241,6 +252,7 @@ impl Active {
             Active::Resume(screen) => screen.keys(),
             Active::EndOfStep(screen) => screen.keys(),
             Active::Go(screen) => screen.keys(),
+            Active::Decide(screen) => screen.keys(),
             Active::CheckIn(_)
             | Active::Record(_)
             | Active::Bag(_)
