@@ -1193,3 +1193,54 @@ fn malformed_decisions_in_the_answers_file_are_refused() {
         refused(&lab, &script, &answers, &[expected]);
     }
 }
+
+#[test]
+fn a_rehearsal_reads_every_share_file_back_before_the_tool_wipes_the_shares() {
+    let lab = Lab::new();
+    let (script, answers) = shipped("root-p384");
+    let first = lab.path("first");
+    let run = lab.run(&script, &answers, &first);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let checks = of_kind(&first, "copy-checked");
+    // Every share, SO-PIN shares included, read back from its file.
+    assert_eq!(checks.len(), 6, "{checks:?}");
+    for secret in ["so-pin", "user-pin"] {
+        for custodian in ["carol", "dave", "erin"] {
+            assert!(
+                checks.iter().any(|c| c["data"]["custodian"] == custodian
+                    && c["data"]["secret"] == secret
+                    && c["data"]["matches"] == true
+                    && c["data"]["from"] == "rehearsal share file"),
+                "{custodian}'s {secret} share not read back: {checks:?}"
+            );
+        }
+    }
+
+    // Share files that are not the ones this run wrote (another run's):
+    // the read-back finds it before any share is wiped, and the step stops.
+    let other = Lab::new();
+    let out = other.path("second");
+    let run = other
+        .cmd()
+        .args(other.run_args(&script, &answers, &out))
+        .arg("--rehearsal-shares")
+        .arg(first.join("rehearsal-shares"))
+        .output()
+        .unwrap();
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        stderr.contains("Carol Nakamura's copy of share 1 of 3 of the so-pin does not match the share the tool made"),
+        "{stderr}"
+    );
+    let checks = of_kind(&out, "copy-checked");
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0]["data"]["matches"], false);
+    assert!(
+        checks[0]["data"]["difference"]
+            .as_str()
+            .unwrap()
+            .contains("reads as share 1 of set S-"),
+        "{checks:?}"
+    );
+}

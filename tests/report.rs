@@ -616,7 +616,9 @@ fn paper_script_has_every_step_with_initials_boxes() {
             md.contains("| SHA-256 fingerprint of the certificate of"),
             "{name}"
         );
-        assert!(md.contains("| Custodian | Share | Bag serial | Custodian (initials) |"));
+        assert!(md.contains(
+            "| Custodian | Share | Typed back from the paper, matched (custodian's initials) | Bag serial | Custodian (initials) |"
+        ));
         assert!(md.contains("| Reference clock time the witness typed, and marked with Enter"));
         assert!(md.contains(
             "The room has read on the screen the certificate to be signed (subject, issuer, serial"

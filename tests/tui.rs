@@ -250,6 +250,16 @@ fn read_share(screen: &str) -> Copied {
 /// Step through the distribution of one share: look away, copy, look back,
 /// bag serial. Returns the share and whether it is a user-PIN share.
 fn receive_share(tty: &mut Tty, name: &str, bag: &str) -> (Copied, bool) {
+    let share = show_share(tty, name);
+    type_back(tty, name, &share);
+    seal_share(tty, name, &share, bag);
+    let user = share.lines[0].starts_with("KC1-U-");
+    (share, user)
+}
+
+/// The share screen: everyone else looks away, the custodian reads the
+/// share, and Y takes it off the screen.
+fn show_share(tty: &mut Tty, name: &str) -> Copied {
     tty.answer(
         &[
             &format!("SHARE FOR {} ONLY", name.to_uppercase()),
@@ -259,18 +269,30 @@ fn receive_share(tty: &mut Tty, name: &str, bag: &str) -> (Copied, bool) {
     );
     let screen = tty.wait_for(&["I have copied it"]);
     let share = read_share(&screen);
-    let user = share.lines[0].starts_with("KC1-U-");
     tty.send("y");
-    let after = tty.wait_for(&["Everyone may look at the screen again"]);
+    share
+}
+
+/// The custodian types their copy back from the paper.
+fn type_back(tty: &mut Tty, name: &str, copy: &Copied) {
+    tty.wait_for(&[&format!("{name}: type back share"), "keep looking away"]);
+    type_lines(tty, copy);
+}
+
+/// The copy matched: the share is gone, and its bag is recorded.
+fn seal_share(tty: &mut Tty, name: &str, share: &Copied, bag: &str) {
+    let after = tty.wait_for(&[
+        "copy matches",
+        "Everyone may",
+        &format!("{name} seals share"),
+    ]);
     for group in share.groups() {
         assert!(
             !after.contains(&group),
             "share text after the share screen:\n{after}"
         );
     }
-    tty.send(ENTER);
     tty.record(&format!("{name} seals share"), bag);
-    (share, user)
 }
 
 /// Chooses the custodians at `positions` (0-based, in the script's order).
@@ -291,6 +313,12 @@ fn choose(tty: &mut Tty, positions: &[usize]) {
 /// being typed shows only asterisks and their count.
 fn type_share(tty: &mut Tty, name: &str, share: &Copied) {
     tty.wait_for(&[&format!("At the keyboard: {name}")]);
+    type_lines(tty, share);
+}
+
+/// Types the share's four lines, each unseen: the line being typed shows
+/// only asterisks and their count.
+fn type_lines(tty: &mut Tty, share: &Copied) {
     let labels = ["header", "groups 1 2 3 4", "groups 5 6 7 8", "final check"];
     for (line, label) in share.lines.iter().zip(labels) {
         tty.send(line);
@@ -671,6 +699,56 @@ fn a_share_typed_by_anyone_but_its_custodian_is_refused_on_screen() {
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0]["actor"]["id"], "dave");
     assert_eq!(of_kind(&out, "login-succeeded").len(), 1);
+}
+
+#[test]
+fn a_miscopied_share_is_shown_again_until_the_copy_typed_back_matches() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut tty = run_p384_in_tty(&lab, &out);
+    prologue(&mut tty);
+    tty.give_go(&["initialise token serial"]);
+    // Carol's first share, an SO-PIN share, copied with one character wrong.
+    let share = show_share(&mut tty, CUSTODIANS[0]);
+    assert!(share.lines[0].starts_with("KC1-S-"), "{share:?}");
+    let mut wrong = share.clone();
+    let group = wrong.lines[1].clone();
+    let last = group.chars().last().unwrap();
+    wrong.lines[1] = format!(
+        "{}{}",
+        &group[..group.len() - 1],
+        if last == 'A' { 'B' } else { 'A' }
+    );
+    type_back(&mut tty, CUSTODIANS[0], &wrong);
+    // Shown again, to her alone, with the reason; the right copy passes.
+    let again = show_share(&mut tty, CUSTODIANS[0]);
+    assert_eq!(again.lines, share.lines, "the same share is shown again");
+    assert!(
+        tty.seen
+            .iter()
+            .any(|screen| screen.contains("Your copy differed")),
+        "the share screen says why it is back"
+    );
+    type_back(&mut tty, CUSTODIANS[0], &share);
+    seal_share(&mut tty, CUSTODIANS[0], &share, "TEB-00");
+    abort(&mut tty, "drill over");
+
+    let checks = of_kind(&out, "copy-checked");
+    assert_eq!(checks.len(), 2, "{checks:?}");
+    assert_eq!(checks[0]["data"]["matches"], false);
+    assert_eq!(checks[0]["data"]["secret"], "so-pin");
+    assert!(
+        checks[0]["data"]["difference"]
+            .as_str()
+            .unwrap()
+            .contains("group"),
+        "{checks:?}"
+    );
+    assert_eq!(checks[1]["data"]["matches"], true);
+    let log = std::fs::read_to_string(out.join("ceremony.log")).unwrap();
+    for group in share.groups().iter().chain(wrong.groups().iter()) {
+        assert!(!log.contains(group.as_str()), "share text in the log");
+    }
 }
 
 #[test]

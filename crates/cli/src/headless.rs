@@ -42,6 +42,13 @@ fn print(notice: &Notice) {
         Notice::FileWritten { path, sha256 } => {
             println!("      wrote {path} (SHA-256 {sha256})")
         }
+        Notice::CopyChecked {
+            custodian,
+            difference,
+        } => match difference {
+            None => println!("      {custodian}'s copy read back: it matches"),
+            Some(why) => println!("      {custodian}'s copy read back: it DIFFERS ({why})"),
+        },
         Notice::ShareRejected {
             custodian,
             reason,

@@ -83,6 +83,12 @@ pub enum Notice {
         path: String,
         sha256: String,
     },
+    /// A custodian's copy of a new share was checked: `difference` says
+    /// why it is wrong (the share is then shown again), None when right.
+    CopyChecked {
+        custodian: String,
+        difference: Option<String>,
+    },
     /// A share entry was refused; the custodian is asked again.
     ShareRejected {
         custodian: String,
@@ -167,6 +173,17 @@ pub trait Operator {
         custodian: &Participant,
         share: &Share,
     ) -> Result<ShareShown, InputError>;
+
+    /// `custodian`'s copy of share `number` of `secret`, typed back from
+    /// their paper (a rehearsal: read back from its share file) before the
+    /// tool wipes the share.
+    fn copy_back(
+        &mut self,
+        step: &Step,
+        custodian: &Participant,
+        secret: Secret,
+        number: u8,
+    ) -> Result<SecretString, InputError>;
 
     /// Serial of the tamper-evident bag in which `custodian` sealed share
     /// `number` of `secret`.

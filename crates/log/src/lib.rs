@@ -99,6 +99,9 @@ pub enum EventKind {
     /// The performer's go before an irreversible HSM action, with what the
     /// room was shown of it.
     Go,
+    /// A custodian typed a share back from their copy before the tool
+    /// wiped it; `data.matches` says whether the copy is right.
+    CopyChecked,
     /// The last entry; written only by [`LogWriter::seal`].
     Seal,
 }

@@ -480,6 +480,7 @@ fn action_forms(s: &Script, step: &Step) -> Vec<Block> {
                         rows.push(vec![
                             cell(&p.name),
                             cell(format!("{} share {n} of {total}", secret_name(secret))),
+                            initials(),
                             Vec::new(),
                             initials(),
                         ]);
@@ -487,9 +488,15 @@ fn action_forms(s: &Script, step: &Step) -> Vec<Block> {
                 }
             }
             vec![Block::Table(Table {
-                header: ["Custodian", "Share", "Bag serial", "Custodian (initials)"]
-                    .map(String::from)
-                    .to_vec(),
+                header: [
+                    "Custodian",
+                    "Share",
+                    "Typed back from the paper, matched (custodian's initials)",
+                    "Bag serial",
+                    "Custodian (initials)",
+                ]
+                .map(String::from)
+                .to_vec(),
                 rows,
                 kind: TableKind::Form,
             })]

@@ -113,6 +113,12 @@ pub struct App {
     pub checked_in: Vec<(String, String)>,
     /// Custodians who came forward for the activation under way.
     pub chosen: Vec<String>,
+    /// Why a custodian's copy of a new share differs: the share screen
+    /// that shows it again says so.
+    pub copy_differs: Option<String>,
+    /// A custodian's copy of a new share matched: the bag question that
+    /// follows tells the room it may look again.
+    pub copy_matched: bool,
     /// Network interfaces up on the terminal (CPS 6.7), usually none.
     pub network: Vec<String>,
     /// True once the operators started the ceremony: before, nothing is
@@ -159,6 +165,8 @@ impl App {
             warning: None,
             checked_in: Vec::new(),
             chosen: Vec::new(),
+            copy_differs: None,
+            copy_matched: false,
             network: Vec::new(),
             started: false,
             resume: None,
@@ -313,6 +321,11 @@ fn notice_in(app: &mut App, notice: Notice) {
             sha256,
         },
         Notice::FileWritten { path, .. } => Reported::File { path },
+        Notice::CopyChecked { difference, .. } => {
+            app.copy_matched = difference.is_none();
+            app.copy_differs = difference;
+            return;
+        }
         Notice::ShareRejected {
             custodian,
             reason,

@@ -38,6 +38,13 @@ pub enum Prompt {
         /// wiped when the custodian has copied it.
         lines: SecretString,
     },
+    /// The custodian types a new share back from their paper.
+    CopyBack {
+        step: Step,
+        custodian: Participant,
+        secret: Secret,
+        number: u8,
+    },
     ShareBag {
         step: Step,
         custodian: Participant,
@@ -244,6 +251,24 @@ impl Operator for ChannelOperator {
         })? {
             Answer::ShareShown => Ok(ShareShown::Shown),
             other => Err(mismatch("a share to show", &other)),
+        }
+    }
+
+    fn copy_back(
+        &mut self,
+        step: &Step,
+        custodian: &Participant,
+        secret: Secret,
+        number: u8,
+    ) -> Result<SecretString, InputError> {
+        match self.ask(Prompt::CopyBack {
+            step: step.clone(),
+            custodian: custodian.clone(),
+            secret,
+            number,
+        })? {
+            Answer::Secret(copy) => Ok(copy),
+            other => Err(mismatch("a copy typed back", &other)),
         }
     }
 

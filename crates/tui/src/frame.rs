@@ -246,7 +246,7 @@ fn help_overlay(frame: &mut Frame, area: Rect) {
         " Lists mark [x] done, [>] current, [ ] to come. Typed shares and PINs",
     ));
     lines.push(line(
-        " show as * only. A share is shown once, to its custodian alone.",
+        " show as * only. A share is shown to its custodian alone.",
     ));
     lines.push(line(" The operator guide is docs/operator-guide.md."));
     let height = lines.len() as u16 + 2;

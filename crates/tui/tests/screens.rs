@@ -568,15 +568,10 @@ fn share_of(kind: SecretKind, number: usize) -> Share {
     made.shares.swap_remove(number - 1)
 }
 
-#[test]
-fn a_share_is_shown_once_between_two_look_away_screens_and_then_wiped() {
-    let mut app = running();
-    begin_step(&mut app, "2.1");
-    let share = share_of(SecretKind::SoPin, 1);
-    let text = share.to_text();
-    let groups: Vec<&str> = text.expose_secret().split('-').skip(7).collect();
+/// The engine asks to show Carol her SO-PIN share 1 of 3.
+fn show_carol(app: &mut App, share: &Share) -> Option<Reply> {
     prompt(
-        &mut app,
+        app,
         Prompt::ShowShare {
             step: script_step("2.1"),
             custodian: person("carol"),
@@ -585,7 +580,18 @@ fn a_share_is_shown_once_between_two_look_away_screens_and_then_wiped() {
             count: 3,
             lines: share.display_lines(),
         },
-    );
+    )
+}
+
+#[test]
+fn a_share_is_shown_between_look_away_screens_typed_back_and_then_wiped() {
+    let mut app = running();
+    begin_step(&mut app, "2.1");
+    let share = share_of(SecretKind::SoPin, 1);
+    let text = share.to_text();
+    let groups: Vec<&str> = text.expose_secret().split('-').skip(7).collect();
+    let show = |app: &mut App| show_carol(app, &share);
+    show(&mut app);
     assert!(
         app.take_clear(),
         "the screen is cleared before the share screen"
@@ -608,7 +614,7 @@ fn a_share_is_shown_once_between_two_look_away_screens_and_then_wiped() {
         ],
     );
     no_share(&app);
-    // Only Y confirms the copy: a stray Enter does not wipe the share.
+    // Only Y confirms the copy: a stray Enter does not take the share away.
     press(&mut app, KeyCode::Enter);
     assert!(app.take_clear());
     assert!(press(&mut app, KeyCode::Enter).is_none());
@@ -620,21 +626,100 @@ fn a_share_is_shown_once_between_two_look_away_screens_and_then_wiped() {
         !shown.contains("[ ] 1.1"),
         "the share screen shows nothing else"
     );
-    assert!(press(&mut app, KeyCode::Char('y')).is_none());
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Char('y'))),
+        Answer::ShareShown
+    ));
     assert!(app.take_clear(), "the screen is cleared after the share");
+
+    // The custodian types it back from the paper, unseen.
+    let copy_back = |app: &mut App| {
+        prompt(
+            app,
+            Prompt::CopyBack {
+                step: script_step("2.1"),
+                custodian: person("carol"),
+                secret: Secret::SoPin,
+                number: 1,
+            },
+        )
+    };
+    copy_back(&mut app);
     assert_shows(
         &app,
         &[
-            "The share is wiped",
-            "Everyone may look at the screen again",
+            "SHARE FOR CAROL NAKAMURA ONLY",
+            "Carol Nakamura: type back share 1 of the SO PIN from your paper form",
+            "keep looking away",
+            "[>] header",
         ],
     );
     no_share(&app);
-    assert!(matches!(
-        answer(press(&mut app, KeyCode::Enter)),
-        Answer::ShareShown
-    ));
-    no_share(&app);
+    let lines: Vec<String> = share
+        .display_lines()
+        .expose_secret()
+        .lines()
+        .skip(1)
+        .take(4)
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .find(|p| !p.is_empty())
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let mut reply = None;
+    for (i, line) in lines.iter().enumerate() {
+        type_text(&mut app, line);
+        no_share(&app);
+        if i == 3 {
+            assert_shows(&app, &["submit the copy: the tool compares it"]);
+        }
+        reply = press(&mut app, KeyCode::Enter);
+    }
+    let Answer::Secret(typed) = answer(reply) else {
+        panic!("not the copy");
+    };
+    assert_eq!(
+        Share::parse(typed.expose_secret())
+            .unwrap()
+            .to_text()
+            .expose_secret(),
+        text.expose_secret()
+    );
+
+    // A copy that differs brings the share back, saying why.
+    notice(
+        &mut app,
+        Notice::CopyChecked {
+            custodian: "Carol Nakamura".to_string(),
+            difference: Some("group 3 is mistyped".to_string()),
+        },
+    );
+    show(&mut app);
+    press(&mut app, KeyCode::Enter);
+    assert_shows(
+        &app,
+        &["Your copy differed (group 3 is mistyped): correct your paper copy"],
+    );
+    answer(press(&mut app, KeyCode::Char('y')));
+    copy_back(&mut app);
+    let mut again = None;
+    for line in &lines {
+        type_text(&mut app, line);
+        again = press(&mut app, KeyCode::Enter);
+    }
+    answer(again);
+
+    // A copy that matches: the share is wiped, the room may look again.
+    notice(
+        &mut app,
+        Notice::CopyChecked {
+            custodian: "Carol Nakamura".to_string(),
+            difference: None,
+        },
+    );
     prompt(
         &mut app,
         Prompt::ShareBag {
@@ -644,11 +729,14 @@ fn a_share_is_shown_once_between_two_look_away_screens_and_then_wiped() {
             number: 1,
         },
     );
+    no_share(&app);
     assert_shows(
         &app,
         &[
+            "Carol Nakamura's copy matches: the share is wiped",
+            "Everyone may",
+            "look at the screen again",
             "Carol Nakamura seals share 1 of the SO PIN",
-            "Bag",
             "record the bag serial",
         ],
     );
@@ -1296,24 +1384,31 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
     for id in ["1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "2.1"] {
         begin_step(&mut share, id);
     }
-    let shown = share_of(SecretKind::SoPin, 1);
-    prompt(
-        &mut share,
-        Prompt::ShowShare {
-            step: script_step("2.1"),
-            custodian: person("carol"),
-            kind: SecretKind::SoPin,
-            number: 1,
-            count: 3,
-            lines: shown.display_lines(),
-        },
-    );
+    show_carol(&mut share, &share_of(SecretKind::SoPin, 1));
     captures.push(("share-look-away", render(&share)));
     press(&mut share, KeyCode::Enter);
     captures.push(("share-shown", render(&share)));
     press(&mut share, KeyCode::Char('y'));
-    captures.push(("share-look-back", render(&share)));
+    prompt(
+        &mut share,
+        Prompt::CopyBack {
+            step: script_step("2.1"),
+            custodian: person("carol"),
+            secret: Secret::SoPin,
+            number: 1,
+        },
+    );
+    type_text(&mut share, "KC1-S-AA1D-G1MT-1-2-3");
     press(&mut share, KeyCode::Enter);
+    type_text(&mut share, "V1691 KS5D1");
+    captures.push(("share-copy-back", render(&share)));
+    notice(
+        &mut share,
+        Notice::CopyChecked {
+            custodian: "Carol Nakamura".to_string(),
+            difference: None,
+        },
+    );
     prompt(
         &mut share,
         Prompt::ShareBag {

@@ -12,6 +12,7 @@ mod activation;
 mod certificate;
 mod check_in;
 mod clock;
+mod copy_check;
 mod go;
 mod keys;
 mod raised;

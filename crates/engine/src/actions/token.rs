@@ -169,6 +169,8 @@ impl Runner {
         let roster: Vec<Participant> = self.script.script.participants.clone();
         for custodian in &roster {
             let mut file_lines = String::new();
+            // Shares shown on no screen: checked once their file is written.
+            let mut unchecked = Vec::new();
             for (secret, split) in &splits {
                 let Some(index) = self
                     .script
@@ -182,18 +184,29 @@ impl Runner {
                     continue;
                 };
                 let share = &split.shares[index];
-                if operator.show_share(step, custodian, share)? == ShareShown::NoScreen {
-                    if !self.settings.rehearsal {
-                        return Err(EngineError::Refused(
-                            "a production ceremony never writes a share to a file (CPS 6.4.2)"
-                                .to_string(),
+                match operator.show_share(step, custodian, share)? {
+                    ShareShown::Shown => self.copy_check(
+                        operator,
+                        step,
+                        custodian,
+                        *secret,
+                        share,
+                        ShareShown::Shown,
+                    )?,
+                    ShareShown::NoScreen => {
+                        if !self.settings.rehearsal {
+                            return Err(EngineError::Refused(
+                                "a production ceremony never writes a share to a file (CPS 6.4.2)"
+                                    .to_string(),
+                            ));
+                        }
+                        file_lines.push_str(&format!(
+                            "{} = \"{}\"\n",
+                            secret.as_str(),
+                            secrecy::ExposeSecret::expose_secret(&share.to_text())
                         ));
+                        unchecked.push((*secret, share));
                     }
-                    file_lines.push_str(&format!(
-                        "{} = \"{}\"\n",
-                        secret.as_str(),
-                        secrecy::ExposeSecret::expose_secret(&share.to_text())
-                    ));
                 }
                 let bag = operator.share_bag(step, custodian, *secret, share.number())?;
                 self.person_record(
@@ -219,6 +232,16 @@ impl Runner {
             }
             if !file_lines.is_empty() {
                 self.write_rehearsal_shares(step, custodian, file_lines)?;
+            }
+            for (secret, share) in unchecked {
+                self.copy_check(
+                    operator,
+                    step,
+                    custodian,
+                    secret,
+                    share,
+                    ShareShown::NoScreen,
+                )?;
             }
         }
         Ok(())

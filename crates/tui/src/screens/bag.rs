@@ -16,6 +16,9 @@ pub struct Bag {
     pub secret: Secret,
     pub number: u8,
     pub input: TextInput,
+    /// The custodian's copy of the share was just checked: the room may
+    /// look again.
+    pub copied: bool,
 }
 
 impl Bag {
@@ -24,7 +27,14 @@ impl Bag {
     }
 
     pub fn prompt(&self) -> Vec<Line<'static>> {
-        vec![
+        let mut lines = Vec::new();
+        if self.copied {
+            lines.push(strong(format!(
+                "{}'s copy matches: the share is wiped from the screen and from the tool's memory. Everyone may look at the screen again.",
+                self.custodian.name
+            )));
+        }
+        lines.extend([
             strong(format!(
                 "{} seals share {} of the {} in a tamper-evident bag and reads its serial aloud. Bag serial:",
                 self.custodian.name,
@@ -33,6 +43,7 @@ impl Bag {
             )),
             input_line(&self.input),
             action("Enter", "record the bag serial"),
-        ]
+        ]);
+        lines
     }
 }

@@ -15,6 +15,7 @@ pub mod bag;
 pub mod check_in;
 pub mod choose;
 pub mod clock;
+pub mod copy_check;
 pub mod decide;
 pub mod end_of_step;
 pub mod finished;
@@ -33,6 +34,7 @@ use bag::Bag;
 use check_in::CheckIn;
 use choose::Choose;
 use clock::Clock;
+use copy_check::CopyBack;
 use decide::Decide;
 use end_of_step::{EndAsks, EndOfStep};
 use go::Go;
@@ -63,6 +65,7 @@ pub enum Active {
     Resume(Resume),
     Go(Go),
     Decide(Decide),
+    CopyBack(CopyBack),
 }
 
 impl Active {
@@ -102,6 +105,7 @@ impl Active {
                     number,
                     count,
                     stage: ShareStage::LookAway(lines),
+                    correction: app.copy_differs.take(),
                 })
             }
             Prompt::ShareBag {
@@ -115,6 +119,19 @@ impl Active {
                 secret,
                 number,
                 input: TextInput::default(),
+                copied: std::mem::take(&mut app.copy_matched),
+            }),
+            Prompt::CopyBack {
+                step,
+                custodian,
+                secret,
+                number,
+            } => Active::CopyBack(CopyBack {
+                step,
+                custodian,
+                secret,
+                number,
+                entry: ShareInput::default(),
             }),
             Prompt::ChooseCustodians {
                 step,
@@ -222,6 +239,7 @@ impl Active {
             Active::Resume(screen) => screen.key(app, key),
             Active::Go(screen) => screen.key(key),
             Active::Decide(screen) => screen.key(key),
+            Active::CopyBack(screen) => screen.key(key),
         }
     }
 
@@ -232,6 +250,7 @@ impl Active {
             | Active::Record(_)
             | Active::Bag(_)
             | Active::Share(_)
+            | Active::CopyBack(_)
             | Active::Clock(_)
             | Active::WitnessPin(_)
             | Active::Network(_) => true,
@@ -247,7 +266,7 @@ impl Active {
         match self {
             Active::ShowShare(screen) => screen.keys(),
             Active::Choose(_) => choose::KEYS,
-            Active::Share(_) => share_entry::KEYS,
+            Active::Share(_) | Active::CopyBack(_) => share_entry::KEYS,
             Active::Seal(_) => seal::KEYS,
             Active::Resume(screen) => screen.keys(),
             Active::EndOfStep(screen) => screen.keys(),
