@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{BIN, Lab, list_objects, module, repo, shipped, text, user_pin};
+use common::{BIN, Lab, list_objects, module, repo, room_reads_the_bags, shipped, text, user_pin};
 use sha2::{Digest, Sha256};
 
 fn openssl(args: &[&str]) -> String {
@@ -791,7 +791,7 @@ fn killed_after_any_step_a_ceremony_resumes_or_aborts_with_a_verifying_log() {
                 "root-p384",
                 "\n[resume]\nchoice = \"resume\"\ncustodians = [\"carol\", \"dave\"]\n",
             );
-            let run = lab.run(&script, &resume, &out);
+            let run = lab.run(&script, &room_reads_the_bags(&resume, &out), &out);
             assert!(
                 run.status.success(),
                 "resume after {step}: {}",
@@ -811,7 +811,7 @@ fn killed_after_any_step_a_ceremony_resumes_or_aborts_with_a_verifying_log() {
                 "root-p384",
                 "\n[resume]\nchoice = \"abort\"\nreason = \"fault drill\"\ncustodians = [\"dave\", \"erin\"]\n",
             );
-            let run = lab.run(&script, &abort, &out);
+            let run = lab.run(&script, &room_reads_the_bags(&abort, &out), &out);
             let (code, report) = verify_log(&out.join("ceremony.log"), &["--witness-key", key]);
             assert_eq!(code, 3, "aborted after {step}: {report}");
             let log = std::fs::read_to_string(out.join("ceremony.log")).unwrap();
@@ -1243,4 +1243,176 @@ fn a_rehearsal_reads_every_share_file_back_before_the_tool_wipes_the_shares() {
             .contains("reads as share 1 of set S-"),
         "{checks:?}"
     );
+}
+
+/// The shipped P-384 answers with `edits` made to them.
+fn answers_edited(lab: &Lab, edits: &[(&str, &str)]) -> PathBuf {
+    let (_, answers) = shipped("root-p384");
+    let mut body = std::fs::read_to_string(answers).unwrap();
+    for (from, to) in edits {
+        assert!(body.contains(from), "{from} not in the answers");
+        body = body.replacen(from, to, 1);
+    }
+    let path = lab.path("edited.answers.toml");
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+#[test]
+fn every_bag_is_chained_from_its_issue_through_every_activation() {
+    let lab = Lab::new();
+    let (script, answers) = shipped("root-p384");
+    let out = lab.path("out");
+    let run = lab.run(&script, &answers, &out);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    // Carol's user-PIN share: issued in 0102, opened and resealed at 2.2
+    // and at the seal.
+    let chain: Vec<(String, String, String)> = log_entries(&out)
+        .iter()
+        .filter(|e| e["data"]["custodian"] == "carol" && e["data"]["secret"] == "user-pin")
+        .filter_map(|e| {
+            let serial = e["data"]["bag"].as_str().or(e["data"]["serial"].as_str())?;
+            Some((
+                e["step"].as_str().unwrap().to_string(),
+                e["kind"].as_str().unwrap().to_string(),
+                serial.to_string(),
+            ))
+        })
+        .collect();
+    let expected: Vec<(String, String, String)> = [
+        ("2.1", "share-issued", "REHEARSAL-TEB-0102"),
+        ("2.2", "bag-opened", "REHEARSAL-TEB-0102"),
+        ("2.2", "bag-sealed", "REHEARSAL-TEB-0112"),
+        ("5.4", "bag-opened", "REHEARSAL-TEB-0112"),
+        ("5.4", "bag-sealed", "REHEARSAL-TEB-0122"),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(chain, expected);
+    for opened in of_kind(&out, "bag-opened") {
+        assert_eq!(opened["data"]["matches"], true, "{opened}");
+    }
+    // The HSM: out of the bag the script expects, into the new one.
+    let recorded = of_kind(&out, "recorded");
+    let hsm = recorded
+        .iter()
+        .find(|e| e["data"]["opens"] == "hsm")
+        .unwrap();
+    assert_eq!(hsm["data"]["expected"], "REHEARSAL-TEB-0001");
+    assert_eq!(hsm["data"]["matches"], true);
+    assert!(
+        recorded
+            .iter()
+            .any(|e| e["data"]["seals"] == "hsm" && e["data"]["value"] == "REHEARSAL-TEB-0003")
+    );
+    // The report shows each share's chain of bags.
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("## Chain of custody"),
+        "no chain in the report"
+    );
+    assert!(
+        report.contains(
+            "| Carol Nakamura's user-pin share | 2.1: sealed in REHEARSAL-TEB-0102; 2.2: opened REHEARSAL-TEB-0102, as recorded; 2.2: sealed in REHEARSAL-TEB-0112; 5.4: opened REHEARSAL-TEB-0112, as recorded; 5.4: sealed in REHEARSAL-TEB-0122 |"
+        ),
+        "{report}"
+    );
+    assert!(report.contains(
+        "| the hsm | 1.5: opened REHEARSAL-TEB-0001, as recorded; 5.1: sealed in REHEARSAL-TEB-0003 |"
+    ));
+}
+
+#[test]
+fn a_bag_or_a_value_other_than_the_one_expected_is_an_exception_the_witness_decides() {
+    let lab = Lab::new();
+    let (script, _) = shipped("root-p384");
+    // Carol opens a bag that is not the one her share was sealed in.
+    let swapped = answers_edited(
+        &lab,
+        &[(
+            "[steps.\"2.2\".bags.carol]\nopened = \"REHEARSAL-TEB-0102\"",
+            "[steps.\"2.2\".bags.carol]\nopened = \"REHEARSAL-TEB-9102\"",
+        )],
+    );
+    let out = lab.path("undecided");
+    let run = lab.run(&script, &swapped, &out);
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success());
+    for expected in [
+        "Carol Nakamura opened bag REHEARSAL-TEB-9102 for their user-pin share, but the last bag recorded for it is REHEARSAL-TEB-0102",
+        "[steps.\"2.2\".decisions.bag-carol]",
+    ] {
+        assert!(stderr.contains(expected), "'{expected}' not in:\n{stderr}");
+    }
+    assert!(
+        of_kind(&out, "share-entered").is_empty(),
+        "no share before the decision"
+    );
+
+    // A boot media other than the one published: the witness decides.
+    let lab = Lab::new();
+    let other_media = answers_edited(
+        &lab,
+        &[
+            ("boot-media-sha256 = \"A2C8", "boot-media-sha256 = \"B2C8"),
+            (
+                "[steps.\"1.6\"]\nwitness = \"confirm\"\n",
+                "[steps.\"1.6\"]\nwitness = \"confirm\"\ndecisions.boot-media-sha256 = { accepted = false, remark = \"not the published media\" }\n",
+            ),
+        ],
+    );
+    let out = lab.path("other-media");
+    let run = lab.run(&script, &other_media, &out);
+    assert!(!run.status.success());
+    let exception = of_kind(&out, "exception").remove(0);
+    assert_eq!(exception["step"], "1.6");
+    assert_eq!(exception["data"]["raised_by_tool"], "boot-media-sha256");
+    assert!(
+        exception["description"]
+            .as_str()
+            .unwrap()
+            .contains("but the script expects 'A2C8805C"),
+        "{exception}"
+    );
+}
+
+#[test]
+fn malformed_and_duplicate_bag_serials_and_hashes_are_refused() {
+    let lab = Lab::new();
+    let (script, _) = shipped("root-p384");
+    for (edit, expected) in [
+        (
+            (
+                "boot-media-sha256 = \"A2C8805C321D29E63C686118643481BB6EEED59C470C289058F64C04C11BCC2A\"",
+                "boot-media-sha256 = \"0123ABCD\"",
+            ),
+            "'0123ABCD' is not a SHA-256: a SHA-256 is 64 hexadecimal digits",
+        ),
+        (
+            (
+                "new = \"REHEARSAL-TEB-0112\"",
+                "new = \"REHEARSAL-TEB-0201\"",
+            ),
+            "gives bag serial REHEARSAL-TEB-0201 twice ([steps.\"2.1\".bags.dave] so-pin and [steps.\"2.2\".bags.carol] new)",
+        ),
+        (
+            ("so-pin = \"REHEARSAL-TEB-0101\"", "so-pin = \"TEB 0101\""),
+            "'TEB 0101' is not a bag serial",
+        ),
+        (
+            ("new = \"REHEARSAL-TEB-0112\"\n", ""),
+            "new = \"...\" in [steps.\"2.2\".bags.carol]",
+        ),
+        (
+            (
+                "hsm-new-bag-serial = \"REHEARSAL-TEB-0003\"",
+                "hsm-new-bag-serial = \"REHEARSAL-TEB-0302\"",
+            ),
+            "gives bag serial REHEARSAL-TEB-0302 twice",
+        ),
+    ] {
+        let answers = answers_edited(&lab, &[edit]);
+        refused(&lab, &script, &answers, &[expected]);
+    }
 }

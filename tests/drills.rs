@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Lab, module, shipped, text, user_pin};
+use common::{BIN, Lab, module, room_reads_the_bags, shipped, text, user_pin};
 
 /// Ample for RSA-4096 generation in SoftHSM2 on a busy 2-core machine: a
 /// second or two alone, but it has taken 47 s with other tests and fuzzers
@@ -80,8 +80,11 @@ impl Lab {
         cmd
     }
 
+    /// A run on `out` with the room's `answers`: on resuming or aborting,
+    /// the custodians read their bags as the log leaves them.
     fn run_ceremony(&self, ceremony: &Ceremony, answers: &Path, out: &Path) -> Output {
-        self.ceremony_cmd(ceremony, answers, out).output().unwrap()
+        let answers = room_reads_the_bags(answers, out);
+        self.ceremony_cmd(ceremony, &answers, out).output().unwrap()
     }
 
     /// The shipped answers plus what the room decides on restarting.

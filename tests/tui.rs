@@ -336,12 +336,39 @@ fn type_lines(tty: &mut Tty, share: &Copied) {
     }
 }
 
-fn activate(tty: &mut Tty, custodians: &[(usize, &str, &Copied)]) {
+/// The user-PIN bag each custodian holds now, by their place in the script.
+type Bags = [String; 3];
+
+/// The bags the user-PIN shares are sealed in at the distribution.
+fn issued_bags() -> Bags {
+    ["TEB-01", "TEB-11", "TEB-21"].map(String::from)
+}
+
+/// An activation: the custodians come forward, each reads the serial of
+/// the bag holding their share, opens it and types the share; then each
+/// seals it in a new bag, `TEB-<place>1-<step>`.
+fn activate(tty: &mut Tty, bags: &mut Bags, step: &str, custodians: &[(usize, &str, &Copied)]) {
     let positions: Vec<usize> = custodians.iter().map(|(p, _, _)| *p).collect();
     choose(tty, &positions);
-    for (_, name, share) in custodians {
+    for (place, name, share) in custodians {
+        open_bag(tty, name, &bags[*place]);
         type_share(tty, name, share);
     }
+    for (place, name, _) in custodians {
+        bags[*place] = format!("TEB-{place}1-{}", step.replace('.', ""));
+        tty.record(&format!("{name} seals share"), &bags[*place]);
+    }
+}
+
+/// `name` reads the serial of their bag before opening it.
+fn open_bag(tty: &mut Tty, name: &str, serial: &str) {
+    tty.answer(
+        &[
+            &format!("{name} reads aloud the serial"),
+            "before opening it",
+        ],
+        &format!("{serial}{ENTER}"),
+    );
 }
 
 /// The hex digits on the two screen rows from the one holding `label`,
@@ -383,6 +410,9 @@ struct Walked {
     /// The seal screen, with the head in groups.
     seal: String,
 }
+
+/// The boot media's SHA-256 the shipped rehearsal scripts expect.
+const BOOT_MEDIA_SHA256: &str = "A2C8805C321D29E63C686118643481BB6EEED59C470C289058F64C04C11BCC2A";
 
 /// The custodians of the shipped scripts, in the script's order.
 const CUSTODIANS: [&str; 3] = ["Carol Nakamura", "David Mensah", "Erin Kowalski"];
@@ -452,10 +482,18 @@ fn check_clock(tty: &mut Tty, late: u64) {
 
 /// Steps 1.5 and 1.6.
 fn unseal(tty: &mut Tty) {
-    tty.record("Serial of the HSM's tamper-evident bag:", "TEB-0001");
-    tty.record("Serial of the terminal's tamper-evident bag:", "TEB-0002");
+    // The serials recorded when the HSM and the terminal were last sealed,
+    // and the boot media's published SHA-256, as the shipped scripts expect.
+    tty.record(
+        "Serial of the HSM's tamper-evident bag:",
+        "REHEARSAL-TEB-0001",
+    );
+    tty.record(
+        "Serial of the terminal's tamper-evident bag:",
+        "REHEARSAL-TEB-0002",
+    );
     tty.confirm("1.5");
-    tty.record("SHA-256 of the boot media:", "lab media, not measured");
+    tty.record("SHA-256 of the boot media:", BOOT_MEDIA_SHA256);
     tty.confirm("1.6");
 }
 
@@ -488,8 +526,11 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
     let custodians = CUSTODIANS;
 
     // 2.2: Carol and David activate the token.
+    let mut bags = issued_bags();
     activate(
         tty,
+        &mut bags,
+        "2.2",
         &[
             (0, custodians[0], &user_shares[0]),
             (1, custodians[1], &user_shares[1]),
@@ -528,6 +569,8 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
     );
     activate(
         tty,
+        &mut bags,
+        "4.1",
         &[
             (1, custodians[1], &user_shares[1]),
             (2, custodians[2], &user_shares[2]),
@@ -547,6 +590,8 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
     // their own token's PIN, then confirms the head is copied.
     activate(
         tty,
+        &mut bags,
+        "5.4",
         &[
             (0, custodians[0], &user_shares[0]),
             (2, custodians[2], &user_shares[2]),
@@ -683,8 +728,11 @@ fn a_share_typed_by_anyone_but_its_custodian_is_refused_on_screen() {
 
     // David comes forward with Erin's share: refused by name, counted, and
     // he types his own.
+    let bags = issued_bags();
     choose(&mut tty, &[0, 1]);
+    open_bag(&mut tty, CUSTODIANS[0], &bags[0]);
     type_share(&mut tty, CUSTODIANS[0], &user_shares[0]);
+    open_bag(&mut tty, CUSTODIANS[1], &bags[1]);
     type_share(&mut tty, CUSTODIANS[1], &user_shares[2]);
     tty.wait_for(&[
         "share 3 of the user-pin was issued to Erin",
@@ -692,7 +740,7 @@ fn a_share_typed_by_anyone_but_its_custodian_is_refused_on_screen() {
         "refused share 1 of this ceremony",
     ]);
     type_share(&mut tty, CUSTODIANS[1], &user_shares[1]);
-    tty.wait_for(&["confirms step 2.2"]);
+    tty.wait_for(&[&format!("{} seals share", CUSTODIANS[0])]);
     abort(&mut tty, "drill over");
 
     let refused = of_kind(&out, "share-rejected");
@@ -749,6 +797,52 @@ fn a_miscopied_share_is_shown_again_until_the_copy_typed_back_matches() {
     for group in share.groups().iter().chain(wrong.groups().iter()) {
         assert!(!log.contains(group.as_str()), "share text in the log");
     }
+}
+
+#[test]
+fn a_bag_other_than_the_last_recorded_is_an_exception_and_a_used_serial_is_refused() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut tty = run_p384_in_tty(&lab, &out);
+    prologue(&mut tty);
+    let (user_shares, _) = distribution(&mut tty);
+    choose(&mut tty, &[0, 1]);
+    // Carol's bag is not the one her share was sealed in.
+    open_bag(&mut tty, CUSTODIANS[0], "TEB-99");
+    tty.wait_for(&[
+        "EXCEPTION raised by the tool",
+        "opened bag TEB-99",
+        "the last bag recorded for it is TEB-01",
+    ]);
+    tty.send("y");
+    tty.answer(
+        &["accepted. Remark"],
+        &format!("witness saw the bag{ENTER}"),
+    );
+    type_share(&mut tty, CUSTODIANS[0], &user_shares[0]);
+    open_bag(&mut tty, CUSTODIANS[1], "TEB-11");
+    type_share(&mut tty, CUSTODIANS[1], &user_shares[1]);
+    // A new bag's serial that the ceremony used already is refused.
+    tty.record(&format!("{} seals share", CUSTODIANS[0]), "TEB-00");
+    tty.wait_for(&["bag serial TEB-00 is recorded already"]);
+    tty.send("\x15");
+    tty.send(&format!("TEB-01-22{ENTER}"));
+    tty.record(&format!("{} seals share", CUSTODIANS[1]), "TEB-11-22");
+    tty.wait_for(&["confirms step 2.2"]);
+    abort(&mut tty, "drill over");
+
+    let opened = of_kind(&out, "bag-opened");
+    assert_eq!(opened[0]["data"]["serial"], "TEB-99");
+    assert_eq!(opened[0]["data"]["expected"], "TEB-01");
+    assert_eq!(opened[0]["data"]["matches"], false);
+    assert_eq!(opened[1]["data"]["matches"], true);
+    let exceptions = of_kind(&out, "exception");
+    assert_eq!(exceptions[0]["data"]["raised_by_tool"], "bag-carol");
+    let sealed: Vec<_> = of_kind(&out, "bag-sealed")
+        .iter()
+        .map(|e| e["data"]["serial"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(sealed, ["TEB-01-22", "TEB-11-22"]);
 }
 
 #[test]

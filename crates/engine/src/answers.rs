@@ -23,6 +23,10 @@
 //! witness = "confirm"
 //! custodians = ["carol", "dave"]
 //!
+//! [steps."2.2".bags.carol]      # the bag opened, the new one
+//! opened = "TEB-0102"
+//! new = "TEB-0112"
+//!
 //! [steps."3.1"]                 # generate-key: the performer's go
 //! witness = "confirm"
 //! go = "ada"
@@ -81,6 +85,9 @@ struct ResumeAnswers {
     /// aborted log.
     #[serde(default)]
     custodians: Vec<String>,
+    /// custodian -> "opened" and "new": the bags of that activation.
+    #[serde(default)]
+    bags: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -128,7 +135,9 @@ struct StepAnswers {
     /// Custodians who come forward to activate the token in this step.
     #[serde(default)]
     custodians: Vec<String>,
-    /// custodian -> secret ("so-pin", "user-pin") -> bag serial.
+    /// init-token: custodian -> secret ("so-pin", "user-pin") -> bag
+    /// serial; an activation: custodian -> "opened" and "new" -> the serial
+    /// of the bag opened and of the one the share goes back into.
     #[serde(default)]
     bags: BTreeMap<String, BTreeMap<String, String>>,
     /// Clock check: the reference clock's reading (RFC 3339), or "system"
@@ -370,8 +379,9 @@ impl Operator for AnswersFile {
                 }
                 _ => {}
             }
-            self.preflight_room(step, answers)?;
+            self.preflight_room(script, step, answers)?;
         }
+        self.preflight_bags(script)?;
         if let Some(unknown) = self
             .steps
             .keys()
@@ -400,7 +410,13 @@ impl Operator for AnswersFile {
         })
     }
 
-    fn record(&mut self, step: &Step, field: &RecordField) -> Result<String, InputError> {
+    fn record(
+        &mut self,
+        step: &Step,
+        field: &RecordField,
+        refused: Option<&str>,
+    ) -> Result<String, InputError> {
+        self.refuse_again(step, &field.name, refused)?;
         self.steps
             .get(&step.id)
             .and_then(|a| a.record.get(&field.name))
@@ -434,20 +450,21 @@ impl Operator for AnswersFile {
         custodian: &Participant,
         secret: Secret,
         _number: u8,
+        refused: Option<&str>,
     ) -> Result<String, InputError> {
-        self.steps
-            .get(&step.id)
-            .and_then(|a| a.bags.get(&custodian.id))
-            .and_then(|b| b.get(secret.as_str()))
-            .cloned()
-            .ok_or_else(|| {
-                self.missing(format!(
-                    "bag serial for {}'s share of the {} in step {}",
-                    custodian.id,
-                    secret.as_str(),
-                    step.id
-                ))
-            })
+        self.refuse_again(step, "bag serial", refused)?;
+        self.answer_bag(step, custodian, secret, false)
+    }
+
+    fn bag_opened(
+        &mut self,
+        step: &Step,
+        custodian: &Participant,
+        secret: Secret,
+        refused: Option<&str>,
+    ) -> Result<String, InputError> {
+        self.refuse_again(step, "bag serial", refused)?;
+        self.answer_bag(step, custodian, secret, true)
     }
 
     fn choose_custodians(

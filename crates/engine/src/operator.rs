@@ -163,8 +163,15 @@ pub trait Operator {
         witness: &Participant,
     ) -> Result<Identity, InputError>;
 
-    /// A value read in the room, such as a bag serial.
-    fn record(&mut self, step: &Step, field: &RecordField) -> Result<String, InputError>;
+    /// A value read in the room, such as a bag serial. `refused`: why the
+    /// last answer to this question was refused (a format, a bag serial
+    /// used before); a driver that cannot ask again returns it as an error.
+    fn record(
+        &mut self,
+        step: &Step,
+        field: &RecordField,
+        refused: Option<&str>,
+    ) -> Result<String, InputError>;
 
     /// Shows `share` to `custodian` alone, once.
     fn show_share(
@@ -185,14 +192,27 @@ pub trait Operator {
         number: u8,
     ) -> Result<SecretString, InputError>;
 
-    /// Serial of the tamper-evident bag in which `custodian` sealed share
-    /// `number` of `secret`.
+    /// Serial of the new tamper-evident bag in which `custodian` seals
+    /// share `number` of `secret`: when it is handed out, and again after
+    /// every activation it was taken out for. `refused` as for `record`.
     fn share_bag(
         &mut self,
         step: &Step,
         custodian: &Participant,
         secret: Secret,
         number: u8,
+        refused: Option<&str>,
+    ) -> Result<String, InputError>;
+
+    /// Serial of the bag `custodian` takes their share of `secret` out of
+    /// to activate the token, read before it is opened. `refused` as for
+    /// `record`.
+    fn bag_opened(
+        &mut self,
+        step: &Step,
+        custodian: &Participant,
+        secret: Secret,
+        refused: Option<&str>,
     ) -> Result<String, InputError>;
 
     /// Which `threshold` custodians of `secret` come forward, by id.

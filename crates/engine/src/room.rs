@@ -1,6 +1,6 @@
 //! The room as the log records it: which share each custodian received,
-//! and how many shares were refused and logins failed (CPS 5.2.2, 5.4.1,
-//! 6.4.2). The runner feeds it every entry it writes, and a resumed or
+//! every tamper-evident bag and what is in it now, and how many shares were
+//! refused and logins failed (CPS 5.2.2, 5.4.1, 6.4.2). The runner feeds it every entry it writes, and a resumed or
 //! aborted run replays the whole log into it first, so every run of one
 //! ceremony checks and counts against the same record, never against what
 //! one process remembers.
@@ -36,6 +36,15 @@ pub struct Room {
     /// `login-failed` entries: PINs the token refused.
     pub failed_logins: u32,
     limits: Option<Limits>,
+    /// Every bag serial recorded, with what went into it: none twice.
+    bags: Vec<(String, String)>,
+    /// Item -> the serial of the last bag recorded for it.
+    current: BTreeMap<String, String>,
+}
+
+/// The item a share bag holds, as the chain of bags names it.
+pub fn share_item(secret: Secret, custodian: &str) -> String {
+    format!("{custodian}'s {} share", secret.as_str())
 }
 
 fn secret_named(name: &str) -> Option<Secret> {
@@ -59,12 +68,40 @@ impl Room {
                 let number = data["number"].as_u64().and_then(|n| u8::try_from(n).ok());
                 if let (Some(secret), Some(number)) = (secret_named(&text("secret")), number) {
                     self.holders.insert((secret, text("custodian")), number);
+                    self.sealed(&share_item(secret, &text("custodian")), &text("bag"));
                 }
+            }
+            "bag-sealed" => {
+                if let Some(secret) = secret_named(&text("secret")) {
+                    self.sealed(&share_item(secret, &text("custodian")), &text("serial"));
+                }
+            }
+            "recorded" if data["seals"].is_string() => {
+                self.sealed(&text("seals"), &text("value"));
             }
             "share-rejected" => self.refused_shares += 1,
             "login-failed" => self.failed_logins += 1,
             _ => {}
         }
+    }
+
+    fn sealed(&mut self, item: &str, serial: &str) {
+        self.bags.push((serial.to_string(), item.to_string()));
+        self.current.insert(item.to_string(), serial.to_string());
+    }
+
+    /// The serial of the last bag recorded for `item`: the one it should
+    /// come out of.
+    pub fn current_bag(&self, item: &str) -> Option<&str> {
+        self.current.get(item).map(String::as_str)
+    }
+
+    /// What bag `serial` held, when the log records it already.
+    pub fn bag_held(&self, serial: &str) -> Option<&str> {
+        self.bags
+            .iter()
+            .find(|(s, _)| s == serial)
+            .map(|(_, item)| item.as_str())
     }
 
     /// The number of the share of `secret` issued to `custodian`, as the

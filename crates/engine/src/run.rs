@@ -387,15 +387,7 @@ impl Runner {
             Action::SealLog => return self.seal(operator, step, SealOutcome::Completed),
         }
         for field in &step.record {
-            let value = operator.record(step, field)?;
-            self.person_record(
-                &performer,
-                performer_role,
-                Some(&step.id),
-                EventKind::Recorded,
-                format!("{}: {value}", field.label),
-                json!({ "field": field.name, "label": field.label, "value": value }),
-            )?;
+            self.record_field(operator, step, &performer, field)?;
         }
         for exception in operator.exceptions(step, &witness)? {
             self.exception(operator, step, &performer, &witness, exception, None)?;

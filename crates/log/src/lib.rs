@@ -102,6 +102,11 @@ pub enum EventKind {
     /// A custodian typed a share back from their copy before the tool
     /// wiped it; `data.matches` says whether the copy is right.
     CopyChecked,
+    /// A custodian read a share bag's serial before opening it, checked
+    /// against the last serial recorded for that share.
+    BagOpened,
+    /// A share went back into a new tamper-evident bag.
+    BagSealed,
     /// The last entry; written only by [`LogWriter::seal`].
     Seal,
 }

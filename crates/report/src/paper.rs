@@ -4,7 +4,7 @@
 //! onto it by hand, so that the paper and the log are two independent
 //! records of the same ceremony.
 
-use keyceremony_script::{Action, LoadedScript, Participant, Script, Secret, Step};
+use keyceremony_script::{Action, FieldFormat, LoadedScript, Participant, Script, Secret, Step};
 
 use crate::doc::{
     Block, Cell, Document, Span, Table, TableKind, WriteIn, cell, code, code_cell, fields,
@@ -429,13 +429,11 @@ fn values_to_copy(step: &Step) -> Vec<Vec<Cell>> {
     for field in &step.record {
         // A field that records a hash gets the grouped boxes, so that it can
         // be compared four digits at a time.
-        if field.name.ends_with("sha256") {
-            rows.push(hex(field.label.clone()));
+        let label = room::field_label(field);
+        if field.format() == Some(FieldFormat::Sha256) || field.name.ends_with("sha256") {
+            rows.push(hex(label));
         } else {
-            rows.push(vec![
-                cell(&field.label),
-                vec![Span::WriteIn(WriteIn::Short)],
-            ]);
+            rows.push(vec![cell(label), vec![Span::WriteIn(WriteIn::Short)]]);
         }
     }
     rows
@@ -506,13 +504,14 @@ fn action_forms(s: &Script, step: &Step) -> Vec<Block> {
             vec![Block::Table(Table {
                 header: [
                     "Custodian who entered a user PIN share",
-                    "Bag opened (serial)",
+                    "Bag opened (serial, compared with the last written for the share)",
+                    "New bag the share goes into (serial)",
                     "Custodian (initials)",
                 ]
                 .map(String::from)
                 .to_vec(),
                 rows: (0..quorum.threshold)
-                    .map(|_| vec![Vec::new(), Vec::new(), initials()])
+                    .map(|_| vec![Vec::new(), Vec::new(), Vec::new(), initials()])
                     .collect(),
                 kind: TableKind::Form,
             })]

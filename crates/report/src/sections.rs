@@ -7,6 +7,7 @@ pub(crate) mod activation;
 pub(crate) mod ceremony;
 pub(crate) mod certificates;
 pub(crate) mod commands;
+pub(crate) mod custody;
 pub(crate) mod environment;
 pub(crate) mod exceptions;
 pub(crate) mod keys;

@@ -290,6 +290,24 @@ pub struct Step {
 pub struct RecordField {
     pub name: String,
     pub label: String,
+    /// What the value must look like (`sha256`, `bag-serial`): another is
+    /// refused and asked again.
+    #[serde(default)]
+    pub format: Option<crate::FieldFormat>,
+    /// The value the room must read (a published SHA-256, the serial
+    /// recorded when an item was last sealed): another is an exception the
+    /// witness decides.
+    #[serde(default)]
+    pub expect: Option<String>,
+    /// The item (`hsm`) whose tamper-evident bag this field's serial is
+    /// read from before it is opened: checked against `expect`, or the
+    /// last new bag recorded for the item in this ceremony.
+    #[serde(default)]
+    pub opens: Option<String>,
+    /// The item that goes into a new tamper-evident bag with this serial,
+    /// which no bag of the ceremony may have had before.
+    #[serde(default)]
+    pub seals: Option<String>,
 }
 
 /// What the tool does in a step. Manual steps are done by people and

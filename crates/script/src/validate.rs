@@ -22,7 +22,7 @@ pub struct Violation {
 }
 
 impl Violation {
-    fn new(
+    pub(crate) fn new(
         path: impl Into<String>,
         rule: Option<&'static str>,
         message: impl Into<String>,
@@ -679,6 +679,7 @@ fn record_fields(path: &str, step: &Step, v: &mut Vec<Violation>) {
                 ),
             ));
         }
+        crate::custody::field_rules(&format!("{path}.record[{i}]"), field, v);
     }
 }
 

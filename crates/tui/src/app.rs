@@ -26,7 +26,9 @@ pub enum Event {
     Resize,
     /// The engine has checked everything it can before starting.
     Ready(Checked),
-    Prompt(Prompt),
+    /// Boxed: prompts carry whole steps, and every event goes through one
+    /// enum.
+    Prompt(Box<Prompt>),
     Notice(Notice),
     Finished(Finished),
 }
@@ -264,7 +266,7 @@ pub fn update(app: &mut App, event: Event) -> Option<Reply> {
             notice_in(app, notice);
             None
         }
-        Event::Prompt(prompt) => prompt_in(app, prompt),
+        Event::Prompt(prompt) => prompt_in(app, *prompt),
         Event::Finished(finished) => {
             finished::open(app, finished);
             None

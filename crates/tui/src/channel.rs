@@ -27,6 +27,8 @@ pub enum Prompt {
     Record {
         step: Step,
         field: RecordField,
+        /// Why the last value was refused (its format, a bag used before).
+        refused: Option<String>,
     },
     ShowShare {
         step: Step,
@@ -45,11 +47,20 @@ pub enum Prompt {
         secret: Secret,
         number: u8,
     },
+    /// The new bag a share goes into.
     ShareBag {
         step: Step,
         custodian: Participant,
         secret: Secret,
         number: u8,
+        refused: Option<String>,
+    },
+    /// The bag a custodian takes their share out of, read before opening.
+    BagOpened {
+        step: Step,
+        custodian: Participant,
+        secret: Secret,
+        refused: Option<String>,
     },
     ChooseCustodians {
         step: Step,
@@ -225,10 +236,16 @@ impl Operator for ChannelOperator {
         }
     }
 
-    fn record(&mut self, step: &Step, field: &RecordField) -> Result<String, InputError> {
+    fn record(
+        &mut self,
+        step: &Step,
+        field: &RecordField,
+        refused: Option<&str>,
+    ) -> Result<String, InputError> {
         match self.ask(Prompt::Record {
             step: step.clone(),
             field: field.clone(),
+            refused: refused.map(str::to_string),
         })? {
             Answer::Text(value) => Ok(value),
             other => Err(mismatch("a recorded value", &other)),
@@ -278,15 +295,35 @@ impl Operator for ChannelOperator {
         custodian: &Participant,
         secret: Secret,
         number: u8,
+        refused: Option<&str>,
     ) -> Result<String, InputError> {
         match self.ask(Prompt::ShareBag {
             step: step.clone(),
             custodian: custodian.clone(),
             secret,
             number,
+            refused: refused.map(str::to_string),
         })? {
             Answer::Text(serial) => Ok(serial),
             other => Err(mismatch("a bag serial", &other)),
+        }
+    }
+
+    fn bag_opened(
+        &mut self,
+        step: &Step,
+        custodian: &Participant,
+        secret: Secret,
+        refused: Option<&str>,
+    ) -> Result<String, InputError> {
+        match self.ask(Prompt::BagOpened {
+            step: step.clone(),
+            custodian: custodian.clone(),
+            secret,
+            refused: refused.map(str::to_string),
+        })? {
+            Answer::Text(serial) => Ok(serial),
+            other => Err(mismatch("the serial of a bag opened", &other)),
         }
     }
 

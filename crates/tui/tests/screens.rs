@@ -112,7 +112,7 @@ fn begin_step(app: &mut App, id: &str) {
 }
 
 fn prompt(app: &mut App, prompt: Prompt) -> Option<Reply> {
-    update(app, Event::Prompt(prompt))
+    update(app, Event::Prompt(Box::new(prompt)))
 }
 
 fn notice(app: &mut App, notice: Notice) {
@@ -451,6 +451,7 @@ fn a_recorded_value_is_echoed_and_recorded_on_enter() {
         Prompt::Record {
             field: step.record[0].clone(),
             step,
+            refused: None,
         },
     );
     type_text(&mut app, "TEB-0001");
@@ -727,6 +728,7 @@ fn a_share_is_shown_between_look_away_screens_typed_back_and_then_wiped() {
             custodian: person("carol"),
             secret: Secret::SoPin,
             number: 1,
+            refused: None,
         },
     );
     no_share(&app);
@@ -742,6 +744,57 @@ fn a_share_is_shown_between_look_away_screens_typed_back_and_then_wiped() {
     );
     type_text(&mut app, "TEB-0101");
     assert!(matches!(answer(press(&mut app, KeyCode::Enter)), Answer::Text(t) if t == "TEB-0101"));
+}
+
+/// The engine asks Carol for the serial of the bag she opens at step 2.2.
+fn bag_opened(refused: Option<&str>) -> App {
+    let mut app = running();
+    begin_step(&mut app, "2.2");
+    prompt(
+        &mut app,
+        Prompt::BagOpened {
+            step: script_step("2.2"),
+            custodian: person("carol"),
+            secret: Secret::UserPin,
+            refused: refused.map(str::to_string),
+        },
+    );
+    app
+}
+
+#[test]
+fn the_bag_a_share_comes_out_of_is_read_before_it_is_opened_and_a_used_serial_is_refused() {
+    let mut app = bag_opened(None);
+    assert_shows(
+        &app,
+        &[
+            "Carol Nakamura reads aloud the serial of the bag",
+            "before opening it. Bag serial:",
+            "the tool compares it with the last",
+        ],
+    );
+    type_text(&mut app, "TEB-0102");
+    assert!(matches!(answer(press(&mut app, KeyCode::Enter)), Answer::Text(t) if t == "TEB-0102"));
+    prompt(
+        &mut app,
+        Prompt::ShareBag {
+            step: script_step("2.2"),
+            custodian: person("carol"),
+            secret: Secret::UserPin,
+            number: 1,
+            refused: Some(
+                "bag serial TEB-0101 is recorded already (that bag held carol's so-pin share)"
+                    .to_string(),
+            ),
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "seals share 1 of the user PIN in a new",
+            "! bag serial TEB-0101 is recorded already",
+        ],
+    );
 }
 
 #[test]
@@ -1144,6 +1197,7 @@ fn the_help_overlay_fits_80x24_and_question_marks_can_still_be_typed() {
         Prompt::Record {
             field: step.record[0].clone(),
             step,
+            refused: None,
         },
     );
     type_text(&mut app, "TEB-?");
@@ -1416,6 +1470,7 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
             custodian: person("carol"),
             secret: Secret::SoPin,
             number: 1,
+            refused: None,
         },
     );
     type_text(&mut share, "TEB-0101");
@@ -1452,6 +1507,9 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
     captures.push(("share-entry", render(&login)));
 
     captures.push(("go-certificate", render(&go_screen())));
+    let mut opening = bag_opened(None);
+    type_text(&mut opening, "TEB-0102");
+    captures.push(("bag-opened", render(&opening)));
 
     let mut hsm = running();
     for id in [

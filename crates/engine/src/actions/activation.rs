@@ -101,12 +101,14 @@ impl Runner {
     }
 
     /// Asks the custodians who come forward for their shares of `secret`
-    /// and checks each one before any PKCS#11 call.
+    /// and checks each one before any PKCS#11 call. Each opens their bag
+    /// the first time they come forward in this activation (`opened`).
     fn collect_shares(
         &mut self,
         operator: &mut dyn Operator,
         step: &Step,
         secret: Secret,
+        opened: &mut Vec<String>,
     ) -> Result<Entered, EngineError> {
         let quorum = self.script.script.activation.quorum(secret).clone();
         let threshold = quorum.threshold as usize;
@@ -149,6 +151,10 @@ impl Runner {
         let mut entered: Vec<Share> = Vec::new();
         for id in &chosen {
             let custodian = self.participant(id)?;
+            if !opened.contains(id) {
+                self.open_share_bag(operator, step, &custodian, secret)?;
+                opened.push(id.clone());
+            }
             loop {
                 let text = operator.share(step, &custodian, secret)?;
                 // Parsed (checksums), then checked against the shares already
@@ -267,9 +273,10 @@ impl Runner {
         step: &Step,
     ) -> Result<(), EngineError> {
         let label = self.script.script.hsm.token_label.clone();
+        let mut opened = Vec::new();
         loop {
             self.refuse_exhausted_logins(step)?;
-            let entered = self.collect_shares(operator, step, Secret::UserPin)?;
+            let entered = self.collect_shares(operator, step, Secret::UserPin, &mut opened)?;
             let token = self.module.token_by_label(&label)?;
             refuse_pin_lockout(&token, step)?;
             let session = self.open_session(&token, step)?;
@@ -294,6 +301,7 @@ impl Runner {
                         json!({ "custodians": custodians, "context_specific": false }),
                     )?;
                     self.session = Some(session);
+                    self.reseal_share_bags(operator, step, Secret::UserPin, &opened)?;
                     return self.restore_keys(step);
                 }
                 Err(HsmError::PinIncorrect) => {
@@ -354,9 +362,10 @@ impl Runner {
         pair: &KeyPair,
         message: &[u8],
     ) -> Result<(Vec<u8>, f64), EngineError> {
+        let mut opened = Vec::new();
         loop {
             self.refuse_exhausted_logins(step)?;
-            let entered = self.collect_shares(operator, step, Secret::UserPin)?;
+            let entered = self.collect_shares(operator, step, Secret::UserPin, &mut opened)?;
             let expected = self.expected(Secret::UserPin);
             let session = self.logged_in(step)?;
             let started = Instant::now();
@@ -381,6 +390,7 @@ impl Runner {
                         ),
                         json!({ "custodians": custodians, "context_specific": true, "key": pair.label }),
                     )?;
+                    self.reseal_share_bags(operator, step, Secret::UserPin, &opened)?;
                     return Ok((signature, hsm_ms));
                 }
                 Err(HsmError::PinIncorrect) => self.login_failed(operator, step, &custodians)?,

@@ -13,6 +13,7 @@ mod certificate;
 mod check_in;
 mod clock;
 mod copy_check;
+mod custody;
 mod go;
 mod keys;
 mod raised;

@@ -208,7 +208,7 @@ impl Runner {
                         unchecked.push((*secret, share));
                     }
                 }
-                let bag = operator.share_bag(step, custodian, *secret, share.number())?;
+                let bag = self.new_share_bag(operator, step, custodian, *secret, share.number())?;
                 self.person_record(
                     custodian,
                     Role::Custodian,

@@ -1,7 +1,8 @@
 //! The parts of the paper script that keep dual control and custody in the
-//! room: the performer's go before an irreversible HSM action.
+//! room: the performer's go before an irreversible HSM action, and what a
+//! recorded value is checked against.
 
-use keyceremony_script::{Action, Script, Step};
+use keyceremony_script::{Action, RecordField, Script, Step};
 
 use crate::doc::{Block, Span, Table, TableKind, WriteIn, cell};
 
@@ -32,4 +33,17 @@ pub(super) fn go_form(s: &Script, step: &Step) -> Option<Block> {
         ]],
         kind: TableKind::Form,
     }))
+}
+
+/// A recorded value's label with what the room compares it with.
+pub(super) fn field_label(field: &RecordField) -> String {
+    match (&field.expect, &field.opens, &field.seals) {
+        (Some(expected), _, _) => format!("{} (expected: {expected})", field.label),
+        (None, Some(item), _) => format!(
+            "{} (compare with the last serial written for the {item})",
+            field.label
+        ),
+        (None, None, Some(item)) => format!("{} (a new bag for the {item})", field.label),
+        (None, None, None) => field.label.clone(),
+    }
 }

@@ -82,10 +82,15 @@ impl Active {
                 witness,
                 input: TextInput::default(),
             }),
-            Prompt::Record { step, field } => Active::Record(Record {
+            Prompt::Record {
+                step,
+                field,
+                refused,
+            } => Active::Record(Record {
                 step,
                 field,
                 input: TextInput::default(),
+                refused,
             }),
             Prompt::ShowShare {
                 step,
@@ -113,6 +118,7 @@ impl Active {
                 custodian,
                 secret,
                 number,
+                refused,
             } => Active::Bag(Bag {
                 step,
                 custodian,
@@ -120,6 +126,23 @@ impl Active {
                 number,
                 input: TextInput::default(),
                 copied: std::mem::take(&mut app.copy_matched),
+                opening: false,
+                refused,
+            }),
+            Prompt::BagOpened {
+                step,
+                custodian,
+                secret,
+                refused,
+            } => Active::Bag(Bag {
+                step,
+                custodian,
+                secret,
+                number: 0,
+                input: TextInput::default(),
+                copied: false,
+                opening: true,
+                refused,
             }),
             Prompt::CopyBack {
                 step,
