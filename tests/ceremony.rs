@@ -1204,8 +1204,11 @@ fn a_rehearsal_reads_every_share_file_back_before_the_tool_wipes_the_shares() {
     let checks = of_kind(&first, "copy-checked");
     // Every share, SO-PIN shares included, read back from its file.
     assert_eq!(checks.len(), 6, "{checks:?}");
-    for secret in ["so-pin", "user-pin"] {
-        for custodian in ["carol", "dave", "erin"] {
+    for (secret, custodians) in [
+        ("so-pin", ["farid", "grace", "hana"]),
+        ("user-pin", ["carol", "dave", "erin"]),
+    ] {
+        for custodian in custodians {
             assert!(
                 checks.iter().any(|c| c["data"]["custodian"] == custodian
                     && c["data"]["secret"] == secret
@@ -1230,7 +1233,7 @@ fn a_rehearsal_reads_every_share_file_back_before_the_tool_wipes_the_shares() {
     let stderr = text(&run.stderr);
     assert!(!run.status.success());
     assert!(
-        stderr.contains("Carol Nakamura's copy of share 1 of 3 of the so-pin does not match the share the tool made"),
+        stderr.contains("Carol Nakamura's copy of share 1 of 3 of the user-pin does not match the share the tool made"),
         "{stderr}"
     );
     let checks = of_kind(&out, "copy-checked");
@@ -1240,7 +1243,7 @@ fn a_rehearsal_reads_every_share_file_back_before_the_tool_wipes_the_shares() {
         checks[0]["data"]["difference"]
             .as_str()
             .unwrap()
-            .contains("reads as share 1 of set S-"),
+            .contains("reads as share 1 of set U-"),
         "{checks:?}"
     );
 }
@@ -1392,13 +1395,13 @@ fn malformed_and_duplicate_bag_serials_and_hashes_are_refused() {
         (
             (
                 "new = \"REHEARSAL-TEB-0112\"",
-                "new = \"REHEARSAL-TEB-0201\"",
+                "new = \"REHEARSAL-TEB-0401\"",
             ),
-            "gives bag serial REHEARSAL-TEB-0201 twice ([steps.\"2.1\".bags.dave] so-pin and [steps.\"2.2\".bags.carol] new)",
+            "gives bag serial REHEARSAL-TEB-0401 twice ([steps.\"2.1\".bags.farid] so-pin and [steps.\"2.2\".bags.carol] new)",
         ),
         (
-            ("so-pin = \"REHEARSAL-TEB-0101\"", "so-pin = \"TEB 0101\""),
-            "'TEB 0101' is not a bag serial",
+            ("so-pin = \"REHEARSAL-TEB-0401\"", "so-pin = \"TEB 0401\""),
+            "'TEB 0401' is not a bag serial",
         ),
         (
             ("new = \"REHEARSAL-TEB-0112\"\n", ""),
@@ -1415,4 +1418,42 @@ fn malformed_and_duplicate_bag_serials_and_hashes_are_refused() {
         let answers = answers_edited(&lab, &[edit]);
         refused(&lab, &script, &answers, &[expected]);
     }
+}
+
+#[test]
+fn the_so_pin_and_the_user_pin_are_held_by_different_people() {
+    let lab = Lab::new();
+    let (script, answers) = shipped("root-p384");
+    // A script that gives both to the same people breaks the policy.
+    let both = edited(
+        &lab,
+        "root-p384",
+        &[(
+            "custodians = [\"farid\", \"grace\", \"hana\"]",
+            "custodians = [\"carol\", \"dave\", \"erin\"]",
+        )],
+    );
+    refused(
+        &lab,
+        &both,
+        &answers,
+        &[
+            "'carol' would hold shares of both the SO PIN and the user PIN",
+            "[CPS 5.2.4]",
+        ],
+    );
+    // The shipped scripts give them to different custodians (CPS 5.2.4).
+    let out = lab.path("out");
+    let run = lab.run(&script, &answers, &out);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let issued = of_kind(&out, "share-issued");
+    let holders = |secret: &str| -> Vec<String> {
+        issued
+            .iter()
+            .filter(|e| e["data"]["secret"] == secret)
+            .map(|e| e["data"]["custodian"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(holders("so-pin"), ["farid", "grace", "hana"]);
+    assert_eq!(holders("user-pin"), ["carol", "dave", "erin"]);
 }

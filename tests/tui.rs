@@ -282,8 +282,7 @@ fn type_back(tty: &mut Tty, name: &str, copy: &Copied) {
 /// The copy matched: the share is gone, and its bag is recorded.
 fn seal_share(tty: &mut Tty, name: &str, share: &Copied, bag: &str) {
     let after = tty.wait_for(&[
-        "copy matches",
-        "Everyone may",
+        "copy matches: the share is wiped",
         &format!("{name} seals share"),
     ]);
     for group in share.groups() {
@@ -414,8 +413,11 @@ struct Walked {
 /// The boot media's SHA-256 the shipped rehearsal scripts expect.
 const BOOT_MEDIA_SHA256: &str = "A2C8805C321D29E63C686118643481BB6EEED59C470C289058F64C04C11BCC2A";
 
-/// The custodians of the shipped scripts, in the script's order.
+/// The user-PIN custodians of the shipped scripts, in the script's order.
 const CUSTODIANS: [&str; 3] = ["Carol Nakamura", "David Mensah", "Erin Kowalski"];
+
+/// Their SO-PIN custodians: other people (CPS 5.2.4).
+const SO_CUSTODIANS: [&str; 3] = ["Farid Haddad", "Grace Lindqvist", "Hana Sato"];
 
 /// From the start screen through step 1.6: check-in, the clock, the bags
 /// and the boot media (both shipped scripts have the same steps).
@@ -440,6 +442,9 @@ fn check_in_everyone(tty: &mut Tty) {
         "Carol Nakamura",
         "David Mensah",
         "Erin Kowalski",
+        "Farid Haddad",
+        "Grace Lindqvist",
+        "Hana Sato",
         "Lena Fischer",
         "Quinn Adeyemi",
     ] {
@@ -497,22 +502,24 @@ fn unseal(tty: &mut Tty) {
     tty.confirm("1.6");
 }
 
-/// Step 2.1: every custodian receives their shares. Returns the user-PIN
-/// shares in the script's order, and every share's value groups.
+/// Step 2.1: every custodian receives their share: Carol, David and Erin
+/// one of the user PIN, Farid, Grace and Hana one of the SO PIN. Returns the
+/// user-PIN shares in the script's order, and every share's value groups.
 fn distribution(tty: &mut Tty) -> (Vec<Copied>, Vec<String>) {
     tty.give_go(&["initialise token serial", "SO PIN", "User PIN", "Log key"]);
     let mut user_shares: Vec<Copied> = Vec::new();
     let mut all_groups: Vec<String> = Vec::new();
     for (i, name) in CUSTODIANS.iter().enumerate() {
-        for secret in 0..2 {
-            let (share, user) = receive_share(tty, name, &format!("TEB-{i}{secret}"));
-            all_groups.extend(share.groups());
-            if user {
-                user_shares.push(share);
-            }
-        }
+        let (share, user) = receive_share(tty, name, &format!("TEB-{i}1"));
+        assert!(user, "{name} holds a user-PIN share");
+        all_groups.extend(share.groups());
+        user_shares.push(share);
     }
-    assert_eq!(user_shares.len(), 3, "one user-PIN share per custodian");
+    for (i, name) in SO_CUSTODIANS.iter().enumerate() {
+        let (share, user) = receive_share(tty, name, &format!("TEB-{}0", i + 3));
+        assert!(!user, "{name} holds an SO-PIN share");
+        all_groups.extend(share.groups());
+    }
     tty.confirm("2.1");
     (user_shares, all_groups)
 }
@@ -756,8 +763,11 @@ fn a_miscopied_share_is_shown_again_until_the_copy_typed_back_matches() {
     let mut tty = run_p384_in_tty(&lab, &out);
     prologue(&mut tty);
     tty.give_go(&["initialise token serial"]);
-    // Carol's first share, an SO-PIN share, copied with one character wrong.
-    let share = show_share(&mut tty, CUSTODIANS[0]);
+    for (i, name) in CUSTODIANS.iter().enumerate() {
+        receive_share(&mut tty, name, &format!("TEB-{i}1"));
+    }
+    // Farid's share, an SO-PIN share, copied with one character wrong.
+    let share = show_share(&mut tty, SO_CUSTODIANS[0]);
     assert!(share.lines[0].starts_with("KC1-S-"), "{share:?}");
     let mut wrong = share.clone();
     let group = wrong.lines[1].clone();
@@ -767,9 +777,9 @@ fn a_miscopied_share_is_shown_again_until_the_copy_typed_back_matches() {
         &group[..group.len() - 1],
         if last == 'A' { 'B' } else { 'A' }
     );
-    type_back(&mut tty, CUSTODIANS[0], &wrong);
-    // Shown again, to her alone, with the reason; the right copy passes.
-    let again = show_share(&mut tty, CUSTODIANS[0]);
+    type_back(&mut tty, SO_CUSTODIANS[0], &wrong);
+    // Shown again, to him alone, with the reason; the right copy passes.
+    let again = show_share(&mut tty, SO_CUSTODIANS[0]);
     assert_eq!(again.lines, share.lines, "the same share is shown again");
     assert!(
         tty.seen
@@ -777,11 +787,14 @@ fn a_miscopied_share_is_shown_again_until_the_copy_typed_back_matches() {
             .any(|screen| screen.contains("Your copy differed")),
         "the share screen says why it is back"
     );
-    type_back(&mut tty, CUSTODIANS[0], &share);
-    seal_share(&mut tty, CUSTODIANS[0], &share, "TEB-00");
+    type_back(&mut tty, SO_CUSTODIANS[0], &share);
+    seal_share(&mut tty, SO_CUSTODIANS[0], &share, "TEB-30");
     abort(&mut tty, "drill over");
 
-    let checks = of_kind(&out, "copy-checked");
+    let checks: Vec<_> = of_kind(&out, "copy-checked")
+        .into_iter()
+        .filter(|c| c["data"]["custodian"] == "farid")
+        .collect();
     assert_eq!(checks.len(), 2, "{checks:?}");
     assert_eq!(checks[0]["data"]["matches"], false);
     assert_eq!(checks[0]["data"]["secret"], "so-pin");
@@ -823,8 +836,8 @@ fn a_bag_other_than_the_last_recorded_is_an_exception_and_a_used_serial_is_refus
     open_bag(&mut tty, CUSTODIANS[1], "TEB-11");
     type_share(&mut tty, CUSTODIANS[1], &user_shares[1]);
     // A new bag's serial that the ceremony used already is refused.
-    tty.record(&format!("{} seals share", CUSTODIANS[0]), "TEB-00");
-    tty.wait_for(&["bag serial TEB-00 is recorded already"]);
+    tty.record(&format!("{} seals share", CUSTODIANS[0]), "TEB-30");
+    tty.wait_for(&["bag serial TEB-30 is recorded already"]);
     tty.send("\x15");
     tty.send(&format!("TEB-01-22{ENTER}"));
     tty.record(&format!("{} seals share", CUSTODIANS[1]), "TEB-11-22");

@@ -33,6 +33,6 @@ pub use key::check_public_key;
 pub use keyceremony_x509::{KeyCheck, KeyQuality, PublicKeyType};
 pub use lint::{Finding, Severity, has_errors, lint_certificate, lint_tbs};
 pub use policy::{
-    AlgorithmPair, AlgorithmRule, ClockRule, CustodiansRule, DutiesRule, Duty, Policy, StepKind,
-    ThresholdRule, ValidityRule, WitnessRule,
+    AlgorithmPair, AlgorithmRule, ClockRule, CustodiansRule, DutiesRule, Duty, PinSeparationRule,
+    Policy, StepKind, ThresholdRule, ValidityRule, WitnessRule,
 };

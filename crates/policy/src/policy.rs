@@ -38,6 +38,18 @@ pub struct Policy {
     /// How far the terminal's clock may be from the reference clock; a
     /// policy without it sets no limit.
     pub clock: Option<ClockRule>,
+    /// The SO PIN and the user PIN are held by different people; a policy
+    /// without it lets one custodian hold a share of each.
+    pub pin_separation: Option<PinSeparationRule>,
+}
+
+/// No custodian holds shares of both PINs: the SO PIN can reset the user
+/// PIN, so a quorum of SO-PIN custodians who also held user-PIN shares could
+/// take the key over between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PinSeparationRule {
+    /// The section of the CPS.
+    pub section: &'static str,
 }
 
 /// The largest difference between the terminal's clock and the reference
@@ -217,6 +229,14 @@ struct RawPolicy {
     separation_of_duties: RawDuties,
     #[serde(default)]
     clock: Option<RawClock>,
+    #[serde(default)]
+    pin_separation: Option<RawPinSeparation>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPinSeparation {
+    section: String,
 }
 
 #[derive(Deserialize)]
@@ -363,7 +383,15 @@ impl Policy {
             ),
         ];
         let clock_section = raw.clock.as_ref().map(|c| ("clock.section", &c.section));
-        for (field, section) in sections.into_iter().chain(clock_section) {
+        let separation_section = raw
+            .pin_separation
+            .as_ref()
+            .map(|c| ("pin_separation.section", &c.section));
+        for (field, section) in sections
+            .into_iter()
+            .chain(clock_section)
+            .chain(separation_section)
+        {
             if section.trim().is_empty() {
                 return Err(invalid(
                     field,
@@ -526,6 +554,9 @@ impl Policy {
             clock: raw.clock.map(|c| ClockRule {
                 section: leak(c.section),
                 max_offset_seconds: c.max_offset_seconds,
+            }),
+            pin_separation: raw.pin_separation.map(|p| PinSeparationRule {
+                section: leak(p.section),
             }),
         })
     }

@@ -144,8 +144,8 @@ fn one_custodian_is_refused() {
     let loaded = script_after(
         "root-p384",
         &[(
-            "[activation.so-pin]\ncustodians = [\"carol\", \"dave\", \"erin\"]",
-            "[activation.so-pin]\ncustodians = [\"carol\"]",
+            "[activation.so-pin]\ncustodians = [\"farid\", \"grace\", \"hana\"]",
+            "[activation.so-pin]\ncustodians = [\"farid\"]",
         )],
     );
     let v = check_script(&reference_policy(), &loaded.script);
@@ -155,6 +155,31 @@ fn one_custodian_is_refused() {
         "CPS 6.4.1",
         "split among 1 custodian",
     );
+}
+
+#[test]
+fn one_custodian_holding_both_pins_is_refused() {
+    let policy = reference_policy();
+    assert_eq!(
+        policy.pin_separation.map(|r| r.section),
+        Some("CPS 5.2.4"),
+        "the reference policy separates the PINs' custodians"
+    );
+    let loaded = script_after(
+        "root-p384",
+        &[(
+            "[activation.so-pin]\ncustodians = [\"farid\", \"grace\", \"hana\"]",
+            "[activation.so-pin]\ncustodians = [\"farid\", \"grace\", \"erin\"]",
+        )],
+    );
+    let v = check_script(&policy, &loaded.script);
+    assert_refused(
+        &v,
+        "activation.user-pin.custodians[2]",
+        "CPS 5.2.4",
+        "'erin' would hold shares of both the SO PIN and the user PIN",
+    );
+    assert_eq!(v.len(), 1, "{v:#?}");
 }
 
 #[test]

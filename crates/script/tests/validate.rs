@@ -129,7 +129,7 @@ fn a_witness_who_is_also_an_operator_or_custodian_is_refused() {
             "roles = [\"qualified-auditor\", \"custodian\"]",
         )],
     );
-    assert_refused(&v, "participants[6].roles", "CPS 5.2.4", "separated duties");
+    assert_refused(&v, "participants[9].roles", "CPS 5.2.4", "separated duties");
 }
 
 const USER_PIN: &str =

@@ -435,7 +435,7 @@ fn check_in_shows_each_participant_and_role_and_takes_the_document() {
             "passport, compared with the r",
             "[>] Carol Nakamura",
             "[ ] David Mensah",
-            "Now: Carol Nakamura (Custodian of activation data) (3 of 7)",
+            "Now: Carol Nakamura (Custodian of activation data) (3 of 10)",
             "Quinn Adeyemi confirms Carol Nakamura's identity",
         ],
     );
