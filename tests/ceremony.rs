@@ -10,7 +10,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{BIN, Lab, list_objects, module, repo, room_reads_the_bags, shipped, text, user_pin};
+use common::{
+    BIN, Lab, list_objects, module, repo, resumed_check_ins, room_reads_the_bags, shipped, text,
+    user_pin,
+};
 use sha2::{Digest, Sha256};
 
 fn openssl(args: &[&str]) -> String {
@@ -1456,4 +1459,153 @@ fn the_so_pin_and_the_user_pin_are_held_by_different_people() {
     };
     assert_eq!(holders("so-pin"), ["farid", "grace", "hana"]);
     assert_eq!(holders("user-pin"), ["carol", "dave", "erin"]);
+}
+
+#[test]
+fn who_is_in_the_room_is_recorded_and_every_step_checks_its_people() {
+    let lab = Lab::new();
+    let (script, _) = shipped("root-p384");
+    // Grace is absent at the check-in; the token's initialisation hands her
+    // a share, so it waits for her, and the file never brings her.
+    let grace_absent = (
+        "grace = \"national identity card, compared with the roster\"",
+        "grace = { absent = \"flight delayed\" }",
+    );
+    let out = lab.path("waiting");
+    let run = lab.run(&script, &answers_edited(&lab, &[grace_absent]), &out);
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success());
+    for expected in [
+        "return of Grace Lindqvist before step 2.1",
+        "a custodian of the so-pin, who receives a share; absent: flight delayed",
+        "[[presence]] step = \"2.1\", participant = \"grace\", returns = true",
+    ] {
+        assert!(stderr.contains(expected), "'{expected}' not in:\n{stderr}");
+    }
+    assert!(
+        !log_entries(&out)
+            .iter()
+            .any(|e| e["kind"] == "token-init-requested")
+    );
+
+    // She arrives before step 2.1 and is identified then; Lena, the witness
+    // of step 1.3, steps out after it and comes back for 3.1.
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let answers = answers_edited(&lab, &[grace_absent]);
+    let mut body = std::fs::read_to_string(&answers).unwrap();
+    body.push_str(
+        "\n[[presence]]\nstep = \"2.1\"\nparticipant = \"grace\"\nreturns = true\ndocument = \"passport\"\n\n[[presence]]\nstep = \"1.4\"\nparticipant = \"lena\"\nleaves = \"phone call\"\n\n[[presence]]\nstep = \"3.1\"\nparticipant = \"lena\"\nreturns = true\n",
+    );
+    std::fs::write(&answers, body).unwrap();
+    let run = lab.run(&script, &answers, &out);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let check_ins = of_kind(&out, "check-in");
+    let of = |id: &str| {
+        check_ins
+            .iter()
+            .find(|e| e["data"]["participant"] == id)
+            .unwrap()
+            .clone()
+    };
+    // The witness is checked in by the log examiner, everyone else by the
+    // witness.
+    assert_eq!(of("quinn")["actor"]["id"], "lena");
+    assert_eq!(of("quinn")["data"]["checked_by"], "lena");
+    assert_eq!(of("ada")["actor"]["id"], "quinn");
+    assert_eq!(of("grace")["data"]["present"], false);
+    assert_eq!(of("grace")["data"]["reason"], "flight delayed");
+    let presence = of_kind(&out, "presence");
+    let changes: Vec<(String, String, String)> = presence
+        .iter()
+        .map(|e| {
+            (
+                e["step"].as_str().unwrap().to_string(),
+                e["actor"]["id"].as_str().unwrap().to_string(),
+                e["data"]["change"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("1.4", "lena", "leaves"),
+            ("2.1", "grace", "returns"),
+            ("3.1", "lena", "returns"),
+        ]
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    );
+    assert_eq!(presence[1]["data"]["document"], "passport");
+    assert!(presence.iter().all(|e| e["data"]["at"].is_string()));
+}
+
+#[test]
+fn a_resume_asks_only_who_is_there_and_records_the_decision_as_a_persons_act() {
+    let (lab, script, resume, out) = shares_handed_out();
+    // Farid stays away this time; he is not needed for the logins.
+    let body = std::fs::read_to_string(&resume).unwrap().replace(
+        "farid = \"passport, compared with the roster\"",
+        "farid = { absent = \"back at the office\" }",
+    );
+    std::fs::write(&resume, body).unwrap();
+    let run = lab.run(&script, &room_reads_the_bags(&resume, &out), &out);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let again = resumed_check_ins(&out);
+    assert_eq!(again.len(), 10, "everyone is asked about");
+    for e in &again {
+        assert!(
+            e["data"]["document"].is_null(),
+            "no document asked again: {e}"
+        );
+    }
+    let farid = again
+        .iter()
+        .find(|e| e["data"]["participant"] == "farid")
+        .unwrap();
+    assert_eq!(farid["data"]["present"], false);
+    assert!(
+        again
+            .iter()
+            .filter(|e| e["data"]["participant"] != "farid")
+            .all(|e| e["data"]["identified_earlier"] == true)
+    );
+}
+
+#[test]
+fn malformed_check_in_and_presence_answers_are_refused() {
+    let lab = Lab::new();
+    let (script, _) = shipped("root-p384");
+    let erin = "erin = \"passport, compared with the roster\"";
+    for (edit, extra, expected) in [
+        (
+            (erin, "erin = { absent = \"\" }"),
+            "",
+            "has a check-in answer for 'erin' that is neither the kind of identity document checked",
+        ),
+        (
+            (erin, "erin = 7"),
+            "",
+            "has a check-in answer for 'erin' that is neither",
+        ),
+        (
+            (erin, erin),
+            "\n[[presence]]\nstep = \"3.1\"\nparticipant = \"lena\"\nleaves = \"x\"\nreturns = true\n",
+            "[[presence]] number 1: give either leaves = \"the reason\" or returns = true",
+        ),
+        (
+            (erin, erin),
+            "\n[[presence]]\nstep = \"3.1\"\nparticipant = \"zoe\"\nreturns = true\n",
+            "[[presence]] number 1: 'zoe' is not a participant",
+        ),
+        (
+            (erin, erin),
+            "\n[[presence]]\nstep = \"9.9\"\nparticipant = \"lena\"\nreturns = true\n",
+            "[[presence]] number 1: step '9.9' is not in the script",
+        ),
+    ] {
+        let answers = answers_edited(&lab, &[edit]);
+        let body = std::fs::read_to_string(&answers).unwrap() + extra;
+        std::fs::write(&answers, body).unwrap();
+        refused(&lab, &script, &answers, &[expected]);
+    }
 }

@@ -19,7 +19,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Lab, module, repo};
+use common::{BIN, Lab, module, repo, resumed_check_ins};
 use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
 
 const ROWS: u16 = 24;
@@ -32,6 +32,7 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 const ENTER: &str = "\r";
 const DOWN: &str = "\x1b[B";
 const F10: &str = "\x1b[21~";
+const F6: &str = "\x1b[17~";
 
 /// The program in a pseudo-terminal, and its screen as a terminal shows it.
 struct Tty {
@@ -429,29 +430,44 @@ fn prologue(tty: &mut Tty) {
     unseal(tty);
 }
 
+/// Everyone of the shipped scripts, in the script's order.
+const EVERYONE: [&str; 10] = [
+    "Ada Okafor",
+    "Samuel Ito",
+    "Carol Nakamura",
+    "David Mensah",
+    "Erin Kowalski",
+    "Farid Haddad",
+    "Grace Lindqvist",
+    "Hana Sato",
+    "Lena Fischer",
+    "Quinn Adeyemi",
+];
+
 /// Steps 1.1 to 1.3.
 fn check_in_everyone(tty: &mut Tty) {
+    begin_and_check_in(tty, &[]);
+    tty.confirm("1.2");
+    tty.confirm("1.3");
+}
+
+/// The start screen, step 1.1, and the check-in of step 1.2, where the
+/// people in `absent` (name, reason) are recorded absent.
+fn begin_and_check_in(tty: &mut Tty, absent: &[(&str, &str)]) {
     let start = tty.wait_for(&["begin the ceremony", "REHEARSAL"]);
     assert!(start.contains("SHA-256"), "{start}");
     tty.send(ENTER);
 
     tty.confirm("1.1");
-    for name in [
-        "Ada Okafor",
-        "Samuel Ito",
-        "Carol Nakamura",
-        "David Mensah",
-        "Erin Kowalski",
-        "Farid Haddad",
-        "Grace Lindqvist",
-        "Hana Sato",
-        "Lena Fischer",
-        "Quinn Adeyemi",
-    ] {
-        tty.answer(&[&format!("Now: {name}")], &format!("passport{ENTER}"));
+    for name in EVERYONE {
+        match absent.iter().find(|(n, _)| *n == name) {
+            Some((_, reason)) => {
+                tty.answer(&[&format!("Now: {name}")], ENTER);
+                tty.answer(&[&format!("{name} is absent")], &format!("{reason}{ENTER}"));
+            }
+            None => tty.answer(&[&format!("Now: {name}")], &format!("passport{ENTER}")),
+        }
     }
-    tty.confirm("1.2");
-    tty.confirm("1.3");
 }
 
 /// Seconds since the epoch on this machine's clock, the lab's reference.
@@ -895,6 +911,102 @@ fn a_clock_beyond_the_policys_limit_is_an_exception_the_witness_decides() {
     assert_eq!(
         exceptions[0]["data"]["remark"],
         "reference clock checked twice"
+    );
+}
+
+#[test]
+fn who_is_in_the_room_is_recorded_and_a_step_waits_for_the_people_it_needs() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut tty = run_p384_in_tty(&lab, &out);
+    begin_and_check_in(&mut tty, &[("Grace Lindqvist", "flight delayed")]);
+    // Lena, the witness of step 1.3, steps out before it begins.
+    tty.wait_for(&["confirms step 1.2"]);
+    tty.send(F6);
+    tty.wait_for(&["Who is in the room", "Lena Fischer"]);
+    for _ in 0..8 {
+        tty.send(DOWN);
+    }
+    tty.send("l");
+    tty.answer(&["Why do they leave?"], &format!("phone call{ENTER}"));
+    tty.answer(&["Lena Fischer leaves at"], ENTER);
+    tty.confirm("1.2");
+    // Step 1.3 waits for her; R records her return.
+    tty.wait_for(&[
+        "THIS STEP WAITS FOR:",
+        "Lena Fischer, the witness of step 1.3",
+        "phone call",
+    ]);
+    tty.send("r");
+    tty.answer(&["Lena Fischer comes back at"], ENTER);
+    tty.wait_for(&["confirms step 1.3"]);
+    abort(&mut tty, "drill over");
+
+    let check_ins = of_kind(&out, "check-in");
+    let grace = check_ins
+        .iter()
+        .find(|e| e["data"]["participant"] == "grace")
+        .unwrap();
+    assert_eq!(grace["data"]["present"], false);
+    assert_eq!(grace["data"]["reason"], "flight delayed");
+    let quinn = check_ins
+        .iter()
+        .find(|e| e["data"]["participant"] == "quinn")
+        .unwrap();
+    assert_eq!(
+        quinn["actor"]["id"], "lena",
+        "the log examiner checks the witness"
+    );
+    let presence = of_kind(&out, "presence");
+    let changes: Vec<&str> = presence
+        .iter()
+        .map(|e| e["data"]["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(changes, ["leaves", "returns"], "{presence:?}");
+    assert!(presence.iter().all(|e| e["actor"]["id"] == "lena"));
+    assert_eq!(presence[0]["data"]["reason"], "phone call");
+    // The abort is the room's decision, recorded by the step's witness.
+    let abort = of_kind(&out, "abort").remove(0);
+    assert_eq!(abort["actor"]["id"], "lena");
+}
+
+#[test]
+fn a_resumed_ceremony_asks_only_who_is_there() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut tty = run_p384_in_tty(&lab, &out);
+    begin_and_check_in(&mut tty, &[]);
+    tty.confirm("1.2");
+    tty.wait_for(&["confirms step 1.3"]);
+    abort(&mut tty, "the room is evacuated");
+    drop(tty);
+
+    // The next run resumes: the check-in asks only who is there.
+    let mut tty = run_p384_in_tty(&lab, &out);
+    tty.answer(&["R resume"], "r");
+    tty.answer(&["resume the interrupted ceremony"], ENTER);
+    for name in EVERYONE {
+        tty.wait_for(&[
+            &format!("Now: {name}"),
+            "identified earlier in this ceremony",
+        ]);
+        if name == "Erin Kowalski" {
+            tty.send("n");
+            tty.answer(&["Erin Kowalski is absent"], &format!("went home{ENTER}"));
+        } else {
+            tty.send("y");
+        }
+    }
+    tty.wait_for(&["confirms step 1.3"]);
+    abort(&mut tty, "drill over");
+
+    let again = resumed_check_ins(&out);
+    assert_eq!(again.len(), 10);
+    assert!(again.iter().all(|e| e["data"]["document"].is_null()));
+    assert!(
+        again
+            .iter()
+            .any(|e| e["data"]["participant"] == "erin" && e["data"]["present"] == false)
     );
 }
 

@@ -138,6 +138,32 @@ pub fn room_reads_the_bags(answers: &Path, out: &Path) -> PathBuf {
     path
 }
 
+/// The check-ins of the last resumption of the ceremony in `out`, after the
+/// entry that records it, which must be a named person's act (the witness
+/// who seals the log), not the tool's: a resume's check-in.
+pub fn resumed_check_ins(out: &Path) -> Vec<serde_json::Value> {
+    let entries: Vec<serde_json::Value> = std::fs::read_to_string(out.join("ceremony.log"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let resumed = entries
+        .iter()
+        .rposition(|e| {
+            e["description"]
+                .as_str()
+                .unwrap()
+                .contains("records the room's decision: ceremony resumed")
+        })
+        .expect("the resumption is recorded");
+    assert_eq!(entries[resumed]["actor"]["id"], "quinn");
+    entries[resumed..]
+        .iter()
+        .filter(|e| e["kind"] == "check-in")
+        .cloned()
+        .collect()
+}
+
 /// The user PIN rebuilt from two custodians' rehearsal share files: what a
 /// lab operator does to inspect a token after a rehearsal.
 pub fn user_pin(out: &Path, ceremony: &str) -> String {

@@ -8,6 +8,7 @@
 //!
 //! [check-in]
 //! ada = "passport"
+//! erin = { absent = "ill; her share is not needed today" }
 //!
 //! [steps."1.4"]
 //! witness = "confirm"
@@ -41,26 +42,25 @@ mod room;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
-
 use keyceremony_script::{Action, Participant, RecordField, Script, Secret, SourceMap, Step};
 use keyceremony_shares::Share;
 use secrecy::SecretString;
 use serde::Deserialize;
-use zeroize::Zeroizing;
 
 use crate::operator::{
-    ExceptionReport, Identity, InputError, Notice, Operator, ResumeChoice, ShareShown, Verdict,
+    ExceptionReport, InputError, Notice, Operator, ResumeChoice, ShareShown, Verdict,
 };
-use crate::questions::{ClockReading, Decision, Raised};
+use crate::questions::{Attendance, ClockReading, Decision, Missing, PresenceChange, Raised};
 use crate::resume::Interrupted;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
     ceremony: String,
+    /// Participant -> the kind of identity document checked, or
+    /// `{ absent = "reason" }`.
     #[serde(default, rename = "check-in")]
-    check_in: BTreeMap<String, String>,
+    check_in: BTreeMap<String, toml::Value>,
     #[serde(default)]
     steps: BTreeMap<String, StepAnswers>,
     /// Deviations the room records, each on a numbered exception sheet.
@@ -72,6 +72,9 @@ struct File {
     environment: Option<EnvironmentAnswers>,
     #[serde(default)]
     resume: Option<ResumeAnswers>,
+    /// Participants leaving and coming back, each as a step begins.
+    #[serde(default)]
+    presence: Vec<room::PresenceAnswer>,
 }
 
 /// What to do when the output folder holds an interrupted ceremony.
@@ -166,8 +169,9 @@ type NoticeSink = Box<dyn FnMut(&Notice)>;
 pub struct AnswersFile {
     path: PathBuf,
     ceremony: String,
-    check_in: BTreeMap<String, String>,
+    check_in: BTreeMap<String, toml::Value>,
     steps: BTreeMap<String, StepAnswers>,
+    presence: Vec<room::PresenceAnswer>,
     exceptions: Vec<ExceptionAnswer>,
     seal: Option<SealAnswers>,
     environment: Option<EnvironmentAnswers>,
@@ -219,6 +223,7 @@ impl AnswersFile {
             seal: file.seal,
             environment: file.environment,
             resume: file.resume,
+            presence: file.presence,
             halt_after: None,
             halted_step_done: false,
             resuming: false,
@@ -323,51 +328,9 @@ impl Operator for AnswersFile {
             match step.action {
                 Action::CheckIn => {
                     for p in &script.participants {
-                        if !self.check_in.contains_key(&p.id) {
-                            return Err(self.missing(format!("check-in answer for '{}'", p.id)));
-                        }
+                        self.check_in_answer(p)?;
                     }
                 }
-                Action::InitToken => {
-                    for secret in Secret::ALL {
-                        for custodian in &script.activation.quorum(secret).custodians {
-                            if !answers
-                                .bags
-                                .get(custodian)
-                                .is_some_and(|b| b.contains_key(secret.as_str()))
-                            {
-                                return Err(self.missing(format!(
-                                    "bag serial for {custodian}'s share of the {} in [steps.\"{}\".bags.{custodian}]",
-                                    secret.as_str(),
-                                    step.id
-                                )));
-                            }
-                        }
-                    }
-                }
-                Action::ClockCheck => match answers.reference_time.as_deref() {
-                    None => {
-                        return Err(self.missing(format!(
-                            "reference-time (the reference clock's reading, RFC 3339) in step {}",
-                            step.id
-                        )));
-                    }
-                    Some("system") if !rehearsal => {
-                        return Err(InputError::Invalid(format!(
-                            "step {}: reference-time = \"system\" is for rehearsals only; a ceremony's witness reads a reference clock",
-                            step.id
-                        )));
-                    }
-                    Some("system") => {}
-                    Some(time) => {
-                        DateTime::parse_from_rfc3339(time).map_err(|e| {
-                            InputError::Invalid(format!(
-                                "step {}: reference-time '{time}' is not an RFC 3339 time: {e}",
-                                step.id
-                            ))
-                        })?;
-                    }
-                },
                 Action::Login | Action::SelfSign { .. } | Action::SealLog => {
                     let threshold = script.activation.user_pin.threshold as usize;
                     if answers.custodians.len() != threshold {
@@ -379,9 +342,10 @@ impl Operator for AnswersFile {
                 }
                 _ => {}
             }
-            self.preflight_room(script, step, answers)?;
+            self.preflight_room(script, step, answers, rehearsal)?;
         }
         self.preflight_bags(script)?;
+        self.preflight_presence(script)?;
         if let Some(unknown) = self
             .steps
             .keys()
@@ -399,15 +363,18 @@ impl Operator for AnswersFile {
         &mut self,
         _step: &Step,
         participant: &Participant,
-        _witness: &Participant,
-    ) -> Result<Identity, InputError> {
-        let document = self
-            .check_in
-            .get(&participant.id)
-            .ok_or_else(|| self.missing(format!("check-in answer for '{}'", participant.id)))?;
-        Ok(Identity {
-            document: document.clone(),
-        })
+        _checker: &Participant,
+        identified: bool,
+    ) -> Result<Attendance, InputError> {
+        self.attendance(participant, identified)
+    }
+
+    fn presence(
+        &mut self,
+        step: &Step,
+        missing: &[Missing],
+    ) -> Result<Vec<PresenceChange>, InputError> {
+        self.answer_presence(step, missing)
     }
 
     fn record(
@@ -436,12 +403,12 @@ impl Operator for AnswersFile {
     /// A rehearsal's copy is its share file, read back.
     fn copy_back(
         &mut self,
-        step: &Step,
+        _step: &Step,
         custodian: &Participant,
         secret: Secret,
         _number: u8,
     ) -> Result<SecretString, InputError> {
-        self.share(step, custodian, secret)
+        self.rehearsal_share(custodian, secret)
     }
 
     fn share_bag(
@@ -490,34 +457,7 @@ impl Operator for AnswersFile {
         custodian: &Participant,
         secret: Secret,
     ) -> Result<SecretString, InputError> {
-        let dir = self.shares_dir.as_ref().ok_or_else(|| {
-            InputError::Missing(
-                "a headless run reads shares only from a rehearsal's share files, and none were given".to_string(),
-            )
-        })?;
-        let path = dir.join(format!("{}.share", custodian.id));
-        let text = Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
-            InputError::Missing(format!(
-                "cannot read {}'s rehearsal share file {}: {e}",
-                custodian.id,
-                path.display()
-            ))
-        })?);
-        let mut table: toml::Table = toml::from_str(&text).map_err(|e| {
-            InputError::Invalid(format!(
-                "{} is not a rehearsal share file: {}",
-                path.display(),
-                e.message()
-            ))
-        })?;
-        match table.remove(secret.as_str()) {
-            Some(toml::Value::String(share)) => Ok(SecretString::from(share)),
-            _ => Err(InputError::Missing(format!(
-                "{} holds no share of the {}",
-                path.display(),
-                secret.as_str()
-            ))),
-        }
+        self.rehearsal_share(custodian, secret)
     }
 
     fn exceptions(
@@ -542,19 +482,7 @@ impl Operator for AnswersFile {
         step: &Step,
         _witness: &Participant,
     ) -> Result<ClockReading, InputError> {
-        let system = Utc::now();
-        let reference = match self
-            .steps
-            .get(&step.id)
-            .and_then(|a| a.reference_time.as_deref())
-        {
-            Some("system") if self.rehearsal => system,
-            Some(time) => DateTime::parse_from_rfc3339(time)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| InputError::Invalid(format!("reference-time '{time}': {e}")))?,
-            None => return Err(self.missing(format!("reference-time in step {}", step.id))),
-        };
-        Ok(ClockReading { reference, system })
+        self.answer_clock(step)
     }
 
     fn decide(

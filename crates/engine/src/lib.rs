@@ -31,7 +31,7 @@ pub use imminent::Imminent;
 pub use operator::{
     ExceptionReport, Identity, InputError, Notice, Operator, ResumeChoice, ShareShown, Verdict,
 };
-pub use questions::{ClockReading, Decision, Raised};
+pub use questions::{Attendance, Change, ClockReading, Decision, Missing, PresenceChange, Raised};
 pub use resume::Interrupted;
 pub use run::Outcome;
 

@@ -6,7 +6,7 @@ use keyceremony_script::{Participant, RecordField, Script, Secret, Step};
 use keyceremony_shares::Share;
 
 use crate::imminent::Imminent;
-use crate::questions::{ClockReading, Decision, Raised};
+use crate::questions::{Attendance, ClockReading, Decision, Missing, PresenceChange, Raised};
 use crate::resume::Interrupted;
 use secrecy::SecretString;
 
@@ -155,13 +155,27 @@ pub trait Operator {
     /// it has every one the script will ask for.
     fn preflight(&mut self, script: &Script, rehearsal: bool) -> Result<(), InputError>;
 
-    /// The witness confirms `participant`'s identity.
+    /// `checker` (the step's witness; for the witness, the log examiner)
+    /// records whether `participant` is in the room, checking their
+    /// identity document unless they were `identified` earlier in this
+    /// ceremony.
     fn check_in(
         &mut self,
         step: &Step,
         participant: &Participant,
-        witness: &Participant,
-    ) -> Result<Identity, InputError>;
+        checker: &Participant,
+        identified: bool,
+    ) -> Result<Attendance, InputError>;
+
+    /// Who left or came back into the room since the last step began.
+    /// With `missing` empty it is asked at every step's beginning and is
+    /// usually answered at once; otherwise the step cannot begin until
+    /// those people are back (or the ceremony is aborted).
+    fn presence(
+        &mut self,
+        step: &Step,
+        missing: &[Missing],
+    ) -> Result<Vec<PresenceChange>, InputError>;
 
     /// A value read in the room, such as a bag serial. `refused`: why the
     /// last answer to this question was refused (a format, a bag serial

@@ -1,7 +1,7 @@
 //! What the room answers for the controls that hold dual control and
 //! custody in the room, besides the go ([`crate::Imminent`]): the clock's
-//! two readings, and the witness's decision on an exception the tool
-//! raises itself.
+//! two readings, the witness's decision on an exception the tool raises
+//! itself, and who is in the room.
 
 use chrono::{DateTime, Utc};
 
@@ -33,4 +33,50 @@ pub struct Decision {
     pub accepted: bool,
     /// Why; required when it is not accepted.
     pub remark: String,
+}
+
+/// Whether a participant is in the room at a check-in, as the person who
+/// checks them records it (CPS 5.2.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attendance {
+    /// In the room, their identity document checked now.
+    Identified(crate::operator::Identity),
+    /// In the room, identified earlier in this ceremony (a resume's
+    /// check-in asks only who is there).
+    InRoom,
+    /// Not in the room, and why.
+    Absent { reason: String },
+}
+
+/// Someone a step needs who is not in the room.
+#[derive(Debug, Clone)]
+pub struct Missing {
+    pub participant: keyceremony_script::Participant,
+    /// What the step needs them for: "the witness of step 3.1".
+    pub needed_as: String,
+    /// Where the log says they are: "absent: ill", "left at 10:32:05: ...".
+    pub whereabouts: String,
+    /// Whether their identity was checked in this ceremony: if not, it is
+    /// checked as they come in.
+    pub identified: bool,
+}
+
+/// A participant leaving or coming back into the room, at `at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceChange {
+    pub participant: String,
+    pub change: Change,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Leaves {
+        reason: String,
+    },
+    /// `document`: for someone whose identity was never checked in this
+    /// ceremony (absent at the check-in), the document checked now.
+    Returns {
+        document: Option<String>,
+    },
 }

@@ -1,11 +1,12 @@
-//! The room as the log records it: which share each custodian received,
-//! every tamper-evident bag and what is in it now, and how many shares were
-//! refused and logins failed (CPS 5.2.2, 5.4.1, 6.4.2). The runner feeds it every entry it writes, and a resumed or
+//! The room as the log records it: who is in it and who was identified,
+//! which share each custodian received, every tamper-evident bag and what
+//! is in it now, and how many shares were refused and logins failed (CPS
+//! 5.2.2, 5.2.3, 5.4.1, 6.4.2). The runner feeds it every entry it writes, and a resumed or
 //! aborted run replays the whole log into it first, so every run of one
 //! ceremony checks and counts against the same record, never against what
 //! one process remembers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use keyceremony_script::{HsmSettings, Secret};
 use serde_json::Value;
@@ -40,6 +41,14 @@ pub struct Room {
     bags: Vec<(String, String)>,
     /// Item -> the serial of the last bag recorded for it.
     current: BTreeMap<String, String>,
+    /// A check-in was recorded: from then on, who is in the room is known.
+    checked_in: bool,
+    /// Participants in the room now.
+    present: BTreeSet<String>,
+    /// Participants whose identity document was checked in this ceremony.
+    identified: BTreeSet<String>,
+    /// Participant -> where the log says they are, when not in the room.
+    away: BTreeMap<String, String>,
 }
 
 /// The item a share bag holds, as the chain of bags names it.
@@ -79,10 +88,63 @@ impl Room {
             "recorded" if data["seals"].is_string() => {
                 self.sealed(&text("seals"), &text("value"));
             }
+            "check-in" => {
+                let who = text("participant");
+                self.checked_in = true;
+                if data["document"].is_string() {
+                    self.identified.insert(who.clone());
+                }
+                if data["present"] == false {
+                    self.away
+                        .insert(who.clone(), format!("absent: {}", text("reason")));
+                    self.present.remove(&who);
+                } else {
+                    self.away.remove(&who);
+                    self.present.insert(who);
+                }
+            }
+            "presence" => {
+                let who = text("participant");
+                if data["document"].is_string() {
+                    self.identified.insert(who.clone());
+                }
+                if text("change") == "leaves" {
+                    let at = text("at");
+                    let clock = at.get(11..19).unwrap_or(&at);
+                    self.away
+                        .insert(who.clone(), format!("left at {clock}: {}", text("reason")));
+                    self.present.remove(&who);
+                } else {
+                    self.away.remove(&who);
+                    self.present.insert(who);
+                }
+            }
             "share-rejected" => self.refused_shares += 1,
             "login-failed" => self.failed_logins += 1,
             _ => {}
         }
+    }
+
+    /// Whether who is in the room is known yet (after the first check-in).
+    pub fn checked_in(&self) -> bool {
+        self.checked_in
+    }
+
+    pub fn in_room(&self, id: &str) -> bool {
+        self.present.contains(id)
+    }
+
+    /// Whether `id`'s identity document was checked in this ceremony.
+    pub fn identified(&self, id: &str) -> bool {
+        self.identified.contains(id)
+    }
+
+    /// Where the log says `id` is, when not in the room.
+    pub fn whereabouts(&self, id: &str) -> String {
+        self.away
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| "not checked in".to_string())
     }
 
     fn sealed(&mut self, item: &str, serial: &str) {

@@ -52,8 +52,6 @@ pub(crate) struct Runner {
     pub(crate) session: Option<Session>,
     pub(crate) keys: BTreeMap<String, GeneratedKey>,
     pub(crate) certificates: BTreeMap<String, SignedCertificate>,
-    /// Participants the witness has checked in (CPS 5.2.3).
-    pub(crate) checked_in: Vec<String>,
     /// The splits this ceremony made, so that a share of another split is
     /// refused by name.
     pub(crate) issued: BTreeMap<Secret, String>,
@@ -106,7 +104,6 @@ impl Runner {
             session: None,
             keys: BTreeMap::new(),
             certificates: BTreeMap::new(),
-            checked_in: Vec::new(),
             issued: BTreeMap::new(),
             exceptions: 0,
             log_key_recorded: false,
@@ -310,7 +307,32 @@ impl Runner {
         if let Some(signal) = signal {
             data["interrupted_by"] = json!(signal);
         }
-        let _ = self.tool_record(Some(step), kind, description, data);
+        // An abort is the room's decision: the step's witness records it.
+        let recorder = (kind == EventKind::Abort)
+            .then(|| {
+                let witness = self
+                    .script
+                    .script
+                    .steps()
+                    .find(|(_, s)| s.id == step)
+                    .map_or(&self.script.script.log.witness, |(_, s)| &s.witness);
+                self.participant(witness).ok()
+            })
+            .flatten();
+        let _ = match recorder {
+            Some(witness) => {
+                data["recorded_by"] = json!(witness.id);
+                self.person_record(
+                    &witness,
+                    acting_role(&witness),
+                    Some(step),
+                    kind,
+                    format!("{} records the abort: {description}", witness.name),
+                    data,
+                )
+            }
+            None => self.tool_record(Some(step), kind, description, data),
+        };
         if let Some(session) = self.session.take() {
             let closed = session.close().is_ok();
             let _ = self.tool_record(
@@ -374,6 +396,7 @@ impl Runner {
                 "action": step.action.name(),
             }),
         )?;
+        self.ensure_present(operator, step)?;
         match &step.action {
             Action::Manual => {}
             Action::CheckIn => self.check_in(operator, step, &witness)?,
@@ -442,17 +465,28 @@ impl Runner {
     ) -> Result<(), EngineError> {
         self.exceptions += 1;
         let number = self.exceptions;
+        // The witness's decision: their act, on what the performer reported.
         self.person_record(
-            performer,
-            acting_role(performer),
+            witness,
+            acting_role(witness),
             Some(&step.id),
             EventKind::Exception,
-            format!("exception {number}: {}", report.description),
+            format!(
+                "exception {number}: {} ({} by {})",
+                report.description,
+                if report.accepted {
+                    "accepted"
+                } else {
+                    "NOT accepted"
+                },
+                witness.name
+            ),
             json!({
                 "number": number,
                 "description": report.description,
                 "accepted": report.accepted,
                 "witness": witness.id,
+                "reported_by": performer.id,
                 "remark": report.remark,
                 "raised_by_tool": raised,
             }),

@@ -107,6 +107,8 @@ pub enum EventKind {
     BagOpened,
     /// A share went back into a new tamper-evident bag.
     BagSealed,
+    /// A participant left the room or came back into it.
+    Presence,
     /// The last entry; written only by [`LogWriter::seal`].
     Seal,
 }

@@ -139,6 +139,8 @@ pub(crate) fn document(script: &LoadedScript) -> Document {
         kind: TableKind::Sheet,
     }));
 
+    blocks.extend(room::presence_sheet());
+
     blocks.push(Block::PageBreak);
     blocks.push(Block::Heading(2, "Attestation".to_string()));
     blocks.push(Block::Para(vec![text(
@@ -446,9 +448,9 @@ fn action_forms(s: &Script, step: &Step) -> Vec<Block> {
             header: [
                 "Participant",
                 "Role",
-                "Identity document checked",
+                "Identity document checked, or why absent",
                 "Participant (initials)",
-                "Witness (initials)",
+                "Witness (initials; the log examiner for the witness)",
             ]
             .map(String::from)
             .to_vec(),

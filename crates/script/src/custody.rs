@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 
-use crate::model::RecordField;
+use crate::model::{Action, RecordField, Role, Script};
 use crate::validate::Violation;
 
 /// The format of a recorded value; a value that does not have it is
@@ -147,6 +147,32 @@ pub(crate) fn field_rules(path: &str, field: &RecordField, v: &mut Vec<Violation
                 "expect",
                 format!("the expected value of '{}': {why}", field.name),
             );
+        }
+    }
+}
+
+/// A check-in step's witness checks everyone else's identity; someone else
+/// of the audit duty (a log examiner) checks the witness's (CPS 5.2.4).
+pub(crate) fn check_in_rules(script: &Script, v: &mut Vec<Violation>) {
+    for (a, act) in script.acts.iter().enumerate() {
+        for (s, step) in act.steps.iter().enumerate() {
+            if step.action != Action::CheckIn {
+                continue;
+            }
+            let checker = script.participants.iter().any(|p| {
+                p.id != step.witness
+                    && (p.has_role(Role::LogExaminer) || p.has_role(Role::QualifiedAuditor))
+            });
+            if !checker {
+                v.push(Violation::new(
+                    format!("acts[{a}].steps[{s}].witness"),
+                    Some("CPS 5.2.4"),
+                    format!(
+                        "no one else of the audit duty checks the identity of '{}', who checks everyone in at step '{}': add a log-examiner",
+                        step.witness, step.id
+                    ),
+                ));
+            }
         }
     }
 }

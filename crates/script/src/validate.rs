@@ -76,6 +76,7 @@ pub fn validate(script: &Script) -> Vec<Violation> {
     keys_and_certificates(script, &mut v);
     log(script, &mut v);
     steps(script, &mut v);
+    crate::custody::check_in_rules(script, &mut v);
     v
 }
 

@@ -309,3 +309,20 @@ fn record_fields_say_what_their_value_must_be() {
         "its format is bag-serial",
     );
 }
+
+#[test]
+fn a_check_in_needs_someone_to_check_its_witness() {
+    let v = violations_after(
+        "root-p384",
+        &[(
+            "roles = [\"log-examiner\"]",
+            "roles = [\"service-operation-manager\"]",
+        )],
+    );
+    assert_refused(
+        &v,
+        "acts[0].steps[1].witness",
+        "CPS 5.2.4",
+        "no one else of the audit duty checks the identity of 'quinn'",
+    );
+}

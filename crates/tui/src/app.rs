@@ -5,15 +5,18 @@
 //! `view`), and no ceremony logic: every decision is the engine's; the TUI
 //! only asks, shows and passes answers on.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 use keyceremony_engine::operator::ResumeChoice;
-use keyceremony_engine::{InputError, Notice, Verdict};
+use keyceremony_engine::{InputError, Notice, PresenceChange, Verdict};
 use keyceremony_script::{Participant, Script, Step};
 
 use crate::channel::{Answer, Prompt, Reply};
 use crate::explain::Finished;
 use crate::frame::{self, Overlay};
+use crate::screens::presence::PresenceForm;
 use crate::screens::start::{Checked, StartInfo};
 use crate::screens::{Active, end_of_step, finished, start};
 
@@ -121,6 +124,12 @@ pub struct App {
     /// A custodian's copy of a new share matched: the bag question that
     /// follows tells the room it may look again.
     pub copy_matched: bool,
+    /// Participant -> (in the room, identified), as this screen saw it
+    /// recorded; the engine's record is the log.
+    pub room: BTreeMap<String, (bool, bool)>,
+    /// Who left or came back (F6), for the engine to record as the next
+    /// step begins.
+    pub presence_pending: Vec<PresenceChange>,
     /// Network interfaces up on the terminal (CPS 6.7), usually none.
     pub network: Vec<String>,
     /// True once the operators started the ceremony: before, nothing is
@@ -169,6 +178,8 @@ impl App {
             chosen: Vec::new(),
             copy_differs: None,
             copy_matched: false,
+            room: BTreeMap::new(),
+            presence_pending: Vec::new(),
             network: Vec::new(),
             started: false,
             resume: None,
@@ -206,6 +217,18 @@ impl App {
 
     pub fn participant(&self, id: &str) -> Option<&Participant> {
         self.participants.iter().find(|p| p.id == id)
+    }
+
+    /// Records that `id` is in the room or not.
+    pub fn present(&mut self, id: &str, in_room: bool, identified: bool) {
+        let known = self.room.get(id).is_some_and(|(_, i)| *i);
+        self.room
+            .insert(id.to_string(), (in_room, identified || known));
+    }
+
+    /// (in the room, identified) for `id`; nobody is, before the check-in.
+    pub fn whereabouts(&self, id: &str) -> (bool, bool) {
+        self.room.get(id).copied().unwrap_or((false, false))
     }
 
     /// The step entry the screen is about.
@@ -394,6 +417,13 @@ fn prompt_in(app: &mut App, prompt: Prompt) -> Option<Reply> {
     {
         return Some(Ok(Answer::Verdict(verdict)));
     }
+    // Asked as every step begins: answered at once with what F6 recorded.
+    if let Prompt::Presence { missing, .. } = &prompt
+        && missing.is_empty()
+    {
+        let changes = std::mem::take(&mut app.presence_pending);
+        return Some(Ok(Answer::Presence(changes)));
+    }
     let active = Active::open(app, prompt);
     app.active = Some(active);
     None
@@ -414,6 +444,10 @@ fn key_in(app: &mut App, key: KeyEvent) -> Option<Reply> {
     }
     if frame::is_abort_key(&key) {
         app.overlay = Some(frame::abort_dialog(app.started));
+        return None;
+    }
+    if key.code == crossterm::event::KeyCode::F(6) && app.started && !typing {
+        app.overlay = Some(Overlay::Presence(PresenceForm::new(app, Vec::new())));
         return None;
     }
     match app.active.take() {

@@ -6,8 +6,8 @@ use std::sync::mpsc::{self, Receiver, Sender};
 
 use keyceremony_engine::operator::{ExceptionReport, ResumeChoice};
 use keyceremony_engine::{
-    ClockReading, Decision, EngineError, Identity, Imminent, InputError, Interrupted, Notice,
-    Operator, Outcome, Raised, ShareShown, Verdict,
+    Attendance, ClockReading, Decision, EngineError, Imminent, InputError, Interrupted, Missing,
+    Notice, Operator, Outcome, PresenceChange, Raised, ShareShown, Verdict,
 };
 use keyceremony_script::{Participant, RecordField, Script, Secret, Step};
 use keyceremony_shares::{SecretKind, Share};
@@ -22,7 +22,16 @@ pub enum Prompt {
     CheckIn {
         step: Step,
         participant: Participant,
+        /// Who checks them: the step's witness, or for the witness, the
+        /// log examiner.
         witness: Participant,
+        /// Identified earlier in this ceremony: only asked whether present.
+        identified: bool,
+    },
+    /// Who left or came back; with people `missing`, the step waits for them.
+    Presence {
+        step: Step,
+        missing: Vec<Missing>,
     },
     Record {
         step: Step,
@@ -124,7 +133,8 @@ pub enum Prompt {
 /// checked on the engine's side.
 #[derive(Debug)]
 pub enum Answer {
-    Identity(Identity),
+    Attendance(Attendance),
+    Presence(Vec<PresenceChange>),
     /// A recorded value, a bag serial or an explanation.
     Text(String),
     ShareShown,
@@ -193,7 +203,8 @@ fn mismatch(question: &str, answer: &Answer) -> InputError {
     InputError::Invalid(format!(
         "internal error: the TUI answered {question} with {}",
         match answer {
-            Answer::Identity(_) => "an identity",
+            Answer::Attendance(_) => "an attendance",
+            Answer::Presence(_) => "presence changes",
             Answer::Text(_) => "a text",
             Answer::ShareShown => "a shown share",
             Answer::Custodians(_) => "a list of custodians",
@@ -224,15 +235,31 @@ impl Operator for ChannelOperator {
         &mut self,
         step: &Step,
         participant: &Participant,
-        witness: &Participant,
-    ) -> Result<Identity, InputError> {
+        checker: &Participant,
+        identified: bool,
+    ) -> Result<Attendance, InputError> {
         match self.ask(Prompt::CheckIn {
             step: step.clone(),
             participant: participant.clone(),
-            witness: witness.clone(),
+            witness: checker.clone(),
+            identified,
         })? {
-            Answer::Identity(identity) => Ok(identity),
+            Answer::Attendance(attendance) => Ok(attendance),
             other => Err(mismatch("a check-in", &other)),
+        }
+    }
+
+    fn presence(
+        &mut self,
+        step: &Step,
+        missing: &[Missing],
+    ) -> Result<Vec<PresenceChange>, InputError> {
+        match self.ask(Prompt::Presence {
+            step: step.clone(),
+            missing: missing.to_vec(),
+        })? {
+            Answer::Presence(changes) => Ok(changes),
+            other => Err(mismatch("who is in the room", &other)),
         }
     }
 

@@ -8,7 +8,10 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use keyceremony_engine::{Decision, EngineError, Imminent, InputError, Notice, Raised, Verdict};
+use keyceremony_engine::{
+    Attendance, Change, Decision, EngineError, Imminent, InputError, Missing, Notice, Raised,
+    Verdict,
+};
 use keyceremony_script::{LoadedScript, Participant, Script, Secret, Step};
 use keyceremony_shares::{SecretKind, Share, Zeroizing, split};
 use keyceremony_tui::{
@@ -387,43 +390,35 @@ fn the_witness_refuses_a_step_with_a_remark() {
     ));
 }
 
+/// The engine asks `checker` to check `id` in at step 1.2.
+fn check_in(app: &mut App, id: &str, checker: &str, identified: bool) {
+    prompt(
+        app,
+        Prompt::CheckIn {
+            step: script_step("1.2"),
+            participant: person(id),
+            witness: person(checker),
+            identified,
+        },
+    );
+}
+
 #[test]
 fn check_in_shows_each_participant_and_role_and_takes_the_document() {
     let mut app = running();
     begin_step(&mut app, "1.2");
-    prompt(
-        &mut app,
-        Prompt::CheckIn {
-            step: script_step("1.2"),
-            participant: person("ada"),
-            witness: person("quinn"),
-        },
-    );
+    check_in(&mut app, "ada", "quinn", false);
     type_text(&mut app, "passport");
-    let Answer::Identity(identity) = answer(press(&mut app, KeyCode::Enter)) else {
+    let Answer::Attendance(Attendance::Identified(identity)) =
+        answer(press(&mut app, KeyCode::Enter))
+    else {
         panic!("expected an identity");
     };
     assert_eq!(identity.document, "passport");
-    prompt(
-        &mut app,
-        Prompt::CheckIn {
-            step: script_step("1.2"),
-            participant: person("sam"),
-            witness: person("quinn"),
-        },
-    );
+    check_in(&mut app, "sam", "quinn", false);
     type_text(&mut app, "passport, compared with the roster");
     answer(press(&mut app, KeyCode::Enter));
-    prompt(
-        &mut app,
-        Prompt::CheckIn {
-            step: script_step("1.2"),
-            participant: person("carol"),
-            witness: person("quinn"),
-        },
-    );
-    // An empty entry is not a confirmation.
-    assert!(press(&mut app, KeyCode::Enter).is_none());
+    check_in(&mut app, "carol", "quinn", false);
     assert_shows(
         &app,
         &[
@@ -439,6 +434,150 @@ fn check_in_shows_each_participant_and_role_and_takes_the_document() {
             "Quinn Adeyemi confirms Carol Nakamura's identity",
         ],
     );
+}
+
+#[test]
+fn a_participant_is_recorded_absent_with_the_reason_and_the_witness_is_checked_by_the_log_examiner()
+{
+    let mut app = running();
+    begin_step(&mut app, "1.2");
+    check_in(&mut app, "erin", "quinn", false);
+    // Enter on an empty field records an absence, with its reason.
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert_shows(
+        &app,
+        &["Erin Kowalski is absent. Quinn Adeyemi records why:"],
+    );
+    assert!(
+        press(&mut app, KeyCode::Enter).is_none(),
+        "a reason is needed"
+    );
+    type_text(&mut app, "ill at home");
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Enter)),
+        Answer::Attendance(a) if a == Attendance::Absent {
+            reason: "ill at home".to_string()
+        }
+    ));
+    // The witness is checked by the log examiner.
+    check_in(&mut app, "quinn", "lena", false);
+    assert_shows(
+        &app,
+        &[
+            "[x] Erin Kowalski",
+            "absent: ill at home",
+            "Now: Quinn Adeyemi",
+            "Lena Fischer compares Quinn Adeyemi's photo identity document",
+        ],
+    );
+}
+
+#[test]
+fn a_resumes_check_in_asks_only_who_is_there() {
+    let mut app = running();
+    begin_step(&mut app, "2.2");
+    check_in(&mut app, "ada", "quinn", true);
+    assert_shows(
+        &app,
+        &[
+            "Ada Okafor was identified earlier in this ceremony",
+            "Y in the room  N absent",
+        ],
+    );
+    assert!(!screen(&app).contains("Kind of document"));
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Char('y'))),
+        Answer::Attendance(a) if a == Attendance::InRoom
+    ));
+    check_in(&mut app, "sam", "quinn", true);
+    press(&mut app, KeyCode::Char('n'));
+    type_text(&mut app, "stayed at the office");
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Enter)),
+        Answer::Attendance(a) if a == Attendance::Absent {
+            reason: "stayed at the office".to_string()
+        }
+    ));
+}
+
+/// An app past its check-in, everyone in the room.
+fn everyone_in(app: &mut App) {
+    begin_step(app, "1.2");
+    let ids: Vec<String> = shipped()
+        .participants
+        .iter()
+        .map(|p| p.id.clone())
+        .collect();
+    for id in ids {
+        let checker = if id == "quinn" { "lena" } else { "quinn" };
+        check_in(app, &id, checker, false);
+        type_text(app, "passport");
+        answer(press(app, KeyCode::Enter));
+    }
+}
+
+#[test]
+fn f6_records_who_leaves_and_comes_back_and_a_step_waits_for_whom_it_needs() {
+    let mut app = running();
+    everyone_in(&mut app);
+    begin_step(&mut app, "1.3");
+    press(&mut app, KeyCode::F(6));
+    assert_shows(&app, &["Who is in the room", "> Ada Okafor", "in the room"]);
+    for _ in 0..8 {
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Char('l'));
+    type_text(&mut app, "phone call");
+    press(&mut app, KeyCode::Enter);
+    assert_shows(&app, &["Lena Fischer leaves at", "phone call", "OUT"]);
+    press(&mut app, KeyCode::Enter);
+    assert!(app.overlay.is_none());
+    // The engine asks as the next step begins: the change is the answer.
+    let Some(Ok(Answer::Presence(changes))) = prompt(
+        &mut app,
+        Prompt::Presence {
+            step: script_step("1.4"),
+            missing: Vec::new(),
+        },
+    ) else {
+        panic!("answered at once");
+    };
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].participant, "lena");
+    assert!(matches!(&changes[0].change, Change::Leaves { reason } if reason == "phone call"));
+    // Step 1.3's witness is out: the step waits until she is back.
+    let missing = Missing {
+        participant: person("lena"),
+        needed_as: "the witness of step 1.3".to_string(),
+        whereabouts: "left at 10:00:00: phone call".to_string(),
+        identified: true,
+    };
+    assert!(
+        prompt(
+            &mut app,
+            Prompt::Presence {
+                step: script_step("1.3"),
+                missing: vec![missing],
+            },
+        )
+        .is_none()
+    );
+    assert_shows(
+        &app,
+        &[
+            "THIS STEP WAITS FOR:",
+            "Lena Fischer, the witness of step 1.3 (left at 10:00:00: phone call)",
+            "> Lena Fischer",
+        ],
+    );
+    press(&mut app, KeyCode::Char('r'));
+    let Answer::Presence(back) = answer(press(&mut app, KeyCode::Enter)) else {
+        panic!("not the presence");
+    };
+    assert!(matches!(
+        &back[0].change,
+        Change::Returns { document: None }
+    ));
 }
 
 #[test]
@@ -1389,6 +1528,7 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
                 step: script_step("1.2"),
                 participant: person(id),
                 witness: person("quinn"),
+                identified: false,
             },
         );
         type_text(&mut check_in, document);
@@ -1400,6 +1540,7 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
             step: script_step("1.2"),
             participant: person("carol"),
             witness: person("quinn"),
+            identified: false,
         },
     );
     type_text(&mut check_in, "national identity card");
@@ -1507,6 +1648,17 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
     captures.push(("share-entry", render(&login)));
 
     captures.push(("go-certificate", render(&go_screen())));
+    let mut presence = running();
+    everyone_in(&mut presence);
+    begin_step(&mut presence, "1.3");
+    press(&mut presence, KeyCode::F(6));
+    for _ in 0..8 {
+        press(&mut presence, KeyCode::Down);
+    }
+    press(&mut presence, KeyCode::Char('l'));
+    type_text(&mut presence, "phone call");
+    press(&mut presence, KeyCode::Enter);
+    captures.push(("presence", render(&presence)));
     let mut opening = bag_opened(None);
     type_text(&mut opening, "TEB-0102");
     captures.push(("bag-opened", render(&opening)));

@@ -112,9 +112,11 @@ impl Runner {
     ) -> Result<Entered, EngineError> {
         let quorum = self.script.script.activation.quorum(secret).clone();
         let threshold = quorum.threshold as usize;
+        // Only those in the room can come forward.
         let eligible: Vec<Participant> = quorum
             .custodians
             .iter()
+            .filter(|id| self.room.in_room(id))
             .filter_map(|id| self.script.script.participant(id).cloned())
             .collect();
         let chosen = operator.choose_custodians(step, secret, &eligible, threshold)?;
@@ -141,9 +143,10 @@ impl Runner {
                     secret.as_str()
                 )));
             }
-            if !self.checked_in.contains(id) {
+            if !self.room.in_room(id) {
                 return Err(refuse(format!(
-                    "custodian '{id}' has not checked in: every participant checks in before the HSM is used (CPS 5.2.3)"
+                    "custodian '{id}' is not in the room ({}): only a custodian checked in and in the room comes forward (CPS 5.2.3)",
+                    self.room.whereabouts(id)
                 )));
             }
         }

@@ -16,6 +16,7 @@ mod copy_check;
 mod custody;
 mod go;
 mod keys;
+mod presence;
 mod raised;
 mod resume;
 mod seal;

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::operator::Operator;
 use crate::outputs::{self, OutDir};
 use crate::resume::{self, Interrupted};
-use crate::run::{GeneratedKey, Outcome, Runner, SignedCertificate, hex_upper};
+use crate::run::{GeneratedKey, Outcome, Runner, SignedCertificate, acting_role, hex_upper};
 use crate::{EngineError, Settings, files};
 
 impl Runner {
@@ -70,18 +70,22 @@ impl Runner {
         self.exceptions = interrupted.exceptions;
         self.log_key_recorded = interrupted.log_key_recorded;
         self.recovery = Some(interrupted.clone());
-        self.tool_record(
+        // The room's decision, recorded by the witness who seals the log.
+        let witness = self.participant(&self.script.script.log.witness)?;
+        self.person_record(
+            &witness,
+            acting_role(&witness),
             Some(&step.id),
             EventKind::Recorded,
             format!(
-                "ceremony resumed at step {} after an interruption; {} steps had ended",
+                "{} records the room's decision: ceremony resumed at step {} after an interruption; {} steps had ended",
+                witness.name,
                 step.id,
                 interrupted.completed.len()
             ),
             json!({ "resumed_at": step.id, "completed": interrupted.completed, "entries_before": interrupted.entries }),
         )?;
         self.move_aside_unaccounted(&interrupted.files)?;
-        let witness = self.participant(&self.script.script.log.witness)?;
         self.check_in(operator, &step, &witness)?;
         if interrupted.logged_in {
             self.login(operator, &step)?;

@@ -8,11 +8,37 @@
 use std::collections::BTreeMap;
 
 use keyceremony_script::{Action, Participant, Script, Secret, Step, bag_serial_refusal};
+use secrecy::SecretString;
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 use super::{AnswersFile, StepAnswers};
-use crate::operator::InputError;
-use crate::questions::{Decision, Raised};
+use crate::operator::{Identity, InputError};
+use crate::questions::{
+    Attendance, Change, ClockReading, Decision, Missing, PresenceChange, Raised,
+};
+
+/// `[[presence]]`: a participant leaves (`leaves = "why"`) or comes back
+/// (`returns = true`, with `document` for someone absent at the check-in)
+/// as step `step` begins.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PresenceAnswer {
+    step: String,
+    participant: String,
+    #[serde(default)]
+    leaves: Option<String>,
+    #[serde(default)]
+    returns: bool,
+    #[serde(default)]
+    document: Option<String>,
+}
+
+/// A check-in answer: the document checked, or why someone is absent.
+enum CheckIn {
+    Document(String),
+    Absent(String),
+}
 
 /// `[steps."ID".decisions.SUBJECT]`: the witness's decision, written in
 /// advance, on an exception the tool raises if it finds the deviation.
@@ -68,7 +94,29 @@ impl AnswersFile {
         script: &Script,
         step: &Step,
         answers: &StepAnswers,
+        rehearsal: bool,
     ) -> Result<(), InputError> {
+        match step.action {
+            Action::InitToken => {
+                for secret in Secret::ALL {
+                    for custodian in &script.activation.quorum(secret).custodians {
+                        if !answers
+                            .bags
+                            .get(custodian)
+                            .is_some_and(|b| b.contains_key(secret.as_str()))
+                        {
+                            return Err(self.missing(format!(
+                                "bag serial for {custodian}'s share of the {} in [steps.\"{}\".bags.{custodian}]",
+                                secret.as_str(),
+                                step.id
+                            )));
+                        }
+                    }
+                }
+            }
+            Action::ClockCheck => self.preflight_clock(step, answers, rehearsal)?,
+            _ => {}
+        }
         for field in &step.record {
             let value = answers.record.get(&field.name);
             if let Some(why) = field.format().zip(value).and_then(|(f, v)| f.refuse(v)) {
@@ -325,5 +373,214 @@ impl AnswersFile {
                     secret.as_str()
                 ))
             })
+    }
+}
+
+impl AnswersFile {
+    /// `[check-in] id = "passport"` or `id = { absent = "reason" }`.
+    fn check_in_of(&self, participant: &Participant) -> Result<CheckIn, InputError> {
+        let malformed = || {
+            InputError::Invalid(format!(
+                "the answers file {} has a check-in answer for '{}' that is neither the kind of identity document checked (\"passport\") nor {{ absent = \"the reason\" }}",
+                self.path.display(),
+                participant.id
+            ))
+        };
+        match self.check_in.get(&participant.id) {
+            None => Err(self.missing(format!("check-in answer for '{}'", participant.id))),
+            Some(toml::Value::String(document)) if !document.trim().is_empty() => {
+                Ok(CheckIn::Document(document.clone()))
+            }
+            Some(toml::Value::Table(table)) if table.len() == 1 => match table.get("absent") {
+                Some(toml::Value::String(reason)) if !reason.trim().is_empty() => {
+                    Ok(CheckIn::Absent(reason.clone()))
+                }
+                _ => Err(malformed()),
+            },
+            Some(_) => Err(malformed()),
+        }
+    }
+
+    pub(super) fn check_in_answer(&self, participant: &Participant) -> Result<(), InputError> {
+        self.check_in_of(participant).map(|_| ())
+    }
+
+    /// At a check-in: the document checked, or, for someone identified
+    /// earlier in this ceremony (a resume), only that they are there.
+    pub(super) fn attendance(
+        &self,
+        participant: &Participant,
+        identified: bool,
+    ) -> Result<Attendance, InputError> {
+        Ok(match self.check_in_of(participant)? {
+            CheckIn::Document(_) if identified => Attendance::InRoom,
+            CheckIn::Document(document) => Attendance::Identified(Identity { document }),
+            CheckIn::Absent(reason) => Attendance::Absent { reason },
+        })
+    }
+
+    /// Every `[[presence]]` names a step and a participant of the script,
+    /// and either leaves with a reason or returns.
+    pub(super) fn preflight_presence(&self, script: &Script) -> Result<(), InputError> {
+        for (i, answer) in self.presence.iter().enumerate() {
+            let place = format!(
+                "the answers file {}, [[presence]] number {}",
+                self.path.display(),
+                i + 1
+            );
+            if !script.steps().any(|(_, s)| s.id == answer.step) {
+                return Err(InputError::Invalid(format!(
+                    "{place}: step '{}' is not in the script",
+                    answer.step
+                )));
+            }
+            if script.participant(&answer.participant).is_none() {
+                return Err(InputError::Invalid(format!(
+                    "{place}: '{}' is not a participant",
+                    answer.participant
+                )));
+            }
+            match (&answer.leaves, answer.returns) {
+                (Some(reason), false) if !reason.trim().is_empty() => {}
+                (None, true) => {}
+                _ => {
+                    return Err(InputError::Invalid(format!(
+                        "{place}: give either leaves = \"the reason\" or returns = true"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The changes the file gives as `step` begins; with `missing`, the
+    /// step would wait for people the file never brings back.
+    pub(super) fn answer_presence(
+        &self,
+        step: &Step,
+        missing: &[Missing],
+    ) -> Result<Vec<PresenceChange>, InputError> {
+        if let Some(first) = missing.first() {
+            let who: Vec<String> = missing
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} ({}; {})",
+                        m.participant.name, m.needed_as, m.whereabouts
+                    )
+                })
+                .collect();
+            return Err(self.missing(format!(
+                "return of {} before step {}, which needs them in the room: {}. Add [[presence]] step = \"{}\", participant = \"{}\", returns = true",
+                first.participant.name,
+                step.id,
+                who.join("; "),
+                step.id,
+                first.participant.id
+            )));
+        }
+        let at = chrono::Utc::now();
+        Ok(self
+            .presence
+            .iter()
+            .filter(|a| a.step == step.id)
+            .map(|a| PresenceChange {
+                participant: a.participant.clone(),
+                change: match &a.leaves {
+                    Some(reason) => Change::Leaves {
+                        reason: reason.clone(),
+                    },
+                    None => Change::Returns {
+                        document: a.document.clone(),
+                    },
+                },
+                at,
+            })
+            .collect())
+    }
+}
+
+impl AnswersFile {
+    /// The reference clock's time, or in a rehearsal "system".
+    fn preflight_clock(
+        &self,
+        step: &Step,
+        answers: &StepAnswers,
+        rehearsal: bool,
+    ) -> Result<(), InputError> {
+        match answers.reference_time.as_deref() {
+            None => Err(self.missing(format!(
+                "reference-time (the reference clock's reading, RFC 3339) in step {}",
+                step.id
+            ))),
+            Some("system") if !rehearsal => Err(InputError::Invalid(format!(
+                "step {}: reference-time = \"system\" is for rehearsals only; a ceremony's witness reads a reference clock",
+                step.id
+            ))),
+            Some("system") => Ok(()),
+            Some(time) => chrono::DateTime::parse_from_rfc3339(time)
+                .map(|_| ())
+                .map_err(|e| {
+                    InputError::Invalid(format!(
+                        "step {}: reference-time '{time}' is not an RFC 3339 time: {e}",
+                        step.id
+                    ))
+                }),
+        }
+    }
+
+    /// The reference clock's reading as the file gives it, and the
+    /// terminal's time now; "system" in a rehearsal is the terminal's own.
+    pub(super) fn answer_clock(&self, step: &Step) -> Result<ClockReading, InputError> {
+        let system = chrono::Utc::now();
+        let reference = match self
+            .steps
+            .get(&step.id)
+            .and_then(|a| a.reference_time.as_deref())
+        {
+            Some("system") if self.rehearsal => system,
+            Some(time) => chrono::DateTime::parse_from_rfc3339(time)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|e| InputError::Invalid(format!("reference-time '{time}': {e}")))?,
+            None => return Err(self.missing(format!("reference-time in step {}", step.id))),
+        };
+        Ok(ClockReading { reference, system })
+    }
+
+    /// `custodian`'s share of `secret` from the rehearsal's share file: at
+    /// a login, and when the file is read back before the shares are wiped.
+    pub(super) fn rehearsal_share(
+        &self,
+        custodian: &Participant,
+        secret: Secret,
+    ) -> Result<SecretString, InputError> {
+        let dir = self.shares_dir.as_ref().ok_or_else(|| {
+            InputError::Missing(
+                "a headless run reads shares only from a rehearsal's share files, and none were given".to_string(),
+            )
+        })?;
+        let path = dir.join(format!("{}.share", custodian.id));
+        let text = Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
+            InputError::Missing(format!(
+                "cannot read {}'s rehearsal share file {}: {e}",
+                custodian.id,
+                path.display()
+            ))
+        })?);
+        let mut table: toml::Table = toml::from_str(&text).map_err(|e| {
+            InputError::Invalid(format!(
+                "{} is not a rehearsal share file: {}",
+                path.display(),
+                e.message()
+            ))
+        })?;
+        match table.remove(secret.as_str()) {
+            Some(toml::Value::String(share)) => Ok(SecretString::from(share)),
+            _ => Err(InputError::Missing(format!(
+                "{} holds no share of the {}",
+                path.display(),
+                secret.as_str()
+            ))),
+        }
     }
 }

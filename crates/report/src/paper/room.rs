@@ -1,6 +1,6 @@
 //! The parts of the paper script that keep dual control and custody in the
-//! room: the performer's go before an irreversible HSM action, and what a
-//! recorded value is checked against.
+//! room: the performer's go before an irreversible HSM action, what a
+//! recorded value is checked against, and who leaves and comes back.
 
 use keyceremony_script::{Action, RecordField, Script, Step};
 
@@ -46,4 +46,36 @@ pub(super) fn field_label(field: &RecordField) -> String {
         (None, None, Some(item)) => format!("{} (a new bag for the {item})", field.label),
         (None, None, None) => field.label.clone(),
     }
+}
+
+/// Rows on the presence sheet.
+const PRESENCE_ROWS: usize = 8;
+
+/// The presence sheet: who left the room and came back, with the times
+/// the tool shows (F6), initialled by the witness.
+pub(super) fn presence_sheet() -> Vec<Block> {
+    vec![
+        Block::Heading(2, "Leaving and returning".to_string()),
+        Block::Para(vec![crate::doc::text(
+            "Anyone who leaves the room during the ceremony, and comes back, is written here \
+             with the times the tool records (F6 in the TUI); a step does not begin while \
+             its performer, its witness or the custodians it needs are out. Someone absent at \
+             the check-in who comes in later shows their identity document first.",
+        )]),
+        Block::Table(Table {
+            header: [
+                "Participant",
+                "Left (UTC)",
+                "Why",
+                "Came back (UTC)",
+                "Witness (initials)",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: (0..PRESENCE_ROWS)
+                .map(|_| vec![Vec::new(), Vec::new(), Vec::new(), Vec::new(), initials()])
+                .collect(),
+            kind: TableKind::Sheet,
+        }),
+    ]
 }

@@ -1,7 +1,9 @@
-//! "Dual control in the room": the performer's go before each irreversible
-//! HSM action, with what the room was shown (CPS 5.2.2, 6.1.1). An HSM
-//! action with no go before it in its step is a finding, and so is a clock
-//! check beyond the policy's limit (CPS 5.5.5).
+//! "Dual control in the room": who was in the room (absences at the
+//! check-ins, who left and came back, with the times), and the performer's
+//! go before each irreversible HSM action, with what the room was shown
+//! (CPS 5.2.2, 5.2.3, 6.1.1). An HSM action with no go before it in its step
+//! is a finding, and so is a clock check beyond the policy's limit (CPS
+//! 5.5.5).
 
 use crate::context::{Ctx, str_at};
 use crate::doc::{Block, Table, TableKind, cell, code_cell, para};
@@ -36,6 +38,39 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
                 limit / 1000
             ));
         }
+    }
+    let movements: Vec<Vec<crate::doc::Cell>> = ctx
+        .entries
+        .iter()
+        .filter_map(|e| {
+            let who = ctx.name(str_at(&e.data, "participant")?);
+            let what = match e.kind.as_str() {
+                "check-in" if e.data.get("present").and_then(|v| v.as_bool()) == Some(false) => {
+                    format!("absent: {}", str_at(&e.data, "reason").unwrap_or("-"))
+                }
+                "presence" if str_at(&e.data, "change") == Some("leaves") => {
+                    format!("leaves: {}", str_at(&e.data, "reason").unwrap_or("-"))
+                }
+                "presence" => "comes back".to_string(),
+                _ => return None,
+            };
+            let at = str_at(&e.data, "at").unwrap_or(&e.time);
+            Some(vec![
+                code_cell(e.step.clone().unwrap_or_default()),
+                cell(ctx.clock(at)),
+                cell(who),
+                cell(what),
+            ])
+        })
+        .collect();
+    if !movements.is_empty() {
+        blocks.push(Block::Table(Table {
+            header: ["Step", "Time", "Participant", "In or out of the room"]
+                .map(String::from)
+                .to_vec(),
+            rows: movements,
+            kind: TableKind::Data,
+        }));
     }
     let gos: Vec<_> = ctx.of_kind("go").collect();
     for e in &ctx.entries {

@@ -22,6 +22,7 @@ pub mod finished;
 pub mod go;
 pub mod network;
 pub mod pin;
+pub mod presence;
 pub mod record;
 pub mod resume;
 pub mod seal;
@@ -40,6 +41,7 @@ use end_of_step::{EndAsks, EndOfStep};
 use go::Go;
 use network::Network;
 use pin::WitnessPin;
+use presence::PresenceForm;
 use record::Record;
 use resume::Resume;
 use seal::Seal;
@@ -66,6 +68,8 @@ pub enum Active {
     Go(Go),
     Decide(Decide),
     CopyBack(CopyBack),
+    /// A step waits for people who are out of the room.
+    Presence(PresenceForm),
 }
 
 impl Active {
@@ -76,12 +80,16 @@ impl Active {
                 step,
                 participant,
                 witness,
+                identified,
             } => Active::CheckIn(CheckIn {
                 step,
                 participant,
                 witness,
+                identified,
                 input: TextInput::default(),
+                absent: None,
             }),
+            Prompt::Presence { missing, .. } => Active::Presence(PresenceForm::new(app, missing)),
             Prompt::Record {
                 step,
                 field,
@@ -263,14 +271,16 @@ impl Active {
             Active::Go(screen) => screen.key(key),
             Active::Decide(screen) => screen.key(key),
             Active::CopyBack(screen) => screen.key(key),
+            Active::Presence(screen) => screen.answer(app, key),
         }
     }
 
     /// True when printable keys go into a field, so `?` is a character.
     pub fn typing(&self) -> bool {
         match self {
-            Active::CheckIn(_)
-            | Active::Record(_)
+            Active::CheckIn(screen) => screen.typing(),
+            Active::Presence(screen) => screen.typing(),
+            Active::Record(_)
             | Active::Bag(_)
             | Active::Share(_)
             | Active::CopyBack(_)
@@ -295,8 +305,9 @@ impl Active {
             Active::EndOfStep(screen) => screen.keys(),
             Active::Go(screen) => screen.keys(),
             Active::Decide(screen) => screen.keys(),
-            Active::CheckIn(_)
-            | Active::Record(_)
+            Active::CheckIn(screen) => screen.keys(),
+            Active::Presence(screen) => screen.keys(),
+            Active::Record(_)
             | Active::Bag(_)
             | Active::Clock(_)
             | Active::WitnessPin(_)
