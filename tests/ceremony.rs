@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{
-    BIN, Lab, assert_private_key_attributes, edited, list_objects, module, shipped, text, user_pin,
+    BIN, Lab, assert_private_key_attributes, edited, list_objects, module, resumed_check_ins,
+    room_reads_the_bags, shipped, text, user_pin,
 };
 use sha2::{Digest, Sha256};
 
@@ -762,7 +763,7 @@ fn killed_after_any_step_a_ceremony_resumes_or_aborts_with_a_verifying_log() {
                     "\n[resume]\nchoice = \"resume\"\ncustodians = [\"carol\", \"dave\"]\nhead = \"{head}\"\n"
                 ),
             );
-            let run = lab.run(&script, &resume, &out);
+            let run = lab.run(&script, &room_reads_the_bags(&resume, &out), &out);
             assert!(
                 run.status.success(),
                 "resume after {step}: {}",
@@ -784,7 +785,7 @@ fn killed_after_any_step_a_ceremony_resumes_or_aborts_with_a_verifying_log() {
                     "\n[resume]\nchoice = \"abort\"\nreason = \"fault drill\"\ncustodians = [\"dave\", \"erin\"]\nhead = \"{head}\"\n"
                 ),
             );
-            let run = lab.run(&script, &abort, &out);
+            let run = lab.run(&script, &room_reads_the_bags(&abort, &out), &out);
             let (code, report) = verify_log(&out.join("ceremony.log"), &["--witness-key", key]);
             assert_eq!(code, 3, "aborted after {step}: {report}");
             let log = std::fs::read_to_string(out.join("ceremony.log")).unwrap();
@@ -827,8 +828,37 @@ fn mistype_share(out: &Path, custodian: &str) {
     std::fs::write(&path, body.replace(share, &typo)).unwrap();
 }
 
-#[test]
-fn a_mistyped_share_is_refused_by_name_before_any_login_and_the_limit_stops_the_ceremony() {
+/// Puts `holder`'s user-PIN share into `presenter`'s rehearsal share file:
+/// `presenter` comes forward with a share issued to someone else.
+fn present_share_of(out: &Path, holder: &str, presenter: &str) {
+    let user_pin_line = |who: &str| {
+        let body =
+            std::fs::read_to_string(out.join(format!("rehearsal-shares/{who}.share"))).unwrap();
+        let line = body
+            .lines()
+            .find(|l| l.starts_with("user-pin = "))
+            .unwrap()
+            .to_string();
+        (body, line)
+    };
+    let (_, theirs) = user_pin_line(holder);
+    let (body, own) = user_pin_line(presenter);
+    let path = out.join(format!("rehearsal-shares/{presenter}.share"));
+    std::fs::write(path, body.replace(&own, &theirs)).unwrap();
+}
+
+/// The log's entries of `kind`.
+fn of_kind(out: &Path, kind: &str) -> Vec<serde_json::Value> {
+    log_entries(out)
+        .into_iter()
+        .filter(|e| e["kind"] == kind)
+        .collect()
+}
+
+/// A P-384 rehearsal killed once every share is handed out (step 2.1), and
+/// the answers that resume it with Carol and David: the lab, the script,
+/// the answers and the output folder.
+fn shares_handed_out() -> (Lab, PathBuf, PathBuf, PathBuf) {
     let lab = Lab::new();
     let (script, _) = shipped("root-p384");
     let out = lab.path("out");
@@ -841,17 +871,25 @@ fn a_mistyped_share_is_refused_by_name_before_any_login_and_the_limit_stops_the_
             "\n[resume]\nchoice = \"resume\"\ncustodians = [\"carol\", \"dave\"]\nhead = \"{head}\"\n"
         ),
     );
+    (lab, script, resume, out)
+}
+
+#[test]
+fn a_mistyped_share_is_refused_by_name_before_any_login_and_counted_apart_from_logins() {
+    let (lab, script, resume, out) = shares_handed_out();
     mistype_share(&out, "carol");
     let run = lab.run(&script, &resume, &out);
     let stderr = text(&run.stderr);
     assert!(!run.status.success());
-    assert!(stderr.contains("3 failed activation attempts"), "{stderr}");
-    let entries = log_entries(&out);
-    let refused: Vec<_> = entries
-        .iter()
-        .filter(|e| e["kind"] == "share-rejected")
-        .collect();
-    assert_eq!(refused.len(), 3);
+    // A typo never reaches the token: it counts against the refused shares'
+    // limit, not the token's.
+    assert!(
+        stderr.contains("5 share(s) were refused in this ceremony")
+            && stderr.contains("hsm.max_refused_shares = 5"),
+        "{stderr}"
+    );
+    let refused = of_kind(&out, "share-rejected");
+    assert_eq!(refused.len(), 5);
     for entry in &refused {
         assert_eq!(entry["actor"]["id"], "carol");
         let description = entry["description"].as_str().unwrap();
@@ -860,13 +898,52 @@ fn a_mistyped_share_is_refused_by_name_before_any_login_and_the_limit_stops_the_
             "{description}"
         );
     }
-    assert!(
-        !entries
-            .iter()
-            .any(|e| e["kind"] == "login-failed" || e["kind"] == "login-succeeded")
-    );
+    assert!(of_kind(&out, "login-failed").is_empty());
+    assert!(of_kind(&out, "login-succeeded").is_empty());
+
+    // The count is the ceremony's, from its log: the next run does not
+    // start again from zero, it can only abort.
+    let again = lab.run(&script, &resume, &out);
+    let stderr = text(&again.stderr);
+    assert!(!again.status.success());
+    assert!(stderr.contains("can only be aborted"), "{stderr}");
+    assert_eq!(of_kind(&out, "share-rejected").len(), 5);
     let (code, _) = verify_log(&out.join("ceremony.log"), &[]);
     assert_eq!(code, 3);
+}
+
+#[test]
+fn a_share_presented_by_anyone_but_its_custodian_is_refused_recorded_and_counted() {
+    let (lab, script, resume, out) = shares_handed_out();
+    // David comes forward with the share issued to Erin (share 3).
+    present_share_of(&out, "erin", "dave");
+    let run = lab.run(&script, &resume, &out);
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success(), "{}", text(&run.stdout));
+    assert!(
+        stderr.contains("share 3 of the user-pin was issued to Erin Kowalski, not to David Mensah"),
+        "{stderr}"
+    );
+    let refused = of_kind(&out, "share-rejected");
+    assert_eq!(refused.len(), 5, "every refusal is recorded and counted");
+    for entry in &refused {
+        assert_eq!(entry["actor"]["id"], "dave");
+        assert!(
+            entry["data"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("issued to Erin Kowalski"),
+            "{entry}"
+        );
+    }
+    // Carol's share was entered, Erin's never passed for David's.
+    let entered = of_kind(&out, "share-entered");
+    assert!(
+        entered.iter().all(|e| e["actor"]["id"] == "carol"),
+        "{entered:?}"
+    );
+    assert!(of_kind(&out, "login-succeeded").is_empty());
+    assert!(of_kind(&out, "login-failed").is_empty());
 }
 
 #[test]
@@ -893,4 +970,616 @@ fn the_same_custodian_twice_is_refused() {
             .iter()
             .any(|e| e["kind"] == "share-entered" || e["kind"] == "login-failed")
     );
+}
+
+#[test]
+fn the_performer_gives_the_go_before_every_irreversible_hsm_action() {
+    let lab = Lab::new();
+    let (script, answers) = shipped("root-p384");
+    let out = lab.path("out");
+    let run = lab.run(&script, &answers, &out);
+    let stdout = text(&run.stdout);
+    assert!(run.status.success(), "{stdout}{}", text(&run.stderr));
+    // Headless, the room's view is printed before each go.
+    for shown in [
+        "ABOUT TO initialise token serial",
+        "ABOUT TO generate the ECC P-384 root key pair",
+        "ABOUT TO sign the root certificate",
+        "basicConstraints, critical: CA:TRUE",
+        "pre-signing lint: no finding",
+    ] {
+        assert!(stdout.contains(shown), "'{shown}' not printed:\n{stdout}");
+    }
+    let entries = log_entries(&out);
+    let position = |kind: &str| entries.iter().position(|e| e["kind"] == kind).unwrap();
+    let gos: Vec<&serde_json::Value> = entries.iter().filter(|e| e["kind"] == "go").collect();
+    assert_eq!(gos.len(), 3, "{gos:?}");
+    for (go, (action, acted)) in gos.iter().zip([
+        ("init-token", "token-init-requested"),
+        ("generate-key", "key-generation-requested"),
+        ("self-sign", "signature-requested"),
+    ]) {
+        assert_eq!(go["data"]["action"], action);
+        assert_eq!(go["actor"]["id"], "ada", "the performer gives the go");
+        let at = entries.iter().position(|e| e == *go).unwrap();
+        let next = entries
+            .iter()
+            .position(|e| e["kind"] == acted && e["step"] == go["step"])
+            .unwrap();
+        assert!(at < next, "the go comes before {acted}");
+    }
+    let signing = gos[2];
+    let requested = &entries[position("signature-requested")];
+    assert_eq!(
+        signing["data"]["tbs_sha256"],
+        requested["data"]["tbs_sha256"]
+    );
+    let facts = &signing["data"]["facts"];
+    for fact in [
+        "Subject",
+        "Issuer",
+        "Serial",
+        "Not before",
+        "Not after",
+        "Extensions",
+        "Key SHA-256",
+    ] {
+        assert!(facts[fact].is_string(), "no {fact} in {facts}");
+    }
+    let generated = &entries[position("key-generated")];
+    let key_sha = generated["data"]["public_key_sha256"].as_str().unwrap();
+    assert_eq!(
+        facts["Key SHA-256"].as_str().unwrap().replace(' ', ""),
+        key_sha,
+        "the certificate shown holds the key generated"
+    );
+    assert_eq!(signing["data"]["lint"], serde_json::json!([]));
+    // The custodians type their shares for the signature only after the go.
+    let shares_for_signature = entries
+        .iter()
+        .position(|e| e["kind"] == "share-entered" && e["step"] == signing["step"])
+        .unwrap();
+    assert!(entries.iter().position(|e| e == signing).unwrap() < shares_for_signature);
+}
+
+#[test]
+fn an_answers_file_without_the_performers_go_is_refused() {
+    let lab = Lab::new();
+    let (script, answers) = shipped("root-p384");
+    let body = std::fs::read_to_string(answers).unwrap();
+    for (edit, expected) in [
+        (
+            body.replacen("go = \"ada\"\n", "", 1),
+            "go = \"ada\" in [steps.\"2.1\"]: the performer's go before the token's initialisation",
+        ),
+        (
+            body.replacen("go = \"ada\"", "go = \"sam\"", 1),
+            "the go before the token's initialisation is given by the step's performer, 'ada'",
+        ),
+    ] {
+        let edited = lab.path("go.answers.toml");
+        std::fs::write(&edited, edit).unwrap();
+        refused(&lab, &script, &edited, &[expected]);
+    }
+}
+
+/// The shipped P-384 answers with step 1.4's reference time replaced, and
+/// `extra` added to that step.
+fn clock_answers(lab: &Lab, reference: &str, extra: &str) -> PathBuf {
+    let (_, answers) = shipped("root-p384");
+    let body = std::fs::read_to_string(answers).unwrap();
+    let from = "reference-time = \"system\"\n";
+    assert!(body.contains(from));
+    let path = lab.path("clock.answers.toml");
+    std::fs::write(
+        &path,
+        body.replace(from, &format!("reference-time = \"{reference}\"\n{extra}")),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_clock_beyond_the_policys_limit_is_not_confirmed_without_the_witnesss_decision() {
+    let lab = Lab::new();
+    let (script, _) = shipped("root-p384");
+    // A reference clock reading years away from the terminal's.
+    let out = lab.path("undecided");
+    let run = lab.run(
+        &script,
+        &clock_answers(&lab, "2020-01-01T00:00:00Z", ""),
+        &out,
+    );
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success());
+    for expected in [
+        "the tool raised an exception in step 1.4",
+        "beyond the 60 s that policy 'reference-cps' allows (CPS 5.5.5)",
+        "[steps.\"1.4\".decisions.clock]",
+    ] {
+        assert!(stderr.contains(expected), "'{expected}' not in:\n{stderr}");
+    }
+    let kinds: Vec<String> = log_entries(&out)
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert!(kinds.contains(&"clock-check".to_string()));
+    assert!(!kinds.contains(&"exception".to_string()));
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "witness-confirmed").count(),
+        3,
+        "1.4 is not confirmed"
+    );
+
+    // Not accepted: the step stops, the witness's remark recorded.
+    let out = lab.path("refused");
+    let answers = clock_answers(
+        &lab,
+        "2020-01-01T00:00:00Z",
+        "decisions.clock = { accepted = false, remark = \"set the clock first\" }\n",
+    );
+    let run = lab.run(&script, &answers, &out);
+    assert!(!run.status.success());
+    assert!(
+        text(&run.stderr).contains("did not accept exception 1"),
+        "{}",
+        text(&run.stderr)
+    );
+    let exception = of_kind(&out, "exception").remove(0);
+    assert_eq!(exception["data"]["accepted"], false);
+    assert_eq!(exception["data"]["raised_by_tool"], "clock");
+
+    // Accepted: recorded as an exception, and a finding of the report.
+    let out = lab.path("accepted");
+    let answers = clock_answers(
+        &lab,
+        "2020-01-01T00:00:00Z",
+        "decisions.clock = { accepted = true, remark = \"drill: reference clock wrong\" }\n",
+    );
+    let run = lab.run(&script, &answers, &out);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let exception = of_kind(&out, "exception").remove(0);
+    assert_eq!(exception["step"], "1.4");
+    assert_eq!(exception["data"]["accepted"], true);
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("beyond the policy's 60 s (CPS 5.5.5)"),
+        "the report's findings name the clock"
+    );
+}
+
+#[test]
+fn malformed_decisions_in_the_answers_file_are_refused() {
+    let lab = Lab::new();
+    let (script, _) = shipped("root-p384");
+    for (extra, expected) in [
+        (
+            "decisions.clock = { accepted = false }\n",
+            "does not accept 'clock' in [steps.\"1.4\".decisions] without a remark",
+        ),
+        (
+            "decisions.clock = { accepted = \"yes\" }\n",
+            "invalid type: string \"yes\", expected a boolean",
+        ),
+        (
+            "decisions.clok = { accepted = true }\n",
+            "decides 'clok' in [steps.\"1.4\".decisions], an exception that step cannot raise (it can raise: clock)",
+        ),
+    ] {
+        let answers = clock_answers(&lab, "system", extra);
+        refused(&lab, &script, &answers, &[expected]);
+    }
+}
+
+#[test]
+fn a_rehearsal_reads_every_share_file_back_before_the_tool_wipes_the_shares() {
+    let lab = Lab::new();
+    let (script, answers) = shipped("root-p384");
+    let first = lab.path("first");
+    let run = lab.run(&script, &answers, &first);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let checks = of_kind(&first, "copy-checked");
+    // Every share, SO-PIN shares included, read back from its file.
+    assert_eq!(checks.len(), 6, "{checks:?}");
+    for (secret, custodians) in [
+        ("so-pin", ["farid", "grace", "hana"]),
+        ("user-pin", ["carol", "dave", "erin"]),
+    ] {
+        for custodian in custodians {
+            assert!(
+                checks.iter().any(|c| c["data"]["custodian"] == custodian
+                    && c["data"]["secret"] == secret
+                    && c["data"]["matches"] == true
+                    && c["data"]["from"] == "rehearsal share file"),
+                "{custodian}'s {secret} share not read back: {checks:?}"
+            );
+        }
+    }
+
+    // Share files that are not the ones this run wrote (another run's):
+    // the read-back finds it before any share is wiped, and the step stops.
+    let other = Lab::new();
+    let out = other.path("second");
+    let run = other
+        .cmd()
+        .args(other.run_args(&script, &answers, &out))
+        .arg("--rehearsal-shares")
+        .arg(first.join("rehearsal-shares"))
+        .output()
+        .unwrap();
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        stderr.contains("Carol Nakamura's copy of share 1 of 3 of the user-pin does not match the share the tool made"),
+        "{stderr}"
+    );
+    let checks = of_kind(&out, "copy-checked");
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0]["data"]["matches"], false);
+    assert!(
+        checks[0]["data"]["difference"]
+            .as_str()
+            .unwrap()
+            .contains("reads as share 1 of set U-"),
+        "{checks:?}"
+    );
+}
+
+/// The shipped P-384 answers with `edits` made to them.
+fn answers_edited(lab: &Lab, edits: &[(&str, &str)]) -> PathBuf {
+    let (_, answers) = shipped("root-p384");
+    let mut body = std::fs::read_to_string(answers).unwrap();
+    for (from, to) in edits {
+        assert!(body.contains(from), "{from} not in the answers");
+        body = body.replacen(from, to, 1);
+    }
+    let path = lab.path("edited.answers.toml");
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+#[test]
+fn every_bag_is_chained_from_its_issue_through_every_activation() {
+    let lab = Lab::new();
+    let (script, answers) = shipped("root-p384");
+    let out = lab.path("out");
+    let run = lab.run(&script, &answers, &out);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    // Carol's user-PIN share: issued in 0102, opened and resealed at 2.2
+    // and at the seal.
+    let chain: Vec<(String, String, String)> = log_entries(&out)
+        .iter()
+        .filter(|e| e["data"]["custodian"] == "carol" && e["data"]["secret"] == "user-pin")
+        .filter_map(|e| {
+            let serial = e["data"]["bag"].as_str().or(e["data"]["serial"].as_str())?;
+            Some((
+                e["step"].as_str().unwrap().to_string(),
+                e["kind"].as_str().unwrap().to_string(),
+                serial.to_string(),
+            ))
+        })
+        .collect();
+    let expected: Vec<(String, String, String)> = [
+        ("2.1", "share-issued", "REHEARSAL-TEB-0102"),
+        ("2.2", "bag-opened", "REHEARSAL-TEB-0102"),
+        ("2.2", "bag-sealed", "REHEARSAL-TEB-0112"),
+        ("5.4", "bag-opened", "REHEARSAL-TEB-0112"),
+        ("5.4", "bag-sealed", "REHEARSAL-TEB-0122"),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(chain, expected);
+    for opened in of_kind(&out, "bag-opened") {
+        assert_eq!(opened["data"]["matches"], true, "{opened}");
+    }
+    // The HSM: out of the bag the script expects, into the new one.
+    let recorded = of_kind(&out, "recorded");
+    let hsm = recorded
+        .iter()
+        .find(|e| e["data"]["opens"] == "hsm")
+        .unwrap();
+    assert_eq!(hsm["data"]["expected"], "REHEARSAL-TEB-0001");
+    assert_eq!(hsm["data"]["matches"], true);
+    assert!(
+        recorded
+            .iter()
+            .any(|e| e["data"]["seals"] == "hsm" && e["data"]["value"] == "REHEARSAL-TEB-0003")
+    );
+    // The report shows each share's chain of bags.
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("## Chain of custody"),
+        "no chain in the report"
+    );
+    assert!(
+        report.contains(
+            "| Carol Nakamura's user-pin share | 2.1: sealed in REHEARSAL-TEB-0102; 2.2: opened REHEARSAL-TEB-0102, as recorded; 2.2: sealed in REHEARSAL-TEB-0112; 5.4: opened REHEARSAL-TEB-0112, as recorded; 5.4: sealed in REHEARSAL-TEB-0122 |"
+        ),
+        "{report}"
+    );
+    assert!(report.contains(
+        "| the hsm | 1.5: opened REHEARSAL-TEB-0001, as recorded; 5.1: sealed in REHEARSAL-TEB-0003 |"
+    ));
+}
+
+#[test]
+fn a_bag_or_a_value_other_than_the_one_expected_is_an_exception_the_witness_decides() {
+    let lab = Lab::new();
+    let (script, _) = shipped("root-p384");
+    // Carol opens a bag that is not the one her share was sealed in.
+    let swapped = answers_edited(
+        &lab,
+        &[(
+            "[steps.\"2.2\".bags.carol]\nopened = \"REHEARSAL-TEB-0102\"",
+            "[steps.\"2.2\".bags.carol]\nopened = \"REHEARSAL-TEB-9102\"",
+        )],
+    );
+    let out = lab.path("undecided");
+    let run = lab.run(&script, &swapped, &out);
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success());
+    for expected in [
+        "Carol Nakamura opened bag REHEARSAL-TEB-9102 for their user-pin share, but the last bag recorded for it is REHEARSAL-TEB-0102",
+        "[steps.\"2.2\".decisions.bag-carol]",
+    ] {
+        assert!(stderr.contains(expected), "'{expected}' not in:\n{stderr}");
+    }
+    assert!(
+        of_kind(&out, "share-entered").is_empty(),
+        "no share before the decision"
+    );
+
+    // A boot media other than the one published: the witness decides.
+    let lab = Lab::new();
+    let other_media = answers_edited(
+        &lab,
+        &[
+            ("boot-media-sha256 = \"A2C8", "boot-media-sha256 = \"B2C8"),
+            (
+                "[steps.\"1.6\"]\nwitness = \"confirm\"\n",
+                "[steps.\"1.6\"]\nwitness = \"confirm\"\ndecisions.boot-media-sha256 = { accepted = false, remark = \"not the published media\" }\n",
+            ),
+        ],
+    );
+    let out = lab.path("other-media");
+    let run = lab.run(&script, &other_media, &out);
+    assert!(!run.status.success());
+    let exception = of_kind(&out, "exception").remove(0);
+    assert_eq!(exception["step"], "1.6");
+    assert_eq!(exception["data"]["raised_by_tool"], "boot-media-sha256");
+    assert!(
+        exception["description"]
+            .as_str()
+            .unwrap()
+            .contains("but the script expects 'A2C8805C"),
+        "{exception}"
+    );
+}
+
+#[test]
+fn malformed_and_duplicate_bag_serials_and_hashes_are_refused() {
+    let lab = Lab::new();
+    let (script, _) = shipped("root-p384");
+    for (edit, expected) in [
+        (
+            (
+                "boot-media-sha256 = \"A2C8805C321D29E63C686118643481BB6EEED59C470C289058F64C04C11BCC2A\"",
+                "boot-media-sha256 = \"0123ABCD\"",
+            ),
+            "'0123ABCD' is not a SHA-256: a SHA-256 is 64 hexadecimal digits",
+        ),
+        (
+            (
+                "new = \"REHEARSAL-TEB-0112\"",
+                "new = \"REHEARSAL-TEB-0401\"",
+            ),
+            "gives bag serial REHEARSAL-TEB-0401 twice ([steps.\"2.1\".bags.farid] so-pin and [steps.\"2.2\".bags.carol] new)",
+        ),
+        (
+            ("so-pin = \"REHEARSAL-TEB-0401\"", "so-pin = \"TEB 0401\""),
+            "'TEB 0401' is not a bag serial",
+        ),
+        (
+            ("new = \"REHEARSAL-TEB-0112\"\n", ""),
+            "new = \"...\" in [steps.\"2.2\".bags.carol]",
+        ),
+        (
+            (
+                "hsm-new-bag-serial = \"REHEARSAL-TEB-0003\"",
+                "hsm-new-bag-serial = \"REHEARSAL-TEB-0302\"",
+            ),
+            "gives bag serial REHEARSAL-TEB-0302 twice",
+        ),
+    ] {
+        let answers = answers_edited(&lab, &[edit]);
+        refused(&lab, &script, &answers, &[expected]);
+    }
+}
+
+#[test]
+fn the_so_pin_and_the_user_pin_are_held_by_different_people() {
+    let lab = Lab::new();
+    let (script, answers) = shipped("root-p384");
+    // A script that gives both to the same people breaks the policy.
+    let both = edited(
+        &lab,
+        "root-p384",
+        &[(
+            "custodians = [\"farid\", \"grace\", \"hana\"]",
+            "custodians = [\"carol\", \"dave\", \"erin\"]",
+        )],
+    );
+    refused(
+        &lab,
+        &both,
+        &answers,
+        &[
+            "'carol' would hold shares of both the SO PIN and the user PIN",
+            "[CPS 5.2.4]",
+        ],
+    );
+    // The shipped scripts give them to different custodians (CPS 5.2.4).
+    let out = lab.path("out");
+    let run = lab.run(&script, &answers, &out);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let issued = of_kind(&out, "share-issued");
+    let holders = |secret: &str| -> Vec<String> {
+        issued
+            .iter()
+            .filter(|e| e["data"]["secret"] == secret)
+            .map(|e| e["data"]["custodian"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(holders("so-pin"), ["farid", "grace", "hana"]);
+    assert_eq!(holders("user-pin"), ["carol", "dave", "erin"]);
+}
+
+#[test]
+fn who_is_in_the_room_is_recorded_and_every_step_checks_its_people() {
+    let lab = Lab::new();
+    let (script, _) = shipped("root-p384");
+    // Grace is absent at the check-in; the token's initialisation hands her
+    // a share, so it waits for her, and the file never brings her.
+    let grace_absent = (
+        "grace = \"national identity card, compared with the roster\"",
+        "grace = { absent = \"flight delayed\" }",
+    );
+    let out = lab.path("waiting");
+    let run = lab.run(&script, &answers_edited(&lab, &[grace_absent]), &out);
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success());
+    for expected in [
+        "return of Grace Lindqvist before step 2.1",
+        "a custodian of the so-pin, who receives a share; absent: flight delayed",
+        "[[presence]] step = \"2.1\", participant = \"grace\", returns = true",
+    ] {
+        assert!(stderr.contains(expected), "'{expected}' not in:\n{stderr}");
+    }
+    assert!(
+        !log_entries(&out)
+            .iter()
+            .any(|e| e["kind"] == "token-init-requested")
+    );
+
+    // She arrives before step 2.1 and is identified then; Lena, the witness
+    // of step 1.3, steps out after it and comes back for 3.1.
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let answers = answers_edited(&lab, &[grace_absent]);
+    let mut body = std::fs::read_to_string(&answers).unwrap();
+    body.push_str(
+        "\n[[presence]]\nstep = \"2.1\"\nparticipant = \"grace\"\nreturns = true\ndocument = \"passport\"\n\n[[presence]]\nstep = \"1.4\"\nparticipant = \"lena\"\nleaves = \"phone call\"\n\n[[presence]]\nstep = \"3.1\"\nparticipant = \"lena\"\nreturns = true\n",
+    );
+    std::fs::write(&answers, body).unwrap();
+    let run = lab.run(&script, &answers, &out);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let check_ins = of_kind(&out, "check-in");
+    let of = |id: &str| {
+        check_ins
+            .iter()
+            .find(|e| e["data"]["participant"] == id)
+            .unwrap()
+            .clone()
+    };
+    // The witness is checked in by the log examiner, everyone else by the
+    // witness.
+    assert_eq!(of("quinn")["actor"]["id"], "lena");
+    assert_eq!(of("quinn")["data"]["checked_by"], "lena");
+    assert_eq!(of("ada")["actor"]["id"], "quinn");
+    assert_eq!(of("grace")["data"]["present"], false);
+    assert_eq!(of("grace")["data"]["reason"], "flight delayed");
+    let presence = of_kind(&out, "presence");
+    let changes: Vec<(String, String, String)> = presence
+        .iter()
+        .map(|e| {
+            (
+                e["step"].as_str().unwrap().to_string(),
+                e["actor"]["id"].as_str().unwrap().to_string(),
+                e["data"]["change"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("1.4", "lena", "leaves"),
+            ("2.1", "grace", "returns"),
+            ("3.1", "lena", "returns"),
+        ]
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    );
+    assert_eq!(presence[1]["data"]["document"], "passport");
+    assert!(presence.iter().all(|e| e["data"]["at"].is_string()));
+}
+
+#[test]
+fn a_resume_asks_only_who_is_there_and_records_the_decision_as_a_persons_act() {
+    let (lab, script, resume, out) = shares_handed_out();
+    // Farid stays away this time; he is not needed for the logins.
+    let body = std::fs::read_to_string(&resume).unwrap().replace(
+        "farid = \"passport, compared with the roster\"",
+        "farid = { absent = \"back at the office\" }",
+    );
+    std::fs::write(&resume, body).unwrap();
+    let run = lab.run(&script, &room_reads_the_bags(&resume, &out), &out);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let again = resumed_check_ins(&out);
+    assert_eq!(again.len(), 10, "everyone is asked about");
+    for e in &again {
+        assert!(
+            e["data"]["document"].is_null(),
+            "no document asked again: {e}"
+        );
+    }
+    let farid = again
+        .iter()
+        .find(|e| e["data"]["participant"] == "farid")
+        .unwrap();
+    assert_eq!(farid["data"]["present"], false);
+    assert!(
+        again
+            .iter()
+            .filter(|e| e["data"]["participant"] != "farid")
+            .all(|e| e["data"]["identified_earlier"] == true)
+    );
+}
+
+#[test]
+fn malformed_check_in_and_presence_answers_are_refused() {
+    let lab = Lab::new();
+    let (script, _) = shipped("root-p384");
+    let erin = "erin = \"passport, compared with the roster\"";
+    for (edit, extra, expected) in [
+        (
+            (erin, "erin = { absent = \"\" }"),
+            "",
+            "has a check-in answer for 'erin' that is neither the kind of identity document checked",
+        ),
+        (
+            (erin, "erin = 7"),
+            "",
+            "has a check-in answer for 'erin' that is neither",
+        ),
+        (
+            (erin, erin),
+            "\n[[presence]]\nstep = \"3.1\"\nparticipant = \"lena\"\nleaves = \"x\"\nreturns = true\n",
+            "[[presence]] number 1: give either leaves = \"the reason\" or returns = true",
+        ),
+        (
+            (erin, erin),
+            "\n[[presence]]\nstep = \"3.1\"\nparticipant = \"zoe\"\nreturns = true\n",
+            "[[presence]] number 1: 'zoe' is not a participant",
+        ),
+        (
+            (erin, erin),
+            "\n[[presence]]\nstep = \"9.9\"\nparticipant = \"lena\"\nreturns = true\n",
+            "[[presence]] number 1: step '9.9' is not in the script",
+        ),
+    ] {
+        let answers = answers_edited(&lab, &[edit]);
+        let body = std::fs::read_to_string(&answers).unwrap() + extra;
+        std::fs::write(&answers, body).unwrap();
+        refused(&lab, &script, &answers, &[expected]);
+    }
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Lab, module, shipped, text, user_pin};
+use common::{BIN, Lab, module, room_reads_the_bags, shipped, text, user_pin};
 
 /// Ample for RSA-4096 generation in SoftHSM2 on a busy 2-core machine: a
 /// second or two alone, but it has taken 47 s with other tests and fuzzers
@@ -82,7 +82,8 @@ impl Lab {
 
     /// A run to its end; the witness copies the heads it shows.
     fn run_ceremony(&self, ceremony: &Ceremony, answers: &Path, out: &Path) -> Output {
-        let run = self.ceremony_cmd(ceremony, answers, out).output().unwrap();
+        let answers = room_reads_the_bags(answers, out);
+        let run = self.ceremony_cmd(ceremony, &answers, out).output().unwrap();
         self.copy_heads(out, &text(&run.stdout));
         run
     }
@@ -499,7 +500,7 @@ fn small_disk(lab: &Lab, name: &str, size: &str, drill: &str) -> Option<(PathBuf
 fn the_disk_fills_up_while_the_log_is_written() {
     let drill = "disk full";
     let lab = Lab::new();
-    let Some((disk, _mounted)) = small_disk(&lab, "disk", "200k", drill) else {
+    let Some((disk, _mounted)) = small_disk(&lab, "disk", "512k", drill) else {
         return;
     };
     let out = disk.join("out");
@@ -1486,7 +1487,7 @@ fn another_module_or_binary_is_refused_unless_the_witness_accepts_it() {
     let copy = lab.path("other/libsofthsm2.so");
     std::fs::create_dir(lab.path("other")).unwrap();
     std::fs::copy(module(), &copy).unwrap();
-    let resume = lab.resume_answers(&P384, &out);
+    let resume = room_reads_the_bags(&lab.resume_answers(&P384, &out), &out);
     let run = lab
         .ceremony_cmd_with_module(&P384, &resume, &out, &copy)
         .output()
@@ -1520,10 +1521,13 @@ fn another_module_or_binary_is_refused_unless_the_witness_accepts_it() {
 
     // Accepted by the witness: recorded as an exception, with this run's
     // own environment.
-    let accepted = lab.resume_answers_with(
-        &P384,
+    let accepted = room_reads_the_bags(
+        &lab.resume_answers_with(
+            &P384,
+            &out,
+            "environment-change = \"the same SoftHSM2 package, installed at another path\"\n",
+        ),
         &out,
-        "environment-change = \"the same SoftHSM2 package, installed at another path\"\n",
     );
     let run = lab
         .ceremony_cmd_with_module(&P384, &accepted, &out, &copy)
@@ -1991,4 +1995,56 @@ fn a_kryoptic_token_near_its_lock_out() {
         flags.contains("final user PIN try") && !flags.contains("locked"),
         "{flags}"
     );
+}
+
+/// Issue 12, case 4: the token's limit was counted per run, so every resume
+/// allowed three more failed logins. The user PIN is changed behind the
+/// ceremony's back, so every PIN rebuilt from the right shares is refused
+/// by the token.
+#[test]
+fn failed_logins_are_counted_per_ceremony_across_every_run() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    run_and_kill_after(&lab, &P384, &out, "2.1");
+    let changed = Command::new("pkcs11-tool")
+        .env("SOFTHSM2_CONF", lab.conf())
+        .arg("--module")
+        .arg(module())
+        .args(["--token-label", P384.token, "--login", "--pin"])
+        .arg(user_pin(&out, P384.id))
+        .args(["--change-pin", "--new-pin", "changed-behind-the-room"])
+        .output()
+        .expect("pkcs11-tool missing: apt-get install opensc");
+    assert!(changed.status.success(), "{}", text(&changed.stderr));
+
+    let answers = lab.resume_answers(&P384, &out);
+    let first = lab.run_ceremony(&P384, &answers, &out);
+    assert_fails_with(
+        &first,
+        &[
+            "the token refused 3 login(s) in this ceremony",
+            "hsm.max_failed_logins = 3",
+        ],
+        "first resume",
+    );
+    let failed = || kinds(&out).iter().filter(|k| *k == "login-failed").count();
+    assert_eq!(failed(), 3);
+    for run in 0..5 {
+        let again = lab.run_ceremony(&P384, &answers, &out);
+        assert_fails_with(&again, &["can only be aborted"], &format!("resume {run}"));
+        assert_eq!(failed(), 3, "resume {run} tried the token again");
+    }
+    assert!(!kinds(&out).contains(&"login-succeeded".to_string()));
+
+    // The abort is recorded; no login is tried to seal it, so the log stays
+    // unsealed.
+    let abort = lab.run_ceremony(&P384, &lab.abort_answers(&P384, &out), &out);
+    assert_fails_with(
+        &abort,
+        &["cannot be sealed", "refused as many logins"],
+        "abort",
+    );
+    assert_eq!(failed(), 3);
+    assert!(kinds(&out).contains(&"abort".to_string()));
+    assert_interrupted_log(&out, "abort after the limit");
 }

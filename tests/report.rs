@@ -268,6 +268,17 @@ fn report_holds_the_rehearsal_real_outputs() {
             md.contains("| `CKA_NEVER_EXTRACTABLE` | true | - |"),
             "{name}"
         );
+
+        // Each irreversible HSM action's go, with who gave it.
+        assert!(md.contains("## Dual control in the room"), "{name}");
+        for e in entries.iter().filter(|e| e["kind"] == "go") {
+            let what = e["data"]["what"].as_str().unwrap();
+            assert!(
+                md.contains(&format!("| Ada Okafor | {what} |")),
+                "{name}: {what}"
+            );
+        }
+        assert!(!md.contains("has no go recorded"), "{name}");
     }
 }
 
@@ -630,8 +641,13 @@ fn paper_script_has_every_step_with_initials_boxes() {
             md.contains("| SHA-256 fingerprint of the certificate of"),
             "{name}"
         );
-        assert!(md.contains("| Custodian | Share | Bag serial | Custodian (initials) |"));
-        assert!(md.contains("| Terminal time shown by the tool (UTC) |"));
+        assert!(md.contains(
+            "| Custodian | Share | Typed back from the paper, matched (custodian's initials) | Bag serial | Custodian (initials) |"
+        ));
+        assert!(md.contains("| Reference clock time the witness typed, and marked with Enter"));
+        assert!(md.contains(
+            "The room has read on the screen the certificate to be signed (subject, issuer, serial"
+        ));
         assert!(html.contains("break-before: page"), "{name}: page breaks");
         assert!(html.contains("@page { size: auto;"), "{name}: print size");
         assert!(

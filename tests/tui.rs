@@ -19,8 +19,9 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Lab, module, repo};
+use common::{BIN, Lab, module, repo, resumed_check_ins};
 use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
+use sha2::{Digest, Sha256};
 
 const ROWS: u16 = 24;
 const COLS: u16 = 80;
@@ -31,6 +32,8 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 
 const ENTER: &str = "\r";
 const DOWN: &str = "\x1b[B";
+const F10: &str = "\x1b[21~";
+const F6: &str = "\x1b[17~";
 
 /// The program in a pseudo-terminal, and its screen as a terminal shows it.
 struct Tty {
@@ -136,6 +139,17 @@ impl Tty {
         );
     }
 
+    /// The go screen: the room reads what is about to happen (`texts` are
+    /// on it), the performer presses G, then Y. Returns the screen.
+    fn give_go(&mut self, texts: &[&str]) -> String {
+        let mut all = vec!["gives the go"];
+        all.extend_from_slice(texts);
+        let screen = self.wait_for(&all);
+        self.send("g");
+        self.answer(&["give the go? The HSM acts at once"], "y");
+        screen
+    }
+
     fn record(&mut self, label: &str, value: &str) {
         self.answer(&[label], &format!("{value}{ENTER}"));
     }
@@ -172,6 +186,32 @@ impl Tty {
             }
         }
     }
+}
+
+/// `keyceremony run` of the shipped P-384 rehearsal in a pseudo-terminal,
+/// on the lab's tokens: the quicker key, for the runs that go wrong.
+fn run_p384_in_tty(lab: &Lab, out: &Path) -> Tty {
+    Tty::spawn(lab.tui_command(&repo().join("ceremony-scripts/root-p384.toml"), out))
+}
+
+/// The log's entries of `kind`.
+fn of_kind(out: &Path, kind: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(out.join("ceremony.log"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["kind"] == kind)
+        .collect()
+}
+
+/// F10, a reason, Y: the operators abort; the run ends on its error screen.
+fn abort(tty: &mut Tty, reason: &str) {
+    tty.send(F10);
+    tty.answer(&["Reason:"], &format!("{reason}{ENTER}"));
+    tty.answer(&["abort now"], "y");
+    tty.answer(&["THE CEREMONY WAS ABORTED"], ENTER);
+    let status = tty.wait_exit();
+    assert!(!status.success(), "an aborted ceremony exits with an error");
 }
 
 /// `keyceremony run` of the shipped RSA rehearsal in a pseudo-terminal, on
@@ -228,6 +268,16 @@ fn read_share(screen: &str) -> Copied {
 /// Step through the distribution of one share: look away, copy, look back,
 /// bag serial. Returns the share and whether it is a user-PIN share.
 fn receive_share(tty: &mut Tty, name: &str, bag: &str) -> (Copied, bool) {
+    let share = show_share(tty, name);
+    type_back(tty, name, &share);
+    seal_share(tty, name, &share, bag);
+    let user = share.lines[0].starts_with("KC1-U-");
+    (share, user)
+}
+
+/// The share screen: everyone else looks away, the custodian reads the
+/// share, and Y takes it off the screen.
+fn show_share(tty: &mut Tty, name: &str) -> Copied {
     tty.answer(
         &[
             &format!("SHARE FOR {} ONLY", name.to_uppercase()),
@@ -237,18 +287,29 @@ fn receive_share(tty: &mut Tty, name: &str, bag: &str) -> (Copied, bool) {
     );
     let screen = tty.wait_for(&["I have copied it"]);
     let share = read_share(&screen);
-    let user = share.lines[0].starts_with("KC1-U-");
     tty.send("y");
-    let after = tty.wait_for(&["Everyone may look at the screen again"]);
+    share
+}
+
+/// The custodian types their copy back from the paper.
+fn type_back(tty: &mut Tty, name: &str, copy: &Copied) {
+    tty.wait_for(&[&format!("{name}: type back share"), "keep looking away"]);
+    type_lines(tty, copy);
+}
+
+/// The copy matched: the share is gone, and its bag is recorded.
+fn seal_share(tty: &mut Tty, name: &str, share: &Copied, bag: &str) {
+    let after = tty.wait_for(&[
+        "copy matches: the share is wiped",
+        &format!("{name} seals share"),
+    ]);
     for group in share.groups() {
         assert!(
             !after.contains(&group),
             "share text after the share screen:\n{after}"
         );
     }
-    tty.send(ENTER);
     tty.record(&format!("{name} seals share"), bag);
-    (share, user)
 }
 
 /// Chooses the custodians at `positions` (0-based, in the script's order).
@@ -269,6 +330,12 @@ fn choose(tty: &mut Tty, positions: &[usize]) {
 /// being typed shows only asterisks and their count.
 fn type_share(tty: &mut Tty, name: &str, share: &Copied) {
     tty.wait_for(&[&format!("At the keyboard: {name}")]);
+    type_lines(tty, share);
+}
+
+/// Types the share's four lines, each unseen: the line being typed shows
+/// only asterisks and their count.
+fn type_lines(tty: &mut Tty, share: &Copied) {
     let labels = ["header", "groups 1 2 3 4", "groups 5 6 7 8", "final check"];
     for (line, label) in share.lines.iter().zip(labels) {
         tty.send(line);
@@ -286,12 +353,58 @@ fn type_share(tty: &mut Tty, name: &str, share: &Copied) {
     }
 }
 
-fn activate(tty: &mut Tty, custodians: &[(usize, &str, &Copied)]) {
+/// The user-PIN bag each custodian holds now, by their place in the script.
+type Bags = [String; 3];
+
+/// The bags the user-PIN shares are sealed in at the distribution.
+fn issued_bags() -> Bags {
+    ["TEB-01", "TEB-11", "TEB-21"].map(String::from)
+}
+
+/// An activation: the custodians come forward, each reads the serial of
+/// the bag holding their share, opens it and types the share; then each
+/// seals it in a new bag, `TEB-<place>1-<step>`.
+fn activate(tty: &mut Tty, bags: &mut Bags, step: &str, custodians: &[(usize, &str, &Copied)]) {
     let positions: Vec<usize> = custodians.iter().map(|(p, _, _)| *p).collect();
     choose(tty, &positions);
-    for (_, name, share) in custodians {
+    for (place, name, share) in custodians {
+        open_bag(tty, name, &bags[*place]);
         type_share(tty, name, share);
     }
+    for (place, name, _) in custodians {
+        bags[*place] = format!("TEB-{place}1-{}", step.replace('.', ""));
+        tty.record(&format!("{name} seals share"), &bags[*place]);
+    }
+}
+
+/// `name` reads the serial of their bag before opening it.
+fn open_bag(tty: &mut Tty, name: &str, serial: &str) {
+    tty.answer(
+        &[
+            &format!("{name} reads aloud the serial"),
+            "before opening it",
+        ],
+        &format!("{serial}{ENTER}"),
+    );
+}
+
+/// The hex digits on the two screen rows from the one holding `label`,
+/// skipping `skip` rows after it: a SHA-256 as the screen groups it.
+fn hex_after(screen: &str, label: &str, skip: usize) -> String {
+    let rows: Vec<&str> = screen
+        .lines()
+        .skip_while(|l| !l.contains(label))
+        .skip(skip)
+        .take(2)
+        .collect();
+    let hex: String = rows
+        .iter()
+        .map(|row| row.split(label).last().unwrap_or(row))
+        .flat_map(|row| row.split_whitespace())
+        .filter(|word| word.len() == 4 && word.chars().all(|c| c.is_ascii_hexdigit()))
+        .collect();
+    assert_eq!(hex.len(), 64, "no SHA-256 at '{label}':\n{screen}");
+    hex.to_uppercase()
 }
 
 fn openssl(args: &[&str]) -> String {
@@ -315,66 +428,150 @@ struct Walked {
     seal: String,
 }
 
-/// Walks through a shipped rehearsal script from its start screen to the
-/// last screen, as the people in the room would (both shipped scripts have
-/// the same steps).
-fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
+/// The boot media's SHA-256 the shipped rehearsal scripts expect.
+const BOOT_MEDIA_SHA256: &str = "A2C8805C321D29E63C686118643481BB6EEED59C470C289058F64C04C11BCC2A";
+
+/// The user-PIN custodians of the shipped scripts, in the script's order.
+const CUSTODIANS: [&str; 3] = ["Carol Nakamura", "David Mensah", "Erin Kowalski"];
+
+/// Their SO-PIN custodians: other people (CPS 5.2.4).
+const SO_CUSTODIANS: [&str; 3] = ["Farid Haddad", "Grace Lindqvist", "Hana Sato"];
+
+/// From the start screen through step 1.6: check-in, the clock, the bags
+/// and the boot media (both shipped scripts have the same steps).
+fn prologue(tty: &mut Tty) {
+    check_in_everyone(tty);
+    // The clock check: the lab's clock is its own reference.
+    check_clock(tty, 0);
+    tty.confirm("1.4");
+    unseal(tty);
+}
+
+/// Everyone of the shipped scripts, in the script's order.
+const EVERYONE: [&str; 10] = [
+    "Ada Okafor",
+    "Samuel Ito",
+    "Carol Nakamura",
+    "David Mensah",
+    "Erin Kowalski",
+    "Farid Haddad",
+    "Grace Lindqvist",
+    "Hana Sato",
+    "Lena Fischer",
+    "Quinn Adeyemi",
+];
+
+/// Steps 1.1 to 1.3.
+fn check_in_everyone(tty: &mut Tty) {
+    begin_and_check_in(tty, &[]);
+    tty.confirm("1.2");
+    tty.confirm("1.3");
+}
+
+/// The start screen, step 1.1, and the check-in of step 1.2, where the
+/// people in `absent` (name, reason) are recorded absent.
+fn begin_and_check_in(tty: &mut Tty, absent: &[(&str, &str)]) {
     let start = tty.wait_for(&["begin the ceremony", "REHEARSAL"]);
     assert!(start.contains("SHA-256"), "{start}");
     tty.send(ENTER);
 
     tty.confirm("1.1");
-    for name in [
-        "Ada Okafor",
-        "Samuel Ito",
-        "Carol Nakamura",
-        "David Mensah",
-        "Erin Kowalski",
-        "Lena Fischer",
-        "Quinn Adeyemi",
-    ] {
-        tty.answer(&[&format!("Now: {name}")], &format!("passport{ENTER}"));
-    }
-    tty.confirm("1.2");
-    tty.confirm("1.3");
-
-    // The clock check: the lab's clock is its own reference.
-    let screen = tty.wait_for(&["Terminal time: "]);
-    let time = screen
-        .lines()
-        .find_map(|l| l.split("Terminal time: ").nth(1))
-        .and_then(|t| t.split_whitespace().nth(1))
-        .expect("terminal time on screen")
-        .to_string();
-    tty.send(&format!("{time}{ENTER}"));
-    tty.confirm("1.4");
-
-    tty.record("Serial of the HSM's tamper-evident bag:", "TEB-0001");
-    tty.record("Serial of the terminal's tamper-evident bag:", "TEB-0002");
-    tty.confirm("1.5");
-    tty.record("SHA-256 of the boot media:", "lab media, not measured");
-    tty.confirm("1.6");
-    tty.copy_head("1");
-
-    // 2.1: every custodian receives an SO-PIN and a user-PIN share.
-    let custodians = ["Carol Nakamura", "David Mensah", "Erin Kowalski"];
-    let mut user_shares: Vec<Copied> = Vec::new();
-    let mut all_groups: Vec<String> = Vec::new();
-    for (i, name) in custodians.iter().enumerate() {
-        for secret in 0..2 {
-            let (share, user) = receive_share(tty, name, &format!("TEB-{i}{secret}"));
-            all_groups.extend(share.groups());
-            if user {
-                user_shares.push(share);
+    for name in EVERYONE {
+        match absent.iter().find(|(n, _)| *n == name) {
+            Some((_, reason)) => {
+                tty.answer(&[&format!("Now: {name}")], ENTER);
+                tty.answer(&[&format!("{name} is absent")], &format!("{reason}{ENTER}"));
             }
+            None => tty.answer(&[&format!("Now: {name}")], &format!("passport{ENTER}")),
         }
     }
-    assert_eq!(user_shares.len(), 3, "one user-PIN share per custodian");
+}
+
+/// Seconds since the epoch on this machine's clock, the lab's reference.
+fn now_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// The clock check of step 1.4 as the witness does it: they type the time
+/// the reference clock (this machine's) will show three seconds on, and
+/// press Enter when it shows it. `late`: seconds the terminal is made to
+/// look ahead of the reference, by typing a time that many seconds early.
+fn check_clock(tty: &mut Tty, late: u64) {
+    tty.wait_for(&[
+        "Terminal time now: ",
+        "press Enter at the moment it shows it",
+    ]);
+    let mark = now_seconds().ceil() as u64 + 3;
+    let typed = (mark - late) % 86_400;
+    tty.send(&format!(
+        "{:02}:{:02}:{:02}",
+        typed / 3600,
+        typed / 60 % 60,
+        typed % 60
+    ));
+    while now_seconds() < mark as f64 {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    tty.send(ENTER);
+}
+
+/// Steps 1.5 and 1.6.
+fn unseal(tty: &mut Tty) {
+    // The serials recorded when the HSM and the terminal were last sealed,
+    // and the boot media's published SHA-256, as the shipped scripts expect.
+    tty.record(
+        "Serial of the HSM's tamper-evident bag:",
+        "REHEARSAL-TEB-0001",
+    );
+    tty.record(
+        "Serial of the terminal's tamper-evident bag:",
+        "REHEARSAL-TEB-0002",
+    );
+    tty.confirm("1.5");
+    tty.record("SHA-256 of the boot media:", BOOT_MEDIA_SHA256);
+    tty.confirm("1.6");
+    tty.copy_head("1");
+}
+
+/// Step 2.1: every custodian receives their share: Carol, David and Erin
+/// one of the user PIN, Farid, Grace and Hana one of the SO PIN. Returns the
+/// user-PIN shares in the script's order, and every share's value groups.
+fn distribution(tty: &mut Tty) -> (Vec<Copied>, Vec<String>) {
+    tty.give_go(&["initialise token serial", "SO PIN", "User PIN", "Log key"]);
+    let mut user_shares: Vec<Copied> = Vec::new();
+    let mut all_groups: Vec<String> = Vec::new();
+    for (i, name) in CUSTODIANS.iter().enumerate() {
+        let (share, user) = receive_share(tty, name, &format!("TEB-{i}1"));
+        assert!(user, "{name} holds a user-PIN share");
+        all_groups.extend(share.groups());
+        user_shares.push(share);
+    }
+    for (i, name) in SO_CUSTODIANS.iter().enumerate() {
+        let (share, user) = receive_share(tty, name, &format!("TEB-{}0", i + 3));
+        assert!(!user, "{name} holds an SO-PIN share");
+        all_groups.extend(share.groups());
+    }
     tty.confirm("2.1");
+    (user_shares, all_groups)
+}
+
+/// Walks through a shipped rehearsal script from its start screen to the
+/// last screen, as the people in the room would (both shipped scripts have
+/// the same steps).
+fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
+    prologue(tty);
+    let (user_shares, all_groups) = distribution(tty);
+    let custodians = CUSTODIANS;
 
     // 2.2: Carol and David activate the token.
+    let mut bags = issued_bags();
     activate(
         tty,
+        &mut bags,
+        "2.2",
         &[
             (0, custodians[0], &user_shares[0]),
             (1, custodians[1], &user_shares[1]),
@@ -384,14 +581,39 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
     tty.copy_head("2");
 
     // 3.1: the key is generated; its fingerprint is grouped and in words.
+    tty.give_go(&[
+        "generate the",
+        "root key pair",
+        "CKA_ID",
+        "never extractable",
+    ]);
     let screen = tty.wait_for(&["confirms step 3.1", "Public key SHA-256 of"]);
     assert!(screen.contains("CKA_NEVER_EXTRACTABLE=true"), "{screen}");
+    let generated = hex_after(&screen, "Public key SHA-256 of", 1);
     tty.confirm("3.1");
     tty.copy_head("3");
 
-    // 4.1: David and Erin activate the key for its one signature.
+    // 4.1: the room reads the certificate before the custodians authorise
+    // its signature; then David and Erin activate the key for it.
+    let preview = tty.give_go(&[
+        "sign the root certificate",
+        "Subject",
+        "(self-signed)",
+        "Not after",
+        "basicConstraints, critical: CA:TRUE",
+        "keyUsage, critical: keyCertSign, cRLSign",
+        "subjectKeyIdentifier",
+        "Pre-signing lint: no finding",
+    ]);
+    assert_eq!(
+        hex_after(&preview, "Key SHA-256", 0),
+        generated,
+        "the certificate to be signed holds the key just generated:\n{preview}"
+    );
     activate(
         tty,
+        &mut bags,
+        "4.1",
         &[
             (1, custodians[1], &user_shares[1]),
             (2, custodians[2], &user_shares[2]),
@@ -412,6 +634,8 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
     // their own token's PIN, then confirms the head is copied.
     activate(
         tty,
+        &mut bags,
+        "5.4",
         &[
             (0, custodians[0], &user_shares[0]),
             (2, custodians[2], &user_shares[2]),
@@ -476,6 +700,12 @@ fn the_rsa_rehearsal_runs_through_the_tui() {
     for group in &all_groups {
         assert!(!log.contains(group.as_str()), "share text in the log");
     }
+    // The witness marked the moment the reference clock showed the time
+    // they typed: the difference holds no typing time.
+    let difference = of_kind(&out, "clock-check")[0]["data"]["difference_ms"]
+        .as_i64()
+        .unwrap();
+    assert!(difference.abs() < 1000, "{difference} ms");
 }
 
 #[test]
@@ -530,6 +760,283 @@ fn rehearse_runs_both_ceremonies_through_the_tui() {
             assert!(!log.contains(group.as_str()), "share text in the log");
         }
     }
+}
+
+#[test]
+fn a_share_typed_by_anyone_but_its_custodian_is_refused_on_screen() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut tty = run_p384_in_tty(&lab, &out);
+    prologue(&mut tty);
+    let (user_shares, _) = distribution(&mut tty);
+
+    // David comes forward with Erin's share: refused by name, counted, and
+    // he types his own.
+    let bags = issued_bags();
+    choose(&mut tty, &[0, 1]);
+    open_bag(&mut tty, CUSTODIANS[0], &bags[0]);
+    type_share(&mut tty, CUSTODIANS[0], &user_shares[0]);
+    open_bag(&mut tty, CUSTODIANS[1], &bags[1]);
+    type_share(&mut tty, CUSTODIANS[1], &user_shares[2]);
+    tty.wait_for(&[
+        "share 3 of the user-pin was issued to Erin",
+        "not to David Mensah",
+        "refused share 1 of this ceremony",
+    ]);
+    type_share(&mut tty, CUSTODIANS[1], &user_shares[1]);
+    tty.wait_for(&[&format!("{} seals share", CUSTODIANS[0])]);
+    abort(&mut tty, "drill over");
+
+    let refused = of_kind(&out, "share-rejected");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["actor"]["id"], "dave");
+    assert_eq!(of_kind(&out, "login-succeeded").len(), 1);
+}
+
+#[test]
+fn a_miscopied_share_is_shown_again_until_the_copy_typed_back_matches() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut tty = run_p384_in_tty(&lab, &out);
+    prologue(&mut tty);
+    tty.give_go(&["initialise token serial"]);
+    for (i, name) in CUSTODIANS.iter().enumerate() {
+        receive_share(&mut tty, name, &format!("TEB-{i}1"));
+    }
+    // Farid's share, an SO-PIN share, copied with one character wrong.
+    let share = show_share(&mut tty, SO_CUSTODIANS[0]);
+    assert!(share.lines[0].starts_with("KC1-S-"), "{share:?}");
+    let mut wrong = share.clone();
+    let group = wrong.lines[1].clone();
+    let last = group.chars().last().unwrap();
+    wrong.lines[1] = format!(
+        "{}{}",
+        &group[..group.len() - 1],
+        if last == 'A' { 'B' } else { 'A' }
+    );
+    type_back(&mut tty, SO_CUSTODIANS[0], &wrong);
+    // Shown again, to him alone, with the reason; the right copy passes.
+    let again = show_share(&mut tty, SO_CUSTODIANS[0]);
+    assert_eq!(again.lines, share.lines, "the same share is shown again");
+    assert!(
+        tty.seen
+            .iter()
+            .any(|screen| screen.contains("Your copy differed")),
+        "the share screen says why it is back"
+    );
+    type_back(&mut tty, SO_CUSTODIANS[0], &share);
+    seal_share(&mut tty, SO_CUSTODIANS[0], &share, "TEB-30");
+    abort(&mut tty, "drill over");
+
+    let checks: Vec<_> = of_kind(&out, "copy-checked")
+        .into_iter()
+        .filter(|c| c["data"]["custodian"] == "farid")
+        .collect();
+    assert_eq!(checks.len(), 2, "{checks:?}");
+    assert_eq!(checks[0]["data"]["matches"], false);
+    assert_eq!(checks[0]["data"]["secret"], "so-pin");
+    assert!(
+        checks[0]["data"]["difference"]
+            .as_str()
+            .unwrap()
+            .contains("group"),
+        "{checks:?}"
+    );
+    assert_eq!(checks[1]["data"]["matches"], true);
+    let log = std::fs::read_to_string(out.join("ceremony.log")).unwrap();
+    for group in share.groups().iter().chain(wrong.groups().iter()) {
+        assert!(!log.contains(group.as_str()), "share text in the log");
+    }
+}
+
+#[test]
+fn a_bag_other_than_the_last_recorded_is_an_exception_and_a_used_serial_is_refused() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut tty = run_p384_in_tty(&lab, &out);
+    prologue(&mut tty);
+    let (user_shares, _) = distribution(&mut tty);
+    choose(&mut tty, &[0, 1]);
+    // Carol's bag is not the one her share was sealed in.
+    open_bag(&mut tty, CUSTODIANS[0], "TEB-99");
+    tty.wait_for(&[
+        "EXCEPTION raised by the tool",
+        "opened bag TEB-99",
+        "the last bag recorded for it is TEB-01",
+    ]);
+    tty.send("y");
+    tty.answer(
+        &["accepted. Remark"],
+        &format!("witness saw the bag{ENTER}"),
+    );
+    type_share(&mut tty, CUSTODIANS[0], &user_shares[0]);
+    open_bag(&mut tty, CUSTODIANS[1], "TEB-11");
+    type_share(&mut tty, CUSTODIANS[1], &user_shares[1]);
+    // A new bag's serial that the ceremony used already is refused.
+    tty.record(&format!("{} seals share", CUSTODIANS[0]), "TEB-30");
+    tty.wait_for(&["bag serial TEB-30 is recorded already"]);
+    tty.send("\x15");
+    tty.send(&format!("TEB-01-22{ENTER}"));
+    tty.record(&format!("{} seals share", CUSTODIANS[1]), "TEB-11-22");
+    tty.wait_for(&["confirms step 2.2"]);
+    abort(&mut tty, "drill over");
+
+    let opened = of_kind(&out, "bag-opened");
+    assert_eq!(opened[0]["data"]["serial"], "TEB-99");
+    assert_eq!(opened[0]["data"]["expected"], "TEB-01");
+    assert_eq!(opened[0]["data"]["matches"], false);
+    assert_eq!(opened[1]["data"]["matches"], true);
+    let exceptions = of_kind(&out, "exception");
+    assert_eq!(exceptions[0]["data"]["raised_by_tool"], "bag-carol");
+    let sealed: Vec<_> = of_kind(&out, "bag-sealed")
+        .iter()
+        .map(|e| e["data"]["serial"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(sealed, ["TEB-01-22", "TEB-11-22"]);
+}
+
+#[test]
+fn a_clock_beyond_the_policys_limit_is_an_exception_the_witness_decides() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut tty = run_p384_in_tty(&lab, &out);
+    check_in_everyone(&mut tty);
+    // The terminal looks 128 s ahead of the reference clock.
+    check_clock(&mut tty, 128);
+    tty.wait_for(&[
+        "Clock: terminal minus reference +128.",
+        "EXCEPTION raised by the tool",
+        "beyond the 60 s",
+        "accept it as an exception",
+    ]);
+    // Not confirmable as scripted: Enter is not an answer here.
+    tty.send(ENTER);
+    tty.answer(&["accept it as an exception"], "y");
+    tty.answer(
+        &["accepted. Remark"],
+        &format!("reference clock checked twice{ENTER}"),
+    );
+    tty.wait_for(&["Exception 1 recorded", "confirms step 1.4"]);
+    abort(&mut tty, "drill over");
+
+    let checked = of_kind(&out, "clock-check");
+    let difference = checked[0]["data"]["difference_ms"].as_i64().unwrap();
+    assert!(
+        (127_900..129_000).contains(&difference),
+        "the mark, not the typing, gives the difference: {difference} ms"
+    );
+    let exceptions = of_kind(&out, "exception");
+    assert_eq!(exceptions.len(), 1);
+    assert_eq!(exceptions[0]["data"]["raised_by_tool"], "clock");
+    assert_eq!(exceptions[0]["data"]["accepted"], true);
+    assert_eq!(
+        exceptions[0]["data"]["remark"],
+        "reference clock checked twice"
+    );
+}
+
+#[test]
+fn who_is_in_the_room_is_recorded_and_a_step_waits_for_the_people_it_needs() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut tty = run_p384_in_tty(&lab, &out);
+    begin_and_check_in(&mut tty, &[("Grace Lindqvist", "flight delayed")]);
+    // Lena, the witness of step 1.3, steps out before it begins.
+    tty.wait_for(&["confirms step 1.2"]);
+    tty.send(F6);
+    tty.wait_for(&["Who is in the room", "Lena Fischer"]);
+    for _ in 0..8 {
+        tty.send(DOWN);
+    }
+    tty.send("l");
+    tty.answer(&["Why do they leave?"], &format!("phone call{ENTER}"));
+    tty.answer(&["Lena Fischer leaves at"], ENTER);
+    tty.confirm("1.2");
+    // Step 1.3 waits for her; R records her return.
+    tty.wait_for(&[
+        "THIS STEP WAITS FOR:",
+        "Lena Fischer, the witness of step 1.3",
+        "phone call",
+    ]);
+    tty.send("r");
+    tty.answer(&["Lena Fischer comes back at"], ENTER);
+    tty.wait_for(&["confirms step 1.3"]);
+    abort(&mut tty, "drill over");
+
+    let check_ins = of_kind(&out, "check-in");
+    let grace = check_ins
+        .iter()
+        .find(|e| e["data"]["participant"] == "grace")
+        .unwrap();
+    assert_eq!(grace["data"]["present"], false);
+    assert_eq!(grace["data"]["reason"], "flight delayed");
+    let quinn = check_ins
+        .iter()
+        .find(|e| e["data"]["participant"] == "quinn")
+        .unwrap();
+    assert_eq!(
+        quinn["actor"]["id"], "lena",
+        "the log examiner checks the witness"
+    );
+    let presence = of_kind(&out, "presence");
+    let changes: Vec<&str> = presence
+        .iter()
+        .map(|e| e["data"]["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(changes, ["leaves", "returns"], "{presence:?}");
+    assert!(presence.iter().all(|e| e["actor"]["id"] == "lena"));
+    assert_eq!(presence[0]["data"]["reason"], "phone call");
+    // The abort is the room's decision, recorded by the step's witness.
+    let abort = of_kind(&out, "abort").remove(0);
+    assert_eq!(abort["actor"]["id"], "lena");
+}
+
+#[test]
+fn a_resumed_ceremony_asks_only_who_is_there() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut tty = run_p384_in_tty(&lab, &out);
+    begin_and_check_in(&mut tty, &[]);
+    tty.confirm("1.2");
+    tty.wait_for(&["confirms step 1.3"]);
+    abort(&mut tty, "the room is evacuated");
+    drop(tty);
+
+    // The next run resumes: the check-in asks only who is there.
+    let mut tty = run_p384_in_tty(&lab, &out);
+    tty.answer(&["R resume"], "r");
+    tty.answer(&["resume the interrupted ceremony"], ENTER);
+    // The witness copied the head the abort showed: the log's last entry's.
+    let log = std::fs::read(out.join("ceremony.log")).unwrap();
+    let last = log[..log.len() - 1].rsplit(|b| *b == b'\n').next().unwrap();
+    let head = hex::encode(Sha256::digest(last));
+    tty.answer(
+        &["THE LAST LOG HEAD ON THE PAPER SCRIPT"],
+        &format!("{head}{ENTER}"),
+    );
+    for name in EVERYONE {
+        tty.wait_for(&[
+            &format!("Now: {name}"),
+            "identified earlier in this ceremony",
+        ]);
+        if name == "Erin Kowalski" {
+            tty.send("n");
+            tty.answer(&["Erin Kowalski is absent"], &format!("went home{ENTER}"));
+        } else {
+            tty.send("y");
+        }
+    }
+    tty.wait_for(&["confirms step 1.3"]);
+    abort(&mut tty, "drill over");
+
+    let again = resumed_check_ins(&out);
+    assert_eq!(again.len(), 10);
+    assert!(again.iter().all(|e| e["data"]["document"].is_null()));
+    assert!(
+        again
+            .iter()
+            .any(|e| e["data"]["participant"] == "erin" && e["data"]["present"] == false)
+    );
 }
 
 #[test]

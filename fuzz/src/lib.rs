@@ -18,7 +18,7 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use arbitrary::Unstructured;
-use keyceremony_engine::{AnswersFile, Interrupted, Operator};
+use keyceremony_engine::{AnswersFile, Imminent, Interrupted, Operator, Raised};
 use keyceremony_log::verify::{Status, VerifyOptions, VerifyReport};
 use keyceremony_policy::Policy;
 use keyceremony_script::{LoadedScript, Secret};
@@ -100,23 +100,37 @@ fn ask_everything(answers: &mut AnswersFile, loaded: &LoadedScript) {
     let _ = answers.network_explanation(witness, &["eth0".to_string()]);
     let _ = answers.confirm_seal(witness, "00", "aardvark");
     let _ = answers.witness_token_pin(witness, "token");
+    let imminent = Imminent {
+        action: "generate-key",
+        what: "fuzz".to_string(),
+        facts: Vec::new(),
+        lint: None,
+    };
     for (_, step) in script.steps() {
         let _ = answers.witness(step, witness);
         let _ = answers.exceptions(step, witness);
-        let _ = answers.reference_time(step, witness, chrono::DateTime::UNIX_EPOCH);
+        let _ = answers.clock_reading(step, witness);
+        let raised = Raised {
+            subject: "clock".to_string(),
+            description: "fuzz".to_string(),
+        };
+        let _ = answers.decide(step, witness, &raised);
+        let _ = answers.presence(step, &[]);
         for field in &step.record {
-            let _ = answers.record(step, field);
+            let _ = answers.record(step, field, None);
         }
         for secret in Secret::ALL {
             let _ = answers.choose_custodians(step, secret, &script.participants, 2);
             for p in &script.participants {
-                let _ = answers.share_bag(step, p, secret, 1);
+                let _ = answers.share_bag(step, p, secret, 1, None);
+                let _ = answers.bag_opened(step, p, secret, None);
                 // No rehearsal share folder was given: refused, never read.
                 let _ = answers.share(step, p, secret);
             }
         }
         for p in &script.participants {
-            let _ = answers.check_in(step, p, witness);
+            let _ = answers.check_in(step, p, witness, false);
+            let _ = answers.go(step, p, &imminent);
         }
     }
 }

@@ -53,6 +53,125 @@ pub fn shipped(name: &str) -> (PathBuf, PathBuf) {
     )
 }
 
+/// The answers a room gives on resuming or aborting the ceremony in `out`:
+/// the custodians who activate the token then each read the serial of the
+/// bag their user-PIN share is in now (the last the log records for it) and
+/// seal it in a new bag, and the activations still to come open the bags
+/// the ones before them sealed. A static answers file cannot know where an
+/// interruption leaves the bags; the room reads them off the bags.
+pub fn room_reads_the_bags(answers: &Path, out: &Path) -> PathBuf {
+    use std::collections::BTreeMap;
+    let mut table: toml::Table =
+        toml::from_str(&std::fs::read_to_string(answers).unwrap()).unwrap();
+    let log = std::fs::read_to_string(out.join("ceremony.log")).unwrap_or_default();
+    let entries: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let mut current: BTreeMap<String, String> = BTreeMap::new();
+    let mut ended = Vec::new();
+    let mut logged_in = false;
+    let mut in_step = (false, false);
+    for e in &entries {
+        let data = &e["data"];
+        let text = |key: &str| data[key].as_str().unwrap_or_default().to_string();
+        match e["kind"].as_str().unwrap_or_default() {
+            "share-issued" if text("secret") == "user-pin" => {
+                current.insert(text("custodian"), text("bag"));
+            }
+            "bag-sealed" if text("secret") == "user-pin" => {
+                current.insert(text("custodian"), text("serial"));
+            }
+            "login-succeeded" if data["context_specific"] == false => in_step.0 = true,
+            "logout" => in_step.1 = true,
+            "step-begin" => in_step = (false, false),
+            "step-end" => {
+                ended.push(e["step"].as_str().unwrap_or_default().to_string());
+                logged_in = (logged_in || in_step.0) && !in_step.1;
+            }
+            _ => {}
+        }
+    }
+    let bags = |opened: &str, new: &str| {
+        let mut bag = toml::Table::new();
+        bag.insert("opened".into(), opened.into());
+        bag.insert("new".into(), new.into());
+        toml::Value::Table(bag)
+    };
+    if let Some(toml::Value::Table(resume)) = table.get_mut("resume") {
+        let aborting = resume.get("choice").and_then(|c| c.as_str()) == Some("abort");
+        let custodians: Vec<String> = resume
+            .get("custodians")
+            .and_then(|c| c.as_array())
+            .map(|c| {
+                c.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut resumed = toml::Table::new();
+        for custodian in custodians {
+            if let Some(opened) = current.get(&custodian).cloned() {
+                let new = format!("RESUMED-{custodian}-{}", entries.len());
+                resumed.insert(custodian.clone(), bags(&opened, &new));
+                if logged_in || aborting {
+                    current.insert(custodian, new);
+                }
+            }
+        }
+        resume.insert("bags".into(), toml::Value::Table(resumed));
+    }
+    if let Some(toml::Value::Table(steps)) = table.get_mut("steps") {
+        for (id, step) in steps.iter_mut() {
+            let Some(toml::Value::Table(step_bags)) = step.get_mut("bags") else {
+                continue;
+            };
+            if ended.contains(id) {
+                continue;
+            }
+            for (custodian, bag) in step_bags.iter_mut() {
+                let (Some(opened), Some(new)) = (
+                    current.get(custodian).cloned(),
+                    bag.get("new").and_then(|n| n.as_str()).map(str::to_string),
+                ) else {
+                    continue;
+                };
+                *bag = bags(&opened, &new);
+                current.insert(custodian.clone(), new);
+            }
+        }
+    }
+    let path = out.with_extension("room.answers.toml");
+    std::fs::write(&path, toml::to_string(&table).unwrap()).unwrap();
+    path
+}
+
+/// The check-ins of the last resumption of the ceremony in `out`, after the
+/// entry that records it, which must be a named person's act (the witness
+/// who seals the log), not the tool's: a resume's check-in.
+pub fn resumed_check_ins(out: &Path) -> Vec<serde_json::Value> {
+    let entries: Vec<serde_json::Value> = std::fs::read_to_string(out.join("ceremony.log"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let resumed = entries
+        .iter()
+        .rposition(|e| {
+            e["description"]
+                .as_str()
+                .unwrap()
+                .contains("records the room's decision: ceremony resumed")
+        })
+        .expect("the resumption is recorded");
+    assert_eq!(entries[resumed]["actor"]["id"], "quinn");
+    entries[resumed..]
+        .iter()
+        .filter(|e| e["kind"] == "check-in")
+        .cloned()
+        .collect()
+}
+
 /// The user PIN rebuilt from two custodians' rehearsal share files: what a
 /// lab operator does to inspect a token after a rehearsal.
 pub fn user_pin(out: &Path, ceremony: &str) -> String {

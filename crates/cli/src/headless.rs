@@ -44,21 +44,57 @@ fn print(notice: &Notice) {
         Notice::FileWritten { path, sha256 } => {
             say!("      wrote {path} (SHA-256 {sha256})")
         }
+        Notice::CopyChecked {
+            custodian,
+            difference,
+        } => match difference {
+            None => say!("      {custodian}'s copy read back: it matches"),
+            Some(why) => say!("      {custodian}'s copy read back: it DIFFERS ({why})"),
+        },
         Notice::ShareRejected {
             custodian,
             reason,
             failures,
             limit,
         } => say!(
-            "      share of {custodian} refused ({failures} of at most {limit} failures): {reason}"
+            "      share of {custodian} refused (refused share {failures} of this ceremony, at most {limit}): {reason}"
         ),
+        Notice::Imminent(imminent) => {
+            say!("      ABOUT TO {}", imminent.what);
+            for (label, value) in &imminent.facts {
+                for (i, value) in value.lines().enumerate() {
+                    let label = if i == 0 { label.as_str() } else { "" };
+                    say!("        {label:<19} {value}");
+                }
+            }
+            match imminent.lint.as_deref() {
+                Some([]) => say!("        pre-signing lint: no finding"),
+                Some(findings) => {
+                    for finding in findings {
+                        say!("        pre-signing lint: {finding}");
+                    }
+                }
+                None => {}
+            }
+        }
         Notice::HsmDone { what, milliseconds } => {
             say!("      HSM: {what} in {milliseconds:.0} ms")
         }
-        Notice::ClockChecked { difference_ms } => say!(
-            "      clock: system minus reference {:.3} s",
-            *difference_ms as f64 / 1000.0
-        ),
+        Notice::ClockChecked {
+            difference_ms,
+            limit_ms,
+        } => {
+            say!(
+                "      clock: system minus reference {:.3} s",
+                *difference_ms as f64 / 1000.0
+            );
+            if let Some(limit) = limit_ms.filter(|limit| difference_ms.abs() > *limit) {
+                say!(
+                    "      clock: BEYOND the {} s the policy allows (CPS 5.5.5): an exception for the witness",
+                    limit / 1000
+                );
+            }
+        }
         Notice::NetworkUp { interfaces } => say!(
             "WARNING: network interfaces up on this terminal: {} (CPS 6.7: CA systems are not connected)",
             interfaces.join(", ")
@@ -78,26 +114,30 @@ fn print(notice: &Notice) {
             say!("      head words: {words}");
         }
         Notice::LogHead(head) => {
-            println!(
+            say!(
                 "LOG HEAD at {} (entry {}): {}",
-                head.at, head.entries, head.head
+                head.at,
+                head.entries,
+                head.head
             );
-            println!(
+            say!(
                 "      copy it onto the paper script; head words: {}",
                 head.words
             );
         }
         Notice::KeysLeft { keys } => {
-            println!("      left on the token, live (the tool destroys no key):");
+            say!("      left on the token, live (the tool destroys no key):");
             for key in keys {
-                println!("        {key}");
+                say!("        {key}");
             }
         }
         Notice::LoginFailed {
             failures,
             limit,
             reason,
-        } => say!("      login failed ({failures} of at most {limit} failures): {reason}"),
+        } => say!(
+            "      login failed (failed login {failures} of this ceremony, at most {limit}): {reason}"
+        ),
     }
 }
 

@@ -8,10 +8,14 @@
 //!
 //! [check-in]
 //! ada = "passport"
+//! erin = { absent = "ill; her share is not needed today" }
 //!
 //! [steps."1.4"]
 //! witness = "confirm"
-//! record = { reference-time = "2026-11-25T10:00:00Z" }
+//! reference-time = "2026-11-25T10:00:00Z"
+//! # The tool raises an exception beyond the policy's limit; the witness
+//! # decides it here.
+//! decisions.clock = { accepted = true, remark = "reference clock read late" }
 //!
 //! [steps."2.1".bags.carol]      # init-token: each share's bag serial
 //! user-pin = "TEB-0102"
@@ -19,27 +23,34 @@
 //! [steps."2.2"]                 # login: who comes forward
 //! witness = "confirm"
 //! custodians = ["carol", "dave"]
+//!
+//! [steps."2.2".bags.carol]      # the bag opened, the new one
+//! opened = "TEB-0102"
+//! new = "TEB-0112"
+//!
+//! [steps."3.1"]                 # generate-key: the performer's go
+//! witness = "confirm"
+//! go = "ada"
 //! ```
 //!
 //! Shares never come from this file: the tool makes them during the
 //! ceremony, and a rehearsal reads them back from the `.share` files it
 //! wrote (see [`AnswersFile::with_rehearsal_shares`]).
 
+mod room;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-use chrono::{DateTime, Utc};
 
 use keyceremony_script::{Action, Participant, RecordField, Script, Secret, SourceMap, Step};
 use keyceremony_shares::Share;
 use secrecy::SecretString;
 use serde::Deserialize;
-use zeroize::Zeroizing;
 
 use crate::operator::{
-    ExceptionReport, Identity, InputError, LogHead, Notice, Operator, ResumeChoice, ShareShown,
-    Verdict,
+    ExceptionReport, InputError, LogHead, Notice, Operator, ResumeChoice, ShareShown, Verdict,
 };
+use crate::questions::{Attendance, ClockReading, Decision, Missing, PresenceChange, Raised};
 use crate::resume::Interrupted;
 
 mod resume;
@@ -49,8 +60,10 @@ use resume::ResumeAnswers;
 #[serde(deny_unknown_fields)]
 struct File {
     ceremony: String,
+    /// Participant -> the kind of identity document checked, or
+    /// `{ absent = "reason" }`.
     #[serde(default, rename = "check-in")]
-    check_in: BTreeMap<String, String>,
+    check_in: BTreeMap<String, toml::Value>,
     #[serde(default)]
     steps: BTreeMap<String, StepAnswers>,
     /// Deviations the room records, each on a numbered exception sheet.
@@ -62,6 +75,9 @@ struct File {
     environment: Option<EnvironmentAnswers>,
     #[serde(default)]
     resume: Option<ResumeAnswers>,
+    /// Participants leaving and coming back, each as a step begins.
+    #[serde(default)]
+    presence: Vec<room::PresenceAnswer>,
 }
 
 #[derive(Deserialize)]
@@ -102,13 +118,22 @@ struct StepAnswers {
     /// Custodians who come forward to activate the token in this step.
     #[serde(default)]
     custodians: Vec<String>,
-    /// custodian -> secret ("so-pin", "user-pin") -> bag serial.
+    /// init-token: custodian -> secret ("so-pin", "user-pin") -> bag
+    /// serial; an activation: custodian -> "opened" and "new" -> the serial
+    /// of the bag opened and of the one the share goes back into.
     #[serde(default)]
     bags: BTreeMap<String, BTreeMap<String, String>>,
     /// Clock check: the reference clock's reading (RFC 3339), or "system"
     /// in a rehearsal, where the lab's clock is its own reference.
     #[serde(default, rename = "reference-time")]
     reference_time: Option<String>,
+    /// The performer's id: their go before an irreversible HSM action.
+    #[serde(default)]
+    go: Option<String>,
+    /// The witness's decisions on the exceptions the tool may raise in this
+    /// step, by subject (`clock`, a record field's name).
+    #[serde(default)]
+    decisions: BTreeMap<String, room::DecisionAnswer>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -124,8 +149,9 @@ type NoticeSink = Box<dyn FnMut(&Notice)>;
 pub struct AnswersFile {
     path: PathBuf,
     ceremony: String,
-    check_in: BTreeMap<String, String>,
+    check_in: BTreeMap<String, toml::Value>,
     steps: BTreeMap<String, StepAnswers>,
+    presence: Vec<room::PresenceAnswer>,
     exceptions: Vec<ExceptionAnswer>,
     seal: Option<SealAnswers>,
     environment: Option<EnvironmentAnswers>,
@@ -177,6 +203,7 @@ impl AnswersFile {
             seal: file.seal,
             environment: file.environment,
             resume: file.resume,
+            presence: file.presence,
             halt_after: None,
             halted_step_done: false,
             resuming: false,
@@ -281,51 +308,9 @@ impl Operator for AnswersFile {
             match step.action {
                 Action::CheckIn => {
                     for p in &script.participants {
-                        if !self.check_in.contains_key(&p.id) {
-                            return Err(self.missing(format!("check-in answer for '{}'", p.id)));
-                        }
+                        self.check_in_answer(p)?;
                     }
                 }
-                Action::InitToken => {
-                    for secret in Secret::ALL {
-                        for custodian in &script.activation.quorum(secret).custodians {
-                            if !answers
-                                .bags
-                                .get(custodian)
-                                .is_some_and(|b| b.contains_key(secret.as_str()))
-                            {
-                                return Err(self.missing(format!(
-                                    "bag serial for {custodian}'s share of the {} in [steps.\"{}\".bags.{custodian}]",
-                                    secret.as_str(),
-                                    step.id
-                                )));
-                            }
-                        }
-                    }
-                }
-                Action::ClockCheck => match answers.reference_time.as_deref() {
-                    None => {
-                        return Err(self.missing(format!(
-                            "reference-time (the reference clock's reading, RFC 3339) in step {}",
-                            step.id
-                        )));
-                    }
-                    Some("system") if !rehearsal => {
-                        return Err(InputError::Invalid(format!(
-                            "step {}: reference-time = \"system\" is for rehearsals only; a ceremony's witness reads a reference clock",
-                            step.id
-                        )));
-                    }
-                    Some("system") => {}
-                    Some(time) => {
-                        DateTime::parse_from_rfc3339(time).map_err(|e| {
-                            InputError::Invalid(format!(
-                                "step {}: reference-time '{time}' is not an RFC 3339 time: {e}",
-                                step.id
-                            ))
-                        })?;
-                    }
-                },
                 Action::Login | Action::SelfSign { .. } | Action::SealLog => {
                     let threshold = script.activation.user_pin.threshold as usize;
                     if answers.custodians.len() != threshold {
@@ -337,7 +322,10 @@ impl Operator for AnswersFile {
                 }
                 _ => {}
             }
+            self.preflight_room(script, step, answers, rehearsal)?;
         }
+        self.preflight_bags(script)?;
+        self.preflight_presence(script)?;
         if let Some(unknown) = self
             .steps
             .keys()
@@ -355,18 +343,27 @@ impl Operator for AnswersFile {
         &mut self,
         _step: &Step,
         participant: &Participant,
-        _witness: &Participant,
-    ) -> Result<Identity, InputError> {
-        let document = self
-            .check_in
-            .get(&participant.id)
-            .ok_or_else(|| self.missing(format!("check-in answer for '{}'", participant.id)))?;
-        Ok(Identity {
-            document: document.clone(),
-        })
+        _checker: &Participant,
+        identified: bool,
+    ) -> Result<Attendance, InputError> {
+        self.attendance(participant, identified)
     }
 
-    fn record(&mut self, step: &Step, field: &RecordField) -> Result<String, InputError> {
+    fn presence(
+        &mut self,
+        step: &Step,
+        missing: &[Missing],
+    ) -> Result<Vec<PresenceChange>, InputError> {
+        self.answer_presence(step, missing)
+    }
+
+    fn record(
+        &mut self,
+        step: &Step,
+        field: &RecordField,
+        refused: Option<&str>,
+    ) -> Result<String, InputError> {
+        self.refuse_again(step, &field.name, refused)?;
         self.steps
             .get(&step.id)
             .and_then(|a| a.record.get(&field.name))
@@ -383,26 +380,38 @@ impl Operator for AnswersFile {
         Ok(ShareShown::NoScreen)
     }
 
+    /// A rehearsal's copy is its share file, read back.
+    fn copy_back(
+        &mut self,
+        _step: &Step,
+        custodian: &Participant,
+        secret: Secret,
+        _number: u8,
+    ) -> Result<SecretString, InputError> {
+        self.rehearsal_share(custodian, secret)
+    }
+
     fn share_bag(
         &mut self,
         step: &Step,
         custodian: &Participant,
         secret: Secret,
         _number: u8,
+        refused: Option<&str>,
     ) -> Result<String, InputError> {
-        self.steps
-            .get(&step.id)
-            .and_then(|a| a.bags.get(&custodian.id))
-            .and_then(|b| b.get(secret.as_str()))
-            .cloned()
-            .ok_or_else(|| {
-                self.missing(format!(
-                    "bag serial for {}'s share of the {} in step {}",
-                    custodian.id,
-                    secret.as_str(),
-                    step.id
-                ))
-            })
+        self.refuse_again(step, "bag serial", refused)?;
+        self.answer_bag(step, custodian, secret, false)
+    }
+
+    fn bag_opened(
+        &mut self,
+        step: &Step,
+        custodian: &Participant,
+        secret: Secret,
+        refused: Option<&str>,
+    ) -> Result<String, InputError> {
+        self.refuse_again(step, "bag serial", refused)?;
+        self.answer_bag(step, custodian, secret, true)
     }
 
     fn choose_custodians(
@@ -428,34 +437,7 @@ impl Operator for AnswersFile {
         custodian: &Participant,
         secret: Secret,
     ) -> Result<SecretString, InputError> {
-        let dir = self.shares_dir.as_ref().ok_or_else(|| {
-            InputError::Missing(
-                "a headless run reads shares only from a rehearsal's share files, and none were given".to_string(),
-            )
-        })?;
-        let path = dir.join(format!("{}.share", custodian.id));
-        let text = Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
-            InputError::Missing(format!(
-                "cannot read {}'s rehearsal share file {}: {e}",
-                custodian.id,
-                path.display()
-            ))
-        })?);
-        let mut table: toml::Table = toml::from_str(&text).map_err(|e| {
-            InputError::Invalid(format!(
-                "{} is not a rehearsal share file: {}",
-                path.display(),
-                e.message()
-            ))
-        })?;
-        match table.remove(secret.as_str()) {
-            Some(toml::Value::String(share)) => Ok(SecretString::from(share)),
-            _ => Err(InputError::Missing(format!(
-                "{} holds no share of the {}",
-                path.display(),
-                secret.as_str()
-            ))),
-        }
+        self.rehearsal_share(custodian, secret)
     }
 
     fn exceptions(
@@ -475,23 +457,21 @@ impl Operator for AnswersFile {
             .collect())
     }
 
-    fn reference_time(
+    fn clock_reading(
         &mut self,
         step: &Step,
         _witness: &Participant,
-        system_time: DateTime<Utc>,
-    ) -> Result<DateTime<Utc>, InputError> {
-        match self
-            .steps
-            .get(&step.id)
-            .and_then(|a| a.reference_time.as_deref())
-        {
-            Some("system") if self.rehearsal => Ok(system_time),
-            Some(time) => DateTime::parse_from_rfc3339(time)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| InputError::Invalid(format!("reference-time '{time}': {e}"))),
-            None => Err(self.missing(format!("reference-time in step {}", step.id))),
-        }
+    ) -> Result<ClockReading, InputError> {
+        self.answer_clock(step)
+    }
+
+    fn decide(
+        &mut self,
+        step: &Step,
+        _witness: &Participant,
+        raised: &Raised,
+    ) -> Result<Decision, InputError> {
+        self.answer_decision(step, raised)
     }
 
     fn witness_token_pin(
@@ -561,6 +541,15 @@ impl Operator for AnswersFile {
                     interfaces.join(", ")
                 ))
             })
+    }
+
+    fn go(
+        &mut self,
+        step: &Step,
+        performer: &Participant,
+        _imminent: &crate::Imminent,
+    ) -> Result<(), InputError> {
+        self.answer_go(step, performer)
     }
 
     fn witness(&mut self, step: &Step, _witness: &Participant) -> Result<Verdict, InputError> {

@@ -10,10 +10,13 @@ mod actions;
 pub mod activation;
 pub mod answers;
 pub mod environment;
+pub mod imminent;
 pub mod operator;
 pub mod outputs;
 pub mod proof;
+pub mod questions;
 pub mod resume;
+pub mod room;
 mod run;
 
 use std::path::PathBuf;
@@ -25,10 +28,12 @@ use keyceremony_policy::{Inventory, InventoryLock, Policy, PolicyError};
 use keyceremony_script::{Action, LoadedScript};
 
 pub use answers::AnswersFile;
+pub use imminent::Imminent;
 pub use operator::{
     ExceptionReport, Identity, InputError, LogHead, Notice, Operator, ResumeChoice, ShareShown,
     Verdict,
 };
+pub use questions::{Attendance, Change, ClockReading, Decision, Missing, PresenceChange, Raised};
 pub use resume::Interrupted;
 pub use run::Outcome;
 

@@ -2,10 +2,11 @@
 //! TUI both implement [`Operator`], so the engine runs the same with or
 //! without a terminal.
 
-use chrono::{DateTime, Utc};
 use keyceremony_script::{Participant, RecordField, Script, Secret, Step};
 use keyceremony_shares::Share;
 
+use crate::imminent::Imminent;
+use crate::questions::{Attendance, ClockReading, Decision, Missing, PresenceChange, Raised};
 use crate::resume::Interrupted;
 use secrecy::SecretString;
 
@@ -97,6 +98,12 @@ pub enum Notice {
         path: String,
         sha256: String,
     },
+    /// A custodian's copy of a new share was checked: `difference` says
+    /// why it is wrong (the share is then shown again), None when right.
+    CopyChecked {
+        custodian: String,
+        difference: Option<String>,
+    },
     /// A share entry was refused; the custodian is asked again.
     ShareRejected {
         custodian: String,
@@ -109,14 +116,18 @@ pub enum Notice {
         limit: u32,
         reason: String,
     },
+    /// An irreversible HSM action is about to happen; the performer's go
+    /// is asked next ([`Operator::go`]).
+    Imminent(Imminent),
     /// The HSM finished what [`Notice::HsmWorking`] announced.
     HsmDone {
         what: String,
         milliseconds: f64,
     },
-    /// The witness's clock check (CPS 5.5.5).
+    /// The witness's clock check (CPS 5.5.5), and the policy's limit.
     ClockChecked {
         difference_ms: i64,
+        limit_ms: Option<i64>,
     },
     /// Network interfaces other than loopback are up (CPS 6.7).
     NetworkUp {
@@ -167,16 +178,37 @@ pub trait Operator {
     /// it has every one the script will ask for.
     fn preflight(&mut self, script: &Script, rehearsal: bool) -> Result<(), InputError>;
 
-    /// The witness confirms `participant`'s identity.
+    /// `checker` (the step's witness; for the witness, the log examiner)
+    /// records whether `participant` is in the room, checking their
+    /// identity document unless they were `identified` earlier in this
+    /// ceremony.
     fn check_in(
         &mut self,
         step: &Step,
         participant: &Participant,
-        witness: &Participant,
-    ) -> Result<Identity, InputError>;
+        checker: &Participant,
+        identified: bool,
+    ) -> Result<Attendance, InputError>;
 
-    /// A value read in the room, such as a bag serial.
-    fn record(&mut self, step: &Step, field: &RecordField) -> Result<String, InputError>;
+    /// Who left or came back into the room since the last step began.
+    /// With `missing` empty it is asked at every step's beginning and is
+    /// usually answered at once; otherwise the step cannot begin until
+    /// those people are back (or the ceremony is aborted).
+    fn presence(
+        &mut self,
+        step: &Step,
+        missing: &[Missing],
+    ) -> Result<Vec<PresenceChange>, InputError>;
+
+    /// A value read in the room, such as a bag serial. `refused`: why the
+    /// last answer to this question was refused (a format, a bag serial
+    /// used before); a driver that cannot ask again returns it as an error.
+    fn record(
+        &mut self,
+        step: &Step,
+        field: &RecordField,
+        refused: Option<&str>,
+    ) -> Result<String, InputError>;
 
     /// Shows `share` to `custodian` alone, once.
     fn show_share(
@@ -186,14 +218,38 @@ pub trait Operator {
         share: &Share,
     ) -> Result<ShareShown, InputError>;
 
-    /// Serial of the tamper-evident bag in which `custodian` sealed share
-    /// `number` of `secret`.
+    /// `custodian`'s copy of share `number` of `secret`, typed back from
+    /// their paper (a rehearsal: read back from its share file) before the
+    /// tool wipes the share.
+    fn copy_back(
+        &mut self,
+        step: &Step,
+        custodian: &Participant,
+        secret: Secret,
+        number: u8,
+    ) -> Result<SecretString, InputError>;
+
+    /// Serial of the new tamper-evident bag in which `custodian` seals
+    /// share `number` of `secret`: when it is handed out, and again after
+    /// every activation it was taken out for. `refused` as for `record`.
     fn share_bag(
         &mut self,
         step: &Step,
         custodian: &Participant,
         secret: Secret,
         number: u8,
+        refused: Option<&str>,
+    ) -> Result<String, InputError>;
+
+    /// Serial of the bag `custodian` takes their share of `secret` out of
+    /// to activate the token, read before it is opened. `refused` as for
+    /// `record`.
+    fn bag_opened(
+        &mut self,
+        step: &Step,
+        custodian: &Participant,
+        secret: Secret,
+        refused: Option<&str>,
     ) -> Result<String, InputError>;
 
     /// Which `threshold` custodians of `secret` come forward, by id.
@@ -221,14 +277,22 @@ pub trait Operator {
         witness: &Participant,
     ) -> Result<Vec<ExceptionReport>, InputError>;
 
-    /// The reference clock's reading that the witness takes when the tool
-    /// shows `system_time` (CPS 5.5.5).
-    fn reference_time(
+    /// The clock check (CPS 5.5.5): the witness says what the reference
+    /// clock will show and marks the moment it shows it; the terminal's
+    /// time is taken at that mark.
+    fn clock_reading(
         &mut self,
         step: &Step,
         witness: &Participant,
-        system_time: DateTime<Utc>,
-    ) -> Result<DateTime<Utc>, InputError>;
+    ) -> Result<ClockReading, InputError>;
+
+    /// The witness decides an exception the tool raised in this step.
+    fn decide(
+        &mut self,
+        step: &Step,
+        witness: &Participant,
+        raised: &Raised,
+    ) -> Result<Decision, InputError>;
 
     /// The PIN of the witness's own token, typed by the witness to sign the
     /// log's seal.
@@ -281,6 +345,14 @@ pub trait Operator {
         witness: &Participant,
         changes: &[String],
     ) -> Result<Option<String>, InputError>;
+    /// The step's performer gives the go for `imminent`, which the room
+    /// has been shown; there is no other answer than the go or an abort.
+    fn go(
+        &mut self,
+        step: &Step,
+        performer: &Participant,
+        imminent: &Imminent,
+    ) -> Result<(), InputError>;
 
     /// The witness confirms or refuses the step just performed.
     fn witness(&mut self, step: &Step, witness: &Participant) -> Result<Verdict, InputError>;

@@ -13,6 +13,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::EngineError;
+use crate::room::{Limits, Room};
 
 /// The state of a log that stopped before its seal.
 #[derive(Debug, Clone, Default)]
@@ -82,6 +83,8 @@ pub struct Interrupted {
     /// Differences from the first run's environment that the witness
     /// accepted as an exception, and the witness's remark.
     pub environment_exception: Option<(Vec<String>, String)>,
+    /// Shares issued, refused and logins failed, across every run so far.
+    pub room: Room,
 }
 
 impl Interrupted {
@@ -92,6 +95,10 @@ impl Interrupted {
         } else if self.shares_lost {
             Some(
                 "the log-signing key is on the token whose PINs were lost with the shares that were never handed out",
+            )
+        } else if self.room.logins_exhausted() {
+            Some(
+                "the token refused as many logins as the script allows, so no login is tried on it again to sign the seal",
             )
         } else {
             None
@@ -121,7 +128,7 @@ impl Interrupted {
                 self.changed.join("; ")
             ));
         }
-        None
+        self.room.limit_reached()
     }
 }
 
@@ -243,6 +250,7 @@ pub fn read(log: &Path, script: &Script, script_sha256: &str) -> Result<Interrup
 pub(crate) fn scan(lines: &[Vec<u8>], script: &Script) -> Interrupted {
     let mut state = Interrupted {
         entries: lines.len() as u64,
+        room: Room::new(Limits::of(&script.hsm)),
         ..Interrupted::default()
     };
     let mut init_requested = false;
@@ -256,6 +264,7 @@ pub(crate) fn scan(lines: &[Vec<u8>], script: &Script) -> Interrupted {
         let Ok(entry) = serde_json::from_slice::<Value>(line) else {
             continue;
         };
+        state.room.observe(&entry);
         let data = &entry["data"];
         let step = entry["step"].as_str().unwrap_or_default().to_string();
         let text = |v: &Value| v.as_str().unwrap_or_default().to_string();

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use crate::operator::{InputError, Notice, Operator, Verdict};
 use crate::outputs::{OutDir, Written};
 use crate::resume::Interrupted;
+use crate::room::{Limits, Room};
 use crate::{EngineError, Settings, files};
 
 /// What a finished ceremony produced.
@@ -52,8 +53,6 @@ pub(crate) struct Runner {
     pub(crate) session: Option<Session>,
     pub(crate) keys: BTreeMap<String, GeneratedKey>,
     pub(crate) certificates: BTreeMap<String, SignedCertificate>,
-    /// Participants the witness has checked in (CPS 5.2.3).
-    pub(crate) checked_in: Vec<String>,
     /// The splits this ceremony made, so that a share of another split is
     /// refused by name.
     pub(crate) issued: BTreeMap<Secret, String>,
@@ -70,6 +69,8 @@ pub(crate) struct Runner {
     pub(crate) log_key_check: Option<LogKeyCheck>,
     /// Held, never read: the inventory's lock, for the whole ceremony.
     _inventory: InventoryLock,
+    /// What the log records of shares and failures, across every run.
+    pub(crate) room: Room,
 }
 
 /// What the first login of a run that reopened a log checks.
@@ -112,6 +113,7 @@ impl Runner {
         log: LogWriter,
         inventory: InventoryLock,
     ) -> Runner {
+        let room = Room::new(Limits::of(&script.script.hsm));
         Runner {
             script,
             settings,
@@ -121,7 +123,6 @@ impl Runner {
             session: None,
             keys: BTreeMap::new(),
             certificates: BTreeMap::new(),
-            checked_in: Vec::new(),
             issued: BTreeMap::new(),
             exceptions: 0,
             log_key_recorded: false,
@@ -129,6 +130,7 @@ impl Runner {
             recovery: None,
             log_key_check: None,
             _inventory: inventory,
+            room,
         }
     }
 
@@ -139,8 +141,21 @@ impl Runner {
         description: String,
         data: Value,
     ) -> Result<(), EngineError> {
-        self.log
-            .append(&Actor::tool(), step, kind, description, data)?;
+        self.append(&Actor::tool(), step, kind, description, data)
+    }
+
+    /// Every entry goes through here, so that `room` follows the log.
+    fn append(
+        &mut self,
+        actor: &Actor,
+        step: Option<&str>,
+        kind: EventKind,
+        description: String,
+        data: Value,
+    ) -> Result<(), EngineError> {
+        let entry = self.log.append(actor, step, kind, description, data)?;
+        self.room
+            .observe(&serde_json::to_value(&entry).unwrap_or_default());
         Ok(())
     }
 
@@ -153,14 +168,13 @@ impl Runner {
         description: String,
         data: Value,
     ) -> Result<(), EngineError> {
-        self.log.append(
+        self.append(
             &Actor::new(&who.id, role.as_str()),
             step,
             kind,
             description,
             data,
-        )?;
-        Ok(())
+        )
     }
 
     fn record_start(&mut self, network: &crate::Network) -> Result<(), EngineError> {
@@ -334,6 +348,18 @@ impl Runner {
         if let Some(signal) = signal {
             data["interrupted_by"] = json!(signal);
         }
+        // An abort is the room's decision: the step's witness records it.
+        let recorder = (kind == EventKind::Abort)
+            .then(|| {
+                let witness = self
+                    .script
+                    .script
+                    .steps()
+                    .find(|(_, s)| s.id == step)
+                    .map_or(&self.script.script.log.witness, |(_, s)| &s.witness);
+                self.participant(witness).ok()
+            })
+            .flatten();
         let mut description = description;
         if kind == EventKind::Abort {
             let left = self.keys_left_now();
@@ -343,7 +369,20 @@ impl Runner {
             });
             data["keys_left_on_token"] = json!(left);
         }
-        let _ = self.tool_record(Some(step), kind, description, data);
+        let _ = match recorder {
+            Some(witness) => {
+                data["recorded_by"] = json!(witness.id);
+                self.person_record(
+                    &witness,
+                    acting_role(&witness),
+                    Some(step),
+                    kind,
+                    format!("{} records the abort: {description}", witness.name),
+                    data,
+                )
+            }
+            None => self.tool_record(Some(step), kind, description, data),
+        };
         let _ = self.checkpoint(step);
         if let Some(session) = self.session.take() {
             let closed = session.close().is_ok();
@@ -409,6 +448,7 @@ impl Runner {
                 "action": step.action.name(),
             }),
         )?;
+        self.ensure_present(operator, step)?;
         match &step.action {
             Action::Manual => {}
             Action::CheckIn => self.check_in(operator, step, &witness)?,
@@ -422,18 +462,10 @@ impl Runner {
             Action::SealLog => return self.seal(operator, step, SealOutcome::Completed),
         }
         for field in &step.record {
-            let value = operator.record(step, field)?;
-            self.person_record(
-                &performer,
-                performer_role,
-                Some(&step.id),
-                EventKind::Recorded,
-                format!("{}: {value}", field.label),
-                json!({ "field": field.name, "label": field.label, "value": value }),
-            )?;
+            self.record_field(operator, step, &performer, field)?;
         }
         for exception in operator.exceptions(step, &witness)? {
-            self.exception(operator, step, &performer, &witness, exception)?;
+            self.exception(operator, step, &performer, &witness, exception, None)?;
         }
         match operator.witness(step, &witness)? {
             Verdict::Confirmed => self.person_record(
@@ -474,29 +506,43 @@ impl Runner {
         self.checkpoint(&step.id)
     }
 
-    /// A numbered exception sheet: the deviation, and the witness's word.
-    fn exception(
+    /// A numbered exception sheet: the deviation, and the witness's word;
+    /// `raised`: what the tool found, when the tool raised it itself.
+    pub(crate) fn exception(
         &mut self,
         operator: &mut dyn Operator,
         step: &Step,
         performer: &Participant,
         witness: &Participant,
         report: crate::operator::ExceptionReport,
+        raised: Option<&str>,
     ) -> Result<(), EngineError> {
         self.exceptions += 1;
         let number = self.exceptions;
+        // The witness's decision: their act, on what the performer reported.
         self.person_record(
-            performer,
-            acting_role(performer),
+            witness,
+            acting_role(witness),
             Some(&step.id),
             EventKind::Exception,
-            format!("exception {number}: {}", report.description),
+            format!(
+                "exception {number}: {} ({} by {})",
+                report.description,
+                if report.accepted {
+                    "accepted"
+                } else {
+                    "NOT accepted"
+                },
+                witness.name
+            ),
             json!({
                 "number": number,
                 "description": report.description,
                 "accepted": report.accepted,
                 "witness": witness.id,
+                "reported_by": performer.id,
                 "remark": report.remark,
+                "raised_by_tool": raised,
             }),
         )?;
         operator.notify(&Notice::Exception {

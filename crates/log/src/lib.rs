@@ -111,6 +111,19 @@ pub enum EventKind {
     /// A key that failed a check, or that the witness refused: it is never
     /// certified, and the entry says what became of it.
     KeyRefused,
+    /// The performer's go before an irreversible HSM action, with what the
+    /// room was shown of it.
+    Go,
+    /// A custodian typed a share back from their copy before the tool
+    /// wiped it; `data.matches` says whether the copy is right.
+    CopyChecked,
+    /// A custodian read a share bag's serial before opening it, checked
+    /// against the last serial recorded for that share.
+    BagOpened,
+    /// A share went back into a new tamper-evident bag.
+    BagSealed,
+    /// A participant left the room or came back into it.
+    Presence,
     /// The last entry; written only by [`LogWriter::seal`].
     Seal,
 }

@@ -73,6 +73,21 @@ fn participants(policy: &Policy, script: &Script, v: &mut Vec<Violation>) {
 }
 
 fn activation(policy: &Policy, script: &Script, v: &mut Vec<Violation>) {
+    if let Some(rule) = &policy.pin_separation {
+        let so = &script.activation.so_pin.custodians;
+        for (i, id) in script.activation.user_pin.custodians.iter().enumerate() {
+            if so.contains(id) {
+                v.push(violation(
+                    format!("activation.user-pin.custodians[{i}]"),
+                    rule.section,
+                    format!(
+                        "'{id}' would hold shares of both the SO PIN and the user PIN: policy '{}' gives them to different people, since a quorum of SO-PIN custodians can reset the user PIN",
+                        policy.name
+                    ),
+                ));
+            }
+        }
+    }
     for secret in Secret::ALL {
         let name = secret.as_str();
         let quorum = script.activation.quorum(secret);

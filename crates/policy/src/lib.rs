@@ -65,6 +65,6 @@ pub use lint_issued::{
     IssuedProfile, lint_crl, lint_crl_tbs, lint_issued_certificate, lint_issued_tbs,
 };
 pub use policy::{
-    AlgorithmPair, AlgorithmRule, CustodiansRule, DutiesRule, Duty, Policy, StepKind,
-    ThresholdRule, ValidityRule, WitnessRule,
+    AlgorithmPair, AlgorithmRule, ClockRule, CustodiansRule, DutiesRule, Duty, PinSeparationRule,
+    Policy, StepKind, ThresholdRule, ValidityRule, WitnessRule,
 };

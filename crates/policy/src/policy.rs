@@ -51,6 +51,32 @@ pub struct Policy {
     /// How many authorised people destroy a key (`[destruction]`); without the table,
     /// [`Policy::destruction_rule`] gives the tool's floor.
     pub destruction: Option<DestructionRule>,
+    /// How far the terminal's clock may be from the reference clock; a
+    /// policy without it sets no limit.
+    pub clock: Option<ClockRule>,
+    /// The SO PIN and the user PIN are held by different people; a policy
+    /// without it lets one custodian hold a share of each.
+    pub pin_separation: Option<PinSeparationRule>,
+}
+
+/// No custodian holds shares of both PINs: the SO PIN can reset the user
+/// PIN, so a quorum of SO-PIN custodians who also held user-PIN shares could
+/// take the key over between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PinSeparationRule {
+    /// The section of the CPS.
+    pub section: &'static str,
+}
+
+/// The largest difference between the terminal's clock and the reference
+/// clock that a clock check accepts as scripted; beyond it the check is an
+/// exception the witness decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockRule {
+    /// The section of the CPS.
+    pub section: &'static str,
+    /// Seconds, either way.
+    pub max_offset_seconds: u32,
 }
 
 /// Allowed key algorithms, each with the one signature algorithm its root certificate uses.
@@ -233,6 +259,23 @@ struct RawPolicy {
     backup: Option<RawBackup>,
     #[serde(default)]
     destruction: Option<RawDestruction>,
+    #[serde(default)]
+    clock: Option<RawClock>,
+    #[serde(default)]
+    pin_separation: Option<RawPinSeparation>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPinSeparation {
+    section: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClock {
+    section: String,
+    max_offset_seconds: u32,
 }
 
 #[derive(Deserialize)]
@@ -371,7 +414,16 @@ impl Policy {
                 &raw.separation_of_duties.section,
             ),
         ];
-        for (field, section) in sections {
+        let clock_section = raw.clock.as_ref().map(|c| ("clock.section", &c.section));
+        let separation_section = raw
+            .pin_separation
+            .as_ref()
+            .map(|c| ("pin_separation.section", &c.section));
+        for (field, section) in sections
+            .into_iter()
+            .chain(clock_section)
+            .chain(separation_section)
+        {
             if section.trim().is_empty() {
                 return Err(invalid(
                     field,
@@ -444,6 +496,17 @@ impl Policy {
                      {MIN_PERSONS} people",
                     raw.activation_data.min_custodians
                 ),
+            ));
+        }
+        if raw
+            .clock
+            .as_ref()
+            .is_some_and(|c| c.max_offset_seconds == 0)
+        {
+            return Err(invalid(
+                "clock.max_offset_seconds",
+                "max_offset_seconds 0: no two clocks agree to the millisecond; allow at least 1 s"
+                    .into(),
             ));
         }
         if raw.witness.actions.is_empty() {
@@ -542,6 +605,13 @@ impl Policy {
                     })
                     .collect(),
             },
+            clock: raw.clock.map(|c| ClockRule {
+                section: leak(c.section),
+                max_offset_seconds: c.max_offset_seconds,
+            }),
+            pin_separation: raw.pin_separation.map(|p| PinSeparationRule {
+                section: leak(p.section),
+            }),
         })
     }
 

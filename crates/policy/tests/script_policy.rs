@@ -68,6 +68,8 @@ fn the_reference_policy_transcribes_the_cps() {
     assert_eq!(policy.witness.section, "CPS 6.1.1");
     assert_eq!(policy.separation_of_duties.section, "CPS 5.2.4");
     assert_eq!(policy.separation_of_duties.duties.len(), 3);
+    let clock = policy.clock.expect("the reference policy limits the clock");
+    assert_eq!((clock.section, clock.max_offset_seconds), ("CPS 5.5.5", 60));
 }
 
 #[test]
@@ -142,8 +144,8 @@ fn one_custodian_is_refused() {
     let loaded = script_after(
         "root-p384",
         &[(
-            "[activation.so-pin]\ncustodians = [\"carol\", \"dave\", \"erin\"]",
-            "[activation.so-pin]\ncustodians = [\"carol\"]",
+            "[activation.so-pin]\ncustodians = [\"farid\", \"grace\", \"hana\"]",
+            "[activation.so-pin]\ncustodians = [\"farid\"]",
         )],
     );
     let v = check_script(&reference_policy(), &loaded.script);
@@ -153,6 +155,31 @@ fn one_custodian_is_refused() {
         "CPS 6.4.1",
         "split among 1 custodian",
     );
+}
+
+#[test]
+fn one_custodian_holding_both_pins_is_refused() {
+    let policy = reference_policy();
+    assert_eq!(
+        policy.pin_separation.map(|r| r.section),
+        Some("CPS 5.2.4"),
+        "the reference policy separates the PINs' custodians"
+    );
+    let loaded = script_after(
+        "root-p384",
+        &[(
+            "[activation.so-pin]\ncustodians = [\"farid\", \"grace\", \"hana\"]",
+            "[activation.so-pin]\ncustodians = [\"farid\", \"grace\", \"erin\"]",
+        )],
+    );
+    let v = check_script(&policy, &loaded.script);
+    assert_refused(
+        &v,
+        "activation.user-pin.custodians[2]",
+        "CPS 5.2.4",
+        "'erin' would hold shares of both the SO PIN and the user PIN",
+    );
+    assert_eq!(v.len(), 1, "{v:#?}");
 }
 
 #[test]
@@ -376,6 +403,10 @@ fn policies_looser_than_the_tool_or_malformed_are_refused() {
     invalid_policy(
         &[("name = \"reference-cps\"", "name = \"other\"")],
         "must agree",
+    );
+    invalid_policy(
+        &[("max_offset_seconds = 60", "max_offset_seconds = 0")],
+        "allow at least 1 s",
     );
     // Unknown keys are errors with their line, as in scripts.
     match policy_after(

@@ -4,13 +4,15 @@
 //! onto it by hand, so that the paper and the log are two independent
 //! records of the same ceremony.
 
-use keyceremony_script::{Action, LoadedScript, Participant, Script, Secret, Step};
+use keyceremony_script::{Action, FieldFormat, LoadedScript, Participant, Script, Secret, Step};
 
 use crate::doc::{
     Block, Cell, Document, Span, Table, TableKind, WriteIn, cell, code, code_cell, fields,
     paragraphs, strong, text,
 };
 use crate::group4;
+
+mod room;
 
 /// Rows on the exception sheet: more than a ceremony should ever need.
 const EXCEPTION_ROWS: usize = 10;
@@ -165,6 +167,7 @@ pub(crate) fn document(script: &LoadedScript) -> Document {
             .collect(),
         kind: TableKind::Sheet,
     }));
+    blocks.extend(room::presence_sheet());
 
     blocks.push(Block::PageBreak);
     blocks.push(Block::Heading(2, "Attestation".to_string()));
@@ -395,6 +398,7 @@ fn step_block(s: &Script, step: &Step) -> Block {
         ("Tool action".to_string(), cell(action_line(&step.action))),
     ]));
     blocks.extend(paragraphs(&step.instructions));
+    blocks.extend(room::go_form(s, step));
     blocks.extend(action_forms(s, step));
     let values = values_to_copy(step);
     if !values.is_empty() {
@@ -448,9 +452,9 @@ fn values_to_copy(step: &Step) -> Vec<Vec<Cell>> {
     match &step.action {
         Action::ClockCheck => {
             for label in [
-                "Terminal time shown by the tool (UTC)",
-                "Reference clock reading (UTC)",
-                "Difference, terminal minus reference (s)",
+                "Reference clock time the witness typed, and marked with Enter when the reference clock showed it (UTC)",
+                "Difference the tool shows, terminal minus reference (s)",
+                "Beyond the policy's limit: exception sheet row of the witness's decision",
             ] {
                 rows.push(vec![cell(label), vec![Span::WriteIn(WriteIn::Short)]]);
             }
@@ -469,13 +473,11 @@ fn values_to_copy(step: &Step) -> Vec<Vec<Cell>> {
     for field in &step.record {
         // A field that records a hash gets the grouped boxes, so that it can
         // be compared four digits at a time.
-        if field.name.ends_with("sha256") {
-            rows.push(hex(field.label.clone()));
+        let label = room::field_label(field);
+        if field.format() == Some(FieldFormat::Sha256) || field.name.ends_with("sha256") {
+            rows.push(hex(label));
         } else {
-            rows.push(vec![
-                cell(&field.label),
-                vec![Span::WriteIn(WriteIn::Short)],
-            ]);
+            rows.push(vec![cell(label), vec![Span::WriteIn(WriteIn::Short)]]);
         }
     }
     rows
@@ -488,9 +490,9 @@ fn action_forms(s: &Script, step: &Step) -> Vec<Block> {
             header: [
                 "Participant",
                 "Role",
-                "Identity document checked",
+                "Identity document checked, or why absent",
                 "Participant (initials)",
-                "Witness (initials)",
+                "Witness (initials; the log examiner for the witness)",
             ]
             .map(String::from)
             .to_vec(),
@@ -520,6 +522,7 @@ fn action_forms(s: &Script, step: &Step) -> Vec<Block> {
                         rows.push(vec![
                             cell(&p.name),
                             cell(format!("{} share {n} of {total}", secret_name(secret))),
+                            initials(),
                             Vec::new(),
                             initials(),
                         ]);
@@ -527,9 +530,15 @@ fn action_forms(s: &Script, step: &Step) -> Vec<Block> {
                 }
             }
             vec![Block::Table(Table {
-                header: ["Custodian", "Share", "Bag serial", "Custodian (initials)"]
-                    .map(String::from)
-                    .to_vec(),
+                header: [
+                    "Custodian",
+                    "Share",
+                    "Typed back from the paper, matched (custodian's initials)",
+                    "Bag serial",
+                    "Custodian (initials)",
+                ]
+                .map(String::from)
+                .to_vec(),
                 rows,
                 kind: TableKind::Form,
             })]
@@ -539,13 +548,14 @@ fn action_forms(s: &Script, step: &Step) -> Vec<Block> {
             vec![Block::Table(Table {
                 header: [
                     "Custodian who entered a user PIN share",
-                    "Bag opened (serial)",
+                    "Bag opened (serial, compared with the last written for the share)",
+                    "New bag the share goes into (serial)",
                     "Custodian (initials)",
                 ]
                 .map(String::from)
                 .to_vec(),
                 rows: (0..quorum.threshold)
-                    .map(|_| vec![Vec::new(), Vec::new(), initials()])
+                    .map(|_| vec![Vec::new(), Vec::new(), Vec::new(), initials()])
                     .collect(),
                 kind: TableKind::Form,
             })]

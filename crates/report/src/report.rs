@@ -22,8 +22,8 @@ use crate::ReportError;
 use crate::context::Ctx;
 use crate::doc::{Block, Document, strong, text};
 use crate::sections::{
-    activation, ceremony, certificates, commands, environment, exceptions, keys, log, output_files,
-    participants, recorded, summary, timeline, token,
+    activation, ceremony, certificates, commands, custody, environment, exceptions, keys, log,
+    output_files, participants, recorded, room, summary, timeline, token,
 };
 
 pub(crate) struct Built {
@@ -42,6 +42,8 @@ pub(crate) fn build(dir: &Path) -> Result<Built, ReportError> {
     sections.extend(timeline::section(&ctx, &mut findings));
     sections.extend(recorded::section(&ctx));
     sections.extend(activation::section(&ctx, &mut findings));
+    sections.extend(room::section(&ctx, &mut findings));
+    sections.extend(custody::section(&ctx, &mut findings));
     sections.extend(exceptions::section(&ctx, &mut findings));
     sections.extend(environment::section(&ctx, &mut findings));
     sections.extend(token::section(&ctx));

@@ -3,6 +3,7 @@
 //! checks the whole script, with the CPS section of each rule, before the
 //! engine touches an HSM.
 
+mod custody;
 mod location;
 mod model;
 mod text;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+pub use custody::{FieldFormat, bag_serial_refusal};
 pub use location::{Location, SourceMap};
 pub use model::*;
 pub use text::{

@@ -57,14 +57,27 @@ pub struct HsmSettings {
     /// uninitialised token.
     #[serde(default)]
     pub token_serial: Option<String>,
-    /// Failed logins tolerated in one act before the ceremony stops: SoftHSM2
-    /// and some tokens never lock, so the tool keeps its own limit (CPS 5.4.1 3.1).
+    /// Logins the token refuses (a PIN rebuilt from wrong shares) in the
+    /// whole ceremony, across every run, before it stops and can only be
+    /// aborted: SoftHSM2 and some tokens never lock, so the tool keeps its
+    /// own limit (CPS 5.4.1 3.1).
     #[serde(default = "default_max_failed_logins")]
     pub max_failed_logins: u32,
+    /// Shares the tool refuses before any PKCS#11 call (a typo, another
+    /// ceremony's share, a share presented by someone else than its
+    /// custodian) in the whole ceremony, across every run, before it stops
+    /// and can only be aborted. Counted apart from failed logins: none of
+    /// them reached the token.
+    #[serde(default = "default_max_refused_shares")]
+    pub max_refused_shares: u32,
 }
 
 fn default_max_failed_logins() -> u32 {
     3
+}
+
+fn default_max_refused_shares() -> u32 {
+    5
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -277,6 +290,24 @@ pub struct Step {
 pub struct RecordField {
     pub name: String,
     pub label: String,
+    /// What the value must look like (`sha256`, `bag-serial`): another is
+    /// refused and asked again.
+    #[serde(default)]
+    pub format: Option<crate::FieldFormat>,
+    /// The value the room must read (a published SHA-256, the serial
+    /// recorded when an item was last sealed): another is an exception the
+    /// witness decides.
+    #[serde(default)]
+    pub expect: Option<String>,
+    /// The item (`hsm`) whose tamper-evident bag this field's serial is
+    /// read from before it is opened: checked against `expect`, or the
+    /// last new bag recorded for the item in this ceremony.
+    #[serde(default)]
+    pub opens: Option<String>,
+    /// The item that goes into a new tamper-evident bag with this serial,
+    /// which no bag of the ceremony may have had before.
+    #[serde(default)]
+    pub seals: Option<String>,
 }
 
 /// What the tool does in a step. Manual steps are done by people and

@@ -129,7 +129,7 @@ fn a_witness_who_is_also_an_operator_or_custodian_is_refused() {
             "roles = [\"qualified-auditor\", \"custodian\"]",
         )],
     );
-    assert_refused(&v, "participants[6].roles", "CPS 5.2.4", "separated duties");
+    assert_refused(&v, "participants[9].roles", "CPS 5.2.4", "separated duties");
 }
 
 const USER_PIN: &str =
@@ -229,4 +229,100 @@ fn the_hsm_is_not_used_before_check_in() {
 fn a_script_must_end_logged_out() {
     let v = violations_after("root-p384", &[("action = { type = \"logout\" }\n", "")]);
     assert!(v.iter().any(|v| v.rule == Some("CPS 6.2.9")), "{v:#?}");
+}
+
+#[test]
+fn record_fields_say_what_their_value_must_be() {
+    let hsm = "{ name = \"hsm-bag-serial\", label = \"Serial of the HSM's tamper-evident bag\", opens = \"hsm\", expect = \"REHEARSAL-TEB-0001\" }";
+    let path = "acts[0].steps[4].record[0]";
+    let v = violations_after(
+        "root-p384",
+        &[(
+            hsm,
+            "{ name = \"hsm-bag-serial\", label = \"Bag\", opens = \"hsm\", seals = \"hsm\" }",
+        )],
+    );
+    assert_refused(
+        &v,
+        &format!("{path}.seals"),
+        "CPS 5.4.1",
+        "both opens and seals a bag",
+    );
+    let v = violations_after(
+        "root-p384",
+        &[(
+            hsm,
+            "{ name = \"hsm-bag-serial\", label = \"Bag\", seals = \"hsm\", expect = \"TEB-1\" }",
+        )],
+    );
+    assert_refused(
+        &v,
+        &format!("{path}.expect"),
+        "CPS 5.4.1",
+        "its serial is read in the room",
+    );
+    let v = violations_after(
+        "root-p384",
+        &[(
+            hsm,
+            "{ name = \"hsm-bag-serial\", label = \"Bag\", opens = \"hsm\", expect = \"TEB 1\" }",
+        )],
+    );
+    assert_refused(
+        &v,
+        &format!("{path}.expect"),
+        "CPS 5.4.1",
+        "'TEB 1' is not a bag serial",
+    );
+    let v = violations_after(
+        "root-p384",
+        &[(
+            hsm,
+            "{ name = \"hsm-bag-serial\", label = \"Bag\", opens = \"HSM!\" }",
+        )],
+    );
+    assert_refused(&v, &format!("{path}.opens"), "CPS 5.4.1", "names no item");
+    let v = violations_after(
+        "root-p384",
+        &[(
+            "expect = \"A2C8805C321D29E63C686118643481BB6EEED59C470C289058F64C04C11BCC2A\"",
+            "expect = \"0123ABCD\"",
+        )],
+    );
+    assert_refused(
+        &v,
+        "acts[0].steps[5].record[0].expect",
+        "CPS 5.4.1",
+        "'0123ABCD' is not a SHA-256",
+    );
+    let v = violations_after(
+        "root-p384",
+        &[(
+            hsm,
+            "{ name = \"hsm-bag-serial\", label = \"Bag\", opens = \"hsm\", format = \"sha256\" }",
+        )],
+    );
+    assert_refused(
+        &v,
+        &format!("{path}.format"),
+        "CPS 5.4.1",
+        "its format is bag-serial",
+    );
+}
+
+#[test]
+fn a_check_in_needs_someone_to_check_its_witness() {
+    let v = violations_after(
+        "root-p384",
+        &[(
+            "roles = [\"log-examiner\"]",
+            "roles = [\"service-operation-manager\"]",
+        )],
+    );
+    assert_refused(
+        &v,
+        "acts[0].steps[1].witness",
+        "CPS 5.2.4",
+        "no one else of the audit duty checks the identity of 'quinn'",
+    );
 }

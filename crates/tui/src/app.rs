@@ -5,15 +5,18 @@
 //! `view`), and no ceremony logic: every decision is the engine's; the TUI
 //! only asks, shows and passes answers on.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 use keyceremony_engine::operator::ResumeChoice;
-use keyceremony_engine::{InputError, LogHead, Notice, Verdict};
+use keyceremony_engine::{InputError, LogHead, Notice, PresenceChange, Verdict};
 use keyceremony_script::{Participant, Script, Step};
 
 use crate::channel::{Answer, Prompt, Reply};
 use crate::explain::Finished;
 use crate::frame::{self, Overlay};
+use crate::screens::presence::PresenceForm;
 use crate::screens::start::{Checked, StartInfo};
 use crate::screens::{Active, end_of_step, finished, start};
 
@@ -26,7 +29,9 @@ pub enum Event {
     Resize,
     /// The engine has checked everything it can before starting.
     Ready(Checked),
-    Prompt(Prompt),
+    /// Boxed: prompts carry whole steps, and every event goes through one
+    /// enum.
+    Prompt(Box<Prompt>),
     Notice(Notice),
     Finished(Finished),
 }
@@ -70,6 +75,8 @@ pub enum Reported {
     },
     Clock {
         difference_ms: i64,
+        /// The policy's limit, when it sets one.
+        limit_ms: Option<i64>,
     },
     Exception {
         number: u32,
@@ -111,6 +118,18 @@ pub struct App {
     pub checked_in: Vec<(String, String)>,
     /// Custodians who came forward for the activation under way.
     pub chosen: Vec<String>,
+    /// Why a custodian's copy of a new share differs: the share screen
+    /// that shows it again says so.
+    pub copy_differs: Option<String>,
+    /// A custodian's copy of a new share matched: the bag question that
+    /// follows tells the room it may look again.
+    pub copy_matched: bool,
+    /// Participant -> (in the room, identified), as this screen saw it
+    /// recorded; the engine's record is the log.
+    pub room: BTreeMap<String, (bool, bool)>,
+    /// Who left or came back (F6), for the engine to record as the next
+    /// step begins.
+    pub presence_pending: Vec<PresenceChange>,
     /// Network interfaces up on the terminal (CPS 6.7), usually none.
     pub network: Vec<String>,
     /// True once the operators started the ceremony: before, nothing is
@@ -161,6 +180,10 @@ impl App {
             warning: None,
             checked_in: Vec::new(),
             chosen: Vec::new(),
+            copy_differs: None,
+            copy_matched: false,
+            room: BTreeMap::new(),
+            presence_pending: Vec::new(),
             network: Vec::new(),
             started: false,
             resume: None,
@@ -200,6 +223,18 @@ impl App {
 
     pub fn participant(&self, id: &str) -> Option<&Participant> {
         self.participants.iter().find(|p| p.id == id)
+    }
+
+    /// Records that `id` is in the room or not.
+    pub fn present(&mut self, id: &str, in_room: bool, identified: bool) {
+        let known = self.room.get(id).is_some_and(|(_, i)| *i);
+        self.room
+            .insert(id.to_string(), (in_room, identified || known));
+    }
+
+    /// (in the room, identified) for `id`; nobody is, before the check-in.
+    pub fn whereabouts(&self, id: &str) -> (bool, bool) {
+        self.room.get(id).copied().unwrap_or((false, false))
     }
 
     /// The step entry the screen is about.
@@ -260,7 +295,7 @@ pub fn update(app: &mut App, event: Event) -> Option<Reply> {
             notice_in(app, notice);
             None
         }
-        Event::Prompt(prompt) => prompt_in(app, prompt),
+        Event::Prompt(prompt) => prompt_in(app, *prompt),
         Event::Finished(finished) => {
             finished::open(app, finished);
             None
@@ -288,6 +323,8 @@ fn notice_in(app: &mut App, notice: Notice) {
             });
             return;
         }
+        // The go screen that follows shows it.
+        Notice::Imminent(_) => return,
         Notice::HsmDone { what, milliseconds } => {
             app.working = None;
             Reported::HsmDone { what, milliseconds }
@@ -315,6 +352,11 @@ fn notice_in(app: &mut App, notice: Notice) {
             sha256,
         },
         Notice::FileWritten { path, .. } => Reported::File { path },
+        Notice::CopyChecked { difference, .. } => {
+            app.copy_matched = difference.is_none();
+            app.copy_differs = difference;
+            return;
+        }
         Notice::ShareRejected {
             custodian,
             reason,
@@ -322,7 +364,7 @@ fn notice_in(app: &mut App, notice: Notice) {
             limit,
         } => {
             app.warning = Some(format!(
-                "{custodian}'s share was refused: {reason} (failed attempt {failures}; the ceremony stops at {limit})"
+                "{custodian}'s share was refused: {reason} (refused share {failures} of this ceremony; it stops at {limit})"
             ));
             return;
         }
@@ -332,11 +374,17 @@ fn notice_in(app: &mut App, notice: Notice) {
             reason,
         } => {
             app.warning = Some(format!(
-                "Login failed: {reason} (failed attempt {failures}; the ceremony stops at {limit})"
+                "Login failed: {reason} (failed login {failures} of this ceremony; it stops at {limit})"
             ));
             return;
         }
-        Notice::ClockChecked { difference_ms } => Reported::Clock { difference_ms },
+        Notice::ClockChecked {
+            difference_ms,
+            limit_ms,
+        } => Reported::Clock {
+            difference_ms,
+            limit_ms,
+        },
         Notice::NetworkUp { interfaces } => {
             app.network = interfaces;
             return;
@@ -383,6 +431,13 @@ fn prompt_in(app: &mut App, prompt: Prompt) -> Option<Reply> {
     {
         return Some(Ok(Answer::Verdict(verdict)));
     }
+    // Asked as every step begins: answered at once with what F6 recorded.
+    if let Prompt::Presence { missing, .. } = &prompt
+        && missing.is_empty()
+    {
+        let changes = std::mem::take(&mut app.presence_pending);
+        return Some(Ok(Answer::Presence(changes)));
+    }
     let active = Active::open(app, prompt);
     app.active = Some(active);
     None
@@ -403,6 +458,10 @@ fn key_in(app: &mut App, key: KeyEvent) -> Option<Reply> {
     }
     if frame::is_abort_key(&key) {
         app.overlay = Some(frame::abort_dialog(app.started));
+        return None;
+    }
+    if key.code == crossterm::event::KeyCode::F(6) && app.started && !typing {
+        app.overlay = Some(Overlay::Presence(PresenceForm::new(app, Vec::new())));
         return None;
     }
     match app.active.take() {

@@ -4,133 +4,22 @@
 
 use std::sync::mpsc::{self, Receiver, Sender};
 
-use chrono::{DateTime, Utc};
 use keyceremony_engine::operator::{ExceptionReport, ResumeChoice};
 use keyceremony_engine::{
-    EngineError, Identity, InputError, Interrupted, LogHead, Notice, Operator, Outcome, ShareShown,
-    Verdict,
+    Attendance, ClockReading, Decision, EngineError, Imminent, InputError, Interrupted, LogHead,
+    Missing, Notice, Operator, Outcome, PresenceChange, Raised, ShareShown, Verdict,
 };
 use keyceremony_script::{Participant, RecordField, Script, Secret, Step};
-use keyceremony_shares::{SecretKind, Share};
+use keyceremony_shares::Share;
 use secrecy::SecretString;
 
 use crate::screens::start::Checked;
 
-/// One thing the engine asks the people in the room: one variant per
-/// method of [`Operator`] that needs an answer, carrying what the screen
-/// shows.
-pub enum Prompt {
-    CheckIn {
-        step: Step,
-        participant: Participant,
-        witness: Participant,
-    },
-    Record {
-        step: Step,
-        field: RecordField,
-    },
-    ShowShare {
-        step: Step,
-        custodian: Participant,
-        kind: SecretKind,
-        number: u8,
-        count: u8,
-        /// `Share::display_lines`: shown on the share screen only, and
-        /// wiped when the custodian has copied it.
-        lines: SecretString,
-    },
-    ShareBag {
-        step: Step,
-        custodian: Participant,
-        secret: Secret,
-        number: u8,
-    },
-    ChooseCustodians {
-        step: Step,
-        secret: Secret,
-        eligible: Vec<Participant>,
-        threshold: usize,
-    },
-    Share {
-        step: Step,
-        custodian: Participant,
-        secret: Secret,
-    },
-    Exceptions {
-        step: Step,
-        witness: Participant,
-    },
-    ReferenceTime {
-        step: Step,
-        witness: Participant,
-        system_time: DateTime<Utc>,
-    },
-    WitnessTokenPin {
-        witness: Participant,
-        token_label: String,
-    },
-    ConfirmSeal {
-        witness: Participant,
-        head: String,
-        words: String,
-    },
-    Witness {
-        step: Step,
-        witness: Participant,
-    },
-    /// Asked before the ceremony starts, when the output folder holds a log
-    /// that stopped before its seal.
-    Resume {
-        interrupted: Box<Interrupted>,
-    },
-    /// Asked before the ceremony starts, when network interfaces are up.
-    NetworkExplanation {
-        witness: Participant,
-        interfaces: Vec<String>,
-    },
-    /// At the end of an act: the witness copies the log's head.
-    CopyHead {
-        witness: Participant,
-        head: LogHead,
-    },
-    /// Asked before an interrupted ceremony is taken up: the last head the
-    /// witness copied onto the paper script.
-    LastHead {
-        witness: Participant,
-        /// Entries of the interrupted log, to show.
-        entries: u64,
-    },
-    /// Asked before an interrupted ceremony is taken up, when the module,
-    /// binary or token differ from the first run's.
-    EnvironmentChange {
-        witness: Participant,
-        changes: Vec<String>,
-    },
-}
+mod prompt;
 
-/// What the operators answered; which variant answers which [`Prompt`] is
-/// checked on the engine's side.
-#[derive(Debug)]
-pub enum Answer {
-    Identity(Identity),
-    /// A recorded value, a bag serial or an explanation.
-    Text(String),
-    ShareShown,
-    Custodians(Vec<String>),
-    /// A share or the witness's token PIN.
-    Secret(SecretString),
-    Exceptions(Vec<ExceptionReport>),
-    Time(DateTime<Utc>),
-    SealCopied,
-    Verdict(Verdict),
-    Resume(ResumeChoice),
-    HeadCopied,
-    /// The witness's remark accepting a changed environment, or None.
-    Environment(Option<String>),
-}
+pub use prompt::{Answer, Prompt, Reply};
+use prompt::mismatch;
 
-/// An answer, or why there is none (the operators aborted).
-pub type Reply = Result<Answer, InputError>;
 
 /// A [`Prompt`] and where its answer goes.
 pub struct Request {
@@ -174,28 +63,6 @@ impl ChannelOperator {
     }
 }
 
-/// An answer of the wrong kind is a bug in the TUI; the engine stops on it
-/// rather than guessing.
-fn mismatch(question: &str, answer: &Answer) -> InputError {
-    InputError::Invalid(format!(
-        "internal error: the TUI answered {question} with {}",
-        match answer {
-            Answer::Identity(_) => "an identity",
-            Answer::Text(_) => "a text",
-            Answer::ShareShown => "a shown share",
-            Answer::Custodians(_) => "a list of custodians",
-            Answer::Secret(_) => "a secret",
-            Answer::Exceptions(_) => "exceptions",
-            Answer::Time(_) => "a time",
-            Answer::SealCopied => "a seal confirmation",
-            Answer::Verdict(_) => "a verdict",
-            Answer::Resume(_) => "a choice to resume or abort",
-            Answer::HeadCopied => "a copied head",
-            Answer::Environment(_) => "a decision on the environment",
-        }
-    ))
-}
-
 impl Operator for ChannelOperator {
     /// People at the keyboard answer: a production ceremony may run.
     fn headless(&self) -> bool {
@@ -211,22 +78,44 @@ impl Operator for ChannelOperator {
         &mut self,
         step: &Step,
         participant: &Participant,
-        witness: &Participant,
-    ) -> Result<Identity, InputError> {
+        checker: &Participant,
+        identified: bool,
+    ) -> Result<Attendance, InputError> {
         match self.ask(Prompt::CheckIn {
             step: step.clone(),
             participant: participant.clone(),
-            witness: witness.clone(),
+            witness: checker.clone(),
+            identified,
         })? {
-            Answer::Identity(identity) => Ok(identity),
+            Answer::Attendance(attendance) => Ok(attendance),
             other => Err(mismatch("a check-in", &other)),
         }
     }
 
-    fn record(&mut self, step: &Step, field: &RecordField) -> Result<String, InputError> {
+    fn presence(
+        &mut self,
+        step: &Step,
+        missing: &[Missing],
+    ) -> Result<Vec<PresenceChange>, InputError> {
+        match self.ask(Prompt::Presence {
+            step: step.clone(),
+            missing: missing.to_vec(),
+        })? {
+            Answer::Presence(changes) => Ok(changes),
+            other => Err(mismatch("who is in the room", &other)),
+        }
+    }
+
+    fn record(
+        &mut self,
+        step: &Step,
+        field: &RecordField,
+        refused: Option<&str>,
+    ) -> Result<String, InputError> {
         match self.ask(Prompt::Record {
             step: step.clone(),
             field: field.clone(),
+            refused: refused.map(str::to_string),
         })? {
             Answer::Text(value) => Ok(value),
             other => Err(mismatch("a recorded value", &other)),
@@ -252,21 +141,59 @@ impl Operator for ChannelOperator {
         }
     }
 
+    fn copy_back(
+        &mut self,
+        step: &Step,
+        custodian: &Participant,
+        secret: Secret,
+        number: u8,
+    ) -> Result<SecretString, InputError> {
+        match self.ask(Prompt::CopyBack {
+            step: step.clone(),
+            custodian: custodian.clone(),
+            secret,
+            number,
+        })? {
+            Answer::Secret(copy) => Ok(copy),
+            other => Err(mismatch("a copy typed back", &other)),
+        }
+    }
+
     fn share_bag(
         &mut self,
         step: &Step,
         custodian: &Participant,
         secret: Secret,
         number: u8,
+        refused: Option<&str>,
     ) -> Result<String, InputError> {
         match self.ask(Prompt::ShareBag {
             step: step.clone(),
             custodian: custodian.clone(),
             secret,
             number,
+            refused: refused.map(str::to_string),
         })? {
             Answer::Text(serial) => Ok(serial),
             other => Err(mismatch("a bag serial", &other)),
+        }
+    }
+
+    fn bag_opened(
+        &mut self,
+        step: &Step,
+        custodian: &Participant,
+        secret: Secret,
+        refused: Option<&str>,
+    ) -> Result<String, InputError> {
+        match self.ask(Prompt::BagOpened {
+            step: step.clone(),
+            custodian: custodian.clone(),
+            secret,
+            refused: refused.map(str::to_string),
+        })? {
+            Answer::Text(serial) => Ok(serial),
+            other => Err(mismatch("the serial of a bag opened", &other)),
         }
     }
 
@@ -318,19 +245,33 @@ impl Operator for ChannelOperator {
         }
     }
 
-    fn reference_time(
+    fn clock_reading(
         &mut self,
         step: &Step,
         witness: &Participant,
-        system_time: DateTime<Utc>,
-    ) -> Result<DateTime<Utc>, InputError> {
+    ) -> Result<ClockReading, InputError> {
         match self.ask(Prompt::ReferenceTime {
             step: step.clone(),
             witness: witness.clone(),
-            system_time,
         })? {
-            Answer::Time(time) => Ok(time),
-            other => Err(mismatch("the reference clock reading", &other)),
+            Answer::Clock(reading) => Ok(reading),
+            other => Err(mismatch("the clock check", &other)),
+        }
+    }
+
+    fn decide(
+        &mut self,
+        step: &Step,
+        witness: &Participant,
+        raised: &Raised,
+    ) -> Result<Decision, InputError> {
+        match self.ask(Prompt::Decide {
+            step: step.clone(),
+            witness: witness.clone(),
+            raised: raised.clone(),
+        })? {
+            Answer::Decision(decision) => Ok(decision),
+            other => Err(mismatch("an exception the tool raised", &other)),
         }
     }
 
@@ -422,6 +363,22 @@ impl Operator for ChannelOperator {
         })? {
             Answer::Environment(remark) => Ok(remark),
             other => Err(mismatch("the changed environment", &other)),
+        }
+    }
+
+    fn go(
+        &mut self,
+        step: &Step,
+        performer: &Participant,
+        imminent: &Imminent,
+    ) -> Result<(), InputError> {
+        match self.ask(Prompt::Go {
+            step: step.clone(),
+            performer: performer.clone(),
+            imminent: Box::new(imminent.clone()),
+        })? {
+            Answer::Go => Ok(()),
+            other => Err(mismatch("the go", &other)),
         }
     }
 

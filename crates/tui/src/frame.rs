@@ -17,6 +17,7 @@ use crate::channel::Reply;
 use crate::explain::Finished;
 use crate::format;
 use crate::input::TextInput;
+use crate::screens::presence::{self, PresenceForm};
 use crate::screens::{finished, start, step};
 use crate::widgets::{action, blank, bold, boxed, centered, input_line, line, loud, strong};
 
@@ -35,6 +36,8 @@ pub enum Overlay {
     Abort(AbortForm),
     /// On the start screen: leave without starting.
     Quit,
+    /// F6: who leaves and who comes back.
+    Presence(PresenceForm),
 }
 
 /// F1 opens the help anywhere; `?` only where it is not being typed.
@@ -77,6 +80,14 @@ pub fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent) -> Option<Rep
                 KeyCode::Char('y' | 'Y') => app.exit = true,
                 KeyCode::Char('n' | 'N') | KeyCode::Esc => {}
                 _ => app.overlay = Some(Overlay::Quit),
+            }
+            None
+        }
+        Overlay::Presence(mut form) => {
+            match form.key(app, key) {
+                presence::Outcome::Open => app.overlay = Some(Overlay::Presence(form)),
+                presence::Outcome::Done(changes) => app.presence_pending.extend(changes),
+                presence::Outcome::Closed => {}
             }
             None
         }
@@ -145,6 +156,7 @@ pub fn footer_bar(app: &App, frame: &mut Frame, area: Rect) {
         (Some(Overlay::Quit), _, _) => "Y leave  N stay",
         (Some(Overlay::Abort(form)), _, _) if form.confirming => "Y abort now  N go back",
         (Some(Overlay::Abort(_)), _, _) => "Enter continue  Esc go back",
+        (Some(Overlay::Presence(form)), _, _) => form.keys(),
         (None, Phase::Finished(_), _) => finished::KEYS,
         (None, _, Some(active)) => active.keys(),
         (None, Phase::Start, None) => start::keys(app),
@@ -210,6 +222,16 @@ pub fn overlay(app: &App, frame: &mut Frame, area: Rect) {
         Some(Overlay::Help) => help_overlay(frame, area),
         Some(Overlay::Abort(form)) => abort_overlay(form, frame, area),
         Some(Overlay::Quit) => quit_overlay(frame, area),
+        Some(Overlay::Presence(form)) => {
+            let lines = form.lines(app);
+            let height = lines.len() as u16 + 2;
+            boxed(
+                frame,
+                centered(area, 76, height),
+                "Who is in the room",
+                lines,
+            );
+        }
         None => {}
     }
 }
@@ -231,6 +253,7 @@ fn help_overlay(frame: &mut Frame, area: Rect) {
         ("Backspace", "erase the last character typed"),
         ("Ctrl-U", "clear the field (a share: start it again)"),
         ("Esc", "cancel a form, close this help"),
+        ("F6", "who is in the room: record who leaves and comes back"),
         (
             "F10 Ctrl-A",
             "abort the ceremony (asks for a reason, then Y)",
@@ -251,7 +274,7 @@ fn help_overlay(frame: &mut Frame, area: Rect) {
         " Lists mark [x] done, [>] current, [ ] to come. Typed shares and PINs",
     ));
     lines.push(line(
-        " show as * only. A share is shown once, to its custodian alone.",
+        " show as * only. A share is shown to its custodian alone.",
     ));
     lines.push(line(" The operator guide is docs/operator-guide.md."));
     let height = lines.len() as u16 + 2;

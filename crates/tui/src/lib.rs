@@ -210,7 +210,7 @@ pub fn run(script: LoadedScript, settings: Settings) -> Result<Outcome, TuiError
                         Ok(Message::Request(request)) => {
                             let Request { prompt, reply } = *request;
                             pending = Some(reply);
-                            update(&mut app, Event::Prompt(prompt))
+                            update(&mut app, Event::Prompt(Box::new(prompt)))
                         }
                         Ok(Message::Notice(notice)) => update(&mut app, Event::Notice(notice)),
                         Ok(Message::Finished(finished)) => {

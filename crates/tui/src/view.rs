@@ -36,6 +36,9 @@ pub fn view(app: &App, frame: &mut Frame) {
         (Phase::Running, Some(Active::Seal(screen))) => screen.view(app, frame, body),
         (Phase::Running, Some(Active::CopyHead(screen))) => screen.view(frame, body),
         (Phase::Running, Some(Active::WitnessPin(screen))) => screen.view(app, frame, body),
+        (Phase::Running, Some(Active::Go(screen))) => screen.view(frame, body),
+        (Phase::Running, Some(Active::CopyBack(screen))) => screen.view(frame, body),
+        (Phase::Running, Some(Active::Presence(screen))) => screen.view(app, frame, body),
         // The other questions are asked at the foot of the step view.
         (Phase::Running, _) => step::view(app, frame, body),
     }

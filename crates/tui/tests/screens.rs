@@ -8,7 +8,10 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use keyceremony_engine::{EngineError, InputError, Notice, Verdict};
+use keyceremony_engine::{
+    Attendance, Change, Decision, EngineError, Imminent, InputError, Missing, Notice, Raised,
+    Verdict,
+};
 use keyceremony_script::{LoadedScript, Participant, Script, Secret, Step};
 use keyceremony_shares::{SecretKind, Share, Zeroizing, split};
 use keyceremony_tui::{
@@ -115,7 +118,7 @@ fn begin(app: &mut App, step: &Step) {
 }
 
 fn prompt(app: &mut App, prompt: Prompt) -> Option<Reply> {
-    update(app, Event::Prompt(prompt))
+    update(app, Event::Prompt(Box::new(prompt)))
 }
 
 fn notice(app: &mut App, notice: Notice) {
@@ -390,43 +393,35 @@ fn the_witness_refuses_a_step_with_a_remark() {
     ));
 }
 
+/// The engine asks `checker` to check `id` in at step 1.2.
+fn check_in(app: &mut App, id: &str, checker: &str, identified: bool) {
+    prompt(
+        app,
+        Prompt::CheckIn {
+            step: script_step("1.2"),
+            participant: person(id),
+            witness: person(checker),
+            identified,
+        },
+    );
+}
+
 #[test]
 fn check_in_shows_each_participant_and_role_and_takes_the_document() {
     let mut app = running();
     begin_step(&mut app, "1.2");
-    prompt(
-        &mut app,
-        Prompt::CheckIn {
-            step: script_step("1.2"),
-            participant: person("ada"),
-            witness: person("quinn"),
-        },
-    );
+    check_in(&mut app, "ada", "quinn", false);
     type_text(&mut app, "passport");
-    let Answer::Identity(identity) = answer(press(&mut app, KeyCode::Enter)) else {
+    let Answer::Attendance(Attendance::Identified(identity)) =
+        answer(press(&mut app, KeyCode::Enter))
+    else {
         panic!("expected an identity");
     };
     assert_eq!(identity.document, "passport");
-    prompt(
-        &mut app,
-        Prompt::CheckIn {
-            step: script_step("1.2"),
-            participant: person("sam"),
-            witness: person("quinn"),
-        },
-    );
+    check_in(&mut app, "sam", "quinn", false);
     type_text(&mut app, "passport, compared with the roster");
     answer(press(&mut app, KeyCode::Enter));
-    prompt(
-        &mut app,
-        Prompt::CheckIn {
-            step: script_step("1.2"),
-            participant: person("carol"),
-            witness: person("quinn"),
-        },
-    );
-    // An empty entry is not a confirmation.
-    assert!(press(&mut app, KeyCode::Enter).is_none());
+    check_in(&mut app, "carol", "quinn", false);
     assert_shows(
         &app,
         &[
@@ -438,10 +433,154 @@ fn check_in_shows_each_participant_and_role_and_takes_the_document() {
             "passport, compared with the r",
             "[>] Carol Nakamura",
             "[ ] David Mensah",
-            "Now: Carol Nakamura (Custodian of activation data) (3 of 7)",
+            "Now: Carol Nakamura (Custodian of activation data) (3 of 10)",
             "Quinn Adeyemi confirms Carol Nakamura's identity",
         ],
     );
+}
+
+#[test]
+fn a_participant_is_recorded_absent_with_the_reason_and_the_witness_is_checked_by_the_log_examiner()
+{
+    let mut app = running();
+    begin_step(&mut app, "1.2");
+    check_in(&mut app, "erin", "quinn", false);
+    // Enter on an empty field records an absence, with its reason.
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    assert_shows(
+        &app,
+        &["Erin Kowalski is absent. Quinn Adeyemi records why:"],
+    );
+    assert!(
+        press(&mut app, KeyCode::Enter).is_none(),
+        "a reason is needed"
+    );
+    type_text(&mut app, "ill at home");
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Enter)),
+        Answer::Attendance(a) if a == Attendance::Absent {
+            reason: "ill at home".to_string()
+        }
+    ));
+    // The witness is checked by the log examiner.
+    check_in(&mut app, "quinn", "lena", false);
+    assert_shows(
+        &app,
+        &[
+            "[x] Erin Kowalski",
+            "absent: ill at home",
+            "Now: Quinn Adeyemi",
+            "Lena Fischer compares Quinn Adeyemi's photo identity document",
+        ],
+    );
+}
+
+#[test]
+fn a_resumes_check_in_asks_only_who_is_there() {
+    let mut app = running();
+    begin_step(&mut app, "2.2");
+    check_in(&mut app, "ada", "quinn", true);
+    assert_shows(
+        &app,
+        &[
+            "Ada Okafor was identified earlier in this ceremony",
+            "Y in the room  N absent",
+        ],
+    );
+    assert!(!screen(&app).contains("Kind of document"));
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Char('y'))),
+        Answer::Attendance(a) if a == Attendance::InRoom
+    ));
+    check_in(&mut app, "sam", "quinn", true);
+    press(&mut app, KeyCode::Char('n'));
+    type_text(&mut app, "stayed at the office");
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Enter)),
+        Answer::Attendance(a) if a == Attendance::Absent {
+            reason: "stayed at the office".to_string()
+        }
+    ));
+}
+
+/// An app past its check-in, everyone in the room.
+fn everyone_in(app: &mut App) {
+    begin_step(app, "1.2");
+    let ids: Vec<String> = shipped()
+        .participants
+        .iter()
+        .map(|p| p.id.clone())
+        .collect();
+    for id in ids {
+        let checker = if id == "quinn" { "lena" } else { "quinn" };
+        check_in(app, &id, checker, false);
+        type_text(app, "passport");
+        answer(press(app, KeyCode::Enter));
+    }
+}
+
+#[test]
+fn f6_records_who_leaves_and_comes_back_and_a_step_waits_for_whom_it_needs() {
+    let mut app = running();
+    everyone_in(&mut app);
+    begin_step(&mut app, "1.3");
+    press(&mut app, KeyCode::F(6));
+    assert_shows(&app, &["Who is in the room", "> Ada Okafor", "in the room"]);
+    for _ in 0..8 {
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Char('l'));
+    type_text(&mut app, "phone call");
+    press(&mut app, KeyCode::Enter);
+    assert_shows(&app, &["Lena Fischer leaves at", "phone call", "OUT"]);
+    press(&mut app, KeyCode::Enter);
+    assert!(app.overlay.is_none());
+    // The engine asks as the next step begins: the change is the answer.
+    let Some(Ok(Answer::Presence(changes))) = prompt(
+        &mut app,
+        Prompt::Presence {
+            step: script_step("1.4"),
+            missing: Vec::new(),
+        },
+    ) else {
+        panic!("answered at once");
+    };
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].participant, "lena");
+    assert!(matches!(&changes[0].change, Change::Leaves { reason } if reason == "phone call"));
+    // Step 1.3's witness is out: the step waits until she is back.
+    let missing = Missing {
+        participant: person("lena"),
+        needed_as: "the witness of step 1.3".to_string(),
+        whereabouts: "left at 10:00:00: phone call".to_string(),
+        identified: true,
+    };
+    assert!(
+        prompt(
+            &mut app,
+            Prompt::Presence {
+                step: script_step("1.3"),
+                missing: vec![missing],
+            },
+        )
+        .is_none()
+    );
+    assert_shows(
+        &app,
+        &[
+            "THIS STEP WAITS FOR:",
+            "Lena Fischer, the witness of step 1.3 (left at 10:00:00: phone call)",
+            "> Lena Fischer",
+        ],
+    );
+    press(&mut app, KeyCode::Char('r'));
+    let Answer::Presence(back) = answer(press(&mut app, KeyCode::Enter)) else {
+        panic!("not the presence");
+    };
+    assert!(matches!(
+        &back[0].change,
+        Change::Returns { document: None }
+    ));
 }
 
 #[test]
@@ -454,6 +593,7 @@ fn a_recorded_value_is_echoed_and_recorded_on_enter() {
         Prompt::Record {
             field: step.record[0].clone(),
             step,
+            refused: None,
         },
     );
     type_text(&mut app, "TEB-0001");
@@ -469,37 +609,100 @@ fn a_recorded_value_is_echoed_and_recorded_on_enter() {
 }
 
 #[test]
-fn the_clock_check_takes_hh_mm_ss_or_rfc3339() {
+fn the_clock_check_takes_the_terminal_time_at_the_witness_mark() {
     let mut app = running();
     begin_step(&mut app, "1.4");
-    let system = at("2026-11-25T10:00:05Z");
+    update(&mut app, Event::Tick(at("2026-11-25T10:00:05Z")));
     prompt(
         &mut app,
         Prompt::ReferenceTime {
             step: script_step("1.4"),
             witness: person("quinn"),
-            system_time: system,
         },
     );
     assert_shows(
         &app,
-        &["Terminal time: 2026-11-25 10:00:05 UTC", "HH:MM:SS UTC"],
+        &[
+            "Terminal time now: 2026-11-25 10:00:05 UTC",
+            "type the time the reference clock will",
+            "then press Enter at the moment it shows it:",
+        ],
     );
     type_text(&mut app, "ten past");
     assert!(press(&mut app, KeyCode::Enter).is_none());
     assert_shows(&app, &["is not a time"]);
     key(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
-    type_text(&mut app, "10:00:03");
+    type_text(&mut app, "2026-11-25T10:00:03Z");
+    let before = Utc::now();
+    let Answer::Clock(reading) = answer(press(&mut app, KeyCode::Enter)) else {
+        panic!("not a clock reading");
+    };
+    assert_eq!(reading.reference, at("2026-11-25T10:00:03Z"));
     assert!(
-        matches!(answer(press(&mut app, KeyCode::Enter)), Answer::Time(t) if t == at("2026-11-25T10:00:03Z"))
+        reading.system >= before && reading.system <= Utc::now(),
+        "the terminal's time is taken at the Enter key"
     );
     notice(
         &mut app,
         Notice::ClockChecked {
             difference_ms: 2000,
+            limit_ms: Some(60_000),
         },
     );
     assert_shows(&app, &["Clock: terminal minus reference +2.000 s"]);
+    assert!(!screen(&app).contains("the policy allows (CPS 5.5.5)"));
+}
+
+#[test]
+fn an_exception_the_tool_raises_is_decided_by_the_witness_with_a_remark() {
+    let mut app = running();
+    begin_step(&mut app, "1.4");
+    notice(
+        &mut app,
+        Notice::ClockChecked {
+            difference_ms: 128_400,
+            limit_ms: Some(60_000),
+        },
+    );
+    let raised = Raised {
+        subject: "clock".to_string(),
+        description: "the terminal's clock is +128.400 s off the reference clock, beyond the 60 s that policy 'reference-cps' allows (CPS 5.5.5)".to_string(),
+    };
+    prompt(
+        &mut app,
+        Prompt::Decide {
+            step: script_step("1.4"),
+            witness: person("quinn"),
+            raised: raised.clone(),
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "Beyond the 60 s the policy allows (CPS 5.5.5)",
+            "EXCEPTION raised by the tool:",
+            "+128.400 s off the reference",
+            "Quinn Adeyemi: accept it as an exception",
+            "Y accept  N do not accept",
+        ],
+    );
+    // Enter is not a decision.
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    press(&mut app, KeyCode::Char('n'));
+    assert_shows(&app, &["NOT accepted. Remark (why):"]);
+    // Not accepting needs a remark.
+    assert!(press(&mut app, KeyCode::Enter).is_none());
+    type_text(&mut app, "the clock must be set first");
+    let Answer::Decision(decision) = answer(press(&mut app, KeyCode::Enter)) else {
+        panic!("not a decision");
+    };
+    assert_eq!(
+        decision,
+        Decision {
+            accepted: false,
+            remark: "the clock must be set first".to_string()
+        }
+    );
 }
 
 fn share_of(kind: SecretKind, number: usize) -> Share {
@@ -508,15 +711,10 @@ fn share_of(kind: SecretKind, number: usize) -> Share {
     made.shares.swap_remove(number - 1)
 }
 
-#[test]
-fn a_share_is_shown_once_between_two_look_away_screens_and_then_wiped() {
-    let mut app = running();
-    begin_step(&mut app, "2.1");
-    let share = share_of(SecretKind::SoPin, 1);
-    let text = share.to_text();
-    let groups: Vec<&str> = text.expose_secret().split('-').skip(7).collect();
+/// The engine asks to show Carol her SO-PIN share 1 of 3.
+fn show_carol(app: &mut App, share: &Share) -> Option<Reply> {
     prompt(
-        &mut app,
+        app,
         Prompt::ShowShare {
             step: script_step("2.1"),
             custodian: person("carol"),
@@ -525,7 +723,18 @@ fn a_share_is_shown_once_between_two_look_away_screens_and_then_wiped() {
             count: 3,
             lines: share.display_lines(),
         },
-    );
+    )
+}
+
+#[test]
+fn a_share_is_shown_between_look_away_screens_typed_back_and_then_wiped() {
+    let mut app = running();
+    begin_step(&mut app, "2.1");
+    let share = share_of(SecretKind::SoPin, 1);
+    let text = share.to_text();
+    let groups: Vec<&str> = text.expose_secret().split('-').skip(7).collect();
+    let show = |app: &mut App| show_carol(app, &share);
+    show(&mut app);
     assert!(
         app.take_clear(),
         "the screen is cleared before the share screen"
@@ -548,7 +757,7 @@ fn a_share_is_shown_once_between_two_look_away_screens_and_then_wiped() {
         ],
     );
     no_share(&app);
-    // Only Y confirms the copy: a stray Enter does not wipe the share.
+    // Only Y confirms the copy: a stray Enter does not take the share away.
     press(&mut app, KeyCode::Enter);
     assert!(app.take_clear());
     assert!(press(&mut app, KeyCode::Enter).is_none());
@@ -560,21 +769,100 @@ fn a_share_is_shown_once_between_two_look_away_screens_and_then_wiped() {
         !shown.contains("[ ] 1.1"),
         "the share screen shows nothing else"
     );
-    assert!(press(&mut app, KeyCode::Char('y')).is_none());
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Char('y'))),
+        Answer::ShareShown
+    ));
     assert!(app.take_clear(), "the screen is cleared after the share");
+
+    // The custodian types it back from the paper, unseen.
+    let copy_back = |app: &mut App| {
+        prompt(
+            app,
+            Prompt::CopyBack {
+                step: script_step("2.1"),
+                custodian: person("carol"),
+                secret: Secret::SoPin,
+                number: 1,
+            },
+        )
+    };
+    copy_back(&mut app);
     assert_shows(
         &app,
         &[
-            "The share is wiped",
-            "Everyone may look at the screen again",
+            "SHARE FOR CAROL NAKAMURA ONLY",
+            "Carol Nakamura: type back share 1 of the SO PIN from your paper form",
+            "keep looking away",
+            "[>] header",
         ],
     );
     no_share(&app);
-    assert!(matches!(
-        answer(press(&mut app, KeyCode::Enter)),
-        Answer::ShareShown
-    ));
-    no_share(&app);
+    let lines: Vec<String> = share
+        .display_lines()
+        .expose_secret()
+        .lines()
+        .skip(1)
+        .take(4)
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .find(|p| !p.is_empty())
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let mut reply = None;
+    for (i, line) in lines.iter().enumerate() {
+        type_text(&mut app, line);
+        no_share(&app);
+        if i == 3 {
+            assert_shows(&app, &["submit the copy: the tool compares it"]);
+        }
+        reply = press(&mut app, KeyCode::Enter);
+    }
+    let Answer::Secret(typed) = answer(reply) else {
+        panic!("not the copy");
+    };
+    assert_eq!(
+        Share::parse(typed.expose_secret())
+            .unwrap()
+            .to_text()
+            .expose_secret(),
+        text.expose_secret()
+    );
+
+    // A copy that differs brings the share back, saying why.
+    notice(
+        &mut app,
+        Notice::CopyChecked {
+            custodian: "Carol Nakamura".to_string(),
+            difference: Some("group 3 is mistyped".to_string()),
+        },
+    );
+    show(&mut app);
+    press(&mut app, KeyCode::Enter);
+    assert_shows(
+        &app,
+        &["Your copy differed (group 3 is mistyped): correct your paper copy"],
+    );
+    answer(press(&mut app, KeyCode::Char('y')));
+    copy_back(&mut app);
+    let mut again = None;
+    for line in &lines {
+        type_text(&mut app, line);
+        again = press(&mut app, KeyCode::Enter);
+    }
+    answer(again);
+
+    // A copy that matches: the share is wiped, the room may look again.
+    notice(
+        &mut app,
+        Notice::CopyChecked {
+            custodian: "Carol Nakamura".to_string(),
+            difference: None,
+        },
+    );
     prompt(
         &mut app,
         Prompt::ShareBag {
@@ -582,18 +870,73 @@ fn a_share_is_shown_once_between_two_look_away_screens_and_then_wiped() {
             custodian: person("carol"),
             secret: Secret::SoPin,
             number: 1,
+            refused: None,
         },
     );
+    no_share(&app);
     assert_shows(
         &app,
         &[
+            "Carol Nakamura's copy matches: the share is wiped",
+            "Everyone may",
+            "look at the screen again",
             "Carol Nakamura seals share 1 of the SO PIN",
-            "Bag",
             "record the bag serial",
         ],
     );
     type_text(&mut app, "TEB-0101");
     assert!(matches!(answer(press(&mut app, KeyCode::Enter)), Answer::Text(t) if t == "TEB-0101"));
+}
+
+/// The engine asks Carol for the serial of the bag she opens at step 2.2.
+fn bag_opened(refused: Option<&str>) -> App {
+    let mut app = running();
+    begin_step(&mut app, "2.2");
+    prompt(
+        &mut app,
+        Prompt::BagOpened {
+            step: script_step("2.2"),
+            custodian: person("carol"),
+            secret: Secret::UserPin,
+            refused: refused.map(str::to_string),
+        },
+    );
+    app
+}
+
+#[test]
+fn the_bag_a_share_comes_out_of_is_read_before_it_is_opened_and_a_used_serial_is_refused() {
+    let mut app = bag_opened(None);
+    assert_shows(
+        &app,
+        &[
+            "Carol Nakamura reads aloud the serial of the bag",
+            "before opening it. Bag serial:",
+            "the tool compares it with the last",
+        ],
+    );
+    type_text(&mut app, "TEB-0102");
+    assert!(matches!(answer(press(&mut app, KeyCode::Enter)), Answer::Text(t) if t == "TEB-0102"));
+    prompt(
+        &mut app,
+        Prompt::ShareBag {
+            step: script_step("2.2"),
+            custodian: person("carol"),
+            secret: Secret::UserPin,
+            number: 1,
+            refused: Some(
+                "bag serial TEB-0101 is recorded already (that bag held carol's so-pin share)"
+                    .to_string(),
+            ),
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "seals share 1 of the user PIN in a new",
+            "! bag serial TEB-0101 is recorded already",
+        ],
+    );
 }
 
 #[test]
@@ -996,6 +1339,7 @@ fn the_help_overlay_fits_80x24_and_question_marks_can_still_be_typed() {
         Prompt::Record {
             field: step.record[0].clone(),
             step,
+            refused: None,
         },
     );
     type_text(&mut app, "TEB-?");
@@ -1078,6 +1422,100 @@ fn resizing_redraws_at_any_size() {
 
 /// The screens the operator guide shows, each built the way the ceremony
 /// reaches it.
+/// What the engine shows before the root certificate's signature.
+fn certificate_to_sign() -> Imminent {
+    let fact = |label: &str, value: &str| (label.to_string(), value.to_string());
+    Imminent {
+        action: "self-sign",
+        what: "sign the root certificate of 'example-tls-rsa-root-2026' with its key in the HSM"
+            .to_string(),
+        facts: vec![
+            fact(
+                "Subject",
+                "CN=Example TLS RSA Root CA 2026,O=Example Trust Co.\\, Ltd.,C=JP",
+            ),
+            fact(
+                "Issuer",
+                "CN=Example TLS RSA Root CA 2026,O=Example Trust Co.\\, Ltd.,C=JP (self-signed)",
+            ),
+            fact("Serial", "5C0F 9A1E 77B2 0C43 D1A8 6E55 0B19 F2C4"),
+            fact("Not before", "2026-11-25 10:05:00 UTC"),
+            fact("Not after", "2051-11-24 10:04:59 UTC (9131 days)"),
+            fact(
+                "Extensions",
+                "basicConstraints, critical: CA:TRUE, no path length\nkeyUsage, critical: keyCertSign, cRLSign\nsubjectKeyIdentifier: 8E3F22A1C0B94D7E5A61F03B9D2C47E8A1B5F609\nauthorityKeyIdentifier: the subjectKeyIdentifier",
+            ),
+            fact("Signature", "sha384WithRSAEncryption"),
+            fact(
+                "Key SHA-256",
+                "E3B0 C442 98FC 1C14 9AFB F4C8 996F B924 27AE 41E4 649B 934C A495 991B 7852 B855",
+            ),
+        ],
+        lint: Some(Vec::new()),
+    }
+}
+
+/// The go screen of step 4.1, as the engine opens it.
+fn go_screen() -> App {
+    let mut app = running();
+    begin_step(&mut app, "4.1");
+    notice(&mut app, Notice::Imminent(certificate_to_sign()));
+    assert!(
+        prompt(
+            &mut app,
+            Prompt::Go {
+                step: script_step("4.1"),
+                performer: person("ada"),
+                imminent: Box::new(certificate_to_sign()),
+            }
+        )
+        .is_none()
+    );
+    app
+}
+
+#[test]
+fn the_go_screen_shows_the_certificate_to_be_signed_and_waits_for_the_performer() {
+    let mut app = go_screen();
+    assert_shows(
+        &app,
+        &[
+            "About to sign the root certificate",
+            "Subject",
+            "CN=Example TLS RSA Root CA 2026",
+            "(self-signed)",
+            "5C0F 9A1E 77B2 0C43",
+            "Not before",
+            "(9131 days)",
+            "basicConstraints, critical: CA:TRUE, no path length",
+            "keyUsage, critical: keyCertSign, cRLSign",
+            "subjectKeyIdentifier: 8E3F22A1C0B94D7E5A61F03B9D2C47E8A1B5F609",
+            "authorityKeyIdentifier: the subjectKeyIdentifier",
+            "sha384WithRSAEncryption",
+            "E3B0 C442 98FC 1C14",
+            "Pre-signing lint: no finding",
+            "Ada Okafor gives the go",
+            "G give the go",
+        ],
+    );
+    // Enter, Y or anything else is not the go; only G then Y is.
+    for code in [KeyCode::Enter, KeyCode::Char('y'), KeyCode::Char(' ')] {
+        assert!(press(&mut app, code).is_none());
+    }
+    assert!(press(&mut app, KeyCode::Char('g')).is_none());
+    assert_shows(
+        &app,
+        &["Ada Okafor: give the go?", "Y give the go  N go back"],
+    );
+    assert!(press(&mut app, KeyCode::Char('n')).is_none());
+    assert_shows(&app, &["G give the go"]);
+    press(&mut app, KeyCode::Char('g'));
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Char('y'))),
+        Answer::Go
+    ));
+}
+
 fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
     let mut captures = Vec::new();
 
@@ -1093,6 +1531,7 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
                 step: script_step("1.2"),
                 participant: person(id),
                 witness: person("quinn"),
+                identified: false,
             },
         );
         type_text(&mut check_in, document);
@@ -1104,6 +1543,7 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
             step: script_step("1.2"),
             participant: person("carol"),
             witness: person("quinn"),
+            identified: false,
         },
     );
     type_text(&mut check_in, "national identity card");
@@ -1142,24 +1582,31 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
     for id in ["1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "2.1"] {
         begin_step(&mut share, id);
     }
-    let shown = share_of(SecretKind::SoPin, 1);
-    prompt(
-        &mut share,
-        Prompt::ShowShare {
-            step: script_step("2.1"),
-            custodian: person("carol"),
-            kind: SecretKind::SoPin,
-            number: 1,
-            count: 3,
-            lines: shown.display_lines(),
-        },
-    );
+    show_carol(&mut share, &share_of(SecretKind::SoPin, 1));
     captures.push(("share-look-away", render(&share)));
     press(&mut share, KeyCode::Enter);
     captures.push(("share-shown", render(&share)));
     press(&mut share, KeyCode::Char('y'));
-    captures.push(("share-look-back", render(&share)));
+    prompt(
+        &mut share,
+        Prompt::CopyBack {
+            step: script_step("2.1"),
+            custodian: person("carol"),
+            secret: Secret::SoPin,
+            number: 1,
+        },
+    );
+    type_text(&mut share, "KC1-S-AA1D-G1MT-1-2-3");
     press(&mut share, KeyCode::Enter);
+    type_text(&mut share, "V1691 KS5D1");
+    captures.push(("share-copy-back", render(&share)));
+    notice(
+        &mut share,
+        Notice::CopyChecked {
+            custodian: "Carol Nakamura".to_string(),
+            difference: None,
+        },
+    );
     prompt(
         &mut share,
         Prompt::ShareBag {
@@ -1167,6 +1614,7 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
             custodian: person("carol"),
             secret: Secret::SoPin,
             number: 1,
+            refused: None,
         },
     );
     type_text(&mut share, "TEB-0101");
@@ -1201,6 +1649,22 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
     press(&mut login, KeyCode::Enter);
     type_text(&mut login, "NRJNZ J90W");
     captures.push(("share-entry", render(&login)));
+
+    captures.push(("go-certificate", render(&go_screen())));
+    let mut presence = running();
+    everyone_in(&mut presence);
+    begin_step(&mut presence, "1.3");
+    press(&mut presence, KeyCode::F(6));
+    for _ in 0..8 {
+        press(&mut presence, KeyCode::Down);
+    }
+    press(&mut presence, KeyCode::Char('l'));
+    type_text(&mut presence, "phone call");
+    press(&mut presence, KeyCode::Enter);
+    captures.push(("presence", render(&presence)));
+    let mut opening = bag_opened(None);
+    type_text(&mut opening, "TEB-0102");
+    captures.push(("bag-opened", render(&opening)));
 
     let mut hsm = running();
     for id in [
@@ -1282,7 +1746,7 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
     begin_step(&mut error, "2.2");
     let failed = EngineError::Step {
         step: "2.2".to_string(),
-        message: "3 failed activation attempts in this step, the limit the script sets; the ceremony stops so that the token is not locked out (CPS 5.4.1)".to_string(),
+        message: "the token refused 3 login(s) in this ceremony, the limit the script sets (hsm.max_failed_logins = 3): no login is tried on it again, so that it is not locked out, and the ceremony can only be aborted (CPS 5.4.1)".to_string(),
     };
     update(
         &mut error,

@@ -1,8 +1,10 @@
 //! login, logout and the activation of one signature: k checked-in
 //! custodians' shares, each checked before any PKCS#11 call, rebuild the
-//! user PIN for one call (CPS 5.2.2, 6.2.8, 6.2.9); refused shares and
-//! logins count towards the script's limit (CPS 5.4.1). The PINs and
-//! shares themselves are in `crate::activation`.
+//! user PIN for one call (CPS 5.2.2, 6.2.8, 6.2.9). A share passes only
+//! from the custodian it was issued to. Refused shares and failed logins
+//! are counted apart, per ceremony from the log (`crate::room`), each
+//! against its own limit (CPS 5.4.1). The PINs and shares themselves are
+//! in `crate::activation`.
 
 use std::time::Instant;
 
@@ -40,41 +42,81 @@ impl Runner {
         }
     }
 
-    /// Records a refused entry or login and stops at the script's limit
-    /// (CPS 5.4.1 3.1; tokens such as SoftHSM2 never lock by themselves).
-    fn count_failure(
-        &mut self,
-        step: &Step,
-        failures: &mut u32,
-        what: &str,
-    ) -> Result<(), EngineError> {
-        *failures += 1;
-        let limit = self.script.script.hsm.max_failed_logins;
-        if *failures >= limit {
-            return Err(EngineError::Step {
+    /// Stops the ceremony once the refused shares or the failed logins the
+    /// log records reach the script's limit (CPS 5.4.1 3.1; tokens such as
+    /// SoftHSM2 never lock by themselves): from then on it can only be
+    /// aborted.
+    fn check_limits(&self, step: &Step, last: &str) -> Result<(), EngineError> {
+        match self.room.limit_reached() {
+            Some(why) => Err(EngineError::Step {
                 step: step.id.clone(),
-                message: format!(
-                    "{failures} failed activation attempts in this step, the limit the script sets ({what}); the ceremony stops so that the token is not locked out (CPS 5.4.1)"
-                ),
-            });
+                message: format!("{why}; last: {last}"),
+            }),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// The number of the share of `secret` that `custodian` holds: as the
+    /// log records its issue, or, for shares made by an earlier ceremony
+    /// (`activation.shares_from`), their place in the quorum's list, which
+    /// is how init-token numbers the shares.
+    fn share_number_of(&self, secret: Secret, custodian: &str) -> Option<u8> {
+        if self.room.issued(secret) {
+            return self.room.share_of(secret, custodian);
+        }
+        self.script
+            .script
+            .activation
+            .quorum(secret)
+            .custodians
+            .iter()
+            .position(|id| id == custodian)
+            .and_then(|i| u8::try_from(i + 1).ok())
+    }
+
+    /// A share passes only from the custodian it was issued to (CPS 5.2.2,
+    /// 6.4.2): one person with two shares must not activate the key while
+    /// the log names two people.
+    fn check_presenter(
+        &self,
+        secret: Secret,
+        custodian: &Participant,
+        share: &Share,
+    ) -> Result<(), String> {
+        let theirs = self.share_number_of(secret, &custodian.id);
+        if theirs == Some(share.number()) {
+            return Ok(());
+        }
+        let holder = self
+            .room
+            .holder_of(secret, share.number())
+            .and_then(|id| self.script.script.participant(id))
+            .map_or_else(|| "another custodian".to_string(), |p| p.name.clone());
+        Err(format!(
+            "share {} of the {} was issued to {holder}, not to {}: a share is presented only by the custodian it was issued to (CPS 6.4.2)",
+            share.number(),
+            secret.as_str(),
+            custodian.name
+        ))
     }
 
     /// Asks the custodians who come forward for their shares of `secret`
-    /// and checks each one before any PKCS#11 call.
+    /// and checks each one before any PKCS#11 call. Each opens their bag
+    /// the first time they come forward in this activation (`opened`).
     fn collect_shares(
         &mut self,
         operator: &mut dyn Operator,
         step: &Step,
         secret: Secret,
-        failures: &mut u32,
+        opened: &mut Vec<String>,
     ) -> Result<Entered, EngineError> {
         let quorum = self.script.script.activation.quorum(secret).clone();
         let threshold = quorum.threshold as usize;
+        // Only those in the room can come forward.
         let eligible: Vec<Participant> = quorum
             .custodians
             .iter()
+            .filter(|id| self.room.in_room(id))
             .filter_map(|id| self.script.script.participant(id).cloned())
             .collect();
         let chosen = operator.choose_custodians(step, secret, &eligible, threshold)?;
@@ -101,9 +143,10 @@ impl Runner {
                     secret.as_str()
                 )));
             }
-            if !self.checked_in.contains(id) {
+            if !self.room.in_room(id) {
                 return Err(refuse(format!(
-                    "custodian '{id}' has not checked in: every participant checks in before the HSM is used (CPS 5.2.3)"
+                    "custodian '{id}' is not in the room ({}): only a custodian checked in and in the room comes forward (CPS 5.2.3)",
+                    self.room.whereabouts(id)
                 )));
             }
         }
@@ -111,6 +154,10 @@ impl Runner {
         let mut entered: Vec<Share> = Vec::new();
         for id in &chosen {
             let custodian = self.participant(id)?;
+            if !opened.contains(id) {
+                self.open_share_bag(operator, step, &custodian, secret)?;
+                opened.push(id.clone());
+            }
             loop {
                 let text = operator.share(step, &custodian, secret)?;
                 // Parsed (checksums), then checked against the shares already
@@ -125,16 +172,14 @@ impl Runner {
                             Err(error) => Err(error),
                         }
                     });
+                let checked = checked.map_err(|e| e.to_string()).and_then(|share| {
+                    self.check_presenter(secret, &custodian, &share)?;
+                    Ok(share)
+                });
                 let share = match checked {
                     Ok(share) => share,
-                    Err(error) => {
-                        self.reject_share(
-                            operator,
-                            step,
-                            &custodian,
-                            &error.to_string(),
-                            failures,
-                        )?;
+                    Err(reason) => {
+                        self.reject_share(operator, step, &custodian, &reason)?;
                         continue;
                     }
                 };
@@ -173,7 +218,6 @@ impl Runner {
         step: &Step,
         custodian: &Participant,
         reason: &str,
-        failures: &mut u32,
     ) -> Result<(), EngineError> {
         self.person_record(
             custodian,
@@ -183,18 +227,13 @@ impl Runner {
             format!("share entered by {} refused: {reason}", custodian.name),
             json!({ "custodian": custodian.id, "reason": reason }),
         )?;
-        let limit = self.script.script.hsm.max_failed_logins;
         operator.notify(&Notice::ShareRejected {
             custodian: custodian.name.clone(),
             reason: reason.to_string(),
-            failures: *failures + 1,
-            limit,
+            failures: self.room.refused_shares,
+            limit: self.script.script.hsm.max_refused_shares,
         });
-        self.count_failure(
-            step,
-            failures,
-            &format!("last: {}'s share, {reason}", custodian.name),
-        )
+        self.check_limits(step, &format!("{}'s share, {reason}", custodian.name))
     }
 
     pub(super) fn open_session(
@@ -237,9 +276,10 @@ impl Runner {
         step: &Step,
     ) -> Result<(), EngineError> {
         let label = self.script.script.hsm.token_label.clone();
-        let mut failures = 0;
+        let mut opened = Vec::new();
         loop {
-            let entered = self.collect_shares(operator, step, Secret::UserPin, &mut failures)?;
+            self.refuse_exhausted_logins(step)?;
+            let entered = self.collect_shares(operator, step, Secret::UserPin, &mut opened)?;
             let token = self.module.token_by_label(&label)?;
             refuse_pin_lockout(&token, step)?;
             let session = self.open_session(&token, step)?;
@@ -264,11 +304,12 @@ impl Runner {
                         json!({ "custodians": custodians, "context_specific": false }),
                     )?;
                     self.session = Some(session);
+                    self.reseal_share_bags(operator, step, Secret::UserPin, &opened)?;
                     return self.restore_keys(step);
                 }
                 Err(HsmError::PinIncorrect) => {
                     self.close_session(session, step)?;
-                    self.login_failed(operator, step, &custodians, &mut failures)?;
+                    self.login_failed(operator, step, &custodians)?;
                 }
                 Err(other) => return Err(other.into()),
             }
@@ -280,7 +321,6 @@ impl Runner {
         operator: &mut dyn Operator,
         step: &Step,
         custodians: &[String],
-        failures: &mut u32,
     ) -> Result<(), EngineError> {
         let limit = self.script.script.hsm.max_failed_logins;
         self.tool_record(
@@ -290,14 +330,23 @@ impl Runner {
                 "login failed: the token refused the PIN rebuilt from the shares of {}",
                 custodians.join(" and ")
             ),
-            json!({ "custodians": custodians, "attempt": *failures + 1, "limit": limit }),
+            json!({ "custodians": custodians, "attempt": self.room.failed_logins + 1, "limit": limit }),
         )?;
         operator.notify(&Notice::LoginFailed {
-            failures: *failures + 1,
+            failures: self.room.failed_logins,
             limit,
             reason: "the token refused the PIN rebuilt from the shares entered; the custodians enter their shares again".to_string(),
         });
-        self.count_failure(step, failures, "the token refused the rebuilt PIN")
+        self.check_limits(step, "the token refused the rebuilt PIN")
+    }
+
+    /// No login is tried once the token has refused as many as the script
+    /// allows, whichever run they were in.
+    fn refuse_exhausted_logins(&self, step: &Step) -> Result<(), EngineError> {
+        if self.room.logins_exhausted() {
+            return self.check_limits(step, "no login is tried");
+        }
+        Ok(())
     }
 
     pub(super) fn logged_in(&self, step: &Step) -> Result<&Session, EngineError> {
@@ -316,9 +365,10 @@ impl Runner {
         pair: &KeyPair,
         message: &[u8],
     ) -> Result<(Vec<u8>, f64), EngineError> {
-        let mut failures = 0;
+        let mut opened = Vec::new();
         loop {
-            let entered = self.collect_shares(operator, step, Secret::UserPin, &mut failures)?;
+            self.refuse_exhausted_logins(step)?;
+            let entered = self.collect_shares(operator, step, Secret::UserPin, &mut opened)?;
             let expected = self.expected(Secret::UserPin);
             let session = self.logged_in(step)?;
             let started = Instant::now();
@@ -343,11 +393,10 @@ impl Runner {
                         ),
                         json!({ "custodians": custodians, "context_specific": true, "key": pair.label }),
                     )?;
+                    self.reseal_share_bags(operator, step, Secret::UserPin, &opened)?;
                     return Ok((signature, hsm_ms));
                 }
-                Err(HsmError::PinIncorrect) => {
-                    self.login_failed(operator, step, &custodians, &mut failures)?
-                }
+                Err(HsmError::PinIncorrect) => self.login_failed(operator, step, &custodians)?,
                 Err(other) => return Err(other.into()),
             }
         }

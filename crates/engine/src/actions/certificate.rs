@@ -79,13 +79,24 @@ impl Runner {
             &findings,
             &format!("the certificate of '{label}' breaks the profile; nothing was signed"),
         )?;
+        // The room reads the certificate before the custodians authorise its
+        // signature with their shares.
+        let tbs = x509::inspect_tbs(prepared.tbs_der())?;
+        let tbs_sha256 = hex_upper(&Sha256::digest(prepared.tbs_der()));
+        let imminent = super::go::certificate_signature(label, &tbs, &findings);
+        self.go(
+            operator,
+            step,
+            imminent,
+            json!({ "key": label, "tbs_sha256": tbs_sha256 }),
+        )?;
         self.tool_record(
             Some(&step.id),
             EventKind::SignatureRequested,
             format!("asking the HSM to sign the root certificate of '{label}'"),
             json!({
                 "key": label,
-                "tbs_sha256": hex_upper(&Sha256::digest(prepared.tbs_der())),
+                "tbs_sha256": tbs_sha256,
                 "signature_algorithm": prepared.signature_algorithm().to_string(),
                 "subject": request.subject.to_string(),
                 "validity_days": spec.validity_days,

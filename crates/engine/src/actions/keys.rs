@@ -98,6 +98,8 @@ impl Runner {
         let session = self.logged_in(step)?;
         refuse_existing_label(session, label)?;
         let id = session.random(16)?;
+        let imminent = super::go::key_generation(algorithm, label, &id);
+        self.go(operator, step, imminent, json!({}))?;
         let request = KeyGenSpec {
             algorithm,
             label: label.to_string(),

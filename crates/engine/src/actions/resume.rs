@@ -20,7 +20,7 @@ use crate::operator::{Notice, Operator};
 use crate::outputs::{self, OutDir};
 use crate::proof::KeyLeft;
 use crate::resume::{self, Interrupted};
-use crate::run::{LogKeyCheck, Outcome, Runner, SignedCertificate, hex_upper};
+use crate::run::{LogKeyCheck, Outcome, Runner, SignedCertificate, acting_role, hex_upper};
 use crate::{EngineError, Network, Settings, files};
 
 impl Runner {
@@ -50,6 +50,7 @@ impl Runner {
         runner.exceptions = interrupted.exceptions;
         runner.log_key_recorded = interrupted.log_key_recorded;
         runner.issued = interrupted.share_nonces.clone();
+        runner.room = interrupted.room.clone();
         if !summary.discarded.is_empty() {
             runner.tool_record(
                 None,
@@ -163,11 +164,16 @@ impl Runner {
     ) -> Result<(), EngineError> {
         let step = self.resume_step(interrupted)?;
         self.recovery = Some(interrupted.clone());
-        self.tool_record(
+        // The room's decision, recorded by the witness who seals the log.
+        let witness = self.participant(&self.script.script.log.witness)?;
+        self.person_record(
+            &witness,
+            acting_role(&witness),
             Some(&step.id),
             EventKind::Recorded,
             format!(
-                "ceremony resumed at step {} after an interruption; {} steps had ended",
+                "{} records the room's decision: ceremony resumed at step {} after an interruption; {} steps had ended",
+                witness.name,
                 step.id,
                 interrupted.completed.len()
             ),
@@ -182,7 +188,6 @@ impl Runner {
                 .write_new(files::SCRIPT_COPY, self.script.text.as_bytes())?;
             self.record_file(None, &copy)?;
         }
-        let witness = self.participant(&self.script.script.log.witness)?;
         self.check_in(operator, &step, &witness)?;
         if interrupted.logged_in || self.log_key_check.as_ref().is_some_and(|c| c.required) {
             self.login(operator, &step)?;

@@ -82,6 +82,8 @@ impl Runner {
         }
         let token = free_token(&self.module, &script)?;
         let before = token.info()?;
+        let imminent = super::go::token_initialisation(&script, &before);
+        self.go(operator, step, imminent, json!({}))?;
         self.tool_record(
             Some(&step.id),
             EventKind::TokenInitRequested,
@@ -186,6 +188,14 @@ impl Runner {
                 let share = &split.shares[index];
                 match operator.show_share(step, custodian, share)? {
                     ShareShown::Shown => {
+                        self.copy_check(
+                            operator,
+                            step,
+                            custodian,
+                            *secret,
+                            share,
+                            ShareShown::Shown,
+                        )?;
                         self.issue(operator, step, custodian, *secret, split, share)?
                     }
                     ShareShown::NoScreen if !self.settings.rehearsal => {
@@ -206,7 +216,17 @@ impl Runner {
             }
             if !file_lines.is_empty() {
                 self.write_rehearsal_shares(step, custodian, file_lines)?;
+                // Shares shown on no screen: checked once their file is
+                // written.
                 for (secret, split, share) in in_file {
+                    self.copy_check(
+                        operator,
+                        step,
+                        custodian,
+                        secret,
+                        share,
+                        ShareShown::NoScreen,
+                    )?;
                     self.issue(operator, step, custodian, secret, split, share)?;
                 }
             }
@@ -224,7 +244,7 @@ impl Runner {
         split: &shares::Split,
         share: &shares::Share,
     ) -> Result<(), EngineError> {
-        let bag = operator.share_bag(step, custodian, secret, share.number())?;
+        let bag = self.new_share_bag(operator, step, custodian, secret, share.number())?;
         self.person_record(
             custodian,
             Role::Custodian,

@@ -5,6 +5,8 @@
 //! [resume]
 //! choice = "resume"             # or "abort", with reason = "..."
 //! custodians = ["carol", "dave"]
+//! # custodian -> the bag opened and the new one, for that activation.
+//! bags.carol = { opened = "TEB-1002", new = "TEB-2002" }
 //! # The last log head the witness copied onto the paper script (at an
 //! # act's end, or when a run stopped), or "none" if none was shown yet.
 //! head = "3f2a 9c41 ..."
@@ -12,6 +14,8 @@
 //! # the witness accepts it as an exception, with this remark.
 //! environment-change = "module reinstalled from the same package"
 //! ```
+
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
@@ -29,6 +33,9 @@ pub(super) struct ResumeAnswers {
     /// aborted log.
     #[serde(default)]
     pub(super) custodians: Vec<String>,
+    /// custodian -> "opened" and "new": the bags of that activation.
+    #[serde(default)]
+    pub(super) bags: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(default)]
     head: Option<String>,
     #[serde(default)]

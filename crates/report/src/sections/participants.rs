@@ -35,11 +35,15 @@ pub(crate) fn section(ctx: &Ctx<'_>) -> Vec<Block> {
                     cell(
                         entry.map_or_else(|| "not checked in".to_string(), |e| ctx.clock(&e.time)),
                     ),
-                    cell(
-                        entry
-                            .and_then(|e| str_at(&e.data, "document"))
-                            .unwrap_or("-"),
-                    ),
+                    cell(match entry {
+                        Some(e)
+                            if e.data.get("present").and_then(|v| v.as_bool()) == Some(false) =>
+                        {
+                            format!("absent: {}", str_at(&e.data, "reason").unwrap_or("-"))
+                        }
+                        Some(e) => str_at(&e.data, "document").unwrap_or("-").to_string(),
+                        None => "-".to_string(),
+                    }),
                 ]
             })
             .collect(),

@@ -1,12 +1,16 @@
-//! The clock check: the witness reads the reference clock at the moment
-//! the terminal's time was taken, at the foot of the step view; the engine
-//! records the difference (CPS 5.5.5).
+//! The clock check, at the foot of the step view (CPS 5.5.5): the witness
+//! types the time the reference clock will show in a few seconds, waits for
+//! it, and presses Enter at the moment the reference clock shows it. The
+//! terminal's time is taken at that key, so the difference the engine
+//! records holds no typing time.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use crossterm::event::KeyEvent;
+use keyceremony_engine::ClockReading;
 use keyceremony_script::{Participant, Step};
 use ratatui::text::Line;
 
+use crate::app::App;
 use crate::channel::{Answer, Reply};
 use crate::format;
 use crate::input::TextInput;
@@ -15,7 +19,6 @@ use crate::widgets::{action, input_line, line, strong};
 pub struct Clock {
     pub step: Step,
     pub witness: Participant,
-    pub system_time: DateTime<Utc>,
     pub input: TextInput,
     /// Why the last entry could not be read as a time.
     pub error: Option<String>,
@@ -24,8 +27,10 @@ pub struct Clock {
 impl Clock {
     pub fn key(&mut self, key: KeyEvent) -> Option<Reply> {
         let typed = self.input.key(key)?;
-        match format::parse_reference_time(&typed, self.system_time) {
-            Ok(time) => Some(Ok(Answer::Time(time))),
+        // The mark: the terminal's clock when Enter is pressed.
+        let system = Utc::now();
+        match format::parse_reference_time(&typed, system) {
+            Ok(reference) => Some(Ok(Answer::Clock(ClockReading { reference, system }))),
             Err(message) => {
                 self.error = Some(message);
                 None
@@ -33,14 +38,14 @@ impl Clock {
         }
     }
 
-    pub fn prompt(&self) -> Vec<Line<'static>> {
+    pub fn prompt(&self, app: &App) -> Vec<Line<'static>> {
         let mut lines = vec![
             strong(format!(
-                "Terminal time: {}",
-                self.system_time.format("%Y-%m-%d %H:%M:%S UTC")
+                "Terminal time now: {}",
+                app.now.format("%Y-%m-%d %H:%M:%S UTC")
             )),
             line(format!(
-                "{}: type the reference clock's reading at that moment (HH:MM:SS UTC, or RFC 3339):",
+                "{}: type the time the reference clock will show in a few seconds (HH:MM:SS UTC, or RFC 3339), then press Enter at the moment it shows it:",
                 self.witness.name
             )),
             input_line(&self.input),
@@ -48,7 +53,10 @@ impl Clock {
         if let Some(error) = &self.error {
             lines.push(strong(format!("! {error}")));
         }
-        lines.push(action("Enter", "record the reference time"));
+        lines.push(action(
+            "Enter",
+            "when the reference clock shows that time: the terminal's time is taken then",
+        ));
         lines
     }
 }

@@ -15,13 +15,17 @@ pub mod bag;
 pub mod check_in;
 pub mod choose;
 pub mod clock;
+pub mod copy_check;
 pub mod copy_head;
+pub mod decide;
 pub mod end_of_step;
 pub mod environment;
 pub mod finished;
+pub mod go;
 pub mod last_head;
 pub mod network;
 pub mod pin;
+pub mod presence;
 pub mod record;
 pub mod resume;
 pub mod seal;
@@ -34,12 +38,16 @@ use bag::Bag;
 use check_in::CheckIn;
 use choose::Choose;
 use clock::Clock;
+use copy_check::CopyBack;
 use copy_head::CopyHead;
+use decide::Decide;
 use end_of_step::{EndAsks, EndOfStep};
 use environment::EnvironmentChange;
+use go::Go;
 use last_head::LastHead;
 use network::Network;
 use pin::WitnessPin;
+use presence::PresenceForm;
 use record::Record;
 use resume::Resume;
 use seal::Seal;
@@ -66,6 +74,11 @@ pub enum Active {
     CopyHead(CopyHead),
     LastHead(LastHead),
     Environment(EnvironmentChange),
+    Go(Go),
+    Decide(Decide),
+    CopyBack(CopyBack),
+    /// A step waits for people who are out of the room.
+    Presence(PresenceForm),
 }
 
 impl Active {
@@ -76,16 +89,25 @@ impl Active {
                 step,
                 participant,
                 witness,
+                identified,
             } => Active::CheckIn(CheckIn {
                 step,
                 participant,
                 witness,
+                identified,
                 input: TextInput::default(),
+                absent: None,
             }),
-            Prompt::Record { step, field } => Active::Record(Record {
+            Prompt::Presence { missing, .. } => Active::Presence(PresenceForm::new(app, missing)),
+            Prompt::Record {
+                step,
+                field,
+                refused,
+            } => Active::Record(Record {
                 step,
                 field,
                 input: TextInput::default(),
+                refused,
             }),
             Prompt::ShowShare {
                 step,
@@ -105,6 +127,7 @@ impl Active {
                     number,
                     count,
                     stage: ShareStage::LookAway(lines),
+                    correction: app.copy_differs.take(),
                 })
             }
             Prompt::ShareBag {
@@ -112,12 +135,43 @@ impl Active {
                 custodian,
                 secret,
                 number,
+                refused,
             } => Active::Bag(Bag {
                 step,
                 custodian,
                 secret,
                 number,
                 input: TextInput::default(),
+                copied: std::mem::take(&mut app.copy_matched),
+                opening: false,
+                refused,
+            }),
+            Prompt::BagOpened {
+                step,
+                custodian,
+                secret,
+                refused,
+            } => Active::Bag(Bag {
+                step,
+                custodian,
+                secret,
+                number: 0,
+                input: TextInput::default(),
+                copied: false,
+                opening: true,
+                refused,
+            }),
+            Prompt::CopyBack {
+                step,
+                custodian,
+                secret,
+                number,
+            } => Active::CopyBack(CopyBack {
+                step,
+                custodian,
+                secret,
+                number,
+                entry: ShareInput::default(),
             }),
             Prompt::ChooseCustodians {
                 step,
@@ -149,16 +203,22 @@ impl Active {
             Prompt::Witness { step, witness } => {
                 Active::EndOfStep(EndOfStep::new(step, witness, EndAsks::Verdict))
             }
-            Prompt::ReferenceTime {
+            Prompt::ReferenceTime { step, witness } => Active::Clock(Clock {
                 step,
                 witness,
-                system_time,
-            } => Active::Clock(Clock {
-                step,
-                witness,
-                system_time,
                 input: TextInput::default(),
                 error: None,
+            }),
+            Prompt::Decide {
+                step,
+                witness,
+                raised,
+            } => Active::Decide(Decide {
+                step,
+                witness,
+                raised,
+                accepted: None,
+                remark: TextInput::default(),
             }),
             Prompt::WitnessTokenPin {
                 witness,
@@ -176,6 +236,16 @@ impl Active {
                 witness,
                 head,
                 words,
+            }),
+            Prompt::Go {
+                step,
+                performer,
+                imminent,
+            } => Active::Go(Go {
+                step,
+                performer,
+                imminent: *imminent,
+                confirming: false,
             }),
             Prompt::Resume { interrupted } => Active::Resume(Resume {
                 interrupted,
@@ -224,16 +294,22 @@ impl Active {
             Active::CopyHead(screen) => screen.key(key),
             Active::LastHead(screen) => screen.key(key),
             Active::Environment(screen) => screen.key(key),
+            Active::Go(screen) => screen.key(key),
+            Active::Decide(screen) => screen.key(key),
+            Active::CopyBack(screen) => screen.key(key),
+            Active::Presence(screen) => screen.answer(app, key),
         }
     }
 
     /// True when printable keys go into a field, so `?` is a character.
     pub fn typing(&self) -> bool {
         match self {
-            Active::CheckIn(_)
-            | Active::Record(_)
+            Active::CheckIn(screen) => screen.typing(),
+            Active::Presence(screen) => screen.typing(),
+            Active::Record(_)
             | Active::Bag(_)
             | Active::Share(_)
+            | Active::CopyBack(_)
             | Active::Clock(_)
             | Active::WitnessPin(_)
             | Active::Network(_)
@@ -241,9 +317,12 @@ impl Active {
             Active::EndOfStep(screen) => screen.typing(),
             Active::Resume(screen) => screen.typing(),
             Active::Environment(screen) => screen.typing(),
-            Active::ShowShare(_) | Active::Choose(_) | Active::Seal(_) | Active::CopyHead(_) => {
-                false
-            }
+            Active::Decide(screen) => screen.typing(),
+            Active::ShowShare(_)
+            | Active::Choose(_)
+            | Active::Seal(_)
+            | Active::CopyHead(_)
+            | Active::Go(_) => false,
         }
     }
 
@@ -252,14 +331,17 @@ impl Active {
         match self {
             Active::ShowShare(screen) => screen.keys(),
             Active::Choose(_) => choose::KEYS,
-            Active::Share(_) => share_entry::KEYS,
+            Active::Share(_) | Active::CopyBack(_) => share_entry::KEYS,
             Active::Seal(_) => seal::KEYS,
             Active::CopyHead(_) => copy_head::KEYS,
             Active::Resume(screen) => screen.keys(),
             Active::Environment(screen) => screen.keys(),
             Active::EndOfStep(screen) => screen.keys(),
-            Active::CheckIn(_)
-            | Active::Record(_)
+            Active::Go(screen) => screen.keys(),
+            Active::Decide(screen) => screen.keys(),
+            Active::CheckIn(screen) => screen.keys(),
+            Active::Presence(screen) => screen.keys(),
+            Active::Record(_)
             | Active::Bag(_)
             | Active::Clock(_)
             | Active::WitnessPin(_)

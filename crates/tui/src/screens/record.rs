@@ -13,6 +13,8 @@ pub struct Record {
     pub step: Step,
     pub field: RecordField,
     pub input: TextInput,
+    /// Why the last value was refused.
+    pub refused: Option<String>,
 }
 
 impl Record {
@@ -21,10 +23,14 @@ impl Record {
     }
 
     pub fn prompt(&self) -> Vec<Line<'static>> {
-        vec![
+        let mut lines = vec![
             strong(format!("{}:", self.field.label)),
             input_line(&self.input),
-            action("Enter", "record this value in the log"),
-        ]
+        ];
+        if let Some(why) = &self.refused {
+            lines.push(strong(format!("! {why}")));
+        }
+        lines.push(action("Enter", "record this value in the log"));
+        lines
     }
 }

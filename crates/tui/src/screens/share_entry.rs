@@ -71,30 +71,45 @@ impl ShareEntry {
             )),
             blank(),
         ];
-        for (i, label) in SHARE_LINES.iter().enumerate() {
+        lines.extend(entry_rows(entry));
+        lines.push(blank());
+        if let Some(warning) = &app.warning {
+            lines.push(strong(format!("! {warning}")));
+        }
+        lines.push(enter_line(entry, "submit the share: the tool checks it"));
+        frame.render_widget(paragraph(lines), area);
+    }
+}
+
+/// The four lines of a share being typed: done, current, to come, each a
+/// count of asterisks, never what was typed.
+pub(crate) fn entry_rows(entry: &ShareInput) -> Vec<Line<'static>> {
+    SHARE_LINES
+        .iter()
+        .enumerate()
+        .map(|(i, label)| {
             let (mark, style) = match i.cmp(&entry.line()) {
                 std::cmp::Ordering::Less => ("[x]", Style::new()),
                 std::cmp::Ordering::Equal => ("[>]", bold()),
                 std::cmp::Ordering::Greater => ("[ ]", Style::new()),
             };
             let typed = entry.line_len(i).map(masked).unwrap_or_default();
-            lines.push(Line::styled(format!("{mark} {label:<15} {typed}"), style));
-        }
-        lines.push(blank());
-        if let Some(warning) = &app.warning {
-            lines.push(strong(format!("! {warning}")));
-        }
-        let what = if entry.line() + 1 == SHARE_LINES.len() {
-            "submit the share: the tool checks it".to_string()
-        } else {
-            format!(
-                "end line {} of {} ({})",
-                entry.line() + 1,
-                SHARE_LINES.len(),
-                SHARE_LINES[entry.line()]
-            )
-        };
-        lines.push(action("Enter", what));
-        frame.render_widget(paragraph(lines), area);
-    }
+            Line::styled(format!("{mark} {label:<15} {typed}"), style)
+        })
+        .collect()
+}
+
+/// What Enter does now: end the line, or `last` on the last one.
+pub(crate) fn enter_line(entry: &ShareInput, last: &str) -> Line<'static> {
+    let what = if entry.line() + 1 == SHARE_LINES.len() {
+        last.to_string()
+    } else {
+        format!(
+            "end line {} of {} ({})",
+            entry.line() + 1,
+            SHARE_LINES.len(),
+            SHARE_LINES[entry.line()]
+        )
+    };
+    action("Enter", what)
 }

@@ -1,6 +1,8 @@
-//! Share distribution: a new share is shown once, to its custodian alone,
-//! on a cleared terminal, in three stages (everyone else looks away, the
-//! share is shown, the share is wiped and everyone may look again).
+//! Share distribution: a new share is shown to its custodian alone, on a
+//! cleared terminal, in two stages (everyone else looks away, the share is
+//! shown); Y clears it from the screen, and the custodian types it back from
+//! their paper (`copy_check`) before the tool wipes it. It is shown again
+//! only when that copy differs.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use keyceremony_script::{Participant, Step};
@@ -21,21 +23,25 @@ pub struct ShowShare {
     pub number: u8,
     pub count: u8,
     pub stage: ShareStage,
+    /// Why the custodian's last copy of this share was wrong, when it is
+    /// shown again to be corrected.
+    pub correction: Option<String>,
 }
 
-/// The share screen's three stages.
+/// The share screen's stages.
 pub enum ShareStage {
     /// The share is held, not drawn, until the custodian is alone.
     LookAway(SecretString),
     Showing(SecretString),
-    LookBack,
+    /// Y was pressed: the share is off the screen.
+    Copied,
 }
 
 impl ShowShare {
     pub fn key(&mut self, app: &mut App, key: KeyEvent) -> Option<Reply> {
-        // The share moves from stage to stage, never copied; LookBack holds
+        // The share moves from stage to stage, never copied; Copied holds
         // nothing while it is between them.
-        let stage = std::mem::replace(&mut self.stage, ShareStage::LookBack);
+        let stage = std::mem::replace(&mut self.stage, ShareStage::Copied);
         self.stage = match (stage, key.code) {
             // Only now, with the custodian alone at the screen, is the
             // share drawn; the screen is cleared first.
@@ -43,14 +49,13 @@ impl ShowShare {
                 app.clear = true;
                 ShareStage::Showing(lines)
             }
-            // Copied: the share is dropped (SecretString wipes it) and
-            // the screen cleared before anyone looks again.
+            // Copied: the share is dropped (SecretString wipes it) and the
+            // screen cleared before the custodian types their copy back.
             (ShareStage::Showing(lines), KeyCode::Char('y' | 'Y')) => {
                 drop(lines);
                 app.clear = true;
-                ShareStage::LookBack
+                return Some(Ok(Answer::ShareShown));
             }
-            (ShareStage::LookBack, KeyCode::Enter) => return Some(Ok(Answer::ShareShown)),
             (stage, _) => stage,
         };
         None
@@ -60,7 +65,7 @@ impl ShowShare {
         match self.stage {
             ShareStage::LookAway(_) => "Enter show the share  ? help  F10 abort",
             ShareStage::Showing(_) => "Y copied  ? help  F10 abort",
-            ShareStage::LookBack => "Enter continue  ? help  F10 abort",
+            ShareStage::Copied => "",
         }
     }
 
@@ -73,6 +78,7 @@ impl ShowShare {
             number,
             count,
             stage,
+            correction,
         } = self;
         let who = &custodian.name;
         let banner = banner(
@@ -89,7 +95,7 @@ impl ShowShare {
                 )),
                 blank(),
                 line(format!(
-                    "{who} receives share {number} of {count} of the {} (step {}). It is shown once: copy it onto the paper share form.",
+                    "{who} receives share {number} of {count} of the {} (step {}). Copy it onto the paper share form, then type it back from the form: it is shown again only if that copy differs.",
                     kind, step.id
                 )),
                 blank(),
@@ -107,26 +113,21 @@ impl ShowShare {
                     lines.push(Line::styled(text, bold()));
                 }
                 lines.push(blank());
+                if let Some(why) = correction {
+                    lines.push(strong(format!(
+                        "! Your copy differed ({why}): correct your paper copy."
+                    )));
+                }
                 lines.push(line(
-                    "Read your copy back against the screen before you confirm.",
+                    "Read your copy back against the screen; after Y you type it back from the paper.",
                 ));
                 lines.push(action(
                     "Y",
-                    "I have copied it: wipe it now (it cannot be shown again)",
+                    "I have copied it: take it off the screen and let me type it back",
                 ));
                 lines
             }
-            ShareStage::LookBack => vec![
-                blank(),
-                strong("The share is wiped from the screen and from the tool's memory."),
-                blank(),
-                line(format!(
-                    "{who}: fold the share form and seal it in a tamper-evident bag."
-                )),
-                strong("Everyone may look at the screen again."),
-                blank(),
-                action("Enter", "continue: record the bag's serial"),
-            ],
+            ShareStage::Copied => Vec::new(),
         };
         frame.render_widget(paragraph(lines), area);
     }

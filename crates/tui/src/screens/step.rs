@@ -125,15 +125,19 @@ fn result_lines(app: &App, step: &Step, width: u16) -> Vec<Line<'static>> {
                 "HSM: {what} in {:.1} s",
                 milliseconds / 1000.0
             ))),
-            Reported::Clock { difference_ms } => {
+            Reported::Clock {
+                difference_ms,
+                limit_ms,
+            } => {
                 lines.push(strong(format!(
                     "Clock: terminal minus reference {:+.3} s",
                     *difference_ms as f64 / 1000.0
                 )));
-                if difference_ms.abs() > 60_000 {
-                    lines.push(line(
-                        "More than 60 s: record an exception (E) before confirming (CPS 5.5.5)",
-                    ));
+                if let Some(limit) = limit_ms.filter(|limit| difference_ms.abs() > *limit) {
+                    lines.push(line(format!(
+                        "Beyond the {} s the policy allows (CPS 5.5.5): the witness decides the exception the tool raises",
+                        limit / 1000
+                    )));
                 }
             }
             Reported::Exception {
@@ -170,7 +174,8 @@ fn prompt_lines(app: &App, width: u16) -> Vec<Line<'static>> {
         None => lines.extend(working(app)),
         Some(Active::Record(screen)) => lines.extend(screen.prompt()),
         Some(Active::Bag(screen)) => lines.extend(screen.prompt()),
-        Some(Active::Clock(screen)) => lines.extend(screen.prompt()),
+        Some(Active::Clock(screen)) => lines.extend(screen.prompt(app)),
+        Some(Active::Decide(screen)) => lines.extend(screen.prompt()),
         Some(Active::EndOfStep(screen)) => lines.extend(screen.prompt()),
         Some(_) => {}
     }

@@ -1,0 +1,81 @@
+//! The parts of the paper script that keep dual control and custody in the
+//! room: the performer's go before an irreversible HSM action, what a
+//! recorded value is checked against, and who leaves and comes back.
+
+use keyceremony_script::{Action, RecordField, Script, Step};
+
+use crate::doc::{Block, Span, Table, TableKind, WriteIn, cell};
+
+use super::{initials, person};
+
+/// The go before token initialisation, key generation or a signature: what
+/// the room reads on the screen first, and the performer's initials.
+pub(super) fn go_form(s: &Script, step: &Step) -> Option<Block> {
+    let read = match &step.action {
+        Action::InitToken => "the token's serial and the label it gets; it is erased",
+        Action::GenerateKey { .. } => "the key's algorithm, label and CKA_ID",
+        Action::SelfSign { .. } => {
+            "the certificate to be signed (subject, issuer, serial, validity, every extension, the public key's SHA-256, compared with the one copied at the key generation) and the pre-signing lint"
+        }
+        _ => return None,
+    };
+    Some(Block::Table(Table {
+        header: ["Before the HSM acts", "Name", "Initials", "Time (UTC)"]
+            .map(String::from)
+            .to_vec(),
+        rows: vec![vec![
+            cell(format!(
+                "The room has read on the screen {read}; the performer gives the go (G, then Y)"
+            )),
+            cell(person(s, &step.performer)),
+            initials(),
+            vec![Span::WriteIn(WriteIn::Short)],
+        ]],
+        kind: TableKind::Form,
+    }))
+}
+
+/// A recorded value's label with what the room compares it with.
+pub(super) fn field_label(field: &RecordField) -> String {
+    match (&field.expect, &field.opens, &field.seals) {
+        (Some(expected), _, _) => format!("{} (expected: {expected})", field.label),
+        (None, Some(item), _) => format!(
+            "{} (compare with the last serial written for the {item})",
+            field.label
+        ),
+        (None, None, Some(item)) => format!("{} (a new bag for the {item})", field.label),
+        (None, None, None) => field.label.clone(),
+    }
+}
+
+/// Rows on the presence sheet.
+const PRESENCE_ROWS: usize = 8;
+
+/// The presence sheet: who left the room and came back, with the times
+/// the tool shows (F6), initialled by the witness.
+pub(super) fn presence_sheet() -> Vec<Block> {
+    vec![
+        Block::Heading(2, "Leaving and returning".to_string()),
+        Block::Para(vec![crate::doc::text(
+            "Anyone who leaves the room during the ceremony, and comes back, is written here \
+             with the times the tool records (F6 in the TUI); a step does not begin while \
+             its performer, its witness or the custodians it needs are out. Someone absent at \
+             the check-in who comes in later shows their identity document first.",
+        )]),
+        Block::Table(Table {
+            header: [
+                "Participant",
+                "Left (UTC)",
+                "Why",
+                "Came back (UTC)",
+                "Witness (initials)",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: (0..PRESENCE_ROWS)
+                .map(|_| vec![Vec::new(), Vec::new(), Vec::new(), Vec::new(), initials()])
+                .collect(),
+            kind: TableKind::Sheet,
+        }),
+    ]
+}
