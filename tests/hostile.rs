@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::{BIN, module, repo, shipped, text};
+use common::{BIN, Lab, module, repo, shipped, text};
 use keyceremony_text::{is_bidi_control, is_default_ignorable};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -204,6 +204,36 @@ fn run_on_a_crafted_folder_never_prints_what_its_log_holds() {
         assert!(stderr.contains(expected), "{stderr}");
         assert!(stderr.contains("\\u{1b}[2J"), "{stderr}");
     }
+}
+
+/// An answers file whose recorded value clears the screen: refused before
+/// the ceremony starts, naming the value, with nothing written and the
+/// sequence never printed.
+#[test]
+fn an_answers_file_with_a_control_character_is_refused_before_anything_is_written() {
+    let lab = Lab::new();
+    let (script, answers) = shipped("root-p384");
+    let shipped_answers = std::fs::read_to_string(&answers).unwrap();
+    let crafted = lab.path("crafted.answers.toml");
+    // The TOML escape of ESC: the file itself is plain text.
+    let poisoned =
+        shipped_answers.replace("boot-media-sha256 = \"", "boot-media-sha256 = \"\\u001b[2J");
+    assert_ne!(poisoned, shipped_answers);
+    std::fs::write(&crafted, poisoned).unwrap();
+    let out = lab.path("out");
+    let run = lab.run(&script, &crafted, &out);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stdout));
+    assert_safe("run", &run);
+    let stderr = text(&run.stderr);
+    assert!(
+        stderr.contains("steps.1.6.record.boot-media-sha256: character 1 is U+001B (ESC)"),
+        "{stderr}"
+    );
+    assert!(
+        !out.exists(),
+        "a refused answers file left {}",
+        out.display()
+    );
 }
 
 /// The shipped P-384 script with hostile texts, beside the policy it names.

@@ -54,6 +54,7 @@ use crate::questions::{Attendance, ClockReading, Decision, Missing, PresenceChan
 use crate::resume::Interrupted;
 
 mod resume;
+mod text;
 use resume::ResumeAnswers;
 
 #[derive(Deserialize)]
@@ -180,6 +181,15 @@ impl AnswersFile {
 
     /// Parses answers text; `path` only names it in errors.
     pub fn parse(path: &Path, text: String) -> Result<AnswersFile, InputError> {
+        if let Some(why) = toml::from_str::<toml::Value>(&text)
+            .ok()
+            .and_then(|table| text::refused_text(&table, ""))
+        {
+            return Err(InputError::Invalid(format!(
+                "answers file {}: {why}; correct it and run again",
+                path.display()
+            )));
+        }
         let file: File = toml::from_str(&text).map_err(|e| {
             let at = match e.span() {
                 Some(_) => format!(
