@@ -6,11 +6,11 @@
 //! and the one dispatch on `Action`; each action's code is in its module
 //! of `crate::actions`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use keyceremony_hsm::{KeyPair, Module, Session};
 use keyceremony_log::{Actor, EventKind, LogWriter, SealOutcome};
-use keyceremony_script::{Act, Action, LoadedScript, Participant, Role, Secret, Step};
+use keyceremony_script::{Action, LoadedScript, Participant, Role, Secret, Step};
 use keyceremony_x509::CertificateSummary;
 use serde_json::{Value, json};
 
@@ -44,6 +44,9 @@ pub(crate) struct SignedCertificate {
 
 pub(crate) struct Runner {
     pub(crate) script: LoadedScript,
+    /// Participant id -> index in the script's list, so that finding the
+    /// performer and witness of each step does not scan the list.
+    participants: HashMap<String, usize>,
     pub(crate) settings: Settings,
     pub(crate) module: Module,
     pub(crate) out: OutDir,
@@ -93,8 +96,12 @@ impl Runner {
         out: OutDir,
         log: LogWriter,
     ) -> Runner {
+        let participants = (script.script.participants.iter().enumerate())
+            .map(|(i, p)| (p.id.clone(), i))
+            .collect();
         Runner {
             script,
+            participants,
             settings,
             module,
             out,
@@ -239,17 +246,24 @@ impl Runner {
         operator: &mut dyn Operator,
         completed: &[String],
     ) -> Result<Outcome, EngineError> {
-        let steps: Vec<(Act, Step)> = self
-            .script
-            .script
-            .steps()
-            .filter(|(_, s)| !completed.contains(&s.id))
-            .map(|(a, s)| (a.clone(), s.clone()))
-            .collect();
-        for (act, step) in &steps {
+        // Positions, not copies: a step's action needs the runner mutably,
+        // and copying each step's whole act made a run quadratic in the
+        // steps of an act. Only the step under way is copied.
+        let completed: HashSet<&str> = completed.iter().map(String::as_str).collect();
+        let mut positions = Vec::new();
+        for (a, act) in self.script.script.acts.iter().enumerate() {
+            for (s, step) in act.steps.iter().enumerate() {
+                if !completed.contains(step.id.as_str()) {
+                    positions.push((a, s));
+                }
+            }
+        }
+        for (a, s) in positions {
+            let act = &self.script.script.acts[a];
+            let (act_id, step) = (act.id.clone(), act.steps[s].clone());
             let result = self
-                .check_stop(step, "before the beginning")
-                .and_then(|()| self.step(operator, act, step));
+                .check_stop(&step, "before the beginning")
+                .and_then(|()| self.step(operator, &act_id, &step));
             if let Err(error) = result {
                 self.stop(&step.id, &error);
                 return Err(error);
@@ -319,17 +333,16 @@ impl Runner {
     }
 
     pub(crate) fn participant(&self, id: &str) -> Result<Participant, EngineError> {
-        self.script
-            .script
-            .participant(id)
-            .cloned()
+        self.participants
+            .get(id)
+            .map(|&i| self.script.script.participants[i].clone())
             .ok_or_else(|| EngineError::Refused(format!("'{id}' is not a participant")))
     }
 
     fn step(
         &mut self,
         operator: &mut dyn Operator,
-        act: &Act,
+        act: &str,
         step: &Step,
     ) -> Result<(), EngineError> {
         let performer = self.participant(&step.performer)?;
@@ -337,7 +350,7 @@ impl Runner {
         let performer_role = acting_role(&performer);
         let witness_role = acting_role(&witness);
         operator.notify(&Notice::StepBegin {
-            act: act.id.clone(),
+            act: act.to_string(),
             step: step.id.clone(),
             title: step.title.clone(),
             performer: performer.name.clone(),
@@ -350,7 +363,7 @@ impl Runner {
             EventKind::StepBegin,
             format!("step {} begins: {}", step.id, step.title),
             json!({
-                "act": act.id,
+                "act": act,
                 "title": step.title,
                 "performer": performer.id,
                 "witness": witness.id,
