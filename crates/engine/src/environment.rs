@@ -7,14 +7,13 @@ use std::path::Path;
 
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 /// Git commit the tool was built from, when built from a checkout.
 const GIT_COMMIT: Option<&str> = option_env!("KEYCEREMONY_GIT_COMMIT");
 
 fn file_sha256(path: &Path) -> String {
-    match fs::read(path) {
-        Ok(bytes) => hex::encode_upper(Sha256::digest(bytes)),
+    match crate::outputs::file_sha256(path) {
+        Ok(hash) => hex::encode_upper(hash),
         Err(e) => format!("unreadable: {e}"),
     }
 }

@@ -276,21 +276,18 @@ impl Runner {
         let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
         let folder = root.join(format!("{}-{stamp}", self.script.script.ceremony.id));
         let original = self.out.path(files::LOG);
-        let bytes = std::fs::read(&original).map_err(|source| outputs::OutputError::Io {
-            path: original.clone(),
-            source,
-        })?;
-        let copy = OutDir::create(&folder)?.write_private(files::LOG, &bytes)?;
+        let copy = OutDir::create(&folder)?.copy_private(files::LOG, &original)?;
         let report = keyceremony_log::verify::verify_path(&copy.path, &Default::default());
-        let reread = std::fs::read(&copy.path).map_err(|source| outputs::OutputError::Io {
-            path: copy.path.clone(),
-            source,
-        })?;
+        let reread =
+            outputs::file_sha256(&copy.path).map_err(|source| outputs::OutputError::Io {
+                path: copy.path.clone(),
+                source,
+            })?;
         let sealed = matches!(
             report.status,
             keyceremony_log::verify::Status::Sealed | keyceremony_log::verify::Status::Aborted
         );
-        if !sealed || reread != bytes {
+        if !sealed || reread != copy.sha256 {
             return Err(EngineError::Refused(format!(
                 "the backup copy {} does not verify ({}); copy {} to new media by hand and check it with keyceremony verify-log",
                 copy.path.display(),
