@@ -335,7 +335,7 @@ fn run(cli: Cli) -> Result<()> {
             format,
             out,
         }) => report::print_script(&script, format, out.as_deref()),
-        Command::Report { dir } => report::report(&dir),
+        Command::Report { dir } => report::report(&dir, &[]),
         Command::Completions { shell } => {
             report::completions(shell, <Cli as clap::CommandFactory>::command());
             Ok(())
@@ -395,7 +395,7 @@ fn run_ceremony(
 /// After a ceremony, headless or in the TUI: its summary, and the report.
 fn finish(outcome: &Outcome) -> Result<()> {
     headless::summary(outcome);
-    report::report(&outcome.out_dir)?;
+    report::report(&outcome.out_dir, &outcome.keys)?;
     Ok(())
 }
 

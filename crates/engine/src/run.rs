@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use keyceremony_hsm::{KeyPair, Module, Session};
 use keyceremony_log::{Actor, EventKind, LogWriter, SealOutcome};
 use keyceremony_script::{Action, LoadedScript, Participant, Role, Secret, Step};
-use keyceremony_x509::CertificateSummary;
+use keyceremony_x509::{CertificateSummary, CheckedKey};
 use serde_json::{Value, json};
 
 use crate::operator::{InputError, Notice, Operator, Verdict};
@@ -30,11 +30,17 @@ pub struct Outcome {
     pub certificates: Vec<(String, String)>,
     /// The verified copy of the sealed log (CPS 5.4.5).
     pub backup: std::path::PathBuf,
+    /// The root keys as they were checked, for the report to take up
+    /// instead of checking the same public keys again.
+    pub keys: Vec<CheckedKey>,
 }
 
 pub(crate) struct GeneratedKey {
     pub(crate) pair: KeyPair,
-    pub(crate) spki: Vec<u8>,
+    /// Its public key as read from the token, checked once (CPS 6.1.5,
+    /// 6.1.6); the certificate's build, lint and verification take this
+    /// result instead of checking the key again.
+    pub(crate) key: CheckedKey,
 }
 
 pub(crate) struct SignedCertificate {
@@ -284,6 +290,7 @@ impl Runner {
             log_head: hex::encode(head),
             certificates,
             backup,
+            keys: self.keys.into_values().map(|k| k.key).collect(),
         })
     }
 

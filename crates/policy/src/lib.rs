@@ -10,10 +10,11 @@
 //! - [`Inventory`]: the subjects and public keys of every ceremony run, so that no subject
 //!   name or private key is ever used twice (CPS 6.3.2).
 //! - [`check_public_key`] / [`Policy::check_key`]: the quality of the key the HSM generated
-//!   (CPS 6.1.6), and whether the policy allows it (CPS 6.1.5).
+//!   (CPS 6.1.6), and whether the policy allows it (CPS 6.1.5); `check_key` gives a
+//!   [`CheckedKey`], so that the same key is not checked again.
 //! - [`lint_tbs`] / [`lint_certificate`]: the to-be-signed certificate against the CA/Browser
 //!   Forum TLS BR root CA profile and the policy before signing, and the signed certificate
-//!   after.
+//!   after; [`lint_tbs_of`] / [`lint_certificate_of`] take the key as it was checked.
 //!
 //! The arithmetic of the key checks and the DER reading of the certificate live in
 //! keyceremony-x509, which runs them on everything it builds; this crate names each result
@@ -30,8 +31,10 @@ pub use check::{check_loaded_script, check_script};
 pub use error::PolicyError;
 pub use inventory::{Inventory, InventoryEntry, REUSE_SECTION};
 pub use key::check_public_key;
-pub use keyceremony_x509::{KeyCheck, KeyQuality, PublicKeyType};
-pub use lint::{Finding, Severity, has_errors, lint_certificate, lint_tbs};
+pub use keyceremony_x509::{CheckedKey, KeyCheck, KeyQuality, PublicKeyType};
+pub use lint::{
+    Finding, Severity, has_errors, lint_certificate, lint_certificate_of, lint_tbs, lint_tbs_of,
+};
 pub use policy::{
     AlgorithmPair, AlgorithmRule, CustodiansRule, DutiesRule, Duty, Policy, StepKind,
     ThresholdRule, ValidityRule, WitnessRule,

@@ -16,7 +16,8 @@ use std::fmt;
 
 use der::Tag;
 use keyceremony_x509::{
-    NameAttribute, TbsFacts, X509Error, certificate_tbs, inspect_tbs, verify_root,
+    CheckedKey, NameAttribute, TbsFacts, X509Error, certificate_tbs, inspect_tbs, inspect_tbs_of,
+    verify_root, verify_root_of,
 };
 
 use crate::policy::Policy;
@@ -88,7 +89,13 @@ pub fn has_errors(findings: &[Finding]) -> bool {
 /// the profile gives that one finding; a TBS inside it is then held to the policy
 /// (algorithms, validity), the serial number entropy and the subject naming rules.
 pub fn lint_tbs(tbs_der: &[u8], policy: &Policy) -> Vec<Finding> {
-    lint(tbs_der, policy).1
+    lint(tbs_der, policy, None).1
+}
+
+/// [`lint_tbs`] of a TBS that should certify `key`, as [`Policy::check_key`] checked it:
+/// the key's checks are not run again on the same bytes.
+pub fn lint_tbs_of(tbs_der: &[u8], policy: &Policy, key: &CheckedKey) -> Vec<Finding> {
+    lint(tbs_der, policy, Some(key)).1
 }
 
 /// Lints a signed DER certificate: [`lint_tbs`] on its TBS, then the outer checks of
@@ -97,21 +104,43 @@ pub fn lint_tbs(tbs_der: &[u8], policy: &Policy) -> Vec<Finding> {
 /// TBS's, and the signature verified in software. That the key is the token's is
 /// `verify_root`'s check with the key read from the token, which the engine runs as well.
 pub fn lint_certificate(cert_der: &[u8], policy: &Policy) -> Vec<Finding> {
+    lint_signed(cert_der, policy, None)
+}
+
+/// [`lint_certificate`] of the certificate of `key`, as [`Policy::check_key`] checked it.
+pub fn lint_certificate_of(cert_der: &[u8], policy: &Policy, key: &CheckedKey) -> Vec<Finding> {
+    lint_signed(cert_der, policy, Some(key))
+}
+
+fn lint_signed(cert_der: &[u8], policy: &Policy, known: Option<&CheckedKey>) -> Vec<Finding> {
     let tbs = match certificate_tbs(cert_der) {
         Ok(tbs) => tbs,
         Err(e) => return vec![Finding::from_x509(&e)],
     };
-    let (facts, mut findings) = lint(&tbs, policy);
-    if let Some(facts) = facts
-        && let Err(e) = verify_root(cert_der, &facts.spki_der)
-    {
+    let (facts, mut findings) = lint(&tbs, policy, known);
+    let verified = match (facts, known) {
+        (None, _) => Ok(()),
+        (Some(facts), Some(key)) if facts.spki_der == key.spki_der() => {
+            verify_root_of(cert_der, key).map(drop)
+        }
+        (Some(facts), _) => verify_root(cert_der, &facts.spki_der).map(drop),
+    };
+    if let Err(e) = verified {
         findings.push(Finding::from_x509(&e));
     }
     findings
 }
 
-fn lint(tbs_der: &[u8], policy: &Policy) -> (Option<TbsFacts>, Vec<Finding>) {
-    let facts = match inspect_tbs(tbs_der) {
+fn lint(
+    tbs_der: &[u8],
+    policy: &Policy,
+    known: Option<&CheckedKey>,
+) -> (Option<TbsFacts>, Vec<Finding>) {
+    let read = match known {
+        Some(key) => inspect_tbs_of(tbs_der, key),
+        None => inspect_tbs(tbs_der),
+    };
+    let facts = match read {
         Ok(facts) => facts,
         Err(e) => return (None, vec![Finding::from_x509(&e)]),
     };

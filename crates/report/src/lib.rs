@@ -26,6 +26,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use keyceremony_script::LoadedScript;
+use keyceremony_x509::CheckedKey;
 
 /// File name of the HTML report in a ceremony's output folder.
 pub const REPORT_HTML: &str = "report.html";
@@ -99,8 +100,11 @@ pub struct Written {
 
 /// Writes `report.html` and `report.md` into a ceremony's output folder.
 /// Refuses when either exists already (the files are created with O_EXCL):
-/// a report filed with the auditor is never silently replaced.
-pub fn write_report(out_dir: &Path) -> Result<Written, ReportError> {
+/// a report filed with the auditor is never silently replaced. `checked`:
+/// public keys this process has already checked (a ceremony's, right after
+/// it ran); a key file with the same bytes is not checked again, since the
+/// checks depend on those bytes alone. Every other key is checked here.
+pub fn write_report(out_dir: &Path, checked: &[CheckedKey]) -> Result<Written, ReportError> {
     let html_path = out_dir.join(REPORT_HTML);
     let markdown_path = out_dir.join(REPORT_MARKDOWN);
     // Both are checked before either is written, so a refusal leaves the
@@ -110,7 +114,7 @@ pub fn write_report(out_dir: &Path) -> Result<Written, ReportError> {
             return Err(ReportError::Exists { path: path.clone() });
         }
     }
-    let built = report::build(out_dir)?;
+    let built = report::build(out_dir, checked)?;
     write_new(&html_path, Format::Html.render(&built.document).as_bytes())?;
     write_new(
         &markdown_path,

@@ -18,6 +18,8 @@
 
 use std::path::Path;
 
+use keyceremony_x509::CheckedKey;
+
 use crate::ReportError;
 use crate::context::Ctx;
 use crate::doc::{Block, Document, strong, text};
@@ -32,7 +34,7 @@ pub(crate) struct Built {
     pub(crate) rehearsal: bool,
 }
 
-pub(crate) fn build(dir: &Path) -> Result<Built, ReportError> {
+pub(crate) fn build(dir: &Path, checked: &[CheckedKey]) -> Result<Built, ReportError> {
     let mut findings = Vec::new();
     let ctx = Ctx::read(dir, &mut findings)?;
 
@@ -46,7 +48,7 @@ pub(crate) fn build(dir: &Path) -> Result<Built, ReportError> {
     sections.extend(environment::section(&ctx, &mut findings));
     sections.extend(token::section(&ctx));
     sections.extend(keys::section(&ctx, &mut findings));
-    sections.extend(certificates::section(&ctx, &mut findings));
+    sections.extend(certificates::section(&ctx, checked, &mut findings));
     sections.extend(log::section(&ctx, &mut findings));
     sections.extend(output_files::section(&ctx, &mut findings));
     sections.extend(commands::section(&ctx));

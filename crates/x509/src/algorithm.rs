@@ -17,8 +17,8 @@ use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoRef};
 use crate::{
     error::{Result, X509Error},
     quality::{
-        ID_EC_PUBLIC_KEY, RSA_ENCRYPTION, check_p384_point, check_rsa_key, require_p384,
-        rsa_modulus_bits,
+        ID_EC_PUBLIC_KEY, KeyQuality, RSA_ENCRYPTION, check_p384_point, check_rsa_key,
+        require_p384, rsa_modulus_bits,
     },
 };
 
@@ -73,7 +73,13 @@ impl SignatureAlgorithm {
     /// CPS 6.1.6 asks ([`crate::check_key_quality`]): RSA `e` odd and 2^16+1 <= e <= 2^256-1,
     /// `n` odd, with no prime factor below 752 and not a perfect power; ECC full public key
     /// validation (not the identity, coordinates in range, on the curve, n*Q the identity).
+    /// [`crate::CheckedKey`] keeps the result, so that a key is checked once.
     pub fn for_public_key(spki_der: &[u8]) -> Result<Self> {
+        Self::with_quality(spki_der).map(|(algorithm, _)| algorithm)
+    }
+
+    /// [`Self::for_public_key`], and the CPS 6.1.6 checks the key passed.
+    pub(crate) fn with_quality(spki_der: &[u8]) -> Result<(Self, KeyQuality)> {
         let spki = SubjectPublicKeyInfoRef::from_der(spki_der).map_err(|e| {
             X509Error::InvalidPublicKey(format!("not a DER subjectPublicKeyInfo: {e}"))
         })?;
@@ -99,7 +105,7 @@ impl SignatureAlgorithm {
                         key: format!("RSA-{bits}"),
                     });
                 }
-                check_rsa_key(key_bits)?;
+                let quality = check_rsa_key(key_bits)?;
                 if algorithm_der != RSA_SPKI_ALGORITHM_DER {
                     return Err(X509Error::InvalidPublicKey(
                         "the rsaEncryption AlgorithmIdentifier must have NULL parameters \
@@ -107,7 +113,7 @@ impl SignatureAlgorithm {
                             .into(),
                     ));
                 }
-                Ok(Self::Sha384WithRsaEncryption)
+                Ok((Self::Sha384WithRsaEncryption, quality))
             }
             ID_EC_PUBLIC_KEY => {
                 require_p384(&spki)?;
@@ -118,8 +124,8 @@ impl SignatureAlgorithm {
                             .into(),
                     ));
                 }
-                check_p384_point(key_bits)?;
-                Ok(Self::EcdsaWithSha384)
+                let quality = check_p384_point(key_bits)?;
+                Ok((Self::EcdsaWithSha384, quality))
             }
             RSASSA_PSS => Err(X509Error::UnsupportedKey {
                 key: "RSASSA-PSS".into(),

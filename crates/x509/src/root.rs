@@ -26,8 +26,9 @@ use x509_cert::{
 
 use crate::{
     algorithm::{P384_RAW_SIGNATURE_LEN, RSA_SIGNATURE_LEN, SignatureAlgorithm},
+    checked::{CheckedKey, algorithm_of},
     error::{Result, X509Error},
-    inspect::{MAX_SERIAL_LEN, RawCertificate, inspect_tbs},
+    inspect::{MAX_SERIAL_LEN, RawCertificate, read_tbs},
     name::DistinguishedName,
 };
 
@@ -136,7 +137,19 @@ pub fn prepare_root(
     req: &RootCertificateRequest,
     signing_time: DateTime<Utc>,
 ) -> Result<PreparedRoot> {
-    let algorithm = SignatureAlgorithm::for_public_key(&req.subject_public_key_info)?;
+    let key = CheckedKey::new(&req.subject_public_key_info)?;
+    prepare_root_of(req, &key, signing_time)
+}
+
+/// [`prepare_root`] for the key the HSM made, checked when it was generated: when
+/// `req.subject_public_key_info` is `key`'s, byte for byte, its CPS 6.1.5 and 6.1.6 checks
+/// are not run again.
+pub fn prepare_root_of(
+    req: &RootCertificateRequest,
+    key: &CheckedKey,
+    signing_time: DateTime<Utc>,
+) -> Result<PreparedRoot> {
+    let algorithm = algorithm_of(&req.subject_public_key_info, Some(key))?;
     let name = req.subject.to_name()?;
     let serial = serial_number(&req.serial)?;
     let (not_before, not_after) = validity(req.not_before, req.validity_days, signing_time)?;
@@ -163,7 +176,7 @@ pub fn prepare_root(
         .finalize(&signer)
         .map_err(|e| X509Error::Build(e.to_string()))?;
 
-    let facts = inspect_tbs(&tbs).map_err(|e| X509Error::ProfileMismatch(e.to_string()))?;
+    let facts = read_tbs(&tbs, Some(key)).map_err(|e| X509Error::ProfileMismatch(e.to_string()))?;
     let subject_der = name.to_der().map_err(|e| X509Error::Build(e.to_string()))?;
     let mismatch = [
         (

@@ -9,6 +9,7 @@ use keyceremony_hsm::{
 };
 use keyceremony_log::EventKind;
 use keyceremony_script::{KeyAlgorithm, Step};
+use keyceremony_x509::CheckedKey;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -26,6 +27,11 @@ pub(super) fn refuse_existing_label(session: &Session, label: &str) -> Result<()
             found.len()
         )))
     }
+}
+
+/// The CPS 6.1.6 checks a key passed, as the log records them.
+fn checks(key: &CheckedKey) -> Vec<String> {
+    key.quality().checks.iter().map(|c| c.to_string()).collect()
 }
 
 impl Runner {
@@ -138,7 +144,7 @@ impl Runner {
         let spki = session.public_key_spki_der(&pair)?;
         let uri = self.key_uri(label, &id)?;
         let problems = private.problems(true);
-        let quality = self.settings.policy.check_key(&spki);
+        let checked = self.settings.policy.check_key(&spki);
         let inventory = keyceremony_policy::Inventory::load(&self.settings.inventory)
             .and_then(|inventory| inventory.check_key(&spki));
         self.tool_record(
@@ -171,13 +177,13 @@ impl Runner {
                     "encrypt": public.encrypt, "wrap": public.wrap,
                 },
                 "problems": problems,
-                "key_quality": match &quality {
-                    Ok(q) => json!(q.checks.iter().map(|c| c.to_string()).collect::<Vec<_>>()),
+                "key_quality": match &checked {
+                    Ok(key) => json!(checks(key)),
                     Err(e) => json!({ "failed": e.to_string() }),
                 },
             }),
         )?;
-        let quality = quality?;
+        let key = checked?;
         inventory?;
         self.tool_record(
             Some(&step.id),
@@ -185,7 +191,7 @@ impl Runner {
             format!(
                 "public key of '{label}' passes the CPS 6.1.6 checks and is not in the inventory (CPS 6.3.2)"
             ),
-            json!({ "key": label, "checks": quality.checks.iter().map(|c| c.to_string()).collect::<Vec<_>>() }),
+            json!({ "key": label, "checks": checks(&key) }),
         )?;
         if !problems.is_empty() {
             return Err(EngineError::Step {
@@ -214,7 +220,7 @@ impl Runner {
             ],
         });
         self.keys
-            .insert(label.to_string(), GeneratedKey { pair, spki });
+            .insert(label.to_string(), GeneratedKey { pair, key });
         Ok(())
     }
 

@@ -192,9 +192,12 @@ impl Runner {
                     hex::encode(id)
                 ))
             })?;
-            let spki = session.public_key_spki_der(&pair)?;
+            let key = self
+                .settings
+                .policy
+                .check_key(&session.public_key_spki_der(&pair)?)?;
             if let Some(der) = recovery.certificates.get(label) {
-                let summary = x509::verify_root(der, &spki)?;
+                let summary = x509::verify_root_of(der, &key)?;
                 self.certificates.insert(
                     label.clone(),
                     SignedCertificate {
@@ -203,7 +206,7 @@ impl Runner {
                     },
                 );
             }
-            self.keys.insert(label.clone(), GeneratedKey { pair, spki });
+            self.keys.insert(label.clone(), GeneratedKey { pair, key });
         }
         Ok(())
     }
@@ -256,6 +259,7 @@ impl Runner {
             log_head: hex::encode(head),
             certificates: Vec::new(),
             backup,
+            keys: Vec::new(),
         })
     }
 }
