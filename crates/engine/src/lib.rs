@@ -198,6 +198,8 @@ pub struct Ceremony {
     module: Module,
     network: Network,
     start: Start,
+    /// A new ceremony's binary and module, being hashed meanwhile.
+    digests: Option<environment::Digests>,
 }
 
 /// How the run begins: a new ceremony, or one whose log stopped before its
@@ -223,6 +225,10 @@ impl Ceremony {
         script
             .check()
             .map_err(|e| EngineError::Refused(e.to_string()))?;
+        // A new ceremony's first entries attest the binary and the module:
+        // they are hashed while the rest is checked.
+        let digests = (!settings.out_dir.join(files::LOG).exists())
+            .then(|| environment::Digests::start(&settings.module));
         let rehearsal = settings.rehearsal || script.script.is_rehearsal();
         let settings = Settings {
             rehearsal,
@@ -317,6 +323,7 @@ impl Ceremony {
             module,
             network,
             start,
+            digests,
         })
     }
 
@@ -353,8 +360,16 @@ impl Ceremony {
         }
         match self.start {
             Start::Fresh => {
-                run::Runner::start(self.script, self.settings, self.module, self.network)?
-                    .run(operator, &[])
+                let digests = (self.digests)
+                    .unwrap_or_else(|| environment::Digests::start(&self.settings.module));
+                run::Runner::start(
+                    self.script,
+                    self.settings,
+                    self.module,
+                    self.network,
+                    digests,
+                )?
+                .run(operator, &[])
             }
             Start::Resume(interrupted) => {
                 let mut runner = run::Runner::reopen(self.script, self.settings, self.module)?;

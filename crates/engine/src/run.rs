@@ -86,11 +86,12 @@ impl Runner {
         settings: Settings,
         module: Module,
         network: crate::Network,
+        digests: crate::environment::Digests,
     ) -> Result<Runner, EngineError> {
         let out = OutDir::create(&settings.out_dir)?;
         let log = LogWriter::create(&out.path(files::LOG))?;
         let mut runner = Runner::new(script, settings, module, out, log);
-        runner.record_start(&network)?;
+        runner.record_start(&network, digests)?;
         Ok(runner)
     }
 
@@ -155,7 +156,11 @@ impl Runner {
         Ok(())
     }
 
-    fn record_start(&mut self, network: &crate::Network) -> Result<(), EngineError> {
+    fn record_start(
+        &mut self,
+        network: &crate::Network,
+        digests: crate::environment::Digests,
+    ) -> Result<(), EngineError> {
         let s = &self.script.script;
         let data = json!({
             "ceremony_id": s.ceremony.id,
@@ -176,7 +181,7 @@ impl Runner {
         self.tool_record(None, EventKind::CeremonyStart, description, data)?;
         let info = self.module.info()?;
         let mut environment =
-            crate::environment::attestation(self.module.path(), &network.interfaces);
+            crate::environment::attestation(self.module.path(), &network.interfaces, digests);
         environment["script_sha256"] = json!(self.script.sha256_hex());
         environment["module_manufacturer"] = json!(info.manufacturer);
         environment["module_description"] = json!(info.library_description);
