@@ -14,7 +14,7 @@
 //!   [`CheckedKey`], so that the same key is not checked again.
 //! - [`lint_tbs`] / [`lint_certificate`]: the to-be-signed certificate against the CA/Browser
 //!   Forum TLS BR root CA profile and the policy before signing, and the signed certificate
-//!   after; [`lint_tbs_of`] / [`lint_certificate_of`] take the key as it was checked.
+//!   after; [`lint_tbs_of`] takes the key as it was checked.
 //!
 //! The arithmetic of the key checks and the DER reading of the certificate live in
 //! keyceremony-x509, which runs them on everything it builds; this crate names each result
@@ -32,9 +32,7 @@ pub use error::PolicyError;
 pub use inventory::{Inventory, InventoryEntry, REUSE_SECTION};
 pub use key::check_public_key;
 pub use keyceremony_x509::{CheckedKey, KeyCheck, KeyQuality, PublicKeyType};
-pub use lint::{
-    Finding, Severity, has_errors, lint_certificate, lint_certificate_of, lint_tbs, lint_tbs_of,
-};
+pub use lint::{Finding, Severity, has_errors, lint_certificate, lint_tbs, lint_tbs_of};
 pub use policy::{
     AlgorithmPair, AlgorithmRule, CustodiansRule, DutiesRule, Duty, Policy, StepKind,
     ThresholdRule, ValidityRule, WitnessRule,

@@ -17,7 +17,7 @@ use std::fmt;
 use der::Tag;
 use keyceremony_x509::{
     CheckedKey, NameAttribute, TbsFacts, X509Error, certificate_tbs, inspect_tbs, inspect_tbs_of,
-    verify_root, verify_root_of,
+    verify_root,
 };
 
 use crate::policy::Policy;
@@ -104,28 +104,14 @@ pub fn lint_tbs_of(tbs_der: &[u8], policy: &Policy, key: &CheckedKey) -> Vec<Fin
 /// TBS's, and the signature verified in software. That the key is the token's is
 /// `verify_root`'s check with the key read from the token, which the engine runs as well.
 pub fn lint_certificate(cert_der: &[u8], policy: &Policy) -> Vec<Finding> {
-    lint_signed(cert_der, policy, None)
-}
-
-/// [`lint_certificate`] of the certificate of `key`, as [`Policy::check_key`] checked it.
-pub fn lint_certificate_of(cert_der: &[u8], policy: &Policy, key: &CheckedKey) -> Vec<Finding> {
-    lint_signed(cert_der, policy, Some(key))
-}
-
-fn lint_signed(cert_der: &[u8], policy: &Policy, known: Option<&CheckedKey>) -> Vec<Finding> {
     let tbs = match certificate_tbs(cert_der) {
         Ok(tbs) => tbs,
         Err(e) => return vec![Finding::from_x509(&e)],
     };
-    let (facts, mut findings) = lint(&tbs, policy, known);
-    let verified = match (facts, known) {
-        (None, _) => Ok(()),
-        (Some(facts), Some(key)) if facts.spki_der == key.spki_der() => {
-            verify_root_of(cert_der, key).map(drop)
-        }
-        (Some(facts), _) => verify_root(cert_der, &facts.spki_der).map(drop),
-    };
-    if let Err(e) = verified {
+    let (facts, mut findings) = lint(&tbs, policy, None);
+    if let Some(facts) = facts
+        && let Err(e) = verify_root(cert_der, &facts.spki_der)
+    {
         findings.push(Finding::from_x509(&e));
     }
     findings

@@ -125,8 +125,14 @@ impl Runner {
                 checked.spki_der(),
             ),
         )?;
-        let findings =
-            keyceremony_policy::lint_certificate_of(&der, &self.settings.policy, &checked);
+        // verify_root_of made the outer checks of a certificate's lint
+        // (canonical DER, signature algorithm, signature) with the token's
+        // key: the signed TBS's lint is what is left to run.
+        let findings = keyceremony_policy::lint_tbs_of(
+            &x509::certificate_tbs(&der)?,
+            &self.settings.policy,
+            &checked,
+        );
         refuse_findings(
             step,
             &findings,
