@@ -7,6 +7,7 @@
 //! tool still get a report, and whether the log is intact is the verifier's
 //! verdict, stated in the report, not a reason to refuse one.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use keyceremony_log::verify::{self, VerifyOptions, VerifyReport};
@@ -44,6 +45,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) verify: VerifyReport,
     pub(crate) files: Vec<FileFact>,
     pub(crate) rehearsal: bool,
+    /// Participant id -> name, from the script, else from their first
+    /// check-in entry: looked up for every entry, so made once.
+    names: HashMap<String, String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -87,6 +91,19 @@ impl<'a> Ctx<'a> {
             .and_then(|e| e.data.get("rehearsal"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
+        let mut names: HashMap<String, String> = script
+            .iter()
+            .flat_map(|s| &s.script.participants)
+            .map(|p| (p.id.clone(), p.name.clone()))
+            .collect();
+        for e in entries.iter().filter(|e| e.kind == "check-in") {
+            if let Some(id) = str_at(&e.data, "participant") {
+                let name = str_at(&e.data, "name").unwrap_or(id);
+                names
+                    .entry(id.to_string())
+                    .or_insert_with(|| name.to_string());
+            }
+        }
         Ok(Ctx {
             dir,
             entries,
@@ -94,6 +111,7 @@ impl<'a> Ctx<'a> {
             verify,
             files,
             rehearsal,
+            names,
         })
     }
 
@@ -128,13 +146,10 @@ impl<'a> Ctx<'a> {
     /// A participant's name from the script, else from their check-in
     /// entry, else the id.
     pub(crate) fn name(&self, id: &str) -> String {
-        if let Some(p) = self.script().and_then(|s| s.participant(id)) {
-            return p.name.clone();
-        }
-        self.of_kind("check-in")
-            .find(|e| str_at(&e.data, "participant") == Some(id))
-            .and_then(|e| str_at(&e.data, "name"))
-            .map_or_else(|| id.to_string(), str::to_string)
+        self.names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
     }
 
     pub(crate) fn file(&self, path: &str) -> Option<&FileFact> {
