@@ -8,9 +8,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
-use keyceremony_report::{Format, Written};
+use keyceremony_report::{Format, Known, Written};
 use keyceremony_script::LoadedScript;
-use keyceremony_x509::CheckedKey;
 
 /// `--format` of `script print`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -64,10 +63,10 @@ pub fn print_script(script: &Path, format: PaperFormat, out: Option<&Path>) -> R
 }
 
 /// `keyceremony report DIR`, and the report at the end of a run: writes
-/// both files and prints where, and every finding. `checked`: the keys the
-/// run checked, which the report takes up (none for `keyceremony report`).
-pub fn report(dir: &Path, checked: &[CheckedKey]) -> Result<()> {
-    let written = keyceremony_report::write_report(dir, checked)?;
+/// both files and prints where, and every finding. `known`: what the run
+/// checked, which the report takes up (nothing for `keyceremony report`).
+pub fn report(dir: &Path, known: &Known) -> Result<()> {
+    let written = keyceremony_report::write_report(dir, known)?;
     print_written(&written);
     Ok(())
 }

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use keyceremony_hsm::{KeyPair, Module, Session};
+use keyceremony_log::verify::VerifyReport;
 use keyceremony_log::{Actor, EventKind, LogWriter, SealOutcome};
 use keyceremony_script::{Action, LoadedScript, Participant, Role, Secret, Step};
 use keyceremony_x509::{CertificateSummary, CheckedKey};
@@ -30,6 +31,10 @@ pub struct Outcome {
     pub certificates: Vec<(String, String)>,
     /// The verified copy of the sealed log (CPS 5.4.5).
     pub backup: std::path::PathBuf,
+    /// The SHA-256 of the sealed log's bytes as the backup copied them, and
+    /// the verifier's report on the copy: a report on the same bytes takes
+    /// it up instead of verifying them again.
+    pub log_verified: ([u8; 32], VerifyReport),
     /// The root keys as they were checked, for the report to take up
     /// instead of checking the same public keys again.
     pub keys: Vec<CheckedKey>,
@@ -288,13 +293,14 @@ impl Runner {
         let head = self.sealed.ok_or_else(|| {
             EngineError::Refused("the script ended without sealing its log".to_string())
         })?;
-        let backup = self.backup()?;
+        let (backup, log_verified) = self.backup()?;
         Ok(Outcome {
             out_dir: self.out.root().to_path_buf(),
             log_entries: self.log.len(),
             log_head: hex::encode(head),
             certificates,
             backup,
+            log_verified,
             keys: self.keys.into_values().map(|k| k.key).collect(),
         })
     }

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::doc::{Block, Table, TableKind, cell, code_cell, para};
-use crate::files::{self, FileFact};
+use crate::files::{self, FileFact, FileKind};
 use crate::{LOG_FILE, ReportError, SCRIPT_COPY};
 
 /// One log line, leniently: `kind` is any string, `data` any JSON.
@@ -54,8 +54,13 @@ impl<'a> Ctx<'a> {
     /// Reads the output folder `dir` once, for every section. Log lines that
     /// are not entries and an unreadable script copy are findings; a folder
     /// without a log is not a ceremony's, and a log or folder that cannot be
-    /// read is an error.
-    pub(crate) fn read(dir: &'a Path, findings: &mut Vec<String>) -> Result<Self, ReportError> {
+    /// read is an error. `verified`: a log's SHA-256 and the verifier's
+    /// report on it, which stands when the log holds those same bytes.
+    pub(crate) fn read(
+        dir: &'a Path,
+        verified: Option<&([u8; 32], VerifyReport)>,
+        findings: &mut Vec<String>,
+    ) -> Result<Self, ReportError> {
         let log_path = dir.join(LOG_FILE);
         if !log_path.is_file() {
             return Err(ReportError::NotACeremony {
@@ -74,7 +79,6 @@ impl<'a> Ctx<'a> {
                     .join(", ")
             ));
         }
-        let verify = verify::verify_path(&log_path, &VerifyOptions::default());
         let script = match LoadedScript::read(&dir.join(SCRIPT_COPY)) {
             Ok(script) => Some(script),
             Err(e) => {
@@ -85,6 +89,14 @@ impl<'a> Ctx<'a> {
             }
         };
         let files = files::walk(dir)?;
+        let log_sha256 = files.iter().find_map(|f| match f.kind {
+            FileKind::Regular { sha256, .. } if f.path == LOG_FILE => Some(sha256),
+            _ => None,
+        });
+        let verify = match verified {
+            Some((sha256, report)) if log_sha256 == Some(*sha256) => report.clone(),
+            _ => verify::verify_path(&log_path, &VerifyOptions::default()),
+        };
         let rehearsal = entries
             .first()
             .filter(|e| e.kind == "ceremony-start")
@@ -302,6 +314,34 @@ pub(crate) fn public_key_pem_path(label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_verification_is_taken_up_for_the_same_bytes_only() {
+        use keyceremony_log::verify::Status;
+        use keyceremony_log::{Actor, EventKind, LogWriter};
+        use sha2::{Digest, Sha256};
+
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join(LOG_FILE);
+        let mut writer = LogWriter::create(&log).unwrap();
+        let start = serde_json::json!({ "ceremony_id": "root-2026" });
+        let tool = Actor::tool();
+        let kind = EventKind::CeremonyStart;
+        writer.append(&tool, None, kind, "start", start).unwrap();
+        drop(writer);
+        let sha256: [u8; 32] = Sha256::digest(std::fs::read(&log).unwrap()).into();
+        // A report that the log's own verification would not give, so that
+        // taking it up shows.
+        let claimed = VerifyReport {
+            status: Status::Sealed,
+            ..verify::verify_path(&log, &VerifyOptions::default())
+        };
+        let mut findings = Vec::new();
+        let same = Ctx::read(dir.path(), Some(&(sha256, claimed.clone())), &mut findings).unwrap();
+        assert_eq!(same.verify, claimed);
+        let other = Ctx::read(dir.path(), Some(&([0; 32], claimed)), &mut findings).unwrap();
+        assert_eq!(other.verify.status, Status::Unsealed);
+    }
 
     #[test]
     fn flatten_prints_every_leaf() {

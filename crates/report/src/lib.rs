@@ -11,7 +11,9 @@
 //! Both formats are rendered from one document model (`doc`), so they hold
 //! the same content; every value from a script, a log or a certificate is
 //! escaped there. The report only reads the folder: it never trusts a
-//! summary the engine printed, it recomputes every hash from the files.
+//! summary the engine printed, it recomputes every hash from the files. A
+//! check the run has just made ([`Known`]: a key's, the log's verification)
+//! is taken up only for the very bytes the report reads.
 
 mod cert;
 mod context;
@@ -25,6 +27,7 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use keyceremony_log::verify::VerifyReport;
 use keyceremony_script::LoadedScript;
 use keyceremony_x509::CheckedKey;
 
@@ -98,13 +101,22 @@ pub struct Written {
     pub rehearsal: bool,
 }
 
+/// What the process writing a report has already checked of the folder (a
+/// ceremony's run, right before): results that depend on bytes alone, taken
+/// up where the report reads the same bytes again; anything else is checked
+/// here. Empty for `keyceremony report DIR`.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    /// Public keys as they were checked (CPS 6.1.5, 6.1.6).
+    pub keys: Vec<CheckedKey>,
+    /// The SHA-256 of a log's bytes, and the verifier's report on them.
+    pub log: Option<([u8; 32], VerifyReport)>,
+}
+
 /// Writes `report.html` and `report.md` into a ceremony's output folder.
 /// Refuses when either exists already (the files are created with O_EXCL):
-/// a report filed with the auditor is never silently replaced. `checked`:
-/// public keys this process has already checked (a ceremony's, right after
-/// it ran); a key file with the same bytes is not checked again, since the
-/// checks depend on those bytes alone. Every other key is checked here.
-pub fn write_report(out_dir: &Path, checked: &[CheckedKey]) -> Result<Written, ReportError> {
+/// a report filed with the auditor is never silently replaced.
+pub fn write_report(out_dir: &Path, known: &Known) -> Result<Written, ReportError> {
     let html_path = out_dir.join(REPORT_HTML);
     let markdown_path = out_dir.join(REPORT_MARKDOWN);
     // Both are checked before either is written, so a refusal leaves the
@@ -114,7 +126,7 @@ pub fn write_report(out_dir: &Path, checked: &[CheckedKey]) -> Result<Written, R
             return Err(ReportError::Exists { path: path.clone() });
         }
     }
-    let built = report::build(out_dir, checked)?;
+    let built = report::build(out_dir, known)?;
     write_new(&html_path, Format::Html.render(&built.document).as_bytes())?;
     write_new(
         &markdown_path,

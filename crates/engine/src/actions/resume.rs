@@ -252,13 +252,14 @@ impl Runner {
         let head = self
             .sealed
             .ok_or_else(|| EngineError::Refused("the log was not sealed".to_string()))?;
-        let backup = self.backup()?;
+        let (backup, log_verified) = self.backup()?;
         Ok(Outcome {
             out_dir: self.out.root().to_path_buf(),
             log_entries: self.log.len(),
             log_head: hex::encode(head),
             certificates: Vec::new(),
             backup,
+            log_verified,
             keys: Vec::new(),
         })
     }

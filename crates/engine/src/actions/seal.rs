@@ -8,6 +8,7 @@ use keyceremony_hsm::{
     HsmError, KeyAlgorithm as HsmAlgorithm, KeyGenSpec, KeyPair, Module, ObjectFilter, Session,
     UserKind,
 };
+use keyceremony_log::verify::VerifyReport;
 use keyceremony_log::{
     Actor, CEREMONY_KEY_SIGNER, EventKind, Seal, SealOutcome, SealSignature, seal_statement,
 };
@@ -266,8 +267,11 @@ impl Runner {
     }
 
     /// CPS 5.4.5: a copy of the sealed log on removable media, read back and
-    /// verified before the operators put the media away.
-    pub(crate) fn backup(&self) -> Result<std::path::PathBuf, EngineError> {
+    /// verified before the operators put the media away. Returns where, and
+    /// the SHA-256 of the bytes copied with the verifier's report on them.
+    pub(crate) fn backup(
+        &self,
+    ) -> Result<(std::path::PathBuf, ([u8; 32], VerifyReport)), EngineError> {
         let root = self
             .settings
             .backup
@@ -295,6 +299,6 @@ impl Runner {
                 original.display()
             )));
         }
-        Ok(copy.path)
+        Ok((copy.path, (copy.sha256, report)))
     }
 }
