@@ -19,8 +19,9 @@
 //! - logout; seal-log: user login, the log-signing key found, the witness's
 //!   token opened and logged in, its key found, one signature each.
 //!
-//! `root_ms` is the root key's generation and its certificate's signature
-//! (context login included), timed as the engine times the `hsm_ms` it logs.
+//! `root_ms` is the root key's generation (C_GenerateKeyPair) and its
+//! certificate's signature (the context login included), timed as the
+//! engine times the `hsm_ms` it logs.
 
 use std::process::Command;
 use std::time::Instant;
@@ -126,9 +127,7 @@ fn ceremony(module: &Module, algorithm: KeyAlgorithm, witness_pin: &SecretString
     let session = logged_in(module, &user_pin)?;
 
     // generate-key
-    let started = Instant::now();
-    let root = generate(module, &session, algorithm, ROOT, true)?;
-    let mut root_ms = ms(started);
+    let (root, mut root_ms) = generate(module, &session, algorithm, ROOT, true)?;
 
     // self-sign
     session.random(16)?;
@@ -169,29 +168,32 @@ fn logged_in(module: &Module, user_pin: &SecretString) -> Result<Session> {
 }
 
 /// A key pair generated as the engine generates one, its attributes and
-/// public key read back, and its URI.
+/// public key read back, and its URI; with the milliseconds of the
+/// generation itself, which is what the engine logs as `hsm_ms`.
 fn generate(
     module: &Module,
     session: &Session,
     algorithm: KeyAlgorithm,
     label: &str,
     always_authenticate: bool,
-) -> Result<KeyPair> {
+) -> Result<(KeyPair, f64)> {
     session.find_objects(&ObjectFilter::label(label))?;
     let id = session.random(16)?;
+    let started = Instant::now();
     let pair = session.generate_key_pair(&KeyGenSpec {
         algorithm,
         label: label.to_string(),
         id,
         always_authenticate,
     })?;
+    let generated_ms = ms(started);
     session.private_key_attributes(&pair)?;
     if always_authenticate {
         session.public_key_attributes(&pair)?;
     }
     session.public_key_spki_der(&pair)?;
     module.token_by_label(TOKEN)?.uri()?;
-    Ok(pair)
+    Ok((pair, generated_ms))
 }
 
 /// The key pair whose private key carries `label`.
