@@ -15,8 +15,8 @@
 #   the seal statement signed by the log-signing key and by the witness's key
 #     on their own token (ECDSA over SHA-384).
 #
-# Every pkcs11-tool and openssl process logs in on its own: nine logins
-# against the ceremony's six. The root key is made without
+# Each tool that uses a key or a PIN logs in on its own: nine logins against
+# the ceremony's six. The root key is made without
 # CKA_ALWAYS_AUTHENTICATE (OpenSSL's engine would ask for its PIN on the
 # terminal), so its signature needs no context-specific login: one C_Login
 # fewer, and three more for the stock tools anyway. What only keyceremony does
