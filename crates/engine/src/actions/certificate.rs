@@ -82,8 +82,8 @@ impl Runner {
             &format!("the certificate of '{label}' breaks the profile; nothing was signed"),
         )?;
         // The room reads the certificate before the custodians authorise its
-        // signature with their shares.
-        let tbs = x509::inspect_tbs(prepared.tbs_der())?;
+        // signature with their shares; its key was checked when it was made.
+        let tbs = x509::inspect_tbs_of(prepared.tbs_der(), &checked)?;
         let tbs_sha256 = hex_upper(&Sha256::digest(prepared.tbs_der()));
         let imminent = super::go::certificate_signature(label, &tbs, &findings);
         self.go(
