@@ -242,7 +242,12 @@ pub struct Lab {
 impl Lab {
     /// A SoftHSM2 lab.
     pub fn new() -> Lab {
-        Lab::create(module(), "SOFTHSM2_CONF", "softhsm2.conf", &[])
+        Lab::new_in(&std::env::temp_dir())
+    }
+
+    /// A SoftHSM2 lab in a folder of `parent` (the bench puts one on tmpfs).
+    pub fn new_in(parent: &Path) -> Lab {
+        Lab::create(module(), "SOFTHSM2_CONF", "softhsm2.conf", &[], parent)
     }
 
     /// A kryoptic lab with slots for the witness and `ceremonies` tokens.
@@ -252,6 +257,7 @@ impl Lab {
             "KRYOPTIC_CONF",
             "kryoptic.conf",
             &["--ceremony-tokens".to_string(), ceremonies.to_string()],
+            &std::env::temp_dir(),
         )
     }
 
@@ -260,8 +266,9 @@ impl Lab {
         conf_var: &'static str,
         conf_name: &'static str,
         args: &[String],
+        parent: &Path,
     ) -> Lab {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir_in(parent).unwrap();
         let made = Command::new(BIN)
             .args(["lab", "create"])
             .arg(dir.path().join("lab"))

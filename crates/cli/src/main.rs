@@ -17,6 +17,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use keyceremony_engine::{AnswersFile, Ceremony, Operator, Outcome, Settings, files};
 use keyceremony_policy::Policy;
+use keyceremony_report::Known;
 use keyceremony_script::LoadedScript;
 
 use crate::out::say;
@@ -349,7 +350,7 @@ fn run(cli: Cli) -> Result<()> {
             format,
             out,
         }) => report::print_script(&script, format, out.as_deref()),
-        Command::Report { dir } => report::report(&dir),
+        Command::Report { dir } => report::report(&dir, &Known::default()),
         Command::Completions { shell } => {
             report::completions(shell, <Cli as clap::CommandFactory>::command());
             Ok(())
@@ -409,7 +410,11 @@ fn run_ceremony(
 /// After a ceremony, headless or in the TUI: its summary, and the report.
 fn finish(outcome: &Outcome) -> Result<()> {
     headless::summary(outcome);
-    report::report(&outcome.out_dir)?;
+    let known = Known {
+        keys: outcome.keys.clone(),
+        log: Some(outcome.log_verified.clone()),
+    };
+    report::report(&outcome.out_dir, &known)?;
     Ok(())
 }
 

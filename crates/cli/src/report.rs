@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
-use keyceremony_report::{Format, Written};
+use keyceremony_report::{Format, Known, Written};
 use keyceremony_script::LoadedScript;
 
 use crate::out::{self, say};
@@ -66,9 +66,10 @@ pub fn print_script(script: &Path, format: PaperFormat, file: Option<&Path>) -> 
 }
 
 /// `keyceremony report DIR`, and the report at the end of a run: writes
-/// both files and prints where, and every finding.
-pub fn report(dir: &Path) -> Result<()> {
-    let written = keyceremony_report::write_report(dir)?;
+/// both files and prints where, and every finding. `known`: what the run
+/// checked, which the report takes up (nothing for `keyceremony report`).
+pub fn report(dir: &Path, known: &Known) -> Result<()> {
+    let written = keyceremony_report::write_report(dir, known)?;
     print_written(&written);
     Ok(())
 }

@@ -39,7 +39,7 @@
 
 mod room;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use keyceremony_script::{Action, Participant, RecordField, Script, Secret, SourceMap, Step};
@@ -275,9 +275,9 @@ impl Operator for AnswersFile {
                 script.ceremony.id
             )));
         }
-        let mut known_steps = Vec::new();
+        let mut known_steps = HashSet::new();
         for (_, step) in script.steps() {
-            known_steps.push(step.id.as_str());
+            known_steps.insert(step.id.as_str());
             let answers = self.steps.get(&step.id).ok_or_else(|| {
                 self.missing(format!("[steps.\"{}\"] with the witness's answer", step.id))
             })?;
@@ -339,7 +339,7 @@ impl Operator for AnswersFile {
         if let Some(unknown) = self
             .steps
             .keys()
-            .find(|id| !known_steps.contains(&id.as_str()))
+            .find(|id| !known_steps.contains(id.as_str()))
         {
             return Err(InputError::Invalid(format!(
                 "the answers file {} answers step '{unknown}', which the script does not have",

@@ -4,17 +4,17 @@
 
 use std::fs;
 use std::path::Path;
+use std::thread::JoinHandle;
 
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 /// Git commit the tool was built from, when built from a checkout.
 const GIT_COMMIT: Option<&str> = option_env!("KEYCEREMONY_GIT_COMMIT");
 
 fn file_sha256(path: &Path) -> String {
-    match fs::read(path) {
-        Ok(bytes) => hex::encode_upper(Sha256::digest(bytes)),
+    match crate::outputs::file_sha256(path) {
+        Ok(hash) => hex::encode_upper(hash),
         Err(e) => format!("unreadable: {e}"),
     }
 }
@@ -57,16 +57,56 @@ pub fn interfaces_up() -> Vec<String> {
     up
 }
 
+/// The SHA-256 of the running binary and of the module, computed on a
+/// thread of its own from the moment a ceremony is prepared: reading some
+/// ten megabytes then overlaps the module's loading and the checks instead
+/// of holding up the ceremony's first entries. Hashed once per run: a
+/// restart's comparison with the first run and the attestation take the
+/// same result.
+pub struct Digests {
+    hashing: Option<JoinHandle<(String, String)>>,
+    hashed: Option<(String, String)>,
+}
+
+impl Digests {
+    pub fn start(module: &Path) -> Digests {
+        let module = module.to_path_buf();
+        Digests {
+            hashing: Some(std::thread::spawn(move || {
+                let binary = std::env::current_exe()
+                    .map(|p| file_sha256(&p))
+                    .unwrap_or_else(|e| format!("unknown: {e}"));
+                (binary, file_sha256(&module))
+            })),
+            hashed: None,
+        }
+    }
+
+    /// (binary, module), once both are hashed.
+    fn wait(&mut self) -> &(String, String) {
+        let hashing = self.hashing.take();
+        self.hashed.get_or_insert_with(|| {
+            hashing
+                .and_then(|thread| thread.join().ok())
+                .unwrap_or_else(|| {
+                    let failed = "unknown: the thread that hashed it failed".to_string();
+                    (failed.clone(), failed)
+                })
+        })
+    }
+}
+
 /// Everything the attestation records, as the log entry's data.
-pub fn attestation(module: &Path, interfaces: &[String]) -> Value {
+pub fn attestation(module: &Path, interfaces: &[String], digests: &mut Digests) -> Value {
     let binary = std::env::current_exe();
+    let (binary_sha256, module_sha256) = digests.wait();
     json!({
         "tool_version": env!("CARGO_PKG_VERSION"),
         "git_commit": GIT_COMMIT.unwrap_or("unknown"),
         "binary_path": binary.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-        "binary_sha256": binary.as_ref().map(|p| file_sha256(p)).unwrap_or_else(|e| format!("unknown: {e}")),
+        "binary_sha256": binary_sha256,
         "module_path": module.display().to_string(),
-        "module_sha256": file_sha256(module),
+        "module_sha256": module_sha256,
         "hostname": first_line("/proc/sys/kernel/hostname"),
         "os": os_name(),
         "kernel": first_line("/proc/sys/kernel/osrelease"),

@@ -219,6 +219,8 @@ pub struct Ceremony {
     start: Start,
     /// Held from the inventory check to the ceremony's end (CPS 6.3.2).
     inventory: InventoryLock,
+    /// The binary and the module, being hashed meanwhile.
+    digests: environment::Digests,
 }
 
 /// How the run begins: a new ceremony, or one whose log stopped before its
@@ -244,6 +246,10 @@ impl Ceremony {
         script
             .check()
             .map_err(|e| EngineError::Refused(e.to_string()))?;
+        // Every run's first entries attest the binary and the module, and a
+        // restart compares them with the first run's: they are hashed while
+        // the rest is checked.
+        let mut digests = environment::Digests::start(&settings.module);
         let rehearsal = settings.rehearsal || script.script.is_rehearsal();
         let settings = Settings {
             rehearsal,
@@ -334,7 +340,7 @@ impl Ceremony {
         match &mut start {
             Start::Fresh => actions::check_token(&module, &script.script)?,
             Start::Resume(interrupted) | Start::Abort { interrupted, .. } => {
-                proof::check_restart(&script, &module, operator, interrupted)?
+                proof::check_restart(&script, &module, operator, interrupted, &mut digests)?
             }
         }
         actions::check_witness_token(&module, &script.script)?;
@@ -345,6 +351,7 @@ impl Ceremony {
             network,
             start,
             inventory,
+            digests,
         })
     }
 
@@ -386,10 +393,11 @@ impl Ceremony {
             network,
             start,
             inventory,
+            digests,
         } = self;
         let (interrupted, abort) = match start {
             Start::Fresh => {
-                return run::Runner::start(script, settings, module, inventory, &network)?
+                return run::Runner::start(script, settings, module, inventory, &network, digests)?
                     .run(operator, None);
             }
             Start::Resume(interrupted) => (interrupted, None),
@@ -398,8 +406,15 @@ impl Ceremony {
                 reason,
             } => (interrupted, Some(reason)),
         };
-        let runner =
-            run::Runner::reopen(script, settings, module, inventory, &network, &interrupted)?;
+        let runner = run::Runner::reopen(
+            script,
+            settings,
+            module,
+            inventory,
+            &network,
+            digests,
+            &interrupted,
+        )?;
         match abort {
             None => runner.run(operator, Some(&interrupted)),
             Some(reason) => runner.abort(operator, &interrupted, &reason),

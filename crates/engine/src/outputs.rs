@@ -4,7 +4,7 @@
 //! on disk.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -190,13 +190,21 @@ impl OutDir {
 
     /// Writes a new file; refuses one that exists.
     pub fn write_new(&self, relative: &str, bytes: &[u8]) -> Result<Written, OutputError> {
-        self.write(relative, bytes, 0o644, false)
+        self.write(relative, &mut &bytes[..], 0o644, false)
     }
 
     /// Writes a new file only its owner may read: rehearsal shares, and the
     /// log's backup copy (CPS 5.4.4).
     pub fn write_private(&self, relative: &str, bytes: &[u8]) -> Result<Written, OutputError> {
-        self.write(relative, bytes, 0o600, false)
+        self.write(relative, &mut &bytes[..], 0o600, false)
+    }
+
+    /// Copies `source` into a new file only its owner may read, a block at
+    /// a time, so that a copy of the log takes the same memory however long
+    /// the log is. The SHA-256 is that of the bytes read from `source`.
+    pub fn copy_private(&self, relative: &str, source: &Path) -> Result<Written, OutputError> {
+        let mut from = File::open(source).map_err(io_err(source))?;
+        self.write(relative, &mut from, 0o600, false)
     }
 
     /// The folder that holds `relative`, made where missing; refuses a
@@ -240,15 +248,16 @@ impl OutDir {
         fs::read(&path).map_err(io_err(&path))
     }
 
-    /// Writes the whole file under a temporary name, syncs it, and only then
-    /// renames it into place and syncs the folder, so that the file is
-    /// either absent or complete, and a record of it is never ahead of the
-    /// disk. `replace`: the file may exist already (a file that collects
-    /// lines over several steps, rewritten whole).
+    /// Writes the whole file under a temporary name, a block at a time from
+    /// `from`, syncs it, and only then renames it into place and syncs the
+    /// folder, so that the file is either absent or complete, and a record
+    /// of it is never ahead of the disk. `replace`: the file may exist
+    /// already (a file that collects lines over several steps, rewritten
+    /// whole).
     fn write(
         &self,
         relative: &str,
-        bytes: &[u8],
+        from: &mut dyn Read,
         mode: u32,
         replace: bool,
     ) -> Result<Written, OutputError> {
@@ -275,19 +284,23 @@ impl OutDir {
             .mode(mode)
             .open(&partial)
             .and_then(|mut file| {
-                file.write_all(bytes)?;
-                file.sync_all()
+                let sha256 = each_block(from, |block| file.write_all(block))?;
+                file.sync_all()?;
+                Ok(sha256)
             });
-        if let Err(source) = written.and_then(|()| fs::rename(&partial, &path)) {
-            let _ = fs::remove_file(&partial);
-            return Err(OutputError::Unwritten { path, source });
-        }
+        let sha256 = match written.and_then(|sha256| fs::rename(&partial, &path).map(|()| sha256)) {
+            Ok(sha256) => sha256,
+            Err(source) => {
+                let _ = fs::remove_file(&partial);
+                return Err(OutputError::Unwritten { path, source });
+            }
+        };
         File::open(&dir)
             .and_then(|d| d.sync_all())
             .map_err(io_err(&dir))?;
         Ok(Written {
             relative: relative.to_string(),
-            sha256: Sha256::digest(bytes).into(),
+            sha256,
             path,
         })
     }
@@ -305,8 +318,34 @@ impl OutDir {
             Err(e) => return Err(e),
         };
         content.extend_from_slice(bytes);
-        self.write(relative, &content, 0o644, true)
+        self.write(relative, &mut &content[..], 0o644, true)
     }
+}
+
+/// Reads `from` to its end a block at a time, handing each block to `use_block`;
+/// returns the SHA-256 of everything read.
+fn each_block(
+    from: &mut dyn Read,
+    mut use_block: impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<[u8; 32]> {
+    let mut hash = Sha256::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buffer) {
+            Ok(0) => return Ok(hash.finalize().into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hash.update(&buffer[..n]);
+        use_block(&buffer[..n])?;
+    }
+}
+
+/// SHA-256 of a file, read a block at a time: hashing the tool's binary,
+/// the module or a log does not load it whole.
+pub fn file_sha256(path: &Path) -> io::Result<[u8; 32]> {
+    each_block(&mut File::open(path)?, |_| Ok(()))
 }
 
 #[cfg(test)]
@@ -395,5 +434,25 @@ mod tests {
         let second = create_unique_folder(dir.path(), "root-2026").unwrap();
         assert_eq!(first, dir.path().join("root-2026"));
         assert_eq!(second, dir.path().join("root-2026-3"));
+    }
+
+    #[test]
+    fn a_copy_is_the_source_byte_for_byte_and_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        // Longer than one block, so that the blocks are joined in order.
+        let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let source = dir.path().join("source.log");
+        fs::write(&source, &content).unwrap();
+        let out = OutDir::create(&dir.path().join("copy")).unwrap();
+
+        let copy = out.copy_private("ceremony.log", &source).unwrap();
+        assert_eq!(fs::read(&copy.path).unwrap(), content);
+        assert_eq!(copy.sha256, <[u8; 32]>::from(Sha256::digest(&content)));
+        assert_eq!(file_sha256(&copy.path).unwrap(), copy.sha256);
+        let mode = fs::metadata(&copy.path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        let again = out.copy_private("ceremony.log", &source).unwrap_err();
+        assert!(matches!(again, OutputError::Exists { .. }), "{again}");
     }
 }

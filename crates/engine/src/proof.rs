@@ -103,11 +103,16 @@ impl Interrupted {
 
     /// How this run's environment differs from the first run's: module path
     /// and SHA-256, binary SHA-256, token serial.
-    fn environment_changes(&self, module: &Module, token_serial: Option<&str>) -> Vec<String> {
+    fn environment_changes(
+        &self,
+        module: &Module,
+        token_serial: Option<&str>,
+        digests: &mut environment::Digests,
+    ) -> Vec<String> {
         let Some(first) = &self.environment else {
             return Vec::new();
         };
-        let now = environment::attestation(module.path(), &[]);
+        let now = environment::attestation(module.path(), &[], digests);
         let mut changes = Vec::new();
         for (field, what) in [
             ("module_path", "PKCS#11 module path"),
@@ -140,6 +145,7 @@ pub(crate) fn check_restart(
     module: &Module,
     operator: &mut dyn Operator,
     interrupted: &mut Interrupted,
+    digests: &mut environment::Digests,
 ) -> Result<(), EngineError> {
     let witness: Participant = script
         .script
@@ -157,7 +163,7 @@ pub(crate) fn check_restart(
             &script.script.hsm.token_label,
         )?),
     };
-    let changes = interrupted.environment_changes(module, token_serial.as_deref());
+    let changes = interrupted.environment_changes(module, token_serial.as_deref(), digests);
     if changes.is_empty() {
         return Ok(());
     }

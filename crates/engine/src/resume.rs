@@ -3,7 +3,7 @@
 //! 5.4.1: system crashes and other anomalies are recorded, and nothing the
 //! ceremony did goes unaccounted).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use keyceremony_log::verify::{Status, read_path};
@@ -138,14 +138,23 @@ fn refused(message: String) -> EngineError {
 
 /// The longest whole-line start of `content` whose SHA-256 is `recorded`
 /// (upper-case hex): what an append-only file held when it was recorded.
+/// One pass: the hash runs on, and is finished at each line's end.
 pub(crate) fn recorded_prefix<'a>(content: &'a [u8], recorded: &str) -> Option<&'a [u8]> {
-    content
+    let mut hash = Sha256::new();
+    let mut found = None;
+    let mut start = 0;
+    for (at, _) in content
         .iter()
         .enumerate()
         .filter(|(_, byte)| **byte == b'\n')
-        .map(|(at, _)| &content[..=at])
-        .rev()
-        .find(|prefix| hex::encode_upper(Sha256::digest(prefix)) == recorded)
+    {
+        hash.update(&content[start..=at]);
+        start = at + 1;
+        if hex::encode_upper(hash.clone().finalize()) == recorded {
+            found = Some(&content[..=at]);
+        }
+    }
+    found
 }
 
 /// Accounted files that are missing or changed, other than by lines added
@@ -380,9 +389,10 @@ pub(crate) fn scan(lines: &[Vec<u8>], script: &Script) -> Interrupted {
             _ => {}
         }
     }
+    let ended: HashSet<&str> = state.completed.iter().map(String::as_str).collect();
     let mut logged_in = false;
     for (_, step) in script.steps() {
-        if !state.completed.contains(&step.id) {
+        if !ended.contains(step.id.as_str()) {
             state.next_step = Some(step.id.clone());
             if step.action == Action::InitToken && init_requested {
                 let expected: usize = Secret::ALL
@@ -405,10 +415,31 @@ pub(crate) fn scan(lines: &[Vec<u8>], script: &Script) -> Interrupted {
     // supersedes an earlier.
     for (step, path, sha256) in written {
         let taken_up = state.token_ready && state.next_step.as_ref() == Some(&step);
-        if step.is_empty() || state.completed.contains(&step) || taken_up {
+        if step.is_empty() || ended.contains(step.as_str()) || taken_up {
             state.files.insert(path, sha256);
         }
     }
     state.logged_in = logged_in;
     state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha(bytes: &[u8]) -> String {
+        hex::encode_upper(Sha256::digest(bytes))
+    }
+
+    #[test]
+    fn the_recorded_prefix_is_found_among_the_lines_added_after_it() {
+        let content = b"root SHA256 AA\nroot SHA1 BB\nsecond SHA256 CC\nsecond SHA1 DD\n";
+        let first = &content[..28];
+        assert_eq!(recorded_prefix(content, &sha(first)), Some(first));
+        assert_eq!(recorded_prefix(content, &sha(content)), Some(&content[..]));
+        // Only whole lines: a prefix that ends inside a line is not one.
+        assert_eq!(recorded_prefix(content, &sha(&content[..20])), None);
+        assert_eq!(recorded_prefix(content, &sha(b"other\n")), None);
+        assert_eq!(recorded_prefix(b"", &sha(b"")), None);
+    }
 }

@@ -6,13 +6,14 @@
 //! and the one dispatch on `Action`; each action's code is in its module
 //! of `crate::actions`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use keyceremony_hsm::{KeyPair, Module, Session};
+use keyceremony_log::verify::VerifyReport;
 use keyceremony_log::{Actor, EventKind, LogWriter, SealOutcome};
 use keyceremony_policy::InventoryLock;
-use keyceremony_script::{Act, Action, LoadedScript, Participant, Role, Secret, Step};
-use keyceremony_x509::CertificateSummary;
+use keyceremony_script::{Action, LoadedScript, Participant, Role, Secret, Step};
+use keyceremony_x509::{CertificateSummary, CheckedKey};
 use serde_json::{Value, json};
 
 use crate::operator::{InputError, Notice, Operator, Verdict};
@@ -32,11 +33,21 @@ pub struct Outcome {
     pub certificates: Vec<(String, String)>,
     /// The verified copy of the sealed log (CPS 5.4.5).
     pub backup: std::path::PathBuf,
+    /// The SHA-256 of the sealed log's bytes as the backup copied them, and
+    /// the verifier's report on the copy: a report on the same bytes takes
+    /// it up instead of verifying them again.
+    pub log_verified: ([u8; 32], VerifyReport),
+    /// The root keys as they were checked, for the report to take up
+    /// instead of checking the same public keys again.
+    pub keys: Vec<CheckedKey>,
 }
 
 pub(crate) struct GeneratedKey {
     pub(crate) pair: KeyPair,
-    pub(crate) spki: Vec<u8>,
+    /// Its public key as read from the token, checked once (CPS 6.1.5,
+    /// 6.1.6); the certificate's build, lint and verification take this
+    /// result instead of checking the key again.
+    pub(crate) key: CheckedKey,
 }
 
 pub(crate) struct SignedCertificate {
@@ -46,6 +57,9 @@ pub(crate) struct SignedCertificate {
 
 pub(crate) struct Runner {
     pub(crate) script: LoadedScript,
+    /// Participant id -> index in the script's list, so that finding the
+    /// performer and witness of each step does not scan the list.
+    participants: HashMap<String, usize>,
     pub(crate) settings: Settings,
     pub(crate) module: Module,
     pub(crate) out: OutDir,
@@ -96,11 +110,12 @@ impl Runner {
         module: Module,
         inventory: InventoryLock,
         network: &crate::Network,
+        mut digests: crate::environment::Digests,
     ) -> Result<Runner, EngineError> {
         let out = OutDir::create(&settings.out_dir)?;
         let log = LogWriter::create(&out.path(files::LOG))?;
         let mut runner = Runner::new(script, settings, module, out, log, inventory);
-        runner.record_start(network)?;
+        runner.record_start(network, &mut digests)?;
         Ok(runner)
     }
 
@@ -114,8 +129,12 @@ impl Runner {
         inventory: InventoryLock,
     ) -> Runner {
         let room = Room::new(Limits::of(&script.script.hsm));
+        let participants = (script.script.participants.iter().enumerate())
+            .map(|(i, p)| (p.id.clone(), i))
+            .collect();
         Runner {
             script,
+            participants,
             settings,
             module,
             out,
@@ -177,7 +196,11 @@ impl Runner {
         )
     }
 
-    fn record_start(&mut self, network: &crate::Network) -> Result<(), EngineError> {
+    fn record_start(
+        &mut self,
+        network: &crate::Network,
+        digests: &mut crate::environment::Digests,
+    ) -> Result<(), EngineError> {
         let s = &self.script.script;
         let data = json!({
             "ceremony_id": s.ceremony.id,
@@ -196,7 +219,7 @@ impl Runner {
         };
         let description = format!("{banner}ceremony '{}' starts", s.ceremony.name);
         self.tool_record(None, EventKind::CeremonyStart, description, data)?;
-        self.record_environment(network)?;
+        self.record_environment(network, digests)?;
         let copy = self
             .out
             .write_new(files::SCRIPT_COPY, self.script.text.as_bytes())?;
@@ -207,10 +230,11 @@ impl Runner {
     pub(crate) fn record_environment(
         &mut self,
         network: &crate::Network,
+        digests: &mut crate::environment::Digests,
     ) -> Result<(), EngineError> {
         let info = self.module.info()?;
         let mut environment =
-            crate::environment::attestation(self.module.path(), &network.interfaces);
+            crate::environment::attestation(self.module.path(), &network.interfaces, digests);
         environment["script_sha256"] = json!(self.script.sha256_hex());
         environment["module_manufacturer"] = json!(info.manufacturer);
         environment["module_description"] = json!(info.library_description);
@@ -283,7 +307,9 @@ impl Runner {
         operator: &mut dyn Operator,
         resumed: Option<&Interrupted>,
     ) -> Result<Outcome, EngineError> {
-        let completed = resumed.map_or(&[][..], |i| i.completed.as_slice());
+        let completed: HashSet<&str> = resumed
+            .map(|i| i.completed.iter().map(String::as_str).collect())
+            .unwrap_or_default();
         if let Some(interrupted) = resumed
             && let Err(error) = self.resume(operator, interrupted)
         {
@@ -291,18 +317,25 @@ impl Runner {
             self.stop(operator, &step, &error);
             return Err(error);
         }
-        let steps: Vec<(Act, Step)> = self
-            .script
-            .script
-            .steps()
-            .filter(|(_, s)| !completed.contains(&s.id))
-            .map(|(a, s)| (a.clone(), s.clone()))
-            .collect();
-        for (act, step) in &steps {
+        // Positions, not copies: a step's action needs the runner mutably,
+        // and copying each step's whole act made a run quadratic in the
+        // steps of an act. Only the step under way is copied.
+        let mut positions = Vec::new();
+        for (a, act) in self.script.script.acts.iter().enumerate() {
+            for (s, step) in act.steps.iter().enumerate() {
+                if !completed.contains(step.id.as_str()) {
+                    positions.push((a, s));
+                }
+            }
+        }
+        for (a, s) in positions {
+            let act = &self.script.script.acts[a];
+            let (act_id, step) = (act.id.clone(), act.steps[s].clone());
+            let last_in_act = s + 1 == act.steps.len();
             let result = self
-                .check_stop(step, "before the beginning")
-                .and_then(|()| self.step(operator, act, step))
-                .and_then(|()| self.end_act(operator, act, step));
+                .check_stop(&step, "before the beginning")
+                .and_then(|()| self.step(operator, &act_id, &step))
+                .and_then(|()| self.end_act(operator, &act_id, last_in_act, &step));
             if let Err(error) = result {
                 self.stop(operator, &step.id, &error);
                 return Err(error);
@@ -316,13 +349,15 @@ impl Runner {
         let head = self.sealed.ok_or_else(|| {
             EngineError::Refused("the script ended without sealing its log".to_string())
         })?;
-        let backup = self.backup()?;
+        let (backup, log_verified) = self.backup()?;
         Ok(Outcome {
             out_dir: self.out.root().to_path_buf(),
             log_entries: self.log.len(),
             log_head: hex::encode(head),
             certificates,
             backup,
+            log_verified,
+            keys: self.keys.into_values().map(|k| k.key).collect(),
         })
     }
 
@@ -410,17 +445,16 @@ impl Runner {
     }
 
     pub(crate) fn participant(&self, id: &str) -> Result<Participant, EngineError> {
-        self.script
-            .script
-            .participant(id)
-            .cloned()
+        self.participants
+            .get(id)
+            .map(|&i| self.script.script.participants[i].clone())
             .ok_or_else(|| EngineError::Refused(format!("'{id}' is not a participant")))
     }
 
     fn step(
         &mut self,
         operator: &mut dyn Operator,
-        act: &Act,
+        act: &str,
         step: &Step,
     ) -> Result<(), EngineError> {
         let performer = self.participant(&step.performer)?;
@@ -428,7 +462,7 @@ impl Runner {
         let performer_role = acting_role(&performer);
         let witness_role = acting_role(&witness);
         operator.notify(&Notice::StepBegin {
-            act: act.id.clone(),
+            act: act.to_string(),
             step: step.id.clone(),
             title: step.title.clone(),
             performer: performer.name.clone(),
@@ -441,7 +475,7 @@ impl Runner {
             EventKind::StepBegin,
             format!("step {} begins: {}", step.id, step.title),
             json!({
-                "act": act.id,
+                "act": act,
                 "title": step.title,
                 "performer": performer.id,
                 "witness": witness.id,

@@ -1,8 +1,8 @@
-//! The public key read from the token right after generation: its quality (CPS 6.1.6) and
-//! whether the policy allows it (CPS 6.1.5).
+//! The public key read from the token right after generation: whether the policy allows it
+//! (CPS 6.1.5) and its quality (CPS 6.1.6), checked once.
 
 use keyceremony_script::KeyAlgorithm;
-use keyceremony_x509::{KeyQuality, PublicKeyType, X509Error, check_key_quality};
+use keyceremony_x509::{CheckedKey, KeyQuality, PublicKeyType, X509Error, check_key_quality};
 
 use crate::{error::PolicyError, policy::Policy};
 
@@ -27,23 +27,25 @@ fn public_key_error(source: X509Error) -> PolicyError {
 
 impl Policy {
     /// What the engine runs on the key read back from the token right after generation:
-    /// [`check_public_key`] (CPS 6.1.6), then whether the policy's algorithms allow it.
-    pub fn check_key(&self, spki_der: &[u8]) -> Result<KeyQuality, PolicyError> {
-        let quality = check_public_key(spki_der)?;
+    /// whether the policy's algorithms allow its kind (CPS 6.1.5), then, once, every check
+    /// of [`CheckedKey::new`] (CPS 6.1.5 encodings, CPS 6.1.6 quality). The result stands for
+    /// the key wherever its bytes come again: the TBS, the certificate, the report.
+    pub fn check_key(&self, spki_der: &[u8]) -> Result<CheckedKey, PolicyError> {
+        let kind = PublicKeyType::of(spki_der).map_err(public_key_error)?;
         // A policy can only allow the keys keyceremony makes (checked when it is loaded).
-        let algorithm = match quality.key {
+        let algorithm = match kind {
             PublicKeyType::Rsa { modulus_bits: 4096 } => Some(KeyAlgorithm::Rsa4096),
             PublicKeyType::Rsa { .. } => None,
             PublicKeyType::EcP384 => Some(KeyAlgorithm::EcP384),
         };
         if !algorithm.is_some_and(|a| self.algorithms.allows_key(a)) {
             return Err(PolicyError::KeyNotAllowed {
-                key: quality.key.to_string(),
+                key: kind.to_string(),
                 policy: self.name.clone(),
                 allowed: self.algorithms.describe(),
                 section: self.algorithms.section,
             });
         }
-        Ok(quality)
+        CheckedKey::new(spki_der).map_err(public_key_error)
     }
 }

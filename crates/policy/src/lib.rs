@@ -10,10 +10,11 @@
 //! - [`Inventory`]: the subjects and public keys of every ceremony run, so that no subject
 //!   name or private key is ever used twice (CPS 6.3.2).
 //! - [`check_public_key`] / [`Policy::check_key`]: the quality of the key the HSM generated
-//!   (CPS 6.1.6), and whether the policy allows it (CPS 6.1.5).
+//!   (CPS 6.1.6), and whether the policy allows it (CPS 6.1.5); `check_key` gives a
+//!   [`CheckedKey`], so that the same key is not checked again.
 //! - [`lint_tbs`] / [`lint_certificate`]: the to-be-signed certificate against the CA/Browser
 //!   Forum TLS BR root CA profile and the policy before signing, and the signed certificate
-//!   after.
+//!   after; [`lint_tbs_of`] takes the key as it was checked.
 //! - [`lint_issued_tbs`] / [`lint_issued_certificate`], [`lint_crl_tbs`] / [`lint_crl`]: the
 //!   same for what the root signs later (a subordinate CA, a cross-certificate, an OCSP
 //!   responder, its CRL), against the policy's [`IssuanceRules`].
@@ -59,8 +60,8 @@ pub use key_records::{
     DestructionScope, KeyBackupRecord, KeyDestructionRecord, KeyHistory, KeyRestoreRecord,
     sha256_hex,
 };
-pub use keyceremony_x509::{KeyCheck, KeyQuality, PublicKeyType};
-pub use lint::{Finding, Severity, has_errors, lint_certificate, lint_tbs};
+pub use keyceremony_x509::{CheckedKey, KeyCheck, KeyQuality, PublicKeyType};
+pub use lint::{Finding, Severity, has_errors, lint_certificate, lint_tbs, lint_tbs_of};
 pub use lint_issued::{
     IssuedProfile, lint_crl, lint_crl_tbs, lint_issued_certificate, lint_issued_tbs,
 };

@@ -16,7 +16,8 @@ use std::fmt;
 
 use der::Tag;
 use keyceremony_x509::{
-    NameAttribute, TbsFacts, X509Error, certificate_tbs, inspect_tbs, verify_root,
+    CheckedKey, NameAttribute, TbsFacts, X509Error, certificate_tbs, inspect_tbs, inspect_tbs_of,
+    verify_root,
 };
 
 use crate::policy::Policy;
@@ -88,7 +89,13 @@ pub fn has_errors(findings: &[Finding]) -> bool {
 /// the profile gives that one finding; a TBS inside it is then held to the policy
 /// (algorithms, validity), the serial number entropy and the subject naming rules.
 pub fn lint_tbs(tbs_der: &[u8], policy: &Policy) -> Vec<Finding> {
-    lint(tbs_der, policy).1
+    lint(tbs_der, policy, None).1
+}
+
+/// [`lint_tbs`] of a TBS that should certify `key`, as [`Policy::check_key`] checked it:
+/// the key's checks are not run again on the same bytes.
+pub fn lint_tbs_of(tbs_der: &[u8], policy: &Policy, key: &CheckedKey) -> Vec<Finding> {
+    lint(tbs_der, policy, Some(key)).1
 }
 
 /// Lints a signed DER certificate: [`lint_tbs`] on its TBS, then the outer checks of
@@ -101,7 +108,7 @@ pub fn lint_certificate(cert_der: &[u8], policy: &Policy) -> Vec<Finding> {
         Ok(tbs) => tbs,
         Err(e) => return vec![Finding::from_x509(&e)],
     };
-    let (facts, mut findings) = lint(&tbs, policy);
+    let (facts, mut findings) = lint(&tbs, policy, None);
     if let Some(facts) = facts
         && let Err(e) = verify_root(cert_der, &facts.spki_der)
     {
@@ -110,8 +117,16 @@ pub fn lint_certificate(cert_der: &[u8], policy: &Policy) -> Vec<Finding> {
     findings
 }
 
-fn lint(tbs_der: &[u8], policy: &Policy) -> (Option<TbsFacts>, Vec<Finding>) {
-    let facts = match inspect_tbs(tbs_der) {
+fn lint(
+    tbs_der: &[u8],
+    policy: &Policy,
+    known: Option<&CheckedKey>,
+) -> (Option<TbsFacts>, Vec<Finding>) {
+    let read = match known {
+        Some(key) => inspect_tbs_of(tbs_der, key),
+        None => inspect_tbs(tbs_der),
+    };
+    let facts = match read {
         Ok(facts) => facts,
         Err(e) => return (None, vec![Finding::from_x509(&e)]),
     };

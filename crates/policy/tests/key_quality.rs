@@ -77,17 +77,17 @@ fn the_rsa_4096_test_key_passes() {
             KeyCheck::RsaModulusNotFermatFactorable,
         ]
     );
-    assert_eq!(
-        reference_policy().check_key(&spki).expect("allowed"),
-        quality
-    );
+    let checked = reference_policy().check_key(&spki).expect("allowed");
+    assert_eq!(checked.quality(), &quality);
+    assert_eq!(checked.spki_der(), spki.as_slice());
 }
 
 #[test]
 fn fresh_p384_keys_pass_full_validation() {
     for _ in 0..4 {
         let spki = TestKey::p384().spki();
-        let quality = reference_policy().check_key(&spki).expect("quality");
+        let checked = reference_policy().check_key(&spki).expect("quality");
+        let quality = checked.quality();
         assert_eq!(quality.key, PublicKeyType::EcP384);
         assert_eq!(
             quality.checks,

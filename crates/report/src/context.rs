@@ -13,6 +13,7 @@
 //! (a crafted one, or a damaged one) gets a report of its first entries and
 //! a finding saying so; the verifier still reads all of it.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -24,7 +25,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::doc::{Block, Table, TableKind, cell, code_cell, para};
-use crate::files::{self, FileFact};
+use crate::files::{self, FileFact, FileKind};
 use crate::{LOG_FILE, ReportError, SCRIPT_COPY};
 
 /// One log line, leniently: `kind` is any string, `data` any JSON.
@@ -69,14 +70,22 @@ pub(crate) struct Ctx<'a> {
     pub(crate) verify: VerifyReport,
     pub(crate) files: Vec<FileFact>,
     pub(crate) rehearsal: bool,
+    /// Participant id -> name, from the script, else from their first
+    /// check-in entry: looked up for every entry, so made once.
+    names: HashMap<String, String>,
 }
 
 impl<'a> Ctx<'a> {
     /// Reads the output folder `dir` once, for every section. Log lines that
     /// are not entries and an unreadable script copy are findings; a folder
     /// without a log is not a ceremony's, and a log or folder that cannot be
-    /// read is an error.
-    pub(crate) fn read(dir: &'a Path, findings: &mut Vec<String>) -> Result<Self, ReportError> {
+    /// read is an error. `verified`: a log's SHA-256 and the verifier's
+    /// report on it, which stands when the log holds those same bytes.
+    pub(crate) fn read(
+        dir: &'a Path,
+        verified: Option<&([u8; 32], VerifyReport)>,
+        findings: &mut Vec<String>,
+    ) -> Result<Self, ReportError> {
         let log_path = dir.join(LOG_FILE);
         if !log_path.is_file() {
             return Err(ReportError::NotACeremony {
@@ -108,7 +117,6 @@ impl<'a> Ctx<'a> {
                 log.unlisted.saturating_sub(1)
             ));
         }
-        let verify = verify::verify_path(&log_path, &VerifyOptions::default());
         let script = match read_script_copy(dir) {
             Ok(script) => Some(script),
             Err(why) => {
@@ -119,6 +127,14 @@ impl<'a> Ctx<'a> {
             }
         };
         let files = files::walk(dir)?;
+        let log_sha256 = files.iter().find_map(|f| match f.kind {
+            FileKind::Regular { sha256, .. } if f.path == LOG_FILE => Some(sha256),
+            _ => None,
+        });
+        let verify = match verified {
+            Some((sha256, report)) if log_sha256 == Some(*sha256) => report.clone(),
+            _ => verify::verify_path(&log_path, &VerifyOptions::default()),
+        };
         let rehearsal = log
             .entries
             .first()
@@ -126,6 +142,19 @@ impl<'a> Ctx<'a> {
             .and_then(|e| e.data.get("rehearsal"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
+        let mut names: HashMap<String, String> = script
+            .iter()
+            .flat_map(|s| &s.script.participants)
+            .map(|p| (p.id.clone(), p.name.clone()))
+            .collect();
+        for e in log.entries.iter().filter(|e| e.kind == "check-in") {
+            if let Some(id) = str_at(&e.data, "participant") {
+                let name = str_at(&e.data, "name").unwrap_or(id);
+                names
+                    .entry(id.to_string())
+                    .or_insert_with(|| name.to_string());
+            }
+        }
         Ok(Ctx {
             dir,
             entries: log.entries,
@@ -134,6 +163,7 @@ impl<'a> Ctx<'a> {
             verify,
             files,
             rehearsal,
+            names,
         })
     }
 
@@ -168,13 +198,10 @@ impl<'a> Ctx<'a> {
     /// A participant's name from the script, else from their check-in
     /// entry, else the id.
     pub(crate) fn name(&self, id: &str) -> String {
-        if let Some(p) = self.script().and_then(|s| s.participant(id)) {
-            return p.name.clone();
-        }
-        self.of_kind("check-in")
-            .find(|e| str_at(&e.data, "participant") == Some(id))
-            .and_then(|e| str_at(&e.data, "name"))
-            .map_or_else(|| id.to_string(), str::to_string)
+        self.names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
     }
 
     pub(crate) fn file(&self, path: &str) -> Option<&FileFact> {
@@ -452,6 +479,34 @@ mod tests {
         // 90 entries, the bad line, the long one and the seal.
         assert_eq!(cut.unlisted, 93);
         assert_eq!(cut.last.map(|e| e.seq), Some(101));
+    }
+
+    #[test]
+    fn a_verification_is_taken_up_for_the_same_bytes_only() {
+        use keyceremony_log::verify::Status;
+        use keyceremony_log::{Actor, EventKind, LogWriter};
+        use sha2::{Digest, Sha256};
+
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join(LOG_FILE);
+        let mut writer = LogWriter::create(&log).unwrap();
+        let start = serde_json::json!({ "ceremony_id": "root-2026" });
+        let tool = Actor::tool();
+        let kind = EventKind::CeremonyStart;
+        writer.append(&tool, None, kind, "start", start).unwrap();
+        drop(writer);
+        let sha256: [u8; 32] = Sha256::digest(std::fs::read(&log).unwrap()).into();
+        // A report that the log's own verification would not give, so that
+        // taking it up shows.
+        let claimed = VerifyReport {
+            status: Status::Sealed,
+            ..verify::verify_path(&log, &VerifyOptions::default())
+        };
+        let mut findings = Vec::new();
+        let same = Ctx::read(dir.path(), Some(&(sha256, claimed.clone())), &mut findings).unwrap();
+        assert_eq!(same.verify, claimed);
+        let other = Ctx::read(dir.path(), Some(&([0; 32], claimed)), &mut findings).unwrap();
+        assert_eq!(other.verify.status, Status::Unsealed);
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! Both formats are rendered from one document model (`doc`), so they hold
 //! the same content; every value from a script, a log or a certificate is
 //! escaped there. The report only reads the folder: it never trusts a
-//! summary the engine printed, it recomputes every hash from the files.
+//! summary the engine printed, it recomputes every hash from the files. A
+//! check the run has just made ([`Known`]: a key's, the log's verification)
+//! is taken up only for the very bytes the report reads.
 
 mod cert;
 mod context;
@@ -25,7 +27,9 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use keyceremony_log::verify::VerifyReport;
 use keyceremony_script::LoadedScript;
+use keyceremony_x509::CheckedKey;
 
 /// File name of the HTML report in a ceremony's output folder.
 pub const REPORT_HTML: &str = "report.html";
@@ -102,6 +106,18 @@ pub struct Written {
     pub replaced: Vec<PathBuf>,
 }
 
+/// What the process writing a report has already checked of the folder (a
+/// ceremony's run, right before): results that depend on bytes alone, taken
+/// up where the report reads the same bytes again; anything else is checked
+/// here. Empty for `keyceremony report DIR`.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    /// Public keys as they were checked (CPS 6.1.5, 6.1.6).
+    pub keys: Vec<CheckedKey>,
+    /// The SHA-256 of a log's bytes, and the verifier's report on them.
+    pub log: Option<([u8; 32], VerifyReport)>,
+}
+
 /// How a finished HTML report ends; it is written after the Markdown one,
 /// so a complete `report.html` means the pair is finished.
 const HTML_END: &[u8] = b"</html>\n";
@@ -110,7 +126,7 @@ const HTML_END: &[u8] = b"</html>\n";
 /// each whole or not at all. Refuses when a finished report is there (a
 /// report filed with the auditor is never replaced); a report a run began
 /// but did not finish (no complete `report.html`) is replaced, and said so.
-pub fn write_report(out_dir: &Path) -> Result<Written, ReportError> {
+pub fn write_report(out_dir: &Path, known: &Known) -> Result<Written, ReportError> {
     let html_path = out_dir.join(REPORT_HTML);
     let markdown_path = out_dir.join(REPORT_MARKDOWN);
     // Checked before anything is written, so a refusal leaves the folder as
@@ -132,7 +148,7 @@ pub fn write_report(out_dir: &Path) -> Result<Written, ReportError> {
         .filter(|p| p.symlink_metadata().is_ok())
         .cloned()
         .collect();
-    let built = report::build(out_dir)?;
+    let built = report::build(out_dir, known)?;
     write_whole(
         &markdown_path,
         Format::Markdown.render(&built.document).as_bytes(),

@@ -18,13 +18,13 @@
 
 use std::path::Path;
 
-use crate::ReportError;
 use crate::context::Ctx;
 use crate::doc::{Block, Document, strong, text};
 use crate::sections::{
     activation, ceremony, certificates, commands, custody, environment, exceptions, keys, log,
     output_files, participants, recorded, room, summary, timeline, token,
 };
+use crate::{Known, ReportError};
 
 pub(crate) struct Built {
     pub(crate) document: Document,
@@ -32,9 +32,9 @@ pub(crate) struct Built {
     pub(crate) rehearsal: bool,
 }
 
-pub(crate) fn build(dir: &Path) -> Result<Built, ReportError> {
+pub(crate) fn build(dir: &Path, known: &Known) -> Result<Built, ReportError> {
     let mut findings = Vec::new();
-    let ctx = Ctx::read(dir, &mut findings)?;
+    let ctx = Ctx::read(dir, known.log.as_ref(), &mut findings)?;
 
     let mut sections = Vec::new();
     sections.extend(ceremony::section(&ctx, &mut findings));
@@ -48,7 +48,7 @@ pub(crate) fn build(dir: &Path) -> Result<Built, ReportError> {
     sections.extend(environment::section(&ctx, &mut findings));
     sections.extend(token::section(&ctx));
     sections.extend(keys::section(&ctx, &mut findings));
-    sections.extend(certificates::section(&ctx, &mut findings));
+    sections.extend(certificates::section(&ctx, &known.keys, &mut findings));
     sections.extend(log::section(&ctx, &mut findings));
     sections.extend(output_files::section(&ctx, &mut findings));
     sections.extend(commands::section(&ctx));

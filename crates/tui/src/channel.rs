@@ -26,7 +26,8 @@ pub struct Request {
     pub reply: Sender<Reply>,
 }
 
-/// What the engine's thread sends to the UI thread.
+/// What the engine's thread, and the terminal's reader, send to the UI
+/// thread.
 pub enum Message {
     /// `Ceremony::prepare` passed: what the start screen still needed.
     Ready(Checked),
@@ -36,6 +37,10 @@ pub enum Message {
     Notice(Notice),
     /// The engine returned; nothing follows.
     Finished(Result<Outcome, EngineError>),
+    /// A key, a resize or a failure of the terminal, from the thread that
+    /// reads it: through the same channel as the engine's messages, so
+    /// that the UI waits on one thing and wakes on whichever comes first.
+    Terminal(std::io::Result<crossterm::event::Event>),
 }
 
 /// The TUI's [`Operator`]: lives on the engine's thread.

@@ -3,9 +3,13 @@
 //!
 //! The engine runs on a worker thread with a [`ChannelOperator`], which
 //! turns each question into a [`Request`] for the UI thread and blocks until
-//! it is answered. The UI thread owns the [`App`] state and loops: draw with
-//! [`view`], then feed [`update`] whatever happened (a key, a tick, a prompt
-//! or a notice from the engine) and send back the answer `update` returns.
+//! it is answered. A second thread reads the terminal into the same
+//! channel. The UI thread owns the [`App`] state and loops: draw with
+//! [`view`], then wait on the channel until a message comes (a key, a
+//! prompt or a notice from the engine) or the next tick is due, feed
+//! [`update`] with it and with whatever else has queued up, and send back
+//! the answer `update` returns: a screen changes as soon as its cause
+//! arrives, with no polling delay.
 //! State, update and view are kept apart, so every screen can be driven and
 //! checked with ratatui's `TestBackend`. Each screen is a module of
 //! `screens` holding its state, its keys and its drawing; `frame` draws what
@@ -27,12 +31,12 @@ mod widgets;
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use crossterm::event::{self, Event as TermEvent, KeyEventKind};
+use crossterm::event::{Event as TermEvent, KeyEventKind};
 use keyceremony_engine::{Ceremony, EngineError, Outcome, Settings};
 use keyceremony_script::LoadedScript;
 
@@ -48,11 +52,9 @@ pub use screens::start::{Checked, StartInfo};
 pub use view::view;
 
 /// How often the screen is redrawn while nothing happens: the clock, the
-/// spinner and the HSM's elapsed time show the room the tool is alive.
+/// spinner and the HSM's elapsed time show the room the tool is alive. A
+/// signal is noticed at the latest one tick after it came.
 const TICK: Duration = Duration::from_millis(250);
-
-/// How long the UI waits for a key before looking at the engine's messages.
-const POLL: Duration = Duration::from_millis(40);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TuiError {
@@ -104,8 +106,12 @@ struct Worker {
 }
 
 impl Worker {
-    fn spawn(script: LoadedScript, settings: Settings) -> Worker {
-        let (to_ui, from_engine) = mpsc::channel();
+    fn spawn(
+        script: LoadedScript,
+        settings: Settings,
+        to_ui: Sender<Message>,
+        from_engine: Receiver<Message>,
+    ) -> Worker {
         let (go, wait) = mpsc::channel::<()>();
         let writing = Arc::new(AtomicBool::new(false));
         let wrote = Arc::clone(&writing);
@@ -166,6 +172,40 @@ fn send(pending: &mut Option<Sender<Reply>>, reply: Reply) {
     }
 }
 
+/// Feeds one message to [`update`], and sends the answer it completed.
+fn dispatch(
+    app: &mut App,
+    pending: &mut Option<Sender<Reply>>,
+    result: &mut Option<Result<Outcome, EngineError>>,
+    message: Message,
+) -> Result<(), TuiError> {
+    let reply = match message {
+        Message::Ready(checked) => update(app, Event::Ready(checked)),
+        Message::Request(request) => {
+            let Request { prompt, reply } = *request;
+            *pending = Some(reply);
+            update(app, Event::Prompt(Box::new(prompt)))
+        }
+        Message::Notice(notice) => update(app, Event::Notice(notice)),
+        Message::Finished(finished) => {
+            let event = Event::Finished(Finished::from_result(&finished));
+            *result = Some(finished);
+            update(app, event)
+        }
+        Message::Terminal(event) => match event? {
+            TermEvent::Key(key) if key.kind == KeyEventKind::Press => update(app, Event::Key(key)),
+            TermEvent::Resize(_, _) => update(app, Event::Resize),
+            _ => None,
+        },
+    };
+    // Answered at once (an abort, or a verdict already given): the next
+    // message is the engine's reaction to it.
+    if let Some(reply) = reply {
+        send(pending, reply);
+    }
+    Ok(())
+}
+
 /// Runs a ceremony in the operator TUI: the start screen while the engine
 /// checks the output folder, the module and the token, then every step,
 /// and the last screen, which waits for a key. The terminal is restored on
@@ -177,7 +217,9 @@ pub fn run(script: LoadedScript, settings: Settings) -> Result<Outcome, TuiError
     let mut app = App::new(info, &script.script, Utc::now());
     let stop = settings.stop.clone();
     let mut tui = terminal::Tui::enter()?;
-    let worker = Worker::spawn(script, settings);
+    let (to_ui, from_engine) = mpsc::channel();
+    let worker = Worker::spawn(script, settings, to_ui.clone(), from_engine);
+    let reader = terminal::Reader::spawn(to_ui);
     // Declared after `worker`, so it is dropped first on every way out: the
     // engine's open question then fails instead of waiting for ever.
     let mut pending: Option<Sender<Reply>> = None;
@@ -203,47 +245,27 @@ pub fn run(script: LoadedScript, settings: Settings) -> Result<Outcome, TuiError
             if app.take_begin() {
                 worker.begin();
             }
-            if let Some(from_engine) = worker.from_engine.as_ref() {
-                loop {
-                    let reply = match from_engine.try_recv() {
-                        Ok(Message::Ready(checked)) => update(&mut app, Event::Ready(checked)),
-                        Ok(Message::Request(request)) => {
-                            let Request { prompt, reply } = *request;
-                            pending = Some(reply);
-                            update(&mut app, Event::Prompt(Box::new(prompt)))
-                        }
-                        Ok(Message::Notice(notice)) => update(&mut app, Event::Notice(notice)),
-                        Ok(Message::Finished(finished)) => {
-                            let event = Event::Finished(Finished::from_result(&finished));
-                            result = Some(finished);
-                            update(&mut app, event)
-                        }
-                        Err(TryRecvError::Empty) => break,
-                        // The thread ended without a result: it panicked, and
-                        // the hook has restored the terminal.
-                        Err(TryRecvError::Disconnected) if result.is_none() => {
-                            return Err(TuiError::Panicked);
-                        }
-                        Err(TryRecvError::Disconnected) => break,
-                    };
-                    // Answered at once (an abort, or a verdict already given):
-                    // the next message is the engine's reaction to it.
-                    if let Some(reply) = reply {
-                        send(&mut pending, reply);
+            let Some(from_engine) = worker.from_engine.as_ref() else {
+                return Ok(());
+            };
+            let next_tick = (last_tick + TICK).saturating_duration_since(Instant::now());
+            match from_engine.recv_timeout(next_tick) {
+                // Everything that queued up meanwhile goes in before the
+                // next draw, in the order it came.
+                Ok(message) => {
+                    for message in std::iter::once(message).chain(from_engine.try_iter()) {
+                        dispatch(&mut app, &mut pending, &mut result, message)?;
                     }
                 }
-            }
-            if event::poll(POLL)? {
-                let reply = match event::read()? {
-                    TermEvent::Key(key) if key.kind == KeyEventKind::Press => {
-                        update(&mut app, Event::Key(key))
-                    }
-                    TermEvent::Resize(_, _) => update(&mut app, Event::Resize),
-                    _ => None,
-                };
-                if let Some(reply) = reply {
-                    send(&mut pending, reply);
+                Err(RecvTimeoutError::Timeout) => {}
+                // The engine and the reader both ended, the reader without
+                // a terminal error: one of them panicked, and the hook has
+                // restored the terminal (the engine's panic is also seen
+                // at the next tick, above).
+                Err(RecvTimeoutError::Disconnected) if result.is_none() => {
+                    return Err(TuiError::Panicked);
                 }
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
             }
             if last_tick.elapsed() >= TICK {
                 last_tick = Instant::now();
@@ -251,6 +273,7 @@ pub fn run(script: LoadedScript, settings: Settings) -> Result<Outcome, TuiError
             }
         }
     })();
+    drop(reader);
     drop(pending);
     let writing = Arc::clone(&worker.writing);
     // Waits for the engine's last entry (after a PKCS#11 call that was

@@ -4,16 +4,26 @@
 //! anything is printed).
 
 use std::io::{self, Stdout, stdout};
-use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Once};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crossterm::cursor::{Hide, Show};
-use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
+use crossterm::{event, execute};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
+
+use crate::channel::Message;
+
+/// How long the reader waits for an event before it looks whether it must
+/// stop. An event ends the wait at once: this bounds only how long the
+/// reader takes to stop, never how long a key waits.
+const STOP_SLICE: Duration = Duration::from_millis(50);
 
 /// Whether the terminal is in the TUI's mode, so that restoring is done
 /// exactly once whoever gets there first (guard or panic hook).
@@ -60,6 +70,54 @@ impl Tui {
     /// True once a panic (on any thread) has restored the terminal.
     pub fn panicked() -> bool {
         PANICKED.load(Ordering::SeqCst)
+    }
+}
+
+/// The terminal's reader: a thread that sends every terminal event to the
+/// UI as a [`Message::Terminal`] the moment it arrives. Dropping it stops
+/// the thread and waits for it, so that the next reader (a rehearsal runs
+/// two ceremonies) gets every key typed after this one stopped.
+pub struct Reader {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Reader {
+    pub fn spawn(to_ui: Sender<Message>) -> Reader {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            while !stopping.load(Ordering::SeqCst) {
+                match event::poll(STOP_SLICE) {
+                    Ok(false) => continue,
+                    // Left unread once stopping: it is the next reader's.
+                    Ok(true) if stopping.load(Ordering::SeqCst) => return,
+                    Ok(true) => {}
+                    Err(e) => {
+                        let _ = to_ui.send(Message::Terminal(Err(e)));
+                        return;
+                    }
+                }
+                let read = event::read();
+                let failed = read.is_err();
+                if to_ui.send(Message::Terminal(read)).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Reader {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

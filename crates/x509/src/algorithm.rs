@@ -75,14 +75,21 @@ impl SignatureAlgorithm {
     /// weak-key checks (e = 65537, no factor below 2^16, no ROCA fingerprint, not factored by
     /// Fermat's method; BR 6.1.1.3); ECC full public key validation (not the identity,
     /// coordinates in range, on the curve, n*Q the identity).
+    /// [`crate::CheckedKey`] keeps the result, so that a key is checked once.
     pub fn for_public_key(spki_der: &[u8]) -> Result<Self> {
+        Self::with_quality(spki_der).map(|(algorithm, _)| algorithm)
+    }
+
+    /// [`Self::for_public_key`], and the CPS 6.1.6 checks the key passed.
+    pub(crate) fn with_quality(spki_der: &[u8]) -> Result<(Self, KeyQuality)> {
         let quality = checked_key(spki_der, &[RSA_MODULUS_BITS], |key| {
             X509Error::UnsupportedKey { key }
         })?;
-        Ok(match quality.key {
+        let algorithm = match quality.key {
             PublicKeyType::Rsa { .. } => Self::Sha384WithRsaEncryption,
             PublicKeyType::EcP384 => Self::EcdsaWithSha384,
-        })
+        };
+        Ok((algorithm, quality))
     }
 
     /// The AlgorithmIdentifier for the certificate's signature and signatureAlgorithm fields:

@@ -13,6 +13,7 @@ use spki::SubjectPublicKeyInfoRef;
 
 use crate::{
     algorithm::SignatureAlgorithm,
+    checked::{CheckedKey, algorithm_of},
     der_read::{
         MAX_SERIAL_LEN, NameAttribute, RawExtension, RawTbs, VERSION_3, decode_canonical,
         inclusive_days, name_attributes, raw_der, render_name, time_to_chrono,
@@ -71,6 +72,16 @@ pub struct TbsFacts {
 ///
 /// The first rule broken is the error; [`X509Error::section`] cites it.
 pub fn inspect_tbs(tbs_der: &[u8]) -> Result<TbsFacts> {
+    read_root_tbs(tbs_der, None)
+}
+
+/// [`inspect_tbs`] of a TBS that should certify `key`: when its subjectPublicKeyInfo is
+/// `key`'s, byte for byte, the key's checks are not run again; another key is checked.
+pub fn inspect_tbs_of(tbs_der: &[u8], key: &CheckedKey) -> Result<TbsFacts> {
+    read_root_tbs(tbs_der, Some(key))
+}
+
+pub(crate) fn read_root_tbs(tbs_der: &[u8], known: Option<&CheckedKey>) -> Result<TbsFacts> {
     let tbs: RawTbs<'_> = decode_canonical(tbs_der, "the tbsCertificate")?;
 
     if tbs.version != Some(VERSION_3) {
@@ -104,7 +115,7 @@ pub fn inspect_tbs(tbs_der: &[u8]) -> Result<TbsFacts> {
     }
 
     let spki_der = raw_der(tbs.subject_public_key_info, "the subjectPublicKeyInfo")?;
-    let signature_algorithm = SignatureAlgorithm::for_public_key(&spki_der)?;
+    let signature_algorithm = algorithm_of(&spki_der, known)?;
     let signature_algorithm_der = raw_der(tbs.signature, "the signature AlgorithmIdentifier")?;
     if signature_algorithm_der != signature_algorithm.required_der() {
         return Err(X509Error::check(

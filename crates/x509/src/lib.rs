@@ -5,7 +5,9 @@
 //! This crate never talks to the HSM. The engine calls [`prepare_root`], has the HSM sign
 //! [`PreparedRoot::tbs_der`] (RSA-4096: CKM_SHA384_RSA_PKCS; P-384: CKM_ECDSA over the
 //! SHA-384 hash of the TBS, giving r||s), hands the raw signature to
-//! [`PreparedRoot::assemble`], and checks the certificate with [`verify_root`].
+//! [`PreparedRoot::assemble`], and checks the certificate with [`verify_root`]. The key's
+//! CPS 6.1.5 and 6.1.6 checks run once, into a [`CheckedKey`], which [`prepare_root_of`],
+//! [`inspect_tbs_of`] and [`verify_root_of`] take instead of checking the same bytes again.
 //!
 //! The root's later ceremonies go the same way, with the root certificate as an [`Issuer`]
 //! ([`Issuer::from_root`]): [`prepare_subordinate`] (from a CSR, [`read_certification_request`],
@@ -26,6 +28,7 @@
 mod algorithm;
 mod ca_profile;
 mod cert_facts;
+mod checked;
 mod crl;
 mod crl_read;
 mod cross;
@@ -50,6 +53,7 @@ mod weak_keys;
 pub use algorithm::{SignatureAlgorithm, check_certified_key};
 pub use ca_profile::RESERVED_POLICIES;
 pub use cert_facts::{CertificateFacts, ExtensionSummary, read_certificate_facts, read_tbs};
+pub use checked::CheckedKey;
 pub use crl::{
     CrlRequest, IssuedCertificate, PreparedCrl, Revocation, RevocationReason, check_successor,
     prepare_crl, serial_from_hex,
@@ -67,7 +71,7 @@ pub use der::asn1::ObjectIdentifier;
 pub use der_read::{NameAttribute, certificate_tbs};
 pub use error::{Result, X509Error};
 pub use ext_read::{DistributionPointFacts, IssuingDistributionPointFacts, KeyUsageBits};
-pub use inspect::{TbsFacts, inspect_tbs};
+pub use inspect::{TbsFacts, inspect_tbs, inspect_tbs_of};
 pub use issued::{IssuedSummary, PreparedCertificate};
 pub use issuer::Issuer;
 pub use name::DistinguishedName;
@@ -77,9 +81,10 @@ pub use ocsp_responder::{
 pub use quality::{KeyCheck, KeyQuality, PublicKeyType, check_key_quality};
 pub use root::{
     MAX_VALIDITY_DAYS, MIN_VALIDITY_DAYS, PreparedRoot, RootCertificateRequest, prepare_root,
+    prepare_root_of,
 };
 pub use subordinate::{
     SubordinateRequest, inspect_subordinate_tbs, prepare_subordinate, verify_subordinate,
 };
 pub use text::{fingerprint_hex, grouped_hex, pem_encode};
-pub use verify::{CertificateSummary, verify_root};
+pub use verify::{CertificateSummary, verify_root, verify_root_of};

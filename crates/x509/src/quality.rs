@@ -134,6 +134,44 @@ pub enum PublicKeyType {
     EcP384,
 }
 
+impl PublicKeyType {
+    /// What a DER subjectPublicKeyInfo holds, read without checking the key: so that a policy
+    /// can refuse a kind of key it does not allow before [`crate::CheckedKey::new`] checks
+    /// one it does. Refused as [`X509Error::UnsupportedKey`]: ECC on another curve than P-384,
+    /// and any other algorithm.
+    pub fn of(spki_der: &[u8]) -> Result<Self> {
+        match read_key(spki_der)? {
+            KeyBits::Rsa(bits) => Ok(Self::Rsa {
+                modulus_bits: rsa_modulus_bits(bits)?,
+            }),
+            KeyBits::P384(_) => Ok(Self::EcP384),
+        }
+    }
+}
+
+/// The subjectPublicKey octets of an RSA or P-384 key.
+enum KeyBits<'a> {
+    Rsa(&'a [u8]),
+    P384(&'a [u8]),
+}
+
+/// Reads the subjectPublicKeyInfo far enough to know its key: RSA, or ECC on P-384; any
+/// other key is refused as [`X509Error::UnsupportedKey`] (CPS 6.1.5).
+fn read_key(spki_der: &[u8]) -> Result<KeyBits<'_>> {
+    let spki = SubjectPublicKeyInfoRef::from_der(spki_der)
+        .map_err(|e| X509Error::InvalidPublicKey(format!("not a DER subjectPublicKeyInfo: {e}")))?;
+    let key_bits = spki.subject_public_key.as_bytes().ok_or_else(|| {
+        X509Error::InvalidPublicKey("the subjectPublicKey BIT STRING has unused bits".into())
+    })?;
+    match spki.algorithm.oid {
+        RSA_ENCRYPTION => Ok(KeyBits::Rsa(key_bits)),
+        ID_EC_PUBLIC_KEY => require_p384(&spki).map(|()| KeyBits::P384(key_bits)),
+        other => Err(X509Error::UnsupportedKey {
+            key: format!("of algorithm {other}"),
+        }),
+    }
+}
+
 impl fmt::Display for PublicKeyType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -168,20 +206,9 @@ struct RsaPublicKeyView<'a> {
 /// point compression are CPS 6.1.5 / BR 7.1.3.1 matters left to
 /// [`SignatureAlgorithm::for_public_key`](crate::SignatureAlgorithm::for_public_key).
 pub fn check_key_quality(spki_der: &[u8]) -> Result<KeyQuality> {
-    let spki = SubjectPublicKeyInfoRef::from_der(spki_der)
-        .map_err(|e| X509Error::InvalidPublicKey(format!("not a DER subjectPublicKeyInfo: {e}")))?;
-    let key_bits = spki.subject_public_key.as_bytes().ok_or_else(|| {
-        X509Error::InvalidPublicKey("the subjectPublicKey BIT STRING has unused bits".into())
-    })?;
-    match spki.algorithm.oid {
-        RSA_ENCRYPTION => check_rsa_key(key_bits),
-        ID_EC_PUBLIC_KEY => {
-            require_p384(&spki)?;
-            check_p384_point(key_bits)
-        }
-        other => Err(X509Error::UnsupportedKey {
-            key: format!("of algorithm {other}"),
-        }),
+    match read_key(spki_der)? {
+        KeyBits::Rsa(bits) => check_rsa_key(bits),
+        KeyBits::P384(bits) => check_p384_point(bits),
     }
 }
 

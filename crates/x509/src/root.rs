@@ -17,8 +17,9 @@ use x509_cert::{
 
 use crate::{
     algorithm::SignatureAlgorithm,
+    checked::{CheckedKey, algorithm_of},
     error::{Result, X509Error},
-    inspect::inspect_tbs,
+    inspect::read_root_tbs,
     issuance::{
         TokenSigner, assemble_certificate, certificate_time, not_after_for, not_before_in_window,
         serial_number, without_leading_zeros,
@@ -94,7 +95,19 @@ pub fn prepare_root(
     req: &RootCertificateRequest,
     signing_time: DateTime<Utc>,
 ) -> Result<PreparedRoot> {
-    let algorithm = SignatureAlgorithm::for_public_key(&req.subject_public_key_info)?;
+    let key = CheckedKey::new(&req.subject_public_key_info)?;
+    prepare_root_of(req, &key, signing_time)
+}
+
+/// [`prepare_root`] for the key the HSM made, checked when it was generated: when
+/// `req.subject_public_key_info` is `key`'s, byte for byte, its CPS 6.1.5 and 6.1.6 checks
+/// are not run again.
+pub fn prepare_root_of(
+    req: &RootCertificateRequest,
+    key: &CheckedKey,
+    signing_time: DateTime<Utc>,
+) -> Result<PreparedRoot> {
+    let algorithm = algorithm_of(&req.subject_public_key_info, Some(key))?;
     let name = req.subject.to_name()?;
     let serial = serial_number(&req.serial)?;
     let (not_before, not_after) = validity(req.not_before, req.validity_days, signing_time)?;
@@ -118,7 +131,8 @@ pub fn prepare_root(
         .finalize(&signer)
         .map_err(|e| X509Error::Build(e.to_string()))?;
 
-    let facts = inspect_tbs(&tbs).map_err(|e| X509Error::ProfileMismatch(e.to_string()))?;
+    let facts =
+        read_root_tbs(&tbs, Some(key)).map_err(|e| X509Error::ProfileMismatch(e.to_string()))?;
     let subject_der = name.to_der().map_err(|e| X509Error::Build(e.to_string()))?;
     let mismatch = [
         (

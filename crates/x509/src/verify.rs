@@ -9,9 +9,10 @@ use spki::{DecodePublicKey, SubjectPublicKeyInfoRef};
 
 use crate::{
     algorithm::{RSA_SIGNATURE_LEN, SignatureAlgorithm},
+    checked::CheckedKey,
     der_read::{RawCertificate, decode_canonical},
     error::{Result, X509Error},
-    inspect::inspect_tbs,
+    inspect::read_root_tbs,
     text::fingerprint_hex,
 };
 
@@ -56,12 +57,26 @@ pub struct CertificateSummary {
 ///    SHA-384 (`rsa`), or ECDSA P-384 with SHA-384 over a canonical DER Ecdsa-Sig-Value
 ///    (`p384`).
 pub fn verify_root(cert_der: &[u8], token_spki_der: &[u8]) -> Result<CertificateSummary> {
+    verify(cert_der, token_spki_der, None)
+}
+
+/// [`verify_root`] against the token's key as it was checked when it was generated: the
+/// key's CPS 6.1.5 and 6.1.6 checks are not run again on the same bytes.
+pub fn verify_root_of(cert_der: &[u8], token_key: &CheckedKey) -> Result<CertificateSummary> {
+    verify(cert_der, token_key.spki_der(), Some(token_key))
+}
+
+fn verify(
+    cert_der: &[u8],
+    token_spki_der: &[u8],
+    known: Option<&CheckedKey>,
+) -> Result<CertificateSummary> {
     let certificate: RawCertificate<'_> = decode_canonical(cert_der, "the certificate")?;
     let tbs_der = certificate
         .tbs_certificate
         .to_der()
         .map_err(|e| X509Error::malformed("the tbsCertificate", e))?;
-    let facts = inspect_tbs(&tbs_der)?;
+    let facts = read_root_tbs(&tbs_der, known)?;
 
     let outer_algorithm = certificate
         .signature_algorithm

@@ -5,8 +5,9 @@ mod support;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use keyceremony_x509::{
-    DistinguishedName, PreparedRoot, RootCertificateRequest, SignatureAlgorithm, X509Error,
-    pem_encode, prepare_root, verify_root,
+    CheckedKey, DistinguishedName, KeyCheck, PreparedRoot, RootCertificateRequest,
+    SignatureAlgorithm, X509Error, inspect_tbs, inspect_tbs_of, pem_encode, prepare_root,
+    prepare_root_of, verify_root, verify_root_of,
 };
 use p384::pkcs8::DecodePublicKey;
 use sha1::Sha1;
@@ -394,6 +395,49 @@ fn rsa4096_key_with_small_exponent_is_refused() {
     let err = prepare_root(&req, signing_time()).expect_err("e = 3");
     assert!(matches!(err, X509Error::WeakKey { .. }), "{err}");
     assert!(err.to_string().contains("CPS 6.1.6"), "{err}");
+}
+
+#[test]
+fn a_checked_key_stands_for_its_own_bytes_and_no_others() {
+    for key in [TestKey::rsa(), TestKey::p384()] {
+        let checked = CheckedKey::new(&key.spki()).expect("a good key");
+        assert_eq!(checked.spki_der(), key.spki().as_slice());
+        let req = request(&key);
+        let prepared = prepare_root_of(&req, &checked, signing_time()).expect("prepare");
+        let fresh = prepare_root(&req, signing_time()).expect("prepare");
+        assert_eq!(prepared.tbs_der(), fresh.tbs_der());
+        assert_eq!(
+            inspect_tbs_of(prepared.tbs_der(), &checked).expect("inspect"),
+            inspect_tbs(prepared.tbs_der()).expect("inspect")
+        );
+        let der = sign(&key, prepared);
+        assert_eq!(
+            verify_root_of(&der, &checked).expect("verify"),
+            verify_root(&der, &key.spki()).expect("verify")
+        );
+    }
+    // A weak key is refused though another key was checked: its own bytes are checked.
+    let checked = CheckedKey::new(&TestKey::rsa().spki()).expect("a good key");
+    let weak = RootCertificateRequest {
+        subject_public_key_info: spki_from_pem(RSA4096_E3_PUB_PEM),
+        ..request(&TestKey::rsa())
+    };
+    let err = prepare_root_of(&weak, &checked, signing_time()).expect_err("e = 3");
+    assert!(
+        matches!(
+            err,
+            X509Error::WeakKey {
+                check: KeyCheck::RsaExponentRange,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // A certificate of another key is not the checked key's.
+    let other = TestKey::p384();
+    let der = build(&other, &request(&other));
+    let err = verify_root_of(&der, &checked).expect_err("another key");
+    assert!(err.to_string().contains("not the token's"), "{err}");
 }
 
 #[test]

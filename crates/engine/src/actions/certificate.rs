@@ -60,10 +60,12 @@ impl Runner {
             not_before: signing_time,
             validity_days: spec.validity_days,
             digital_signature: spec.digital_signature,
-            subject_public_key_info: key.spki.clone(),
+            subject_public_key_info: key.key.spki_der().to_vec(),
         };
-        let prepared = x509::prepare_root(&request, signing_time)?;
-        let findings = keyceremony_policy::lint_tbs(prepared.tbs_der(), &self.settings.policy);
+        let checked = key.key.clone();
+        let prepared = x509::prepare_root_of(&request, &checked, signing_time)?;
+        let findings =
+            keyceremony_policy::lint_tbs_of(prepared.tbs_der(), &self.settings.policy, &checked);
         self.tool_record(
             Some(&step.id),
             EventKind::Recorded,
@@ -80,8 +82,8 @@ impl Runner {
             &format!("the certificate of '{label}' breaks the profile; nothing was signed"),
         )?;
         // The room reads the certificate before the custodians authorise its
-        // signature with their shares.
-        let tbs = x509::inspect_tbs(prepared.tbs_der())?;
+        // signature with their shares; its key was checked when it was made.
+        let tbs = x509::inspect_tbs_of(prepared.tbs_der(), &checked)?;
         let tbs_sha256 = hex_upper(&Sha256::digest(prepared.tbs_der()));
         let imminent = super::go::certificate_signature(label, &tbs, &findings);
         self.go(
@@ -106,7 +108,6 @@ impl Runner {
             what: format!("signing the root certificate of '{label}'"),
         });
         let pair = self.keys[label].pair.clone();
-        let spki = self.keys[label].spki.clone();
         let (raw, hsm_ms) = self.sign_activated(operator, step, &pair, prepared.tbs_der())?;
         operator.notify(&Notice::HsmDone {
             what: format!("root certificate of '{label}' signed"),
@@ -124,7 +125,7 @@ impl Runner {
                 "hsm_ms": hsm_ms,
             }),
         )?;
-        let summary = x509::verify_root(&der, &spki)?;
+        let summary = x509::verify_root_of(&der, &checked)?;
         keyceremony_policy::Inventory::record(
             &self.settings.inventory,
             &keyceremony_policy::InventoryEntry::new(
@@ -132,10 +133,17 @@ impl Runner {
                 label,
                 Utc::now(),
                 &summary,
-                &spki,
+                checked.spki_der(),
             ),
         )?;
-        let findings = keyceremony_policy::lint_certificate(&der, &self.settings.policy);
+        // verify_root_of made the outer checks of a certificate's lint
+        // (canonical DER, signature algorithm, signature) with the token's
+        // key: the signed TBS's lint is what is left to run.
+        let findings = keyceremony_policy::lint_tbs_of(
+            &x509::certificate_tbs(&der)?,
+            &self.settings.policy,
+            &checked,
+        );
         refuse_findings(
             step,
             &findings,
@@ -180,7 +188,7 @@ impl Runner {
         label: &str,
     ) -> Result<(), EngineError> {
         let (cert_der, summary, spki) = match (self.certificates.get(label), self.keys.get(label)) {
-            (Some(c), Some(k)) => (c.der.clone(), c.summary.clone(), k.spki.clone()),
+            (Some(c), Some(k)) => (c.der.clone(), c.summary.clone(), k.key.spki_der().to_vec()),
             _ => {
                 return Err(EngineError::Step {
                     step: step.id.clone(),

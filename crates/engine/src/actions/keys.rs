@@ -10,6 +10,7 @@ use keyceremony_hsm::{
 };
 use keyceremony_log::EventKind;
 use keyceremony_script::{Action, KeyAlgorithm, Participant, Step};
+use keyceremony_x509::CheckedKey;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -18,13 +19,31 @@ use crate::operator::{Notice, Operator};
 use crate::run::{GeneratedKey, Runner, acting_role, hex_upper};
 
 /// What [`Runner::check_key`] read from the token, and what failed.
-pub(crate) struct CheckedKey {
+pub(crate) struct TokenKey {
     private: PrivateKeyAttributes,
     public: PublicKeyAttributes,
     pub(super) spki: Vec<u8>,
-    /// The CPS 6.1.6 checks passed, or why they failed.
-    quality: Result<Vec<String>, keyceremony_policy::PolicyError>,
+    /// The public key as the policy checked it (CPS 6.1.5, 6.1.6), or why
+    /// it failed: the certificate's build, lint and verification take this
+    /// result up instead of checking the key again in this run.
+    quality: Result<CheckedKey, keyceremony_policy::PolicyError>,
+    /// Every check that failed, the policy's among them.
     pub(super) problems: Vec<String>,
+}
+
+impl TokenKey {
+    /// The key as checked, when it passed every check; else why not.
+    pub(super) fn passed(&self) -> Result<&CheckedKey, String> {
+        match &self.quality {
+            Ok(key) if self.problems.is_empty() => Ok(key),
+            _ => Err(self.problems.join("; ")),
+        }
+    }
+}
+
+/// The CPS 6.1.6 checks a key passed, as the log records them.
+fn checks(key: &CheckedKey) -> Vec<String> {
+    key.quality().checks.iter().map(|c| c.to_string()).collect()
 }
 
 /// The token's name for a root key type of the script (CPS 6.1.5).
@@ -176,7 +195,7 @@ impl Runner {
         session: &Session,
         label: &str,
         pair: &KeyPair,
-    ) -> Result<CheckedKey, EngineError> {
+    ) -> Result<TokenKey, EngineError> {
         let wanted = self.script.script.key(label).map(|k| k.algorithm);
         let mut problems = Vec::new();
         if wanted.map(hsm_algorithm) != Some(Some(pair.algorithm)) {
@@ -207,11 +226,11 @@ impl Runner {
         if let Err(e) = inventory.check_key_taken_up(&spki, own) {
             problems.push(e.to_string());
         }
-        Ok(CheckedKey {
+        Ok(TokenKey {
             private,
             public,
             spki,
-            quality: quality.map(|q| q.checks.iter().map(|c| c.to_string()).collect()),
+            quality,
             problems,
         })
     }
@@ -264,15 +283,16 @@ impl Runner {
                 },
                 "problems": checked.problems,
                 "key_quality": match &checked.quality {
-                    Ok(checks) => json!(checks),
+                    Ok(key) => json!(checks(key)),
                     Err(e) => json!({ "failed": e.to_string() }),
                 },
             }),
         )?;
-        if !checked.problems.is_empty() {
-            return self.refuse_key(step, label, &id, &checked.problems.join("; "), None);
-        }
-        self.accept_key(operator, step, label, pair, checked)
+        let key = match checked.passed() {
+            Ok(key) => key.clone(),
+            Err(why) => return self.refuse_key(step, label, &id, &why, None),
+        };
+        self.accept_key(operator, step, label, pair, &checked.private, key)
     }
 
     /// Shows a key that passed every check to the room, and takes it into
@@ -283,13 +303,13 @@ impl Runner {
         step: &Step,
         label: &str,
         pair: KeyPair,
-        checked: CheckedKey,
+        private: &PrivateKeyAttributes,
+        key: CheckedKey,
     ) -> Result<(), EngineError> {
-        let private = &checked.private;
         operator.notify(&Notice::KeyGenerated {
             label: label.to_string(),
             uri: self.key_uri(label, &pair.id)?,
-            public_key_sha256: hex_upper(&Sha256::digest(&checked.spki)),
+            public_key_sha256: hex_upper(&Sha256::digest(key.spki_der())),
             attributes: vec![
                 ("CKA_SENSITIVE", private.sensitive),
                 ("CKA_ALWAYS_SENSITIVE", private.always_sensitive),
@@ -303,7 +323,7 @@ impl Runner {
                 ("CKA_ALWAYS_AUTHENTICATE", private.always_authenticate),
             ],
         });
-        self.take_up_key(step, label, pair, checked)
+        self.take_up_key(step, label, pair, key)
     }
 
     /// Records that a key passed every check, and takes it into the
@@ -313,7 +333,7 @@ impl Runner {
         step: &Step,
         label: &str,
         pair: KeyPair,
-        checked: CheckedKey,
+        key: CheckedKey,
     ) -> Result<(), EngineError> {
         self.tool_record(
             Some(&step.id),
@@ -321,15 +341,10 @@ impl Runner {
             format!(
                 "key pair '{label}' passes every check of a key generated for this ceremony: type and size, attributes, CPS 6.1.6, not in the inventory (CPS 6.3.2)"
             ),
-            json!({ "key": label, "checks": checked.quality.unwrap_or_default() }),
+            json!({ "key": label, "checks": checks(&key) }),
         )?;
-        self.keys.insert(
-            label.to_string(),
-            GeneratedKey {
-                pair,
-                spki: checked.spki,
-            },
-        );
+        self.keys
+            .insert(label.to_string(), GeneratedKey { pair, key });
         Ok(())
     }
 

@@ -7,7 +7,7 @@
 //! on.
 
 use keyceremony_log::{Checkpoint, EventKind, checkpoint_statement};
-use keyceremony_script::{Act, Action, Step};
+use keyceremony_script::{Action, Step};
 use p384::ecdsa::signature::Verifier;
 use p384::pkcs8::DecodePublicKey;
 use serde_json::json;
@@ -64,15 +64,15 @@ impl Runner {
     pub(crate) fn end_act(
         &mut self,
         operator: &mut dyn Operator,
-        act: &Act,
+        act: &str,
+        last_in_act: bool,
         step: &Step,
     ) -> Result<(), EngineError> {
-        let last = act.steps.last().is_some_and(|s| s.id == step.id);
-        if !last || step.action == Action::SealLog {
+        if !last_in_act || step.action == Action::SealLog {
             return Ok(());
         }
         let witness = self.participant(&self.script.script.log.witness)?;
-        let shown = self.show_head(operator, format!("the end of act {}", act.id));
+        let shown = self.show_head(operator, format!("the end of act {act}"));
         operator.copy_head(&witness, &shown)?;
         Ok(())
     }

@@ -32,6 +32,7 @@ impl Runner {
         module: keyceremony_hsm::Module,
         inventory: InventoryLock,
         network: &Network,
+        mut digests: crate::environment::Digests,
         interrupted: &Interrupted,
     ) -> Result<Runner, EngineError> {
         let out = OutDir::open(&settings.out_dir)?;
@@ -65,7 +66,7 @@ impl Runner {
                 }),
             )?;
         }
-        runner.record_environment(network)?;
+        runner.record_environment(network, &mut digests)?;
         if let Some((changes, remark)) = &interrupted.environment_exception {
             runner.environment_exception(changes, remark)?;
         }
@@ -333,11 +334,12 @@ impl Runner {
                     "its public key has SHA-256 {sha256}, but the log records {recorded}"
                 ));
             }
-            if !checked.problems.is_empty() {
-                return self.refuse_key(step, label, id, &checked.problems.join("; "), None);
-            }
+            let key = match checked.passed() {
+                Ok(key) => key.clone(),
+                Err(why) => return self.refuse_key(step, label, id, &why, None),
+            };
             if let Some(der) = recovery.certificates.get(label) {
-                let summary = x509::verify_root(der, &checked.spki)?;
+                let summary = x509::verify_root_of(der, &key)?;
                 self.certificates.insert(
                     label.clone(),
                     SignedCertificate {
@@ -346,7 +348,7 @@ impl Runner {
                     },
                 );
             }
-            self.take_up_key(step, label, pair, checked)?;
+            self.take_up_key(step, label, pair, key)?;
         }
         Ok(())
     }
@@ -403,13 +405,15 @@ impl Runner {
         let head = self
             .sealed
             .ok_or_else(|| EngineError::Refused("the log was not sealed".to_string()))?;
-        let backup = self.backup()?;
+        let (backup, log_verified) = self.backup()?;
         Ok(Outcome {
             out_dir: self.out.root().to_path_buf(),
             log_entries: self.log.len(),
             log_head: hex::encode(head),
             certificates: Vec::new(),
             backup,
+            log_verified,
+            keys: Vec::new(),
         })
     }
 

@@ -8,6 +8,7 @@ use keyceremony_hsm::{
     HsmError, KeyAlgorithm as HsmAlgorithm, KeyGenSpec, KeyPair, Module, ObjectFilter, Session,
     UserKind,
 };
+use keyceremony_log::verify::VerifyReport;
 use keyceremony_log::{
     Actor, CEREMONY_KEY_SIGNER, EventKind, Seal, SealOutcome, SealSignature, seal_statement,
 };
@@ -266,8 +267,11 @@ impl Runner {
     }
 
     /// CPS 5.4.5: a copy of the sealed log on removable media, read back and
-    /// verified before the operators put the media away.
-    pub(crate) fn backup(&self) -> Result<std::path::PathBuf, EngineError> {
+    /// verified before the operators put the media away. Returns where, and
+    /// the SHA-256 of the bytes copied with the verifier's report on them.
+    pub(crate) fn backup(
+        &self,
+    ) -> Result<(std::path::PathBuf, ([u8; 32], VerifyReport)), EngineError> {
         let root = self
             .settings
             .backup
@@ -275,17 +279,13 @@ impl Runner {
             .unwrap_or_else(|| self.script.script.log.backup.clone());
         let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
         let original = self.out.path(files::LOG);
-        let bytes = std::fs::read(&original).map_err(|source| outputs::OutputError::Io {
-            path: original.clone(),
-            source,
-        })?;
         // A folder of its own, never one that exists: two ceremonies sealed
         // in the same second each get theirs.
         let folder = OutDir::new_unique(
             &root,
             &format!("{}-{stamp}", self.script.script.ceremony.id),
         )?;
-        let copy = match folder.write_private(files::LOG, &bytes) {
+        let copy = match folder.copy_private(files::LOG, &original) {
             Ok(copy) => copy,
             Err(error) => {
                 // The partial copy is gone (the write removed it); so is the
@@ -299,15 +299,16 @@ impl Runner {
             }
         };
         let report = keyceremony_log::verify::verify_path(&copy.path, &Default::default());
-        let reread = std::fs::read(&copy.path).map_err(|source| outputs::OutputError::Io {
-            path: copy.path.clone(),
-            source,
-        })?;
+        let reread =
+            outputs::file_sha256(&copy.path).map_err(|source| outputs::OutputError::Io {
+                path: copy.path.clone(),
+                source,
+            })?;
         let sealed = matches!(
             report.status,
             keyceremony_log::verify::Status::Sealed | keyceremony_log::verify::Status::Aborted
         );
-        if !sealed || reread != bytes {
+        if !sealed || reread != copy.sha256 {
             return Err(EngineError::Refused(format!(
                 "the backup copy {} does not verify ({}); copy {} to new media by hand and check it with keyceremony verify-log",
                 copy.path.display(),
@@ -315,6 +316,6 @@ impl Runner {
                 original.display()
             )));
         }
-        Ok(copy.path)
+        Ok((copy.path, (copy.sha256, report)))
     }
 }

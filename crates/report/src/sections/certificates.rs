@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use keyceremony_x509::CheckedKey;
+
 use crate::cert::{self, CertFacts};
 use crate::context::{Ctx, pgp_words, public_key_pem_path, read_pem, str_at};
 use crate::doc::{Block, Table, TableKind, cell, code_cell, fields, para, strong};
@@ -25,7 +27,11 @@ fn fingerprints_file(ctx: &Ctx<'_>) -> BTreeMap<String, BTreeMap<String, String>
     map
 }
 
-pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
+pub(crate) fn section(
+    ctx: &Ctx<'_>,
+    checked: &[CheckedKey],
+    findings: &mut Vec<String>,
+) -> Vec<Block> {
     let mut blocks = vec![
         Block::Heading(2, "Certificates".to_string()),
         para(
@@ -79,6 +85,7 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
         blocks.extend(certificate_blocks(ctx, &label, &path, &der, &facts));
         blocks.push(certificate_checks(
             ctx,
+            checked,
             &label,
             &der,
             &facts,
@@ -156,6 +163,7 @@ fn certificate_blocks(
 /// The certificate against everything else that describes it.
 fn certificate_checks(
     ctx: &Ctx<'_>,
+    checked: &[CheckedKey],
     label: &str,
     der: &[u8],
     facts: &CertFacts,
@@ -168,8 +176,11 @@ fn certificate_checks(
 
     let pem_path = public_key_pem_path(label);
     let verified = read_pem(&ctx.dir.join(&pem_path), "PUBLIC KEY").and_then(|spki| {
-        keyceremony_x509::verify_root(der, &spki)
-            .map(|summary| {
+        match checked.iter().find(|key| key.spki_der() == spki) {
+            Some(key) => keyceremony_x509::verify_root_of(der, key),
+            None => keyceremony_x509::verify_root(der, &spki),
+        }
+        .map(|summary| {
                 format!(
                     "signature verifies with the key in {pem_path}; canonical DER; root profile; {} days",
                     summary.validity_days

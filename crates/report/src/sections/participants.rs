@@ -2,17 +2,23 @@
 //! script, everyone who checked in), their roles and check-in, and the
 //! activation-data quorums (CPS 6.4.1).
 
+use std::collections::HashMap;
+
 use keyceremony_script::Secret;
 
-use crate::context::{Ctx, str_at, value_text};
+use crate::context::{Ctx, LogEntry, str_at, value_text};
 use crate::doc::{Block, Cell, Table, TableKind, cell, code_cell, para};
 
 pub(crate) fn section(ctx: &Ctx<'_>) -> Vec<Block> {
     let mut blocks = vec![Block::Heading(2, "Participants and roles".to_string())];
-    let check_in = |id: &str| {
-        ctx.of_kind("check-in")
-            .find(|e| str_at(&e.data, "participant") == Some(id))
-    };
+    // Each participant's first check-in, found in one pass over the log.
+    let mut first_check_in: HashMap<&str, &LogEntry> = HashMap::new();
+    for e in ctx.of_kind("check-in") {
+        if let Some(id) = str_at(&e.data, "participant") {
+            first_check_in.entry(id).or_insert(e);
+        }
+    }
+    let check_in = |id: &str| first_check_in.get(id).copied();
     let header = ["Id", "Name", "Roles", "Checked in", "Identity document"]
         .map(String::from)
         .to_vec();

@@ -2,7 +2,7 @@
 //! witness's verdict and step-end; a step without a witness confirmation,
 //! a refusal, or a step of the script never begun is a finding.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::context::{Ctx, role_title, str_at};
 use crate::doc::{Block, Table, TableKind, cell, code_cell, para, text};
@@ -21,16 +21,21 @@ struct StepRow {
 
 pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
     let mut rows: Vec<StepRow> = Vec::new();
+    // Step id -> its latest row: an entry goes to its step's row without a
+    // search through the rows.
+    let mut latest: HashMap<String, usize> = HashMap::new();
     for e in &ctx.entries {
-        let current = rows
-            .iter_mut()
-            .rev()
-            .find(|r| Some(&r.step) == e.step.as_ref());
+        let current = e
+            .step
+            .as_ref()
+            .and_then(|step| latest.get(step))
+            .map(|&i| &mut rows[i]);
         match (e.kind.as_str(), current) {
             ("step-begin", _) => {
                 let person = |key: &str| {
                     str_at(&e.data, key).map_or_else(|| "-".to_string(), |id| ctx.name(id))
                 };
+                latest.insert(e.step.clone().unwrap_or_default(), rows.len());
                 rows.push(StepRow {
                     step: e.step.clone().unwrap_or_default(),
                     title: str_at(&e.data, "title").unwrap_or("-").to_string(),
