@@ -402,6 +402,25 @@ impl Lab {
             .unwrap()
     }
 
+    /// A SoftHSM2 configuration beside the lab whose token folder is no
+    /// lab's, standing in for the CA's own tokens: a production ceremony
+    /// refuses a lab's tokens before anything else, and a rehearsal refuses
+    /// these.
+    pub fn tokens_outside_any_lab(&self) -> PathBuf {
+        let tokens = self.path("ca-tokens");
+        std::fs::create_dir_all(&tokens).unwrap();
+        let conf = self.path("ca-softhsm2.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\n",
+                tokens.display()
+            ),
+        )
+        .unwrap();
+        conf
+    }
+
     /// Every object on the token, private ones included: OpenSC's view,
     /// not the tool's own.
     pub fn objects(&self, token: &str, pin: &str) -> String {

@@ -19,7 +19,7 @@ use crate::operator::{InputError, Notice, Operator, Verdict};
 use crate::outputs::{OutDir, Written};
 use crate::resume::Interrupted;
 use crate::room::{Limits, Room};
-use crate::{EngineError, Settings, files};
+use crate::{EngineError, Rehearsal, Settings, files};
 
 /// What a finished ceremony produced.
 #[derive(Debug, Clone)]
@@ -71,6 +71,9 @@ pub(crate) struct Runner {
     _inventory: InventoryLock,
     /// What the log records of shares and failures, across every run.
     pub(crate) room: Room,
+    /// A rehearsal's reason, lab and stand-ins, recorded at its start and
+    /// with every run's environment.
+    pub(crate) rehearsal: Option<Rehearsal>,
 }
 
 /// What the first login of a run that reopened a log checks.
@@ -96,10 +99,12 @@ impl Runner {
         module: Module,
         inventory: InventoryLock,
         network: &crate::Network,
+        rehearsal: Option<Rehearsal>,
     ) -> Result<Runner, EngineError> {
         let out = OutDir::create(&settings.out_dir)?;
         let log = LogWriter::create(&out.path(files::LOG))?;
         let mut runner = Runner::new(script, settings, module, out, log, inventory);
+        runner.rehearsal = rehearsal;
         runner.record_start(network)?;
         Ok(runner)
     }
@@ -131,6 +136,7 @@ impl Runner {
             log_key_check: None,
             _inventory: inventory,
             room,
+            rehearsal: None,
         }
     }
 
@@ -179,16 +185,20 @@ impl Runner {
 
     fn record_start(&mut self, network: &crate::Network) -> Result<(), EngineError> {
         let s = &self.script.script;
-        let data = json!({
+        let mut data = json!({
             "ceremony_id": s.ceremony.id,
             "ceremony_name": s.ceremony.name,
             "script_path": self.script.path.display().to_string(),
             "script_sha256": self.script.sha256_hex(),
             "rehearsal": self.settings.rehearsal,
+            "script_mode": if s.is_rehearsal() { "rehearsal" } else { "production" },
             "tool_version": env!("CARGO_PKG_VERSION"),
             "module_path": self.module.path().display().to_string(),
             "token_label": s.hsm.token_label,
         });
+        if let Some(rehearsal) = &self.rehearsal {
+            rehearsal.record_in(&mut data, true);
+        }
         let banner = if self.settings.rehearsal {
             "REHEARSAL: "
         } else {
@@ -212,6 +222,9 @@ impl Runner {
         let mut environment =
             crate::environment::attestation(self.module.path(), &network.interfaces);
         environment["script_sha256"] = json!(self.script.sha256_hex());
+        if let Some(rehearsal) = &self.rehearsal {
+            rehearsal.record_in(&mut environment, false);
+        }
         environment["module_manufacturer"] = json!(info.manufacturer);
         environment["module_description"] = json!(info.library_description);
         environment["module_version"] = json!(info.library_version);

@@ -17,9 +17,8 @@ use crate::screens::start::Checked;
 
 mod prompt;
 
-pub use prompt::{Answer, Prompt, Reply};
 use prompt::mismatch;
-
+pub use prompt::{Answer, Prompt, Reply};
 
 /// A [`Prompt`] and where its answer goes.
 pub struct Request {

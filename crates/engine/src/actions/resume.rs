@@ -32,6 +32,7 @@ impl Runner {
         module: keyceremony_hsm::Module,
         inventory: InventoryLock,
         network: &Network,
+        rehearsal: Option<crate::Rehearsal>,
         interrupted: &Interrupted,
     ) -> Result<Runner, EngineError> {
         let out = OutDir::open(&settings.out_dir)?;
@@ -51,6 +52,7 @@ impl Runner {
         runner.log_key_recorded = interrupted.log_key_recorded;
         runner.issued = interrupted.share_nonces.clone();
         runner.room = interrupted.room.clone();
+        runner.rehearsal = rehearsal;
         if !summary.discarded.is_empty() {
             runner.tool_record(
                 None,

@@ -1,0 +1,320 @@
+//! Whether a run is a rehearsal is a property of the run, not of the
+//! script: `keyceremony rehearse` rehearses a production script unchanged.
+//! What follows from it is checked here: a production run refuses a lab's
+//! tokens, a rehearsal runs on a lab's tokens only (its own lab's, when
+//! `keyceremony rehearse` made one), and a rehearsal records, for its
+//! report, how it met each production rule that a lab cannot meet as the
+//! room will: with the lab's stand-in, as the real ceremony would, or not
+//! at all. None is passed over in silence.
+
+use std::path::{Path, PathBuf};
+
+use keyceremony_hsm::lab::{MARKER_FILE, ModuleKind, TokenPlacement, token_placement};
+use keyceremony_script::{Action, LoadedScript, LogSettings};
+use serde_json::{Value, json};
+
+use crate::{EngineError, Network, Settings, outputs};
+
+/// How a rehearsal met a production rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    /// As the real ceremony will.
+    Exercised,
+    /// With something of the lab's in place of the room's.
+    StandIn,
+    /// Not at all: the report lists it among its findings.
+    NotRehearsed,
+}
+
+impl Shown {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shown::Exercised => "exercised",
+            Shown::StandIn => "stand-in",
+            Shown::NotRehearsed => "not rehearsed",
+        }
+    }
+}
+
+/// One production rule, and how this rehearsal met it.
+#[derive(Debug, Clone)]
+pub struct RuleShown {
+    pub rule: &'static str,
+    /// The CPS sections of the rule.
+    pub cps: &'static str,
+    pub shown: Shown,
+    /// What this rehearsal did.
+    pub rehearsal: String,
+    /// What the real ceremony needs.
+    pub production: String,
+}
+
+/// A rehearsal run: why it is one, the lab it runs in, and how it met the
+/// production rules a lab cannot meet as the room will.
+#[derive(Debug, Clone)]
+pub struct Rehearsal {
+    pub reason: String,
+    pub lab: PathBuf,
+    pub rules: Vec<RuleShown>,
+}
+
+impl Rehearsal {
+    /// Records the rehearsal in an entry's data: every run's environment
+    /// entry says it is one and why; the log's first entry also names the
+    /// lab and how each rule was met, for the report.
+    pub(crate) fn record_in(&self, data: &mut Value, first: bool) {
+        data["rehearsal"] = json!(true);
+        data["rehearsal_reason"] = json!(self.reason);
+        if first {
+            data["rehearsal_lab"] = json!(self.lab.display().to_string());
+            data["rehearsal_rules"] = self
+                .rules
+                .iter()
+                .map(|r| {
+                    json!({
+                        "rule": r.rule,
+                        "cps": r.cps,
+                        "shown": r.shown.as_str(),
+                        "rehearsal": r.rehearsal,
+                        "production": r.production,
+                    })
+                })
+                .collect();
+        }
+    }
+}
+
+/// The module of the witness's token, when it is not the ceremony's: in a
+/// rehearsal it is always the lab's, whose stand-in token replaces the
+/// witness's own device, whatever `log.witness_module` names.
+pub(crate) fn witness_module(log: &LogSettings, rehearsal: bool) -> Option<&Path> {
+    log.witness_module.as_deref().filter(|_| !rehearsal)
+}
+
+/// Refuses a production run on a lab's tokens, before anyone is asked
+/// anything: they are throwaway, and a lab's witness token is a stand-in.
+pub(crate) fn refuse_lab(script: &LoadedScript, module: &Path) -> Result<(), EngineError> {
+    let Some(placement) = token_placement(module) else {
+        return Ok(());
+    };
+    match placement.any_lab() {
+        Some(lab) => Err(EngineError::Refused(format!(
+            "'{}' is a production ceremony, but the configuration {} keeps the module's tokens in the rehearsal lab {} (marked by its {MARKER_FILE} file): a lab's tokens and its witness token are throwaway stand-ins, and a production ceremony runs on the CA's own. Point the module at the ceremony's tokens (unset the variable that names the lab's configuration), or rehearse this script with `keyceremony rehearse {}`",
+            script.script.ceremony.id,
+            placement.config.display(),
+            lab.display(),
+            script.path.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Why the run is a rehearsal.
+fn reason(script: &LoadedScript, settings: &Settings) -> String {
+    match (&settings.lab, script.script.is_rehearsal()) {
+        (Some(lab), false) => format!(
+            "keyceremony rehearse: a dress rehearsal of the production script, unchanged, in the lab {}",
+            lab.display()
+        ),
+        (Some(lab), true) => format!("keyceremony rehearse, in the lab {}", lab.display()),
+        (None, true) => "the script's mode is rehearsal".to_string(),
+        (None, false) => "run as a rehearsal".to_string(),
+    }
+}
+
+/// The lab every token of the module is in, or why the rehearsal refuses
+/// to run: a module no lab knows, tokens outside any lab, another lab than
+/// the one made for this run.
+fn lab_of(settings: &Settings) -> Result<PathBuf, EngineError> {
+    let module = &settings.module;
+    let placement: TokenPlacement = token_placement(module).ok_or_else(|| {
+        EngineError::Refused(format!(
+            "a rehearsal runs on a lab's tokens only, and {} is not a module a lab knows (SoftHSM2 or kryoptic): its tokens may be the CA's own. Rehearse with `keyceremony rehearse SCRIPT`, which makes a lab, or in a lab from `keyceremony lab create`",
+            module.display()
+        ))
+    })?;
+    let lab = placement.only_lab().ok_or_else(|| {
+        let folders: Vec<String> = placement
+            .folders
+            .iter()
+            .filter(|f| f.lab.is_none())
+            .map(|f| f.path.display().to_string())
+            .collect();
+        EngineError::Refused(format!(
+            "a rehearsal runs on a lab's tokens only, and the configuration {} keeps {} tokens {}, outside any lab (no {MARKER_FILE} file beside them): they may be someone's real tokens. Rehearse with `keyceremony rehearse SCRIPT`, which makes a lab, or name a lab's configuration (`keyceremony lab create` prints it)",
+            placement.config.display(),
+            ModuleKind::of(module).name(),
+            if folders.is_empty() {
+                "in no folder it names".to_string()
+            } else {
+                format!("in {}", folders.join(", "))
+            }
+        ))
+    })?;
+    let same = |a: &Path, b: &Path| {
+        a == b || std::fs::canonicalize(a).ok() == std::fs::canonicalize(b).ok()
+    };
+    match &settings.lab {
+        Some(own) if !same(own, lab) => Err(EngineError::Refused(format!(
+            "this rehearsal runs on the tokens of its own lab {}, but the configuration {} names those of the lab {}",
+            own.display(),
+            placement.config.display(),
+            lab.display()
+        ))),
+        _ => Ok(lab.to_path_buf()),
+    }
+}
+
+/// Checks that a rehearsal's tokens are its lab's, and states how it meets
+/// each production rule a lab cannot meet as the room will. `headless`: the
+/// operator is an answers file.
+pub(crate) fn check(
+    script: &LoadedScript,
+    settings: &Settings,
+    network: &Network,
+    headless: bool,
+) -> Result<Rehearsal, EngineError> {
+    let lab = lab_of(settings)?;
+    let s = &script.script;
+    let kind = ModuleKind::of(&settings.module).name();
+    let mut rules = vec![RuleShown {
+        rule: "the CA's HSM",
+        cps: "6.2.1",
+        shown: Shown::StandIn,
+        rehearsal: format!(
+            "{kind} tokens in the lab {}, through {}",
+            lab.display(),
+            settings.module.display()
+        ),
+        production: format!(
+            "the CA's HSM through its own PKCS#11 module, with {}; probe it beforehand with `keyceremony module check --module PATH`",
+            if s.hsm.initialize {
+                format!("a free token to initialise as '{}'", s.hsm.token_label)
+            } else {
+                format!("the token '{}'", s.hsm.token_label)
+            }
+        ),
+    }];
+    let witness = s
+        .participant(&s.log.witness)
+        .map_or(s.log.witness.as_str(), |p| p.name.as_str());
+    rules.push(RuleShown {
+        rule: "the witness's own token",
+        cps: "6.1.1",
+        shown: Shown::StandIn,
+        rehearsal: format!(
+            "the lab's stand-in token '{}' with the P-384 key '{}'{}; its PIN {}",
+            s.log.witness_token,
+            s.log.witness_key,
+            s.log.witness_module.as_ref().map_or(String::new(), |m| format!(
+                ", on the lab's module instead of the script's witness_module {}",
+                m.display()
+            )),
+            if headless {
+                "read from the lab's witness.pin file"
+            } else {
+                "typed at the keyboard from the lab's witness.pin file"
+            }
+        ),
+        production: format!(
+            "{witness} brings their own token '{}' holding their P-384 key '{}'{}, connects it before the ceremony starts and types its PIN; the auditor checks the seal with {witness}'s own public key (`keyceremony verify-log LOG --witness-key PEM`)",
+            s.log.witness_token,
+            s.log.witness_key,
+            s.log
+                .witness_module
+                .as_ref()
+                .map_or(String::new(), |m| format!(" on the module {}", m.display()))
+        ),
+    });
+    let activates = s.steps().any(|(_, step)| {
+        matches!(
+            step.action,
+            Action::InitToken | Action::Login | Action::SelfSign { .. } | Action::SealLog
+        )
+    });
+    if activates {
+        rules.push(if headless {
+            RuleShown {
+                rule: "shares at the keyboard",
+                cps: "6.2.2, 6.4.2",
+                shown: Shown::NotRehearsed,
+                rehearsal: "an answers file answered for the room: the shares were written to the rehearsal's share files and read back from them".to_string(),
+                production: "each custodian copies their share by hand from a cleared screen, types it back, and types it at every activation, unseen; rehearse through the operator TUI (without --answers) to exercise it".to_string(),
+            }
+        } else {
+            RuleShown {
+                rule: "shares at the keyboard",
+                cps: "6.2.2, 6.4.2",
+                shown: Shown::Exercised,
+                rehearsal: "each share was shown on a cleared screen, copied, typed back and typed at every activation, and never written to a file".to_string(),
+                production: "the same, with every custodian at the keyboard in turn".to_string(),
+            }
+        });
+    }
+    let backup = settings.backup.as_deref().unwrap_or(&s.log.backup);
+    let other_disk = outputs::check_backup(backup, &settings.out_dir, true).is_ok();
+    let media = if s.log.backup.is_dir() {
+        ""
+    } else {
+        " (not mounted on this machine now)"
+    };
+    rules.push(RuleShown {
+        rule: "backup media on another disk",
+        cps: "5.4.5",
+        shown: if other_disk {
+            Shown::Exercised
+        } else {
+            Shown::NotRehearsed
+        },
+        rehearsal: if other_disk {
+            format!(
+                "the sealed log's copy went to {}, on another disk than the output folder",
+                backup.display()
+            )
+        } else {
+            format!(
+                "the sealed log's copy went to the lab's stand-in {}, on the same disk as the output folder, which only a rehearsal accepts",
+                backup.display()
+            )
+        },
+        production: format!(
+            "the removable media mounted at {}{media} or at the folder --backup names, on another disk than --out, before the ceremony starts",
+            s.log.backup.display()
+        ),
+    });
+    rules.push(if network.interfaces.is_empty() {
+        RuleShown {
+            rule: "no network",
+            cps: "6.7",
+            shown: Shown::Exercised,
+            rehearsal: "no network interface was up".to_string(),
+            production: "the same on the ceremony terminal".to_string(),
+        }
+    } else {
+        RuleShown {
+            rule: "no network",
+            cps: "6.7",
+            shown: Shown::NotRehearsed,
+            rehearsal: format!(
+                "network interfaces {} were up; the rehearsal only warned",
+                network.interfaces.join(", ")
+            ),
+            production: "no interface up on the ceremony terminal; a production ceremony does not start until the witness records why each one is up".to_string(),
+        }
+    });
+    rules.push(RuleShown {
+        rule: "the site's inventory",
+        cps: "6.3.2",
+        shown: Shown::StandIn,
+        rehearsal: format!(
+            "subjects and keys were checked against, and recorded in, {}",
+            settings.inventory.display()
+        ),
+        production: "the site's inventory of everything certified: check the script against it beforehand with `keyceremony script check SCRIPT --inventory FILE`; a rehearsal never records into it".to_string(),
+    });
+    Ok(Rehearsal {
+        reason: reason(script, settings),
+        lab,
+        rules,
+    })
+}
