@@ -197,6 +197,16 @@ enum ScriptCommand {
         #[arg(long)]
         inventory: Option<PathBuf>,
     },
+    /// Print an answers file to fill in for a headless rehearsal of the
+    /// script: every question the room answers, in the order it is asked,
+    /// each under a comment naming its step and its person. Only the values
+    /// the room records are left to write (each in <angle brackets>; the
+    /// same placeholder is the same value); the rest is answered as the
+    /// script runs when everything goes to plan.
+    #[command(
+        after_help = "Example:\n  keyceremony script answers ceremony-scripts/root-p384.toml > root-p384.answers.toml"
+    )]
+    Answers { script: PathBuf },
     /// Print the paper script to initial during the ceremony: every step
     /// with its performer and witness, boxes for initials and times, lines
     /// for the values to copy, the exception sheet and the attestation.
@@ -308,6 +318,11 @@ fn run(cli: Cli) -> Result<()> {
             headless,
             module,
         } => rehearse(&out, module, !headless && keyceremony_tui::is_terminal()),
+        Command::Script(ScriptCommand::Answers { script }) => {
+            let loaded = LoadedScript::load(&script)?;
+            out::lines(&keyceremony_engine::answers::skeleton(&loaded));
+            Ok(())
+        }
         Command::VerifyLog {
             log,
             expect_head,

@@ -38,6 +38,8 @@
 //! wrote (see [`AnswersFile::with_rehearsal_shares`]).
 
 mod room;
+mod skeleton;
+pub use skeleton::skeleton;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -194,6 +196,7 @@ impl AnswersFile {
                 e.message()
             ))
         })?;
+        skeleton::refuse_placeholders(path, &text)?;
         Ok(AnswersFile {
             path: path.to_path_buf(),
             ceremony: file.ceremony,
