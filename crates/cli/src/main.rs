@@ -4,6 +4,7 @@ mod headless;
 mod lab;
 mod module_check;
 mod out;
+mod rehearse;
 mod report;
 mod secrets;
 mod shipped;
@@ -75,14 +76,29 @@ enum Command {
         #[arg(long)]
         inventory: Option<PathBuf>,
     },
-    /// Rehearse both shipped ceremonies in a throwaway lab on SoftHSM2 or
-    /// kryoptic, whose tokens stay inside OUT/lab.
-    #[command(after_help = "Example:\n  keyceremony rehearse --out rehearsal --headless")]
+    /// Rehearse in a throwaway lab on SoftHSM2 or kryoptic, whose tokens
+    /// stay inside OUT/lab: SCRIPT exactly as it is, production or not (a
+    /// dress rehearsal), or without SCRIPT both shipped ceremonies. The run
+    /// is a rehearsal whatever the script says: it says REHEARSAL
+    /// everywhere, runs on its own lab's tokens only, and its report ends
+    /// with what the real ceremony needs that it could not show.
+    #[command(
+        after_help = "Examples:\n  keyceremony rehearse --out rehearsal --headless\n  keyceremony script answers ca/root-2027.toml > root-2027.answers.toml\n  keyceremony rehearse ca/root-2027.toml --answers root-2027.answers.toml --out dress"
+    )]
     Rehearse {
-        /// Folder for the lab and both ceremonies' output; must be new or empty.
+        /// The script to rehearse, unchanged; without it, both shipped ceremonies.
+        script: Option<PathBuf>,
+        /// The room's answers for SCRIPT, for a headless rehearsal
+        /// (`keyceremony script answers SCRIPT` prints one to fill in);
+        /// without it, the operators answer in the TUI.
+        #[arg(long, requires = "script")]
+        answers: Option<PathBuf>,
+        /// Folder for the lab, the backup media's stand-in, the inventory
+        /// and each ceremony's output; must be new or empty.
         #[arg(long, default_value = "rehearsal")]
         out: PathBuf,
-        /// Run from the shipped rehearsal answers, without a terminal.
+        /// Without a terminal: the shipped ceremonies from their rehearsal
+        /// answers; SCRIPT from --answers.
         #[arg(long)]
         headless: bool,
         /// The lab's module: SoftHSM2 (the installed one by default) or
@@ -314,10 +330,29 @@ fn run(cli: Cli) -> Result<()> {
             run_ceremony(loaded, settings, &mut operator)
         }
         Command::Rehearse {
+            script: None,
             out,
             headless,
             module,
-        } => rehearse(&out, module, !headless && keyceremony_tui::is_terminal()),
+            ..
+        } => rehearse::shipped(
+            &out,
+            module_path(module)?,
+            !headless && keyceremony_tui::is_terminal(),
+        ),
+        Command::Rehearse {
+            script: Some(script),
+            answers,
+            out,
+            headless,
+            module,
+        } => rehearse::script(
+            &script,
+            answers.as_deref(),
+            &out,
+            module_path(module)?,
+            headless,
+        ),
         Command::Script(ScriptCommand::Answers { script }) => {
             let loaded = LoadedScript::load(&script)?;
             out::lines(&keyceremony_engine::answers::skeleton(&loaded));
@@ -426,70 +461,6 @@ fn run_ceremony(
 fn finish(outcome: &Outcome) -> Result<()> {
     headless::summary(outcome);
     report::report(&outcome.out_dir)?;
-    Ok(())
-}
-
-/// `tui`: the operators answer in the TUI (shares are shown on screen and
-/// typed back); otherwise the shipped rehearsal answers do.
-fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
-    let stop = signals::install()?;
-    keyceremony_engine::outputs::check_usable(out)?;
-    let module = module_path(module)?;
-    let made = lab::create(
-        &out.join("lab"),
-        &module,
-        shipped::CEREMONIES.len(),
-        lab::WITNESS_TOKEN,
-        lab::WITNESS_KEY,
-    )?;
-    // The lab's stand-in for the removable media of the log's backup copy.
-    let backup = out.join("backup");
-    std::fs::create_dir_all(&backup)
-        .with_context(|| format!("cannot make the backup folder {}", backup.display()))?;
-    say!(
-        "REHEARSAL: {} lab in {} ({}={} for this run only); witness key {}",
-        made.lab.kind().name(),
-        made.lab.dir().display(),
-        made.lab.config_var(),
-        made.lab.config().display(),
-        made.public_key.display()
-    );
-    let policy = shipped::policy()?;
-    for ceremony in shipped::CEREMONIES {
-        let script =
-            LoadedScript::parse(Path::new(ceremony.script_path), ceremony.script.to_string())?;
-        script.check()?;
-        let settings = Settings {
-            module: module.clone(),
-            out_dir: out.join(ceremony.name),
-            rehearsal: true,
-            lab: Some(made.lab.dir().to_path_buf()),
-            backup: Some(backup.clone()),
-            policy: policy.clone(),
-            inventory: out.join("inventory.jsonl"),
-            stop: stop.clone(),
-        };
-        if tui {
-            say!(
-                "REHEARSAL: the witness token's PIN is in {}",
-                made.pin_file.display()
-            );
-            let outcome = keyceremony_tui::run(script, settings)
-                .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;
-            finish(&outcome)?;
-            continue;
-        }
-        let answers = AnswersFile::parse(
-            Path::new(ceremony.answers_path),
-            ceremony.answers.to_string(),
-        )?
-        .with_rehearsal_shares(&settings.out_dir.join(files::REHEARSAL_SHARES))
-        .with_witness_pin(lab::read_pin(&made.pin_file)?);
-        let mut operator = headless::printing(answers);
-        run_ceremony(script, settings, &mut operator)
-            .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;
-    }
-    say!("REHEARSAL complete: outputs in {}", out.display());
     Ok(())
 }
 
