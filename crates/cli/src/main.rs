@@ -101,6 +101,11 @@ enum Command {
         /// answers; SCRIPT from --answers.
         #[arg(long)]
         headless: bool,
+        /// Folder that receives each sealed log's verified copy: mounted
+        /// removable media, to rehearse the copy to another disk; without
+        /// it, OUT/backup stands in for the media.
+        #[arg(long)]
+        backup: Option<PathBuf>,
         /// The lab's module: SoftHSM2 (the installed one by default) or
         /// kryoptic (libkryoptic_pkcs11.so).
         #[arg(long, env = "KEYCEREMONY_MODULE")]
@@ -292,15 +297,7 @@ fn run(cli: Cli) -> Result<()> {
             let loaded = LoadedScript::load(&script)?;
             let policy = policy_for(&loaded)?;
             let inventory = inventory.unwrap_or_else(|| default_inventory(&out));
-            // The log and the report name the media's folder: a path that
-            // depends on where the command was typed would not say which.
-            let backup = backup
-                .map(|path| {
-                    std::path::absolute(&path).with_context(|| {
-                        format!("cannot make --backup {} an absolute path", path.display())
-                    })
-                })
-                .transpose()?;
+            let backup = absolute(backup, "--backup")?;
             let settings = Settings {
                 module,
                 out_dir: out,
@@ -334,10 +331,12 @@ fn run(cli: Cli) -> Result<()> {
             out,
             headless,
             module,
+            backup,
             ..
         } => rehearse::shipped(
             &out,
             module_path(module)?,
+            absolute(backup, "--backup")?,
             !headless && keyceremony_tui::is_terminal(),
         ),
         Command::Rehearse {
@@ -346,11 +345,13 @@ fn run(cli: Cli) -> Result<()> {
             out,
             headless,
             module,
+            backup,
         } => rehearse::script(
             &script,
             answers.as_deref(),
             &out,
             module_path(module)?,
+            absolute(backup, "--backup")?,
             headless,
         ),
         Command::Script(ScriptCommand::Answers { script }) => {
@@ -462,6 +463,16 @@ fn finish(outcome: &Outcome) -> Result<()> {
     headless::summary(outcome);
     report::report(&outcome.out_dir)?;
     Ok(())
+}
+
+/// The log and the report name the media's folder: a path that depends on
+/// where the command was typed would not say which.
+fn absolute(path: Option<PathBuf>, option: &str) -> Result<Option<PathBuf>> {
+    path.map(|path| {
+        std::path::absolute(&path)
+            .with_context(|| format!("cannot make {option} {} an absolute path", path.display()))
+    })
+    .transpose()
 }
 
 /// The policy a script names, from `policy/<name>.toml` beside its folder.

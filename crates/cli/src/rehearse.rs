@@ -27,10 +27,12 @@ struct Room {
 
 impl Room {
     /// Makes the lab in OUT/lab, with the stand-in for the witness's token
-    /// and room for `ceremonies` more, and OUT/backup.
+    /// and room for `ceremonies` more, and OUT/backup unless `backup` names
+    /// the media.
     fn make(
         out: &Path,
         module: PathBuf,
+        backup: Option<PathBuf>,
         ceremonies: usize,
         witness_token: &str,
         witness_key: &str,
@@ -44,10 +46,18 @@ impl Room {
             witness_token,
             witness_key,
         )?;
-        // The lab's stand-in for the removable media of the log's backup copy.
-        let backup = out.join("backup");
-        std::fs::create_dir_all(&backup)
-            .with_context(|| format!("cannot make the backup folder {}", backup.display()))?;
+        let backup = match backup {
+            Some(media) => media,
+            None => {
+                // The lab's stand-in for the removable media of the log's
+                // backup copy.
+                let backup = out.join("backup");
+                std::fs::create_dir_all(&backup).with_context(|| {
+                    format!("cannot make the backup folder {}", backup.display())
+                })?;
+                backup
+            }
+        };
         say!(
             "REHEARSAL: {} lab in {} ({}={} for this run only); witness key {}",
             made.lab.kind().name(),
@@ -104,10 +114,11 @@ impl Room {
 /// Both shipped ceremonies in one lab. `tui`: the operators answer in the
 /// TUI (shares are shown on screen and typed back); otherwise the shipped
 /// rehearsal answers do.
-pub fn shipped(out: &Path, module: PathBuf, tui: bool) -> Result<()> {
+pub fn shipped(out: &Path, module: PathBuf, backup: Option<PathBuf>, tui: bool) -> Result<()> {
     let room = Room::make(
         out,
         module,
+        backup,
         shipped::CEREMONIES.len(),
         lab::WITNESS_TOKEN,
         lab::WITNESS_KEY,
@@ -137,6 +148,7 @@ pub fn script(
     answers: Option<&Path>,
     out: &Path,
     module: PathBuf,
+    backup: Option<PathBuf>,
     headless: bool,
 ) -> Result<()> {
     let loaded = LoadedScript::load(path)?;
@@ -170,7 +182,14 @@ pub fn script(
         },
         loaded.sha256_hex()
     );
-    let room = Room::make(out, module, 1, &s.log.witness_token, &s.log.witness_key)?;
+    let room = Room::make(
+        out,
+        module,
+        backup,
+        1,
+        &s.log.witness_token,
+        &s.log.witness_key,
+    )?;
     let out_dir = out.join(&s.ceremony.id);
     room.rehearse(loaded, policy, out_dir.clone(), answers)?;
     say!(
