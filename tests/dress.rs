@@ -230,9 +230,9 @@ fn each_production_script_is_rehearsed_unchanged_and_its_real_run_refuses_the_la
 }
 
 #[test]
-fn a_rehearsal_refuses_tokens_outside_a_lab() {
-    // The shipped rehearsal, on tokens that are nobody's lab: they could be
-    // anyone's real tokens.
+fn a_rehearsal_refuses_soft_tokens_outside_a_lab_but_runs_on_a_real_hsms_spare_token() {
+    // The shipped rehearsal, on soft tokens that are nobody's lab: they
+    // could be anyone's real tokens.
     let lab = Lab::new();
     let conf = lab.tokens_outside_any_lab();
     let (script, answers) = common::shipped("root-p384");
@@ -248,7 +248,7 @@ fn a_rehearsal_refuses_tokens_outside_a_lab() {
     let stderr = text(&run.stderr);
     assert!(!run.status.success());
     assert!(
-        stderr.contains("a rehearsal runs on a lab's tokens only")
+        stderr.contains("a rehearsal on a soft token runs on a lab's tokens only")
             && stderr.contains("outside any lab"),
         "{stderr}"
     );
@@ -257,6 +257,33 @@ fn a_rehearsal_refuses_tokens_outside_a_lab() {
         std::fs::read_dir(lab.path("ca-tokens")).unwrap().count(),
         0,
         "a token was made"
+    );
+
+    // A module no lab knows is a real HSM's, whose spare token a rehearsal
+    // script may run on (docs/supported-modules.md): SoftHSM2 under a
+    // vendor's file name stands in for it. The run says what the tool
+    // cannot tell.
+    let vendor = lab.path("libvendor-hsm.so");
+    std::fs::copy(module(), &vendor).unwrap();
+    let out = lab.path("spare-token");
+    let run = lab
+        .cmd()
+        .args(lab.run_args_with_module(&script, &answers, &out, &vendor))
+        .arg("--inventory")
+        .arg(lab.inventory())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let start = &log_entries(&out)[0]["data"];
+    assert_eq!(start["rehearsal_lab"], serde_json::Value::Null, "{start}");
+    let hsm = &start["rehearsal_rules"][0];
+    assert_eq!(hsm["rule"], "the CA's HSM");
+    assert!(
+        hsm["rehearsal"]
+            .as_str()
+            .unwrap()
+            .contains("which no lab knows: a spare one"),
+        "{hsm}"
     );
 }
 

@@ -357,7 +357,7 @@ impl Ceremony {
                 proof::check_restart(&script, &module, operator, interrupted)?
             }
         }
-        actions::check_witness_token(&module, &script.script, settings.rehearsal)?;
+        actions::check_witness_token(&module, &script.script, rehearsal.as_ref())?;
         Ok(Ceremony {
             script,
             settings,

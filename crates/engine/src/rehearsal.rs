@@ -1,15 +1,21 @@
 //! Whether a run is a rehearsal is a property of the run, not of the
 //! script: `keyceremony rehearse` rehearses a production script unchanged.
 //! What follows from it is checked here: a production run refuses a lab's
-//! tokens, a rehearsal runs on a lab's tokens only (its own lab's, when
-//! `keyceremony rehearse` made one), and a rehearsal records, for its
-//! report, how it met each production rule that a lab cannot meet as the
-//! room will: with the lab's stand-in, as the real ceremony would, or not
-//! at all. None is passed over in silence.
+//! tokens; a rehearsal on a soft token (SoftHSM2, kryoptic) runs on a lab's
+//! tokens only, and on its own lab's when `keyceremony rehearse` made one;
+//! and a rehearsal records, for its report, how it met each production rule
+//! that a lab cannot meet as the room will: with the lab's stand-in, as the
+//! real ceremony would, or not at all. None is passed over in silence.
+//!
+//! A rehearsal of a rehearsal script on a module no lab knows (a real HSM,
+//! on a spare token of the model the ceremony will use, as
+//! docs/supported-modules.md advises) is the one rehearsal without a lab:
+//! the tool cannot tell a spare token of an HSM from the CA's, so it says
+//! so among the rules.
 
 use std::path::{Path, PathBuf};
 
-use keyceremony_hsm::lab::{MARKER_FILE, ModuleKind, TokenPlacement, token_placement};
+use keyceremony_hsm::lab::{MARKER_FILE, ModuleKind, token_placement};
 use keyceremony_script::{Action, LoadedScript, LogSettings};
 use serde_json::{Value, json};
 
@@ -54,7 +60,8 @@ pub struct RuleShown {
 #[derive(Debug, Clone)]
 pub struct Rehearsal {
     pub reason: String,
-    pub lab: PathBuf,
+    /// None on a module no lab knows (a real HSM's spare token).
+    pub lab: Option<PathBuf>,
     pub rules: Vec<RuleShown>,
 }
 
@@ -66,7 +73,7 @@ impl Rehearsal {
         data["rehearsal"] = json!(true);
         data["rehearsal_reason"] = json!(self.reason);
         if first {
-            data["rehearsal_lab"] = json!(self.lab.display().to_string());
+            data["rehearsal_lab"] = json!(self.lab.as_ref().map(|l| l.display().to_string()));
             data["rehearsal_rules"] = self
                 .rules
                 .iter()
@@ -85,10 +92,14 @@ impl Rehearsal {
 }
 
 /// The module of the witness's token, when it is not the ceremony's: in a
-/// rehearsal it is always the lab's, whose stand-in token replaces the
-/// witness's own device, whatever `log.witness_module` names.
-pub(crate) fn witness_module(log: &LogSettings, rehearsal: bool) -> Option<&Path> {
-    log.witness_module.as_deref().filter(|_| !rehearsal)
+/// lab it is always the lab's, whose stand-in token replaces the witness's
+/// own device, whatever `log.witness_module` names.
+pub(crate) fn witness_module<'a>(
+    log: &'a LogSettings,
+    rehearsal: Option<&Rehearsal>,
+) -> Option<&'a Path> {
+    let in_lab = rehearsal.is_some_and(|r| r.lab.is_some());
+    log.witness_module.as_deref().filter(|_| !in_lab)
 }
 
 /// Refuses a production run on a lab's tokens, before anyone is asked
@@ -122,17 +133,21 @@ fn reason(script: &LoadedScript, settings: &Settings) -> String {
     }
 }
 
-/// The lab every token of the module is in, or why the rehearsal refuses
-/// to run: a module no lab knows, tokens outside any lab, another lab than
-/// the one made for this run.
-fn lab_of(settings: &Settings) -> Result<PathBuf, EngineError> {
+/// The lab every token of the module is in (None for a module no lab
+/// knows), or why the rehearsal refuses to run: soft tokens outside any
+/// lab, another lab than the one made for this run.
+fn lab_of(settings: &Settings) -> Result<Option<PathBuf>, EngineError> {
     let module = &settings.module;
-    let placement: TokenPlacement = token_placement(module).ok_or_else(|| {
-        EngineError::Refused(format!(
-            "a rehearsal runs on a lab's tokens only, and {} is not a module a lab knows (SoftHSM2 or kryoptic): its tokens may be the CA's own. Rehearse with `keyceremony rehearse SCRIPT`, which makes a lab, or in a lab from `keyceremony lab create`",
-            module.display()
-        ))
-    })?;
+    let Some(placement) = token_placement(module) else {
+        return match &settings.lab {
+            Some(own) => Err(EngineError::Refused(format!(
+                "this rehearsal runs on the tokens of its own lab {}, and {} is not a module a lab knows (SoftHSM2 or kryoptic)",
+                own.display(),
+                module.display()
+            ))),
+            None => Ok(None),
+        };
+    };
     let lab = placement.only_lab().ok_or_else(|| {
         let folders: Vec<String> = placement
             .folders
@@ -141,7 +156,7 @@ fn lab_of(settings: &Settings) -> Result<PathBuf, EngineError> {
             .map(|f| f.path.display().to_string())
             .collect();
         EngineError::Refused(format!(
-            "a rehearsal runs on a lab's tokens only, and the configuration {} keeps {} tokens {}, outside any lab (no {MARKER_FILE} file beside them): they may be someone's real tokens. Rehearse with `keyceremony rehearse SCRIPT`, which makes a lab, or name a lab's configuration (`keyceremony lab create` prints it)",
+            "a rehearsal on a soft token runs on a lab's tokens only, and the configuration {} keeps {} tokens {}, outside any lab (no {MARKER_FILE} file beside them): they may be someone's real tokens. Rehearse with `keyceremony rehearse SCRIPT`, which makes a lab, or name a lab's configuration (`keyceremony lab create` prints it)",
             placement.config.display(),
             ModuleKind::of(module).name(),
             if folders.is_empty() {
@@ -161,7 +176,7 @@ fn lab_of(settings: &Settings) -> Result<PathBuf, EngineError> {
             placement.config.display(),
             lab.display()
         ))),
-        _ => Ok(lab.to_path_buf()),
+        _ => Ok(Some(lab.to_path_buf())),
     }
 }
 
@@ -181,11 +196,17 @@ pub(crate) fn check(
         rule: "the CA's HSM",
         cps: "6.2.1",
         shown: Shown::StandIn,
-        rehearsal: format!(
-            "{kind} tokens in the lab {}, through {}",
-            lab.display(),
-            settings.module.display()
-        ),
+        rehearsal: match &lab {
+            Some(lab) => format!(
+                "{kind} tokens in the lab {}, through {}",
+                lab.display(),
+                settings.module.display()
+            ),
+            None => format!(
+                "a token of {}, which no lab knows: a spare one, the operators say (the tool cannot tell a spare token from the CA's)",
+                settings.module.display()
+            ),
+        },
         production: format!(
             "the CA's HSM through its own PKCS#11 module, with {}; probe it beforehand with `keyceremony module check --module PATH`",
             if s.hsm.initialize {
@@ -198,24 +219,35 @@ pub(crate) fn check(
     let witness = s
         .participant(&s.log.witness)
         .map_or(s.log.witness.as_str(), |p| p.name.as_str());
+    let pin = if headless {
+        "read from the PIN file given to the run"
+    } else {
+        "typed at the keyboard"
+    };
     rules.push(RuleShown {
         rule: "the witness's own token",
         cps: "6.1.1",
         shown: Shown::StandIn,
-        rehearsal: format!(
-            "the lab's stand-in token '{}' with the P-384 key '{}'{}; its PIN {}",
-            s.log.witness_token,
-            s.log.witness_key,
-            s.log.witness_module.as_ref().map_or(String::new(), |m| format!(
-                ", on the lab's module instead of the script's witness_module {}",
-                m.display()
-            )),
-            if headless {
-                "read from the lab's witness.pin file"
-            } else {
-                "typed at the keyboard from the lab's witness.pin file"
-            }
-        ),
+        rehearsal: match &lab {
+            Some(_) => format!(
+                "the lab's stand-in token '{}' with the P-384 key '{}'{}; its PIN {pin}",
+                s.log.witness_token,
+                s.log.witness_key,
+                s.log.witness_module.as_ref().map_or(String::new(), |m| format!(
+                    ", on the lab's module instead of the script's witness_module {}",
+                    m.display()
+                )),
+            ),
+            None => format!(
+                "the token labelled '{}' on {}, a stand-in unless the witness brought their own; its PIN {pin}",
+                s.log.witness_token,
+                s.log
+                    .witness_module
+                    .as_ref()
+                    .unwrap_or(&settings.module)
+                    .display()
+            ),
+        },
         production: format!(
             "{witness} brings their own token '{}' holding their P-384 key '{}'{}, connects it before the ceremony starts and types its PIN; the auditor checks the seal with {witness}'s own public key (`keyceremony verify-log LOG --witness-key PEM`)",
             s.log.witness_token,

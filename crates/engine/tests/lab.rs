@@ -84,7 +84,7 @@ fn a_rehearsal_runs_on_its_own_lab_only_and_production_on_none() {
     )
     .unwrap();
     let rehearsal = ceremony.rehearsal().expect("a rehearsal");
-    assert_eq!(rehearsal.lab, ours.dir);
+    assert_eq!(rehearsal.lab.as_deref(), Some(ours.dir.as_path()));
     assert!(ceremony.settings().rehearsal);
     let witness = rehearsal
         .rules

@@ -30,11 +30,11 @@ pub(super) struct LogKey {
 
 /// The witness's own token signs the seal at the end (CPS 6.1.1): it must be
 /// connected before the ceremony starts, not found missing after the keys
-/// exist. A rehearsal's is the lab's stand-in.
+/// exist. A rehearsal's in a lab is the lab's stand-in.
 pub(crate) fn check_witness_token(
     module: &Module,
     script: &keyceremony_script::Script,
-    rehearsal: bool,
+    rehearsal: Option<&crate::Rehearsal>,
 ) -> Result<(), EngineError> {
     let log = &script.log;
     let witness_module = match crate::rehearsal::witness_module(log, rehearsal) {
@@ -170,7 +170,7 @@ impl Runner {
         let ceremony_uri = self.key_uri(&settings.signing_key, &log_key.id)?;
 
         let witness_module =
-            match crate::rehearsal::witness_module(&settings, self.settings.rehearsal) {
+            match crate::rehearsal::witness_module(&settings, self.rehearsal.as_ref()) {
                 Some(path) => Module::load(path)?,
                 None => self.module.clone(),
             };
