@@ -62,6 +62,9 @@ pub struct Rehearsal {
     pub reason: String,
     /// None on a module no lab knows (a real HSM's spare token).
     pub lab: Option<PathBuf>,
+    /// The script's `witness_module` is replaced by the lab's module, whose
+    /// stand-in token signs the seal: its tokens are not in the lab.
+    pub witness_stand_in: bool,
     pub rules: Vec<RuleShown>,
 }
 
@@ -91,33 +94,47 @@ impl Rehearsal {
     }
 }
 
-/// The module of the witness's token, when it is not the ceremony's: in a
-/// lab it is always the lab's, whose stand-in token replaces the witness's
-/// own device, whatever `log.witness_module` names.
+/// The module of the witness's token, when it is not the ceremony's: the
+/// script's `witness_module`, unless a rehearsal's lab stands in for it.
 pub(crate) fn witness_module<'a>(
     log: &'a LogSettings,
     rehearsal: Option<&Rehearsal>,
 ) -> Option<&'a Path> {
-    let in_lab = rehearsal.is_some_and(|r| r.lab.is_some());
-    log.witness_module.as_deref().filter(|_| !in_lab)
+    let stand_in = rehearsal.is_some_and(|r| r.witness_stand_in);
+    log.witness_module.as_deref().filter(|_| !stand_in)
 }
 
-/// Refuses a production run on a lab's tokens, before anyone is asked
-/// anything: they are throwaway, and a lab's witness token is a stand-in.
+/// The lab every token of `module` is in, if they all are one's.
+fn only_lab(module: &Path) -> Option<PathBuf> {
+    token_placement(module)?.only_lab().map(Path::to_path_buf)
+}
+
+fn same_folder(a: &Path, b: &Path) -> bool {
+    a == b || std::fs::canonicalize(a).ok() == std::fs::canonicalize(b).ok()
+}
+
+/// Refuses a production run on a lab's tokens, the ceremony's or the
+/// witness's, before anyone is asked anything: they are throwaway.
 pub(crate) fn refuse_lab(script: &LoadedScript, module: &Path) -> Result<(), EngineError> {
-    let Some(placement) = token_placement(module) else {
-        return Ok(());
-    };
-    match placement.any_lab() {
-        Some(lab) => Err(EngineError::Refused(format!(
-            "'{}' is a production ceremony, but the configuration {} keeps the module's tokens in the rehearsal lab {} (marked by its {MARKER_FILE} file): a lab's tokens and its witness token are throwaway stand-ins, and a production ceremony runs on the CA's own. Point the module at the ceremony's tokens (unset the variable that names the lab's configuration), or rehearse this script with `keyceremony rehearse {}`",
-            script.script.ceremony.id,
-            placement.config.display(),
-            lab.display(),
-            script.path.display()
-        ))),
-        None => Ok(()),
+    let witness = script.script.log.witness_module.as_deref();
+    for (whose, module) in [
+        ("the module's", Some(module)),
+        ("the witness's module's", witness),
+    ] {
+        let Some(placement) = module.and_then(token_placement) else {
+            continue;
+        };
+        if let Some(lab) = placement.any_lab() {
+            return Err(EngineError::Refused(format!(
+                "'{}' is a production ceremony, but the configuration {} keeps {whose} tokens in the rehearsal lab {} (marked by its {MARKER_FILE} file): a lab's tokens and its witness token are throwaway stand-ins, and a production ceremony runs on the CA's own. Point the module at the ceremony's tokens (unset the variable that names the lab's configuration), or rehearse this script with `keyceremony rehearse {}`",
+                script.script.ceremony.id,
+                placement.config.display(),
+                lab.display(),
+                script.path.display()
+            )));
+        }
     }
+    Ok(())
 }
 
 /// Why the run is a rehearsal.
@@ -166,11 +183,8 @@ fn lab_of(settings: &Settings) -> Result<Option<PathBuf>, EngineError> {
             }
         ))
     })?;
-    let same = |a: &Path, b: &Path| {
-        a == b || std::fs::canonicalize(a).ok() == std::fs::canonicalize(b).ok()
-    };
     match &settings.lab {
-        Some(own) if !same(own, lab) => Err(EngineError::Refused(format!(
+        Some(own) if !same_folder(own, lab) => Err(EngineError::Refused(format!(
             "this rehearsal runs on the tokens of its own lab {}, but the configuration {} names those of the lab {}",
             own.display(),
             placement.config.display(),
@@ -224,21 +238,38 @@ pub(crate) fn check(
     } else {
         "typed at the keyboard"
     };
+    // The witness's own module is used when its tokens are a lab's too
+    // (this rehearsal's own, for `keyceremony rehearse`); otherwise the
+    // lab's module stands in for the witness's device.
+    let witness_lab = s.log.witness_module.as_deref().and_then(only_lab);
+    let witness_stand_in = match (&lab, &s.log.witness_module, &witness_lab) {
+        (Some(lab), Some(_), Some(theirs)) => settings.lab.is_some() && !same_folder(lab, theirs),
+        (Some(_), Some(_), None) => true,
+        _ => false,
+    };
+    let stand_in = format!(
+        "the stand-in token '{}' with the P-384 key '{}'",
+        s.log.witness_token, s.log.witness_key
+    );
     rules.push(RuleShown {
         rule: "the witness's own token",
         cps: "6.1.1",
         shown: Shown::StandIn,
-        rehearsal: match &lab {
-            Some(_) => format!(
-                "the lab's stand-in token '{}' with the P-384 key '{}'{}; its PIN {pin}",
-                s.log.witness_token,
-                s.log.witness_key,
-                s.log.witness_module.as_ref().map_or(String::new(), |m| format!(
-                    ", on the lab's module instead of the script's witness_module {}",
+        rehearsal: match (&lab, &s.log.witness_module) {
+            (Some(lab), Some(module)) if witness_stand_in => format!(
+                "{stand_in} in the lab {}, on its module instead of the script's witness_module {}, whose tokens are not in the lab; its PIN {pin}",
+                lab.display(),
+                module.display()
+            ),
+            (Some(lab), module) => format!(
+                "{stand_in} in the lab {}{}; its PIN {pin}",
+                witness_lab.as_deref().unwrap_or(lab).display(),
+                module.as_ref().map_or(String::new(), |m| format!(
+                    ", on the script's witness_module {}",
                     m.display()
                 )),
             ),
-            None => format!(
+            (None, _) => format!(
                 "the token labelled '{}' on {}, a stand-in unless the witness brought their own; its PIN {pin}",
                 s.log.witness_token,
                 s.log
@@ -347,6 +378,7 @@ pub(crate) fn check(
     Ok(Rehearsal {
         reason: reason(script, settings),
         lab,
+        witness_stand_in,
         rules,
     })
 }

@@ -112,5 +112,32 @@ fn a_rehearsal_runs_on_its_own_lab_only_and_production_on_none() {
             && message.contains(&format!("rehearsal lab {}", ours.dir.display())),
         "{message}"
     );
+
+    // Nor may the witness's token be a lab's, on a module of its own: the
+    // ceremony's module here is one no lab knows, as a real HSM's.
+    let vendor = dir.path().join("libvendor-hsm.so");
+    std::fs::copy(&module, &vendor).unwrap();
+    let production = text
+        .replacen("mode = \"rehearsal\"", "mode = \"production\"", 1)
+        .replacen(
+            "witness_key = \"quinn-adeyemi-seal\"\n",
+            &format!(
+                "witness_key = \"quinn-adeyemi-seal\"\nwitness_module = {:?}\n",
+                module.display().to_string()
+            ),
+            1,
+        );
+    let on_vendor = Settings {
+        module: vendor,
+        ..settings(None)
+    };
+    let refused = Ceremony::prepare(script(production), on_vendor, &mut answers())
+        .err()
+        .expect("a production ceremony refuses a lab's witness token");
+    let message = refused.to_string();
+    assert!(
+        message.contains("the witness's module's tokens in the rehearsal lab"),
+        "{message}"
+    );
     assert!(!dir.path().join("out").exists(), "something was written");
 }
