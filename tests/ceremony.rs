@@ -534,9 +534,10 @@ fn no_secret_outside_the_share_files(dir: &Path, screen: &str) {
 }
 
 /// Runs `keyceremony ARGS` in a network namespace of its own (with its own
-/// /sys, so the tool sees the namespace's interfaces), after `setup`; None
-/// when the test is not root, which namespaces need.
-fn in_netns(lab: &Lab, setup: &str, args: &[std::ffi::OsString]) -> Option<Output> {
+/// /sys, so the tool sees the namespace's interfaces), after `setup`, on the
+/// tokens of the SoftHSM2 configuration `conf`; None when the test is not
+/// root, which namespaces need.
+fn in_netns(conf: &Path, setup: &str, args: &[std::ffi::OsString]) -> Option<Output> {
     if euid() != 0 {
         eprintln!("skipped: network namespaces need root (CI runs as root)");
         return None;
@@ -546,7 +547,7 @@ fn in_netns(lab: &Lab, setup: &str, args: &[std::ffi::OsString]) -> Option<Outpu
         Command::new("unshare")
             .args(["--net", "--mount", "--", "sh", "-c", &script, BIN])
             .args(args)
-            .env("SOFTHSM2_CONF", lab.conf())
+            .env("SOFTHSM2_CONF", conf)
             .env_remove("KEYCEREMONY_MODULE")
             .output()
             .unwrap(),
@@ -574,7 +575,8 @@ fn a_production_script_never_takes_shares_from_a_file() {
     );
     let (_, answers) = shipped("root-p384");
     let out = lab.path("out");
-    let Some(run) = in_netns(&lab, "true", &lab.run_args(&script, &answers, &out)) else {
+    let conf = lab.tokens_outside_any_lab();
+    let Some(run) = in_netns(&conf, "true", &lab.run_args(&script, &answers, &out)) else {
         return;
     };
     let stderr = text(&run.stderr);
@@ -585,6 +587,7 @@ fn a_production_script_never_takes_shares_from_a_file() {
     );
     assert!(!out.exists());
     assert_eq!(lab.ceremony_tokens(), 0);
+    assert_eq!(std::fs::read_dir(lab.path("ca-tokens")).unwrap().count(), 0);
 }
 
 #[test]
@@ -592,7 +595,7 @@ fn a_network_interface_up_warns_a_rehearsal_and_stops_a_production_ceremony() {
     let lab = Lab::new();
     let (script, answers) = shipped("root-p384");
     let out = lab.path("rehearsal");
-    let Some(run) = in_netns(&lab, TAP_UP, &lab.run_args(&script, &answers, &out)) else {
+    let Some(run) = in_netns(&lab.conf(), TAP_UP, &lab.run_args(&script, &answers, &out)) else {
         return;
     };
     assert!(run.status.success(), "{}", text(&run.stderr));
@@ -612,7 +615,12 @@ fn a_network_interface_up_warns_a_rehearsal_and_stops_a_production_ceremony() {
         &[("mode = \"rehearsal\"", "mode = \"production\"")],
     );
     let out = lab.path("production");
-    let run = in_netns(&lab, TAP_UP, &lab.run_args(&production, &answers, &out)).unwrap();
+    let run = in_netns(
+        &lab.tokens_outside_any_lab(),
+        TAP_UP,
+        &lab.run_args(&production, &answers, &out),
+    )
+    .unwrap();
     let stderr = text(&run.stderr);
     assert!(!run.status.success());
     assert!(

@@ -1054,3 +1054,89 @@ fn a_signal_on_the_start_screen_writes_nothing() {
     assert!(screen.contains("nothing was written"), "{screen}");
     assert!(!out.join("ceremony.log").exists(), "a log was written");
 }
+
+/// A dress rehearsal in the TUI: a CA's production copy of each shipped
+/// script (only its mode changed) rehearsed as it is, the room answering at
+/// the keyboard in the rehearsal's own lab; then the same file run for real
+/// on that lab is refused on screen before anyone is asked anything.
+#[test]
+fn a_production_script_is_rehearsed_unchanged_in_the_tui_and_its_real_run_refuses_the_lab() {
+    for name in ["root-p384", "root-rsa4096"] {
+        let dir = tempfile::tempdir().unwrap();
+        let script = common::production_copy(dir.path(), name);
+        let reviewed = std::fs::read(&script).unwrap();
+        let out = dir.path().join("dress");
+        let mut cmd = CommandBuilder::new(BIN);
+        cmd.arg("rehearse");
+        cmd.arg(&script);
+        cmd.args(["--out".as_ref(), out.as_os_str()]);
+        cmd.args(["--module".as_ref(), module().as_os_str()]);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("SOFTHSM2_CONF");
+        cmd.env_remove("KEYCEREMONY_MODULE");
+        cmd.cwd(dir.path());
+        let mut tty = Tty::spawn(cmd);
+        tty.wait_for(&["begin the ceremony", "REHEARSAL"]);
+        let witness_pin = std::fs::read_to_string(out.join("lab/witness.pin")).unwrap();
+        let groups = walk_through(&mut tty, witness_pin.trim()).groups;
+        let status = tty.wait_exit();
+        assert!(
+            status.success(),
+            "{name}: exit {status:?}:\n{}",
+            tty.contents()
+        );
+        tty.assert_no_share_text(&groups);
+
+        assert_eq!(std::fs::read(&script).unwrap(), reviewed, "{name}");
+        let folder = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.join("ceremony.log").exists())
+            .expect("the ceremony's folder");
+        let start: serde_json::Value = serde_json::from_str(
+            std::fs::read_to_string(folder.join("ceremony.log"))
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(start["data"]["rehearsal"], true);
+        assert_eq!(start["data"]["script_mode"], "production");
+        assert_eq!(
+            start["data"]["script_sha256"],
+            hex::encode(Sha256::digest(&reviewed))
+        );
+        let shares = start["data"]["rehearsal_rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule"] == "shares at the keyboard")
+            .unwrap();
+        assert_eq!(shares["shown"], "exercised", "{shares}");
+        assert!(!folder.join("rehearsal-shares").exists(), "{name}");
+
+        // For real, at the keyboard, on the rehearsal's lab: refused.
+        std::fs::create_dir(dir.path().join("media")).unwrap();
+        let mut cmd = CommandBuilder::new(BIN);
+        cmd.arg("run");
+        cmd.arg(&script);
+        cmd.args(["--module".as_ref(), module().as_os_str()]);
+        cmd.args(["--out".as_ref(), dir.path().join("for-real").as_os_str()]);
+        cmd.args(["--backup".as_ref(), dir.path().join("media").as_os_str()]);
+        cmd.env("SOFTHSM2_CONF", out.join("lab/softhsm2.conf"));
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("KEYCEREMONY_MODULE");
+        cmd.cwd(dir.path());
+        let mut tty = Tty::spawn(cmd);
+        let screen = tty.wait_for(&["THE CEREMONY STOPPED ON AN ERROR"]);
+        let words = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            words.contains("is a production ceremony") && words.contains("rehearsal lab"),
+            "{name}:\n{screen}"
+        );
+        tty.send(ENTER);
+        assert!(!tty.wait_exit().success(), "{name}");
+        assert!(!dir.path().join("for-real").exists(), "{name}");
+    }
+}

@@ -409,6 +409,25 @@ impl Lab {
             .unwrap()
     }
 
+    /// A SoftHSM2 configuration beside the lab whose token folder is no
+    /// lab's, standing in for the CA's own tokens: a production ceremony
+    /// refuses a lab's tokens before anything else, and a rehearsal refuses
+    /// these.
+    pub fn tokens_outside_any_lab(&self) -> PathBuf {
+        let tokens = self.path("ca-tokens");
+        std::fs::create_dir_all(&tokens).unwrap();
+        let conf = self.path("ca-softhsm2.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\n",
+                tokens.display()
+            ),
+        )
+        .unwrap();
+        conf
+    }
+
     /// Every object on the token, private ones included: OpenSC's view,
     /// not the tool's own.
     pub fn objects(&self, token: &str, pin: &str) -> String {
@@ -451,8 +470,14 @@ pub fn edited(lab: &Lab, name: &str, edits: &[(&str, &str)]) -> PathBuf {
     }
     let path = lab.path(&format!("{name}-edited.toml"));
     std::fs::write(&path, body).unwrap();
-    // The script names its policy, which lives beside it.
-    let policy = lab.path("policy/reference-cps.toml");
+    policy_beside(lab.dir());
+    path
+}
+
+/// The policy the shipped scripts name, copied into `dir/policy/`: a script
+/// finds its policy beside it.
+fn policy_beside(dir: &Path) {
+    let policy = dir.join("policy/reference-cps.toml");
     if !policy.exists() {
         std::fs::create_dir_all(policy.parent().unwrap()).unwrap();
         std::fs::copy(
@@ -461,7 +486,6 @@ pub fn edited(lab: &Lab, name: &str, edits: &[(&str, &str)]) -> PathBuf {
         )
         .unwrap();
     }
-    path
 }
 
 /// The private key's access flags and usage as OpenSC reads them back from
@@ -488,4 +512,73 @@ pub fn assert_private_key_attributes(listing: &str, token: &str) {
     for forbidden in ["decrypt", "unwrap", "derive"] {
         assert!(!usage.contains(forbidden), "{token}: {usage}");
     }
+}
+
+/// A CA's own copy of a shipped script, made as a reviewed production
+/// script is made from it: only `mode` changes. Written into `dir`, with
+/// the policy it names beside it.
+pub fn production_copy(dir: &Path, name: &str) -> PathBuf {
+    let (script, _) = shipped(name);
+    let body = std::fs::read_to_string(script).unwrap();
+    let rehearsal = "mode = \"rehearsal\"\n";
+    assert_eq!(body.matches(rehearsal).count(), 1, "{name}");
+    let path = dir.join(format!("{name}-production.toml"));
+    std::fs::write(&path, body.replace(rehearsal, "mode = \"production\"\n")).unwrap();
+    policy_beside(dir);
+    path
+}
+
+/// `keyceremony script answers SCRIPT`, with every placeholder replaced by
+/// what a lab's room records, mechanically and nothing else: the value the
+/// script expects where it names one, a kind of document, the lab's own
+/// clock, and a serial, a SHA-256 or a text of its own for each distinct
+/// placeholder (the same placeholder, the same value). Written to `path`.
+pub fn filled_answers(script: &Path, path: &Path) -> PathBuf {
+    let printed = Command::new(BIN)
+        .args(["script", "answers"])
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(printed.status.success(), "{}", text(&printed.stderr));
+    let skeleton = text(&printed.stdout);
+    let mut values: Vec<(String, String)> = Vec::new();
+    let mut filled = String::new();
+    let mut rest = skeleton.as_str();
+    while let Some(at) = rest.find("\"<") {
+        filled.push_str(&rest[..=at]);
+        let end = at + 1 + rest[at + 1..].find(">\"").expect("a placeholder ends") + 1;
+        let placeholder = &rest[at + 1..end];
+        let value = match values.iter().find(|(p, _)| p == placeholder) {
+            Some((_, value)) => value.clone(),
+            None => {
+                let inner = &placeholder[1..placeholder.len() - 1];
+                let value = match (
+                    inner.split_once("; the script expects "),
+                    inner.split_once(':'),
+                ) {
+                    (Some((_, expected)), _) => expected.to_string(),
+                    (None, Some(("document", _))) => "passport".to_string(),
+                    (None, Some(("time", _))) => "system".to_string(),
+                    (None, Some(("bag", _))) => format!("LAB-BAG-{}", values.len() + 1),
+                    (None, Some(("sha256", _))) => {
+                        use sha2::Digest;
+                        hex::encode(sha2::Sha256::digest(inner))
+                    }
+                    (None, Some(("text", _))) => "as read in the room".to_string(),
+                    _ => panic!("a placeholder of no known kind: {placeholder}"),
+                };
+                values.push((placeholder.to_string(), value.clone()));
+                value
+            }
+        };
+        filled.push_str(&value);
+        rest = &rest[end..];
+    }
+    filled.push_str(rest);
+    assert!(
+        !values.is_empty(),
+        "the skeleton has values to fill:\n{skeleton}"
+    );
+    std::fs::write(path, filled).unwrap();
+    path.to_path_buf()
 }

@@ -164,6 +164,18 @@ pub fn banner(ceremony: &Ceremony) {
         script.sha256_hex()
     );
     say!("output {}", ceremony.settings().out_dir.display());
+    if let Some(rehearsal) = ceremony.rehearsal() {
+        say!("REHEARSAL: {}", rehearsal.reason);
+        for rule in &rehearsal.rules {
+            say!(
+                "  {} (CPS {}), {}: {}",
+                rule.rule,
+                rule.cps,
+                rule.shown.as_str(),
+                rule.rehearsal
+            );
+        }
+    }
 }
 
 pub fn summary(outcome: &Outcome) {

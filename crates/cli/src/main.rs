@@ -4,6 +4,7 @@ mod headless;
 mod lab;
 mod module_check;
 mod out;
+mod rehearse;
 mod report;
 mod secrets;
 mod shipped;
@@ -76,16 +77,36 @@ enum Command {
         #[arg(long)]
         inventory: Option<PathBuf>,
     },
-    /// Rehearse both shipped ceremonies in a throwaway lab on SoftHSM2 or
-    /// kryoptic, whose tokens stay inside OUT/lab.
-    #[command(after_help = "Example:\n  keyceremony rehearse --out rehearsal --headless")]
+    /// Rehearse in a throwaway lab on SoftHSM2 or kryoptic, whose tokens
+    /// stay inside OUT/lab: SCRIPT exactly as it is, production or not (a
+    /// dress rehearsal), or without SCRIPT both shipped ceremonies. The run
+    /// is a rehearsal whatever the script says: it says REHEARSAL
+    /// everywhere, runs on its own lab's tokens only, and its report ends
+    /// with what the real ceremony needs that it could not show.
+    #[command(
+        after_help = "Examples:\n  keyceremony rehearse --out rehearsal --headless\n  keyceremony script answers ca/root-2027.toml > root-2027.answers.toml\n  keyceremony rehearse ca/root-2027.toml --answers root-2027.answers.toml --out dress"
+    )]
     Rehearse {
-        /// Folder for the lab and both ceremonies' output; must be new or empty.
+        /// The script to rehearse, unchanged; without it, both shipped ceremonies.
+        script: Option<PathBuf>,
+        /// The room's answers for SCRIPT, for a headless rehearsal
+        /// (`keyceremony script answers SCRIPT` prints one to fill in);
+        /// without it, the operators answer in the TUI.
+        #[arg(long, requires = "script")]
+        answers: Option<PathBuf>,
+        /// Folder for the lab, the backup media's stand-in, the inventory
+        /// and each ceremony's output; must be new or empty.
         #[arg(long, default_value = "rehearsal")]
         out: PathBuf,
-        /// Run from the shipped rehearsal answers, without a terminal.
+        /// Without a terminal: the shipped ceremonies from their rehearsal
+        /// answers; SCRIPT from --answers.
         #[arg(long)]
         headless: bool,
+        /// Folder that receives each sealed log's verified copy: mounted
+        /// removable media, to rehearse the copy to another disk; without
+        /// it, OUT/backup stands in for the media.
+        #[arg(long)]
+        backup: Option<PathBuf>,
         /// The lab's module: SoftHSM2 (the installed one by default) or
         /// kryoptic (libkryoptic_pkcs11.so).
         #[arg(long, env = "KEYCEREMONY_MODULE")]
@@ -198,6 +219,16 @@ enum ScriptCommand {
         #[arg(long)]
         inventory: Option<PathBuf>,
     },
+    /// Print an answers file to fill in for a headless rehearsal of the
+    /// script: every question the room answers, in the order it is asked,
+    /// each under a comment naming its step and its person. Only the values
+    /// the room records are left to write (each in <angle brackets>; the
+    /// same placeholder is the same value); the rest is answered as the
+    /// script runs when everything goes to plan.
+    #[command(
+        after_help = "Example:\n  keyceremony script answers ceremony-scripts/root-p384.toml > root-p384.answers.toml"
+    )]
+    Answers { script: PathBuf },
     /// Print the paper script to initial during the ceremony: every step
     /// with its performer and witness, boxes for initials and times, lines
     /// for the values to copy, the exception sheet and the attestation.
@@ -267,19 +298,12 @@ fn run(cli: Cli) -> Result<()> {
             let loaded = LoadedScript::load(&script)?;
             let policy = policy_for(&loaded)?;
             let inventory = inventory.unwrap_or_else(|| default_inventory(&out));
-            // The log and the report name the media's folder: a path that
-            // depends on where the command was typed would not say which.
-            let backup = backup
-                .map(|path| {
-                    std::path::absolute(&path).with_context(|| {
-                        format!("cannot make --backup {} an absolute path", path.display())
-                    })
-                })
-                .transpose()?;
+            let backup = absolute(backup, "--backup")?;
             let settings = Settings {
                 module,
                 out_dir: out,
                 rehearsal: false,
+                lab: None,
                 backup,
                 policy,
                 inventory,
@@ -304,10 +328,38 @@ fn run(cli: Cli) -> Result<()> {
             run_ceremony(loaded, settings, &mut operator)
         }
         Command::Rehearse {
+            script: None,
             out,
             headless,
             module,
-        } => rehearse(&out, module, !headless && keyceremony_tui::is_terminal()),
+            backup,
+            ..
+        } => rehearse::shipped(
+            &out,
+            module_path(module)?,
+            absolute(backup, "--backup")?,
+            !headless && keyceremony_tui::is_terminal(),
+        ),
+        Command::Rehearse {
+            script: Some(script),
+            answers,
+            out,
+            headless,
+            module,
+            backup,
+        } => rehearse::script(
+            &script,
+            answers.as_deref(),
+            &out,
+            module_path(module)?,
+            absolute(backup, "--backup")?,
+            headless,
+        ),
+        Command::Script(ScriptCommand::Answers { script }) => {
+            let loaded = LoadedScript::load(&script)?;
+            out::lines(&keyceremony_engine::answers::skeleton(&loaded));
+            Ok(())
+        }
         Command::VerifyLog {
             log,
             expect_head,
@@ -418,67 +470,14 @@ fn finish(outcome: &Outcome) -> Result<()> {
     Ok(())
 }
 
-/// `tui`: the operators answer in the TUI (shares are shown on screen and
-/// typed back); otherwise the shipped rehearsal answers do.
-fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
-    let stop = signals::install()?;
-    keyceremony_engine::outputs::check_usable(out)?;
-    let module = module_path(module)?;
-    let made = lab::create(
-        &out.join("lab"),
-        &module,
-        shipped::CEREMONIES.len(),
-        lab::WITNESS_TOKEN,
-        lab::WITNESS_KEY,
-    )?;
-    // The lab's stand-in for the removable media of the log's backup copy.
-    let backup = out.join("backup");
-    std::fs::create_dir_all(&backup)
-        .with_context(|| format!("cannot make the backup folder {}", backup.display()))?;
-    say!(
-        "REHEARSAL: {} lab in {} ({}={} for this run only); witness key {}",
-        made.lab.kind().name(),
-        made.lab.dir().display(),
-        made.lab.config_var(),
-        made.lab.config().display(),
-        made.public_key.display()
-    );
-    let policy = shipped::policy()?;
-    for ceremony in shipped::CEREMONIES {
-        let script =
-            LoadedScript::parse(Path::new(ceremony.script_path), ceremony.script.to_string())?;
-        script.check()?;
-        let settings = Settings {
-            module: module.clone(),
-            out_dir: out.join(ceremony.name),
-            rehearsal: true,
-            backup: Some(backup.clone()),
-            policy: policy.clone(),
-            inventory: out.join("inventory.jsonl"),
-            stop: stop.clone(),
-        };
-        if tui {
-            say!(
-                "REHEARSAL: the witness token's PIN is in {}",
-                made.pin_file.display()
-            );
-            let outcome = keyceremony_tui::run(script, settings)
-                .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;
-            finish(&outcome)?;
-            continue;
-        }
-        let answers = AnswersFile::parse(
-            Path::new(ceremony.answers_path),
-            ceremony.answers.to_string(),
-        )?
-        .with_rehearsal_shares(&settings.out_dir.join(files::REHEARSAL_SHARES))
-        .with_witness_pin(lab::read_pin(&made.pin_file)?);
-        let mut operator = headless::printing(answers);
-        run_ceremony(script, settings, &mut operator)
-            .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;
-    }
-    say!("REHEARSAL complete: outputs in {}", out.display());
-    Ok(())
+/// The log and the report name the media's folder: a path that depends on
+/// where the command was typed would not say which.
+fn absolute(path: Option<PathBuf>, option: &str) -> Result<Option<PathBuf>> {
+    path.map(|path| {
+        std::path::absolute(&path)
+            .with_context(|| format!("cannot make {option} {} an absolute path", path.display()))
+    })
+    .transpose()
 }
 
 /// The policy a script names, from `policy/<name>.toml` beside its folder.

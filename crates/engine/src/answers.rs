@@ -38,6 +38,8 @@
 //! wrote (see [`AnswersFile::with_rehearsal_shares`]).
 
 mod room;
+mod skeleton;
+pub use skeleton::skeleton;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -204,6 +206,7 @@ impl AnswersFile {
                 e.message()
             ))
         })?;
+        skeleton::refuse_placeholders(path, &text)?;
         Ok(AnswersFile {
             path: path.to_path_buf(),
             ceremony: file.ceremony,

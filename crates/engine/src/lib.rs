@@ -15,6 +15,7 @@ pub mod operator;
 pub mod outputs;
 pub mod proof;
 pub mod questions;
+pub mod rehearsal;
 pub mod resume;
 pub mod room;
 mod run;
@@ -34,6 +35,7 @@ pub use operator::{
     Verdict,
 };
 pub use questions::{Attendance, Change, ClockReading, Decision, Missing, PresenceChange, Raised};
+pub use rehearsal::Rehearsal;
 pub use resume::Interrupted;
 pub use run::Outcome;
 
@@ -80,6 +82,10 @@ pub struct Settings {
     /// True when run by `keyceremony rehearse` or when the script says so;
     /// recorded in the log and shown everywhere.
     pub rehearsal: bool,
+    /// The lab `keyceremony rehearse` made for this run: the run is a
+    /// rehearsal whatever the script's mode, and every token must be this
+    /// lab's.
+    pub lab: Option<PathBuf>,
     /// Where the sealed log's copy goes, instead of the script's `log.backup`.
     pub backup: Option<PathBuf>,
     /// The CPS rules the script names (`[ceremony] policy`).
@@ -221,6 +227,7 @@ pub struct Ceremony {
     inventory: InventoryLock,
     /// The binary and the module, being hashed meanwhile.
     digests: environment::Digests,
+    rehearsal: Option<Rehearsal>,
 }
 
 /// How the run begins: a new ceremony, or one whose log stopped before its
@@ -250,11 +257,15 @@ impl Ceremony {
         // restart compares them with the first run's: they are hashed while
         // the rest is checked.
         let mut digests = environment::Digests::start(&settings.module);
-        let rehearsal = settings.rehearsal || script.script.is_rehearsal();
+        let rehearsal =
+            settings.rehearsal || settings.lab.is_some() || script.script.is_rehearsal();
         let settings = Settings {
             rehearsal,
             ..settings
         };
+        if !rehearsal {
+            rehearsal::refuse_lab(&script, &settings.module)?;
+        }
         let interfaces = environment::interfaces_up();
         let mut network = Network {
             interfaces,
@@ -336,6 +347,15 @@ impl Ceremony {
             Start::Fresh
         };
         let module = Module::load(&settings.module)?;
+        let rehearsal = match rehearsal {
+            true => Some(rehearsal::check(
+                &script,
+                &settings,
+                &network,
+                operator.headless(),
+            )?),
+            false => None,
+        };
         let mut start = start;
         match &mut start {
             Start::Fresh => actions::check_token(&module, &script.script)?,
@@ -343,7 +363,7 @@ impl Ceremony {
                 proof::check_restart(&script, &module, operator, interrupted, &mut digests)?
             }
         }
-        actions::check_witness_token(&module, &script.script)?;
+        actions::check_witness_token(&module, &script.script, rehearsal.as_ref())?;
         Ok(Ceremony {
             script,
             settings,
@@ -352,7 +372,14 @@ impl Ceremony {
             start,
             inventory,
             digests,
+            rehearsal,
         })
+    }
+
+    /// Why the run is a rehearsal, its lab, and how it meets the production
+    /// rules a lab cannot meet as the room will; None for a production run.
+    pub fn rehearsal(&self) -> Option<&Rehearsal> {
+        self.rehearsal.as_ref()
     }
 
     pub fn script(&self) -> &LoadedScript {
@@ -394,10 +421,16 @@ impl Ceremony {
             start,
             inventory,
             digests,
+            rehearsal,
         } = self;
+        let attested = run::Attested {
+            network,
+            digests,
+            rehearsal,
+        };
         let (interrupted, abort) = match start {
             Start::Fresh => {
-                return run::Runner::start(script, settings, module, inventory, &network, digests)?
+                return run::Runner::start(script, settings, module, inventory, attested)?
                     .run(operator, None);
             }
             Start::Resume(interrupted) => (interrupted, None),
@@ -406,15 +439,8 @@ impl Ceremony {
                 reason,
             } => (interrupted, Some(reason)),
         };
-        let runner = run::Runner::reopen(
-            script,
-            settings,
-            module,
-            inventory,
-            &network,
-            digests,
-            &interrupted,
-        )?;
+        let runner =
+            run::Runner::reopen(script, settings, module, inventory, attested, &interrupted)?;
         match abort {
             None => runner.run(operator, Some(&interrupted)),
             Some(reason) => runner.abort(operator, &interrupted, &reason),

@@ -20,7 +20,7 @@ use crate::operator::{InputError, Notice, Operator, Verdict};
 use crate::outputs::{OutDir, Written};
 use crate::resume::Interrupted;
 use crate::room::{Limits, Room};
-use crate::{EngineError, Settings, files};
+use crate::{EngineError, Rehearsal, Settings, files};
 
 /// What a finished ceremony produced.
 #[derive(Debug, Clone)]
@@ -85,6 +85,9 @@ pub(crate) struct Runner {
     _inventory: InventoryLock,
     /// What the log records of shares and failures, across every run.
     pub(crate) room: Room,
+    /// A rehearsal's reason, lab and stand-ins, recorded at its start and
+    /// with every run's environment.
+    pub(crate) rehearsal: Option<Rehearsal>,
 }
 
 /// What the first login of a run that reopened a log checks.
@@ -102,6 +105,15 @@ pub(crate) fn hex_upper(bytes: &[u8]) -> String {
     hex::encode_upper(bytes)
 }
 
+/// What a run's first entries attest besides the script: the network
+/// interfaces, the binary's and the module's hashes, and whether and why the
+/// run is a rehearsal.
+pub(crate) struct Attested {
+    pub(crate) network: crate::Network,
+    pub(crate) digests: crate::environment::Digests,
+    pub(crate) rehearsal: Option<Rehearsal>,
+}
+
 impl Runner {
     /// Creates the output folder and the log, and records the start.
     pub(crate) fn start(
@@ -109,13 +121,18 @@ impl Runner {
         settings: Settings,
         module: Module,
         inventory: InventoryLock,
-        network: &crate::Network,
-        mut digests: crate::environment::Digests,
+        attested: Attested,
     ) -> Result<Runner, EngineError> {
+        let Attested {
+            network,
+            mut digests,
+            rehearsal,
+        } = attested;
         let out = OutDir::create(&settings.out_dir)?;
         let log = LogWriter::create(&out.path(files::LOG))?;
         let mut runner = Runner::new(script, settings, module, out, log, inventory);
-        runner.record_start(network, &mut digests)?;
+        runner.rehearsal = rehearsal;
+        runner.record_start(&network, &mut digests)?;
         Ok(runner)
     }
 
@@ -150,6 +167,7 @@ impl Runner {
             log_key_check: None,
             _inventory: inventory,
             room,
+            rehearsal: None,
         }
     }
 
@@ -202,16 +220,20 @@ impl Runner {
         digests: &mut crate::environment::Digests,
     ) -> Result<(), EngineError> {
         let s = &self.script.script;
-        let data = json!({
+        let mut data = json!({
             "ceremony_id": s.ceremony.id,
             "ceremony_name": s.ceremony.name,
             "script_path": self.script.path.display().to_string(),
             "script_sha256": self.script.sha256_hex(),
             "rehearsal": self.settings.rehearsal,
+            "script_mode": if s.is_rehearsal() { "rehearsal" } else { "production" },
             "tool_version": env!("CARGO_PKG_VERSION"),
             "module_path": self.module.path().display().to_string(),
             "token_label": s.hsm.token_label,
         });
+        if let Some(rehearsal) = &self.rehearsal {
+            rehearsal.record_in(&mut data, true);
+        }
         let banner = if self.settings.rehearsal {
             "REHEARSAL: "
         } else {
@@ -236,6 +258,9 @@ impl Runner {
         let mut environment =
             crate::environment::attestation(self.module.path(), &network.interfaces, digests);
         environment["script_sha256"] = json!(self.script.sha256_hex());
+        if let Some(rehearsal) = &self.rehearsal {
+            rehearsal.record_in(&mut environment, false);
+        }
         environment["module_manufacturer"] = json!(info.manufacturer);
         environment["module_description"] = json!(info.library_description);
         environment["module_version"] = json!(info.library_version);

@@ -44,6 +44,7 @@ fn a_signal_before_the_first_step_writes_nothing() {
         module: module_path,
         out_dir: out.clone(),
         rehearsal: true,
+        lab: None,
         backup: Some(dir.path().join("backup")),
         policy,
         inventory: dir.path().join("inventory.jsonl"),

@@ -22,7 +22,7 @@ use crate::context::Ctx;
 use crate::doc::{Block, Document, strong, text};
 use crate::sections::{
     activation, ceremony, certificates, commands, custody, environment, exceptions, keys, log,
-    output_files, participants, recorded, room, summary, timeline, token,
+    output_files, participants, recorded, rehearsal, room, summary, timeline, token,
 };
 use crate::{Known, ReportError};
 
@@ -52,6 +52,8 @@ pub(crate) fn build(dir: &Path, known: &Known) -> Result<Built, ReportError> {
     sections.extend(log::section(&ctx, &mut findings));
     sections.extend(output_files::section(&ctx, &mut findings));
     sections.extend(commands::section(&ctx));
+    // A rehearsal's report ends with what the real ceremony needs.
+    sections.extend(rehearsal::section(&ctx, &mut findings));
 
     let document = assemble(&ctx, &findings, sections);
     Ok(Built {

@@ -15,6 +15,7 @@ pub(crate) mod log;
 pub(crate) mod output_files;
 pub(crate) mod participants;
 pub(crate) mod recorded;
+pub(crate) mod rehearsal;
 pub(crate) mod room;
 pub(crate) mod summary;
 pub(crate) mod timeline;

@@ -20,8 +20,10 @@ use crate::operator::{Notice, Operator};
 use crate::outputs::{self, OutDir};
 use crate::proof::KeyLeft;
 use crate::resume::{self, Interrupted};
-use crate::run::{LogKeyCheck, Outcome, Runner, SignedCertificate, acting_role, hex_upper};
-use crate::{EngineError, Network, Settings, files};
+use crate::run::{
+    Attested, LogKeyCheck, Outcome, Runner, SignedCertificate, acting_role, hex_upper,
+};
+use crate::{EngineError, Settings, files};
 
 impl Runner {
     /// Reopens the log of an interrupted ceremony for appending, and records
@@ -31,10 +33,14 @@ impl Runner {
         settings: Settings,
         module: keyceremony_hsm::Module,
         inventory: InventoryLock,
-        network: &Network,
-        mut digests: crate::environment::Digests,
+        attested: Attested,
         interrupted: &Interrupted,
     ) -> Result<Runner, EngineError> {
+        let Attested {
+            network,
+            mut digests,
+            rehearsal,
+        } = attested;
         let out = OutDir::open(&settings.out_dir)?;
         let (log, summary) = LogWriter::open_existing(&out.path(files::LOG))?;
         if summary.entries != interrupted.entries
@@ -52,6 +58,7 @@ impl Runner {
         runner.log_key_recorded = interrupted.log_key_recorded;
         runner.issued = interrupted.share_nonces.clone();
         runner.room = interrupted.room.clone();
+        runner.rehearsal = rehearsal;
         if !summary.discarded.is_empty() {
             runner.tool_record(
                 None,
@@ -66,7 +73,7 @@ impl Runner {
                 }),
             )?;
         }
-        runner.record_environment(network, &mut digests)?;
+        runner.record_environment(&network, &mut digests)?;
         if let Some((changes, remark)) = &interrupted.environment_exception {
             runner.environment_exception(changes, remark)?;
         }

@@ -31,13 +31,14 @@ pub(super) struct LogKey {
 
 /// The witness's own token signs the seal at the end (CPS 6.1.1): it must be
 /// connected before the ceremony starts, not found missing after the keys
-/// exist.
+/// exist. A rehearsal's in a lab is the lab's stand-in.
 pub(crate) fn check_witness_token(
     module: &Module,
     script: &keyceremony_script::Script,
+    rehearsal: Option<&crate::Rehearsal>,
 ) -> Result<(), EngineError> {
     let log = &script.log;
-    let witness_module = match &log.witness_module {
+    let witness_module = match crate::rehearsal::witness_module(log, rehearsal) {
         Some(path) => Module::load(path)?,
         None => module.clone(),
     };
@@ -169,10 +170,11 @@ impl Runner {
         let ceremony_spki = session.public_key_spki_der(&log_key)?;
         let ceremony_uri = self.key_uri(&settings.signing_key, &log_key.id)?;
 
-        let witness_module = match &settings.witness_module {
-            Some(path) => Module::load(path)?,
-            None => self.module.clone(),
-        };
+        let witness_module =
+            match crate::rehearsal::witness_module(&settings, self.rehearsal.as_ref()) {
+                Some(path) => Module::load(path)?,
+                None => self.module.clone(),
+            };
         let witness_token = witness_module.token_by_label(&settings.witness_token)?;
         let witness_session = witness_token.open_session()?;
         let pin = operator.witness_token_pin(&witness, &settings.witness_token)?;

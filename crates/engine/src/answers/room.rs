@@ -51,7 +51,7 @@ pub(super) struct DecisionAnswer {
 }
 
 /// Whether `action` activates the token: its custodians open their bags.
-fn activates(action: &Action) -> bool {
+pub(super) fn activates(action: &Action) -> bool {
     matches!(
         action,
         Action::Login | Action::SelfSign { .. } | Action::SealLog
@@ -60,8 +60,9 @@ fn activates(action: &Action) -> bool {
 
 /// What the tool may raise an exception about in `step`: the clock, a
 /// record field with an expected value or a bag to open, the bag of a
-/// custodian who activates the token.
-fn raisable(step: &Step, answers: &StepAnswers) -> Vec<String> {
+/// custodian who activates the token (of `custodians`, those who come
+/// forward).
+pub(super) fn raisable(step: &Step, custodians: &[String]) -> Vec<String> {
     let mut subjects = Vec::new();
     if step.action == Action::ClockCheck {
         subjects.push("clock".to_string());
@@ -72,13 +73,13 @@ fn raisable(step: &Step, answers: &StepAnswers) -> Vec<String> {
         }
     }
     if activates(&step.action) {
-        subjects.extend(answers.custodians.iter().map(|c| format!("bag-{c}")));
+        subjects.extend(custodians.iter().map(|c| format!("bag-{c}")));
     }
     subjects
 }
 
 /// The actions the performer gives the go for, and what the go is for.
-fn go_before(action: &Action) -> Option<&'static str> {
+pub(super) fn go_before(action: &Action) -> Option<&'static str> {
     match action {
         Action::InitToken => Some("the token's initialisation"),
         Action::GenerateKey { .. } => Some("the key generation"),
@@ -159,7 +160,7 @@ impl AnswersFile {
             ))),
             _ => Ok(()),
         }?;
-        let subjects = raisable(step, answers);
+        let subjects = raisable(step, &answers.custodians);
         for (subject, decision) in &answers.decisions {
             if !subjects.contains(subject) {
                 return Err(InputError::Invalid(format!(

@@ -130,6 +130,36 @@ fn toml_string(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// The folders the databases of a configuration's slots are in, for the
+/// `dbargs = "PATH"` lines a lab writes ([`toml_string`] read back); a line
+/// written otherwise names no folder a lab made.
+pub(super) fn configured_token_dirs(config: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for line in config.lines() {
+        let Some(quoted) = line
+            .strip_prefix("dbargs = \"")
+            .and_then(|rest| rest.strip_suffix('"'))
+        else {
+            continue;
+        };
+        let mut path = String::new();
+        let mut chars = quoted.chars();
+        while let Some(c) = chars.next() {
+            path.push(if c == '\\' {
+                chars.next().unwrap_or(c)
+            } else {
+                c
+            });
+        }
+        if let Some(dir) = Path::new(&path).parent()
+            && !dirs.iter().any(|d| d == dir)
+        {
+            dirs.push(dir.to_path_buf());
+        }
+    }
+    dirs
+}
+
 /// What to check when kryoptic's C_Initialize fails: it fails when it finds
 /// no configuration, or a slot's database cannot be opened.
 pub(super) fn initialize_advice() -> String {
@@ -169,6 +199,7 @@ mod tests {
             assert!(text.contains(&line), "{text}");
         }
         assert!(text.contains("\\\"quoted\\\""), "{text}");
+        assert_eq!(configured_token_dirs(&text), vec![lab.token_dir.clone()]);
 
         // Reopened with fewer tokens, the lab still configures every token
         // it holds.

@@ -6,9 +6,13 @@
 //! inside the lab, and names it in the environment variable the module
 //! reads, so rehearsing a ceremony can never create, change or destroy
 //! anyone's real tokens. A module whose tokens no configuration can place
-//! (a real HSM, or a soft token the lab does not know) gets no lab.
+//! (a real HSM, or a soft token the lab does not know) gets no lab. Every
+//! lab folder is marked as one ([`MARKER_FILE`]), so that a production
+//! ceremony can refuse a lab's tokens and a rehearsal anyone else's
+//! ([`token_placement`]).
 
 mod kryoptic;
+mod marker;
 mod softhsm;
 
 use std::collections::BTreeSet;
@@ -17,6 +21,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 pub use kryoptic::{KRYOPTIC_CONF_VAR, KRYOPTIC_MODULE_VAR, KryopticLab, kryoptic_module};
+pub use marker::{MARKER_FILE, TokenFolder, TokenPlacement, token_placement};
 pub use softhsm::{SOFTHSM2_CONF_VAR, SoftHsmLab, empty_token_state_files, initialize_advice};
 
 use crate::error::{HsmError, Result};
@@ -267,11 +272,13 @@ pub fn create_witness_token(
     Ok(spki)
 }
 
-/// Creates `dir` (if needed) and its `tokens/` folder, readable only by
-/// the owner (mode 0700, set again on a reopened lab); both as absolute paths.
+/// Creates `dir` (if needed), marks it a lab ([`MARKER_FILE`]), and makes
+/// its `tokens/` folder, readable only by the owner (mode 0700, set again on
+/// a reopened lab); both as absolute paths.
 fn private_token_dir(dir: &Path) -> io::Result<(PathBuf, PathBuf)> {
     std::fs::create_dir_all(dir)?;
     let dir = std::fs::canonicalize(dir)?;
+    marker::write(&dir)?;
     let token_dir = dir.join("tokens");
     std::fs::DirBuilder::new()
         .recursive(true)

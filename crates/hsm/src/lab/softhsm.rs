@@ -71,7 +71,7 @@ impl SoftHsmLab {
 
 /// Where SoftHSM2 reads its configuration when `SOFTHSM2_CONF` is not set
 /// (Debian's package).
-const SYSTEM_CONFIG: &str = "/etc/softhsm/softhsm2.conf";
+pub(super) const SYSTEM_CONFIG: &str = "/etc/softhsm/softhsm2.conf";
 
 /// What to check when a module's C_Initialize fails. SoftHSM2 fails there
 /// when its configuration or its token folder is missing or unreadable, and
@@ -153,7 +153,7 @@ pub fn empty_token_state_files(module: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn configured_token_dir(config: &str) -> Option<PathBuf> {
+pub(super) fn configured_token_dir(config: &str) -> Option<PathBuf> {
     config.lines().find_map(|line| {
         let (key, value) = line.split_once('=')?;
         (key.trim() == "directories.tokendir").then(|| PathBuf::from(value.trim()))
@@ -215,6 +215,11 @@ mod tests {
         )));
         assert!(!config.contains(TOKENDIR_PLACEHOLDER));
         assert!(config.contains("objectstore.backend = file\n"));
+        assert_eq!(
+            super::super::marker::lab_holding(&lab.token_dir).as_deref(),
+            Some(lab.dir.as_path()),
+            "the lab is marked as one"
+        );
 
         // Reopening keeps working and restores the permissions.
         fs::set_permissions(&lab.token_dir, fs::Permissions::from_mode(0o755)).expect("chmod");
