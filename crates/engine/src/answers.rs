@@ -37,13 +37,15 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::operator::{
-    ExceptionReport, Identity, InputError, LogHead, Notice, Operator, ResumeChoice, ShareShown,
-    Verdict,
+    ExceptionReport, Identity, InputError, InputSource, LogHead, Notice, Operator, ResumeChoice,
+    ShareShown, SignatureRequest, Verdict,
 };
 use crate::resume::Interrupted;
 
 mod resume;
+mod seal;
 use resume::ResumeAnswers;
+use seal::SealAnswers;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,13 +84,6 @@ struct ExceptionAnswer {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct SealAnswers {
-    /// The witness confirms the head hash is copied onto the paper script.
-    head_copied: bool,
-}
-
-#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StepAnswers {
     /// Absent only for the seal-log step, which ends with the witness
@@ -123,6 +118,8 @@ type NoticeSink = Box<dyn FnMut(&Notice)>;
 /// An [`Operator`] that answers from a file.
 pub struct AnswersFile {
     path: PathBuf,
+    /// Upper-case hex SHA-256 of the file's text, for the record.
+    sha256: String,
     ceremony: String,
     check_in: BTreeMap<String, String>,
     steps: BTreeMap<String, StepAnswers>,
@@ -170,6 +167,7 @@ impl AnswersFile {
         })?;
         Ok(AnswersFile {
             path: path.to_path_buf(),
+            sha256: hex::encode_upper(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())),
             ceremony: file.ceremony,
             check_in: file.check_in,
             steps: file.steps,
@@ -492,6 +490,21 @@ impl Operator for AnswersFile {
                 .map_err(|e| InputError::Invalid(format!("reference-time '{time}': {e}"))),
             None => Err(self.missing(format!("reference-time in step {}", step.id))),
         }
+    }
+
+    fn input(&self) -> InputSource {
+        InputSource::AnswersFile {
+            path: self.path.display().to_string(),
+            sha256: self.sha256.clone(),
+        }
+    }
+
+    fn witness_signature(
+        &mut self,
+        _witness: &Participant,
+        request: &SignatureRequest,
+    ) -> Result<PathBuf, InputError> {
+        self.brought_signature(request)
     }
 
     fn witness_token_pin(

@@ -10,6 +10,7 @@ mod actions;
 pub mod activation;
 pub mod answers;
 pub mod environment;
+mod facts;
 pub mod operator;
 pub mod outputs;
 pub mod proof;
@@ -26,8 +27,8 @@ use keyceremony_script::{Action, LoadedScript};
 
 pub use answers::AnswersFile;
 pub use operator::{
-    ExceptionReport, Identity, InputError, LogHead, Notice, Operator, ResumeChoice, ShareShown,
-    Verdict,
+    ExceptionReport, Identity, InputError, InputSource, LogHead, Notice, Operator, ResumeChoice,
+    ShareShown, SignatureRequest, Verdict,
 };
 pub use resume::Interrupted;
 pub use run::Outcome;
@@ -384,8 +385,9 @@ impl Ceremony {
         } = self;
         let (interrupted, abort) = match start {
             Start::Fresh => {
-                return run::Runner::start(script, settings, module, inventory, &network)?
-                    .run(operator, None);
+                let mut runner = run::Runner::start(script, settings, module, inventory, &network)?;
+                runner.record_input(&operator.input())?;
+                return runner.run(operator, None);
             }
             Start::Resume(interrupted) => (interrupted, None),
             Start::Abort {
@@ -393,8 +395,9 @@ impl Ceremony {
                 reason,
             } => (interrupted, Some(reason)),
         };
-        let runner =
+        let mut runner =
             run::Runner::reopen(script, settings, module, inventory, &network, &interrupted)?;
+        runner.record_input(&operator.input())?;
         match abort {
             None => runner.run(operator, Some(&interrupted)),
             Some(reason) => runner.abort(operator, &interrupted, &reason),

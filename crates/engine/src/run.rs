@@ -62,6 +62,8 @@ pub(crate) struct Runner {
     pub(crate) log_key_recorded: bool,
     /// Head hash of the sealed log, once sealed.
     pub(crate) sealed: Option<[u8; 32]>,
+    /// The sealed log's verified copy on the backup media (CPS 5.4.5).
+    pub(crate) backup_copy: Option<std::path::PathBuf>,
     /// What an interrupted run left: keys and certificates to take up again
     /// at the next login, key generations to look for on the token.
     pub(crate) recovery: Option<Interrupted>,
@@ -126,6 +128,7 @@ impl Runner {
             exceptions: 0,
             log_key_recorded: false,
             sealed: None,
+            backup_copy: None,
             recovery: None,
             log_key_check: None,
             _inventory: inventory,
@@ -165,7 +168,7 @@ impl Runner {
 
     fn record_start(&mut self, network: &crate::Network) -> Result<(), EngineError> {
         let s = &self.script.script;
-        let data = json!({
+        let mut data = json!({
             "ceremony_id": s.ceremony.id,
             "ceremony_name": s.ceremony.name,
             "script_path": self.script.path.display().to_string(),
@@ -175,6 +178,9 @@ impl Runner {
             "module_path": self.module.path().display().to_string(),
             "token_label": s.hsm.token_label,
         });
+        if let Value::Object(fields) = &mut data {
+            fields.extend(crate::facts::start_facts(s, &self.settings.policy)?);
+        }
         let banner = if self.settings.rehearsal {
             "REHEARSAL: "
         } else {
@@ -299,10 +305,11 @@ impl Runner {
             .iter()
             .map(|(label, c)| (label.clone(), hex_upper(&c.summary.sha256)))
             .collect();
-        let head = self.sealed.ok_or_else(|| {
-            EngineError::Refused("the script ended without sealing its log".to_string())
-        })?;
-        let backup = self.backup()?;
+        let (Some(head), Some(backup)) = (self.sealed, self.backup_copy.clone()) else {
+            return Err(EngineError::Refused(
+                "the script ended without sealing its log".to_string(),
+            ));
+        };
         Ok(Outcome {
             out_dir: self.out.root().to_path_buf(),
             log_entries: self.log.len(),

@@ -4,6 +4,7 @@
 //! engine touches an HSM.
 
 mod location;
+mod log_rules;
 mod model;
 mod text;
 mod validate;

@@ -7,8 +7,8 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use chrono::{DateTime, Utc};
 use keyceremony_engine::operator::{ExceptionReport, ResumeChoice};
 use keyceremony_engine::{
-    EngineError, Identity, InputError, Interrupted, LogHead, Notice, Operator, Outcome, ShareShown,
-    Verdict,
+    EngineError, Identity, InputError, InputSource, Interrupted, LogHead, Notice, Operator,
+    Outcome, ShareShown, SignatureRequest, Verdict,
 };
 use keyceremony_script::{Participant, RecordField, Script, Secret, Step};
 use keyceremony_shares::{SecretKind, Share};
@@ -68,6 +68,10 @@ pub enum Prompt {
     WitnessTokenPin {
         witness: Participant,
         token_label: String,
+    },
+    WitnessSignature {
+        witness: Participant,
+        request: SignatureRequest,
     },
     ConfirmSeal {
         witness: Participant,
@@ -331,6 +335,24 @@ impl Operator for ChannelOperator {
         })? {
             Answer::Time(time) => Ok(time),
             other => Err(mismatch("the reference clock reading", &other)),
+        }
+    }
+
+    fn input(&self) -> InputSource {
+        InputSource::Terminal
+    }
+
+    fn witness_signature(
+        &mut self,
+        witness: &Participant,
+        request: &SignatureRequest,
+    ) -> Result<std::path::PathBuf, InputError> {
+        match self.ask(Prompt::WitnessSignature {
+            witness: witness.clone(),
+            request: request.clone(),
+        })? {
+            Answer::Text(path) => Ok(std::path::PathBuf::from(path)),
+            other => Err(mismatch("the witness's signature file", &other)),
         }
     }
 

@@ -36,6 +36,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         (Phase::Running, Some(Active::Seal(screen))) => screen.view(app, frame, body),
         (Phase::Running, Some(Active::CopyHead(screen))) => screen.view(frame, body),
         (Phase::Running, Some(Active::WitnessPin(screen))) => screen.view(app, frame, body),
+        (Phase::Running, Some(Active::WitnessSignature(screen))) => screen.view(frame, body),
         // The other questions are asked at the foot of the step view.
         (Phase::Running, _) => step::view(app, frame, body),
     }

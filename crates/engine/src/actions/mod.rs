@@ -13,11 +13,14 @@ mod certificate;
 mod check_in;
 mod clock;
 mod keys;
+mod media;
 mod proof;
 mod resume;
 mod seal;
 mod token;
+mod witness;
 
+pub(crate) use media::WITNESS_PUBLIC_KEY;
 pub(crate) use resume::keys_left_sentence;
-pub(crate) use seal::check_witness_token;
 pub(crate) use token::check_token;
+pub(crate) use witness::{check_witness_token, pinned_key};

@@ -382,7 +382,7 @@ impl Runner {
         let step = Step {
             id: "abort".to_string(),
             title: "Seal the log of the aborted ceremony".to_string(),
-            instructions: "Two custodians activate the token so that the log-signing key seals the log as aborted; the witness signs with their own token.".to_string(),
+            instructions: "Two custodians activate the token so that the log-signing key signs the seal of the aborted ceremony, and is destroyed; the witness signs it with their own key.".to_string(),
             performer: settings.witness.clone(),
             witness: settings.witness.clone(),
             action: Action::SealLog,
@@ -395,10 +395,9 @@ impl Runner {
             self.stop(operator, &step.id, &error);
             return Err(error);
         }
-        let head = self
-            .sealed
-            .ok_or_else(|| EngineError::Refused("the log was not sealed".to_string()))?;
-        let backup = self.backup()?;
+        let (Some(head), Some(backup)) = (self.sealed, self.backup_copy.clone()) else {
+            return Err(EngineError::Refused("the log was not sealed".to_string()));
+        };
         Ok(Outcome {
             out_dir: self.out.root().to_path_buf(),
             log_entries: self.log.len(),
