@@ -100,6 +100,17 @@ fn ask_everything(answers: &mut AnswersFile, loaded: &LoadedScript) {
     let _ = answers.network_explanation(witness, &["eth0".to_string()]);
     let _ = answers.confirm_seal(witness, "00", "aardvark");
     let _ = answers.witness_token_pin(witness, "token");
+    // Refused once: a headless run asks no second time, so nothing waits.
+    let _ = answers.witness_signature(
+        witness,
+        &keyceremony_engine::SignatureRequest {
+            statement: "media/seal-statement.txt".into(),
+            sha256: "00".repeat(32),
+            words: "aardvark".to_string(),
+            signature: "media/witness-signature.der".into(),
+            refused: Some("fuzz".to_string()),
+        },
+    );
     for (_, step) in script.steps() {
         let _ = answers.witness(step, witness);
         let _ = answers.exceptions(step, witness);
