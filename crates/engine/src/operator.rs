@@ -88,8 +88,6 @@ pub struct SignatureRequest {
     /// another file: `witness-signature.der` beside the statement, with the
     /// witness's public key as `witness-public-key.pem`.
     pub signature: std::path::PathBuf,
-    /// The SHA-256 of the witness's key that the script pins.
-    pub witness_key_sha256: String,
     /// Why the last signature brought back was refused, to show before
     /// asking again.
     pub refused: Option<String>,

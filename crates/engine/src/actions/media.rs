@@ -21,6 +21,7 @@ use crate::{EngineError, files};
 /// Names of the files on the media, beside the log's copy.
 pub(crate) const STATEMENT: &str = "seal-statement.txt";
 pub(crate) const STATEMENT_SHA256: &str = "seal-statement.txt.sha256";
+pub(crate) const STATEMENT_WORDS: &str = "seal-statement.txt.pgp-words";
 pub(crate) const LOG_KEY: &str = "log-signing-key.pem";
 pub(crate) const LOG_KEY_SIGNATURE: &str = "log-signing-key-signature.der";
 pub(crate) const WITNESS_SIGNATURE: &str = "witness-signature.der";
@@ -95,18 +96,24 @@ impl Media {
     }
 
     /// The statement for the witness to sign, its SHA-256 in `sha256sum`'s
-    /// form, and the log-signing key's signature over it with that key, so
-    /// that the witness can check it on their device before signing.
+    /// form and as PGP words (to read aloud against the screen), and the
+    /// log-signing key's signature over it with that key, so that the
+    /// witness can check it on their device before signing.
     pub(super) fn write_statement(
         &self,
         statement: &str,
         log_key_pem: &str,
         log_key_signature: &[u8],
     ) -> Result<(), EngineError> {
-        let sha = hex::encode(Sha256::digest(statement.as_bytes()));
+        let digest = Sha256::digest(statement.as_bytes());
+        let words = pgp_words::to_words(&digest).join(" ");
         self.folder.write_private(STATEMENT, statement.as_bytes())?;
+        self.folder.write_private(
+            STATEMENT_SHA256,
+            format!("{}  {STATEMENT}\n", hex::encode(digest)).as_bytes(),
+        )?;
         self.folder
-            .write_private(STATEMENT_SHA256, format!("{sha}  {STATEMENT}\n").as_bytes())?;
+            .write_private(STATEMENT_WORDS, format!("{words}\n").as_bytes())?;
         self.folder.write_private(LOG_KEY, log_key_pem.as_bytes())?;
         self.folder
             .write_private(LOG_KEY_SIGNATURE, log_key_signature)?;

@@ -175,7 +175,6 @@ impl Runner {
             sha256: hex_upper(&sha),
             words: pgp_words::to_words(&sha).join(" "),
             signature: media.path(media::WITNESS_SIGNATURE),
-            witness_key_sha256: hex_upper(&pin),
             refused: None,
         };
         loop {

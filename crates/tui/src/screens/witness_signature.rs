@@ -40,46 +40,33 @@ impl WitnessSignature {
         self.input.key(key).map(|path| Ok(Answer::Text(path)))
     }
 
+    /// Fits 80x24 with the refusal shown: the room reads it all at once.
     pub fn view(&self, frame: &mut Frame, area: Rect) {
         let request = &self.request;
         let mut lines = vec![
             banner("THE WITNESS SIGNS THE SEAL ON THEIR OWN DEVICE", area.width),
-            blank(),
-            line(
-                "The log-signing key has signed the statement and is destroyed; the token is logged out. Put the HSM into its new bag now and return it to the safe.",
-            ),
+            line("Log-signing key destroyed, token logged out: put the HSM into its new bag now."),
             blank(),
             field("Statement", request.statement.display().to_string()),
-            strong("Its SHA-256:"),
+            strong("Its SHA-256, and in PGP words:"),
         ];
         lines.extend(hex_lines(&request.sha256));
-        lines.push(strong("The same in PGP words:"));
         lines.extend(indented(&request.words, area.width, Style::new()));
-        lines.push(blank());
         lines.push(line(format!(
-            "{}: take the media to your own device, check that the statement's SHA-256 is the one above and its head the one on the screen, and sign it with your key (docs/auditor.md, \"Signing the seal\"). Write witness-signature.der and witness-public-key.pem beside the statement, and bring the media back. Never type your PIN here.",
+            "{}: on your own device, check this SHA-256 and the statement's head, sign it (docs/auditor.md, \"Signing the seal\"), put witness-signature.der and witness-public-key.pem beside it, and bring the media back. Never type your PIN here.",
             person(&self.witness)
         )));
-        lines.push(field(
-            "Your key's SHA-256, pinned by the script",
-            request.witness_key_sha256.clone(),
-        ));
         if let Some(refused) = &request.refused {
-            lines.push(blank());
             lines.push(Line::styled(
                 format!("The signature brought back was refused: {refused}"),
                 loud(),
             ));
         }
-        lines.push(blank());
-        lines.push(line(
-            "The witness's signature file (its public key beside it):",
-        ));
+        lines.push(strong("The witness's signature file:"));
         lines.push(input_line(&self.input));
-        lines.push(blank());
         lines.push(action(
             "Enter",
-            "check the signature against the witness's key and seal the log",
+            "check it against the key the script pins, and seal the log",
         ));
         frame.render_widget(paragraph(lines), area);
     }
