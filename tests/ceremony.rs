@@ -211,6 +211,14 @@ fn rehearsal_runs_both_shipped_ceremonies() {
             text(&objects.stderr)
         );
         assert_private_key_attributes(&listing, token);
+        // The log-signing key was destroyed once it signed the seal: only
+        // the root key's two halves are left.
+        assert!(
+            listing.contains(&format!("label:      {ceremony}\n")),
+            "{listing}"
+        );
+        assert!(!listing.contains(&format!("{ceremony}-log")), "{listing}");
+        assert_eq!(listing.matches("Object;").count(), 2, "{listing}");
     }
 }
 

@@ -499,7 +499,9 @@ fn small_disk(lab: &Lab, name: &str, size: &str, drill: &str) -> Option<(PathBuf
 fn the_disk_fills_up_while_the_log_is_written() {
     let drill = "disk full";
     let lab = Lab::new();
-    let Some((disk, _mounted)) = small_disk(&lab, "disk", "200k", drill) else {
+    // Room for the whole ceremony's output and its report once the filler
+    // is gone.
+    let Some((disk, _mounted)) = small_disk(&lab, "disk", "320k", drill) else {
         return;
     };
     let out = disk.join("out");
@@ -1673,16 +1675,51 @@ fn a_full_medium_leaves_no_partial_backup_or_report() {
         .arg(lab.inventory())
         .output()
         .unwrap();
-    assert_fails_with(&run, &["backup media", "copy", "by hand"], drill);
+    // The copy is made before anyone signs the seal: the ceremony stops
+    // unsealed, its log-signing key still on the token, and resumes once
+    // the media have room.
+    assert_fails_with(
+        &run,
+        &[
+            "could not be copied to the backup media",
+            "the log-signing key is still on the token",
+            "run the same command on the same folder",
+        ],
+        drill,
+    );
     assert_eq!(
         std::fs::read_dir(&media).unwrap().count(),
         0,
         "{drill}: a partial backup is left"
     );
+    assert_eq!(verify_log(&out).0, 3, "{drill}: the log is not sealed");
+    sh(&format!("mount -o remount,size=16m {}", media.display()));
+    let mut args = lab.run_args(&P384.script(), &lab.resume_answers(&P384, &out), &out);
+    args[backup] = media.clone().into();
+    let run = lab
+        .cmd()
+        .args(args)
+        .arg("--inventory")
+        .arg(lab.inventory())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{drill}: {}", text(&run.stderr));
     assert_eq!(verify_log(&out).0, 0, "{drill}: the log is sealed");
+    let copies: Vec<PathBuf> = std::fs::read_dir(&media)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("ceremony.log"))
+        .collect();
+    assert_eq!(copies.len(), 1, "{drill}: {copies:?}");
+    assert_eq!(
+        std::fs::read(&copies[0]).unwrap(),
+        std::fs::read(out.join("ceremony.log")).unwrap()
+    );
 
     // The report on a disk with no room for it: nothing half written, and
-    // with room again it is written.
+    // with room again it is written. (The run wrote one; this is another.)
+    for report in ["report.html", "report.md"] {
+        std::fs::remove_file(out.join(report)).unwrap();
+    }
     let used: u64 = std::fs::read_dir(&out)
         .unwrap()
         .flatten()

@@ -420,7 +420,8 @@ fn a_signature_by_another_key_is_refused_before_the_seal() {
     assert!(!output.status.success());
     assert!(
         stderr.contains("but the script pins the witness's key as")
-            && stderr.contains("it is not the witness's key"),
+            && stderr.contains("it is not the witness's key")
+            && stderr.contains("this log can never be sealed"),
         "{stderr}"
     );
     let (code, report) = verify_log(&out.join("ceremony.log"), &[]);

@@ -64,13 +64,18 @@ impl Runner {
             // Nothing of the attempt stays on the media.
             let _ = std::fs::remove_dir_all(folder.root());
             EngineError::Refused(format!(
-                "the log could not be copied to the backup media ({why}); nothing is left of the attempt on {}. Free space on the media or use other media, then run the same command on the same folder to go on (CPS 5.4.5)",
+                "the log could not be copied to the backup media ({why}); nothing is left of the attempt on {}. Nobody has signed the seal yet, and the log-signing key is still on the token: free space on the media or mount other media, then run the same command on the same folder to resume and seal the log (CPS 5.4.5)",
                 root.display()
             ))
         };
-        let copy = folder
-            .write_private(files::LOG, &bytes)
-            .map_err(|e| refuse(e.to_string()))?;
+        let copy = folder.write_private(files::LOG, &bytes).map_err(|e| {
+            refuse(match e {
+                outputs::OutputError::Unwritten { path, source } => {
+                    format!("cannot write {}: {source}", path.display())
+                }
+                other => other.to_string(),
+            })
+        })?;
         let report = verify_path(&copy.path, &Default::default());
         let reread = read(&copy.path)?;
         if report.status != Status::Unsealed

@@ -189,15 +189,23 @@ impl Runner {
         media.write_statement(&text, &ceremony.public_key, &ceremony_signature)?;
         self.destroy_log_key(operator, session, &log_key)?;
 
-        let (witness_spki, witness_signature) = match lab {
+        let signed = match lab {
             Some(lab) => {
                 let spki = lab.spki.clone();
-                (spki, lab.sign(&text)?)
+                lab.sign(&text).map(|signature| (spki, signature))
             }
             None => {
-                self.independent_signature(operator, &witness, &media, &text, witness_key_sha256)?
+                self.independent_signature(operator, &witness, &media, &text, witness_key_sha256)
             }
         };
+        let (witness_spki, witness_signature) = signed.map_err(|error| match error {
+            // The room's own decision to stop is recorded as an abort.
+            aborted @ EngineError::Input(crate::InputError::Aborted { .. }) => aborted,
+            error => EngineError::Refused(format!(
+                "{error}. The log-signing key was destroyed once it signed the statement, so this log can never be sealed: it stays unsealed (verify-log exit 3), and {} holds the statement, the log-signing key's signature over it and the copy of the log it names, for the auditor (docs/auditor.md, \"Signing the seal\")",
+                media.path("").display()
+            )),
+        })?;
         let seal = Seal {
             outcome,
             entries,
