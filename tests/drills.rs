@@ -1665,16 +1665,19 @@ fn a_full_medium_leaves_no_partial_backup_or_report() {
         return;
     };
     let out = lab.path("out");
-    let mut args = lab.run_args(&P384.script(), &P384.answers(), &out);
-    let backup = args.iter().position(|a| a == "--backup").unwrap() + 1;
-    args[backup] = media.clone().into();
-    let run = lab
-        .cmd()
-        .args(args)
-        .arg("--inventory")
-        .arg(lab.inventory())
-        .output()
-        .unwrap();
+    // The ceremony with the small media as its backup folder.
+    let run_on_media = |answers: &Path| {
+        let mut args = lab.run_args(&P384.script(), answers, &out);
+        let backup = args.iter().position(|a| a == "--backup").unwrap() + 1;
+        args[backup] = media.clone().into();
+        lab.cmd()
+            .args(args)
+            .arg("--inventory")
+            .arg(lab.inventory())
+            .output()
+            .unwrap()
+    };
+    let run = run_on_media(&P384.answers());
     // The copy is made before anyone signs the seal: the ceremony stops
     // unsealed, its log-signing key still on the token, and resumes once
     // the media have room.
@@ -1694,15 +1697,7 @@ fn a_full_medium_leaves_no_partial_backup_or_report() {
     );
     assert_eq!(verify_log(&out).0, 3, "{drill}: the log is not sealed");
     sh(&format!("mount -o remount,size=16m {}", media.display()));
-    let mut args = lab.run_args(&P384.script(), &lab.resume_answers(&P384, &out), &out);
-    args[backup] = media.clone().into();
-    let run = lab
-        .cmd()
-        .args(args)
-        .arg("--inventory")
-        .arg(lab.inventory())
-        .output()
-        .unwrap();
+    let run = run_on_media(&lab.resume_answers(&P384, &out));
     assert!(run.status.success(), "{drill}: {}", text(&run.stderr));
     assert_eq!(verify_log(&out).0, 0, "{drill}: the log is sealed");
     let copies: Vec<PathBuf> = std::fs::read_dir(&media)
