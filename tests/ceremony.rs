@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{
-    BIN, Lab, assert_private_key_attributes, edited, list_objects, module, resumed_check_ins,
-    room_reads_the_bags, shipped, text, user_pin,
+    BIN, Lab, assert_private_key_attributes, edited, list_objects, module, production,
+    resumed_check_ins, room_reads_the_bags, shipped, text, user_pin,
 };
 use sha2::{Digest, Sha256};
 
@@ -211,6 +211,14 @@ fn rehearsal_runs_both_shipped_ceremonies() {
             text(&objects.stderr)
         );
         assert_private_key_attributes(&listing, token);
+        // The log-signing key was destroyed once it signed the seal: only
+        // the root key's two halves are left.
+        assert!(
+            listing.contains(&format!("label:      {ceremony}\n")),
+            "{listing}"
+        );
+        assert!(!listing.contains(&format!("{ceremony}-log")), "{listing}");
+        assert_eq!(listing.matches("Object;").count(), 2, "{listing}");
     }
 }
 
@@ -408,7 +416,7 @@ fn a_missing_witness_token_is_refused_before_the_ceremony() {
         &script,
         &answers,
         &[
-            "the witness's own token 'Quinn's Other Token' is not connected",
+            "the witness's lab token 'Quinn's Other Token' is not connected",
             "Quinn Adeyemi (auditor)",
             "CPS 6.1.1",
         ],
@@ -568,11 +576,7 @@ const TAP_UP: &str = "ip tuntap add kc0 mode tap && ip link set kc0 up";
 #[test]
 fn a_production_script_never_takes_shares_from_a_file() {
     let lab = Lab::new();
-    let script = edited(
-        &lab,
-        "root-p384",
-        &[("mode = \"rehearsal\"", "mode = \"production\"")],
-    );
+    let script = production(&lab, "root-p384", &[]);
     let (_, answers) = shipped("root-p384");
     let out = lab.path("out");
     let conf = lab.tokens_outside_any_lab();
@@ -609,11 +613,7 @@ fn a_network_interface_up_warns_a_rehearsal_and_stops_a_production_ceremony() {
             .any(|e| e["kind"] == "environment" && e["data"]["warning"] == true)
     );
 
-    let production = edited(
-        &lab,
-        "root-p384",
-        &[("mode = \"rehearsal\"", "mode = \"production\"")],
-    );
+    let production = production(&lab, "root-p384", &[]);
     let out = lab.path("production");
     let run = in_netns(
         &lab.tokens_outside_any_lab(),

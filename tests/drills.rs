@@ -1667,26 +1667,56 @@ fn a_full_medium_leaves_no_partial_backup_or_report() {
         return;
     };
     let out = lab.path("out");
-    let mut args = lab.run_args(&P384.script(), &P384.answers(), &out);
-    let backup = args.iter().position(|a| a == "--backup").unwrap() + 1;
-    args[backup] = media.clone().into();
-    let run = lab
-        .cmd()
-        .args(args)
-        .arg("--inventory")
-        .arg(lab.inventory())
-        .output()
-        .unwrap();
-    assert_fails_with(&run, &["backup media", "copy", "by hand"], drill);
+    // The ceremony with the small media as its backup folder.
+    let run_on_media = |answers: &Path| {
+        let mut args = lab.run_args(&P384.script(), answers, &out);
+        let backup = args.iter().position(|a| a == "--backup").unwrap() + 1;
+        args[backup] = media.clone().into();
+        lab.cmd()
+            .args(args)
+            .arg("--inventory")
+            .arg(lab.inventory())
+            .output()
+            .unwrap()
+    };
+    let run = run_on_media(&P384.answers());
+    // The copy is made before anyone signs the seal: the ceremony stops
+    // unsealed, its log-signing key still on the token, and resumes once
+    // the media have room.
+    assert_fails_with(
+        &run,
+        &[
+            "could not be copied to the backup media",
+            "the log-signing key is still on the token",
+            "run the same command on the same folder",
+        ],
+        drill,
+    );
     assert_eq!(
         std::fs::read_dir(&media).unwrap().count(),
         0,
         "{drill}: a partial backup is left"
     );
+    assert_eq!(verify_log(&out).0, 3, "{drill}: the log is not sealed");
+    sh(&format!("mount -o remount,size=16m {}", media.display()));
+    let run = run_on_media(&lab.resume_answers(&P384, &out));
+    assert!(run.status.success(), "{drill}: {}", text(&run.stderr));
     assert_eq!(verify_log(&out).0, 0, "{drill}: the log is sealed");
+    let copies: Vec<PathBuf> = std::fs::read_dir(&media)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("ceremony.log"))
+        .collect();
+    assert_eq!(copies.len(), 1, "{drill}: {copies:?}");
+    assert_eq!(
+        std::fs::read(&copies[0]).unwrap(),
+        std::fs::read(out.join("ceremony.log")).unwrap()
+    );
 
     // The report on a disk with no room for it: nothing half written, and
-    // with room again it is written.
+    // with room again it is written. (The run wrote one; this is another.)
+    for report in ["report.html", "report.md"] {
+        std::fs::remove_file(out.join(report)).unwrap();
+    }
     let used: u64 = std::fs::read_dir(&out)
         .unwrap()
         .flatten()

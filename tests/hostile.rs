@@ -335,8 +335,12 @@ fn a_closed_pipe_ends_any_command_quietly() {
     let dir = crafted_folder(true);
     let (script, _) = shipped("root-p384");
     let script = script.to_str().unwrap();
+    // A real sealed log, with checkpoints: verify-log prints every line.
+    let sealed = repo().join("fuzz/seeds/root-p384.ceremony.log");
+    let sealed = sealed.to_str().unwrap();
     for (args, code) in [
         (vec!["verify-log", "ceremony.log"], 4),
+        (vec!["verify-log", sealed], 0),
         (vec!["report", "."], 0),
         (vec!["script", "check", script], 0),
         (vec!["script", "print", script], 0),

@@ -106,6 +106,17 @@ fn ask_everything(answers: &mut AnswersFile, loaded: &LoadedScript) {
         facts: Vec::new(),
         lint: None,
     };
+    // Refused once: a headless run asks no second time, so nothing waits.
+    let _ = answers.witness_signature(
+        witness,
+        &keyceremony_engine::SignatureRequest {
+            statement: "media/seal-statement.txt".into(),
+            sha256: "00".repeat(32),
+            words: "aardvark".to_string(),
+            signature: "media/witness-signature.der".into(),
+            refused: Some("fuzz".to_string()),
+        },
+    );
     for (_, step) in script.steps() {
         let _ = answers.witness(step, witness);
         let _ = answers.exceptions(step, witness);

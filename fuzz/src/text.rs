@@ -94,8 +94,8 @@ fn set(script: &mut Script, field: usize, value: String) {
         8 => script.acts[0].steps[0].id = value,
         9 => script.acts[0].steps[0].title = value,
         10 => script.acts[0].steps[0].instructions = value,
-        11 => script.log.witness_token = value,
-        12 => script.log.witness_key = value,
+        11 => script.log.witness_token = Some(value),
+        12 => script.log.witness_key = Some(value),
         _ => script.log.backup = value.into(),
     }
 }

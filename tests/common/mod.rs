@@ -323,6 +323,14 @@ impl Lab {
         self.path("lab/witness.pub.pem")
     }
 
+    /// The upper-case hex SHA-256 of the stand-in witness key's
+    /// SubjectPublicKeyInfo: what a script pins as log.witness_key_sha256.
+    pub fn witness_key_sha256(&self) -> String {
+        let pem = std::fs::read_to_string(self.witness_key()).unwrap();
+        let der = keyceremony_log::public_key_der(&pem).unwrap();
+        hex::encode_upper(<sha2::Sha256 as sha2::Digest>::digest(der))
+    }
+
     pub fn tokens(&self) -> PathBuf {
         self.path("lab/tokens")
     }
@@ -486,6 +494,32 @@ fn policy_beside(dir: &Path) {
         )
         .unwrap();
     }
+}
+
+/// The shipped scripts' lab option: the stand-in witness token on the
+/// terminal.
+pub const LAB_TOKEN_SIGNING: &str = "witness_signing = \"lab-token-on-terminal\"\nwitness_token = \"Quinn Adeyemi (auditor)\"\nwitness_key = \"quinn-adeyemi-seal\"\n";
+
+/// The edit that makes a shipped script's witness sign on their own
+/// device, their key (the lab's stand-in) pinned: the default, and a
+/// production ceremony's only way.
+pub fn independent_signing(lab: &Lab) -> (&'static str, String) {
+    (
+        LAB_TOKEN_SIGNING,
+        format!("witness_key_sha256 = \"{}\"\n", lab.witness_key_sha256()),
+    )
+}
+
+/// A shipped script made a production one: its witness signs on their own
+/// device, and `more` edits besides.
+pub fn production(lab: &Lab, name: &str, more: &[(&str, &str)]) -> PathBuf {
+    let (from, to) = independent_signing(lab);
+    let mut edits = vec![
+        ("mode = \"rehearsal\"", "mode = \"production\""),
+        (from, to.as_str()),
+    ];
+    edits.extend_from_slice(more);
+    edited(lab, name, &edits)
 }
 
 /// The private key's access flags and usage as OpenSC reads them back from

@@ -15,6 +15,11 @@ use keyceremony_script::LoadedScript;
 use crate::out::say;
 use crate::{headless, lab, shipped};
 
+/// The stand-in witness token of a lab for a script that names none (its
+/// witness signs on their own device).
+const LAB_WITNESS_TOKEN: &str = "keyceremony lab witness";
+const LAB_WITNESS_KEY: &str = "lab-witness-seal";
+
 /// What every ceremony rehearsed in OUT uses: the lab, the stand-in for
 /// the backup media, the inventory, the module.
 struct Room {
@@ -187,8 +192,8 @@ pub fn script(
         module,
         backup,
         1,
-        &s.log.witness_token,
-        &s.log.witness_key,
+        s.log.witness_token.as_deref().unwrap_or(LAB_WITNESS_TOKEN),
+        s.log.witness_key.as_deref().unwrap_or(LAB_WITNESS_KEY),
     )?;
     let out_dir = out.join(&s.ceremony.id);
     room.rehearse(loaded, policy, out_dir.clone(), answers)?;

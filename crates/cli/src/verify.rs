@@ -36,9 +36,10 @@ pub fn verify_log(
         say!("head words: {}", pgp_words::to_words(&head).join(" "));
     }
     if report.checkpoints > 0 || report.resumes > 0 {
-        println!(
+        say!(
             "checkpoints: {} (each verified with the recorded log-signing key); reopened after an interruption: {} time(s)",
-            report.checkpoints, report.resumes
+            report.checkpoints,
+            report.resumes
         );
     }
     if let Some(problem) = &report.problem {

@@ -50,14 +50,17 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::operator::{
-    ExceptionReport, InputError, LogHead, Notice, Operator, ResumeChoice, ShareShown, Verdict,
+    ExceptionReport, InputError, InputSource, LogHead, Notice, Operator, ResumeChoice, ShareShown,
+    SignatureRequest, Verdict,
 };
 use crate::questions::{Attendance, ClockReading, Decision, Missing, PresenceChange, Raised};
 use crate::resume::Interrupted;
 
 mod resume;
+mod seal;
 mod text;
 use resume::ResumeAnswers;
+use seal::SealAnswers;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -98,13 +101,6 @@ struct ExceptionAnswer {
     accepted: bool,
     #[serde(default)]
     remark: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct SealAnswers {
-    /// The witness confirms the head hash is copied onto the paper script.
-    head_copied: bool,
 }
 
 #[derive(Deserialize)]
@@ -151,6 +147,8 @@ type NoticeSink = Box<dyn FnMut(&Notice)>;
 /// An [`Operator`] that answers from a file.
 pub struct AnswersFile {
     path: PathBuf,
+    /// Upper-case hex SHA-256 of the file's text, for the record.
+    sha256: String,
     ceremony: String,
     check_in: BTreeMap<String, toml::Value>,
     steps: BTreeMap<String, StepAnswers>,
@@ -209,6 +207,7 @@ impl AnswersFile {
         skeleton::refuse_placeholders(path, &text)?;
         Ok(AnswersFile {
             path: path.to_path_buf(),
+            sha256: hex::encode_upper(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())),
             ceremony: file.ceremony,
             check_in: file.check_in,
             steps: file.steps,
@@ -485,6 +484,21 @@ impl Operator for AnswersFile {
         raised: &Raised,
     ) -> Result<Decision, InputError> {
         self.answer_decision(step, raised)
+    }
+
+    fn input(&self) -> InputSource {
+        InputSource::AnswersFile {
+            path: self.path.display().to_string(),
+            sha256: self.sha256.clone(),
+        }
+    }
+
+    fn witness_signature(
+        &mut self,
+        _witness: &Participant,
+        request: &SignatureRequest,
+    ) -> Result<PathBuf, InputError> {
+        self.brought_signature(request)
     }
 
     fn witness_token_pin(

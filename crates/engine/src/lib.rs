@@ -10,6 +10,7 @@ mod actions;
 pub mod activation;
 pub mod answers;
 pub mod environment;
+mod facts;
 pub mod imminent;
 pub mod operator;
 pub mod outputs;
@@ -31,8 +32,8 @@ use keyceremony_script::{Action, LoadedScript};
 pub use answers::AnswersFile;
 pub use imminent::Imminent;
 pub use operator::{
-    ExceptionReport, Identity, InputError, LogHead, Notice, Operator, ResumeChoice, ShareShown,
-    Verdict,
+    ExceptionReport, Identity, InputError, InputSource, LogHead, Notice, Operator, ResumeChoice,
+    ShareShown, SignatureRequest, Verdict,
 };
 pub use questions::{Attendance, Change, ClockReading, Decision, Missing, PresenceChange, Raised};
 pub use rehearsal::Rehearsal;
@@ -430,8 +431,9 @@ impl Ceremony {
         };
         let (interrupted, abort) = match start {
             Start::Fresh => {
-                return run::Runner::start(script, settings, module, inventory, attested)?
-                    .run(operator, None);
+                let mut runner = run::Runner::start(script, settings, module, inventory, attested)?;
+                runner.record_input(&operator.input())?;
+                return runner.run(operator, None);
             }
             Start::Resume(interrupted) => (interrupted, None),
             Start::Abort {
@@ -439,8 +441,9 @@ impl Ceremony {
                 reason,
             } => (interrupted, Some(reason)),
         };
-        let runner =
+        let mut runner =
             run::Runner::reopen(script, settings, module, inventory, attested, &interrupted)?;
+        runner.record_input(&operator.input())?;
         match abort {
             None => runner.run(operator, Some(&interrupted)),
             Some(reason) => runner.abort(operator, &interrupted, &reason),

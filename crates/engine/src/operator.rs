@@ -65,6 +65,35 @@ pub struct LogHead {
     pub words: String,
 }
 
+/// How the people in the room give the tool their input: recorded in each
+/// run's environment entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputSource {
+    /// Typed at the terminal, in the operator TUI.
+    Terminal,
+    /// Read from an answers file (a rehearsal), with its SHA-256.
+    AnswersFile { path: String, sha256: String },
+}
+
+/// The seal statement on the removable media, waiting for the witness's
+/// signature ([`Operator::witness_signature`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureRequest {
+    /// The statement's file on the media.
+    pub statement: std::path::PathBuf,
+    /// Its SHA-256, upper-case hex, and the same as PGP words, for the
+    /// witness to compare with their copy's.
+    pub sha256: String,
+    pub words: String,
+    /// Where the witness's signature is expected unless the operators name
+    /// another file: `witness-signature.der` beside the statement, with the
+    /// witness's public key as `witness-public-key.pem`.
+    pub signature: std::path::PathBuf,
+    /// Why the last signature brought back was refused, to show before
+    /// asking again.
+    pub refused: Option<String>,
+}
+
 /// Things the operators should see as the ceremony runs; a driver may show
 /// them or not, the log records them either way.
 #[derive(Debug, Clone)]
@@ -294,8 +323,22 @@ pub trait Operator {
         raised: &Raised,
     ) -> Result<Decision, InputError>;
 
-    /// The PIN of the witness's own token, typed by the witness to sign the
-    /// log's seal.
+    /// How this driver's input is given, for the record.
+    fn input(&self) -> InputSource;
+
+    /// The witness has signed the seal statement on their own device: the
+    /// file their signature is in (DER ECDSA, as `openssl dgst -sign`
+    /// writes it), with their public key beside it as
+    /// `witness-public-key.pem`. Asked again, with the reason, when the
+    /// signature brought back does not verify.
+    fn witness_signature(
+        &mut self,
+        witness: &Participant,
+        request: &SignatureRequest,
+    ) -> Result<std::path::PathBuf, InputError>;
+
+    /// Lab-token signing only: the PIN of the witness's token connected to
+    /// the terminal, typed by the witness to sign the log's seal.
     fn witness_token_pin(
         &mut self,
         witness: &Participant,

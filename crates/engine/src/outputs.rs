@@ -207,6 +207,12 @@ impl OutDir {
         self.write(relative, &mut from, 0o600, false)
     }
 
+    /// Writes a file only its owner may read, whole, in place of the one
+    /// there: the backup copy of the log, completed with its seal.
+    pub fn replace_private(&self, relative: &str, bytes: &[u8]) -> Result<Written, OutputError> {
+        self.write(relative, &mut &bytes[..], 0o600, true)
+    }
+
     /// The folder that holds `relative`, made where missing; refuses a
     /// symbolic link on the way, so that nothing is written outside the
     /// output folder (a link to /etc where `certs/` belongs).

@@ -247,10 +247,9 @@ pub(crate) fn check(
         (Some(_), Some(_), None) => true,
         _ => false,
     };
-    let stand_in = format!(
-        "the stand-in token '{}' with the P-384 key '{}'",
-        s.log.witness_token, s.log.witness_key
-    );
+    let token = s.log.witness_token.as_deref().unwrap_or("(none named)");
+    let key = s.log.witness_key.as_deref().unwrap_or("(none named)");
+    let stand_in = format!("the stand-in token '{token}' with the P-384 key '{key}'");
     rules.push(RuleShown {
         rule: "the witness's own token",
         cps: "6.1.1",
@@ -270,8 +269,7 @@ pub(crate) fn check(
                 )),
             ),
             (None, _) => format!(
-                "the token labelled '{}' on {}, a stand-in unless the witness brought their own; its PIN {pin}",
-                s.log.witness_token,
+                "the token labelled '{token}' on {}, a stand-in unless the witness brought their own; its PIN {pin}",
                 s.log
                     .witness_module
                     .as_ref()
@@ -280,9 +278,7 @@ pub(crate) fn check(
             ),
         },
         production: format!(
-            "{witness} brings their own token '{}' holding their P-384 key '{}'{}, connects it before the ceremony starts and types its PIN; the auditor checks the seal with {witness}'s own public key (`keyceremony verify-log LOG --witness-key PEM`)",
-            s.log.witness_token,
-            s.log.witness_key,
+            "{witness} brings their own token '{token}' holding their P-384 key '{key}'{}, connects it before the ceremony starts and types its PIN; the auditor checks the seal with {witness}'s own public key (`keyceremony verify-log LOG --witness-key PEM`)",
             s.log
                 .witness_module
                 .as_ref()

@@ -75,6 +75,8 @@ pub(crate) struct Runner {
     pub(crate) log_key_recorded: bool,
     /// Head hash of the sealed log, once sealed.
     pub(crate) sealed: Option<[u8; 32]>,
+    /// The sealed log's verified copy on the backup media (CPS 5.4.5).
+    pub(crate) backup_copy: Option<(std::path::PathBuf, ([u8; 32], VerifyReport))>,
     /// What an interrupted run left: keys and certificates to take up again
     /// at the next login, key generations to look for on the token.
     pub(crate) recovery: Option<Interrupted>,
@@ -163,6 +165,7 @@ impl Runner {
             exceptions: 0,
             log_key_recorded: false,
             sealed: None,
+            backup_copy: None,
             recovery: None,
             log_key_check: None,
             _inventory: inventory,
@@ -233,6 +236,9 @@ impl Runner {
         });
         if let Some(rehearsal) = &self.rehearsal {
             rehearsal.record_in(&mut data, true);
+        }
+        if let Value::Object(fields) = &mut data {
+            fields.extend(crate::facts::start_facts(s, &self.settings.policy)?);
         }
         let banner = if self.settings.rehearsal {
             "REHEARSAL: "
@@ -371,10 +377,12 @@ impl Runner {
             .iter()
             .map(|(label, c)| (label.clone(), hex_upper(&c.summary.sha256)))
             .collect();
-        let head = self.sealed.ok_or_else(|| {
-            EngineError::Refused("the script ended without sealing its log".to_string())
-        })?;
-        let (backup, log_verified) = self.backup()?;
+        let (Some(head), Some((backup, log_verified))) = (self.sealed, self.backup_copy.take())
+        else {
+            return Err(EngineError::Refused(
+                "the script ended without sealing its log".to_string(),
+            ));
+        };
         Ok(Outcome {
             out_dir: self.out.root().to_path_buf(),
             log_entries: self.log.len(),

@@ -24,7 +24,7 @@ use chrono::{Duration, Utc};
 use keyceremony_log::verify::{Status, VerifyOptions, verify_path};
 use keyceremony_log::{Actor, Entry, EventKind, LogWriter, SealOutcome, line_hash};
 use serde_json::json;
-use support::{Keys, public_pem};
+use support::{Keys, pin, public_pem};
 
 const CEREMONY_ID: &str = "bench-2026";
 
@@ -82,7 +82,7 @@ fn write_sealed_log(path: &Path, keys: &Keys, size: u64) -> Result<(), Box<dyn E
         None,
         EventKind::CeremonyStart,
         "benchmark ceremony starts",
-        json!({ "ceremony_id": CEREMONY_ID }),
+        json!({ "ceremony_id": CEREMONY_ID, "witness_key_sha256": pin(&keys.witness) }),
     )?;
     keys.record_log_signing_key(&mut log)?;
     let mut prev = log.head();

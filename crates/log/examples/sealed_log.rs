@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use keyceremony_log::{Actor, EventKind, LogWriter, SealOutcome};
 use serde_json::json;
-use support::{Keys, public_pem, witness};
+use support::{Keys, pin, public_pem, witness};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let dir = PathBuf::from(
@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         None,
         EventKind::CeremonyStart,
         "ceremony 'Example Root CA' starts",
-        json!({ "ceremony_id": "example-root-2026", "rehearsal": true }),
+        json!({ "ceremony_id": "example-root-2026", "rehearsal": true, "witness_key_sha256": pin(&keys.witness) }),
     )?;
     log.append(
         &ada,

@@ -14,10 +14,9 @@ use sha2::{Digest, Sha256};
 use crate::checkpoint::{
     CHECKPOINT_TITLE, check_checkpoint, check_log_key_verified, check_reopened,
 };
-use crate::seal::{
-    CEREMONY_KEY_SIGNER, PublicKey, SEAL_ROLE, STATEMENT_TITLE, Seal, SealOutcome, check_signature,
-    seal_description, seal_statement,
-};
+use crate::seal::SealOutcome;
+use crate::signature::PublicKey;
+use crate::statement::STATEMENT_TITLE;
 use crate::{Actor, GENESIS};
 
 /// Longest line, without its line feed, that the writer writes and the
@@ -50,38 +49,51 @@ pub(crate) struct Envelope<'a, K: Serialize, D: Serialize + ?Sized> {
 /// this verifier still verify; `step` must be present even when null.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawLine<'a> {
-    seq: u64,
-    time: String,
-    prev: String,
-    actor: Actor,
+pub(crate) struct RawLine<'a> {
+    pub(crate) seq: u64,
+    pub(crate) time: String,
+    pub(crate) prev: String,
+    pub(crate) actor: Actor,
     #[serde(deserialize_with = "Option::deserialize")]
-    step: Option<String>,
-    kind: String,
-    description: String,
+    pub(crate) step: Option<String>,
+    pub(crate) kind: String,
+    pub(crate) description: String,
     #[serde(borrow)]
-    data: &'a RawValue,
+    pub(crate) data: &'a RawValue,
 }
 
 #[derive(Deserialize)]
 struct StartData {
     ceremony_id: String,
+    /// The SHA-256 of the witness's public key the script pins; the seal's
+    /// witness key must be that key.
+    #[serde(default)]
+    witness_key_sha256: Option<String>,
+}
+
+/// What entry 1 fixes for the rest of the log.
+#[derive(Debug, Clone)]
+pub(crate) struct Start {
+    pub(crate) ceremony_id: String,
+    pub(crate) witness_pin: Option<[u8; 32]>,
 }
 
 #[derive(Deserialize)]
 struct LogKeyData {
     public_key: String,
     public_key_sha256: String,
-    uri: String,
+    /// Required, so that the entry says where the key is; the seal does not
+    /// repeat it.
+    #[serde(rename = "uri")]
+    _uri: String,
 }
 
 /// The first `log-signing-key` entry: the key the seal must be signed with.
 #[derive(Debug, Clone)]
-struct LogKey {
-    entry: u64,
-    pem: String,
-    key: PublicKey,
-    uri: String,
+pub(crate) struct LogKey {
+    pub(crate) entry: u64,
+    pub(crate) pem: String,
+    pub(crate) key: PublicKey,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -96,8 +108,10 @@ pub(crate) struct Sealed {
 /// line is known to be on disk (writer) or read (verifier).
 pub(crate) struct Accepted {
     hash: [u8; 32],
+    /// The SHA-256 of every line so far, line feeds included.
+    file: Sha256,
     time: DateTime<Utc>,
-    ceremony_id: Option<String>,
+    start: Option<Start>,
     log_key: Option<LogKey>,
     sealed: Option<Sealed>,
     checkpoint: bool,
@@ -114,20 +128,23 @@ pub(crate) struct Resumes {
     pub(crate) resumes: u64,
     /// A `log-reopened` entry whose checkpoints are still to be verified with the
     /// token's log-signing key: no seal may follow until they are.
-    pending_token_check: Option<u64>,
+    pub(crate) pending_token_check: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Chain {
-    entries: u64,
-    head: [u8; 32],
-    last_time: Option<DateTime<Utc>>,
-    ceremony_id: Option<String>,
-    log_key: Option<LogKey>,
-    sealed: Option<Sealed>,
-    resumes: Resumes,
+    pub(crate) entries: u64,
+    pub(crate) head: [u8; 32],
+    /// The SHA-256 of every line so far, line feeds included: what a copy
+    /// of the log as it stands hashes to.
+    pub(crate) file: Sha256,
+    pub(crate) last_time: Option<DateTime<Utc>>,
+    pub(crate) start: Option<Start>,
+    pub(crate) log_key: Option<LogKey>,
+    pub(crate) sealed: Option<Sealed>,
+    pub(crate) resumes: Resumes,
     /// The witness key the verifier was told to expect, if any.
-    witness: Option<PublicKey>,
+    pub(crate) witness: Option<PublicKey>,
 }
 
 /// Formats a time as every entry carries it (CPS 5.5.5).
@@ -160,8 +177,9 @@ impl Chain {
         Chain {
             entries: 0,
             head: GENESIS,
+            file: Sha256::new(),
             last_time: None,
-            ceremony_id: None,
+            start: None,
             log_key: None,
             sealed: None,
             resumes: Resumes::default(),
@@ -184,7 +202,7 @@ impl Chain {
     }
 
     pub(crate) fn ceremony_id(&self) -> Option<&str> {
-        self.ceremony_id.as_deref()
+        self.start.as_ref().map(|s| s.ceremony_id.as_str())
     }
 
     pub(crate) fn sealed(&self) -> Option<Sealed> {
@@ -198,9 +216,10 @@ impl Chain {
     pub(crate) fn commit(&mut self, accepted: Accepted) {
         self.entries += 1;
         self.head = accepted.hash;
+        self.file = accepted.file;
         self.last_time = Some(accepted.time);
-        if accepted.ceremony_id.is_some() {
-            self.ceremony_id = accepted.ceremony_id;
+        if accepted.start.is_some() {
+            self.start = accepted.start;
         }
         if accepted.log_key.is_some() {
             self.log_key = accepted.log_key;
@@ -268,6 +287,13 @@ impl Chain {
                 "entry {n} is not byte for byte in the form the tool writes (spacing, field order or escaping differ): it was edited"
             ));
         }
+        // The seal's data is held to its own form (check_seal); any other
+        // entry's data is a JSON object as the writer writes one. Without
+        // this, data re-escaped (a `\u006b` for a `k`) would read the same
+        // and hide what a plain search of the line looks for.
+        if raw.kind != KIND_SEAL {
+            check_data_form(n, raw.data.get())?;
+        }
         let time = parse_time(&raw.time).ok_or_else(|| {
             format!(
                 "entry {n}: time \"{}\" is not a UTC time with milliseconds as the tool writes it (like 2026-11-25T20:28:07.123Z)",
@@ -290,10 +316,14 @@ impl Chain {
                 raw.kind
             ));
         }
+        let mut file = self.file.clone();
+        file.update(line);
+        file.update(b"\n");
         let mut accepted = Accepted {
             hash: Sha256::digest(line).into(),
+            file,
             time,
-            ceremony_id: None,
+            start: None,
             log_key: None,
             sealed: None,
             checkpoint: false,
@@ -303,13 +333,13 @@ impl Chain {
         let data = raw.data.get();
         let last_checkpoint = self.resumes.last_checkpoint;
         if n == 1 {
-            accepted.ceremony_id = Some(check_start(&raw)?);
+            accepted.start = Some(check_start(&raw)?);
         } else if raw.kind == KIND_LOG_SIGNING_KEY && self.log_key.is_none() {
             accepted.log_key = Some(check_log_key(n, &raw)?);
         } else if raw.kind == KIND_SEAL {
             accepted.sealed = Some(self.check_seal(n, &raw, time)?);
         } else if raw.kind == KIND_CHECKPOINT {
-            let ceremony_id = self.ceremony_id.as_deref().unwrap_or_default();
+            let ceremony_id = self.ceremony_id().unwrap_or_default();
             let key = self.log_key.as_ref().map(|k| &k.key);
             check_checkpoint(n, data, ceremony_id, &self.head, key)?;
             accepted.checkpoint = true;
@@ -334,131 +364,28 @@ impl Chain {
         }
         Ok(accepted)
     }
-
-    fn check_seal(&self, n: u64, raw: &RawLine<'_>, time: DateTime<Utc>) -> Result<Sealed, String> {
-        let seal: Seal = serde_json::from_str(raw.data.get())
-            .map_err(|e| format!("entry {n}: the seal's data is not a seal ({e})"))?;
-        let rewritten = serde_json::to_string(&seal)
-            .map_err(|e| format!("entry {n}: the seal cannot be re-encoded for checking ({e})"))?;
-        if rewritten != raw.data.get() {
-            return Err(format!(
-                "entry {n}: the seal's data is not byte for byte in the form the tool writes: it was edited"
-            ));
-        }
-        if raw.step.is_some() {
-            return Err(format!(
-                "entry {n}: a seal belongs to no step, but this one names a step"
-            ));
-        }
-        if raw.description != seal_description(seal.outcome) {
-            return Err(format!(
-                "entry {n}: the seal's description is not the tool's fixed text for a seal with outcome {}: it was edited",
-                seal.outcome
-            ));
-        }
-        if self.last_time != Some(time) {
-            return Err(format!(
-                "entry {n}: a seal carries the time of the entry it seals (entry {}); this one's time differs: it was edited",
-                n - 1
-            ));
-        }
-        if seal.entries != n - 1 {
-            return Err(format!(
-                "entry {n}: the seal states {} entries, but {} precede it: entries were removed or added",
-                seal.entries,
-                n - 1
-            ));
-        }
-        if seal.head != hex::encode(self.head) {
-            return Err(format!(
-                "entry {n}: the seal's head is not the SHA-256 of entry {}: the sealed log ended differently",
-                n - 1
-            ));
-        }
-        let ceremony_id = self.ceremony_id.as_deref().unwrap_or_default();
-        let statement = seal_statement(
-            ceremony_id,
-            seal.outcome,
-            seal.entries,
-            &self.head,
-            &seal.witness_key.signer,
-            &seal.witness_key.uri,
-        );
-        if seal.statement != statement {
-            return Err(format!(
-                "entry {n}: the seal statement is not the one for this log (ceremony {ceremony_id}, outcome {}, {} entries, head {}): it was edited",
-                seal.outcome, seal.entries, seal.head
-            ));
-        }
-        if let Some(reopened) = self.resumes.pending_token_check {
-            return Err(format!(
-                "entry {n}: the log was reopened at entry {reopened} over checkpoints still to be verified with the log-signing key on the token, and no log-key-verified entry follows: the reopened log's proof never held"
-            ));
-        }
-        let log_key = self.log_key.as_ref().ok_or_else(|| {
-            format!(
-                "entry {n}: no log-signing-key entry precedes the seal, so nothing in the log says which key had to sign it"
-            )
-        })?;
-        let ceremony = &seal.ceremony_key;
-        if ceremony.signer != CEREMONY_KEY_SIGNER {
-            return Err(format!(
-                "entry {n}: the ceremony key's signer is \"{}\", not \"{CEREMONY_KEY_SIGNER}\"",
-                ceremony.signer
-            ));
-        }
-        if ceremony.public_key != log_key.pem {
-            return Err(format!(
-                "entry {n}: the seal is signed with a ceremony key that is not the log-signing key recorded in entry {}",
-                log_key.entry
-            ));
-        }
-        if ceremony.uri != log_key.uri {
-            return Err(format!(
-                "entry {n}: the ceremony key's URI is not the one recorded in entry {}",
-                log_key.entry
-            ));
-        }
-        check_signature(&log_key.key, &ceremony.signature, &statement)
-            .map_err(|e| format!("entry {n}: ceremony key: {e}"))?;
-        let witness = &seal.witness_key;
-        if raw.actor.id != witness.signer {
-            return Err(format!(
-                "entry {n}: the seal is recorded as made by \"{}\", but the witness who signed it is \"{}\"",
-                raw.actor.id, witness.signer
-            ));
-        }
-        if raw.actor.role != SEAL_ROLE {
-            return Err(format!(
-                "entry {n}: the seal is recorded as made in the role \"{}\"; a seal is the Qualified Auditor's ({SEAL_ROLE})",
-                raw.actor.role
-            ));
-        }
-        let witness_key = PublicKey::from_canonical_pem(&witness.public_key)
-            .map_err(|e| format!("entry {n}: the witness's public key is {e}"))?;
-        if witness_key.key == log_key.key.key {
-            return Err(format!(
-                "entry {n}: the witness signed with the ceremony's log-signing key; a seal needs two different keys"
-            ));
-        }
-        check_signature(&witness_key, &witness.signature, &statement)
-            .map_err(|e| format!("entry {n}: witness key: {e}"))?;
-        if let Some(expected) = &self.witness
-            && expected.key != witness_key.key
-        {
-            return Err(format!(
-                "entry {n}: the witness key in the seal is not the witness key given to the verifier: someone other than that witness signed the seal"
-            ));
-        }
-        Ok(Sealed {
-            entry: n,
-            outcome: seal.outcome,
-            head: self.head,
-        })
-    }
 }
 
-fn check_start(raw: &RawLine<'_>) -> Result<String, String> {
+/// `data` exactly as serde_json writes the JSON object it holds.
+fn check_data_form(n: u64, data: &str) -> Result<(), String> {
+    let value: serde_json::Value = serde_json::from_str(data)
+        .map_err(|e| format!("entry {n}: its data is not JSON ({e}): it was edited"))?;
+    if !value.is_object() {
+        return Err(format!(
+            "entry {n}: its data is not a JSON object: it was edited"
+        ));
+    }
+    let rewritten = serde_json::to_string(&value)
+        .map_err(|e| format!("entry {n}: its data cannot be re-encoded for checking ({e})"))?;
+    if rewritten != data {
+        return Err(format!(
+            "entry {n}: its data is not byte for byte in the form the tool writes (spacing, key order, a key twice or escaping differ): it was edited"
+        ));
+    }
+    Ok(())
+}
+
+fn check_start(raw: &RawLine<'_>) -> Result<Start, String> {
     if raw.kind != KIND_CEREMONY_START {
         return Err(format!(
             "entry 1 is a \"{}\" entry; a ceremony log starts with \"{KIND_CEREMONY_START}\": its beginning is missing or was replaced",
@@ -471,7 +398,25 @@ fn check_start(raw: &RawLine<'_>) -> Result<String, String> {
     if !valid_ceremony_id(&start.ceremony_id) {
         return Err("entry 1: data.ceremony_id is empty or holds control characters".to_string());
     }
-    Ok(start.ceremony_id)
+    let witness_pin = match start.witness_key_sha256 {
+        None => None,
+        Some(pin) => {
+            let mut bytes = [0u8; 32];
+            match hex::decode_to_slice(&pin, &mut bytes) {
+                Ok(()) if hex::encode_upper(bytes) == pin => Some(bytes),
+                _ => {
+                    return Err(
+                        "entry 1: data.witness_key_sha256 is not 64 upper-case hex digits"
+                            .to_string(),
+                    );
+                }
+            }
+        }
+    };
+    Ok(Start {
+        ceremony_id: start.ceremony_id,
+        witness_pin,
+    })
 }
 
 fn check_log_key(n: u64, raw: &RawLine<'_>) -> Result<LogKey, String> {
@@ -491,7 +436,6 @@ fn check_log_key(n: u64, raw: &RawLine<'_>) -> Result<LogKey, String> {
         entry: n,
         pem: data.public_key,
         key,
-        uri: data.uri,
     })
 }
 
@@ -526,6 +470,23 @@ mod tests {
             (EventKind::Seal, KIND_SEAL),
         ] {
             assert_eq!(serde_json::to_value(kind).ok(), Some(name.into()));
+        }
+    }
+
+    /// Data is parsed and written again to check its form, so every number
+    /// the writer writes must read back to the same bytes: a key
+    /// generation's milliseconds are any f64 (serde_json's
+    /// float_roundtrip parses them exactly).
+    #[test]
+    fn numbers_the_writer_writes_read_back_to_the_same_bytes() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let ms = (x >> 11) as f64 / (1u64 << 53) as f64 * 100_000.0;
+            let data = serde_json::json!({ "hsm_ms": ms, "bits": x }).to_string();
+            assert!(check_data_form(2, &data).is_ok(), "{data}");
         }
     }
 

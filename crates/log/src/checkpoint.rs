@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::LogError;
-use crate::seal::{PublicKey, check_signature, signature_hex};
+use crate::signature::{PublicKey, check_signature, signature_hex};
 
 /// First line of every checkpoint statement.
 pub(crate) const CHECKPOINT_TITLE: &str = "keyceremony log checkpoint v1";

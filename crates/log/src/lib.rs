@@ -8,9 +8,12 @@
 //! written, never one the ceremony has acted on.
 //!
 //! A ceremony ends with a seal ([`LogWriter::seal`]): two ECDSA P-384
-//! signatures, one by the ceremony's log-signing key in the HSM and one by the
-//! witness's token, over a statement naming the number of entries and the
-//! hash of the last one. [`verify`] checks all of it offline, streaming.
+//! signatures, one by the ceremony's log-signing key in the HSM and one by
+//! the witness's own key (pinned in entry 1), over a statement
+//! ([`SealStatement`]) naming the number of entries, the hash of the last
+//! one and every field of the seal's own line. Signatures are held to one
+//! form (canonical DER, low s), and every line, its data included, to the
+//! writer's exact bytes. [`verify`] checks all of it offline, streaming.
 //! The format is described in docs/log-format.md.
 
 use std::fs::{File, OpenOptions};
@@ -24,6 +27,9 @@ use sha2::{Digest, Sha256};
 mod chain;
 mod checkpoint;
 mod seal;
+mod seal_check;
+mod signature;
+mod statement;
 pub mod verify;
 
 pub use chain::MAX_LINE;
@@ -31,8 +37,10 @@ use chain::{Chain, Envelope, format_time};
 pub use checkpoint::{Checkpoint, ResumeProof, checkpoint_statement};
 pub use seal::{
     CEREMONY_KEY_SIGNER, SEAL_ROLE, Seal, SealOutcome, SealSignature, log_signing_key_data,
-    seal_statement,
+    public_key_der,
 };
+pub use signature::{der_from_raw, low_s_der, verify_der};
+pub use statement::{BackupCopy, SealStatement, WitnessSigning};
 use verify::{Status, VerifyOptions};
 
 /// `prev` of the first entry.
@@ -371,27 +379,41 @@ impl LogWriter {
         })
     }
 
-    /// Appends the seal, the last entry: `seal.entries` and `seal.head` must
-    /// be this writer's [`len`](Self::len) and [`head`](Self::head), the
-    /// statement [`seal_statement`] for them, the ceremony key the one in the
-    /// first `log-signing-key` entry, both signatures valid, and `actor` the
-    /// witness who signed (`actor.id == seal.witness_key.signer`). The seal's
-    /// time is that of the entry it seals and its description is fixed, so
-    /// that nothing on its line is left unchecked. Afterwards nothing more can
-    /// be appended.
-    pub fn seal(&mut self, actor: &Actor, seal: &Seal) -> Result<Entry, LogError> {
+    /// The time a seal written now carries: that of the last entry.
+    pub fn seal_time(&self) -> String {
+        format_time(self.chain.last_time().unwrap_or_else(Utc::now))
+    }
+
+    /// SHA-256 of the log as it stands (every line, line feeds included):
+    /// what a copy of it hashes to, which the seal statement's backup line
+    /// names.
+    pub fn file_sha256(&self) -> [u8; 32] {
+        self.chain.file.clone().finalize().into()
+    }
+
+    /// Appends the seal, the last entry, ending step `step`: `seal.entries`
+    /// and `seal.head` must be this writer's [`len`](Self::len) and
+    /// [`head`](Self::head), the statement the [`SealStatement`] of this
+    /// log and this line, the ceremony key the one in the first
+    /// `log-signing-key` entry, the witness key the one entry 1 pins, both
+    /// signatures valid and low-s, and `actor` the witness who signed
+    /// (`actor.id == seal.witness_key.signer`). The seal's time is that of
+    /// the entry it seals ([`seal_time`](Self::seal_time)) and its
+    /// description is fixed, so that nothing on its line is left unchecked.
+    /// Afterwards nothing more can be appended.
+    pub fn seal(&mut self, actor: &Actor, step: &str, seal: &Seal) -> Result<Entry, LogError> {
         let seq = self.len() + 1;
-        let time = format_time(self.chain.last_time().unwrap_or_else(Utc::now));
-        let description = seal::seal_description(seal.outcome);
+        let time = self.seal_time();
+        let description = statement::seal_description(seal.outcome);
         let prev = hex::encode(self.head());
-        self.write(&time, actor, None, EventKind::Seal, description, seal)?;
+        self.write(&time, actor, Some(step), EventKind::Seal, description, seal)?;
         let data = serde_json::to_value(seal).map_err(|source| LogError::Encode { seq, source })?;
         Ok(Entry {
             seq,
             time,
             prev,
             actor: actor.clone(),
-            step: None,
+            step: Some(step.to_string()),
             kind: EventKind::Seal,
             description: description.to_string(),
             data,

@@ -14,7 +14,8 @@ use std::path::Path;
 use keyceremony_text::terminal_safe;
 
 use crate::chain::{Chain, MAX_LINE};
-use crate::seal::{PublicKey, SealOutcome};
+use crate::seal::SealOutcome;
+use crate::signature::PublicKey;
 
 /// What the auditor brings from outside the log.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use keyceremony_log::{
     checkpoint_statement, line_hash,
 };
 use serde_json::json;
-use support::{Keys, sign_der, signing_key};
+use support::{Keys, pin, sign_der, signing_key};
 
 const CEREMONY_ID: &str = "root-2026";
 
@@ -23,7 +23,7 @@ fn begin(path: &std::path::Path) -> LogWriter {
         None,
         EventKind::CeremonyStart,
         "start",
-        json!({"ceremony_id": CEREMONY_ID}),
+        json!({"ceremony_id": CEREMONY_ID, "witness_key_sha256": pin(&Keys::fixed().witness)}),
     )
     .expect("start");
     log

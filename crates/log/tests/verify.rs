@@ -11,7 +11,7 @@ use keyceremony_log::{
     Actor, EventKind, LogError, LogWriter, MAX_LINE, SealOutcome, SealSignature, line_hash,
 };
 use serde_json::json;
-use support::{Keys, public_pem, sign_der, signing_key, spki_der, witness};
+use support::{Keys, SEAL_STEP, pin, public_pem, sign_der, signing_key, spki_der, witness};
 
 const CEREMONY_ID: &str = "root-2026";
 
@@ -43,7 +43,7 @@ impl Fixture {
             None,
             EventKind::CeremonyStart,
             "ceremony 'Root CA 2026' starts",
-            json!({"ceremony_id": CEREMONY_ID, "rehearsal": false, "script_sha256": "AB".repeat(32)}),
+            json!({"ceremony_id": CEREMONY_ID, "rehearsal": false, "script_sha256": "AB".repeat(32), "witness_key_sha256": pin(&self.keys.witness)}),
         )
         .expect("append");
         log.append(
@@ -406,7 +406,6 @@ fn a_seal_resigned_with_another_ceremony_key_is_detected() {
     let other = signing_key("someone else's key");
     let forged = SealSignature::new(
         "ceremony-log-key",
-        old["uri"].as_str().expect("uri"),
         &spki_der(&other),
         &sign_der(&other, statement),
     )
@@ -786,7 +785,9 @@ fn the_writer_refuses_a_seal_that_does_not_fit_and_anything_after_it() {
 
     let mut stale = good.clone();
     stale.entries -= 1;
-    let err = log.seal(&witness(), &stale).expect_err("entries");
+    let err = log
+        .seal(&witness(), SEAL_STEP, &stale)
+        .expect_err("entries");
     assert!(
         err.to_string()
             .contains("the seal states 11 entries, but 12 precede it"),
@@ -795,9 +796,11 @@ fn the_writer_refuses_a_seal_that_does_not_fit_and_anything_after_it() {
 
     let mut wrong_head = good.clone();
     wrong_head.head = "00".repeat(32);
-    assert!(log.seal(&witness(), &wrong_head).is_err());
+    assert!(log.seal(&witness(), SEAL_STEP, &wrong_head).is_err());
 
-    let err = log.seal(&Actor::tool(), &good).expect_err("actor");
+    let err = log
+        .seal(&Actor::tool(), SEAL_STEP, &good)
+        .expect_err("actor");
     assert!(
         err.to_string()
             .contains("the witness who signed it is \"wanda\""),
@@ -807,10 +810,11 @@ fn the_writer_refuses_a_seal_that_does_not_fit_and_anything_after_it() {
     let mut same_key = good.clone();
     same_key.witness_key = SealSignature {
         signer: witness().id,
-        uri: good.witness_key.uri.clone(),
         ..good.ceremony_key.clone()
     };
-    let err = log.seal(&witness(), &same_key).expect_err("one key");
+    let err = log
+        .seal(&witness(), SEAL_STEP, &same_key)
+        .expect_err("one key");
     assert!(err.to_string().contains("two different keys"), "{err}");
 
     let err = log
@@ -819,13 +823,14 @@ fn the_writer_refuses_a_seal_that_does_not_fit_and_anything_after_it() {
     assert!(err.to_string().contains("LogWriter::seal"), "{err}");
     assert_eq!(log.len(), 12, "nothing was written");
 
-    log.seal(&witness(), &good).expect("the good seal");
+    log.seal(&witness(), SEAL_STEP, &good)
+        .expect("the good seal");
     let err = log
         .append(&Actor::tool(), None, EventKind::Recorded, "late", json!({}))
         .expect_err("sealed");
     assert!(matches!(err, LogError::Sealed { .. }), "{err}");
     assert!(matches!(
-        log.seal(&witness(), &good),
+        log.seal(&witness(), SEAL_STEP, &good),
         Err(LogError::Sealed { .. })
     ));
     assert_eq!(

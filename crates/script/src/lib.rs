@@ -5,6 +5,7 @@
 
 mod custody;
 mod location;
+mod log_rules;
 mod model;
 mod text;
 mod validate;

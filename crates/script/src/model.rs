@@ -2,6 +2,7 @@
 //! `cmd/ceremony` keeps it. Unknown keys are errors everywhere
 //! (`deny_unknown_fields`), so a typo can never silently drop a control.
 
+pub use keyceremony_log::WitnessSigning;
 use serde::Deserialize;
 
 /// A whole Key Generation Script (CPS 6.1.1 item 1).
@@ -34,6 +35,13 @@ pub struct CeremonyInfo {
     /// Free text shown on the paper script and the start screen.
     #[serde(default)]
     pub description: String,
+    /// Where the ceremony takes place (building, room), for the report.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// References of the video recordings of the ceremony (camera, recording
+    /// and the bag or disc it is kept in), for the report.
+    #[serde(default)]
+    pub video: Vec<String>,
 }
 
 /// A rehearsal runs against a lab token and may take activation data from an
@@ -70,6 +78,13 @@ pub struct HsmSettings {
     /// them reached the token.
     #[serde(default = "default_max_refused_shares")]
     pub max_refused_shares: u32,
+    /// The HSM's make and model, for the report.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The HSM's certification, such as a FIPS 140-3 certificate number,
+    /// for the report.
+    #[serde(default)]
+    pub certification: Option<String>,
 }
 
 fn default_max_failed_logins() -> u32 {
@@ -135,13 +150,24 @@ pub struct LogSettings {
     /// CKA_LABEL of the P-384 key on the ceremony token that signs the seal:
     /// generated with the token in an init-token step, or found there.
     pub signing_key: String,
-    /// The participant who signs the seal with a key on their own token.
+    /// The participant who signs the seal with their own key.
     pub witness: String,
-    /// Label of the witness's own token.
-    pub witness_token: String,
-    /// CKA_LABEL of the witness's P-384 key on it.
-    pub witness_key: String,
-    /// PKCS#11 module of the witness's token, when it is not the ceremony's.
+    /// How they sign it.
+    #[serde(default)]
+    pub witness_signing: WitnessSigning,
+    /// SHA-256 of the DER SubjectPublicKeyInfo of the witness's P-384 key,
+    /// fixed before the ceremony: the seal must be signed by that key.
+    /// Required for independent signing.
+    #[serde(default)]
+    pub witness_key_sha256: Option<String>,
+    /// Lab-token signing only: label of the witness's token.
+    #[serde(default)]
+    pub witness_token: Option<String>,
+    /// Lab-token signing only: CKA_LABEL of the witness's P-384 key on it.
+    #[serde(default)]
+    pub witness_key: Option<String>,
+    /// Lab-token signing only: PKCS#11 module of the witness's token, when
+    /// it is not the ceremony's.
     #[serde(default)]
     pub witness_module: Option<std::path::PathBuf>,
     /// Folder on removable media that receives a verified copy of the sealed

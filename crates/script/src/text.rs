@@ -86,14 +86,31 @@ fn texts(script: &Script) -> Vec<Text<'_>> {
             Some(MAX_LINE_TEXT),
         ));
     }
+    let optional = [
+        ("ceremony.location", c.location.as_ref()),
+        ("hsm.model", script.hsm.model.as_ref()),
+        ("hsm.certification", script.hsm.certification.as_ref()),
+    ];
+    for (path, value) in optional {
+        if let Some(value) = value {
+            texts.push(text(path, value, Line, Some(MAX_LINE_TEXT)));
+        }
+    }
+    for (i, video) in c.video.iter().enumerate() {
+        texts.push(text(
+            format!("ceremony.video[{i}]"),
+            video,
+            Line,
+            Some(MAX_LINE_TEXT),
+        ));
+    }
     let log = &script.log;
-    texts.push(text("log.witness_token", &log.witness_token, Name, None));
-    texts.push(text(
-        "log.witness_key",
-        &log.witness_key,
-        Name,
-        Some(MAX_LINE_TEXT),
-    ));
+    if let Some(token) = &log.witness_token {
+        texts.push(text("log.witness_token", token, Name, None));
+    }
+    if let Some(key) = &log.witness_key {
+        texts.push(text("log.witness_key", key, Name, Some(MAX_LINE_TEXT)));
+    }
     // A path from TOML text is always UTF-8.
     let paths = [
         ("log.backup", Some(&log.backup)),

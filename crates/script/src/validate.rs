@@ -80,87 +80,18 @@ pub fn validate(script: &Script) -> Vec<Violation> {
     participants(script, &mut v);
     activation(script, &mut v);
     keys_and_certificates(script, &mut v);
-    log(script, &mut v);
+    crate::log_rules::log(script, &mut v);
     steps::steps(script, &mut v);
     crate::text::text_rules(script, &mut v);
     crate::custody::check_in_rules(script, &mut v);
     v
 }
 
-fn log(script: &Script, v: &mut Vec<Violation>) {
-    let log = &script.log;
-    if !is_file_safe(&log.signing_key) {
-        v.push(Violation::new(
-            "log.signing_key",
-            None,
-            format!(
-                "log signing key label '{}' must be 1 to 64 letters, digits, '-', '_' or '.'",
-                log.signing_key
-            ),
-        ));
-    }
-    if script.key(&log.signing_key).is_some() {
-        v.push(Violation::new(
-            "log.signing_key",
-            Some("CPS 6.1.7"),
-            format!(
-                "'{}' is a CA key: the log is signed by a key of its own, never by a root key",
-                log.signing_key
-            ),
-        ));
-    }
-    match script.participant(&log.witness) {
-        None => v.push(Violation::new(
-            "log.witness",
-            None,
-            format!("seal witness '{}' is not a participant", log.witness),
-        )),
-        Some(p) if !p.has_role(Role::QualifiedAuditor) => v.push(Violation::new(
-            "log.witness",
-            Some("CPS 6.1.1"),
-            format!("the seal is signed by the Qualified Auditor who witnessed the ceremony; '{}' is not a qualified-auditor", p.id),
-        )),
-        Some(_) => {}
-    }
-    if !is_token_label(&log.witness_token) {
-        v.push(Violation::new(
-            "log.witness_token",
-            Some(TOKEN_LABEL_RULE),
-            "the witness's token label must be 1 to 32 bytes, without leading or trailing spaces",
-        ));
-    }
-    if log.witness_token == script.hsm.token_label {
-        v.push(Violation::new(
-            "log.witness_token",
-            Some("CPS 5.2.4"),
-            "the witness signs the seal with their own token, not the ceremony's",
-        ));
-    }
-    if log.backup.as_os_str().is_empty() {
-        v.push(Violation::new(
-            "log.backup",
-            Some("CPS 5.4.5"),
-            "name the removable media folder that receives the log's backup",
-        ));
-    } else if !log.backup.is_absolute() {
-        // Relative, it would name a folder under wherever `run` is started,
-        // most likely on the ceremony's own disk, not the removable media.
-        v.push(Violation::new(
-            "log.backup",
-            Some("CPS 5.4.5"),
-            format!(
-                "'{}' is a relative path: name the removable media's folder by its absolute path (like /media/keyceremony-backup)",
-                log.backup.display()
-            ),
-        ));
-    }
-}
-
 /// CK_TOKEN_INFO.label holds 32 bytes padded with spaces: a longer label
 /// cannot be stored, and one with spaces at its ends is not found again.
-const TOKEN_LABEL_RULE: &str = "PKCS#11 CK_TOKEN_INFO.label";
+pub(crate) const TOKEN_LABEL_RULE: &str = "PKCS#11 CK_TOKEN_INFO.label";
 
-fn is_token_label(s: &str) -> bool {
+pub(crate) fn is_token_label(s: &str) -> bool {
     !s.is_empty() && s.len() <= 32 && s.trim() == s
 }
 
@@ -172,7 +103,7 @@ fn is_identifier(s: &str) -> bool {
 }
 
 /// Labels name output files, so they are restricted to a portable set.
-fn is_file_safe(s: &str) -> bool {
+pub(crate) fn is_file_safe(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && !s.starts_with('.')

@@ -6,8 +6,9 @@ use std::sync::mpsc::{self, Receiver, Sender};
 
 use keyceremony_engine::operator::{ExceptionReport, ResumeChoice};
 use keyceremony_engine::{
-    Attendance, ClockReading, Decision, EngineError, Imminent, InputError, Interrupted, LogHead,
-    Missing, Notice, Operator, Outcome, PresenceChange, Raised, ShareShown, Verdict,
+    Attendance, ClockReading, Decision, EngineError, Imminent, InputError, InputSource,
+    Interrupted, LogHead, Missing, Notice, Operator, Outcome, PresenceChange, Raised, ShareShown,
+    SignatureRequest, Verdict,
 };
 use keyceremony_script::{Participant, RecordField, Script, Secret, Step};
 use keyceremony_shares::Share;
@@ -276,6 +277,24 @@ impl Operator for ChannelOperator {
         })? {
             Answer::Decision(decision) => Ok(decision),
             other => Err(mismatch("an exception the tool raised", &other)),
+        }
+    }
+
+    fn input(&self) -> InputSource {
+        InputSource::Terminal
+    }
+
+    fn witness_signature(
+        &mut self,
+        witness: &Participant,
+        request: &SignatureRequest,
+    ) -> Result<std::path::PathBuf, InputError> {
+        match self.ask(Prompt::WitnessSignature {
+            witness: witness.clone(),
+            request: request.clone(),
+        })? {
+            Answer::Text(path) => Ok(std::path::PathBuf::from(path)),
+            other => Err(mismatch("the witness's signature file", &other)),
         }
     }
 

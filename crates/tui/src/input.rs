@@ -42,6 +42,14 @@ pub struct TextInput {
 }
 
 impl TextInput {
+    /// A field that starts with `text` in it (a suggested answer the
+    /// operator may keep or change).
+    pub fn with_text(text: &str) -> TextInput {
+        let mut input = TextInput::default();
+        text.chars().for_each(|c| input.push(c));
+        input
+    }
+
     pub fn text(&self) -> &str {
         &self.text
     }

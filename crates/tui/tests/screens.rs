@@ -1225,6 +1225,55 @@ fn the_seal_shows_the_head_grouped_and_in_words_and_waits_for_the_witness() {
 }
 
 #[test]
+fn the_witness_signs_on_their_own_device_and_the_operator_names_the_signature() {
+    let mut app = running();
+    begin_step(&mut app, "5.4");
+    let request = |refused: Option<&str>| keyceremony_engine::SignatureRequest {
+        statement: "/media/kc/root-2026-20261125T100000Z/seal-statement.txt".into(),
+        sha256: KEY_SHA.to_string(),
+        words: keyceremony_tui::pgp_words(KEY_SHA).join(" "),
+        signature: "/media/kc/root-2026-20261125T100000Z/witness-signature.der".into(),
+        refused: refused.map(str::to_string),
+    };
+    prompt(
+        &mut app,
+        Prompt::WitnessSignature {
+            witness: person("quinn"),
+            request: request(None),
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "THE WITNESS SIGNS THE SEAL ON THEIR OWN DEVICE",
+            "put the HSM into its new bag now",
+            "E3B0 C442 98FC 1C14 9AFB F4C8 996F B924",
+            "Never type your PIN here",
+        ],
+    );
+    // The suggested file is in the field: Enter takes it.
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Enter)),
+        Answer::Text(path) if path == "/media/kc/root-2026-20261125T100000Z/witness-signature.der"
+    ));
+    // Refused, it is asked again with the reason, and another path typed.
+    prompt(
+        &mut app,
+        Prompt::WitnessSignature {
+            witness: person("quinn"),
+            request: request(Some("it is not the witness's key")),
+        },
+    );
+    assert_shows(&app, &["refused: it is not the witness's key"]);
+    key(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    type_text(&mut app, "/media/kc/sig.der");
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Enter)),
+        Answer::Text(path) if path == "/media/kc/sig.der"
+    ));
+}
+
+#[test]
 fn abort_asks_for_a_reason_and_answers_the_open_question() {
     let mut app = running();
     begin_step(&mut app, "1.1");

@@ -5,8 +5,8 @@
 use std::time::Instant;
 
 use keyceremony_hsm::{
-    KeyAlgorithm as HsmAlgorithm, KeyGenSpec, KeyPair, ObjectClass, ObjectFilter,
-    PrivateKeyAttributes, PublicKeyAttributes, Session,
+    AttributeLock, KeyAlgorithm as HsmAlgorithm, KeyGenSpec, KeyHandling, KeyPair, ObjectClass,
+    ObjectFilter, PrivateKeyAttributes, PublicKeyAttributes, Session,
 };
 use keyceremony_log::EventKind;
 use keyceremony_script::{Action, KeyAlgorithm, Participant, Step};
@@ -17,6 +17,44 @@ use sha2::{Digest, Sha256};
 use crate::EngineError;
 use crate::operator::{Notice, Operator};
 use crate::run::{GeneratedKey, Runner, acting_role, hex_upper};
+
+/// How a fresh generation went.
+struct Generation {
+    hsm_ms: f64,
+    /// Whether the module took CKA_MODIFIABLE and CKA_COPYABLE false.
+    attribute_lock: AttributeLock,
+}
+
+/// The record of the attribute lock: "applied", or the module's refusal.
+fn lock_record(lock: &AttributeLock) -> serde_json::Value {
+    match lock {
+        AttributeLock::Applied => json!("applied"),
+        AttributeLock::NotAsked => json!("not asked"),
+        AttributeLock::NotSupported { code } => json!({ "refused_by_the_module": code }),
+    }
+}
+
+/// A key the module accepted CKA_MODIFIABLE and CKA_COPYABLE false for,
+/// but that reads back otherwise, is not the key that was asked for.
+fn lock_problems(private: &PrivateKeyAttributes, lock: &AttributeLock) -> Vec<String> {
+    if *lock != AttributeLock::Applied {
+        return Vec::new();
+    }
+    [
+        (
+            "CKA_MODIFIABLE",
+            private.modifiable,
+            "its attributes can be changed",
+        ),
+        ("CKA_COPYABLE", private.copyable, "it can be copied"),
+    ]
+    .into_iter()
+    .filter(|(_, value, _)| *value == Some(true))
+    .map(|(name, _, meaning)| {
+        format!("{name} is true: the token took it false at generation, but {meaning}")
+    })
+    .collect()
+}
 
 /// What [`Runner::check_key`] read from the token, and what failed.
 pub(crate) struct TokenKey {
@@ -136,8 +174,12 @@ impl Runner {
                 "private_template": {
                     "token": true, "private": true, "sensitive": true, "sign": true, "always_authenticate": true,
                     "extractable": false, "decrypt": false, "unwrap": false, "derive": false,
+                    "modifiable": false, "copyable": false,
                 },
-                "public_template": { "token": true, "verify": true, "encrypt": false, "wrap": false },
+                "public_template": {
+                    "token": true, "verify": true, "encrypt": false, "wrap": false,
+                    "modifiable": false, "copyable": false,
+                },
             }),
         )?;
         operator.notify(&Notice::HsmWorking {
@@ -145,13 +187,27 @@ impl Runner {
         });
         let session = self.logged_in(step)?;
         let started = Instant::now();
-        let pair = session.generate_key_pair(&request)?;
+        // CKA_MODIFIABLE and CKA_COPYABLE false where the module takes
+        // them: nobody can change the key's attributes or copy it with
+        // others afterwards. A module that refuses them gives the key
+        // without; both are read back and recorded either way.
+        let generated = session.generate_key_pair_with(
+            &request,
+            KeyHandling {
+                backup: false,
+                lock_attributes: true,
+            },
+        )?;
         let hsm_ms = started.elapsed().as_secs_f64() * 1000.0;
         operator.notify(&Notice::HsmDone {
             what: format!("{algorithm} key pair '{label}' generated"),
             milliseconds: hsm_ms,
         });
-        self.record_generated(operator, step, label, pair, Some(hsm_ms))?;
+        let generation = Generation {
+            hsm_ms,
+            attribute_lock: generated.attribute_lock,
+        };
+        self.record_generated(operator, step, label, generated.pair, Some(generation))?;
         // RSA-4096 generation takes seconds: a signal that came meanwhile
         // stops the ceremony now that the key is recorded.
         self.check_stop(step, "after the key generation")
@@ -236,7 +292,7 @@ impl Runner {
     }
 
     /// Reads the new key's attributes back, records them, and refuses a key
-    /// that fails [`Runner::check_key`]. `hsm_ms` is None for a key an
+    /// that fails [`Runner::check_key`]. `generation` is None for a key an
     /// interrupted run generated and this run found again by its CKA_ID.
     fn record_generated(
         &mut self,
@@ -244,12 +300,18 @@ impl Runner {
         step: &Step,
         label: &str,
         pair: KeyPair,
-        hsm_ms: Option<f64>,
+        generation: Option<Generation>,
     ) -> Result<(), EngineError> {
         let session = self.logged_in(step)?;
         let algorithm = pair.algorithm;
         let id = pair.id.clone();
-        let checked = self.check_key(session, label, &pair)?;
+        let hsm_ms = generation.as_ref().map(|g| g.hsm_ms);
+        let mut checked = self.check_key(session, label, &pair)?;
+        if let Some(generation) = &generation {
+            checked
+                .problems
+                .extend(lock_problems(&checked.private, &generation.attribute_lock));
+        }
         let (private, public) = (&checked.private, &checked.public);
         let uri = self.key_uri(label, &id)?;
         self.tool_record(
@@ -276,7 +338,9 @@ impl Runner {
                     "local": private.local, "sign": private.sign, "decrypt": private.decrypt,
                     "unwrap": private.unwrap, "derive": private.derive,
                     "always_authenticate": private.always_authenticate,
+                    "modifiable": private.modifiable, "copyable": private.copyable,
                 },
+                "attribute_lock": generation.as_ref().map(|g| lock_record(&g.attribute_lock)),
                 "public_attributes": {
                     "token": public.token, "private": public.private, "verify": public.verify,
                     "encrypt": public.encrypt, "wrap": public.wrap,
@@ -306,11 +370,15 @@ impl Runner {
         private: &PrivateKeyAttributes,
         key: CheckedKey,
     ) -> Result<(), EngineError> {
+        let locks = [
+            ("CKA_MODIFIABLE", private.modifiable),
+            ("CKA_COPYABLE", private.copyable),
+        ];
         operator.notify(&Notice::KeyGenerated {
             label: label.to_string(),
             uri: self.key_uri(label, &pair.id)?,
             public_key_sha256: hex_upper(&Sha256::digest(key.spki_der())),
-            attributes: vec![
+            attributes: [
                 ("CKA_SENSITIVE", private.sensitive),
                 ("CKA_ALWAYS_SENSITIVE", private.always_sensitive),
                 ("CKA_EXTRACTABLE", private.extractable),
@@ -321,7 +389,14 @@ impl Runner {
                 ("CKA_UNWRAP", private.unwrap),
                 ("CKA_DERIVE", private.derive),
                 ("CKA_ALWAYS_AUTHENTICATE", private.always_authenticate),
-            ],
+            ]
+            .into_iter()
+            .chain(
+                locks
+                    .into_iter()
+                    .filter_map(|(name, value)| Some((name, value?))),
+            )
+            .collect(),
         });
         self.take_up_key(step, label, pair, key)
     }

@@ -16,13 +16,16 @@ mod copy_check;
 mod custody;
 mod go;
 mod keys;
+mod media;
 mod presence;
 mod proof;
 mod raised;
 mod resume;
 mod seal;
 mod token;
+mod witness;
 
+pub(crate) use media::WITNESS_PUBLIC_KEY;
 pub(crate) use resume::keys_left_sentence;
-pub(crate) use seal::check_witness_token;
 pub(crate) use token::check_token;
+pub(crate) use witness::{check_witness_token, pinned_key};

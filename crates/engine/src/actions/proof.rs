@@ -36,7 +36,7 @@ impl Runner {
             &self.script.script.ceremony.id,
             entries,
             &head,
-            &super::seal::der_signature(&raw)?,
+            &keyceremony_log::der_from_raw(&raw)?,
         )?;
         self.tool_record(
             Some(step),

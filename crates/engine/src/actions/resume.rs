@@ -396,7 +396,7 @@ impl Runner {
         let step = Step {
             id: "abort".to_string(),
             title: "Seal the log of the aborted ceremony".to_string(),
-            instructions: "Two custodians activate the token so that the log-signing key seals the log as aborted; the witness signs with their own token.".to_string(),
+            instructions: "Two custodians activate the token so that the log-signing key signs the seal of the aborted ceremony, and is destroyed; the witness signs it with their own key.".to_string(),
             performer: settings.witness.clone(),
             witness: settings.witness.clone(),
             action: Action::SealLog,
@@ -409,10 +409,10 @@ impl Runner {
             self.stop(operator, &step.id, &error);
             return Err(error);
         }
-        let head = self
-            .sealed
-            .ok_or_else(|| EngineError::Refused("the log was not sealed".to_string()))?;
-        let (backup, log_verified) = self.backup()?;
+        let (Some(head), Some((backup, log_verified))) = (self.sealed, self.backup_copy.take())
+        else {
+            return Err(EngineError::Refused("the log was not sealed".to_string()));
+        };
         Ok(Outcome {
             out_dir: self.out.root().to_path_buf(),
             log_entries: self.log.len(),

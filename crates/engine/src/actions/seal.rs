@@ -1,84 +1,36 @@
 //! seal-log: the log-signing key (made during init-token, under the same
-//! dual control as the PINs), the witness's own token (looked for before
-//! the ceremony starts), the seal both sign, and the verified copy on
-//! backup media (CPS 5.4.1, 5.4.4, 5.4.5, 6.1.1).
+//! dual control as the PINs), and the seal, the last thing the ceremony
+//! does (CPS 5.4.1, 5.4.4, 5.4.5, 6.1.1).
+//!
+//! In order: the custodians activate the token once more; the ceremony's
+//! end is recorded; the log is copied to the backup media and read back;
+//! the statement is made and the log-signing key signs it; that key is
+//! destroyed, so that it can never seal another log, and the token logged
+//! out, so that the HSM goes into its bag; then the witness signs the
+//! statement, last, attesting all of it; and only then is the seal written
+//! and the media's copy completed with it. Nothing is recorded after the
+//! ceremony's end but the seal, so that the statement covers it all.
 
-use chrono::Utc;
-use keyceremony_hsm::{
-    HsmError, KeyAlgorithm as HsmAlgorithm, KeyGenSpec, KeyPair, Module, ObjectFilter, Session,
-    UserKind,
-};
-use keyceremony_log::verify::VerifyReport;
+use keyceremony_hsm::{KeyAlgorithm as HsmAlgorithm, KeyGenSpec, KeyHandling, KeyPair, Session};
 use keyceremony_log::{
-    Actor, CEREMONY_KEY_SIGNER, EventKind, Seal, SealOutcome, SealSignature, seal_statement,
+    Actor, BackupCopy, CEREMONY_KEY_SIGNER, EventKind, Seal, SealOutcome, SealSignature,
+    SealStatement,
 };
-use keyceremony_script::{Role, Step};
+use keyceremony_script::{Step, WitnessSigning};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::keys::refuse_existing_label;
+use super::witness::pinned_key;
+use crate::EngineError;
 use crate::operator::{Notice, Operator};
-use crate::outputs::{self, OutDir};
 use crate::run::{Runner, hex_upper};
-use crate::{EngineError, files};
 
 /// The key that signs the log's seal.
 pub(super) struct LogKey {
     pair: KeyPair,
     spki: Vec<u8>,
     uri: String,
-}
-
-/// The witness's own token signs the seal at the end (CPS 6.1.1): it must be
-/// connected before the ceremony starts, not found missing after the keys
-/// exist. A rehearsal's in a lab is the lab's stand-in.
-pub(crate) fn check_witness_token(
-    module: &Module,
-    script: &keyceremony_script::Script,
-    rehearsal: Option<&crate::Rehearsal>,
-) -> Result<(), EngineError> {
-    let log = &script.log;
-    let witness_module = match crate::rehearsal::witness_module(log, rehearsal) {
-        Some(path) => Module::load(path)?,
-        None => module.clone(),
-    };
-    match witness_module.token_by_label(&log.witness_token) {
-        Ok(token) => {
-            // The key's public half (or its certificate) carries its label
-            // and is visible without the witness's PIN.
-            let session = token.open_session()?;
-            let found = session.find_objects(&ObjectFilter::label(log.witness_key.clone()));
-            session.close()?;
-            if found?.is_empty() {
-                return Err(EngineError::Refused(format!(
-                    "the witness's token '{}' shows no object labelled '{}', the key the script names to sign the log's seal: check log.witness_key against the token (pkcs11-tool --list-objects)",
-                    log.witness_token, log.witness_key
-                )));
-            }
-            Ok(())
-        }
-        Err(HsmError::TokenNotFound { available, .. }) => Err(EngineError::Refused(format!(
-            "the witness's own token '{}' is not connected (present: {}): the Qualified Auditor connects it before the ceremony starts, to sign the log's seal (CPS 6.1.1)",
-            log.witness_token,
-            if available.is_empty() {
-                "none".to_string()
-            } else {
-                available.join(", ")
-            }
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// DER Ecdsa-Sig-Value from the raw r || s a PKCS#11 token returns.
-pub(super) fn der_signature(raw: &[u8]) -> Result<Vec<u8>, EngineError> {
-    let signature = p384::ecdsa::Signature::from_slice(raw).map_err(|_| {
-        EngineError::Refused(format!(
-            "the token returned a {}-byte ECDSA signature, not a P-384 r || s",
-            raw.len()
-        ))
-    })?;
-    Ok(signature.to_der().as_bytes().to_vec())
 }
 
 impl Runner {
@@ -102,12 +54,20 @@ impl Runner {
         operator.notify(&Notice::HsmWorking {
             what: format!("generating the log-signing key '{label}'"),
         });
-        let pair = session.generate_key_pair(&KeyGenSpec {
-            algorithm: HsmAlgorithm::EcP384,
-            label: label.clone(),
-            id: id.clone(),
-            always_authenticate: false,
-        })?;
+        let pair = session
+            .generate_key_pair_with(
+                &KeyGenSpec {
+                    algorithm: HsmAlgorithm::EcP384,
+                    label: label.clone(),
+                    id: id.clone(),
+                    always_authenticate: false,
+                },
+                KeyHandling {
+                    backup: false,
+                    lock_attributes: true,
+                },
+            )?
+            .pair;
         let problems = session.private_key_attributes(&pair)?.problems(false);
         if !problems.is_empty() {
             return Err(EngineError::Step {
@@ -129,7 +89,7 @@ impl Runner {
             Some(&step.id),
             EventKind::LogSigningKey,
             format!(
-                "log-signing key '{}' is on the token; it signs this log's seal",
+                "log-signing key '{}' is on the token; it signs this log's seal, and is destroyed once it has",
                 key.pair.label
             ),
             data,
@@ -138,9 +98,8 @@ impl Runner {
         Ok(())
     }
 
-    /// Closes the log (CPS 5.4.1, 6.1.1): the custodians activate the token
-    /// once more, the log-signing key and the witness's own token sign the
-    /// seal statement, and a verified copy goes to the backup media (CPS 5.4.5).
+    /// Closes the log with its seal, the ceremony's last act (see the
+    /// module's documentation for the order).
     pub(crate) fn seal(
         &mut self,
         operator: &mut dyn Operator,
@@ -155,49 +114,31 @@ impl Runner {
             message: "the login to sign the seal did not leave a session".to_string(),
         })?;
         let log_key = self.find_key(&session, &settings.signing_key)?;
-        if !self.log_key_recorded {
-            let spki = session.public_key_spki_der(&log_key)?;
-            let uri = self.key_uri(&settings.signing_key, &log_key.id)?;
-            self.record_log_key(
-                step,
-                &LogKey {
-                    pair: log_key.clone(),
-                    spki,
-                    uri,
-                },
-            )?;
-        }
         let ceremony_spki = session.public_key_spki_der(&log_key)?;
-        let ceremony_uri = self.key_uri(&settings.signing_key, &log_key.id)?;
-
-        let witness_module =
-            match crate::rehearsal::witness_module(&settings, self.rehearsal.as_ref()) {
-                Some(path) => Module::load(path)?,
-                None => self.module.clone(),
+        if !self.log_key_recorded {
+            let uri = self.key_uri(&settings.signing_key, &log_key.id)?;
+            let key = LogKey {
+                pair: log_key.clone(),
+                spki: ceremony_spki.clone(),
+                uri,
             };
-        let witness_token = witness_module.token_by_label(&settings.witness_token)?;
-        let witness_session = witness_token.open_session()?;
-        let pin = operator.witness_token_pin(&witness, &settings.witness_token)?;
-        witness_session.login(UserKind::User, &pin)?;
-        let witness_key = self.find_key(&witness_session, &settings.witness_key)?;
-        let witness_spki = witness_session.public_key_spki_der(&witness_key)?;
-        let mut witness_uri = witness_token.uri()?;
-        witness_uri.object = Some(settings.witness_key.clone());
-        witness_uri.id = Some(witness_key.id.clone());
-        self.person_record(
-            &witness,
-            Role::QualifiedAuditor,
-            Some(&step.id),
-            EventKind::Recorded,
-            format!(
-                "{} opened their own token '{}' to sign the seal",
-                witness.name, settings.witness_token
-            ),
-            json!({
-                "witness_key_uri": witness_uri.to_string(),
-                "witness_public_key_sha256": hex_upper(&Sha256::digest(&witness_spki)),
-            }),
-        )?;
+            self.record_log_key(step, &key)?;
+        }
+        let lab = match settings.witness_signing {
+            WitnessSigning::LabTokenOnTerminal => {
+                Some(self.open_lab_witness(operator, &witness, &step.id)?)
+            }
+            WitnessSigning::Independent => None,
+        };
+        let witness_key_sha256: [u8; 32] = match (&lab, pinned_key(&self.script.script)?) {
+            (Some(lab), _) => Sha256::digest(&lab.spki).into(),
+            (None, Some(pin)) => pin,
+            (None, None) => {
+                return Err(EngineError::Refused(
+                    "the witness signs on their own device, but the script pins no key of theirs (log.witness_key_sha256)".to_string(),
+                ));
+            }
+        };
         if outcome == SealOutcome::Completed {
             let certificates: Vec<(String, String)> = self
                 .certificates
@@ -215,47 +156,71 @@ impl Runner {
             )?;
         }
 
+        // The last entry the seal covers is written: from here on nothing
+        // is recorded but the seal itself.
         let entries = self.log.len();
         let head = self.log.head();
-        let statement = seal_statement(
-            &self.script.script.ceremony.id,
+        let media = self.copy_to_media()?;
+        let statement = SealStatement {
+            ceremony_id: self.script.script.ceremony.id.clone(),
             outcome,
             entries,
-            &head,
-            &witness.id,
-            &witness_uri.to_string(),
-        );
-        let ceremony_signature =
-            der_signature(&session.sign_sha384(&log_key, statement.as_bytes(), None)?)?;
-        let witness_signature = der_signature(&witness_session.sign_sha384(
-            &witness_key,
-            statement.as_bytes(),
-            Some(&pin),
+            head,
+            time: self.log.seal_time(),
+            step: step.id.clone(),
+            witness: witness.id.clone(),
+            log_signing_key_sha256: Sha256::digest(&ceremony_spki).into(),
+            witness_key_sha256,
+            witness_signing: settings.witness_signing,
+            backup: BackupCopy {
+                folder: media.name.clone(),
+                sha256: media.sha256,
+            },
+        };
+        statement.check_writable()?;
+        let text = statement.text();
+        let ceremony_signature = keyceremony_log::der_from_raw(&session.sign_sha384(
+            &log_key,
+            text.as_bytes(),
+            None,
         )?)?;
-        drop(pin);
+        let ceremony =
+            SealSignature::new(CEREMONY_KEY_SIGNER, &ceremony_spki, &ceremony_signature)?;
+        media.write_statement(&text, &ceremony.public_key, &ceremony_signature)?;
+        self.destroy_log_key(operator, session, &log_key)?;
+
+        let signed = match lab {
+            Some(lab) => {
+                let spki = lab.spki.clone();
+                lab.sign(&text).map(|signature| (spki, signature))
+            }
+            None => {
+                self.independent_signature(operator, &witness, &media, &text, witness_key_sha256)
+            }
+        };
+        let (witness_spki, witness_signature) = signed.map_err(|error| match error {
+            // The room's own decision to stop is recorded as an abort.
+            aborted @ EngineError::Input(crate::InputError::Aborted { .. }) => aborted,
+            error => EngineError::Refused(format!(
+                "{error}. The log-signing key was destroyed once it signed the statement, so this log can never be sealed: it stays unsealed (verify-log exit 3), and {} holds the statement, the log-signing key's signature over it and the copy of the log it names, for the auditor (docs/auditor.md, \"Signing the seal\")",
+                media.path("").display()
+            )),
+        })?;
         let seal = Seal {
             outcome,
             entries,
             head: hex::encode(head),
-            statement,
-            ceremony_key: SealSignature::new(
-                CEREMONY_KEY_SIGNER,
-                ceremony_uri,
-                &ceremony_spki,
-                &ceremony_signature,
-            )?,
-            witness_key: SealSignature::new(
-                witness.id.clone(),
-                witness_uri.to_string(),
-                &witness_spki,
-                &witness_signature,
-            )?,
+            statement: text,
+            ceremony_key: ceremony,
+            witness_key: SealSignature::new(witness.id.clone(), &witness_spki, &witness_signature)?,
         };
-        self.log
-            .seal(&Actor::new(&witness.id, keyceremony_log::SEAL_ROLE), &seal)?;
-        session.close()?;
-        witness_session.close()?;
+        self.log.seal(
+            &Actor::new(&witness.id, keyceremony_log::SEAL_ROLE),
+            &step.id,
+            &seal,
+        )?;
         self.sealed = Some(head);
+        self.backup_copy = Some(media.complete(self.log.path())?);
         let head_hex = hex::encode(head);
         let words = pgp_words::to_words(&head).join(" ");
         operator.notify(&Notice::Sealed {
@@ -268,56 +233,29 @@ impl Runner {
         Ok(())
     }
 
-    /// CPS 5.4.5: a copy of the sealed log on removable media, read back and
-    /// verified before the operators put the media away. Returns where, and
-    /// the SHA-256 of the bytes copied with the verifier's report on them.
-    pub(crate) fn backup(
-        &self,
-    ) -> Result<(std::path::PathBuf, ([u8; 32], VerifyReport)), EngineError> {
-        let root = self
-            .settings
-            .backup
-            .clone()
-            .unwrap_or_else(|| self.script.script.log.backup.clone());
-        let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
-        let original = self.out.path(files::LOG);
-        // A folder of its own, never one that exists: two ceremonies sealed
-        // in the same second each get theirs.
-        let folder = OutDir::new_unique(
-            &root,
-            &format!("{}-{stamp}", self.script.script.ceremony.id),
-        )?;
-        let copy = match folder.copy_private(files::LOG, &original) {
-            Ok(copy) => copy,
-            Err(error) => {
-                // The partial copy is gone (the write removed it); so is the
-                // folder made for it, so the media hold no half backup.
-                let _ = std::fs::remove_dir(folder.root());
-                return Err(EngineError::Refused(format!(
-                    "the sealed log could not be copied to the backup media ({error}); nothing is left of the attempt on {}. Free space on the media or use other media, then copy {} there by hand and check the copy with keyceremony verify-log (CPS 5.4.5)",
-                    root.display(),
-                    original.display()
-                )));
-            }
-        };
-        let report = keyceremony_log::verify::verify_path(&copy.path, &Default::default());
-        let reread =
-            outputs::file_sha256(&copy.path).map_err(|source| outputs::OutputError::Io {
-                path: copy.path.clone(),
-                source,
-            })?;
-        let sealed = matches!(
-            report.status,
-            keyceremony_log::verify::Status::Sealed | keyceremony_log::verify::Status::Aborted
-        );
-        if !sealed || reread != copy.sha256 {
-            return Err(EngineError::Refused(format!(
-                "the backup copy {} does not verify ({}); copy {} to new media by hand and check it with keyceremony verify-log",
-                copy.path.display(),
-                report.status,
-                original.display()
-            )));
-        }
-        Ok((copy.path, (copy.sha256, report)))
+    /// Destroys the log-signing key once it has signed the statement, and
+    /// logs the token out: the key can never seal another log, and the HSM
+    /// can go into its bag before the witness signs.
+    fn destroy_log_key(
+        &mut self,
+        operator: &mut dyn Operator,
+        session: Session,
+        key: &KeyPair,
+    ) -> Result<(), EngineError> {
+        operator.notify(&Notice::HsmWorking {
+            what: format!("destroying the log-signing key '{}'", key.label),
+        });
+        let started = std::time::Instant::now();
+        session.destroy_key_pair(key)?;
+        session.logout()?;
+        session.close()?;
+        operator.notify(&Notice::HsmDone {
+            what: format!(
+                "log-signing key '{}' destroyed (the token holds nothing with its label or CKA_ID), and the token logged out",
+                key.label
+            ),
+            milliseconds: started.elapsed().as_secs_f64() * 1000.0,
+        });
+        Ok(())
     }
 }

@@ -7,16 +7,19 @@
 #![allow(dead_code)]
 
 use keyceremony_log::{
-    Actor, Entry, EventKind, LogError, LogWriter, Seal, SealOutcome, SealSignature,
-    log_signing_key_data, seal_statement,
+    Actor, BackupCopy, Entry, EventKind, LogError, LogWriter, Seal, SealOutcome, SealSignature,
+    SealStatement, WitnessSigning, log_signing_key_data, low_s_der,
 };
 use p384::ecdsa::signature::Signer;
 use p384::ecdsa::{Signature, SigningKey};
 use p384::pkcs8::{EncodePublicKey, LineEnding};
-use sha2::{Digest, Sha384};
+use sha2::{Digest, Sha256, Sha384};
 
 pub const CEREMONY_KEY_URI: &str = "pkcs11:token=Root%20CA;object=log-signing;type=private";
-pub const WITNESS_KEY_URI: &str = "pkcs11:token=Auditor;object=seal;type=private";
+
+/// The step a test seal ends, and the backup folder its statement names.
+pub const SEAL_STEP: &str = "9.9";
+pub const BACKUP_FOLDER: &str = "root-2026-20261125T202807Z";
 
 /// The witness as the engine records them.
 pub fn witness() -> Actor {
@@ -42,10 +45,16 @@ pub fn public_pem(key: &SigningKey) -> String {
         .expect("a P-384 key encodes")
 }
 
-/// ecdsa-with-SHA384, DER, as the HSM's signature is handed to the log.
+/// The upper-case hex SHA-256 of a key's SubjectPublicKeyInfo: the pin a
+/// script names and entry 1 records.
+pub fn pin(key: &SigningKey) -> String {
+    hex::encode_upper(Sha256::digest(spki_der(key)))
+}
+
+/// ecdsa-with-SHA384, DER, low s, as the HSM's signature is handed to the log.
 pub fn sign_der(key: &SigningKey, statement: &str) -> Vec<u8> {
     let signature: Signature = key.sign(statement.as_bytes());
-    signature.to_der().as_bytes().to_vec()
+    low_s_der(signature.to_der().as_bytes()).expect("a DER signature")
 }
 
 /// The ceremony's log-signing key and the witness's key.
@@ -73,28 +82,51 @@ impl Keys {
         )
     }
 
-    /// The seal the engine would build for `log` as it stands.
-    pub fn seal_for(&self, ceremony_id: &str, log: &LogWriter, outcome: SealOutcome) -> Seal {
-        let statement = seal_statement(
-            ceremony_id,
+    /// The statement the engine would make for `log` as it stands.
+    pub fn statement_for(
+        &self,
+        ceremony_id: &str,
+        log: &LogWriter,
+        outcome: SealOutcome,
+    ) -> SealStatement {
+        SealStatement {
+            ceremony_id: ceremony_id.to_string(),
             outcome,
-            log.len(),
-            &log.head(),
-            &witness().id,
-            WITNESS_KEY_URI,
-        );
-        let sign = |signer: &str, uri: &str, key: &SigningKey| {
-            SealSignature::new(signer, uri, &spki_der(key), &sign_der(key, &statement))
+            entries: log.len(),
+            head: log.head(),
+            time: log.seal_time(),
+            step: SEAL_STEP.to_string(),
+            witness: witness().id,
+            log_signing_key_sha256: Sha256::digest(spki_der(&self.ceremony)).into(),
+            witness_key_sha256: Sha256::digest(spki_der(&self.witness)).into(),
+            witness_signing: WitnessSigning::Independent,
+            backup: BackupCopy {
+                folder: BACKUP_FOLDER.to_string(),
+                sha256: log.file_sha256(),
+            },
+        }
+    }
+
+    /// The seal of `statement`, signed by both keys.
+    pub fn seal_of(&self, statement: &SealStatement) -> Seal {
+        let text = statement.text();
+        let sign = |signer: &str, key: &SigningKey| {
+            SealSignature::new(signer, &spki_der(key), &sign_der(key, &text))
                 .expect("software keys and signatures are well formed")
         };
         Seal {
-            outcome,
-            entries: log.len(),
-            head: hex::encode(log.head()),
-            ceremony_key: sign("ceremony-log-key", CEREMONY_KEY_URI, &self.ceremony),
-            witness_key: sign(&witness().id, WITNESS_KEY_URI, &self.witness),
-            statement,
+            outcome: statement.outcome,
+            entries: statement.entries,
+            head: hex::encode(statement.head),
+            ceremony_key: sign("ceremony-log-key", &self.ceremony),
+            witness_key: sign(&witness().id, &self.witness),
+            statement: text,
         }
+    }
+
+    /// The seal the engine would build for `log` as it stands.
+    pub fn seal_for(&self, ceremony_id: &str, log: &LogWriter, outcome: SealOutcome) -> Seal {
+        self.seal_of(&self.statement_for(ceremony_id, log, outcome))
     }
 
     pub fn seal(
@@ -104,6 +136,6 @@ impl Keys {
         outcome: SealOutcome,
     ) -> Result<Entry, LogError> {
         let seal = self.seal_for(ceremony_id, log, outcome);
-        log.seal(&witness(), &seal)
+        log.seal(&witness(), SEAL_STEP, &seal)
     }
 }

@@ -157,6 +157,14 @@ fn certificate_blocks(
             code_cell(keyceremony_x509::fingerprint_hex(&facts.sha1)),
         ),
     ]));
+    blocks.push(para(format!(
+        "The certificate in PEM, from {path} (certs/{label}.pem holds the same when the check \
+         below says so), to copy into a trust store or a BR audit's appendix:"
+    )));
+    blocks.push(Block::Code(keyceremony_x509::pem_encode(
+        "CERTIFICATE",
+        der,
+    )));
     blocks
 }
 

@@ -17,6 +17,33 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
+/// docs/auditor.md, as the binary was built with it.
+const AUDITOR_GUIDE: &str = include_str!("../../../../docs/auditor.md");
+
+/// The guide's log checks: its ```bash blocks from "## 1. The chain" up to
+/// the section after "## 6.", as written, one after the other.
+fn by_hand_checks() -> String {
+    let mut script = String::new();
+    let mut inside = false;
+    let mut block = false;
+    for line in AUDITOR_GUIDE.lines() {
+        if line.starts_with("## ") {
+            inside = line == "## 1. The chain" || (inside && !line.starts_with("## 7."));
+            continue;
+        }
+        match (inside, block, line) {
+            (true, false, "```bash") => block = true,
+            (_, true, "```") => block = false,
+            (true, true, line) => {
+                script.push_str(line);
+                script.push('\n');
+            }
+            _ => {}
+        }
+    }
+    script
+}
+
 pub(crate) fn section(ctx: &Ctx<'_>) -> Vec<Block> {
     let mut blocks = vec![
         Block::Heading(2, "How to check".to_string()),
@@ -35,16 +62,16 @@ pub(crate) fn section(ctx: &Ctx<'_>) -> Vec<Block> {
         Block::Code(format!(
             "keyceremony verify-log {LOG_FILE} --expect-head HEAD_FROM_PAPER --witness-key WITNESS_KEY.pem"
         )),
-        para("The same signatures by hand (prints Verified OK twice):"),
-        Block::Code(format!(
-            "tail -n1 {LOG_FILE} > seal.json\n\
-             jq -j .data.statement seal.json > statement.txt\n\
-             jq -j .data.ceremony_key.public_key seal.json > ceremony-key.pem\n\
-             jq -r .data.ceremony_key.signature seal.json | xxd -r -p > ceremony-sig.der\n\
-             openssl dgst -sha384 -verify ceremony-key.pem -signature ceremony-sig.der statement.txt\n\
-             jq -r .data.witness_key.signature seal.json | xxd -r -p > witness-sig.der\n\
-             openssl dgst -sha384 -verify WITNESS_KEY.pem -signature witness-sig.der statement.txt"
-        )),
+        para(
+            "The same by hand, with OpenSSL, jq and python3 only: docs/auditor.md's commands \
+             (its sections 1 to 6, as written there), in a folder holding a copy of \
+             ceremony.log and the witness's public key as witness-key.pem, with \
+             HEAD_FROM_PAPER replaced by the head on paper. They walk the whole chain, check \
+             every field of the seal's line against the statement, the statement against the \
+             log, both signatures and their one form, and the head; the log is the \
+             ceremony's only when every line printed is an ok: or a Verified OK.",
+        ),
+        Block::Code(by_hand_checks()),
         Block::Heading(3, "The script".to_string()),
         para(
             "Its SHA-256 equals the one printed on the paper script and the log's \
@@ -86,6 +113,33 @@ pub(crate) fn section(ctx: &Ctx<'_>) -> Vec<Block> {
 #[cfg(test)]
 mod tests {
     use super::shell_quote;
+
+    #[test]
+    fn the_by_hand_checks_are_the_guide_s() {
+        let checks = super::by_hand_checks();
+        for needed in [
+            "CHAIN BROKEN",
+            "statement.txt",
+            "from-the-line.txt",
+            "witness-key.pem",
+            "ceremony-sig.der",
+            "has the low s",
+            "HEAD_FROM_PAPER",
+            "checkpoint-sig.der",
+        ] {
+            assert!(checks.contains(needed), "{needed} not in:\n{checks}");
+        }
+        // Not the guide's other sections: its introduction, the copy for
+        // the record, the failure shown on purpose, the signing.
+        for other in [
+            "cd /tmp/kc-audit",
+            "sha256sum ceremony.log\n",
+            "edited.log",
+            " -sign ",
+        ] {
+            assert!(!checks.contains(other), "{other} in:\n{checks}");
+        }
+    }
 
     #[test]
     fn shell_quoting() {

@@ -50,19 +50,14 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
                 cell("-"),
             ),
         };
-        let problems = match e.data.get("problems") {
-            Some(Value::Array(list)) if list.is_empty() => "none".to_string(),
-            Some(Value::Array(list)) => list.iter().map(value_text).collect::<Vec<_>>().join("; "),
-            Some(other) => value_text(other),
-            None => "-".to_string(),
-        };
-        if e.data
-            .get("problems")
-            .and_then(Value::as_array)
-            .is_some_and(|p| !p.is_empty())
-        {
+        let problems = attribute_problems(&e.data);
+        let problems = if problems.is_empty() {
+            "none".to_string()
+        } else {
+            let problems = problems.join("; ");
             findings.push(format!("key '{label}' has unsafe attributes: {problems}"));
-        }
+            problems
+        };
         blocks.push(fields(vec![
             (
                 "PKCS#11 URI".to_string(),
@@ -84,6 +79,21 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
             ),
             ("Public key SHA-256 (log)".to_string(), code_cell(logged)),
             (format!("SHA-256 of {pem_path}'s key"), recomputed),
+            (
+                "CKA_MODIFIABLE and CKA_COPYABLE false".to_string(),
+                cell(match e.data.get("attribute_lock") {
+                    Some(Value::String(applied)) => applied.clone(),
+                    Some(Value::Object(refused)) => format!(
+                        "refused by the module ({})",
+                        refused
+                            .values()
+                            .map(value_text)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    _ => "not recorded".to_string(),
+                }),
+            ),
             ("Attribute problems".to_string(), cell(problems)),
         ]));
         blocks.push(attributes_table(&e.data));
@@ -178,6 +188,71 @@ fn keys_left(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
         kind: TableKind::Data,
     }));
     blocks
+}
+
+/// What CPS 6.1.1 and 6.2.7 require of a root key's private half, as the
+/// key-generated entry records it read back: the report checks the values
+/// itself rather than only repeating the problems the tool recorded.
+const REQUIRED: [(&str, bool, &str); 14] = [
+    ("token", true, "stored on the token"),
+    ("private", true, "readable only after login"),
+    ("sensitive", true, "sensitive"),
+    ("always_sensitive", true, "sensitive since it was created"),
+    ("extractable", false, "extractable"),
+    ("never_extractable", true, "never extractable"),
+    ("local", true, "generated on the token"),
+    ("sign", true, "usable for signing"),
+    ("decrypt", false, "usable for decryption"),
+    ("unwrap", false, "usable for unwrapping keys"),
+    ("derive", false, "usable for key derivation"),
+    (
+        "always_authenticate",
+        true,
+        "protected by an activation for every signature",
+    ),
+    (
+        "modifiable",
+        false,
+        "changeable (its attributes can be set again)",
+    ),
+    (
+        "copyable",
+        false,
+        "copyable (C_CopyObject makes another with other attributes)",
+    ),
+];
+
+/// The problems the tool recorded, and every attribute read back that is
+/// not what the CPS requires; an attribute the module does not report
+/// (null) is none.
+fn attribute_problems(data: &Value) -> Vec<String> {
+    let mut problems: Vec<String> = match data.get("problems") {
+        Some(Value::Array(list)) => list.iter().map(value_text).collect(),
+        Some(other) => vec![value_text(other)],
+        None => Vec::new(),
+    };
+    let read_back = data.get("private_attributes");
+    for (name, required, meaning) in REQUIRED {
+        let attribute = format!("CKA_{}", name.to_ascii_uppercase());
+        let Some(actual) = read_back.and_then(|a| a.get(name)).and_then(Value::as_bool) else {
+            continue;
+        };
+        if actual != required
+            && !problems
+                .iter()
+                .any(|p| p.starts_with(&format!("{attribute} is")))
+        {
+            let (is, must) = if actual {
+                ("is", "must not be")
+            } else {
+                ("is not", "must be")
+            };
+            problems.push(format!(
+                "{attribute} is {actual}: the private key {is} {meaning} but {must}"
+            ));
+        }
+    }
+    problems
 }
 
 fn attributes_table(data: &Value) -> Block {

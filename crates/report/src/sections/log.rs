@@ -6,7 +6,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::context::{Ctx, pgp_words, role_title, str_at, value_text};
-use crate::doc::{Block, Cell, Table, TableKind, cell, code_cell, fields, para, text};
+use crate::doc::{Block, Cell, Table, TableKind, cell, code, code_cell, fields, para, text};
 use crate::files::FileKind;
 use crate::{LOG_FILE, group4};
 
@@ -91,9 +91,9 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
         ),
     ]));
     blocks.push(para("The statement both keys signed, exactly:"));
-    blocks.push(Block::Code(
-        str_at(&seal.data, "statement").unwrap_or("").to_string(),
-    ));
+    let statement = str_at(&seal.data, "statement").unwrap_or("");
+    blocks.push(Block::Code(statement.to_string()));
+    blocks.push(witness_key(ctx, statement, findings));
     let signer_row = |key: &str| -> Vec<Cell> {
         let signature = seal.data.get(key).cloned().unwrap_or(Value::Null);
         let pem = str_at(&signature, "public_key").unwrap_or("");
@@ -104,7 +104,6 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
         vec![
             cell(key),
             cell(str_at(&signature, "signer").map_or("-".to_string(), |s| ctx.name(s))),
-            code_cell(str_at(&signature, "uri").unwrap_or("-")),
             code_cell(key_sha),
             code_cell(str_at(&signature, "signature").unwrap_or("-")),
         ]
@@ -113,9 +112,8 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
         header: [
             "Signature",
             "Signer",
-            "PKCS#11 URI",
             "Public key SHA-256 (DER)",
-            "ECDSA P-384 signature (DER, hex)",
+            "ECDSA P-384 signature (DER, hex, low s)",
         ]
         .map(String::from)
         .to_vec(),
@@ -123,6 +121,67 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
         kind: TableKind::Data,
     }));
     blocks
+}
+
+/// The statement's value on its `name: ` line.
+fn statement_line<'s>(statement: &'s str, name: &str) -> Option<&'s str> {
+    statement
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(": "))
+}
+
+/// How the witness signed, and whether with the key the script pins.
+fn witness_key(ctx: &Ctx<'_>, statement: &str, findings: &mut Vec<String>) -> Block {
+    let signing = statement_line(statement, "witness-signing").unwrap_or("-");
+    let signed_with = statement_line(statement, "witness-key-sha256").unwrap_or("-");
+    let pinned = ctx
+        .script()
+        .and_then(|s| s.log.witness_key_sha256.as_deref())
+        .map(str::to_ascii_uppercase);
+    let verdict = match &pinned {
+        Some(pin) if *pin == signed_with => "the key the script pins".to_string(),
+        Some(pin) => {
+            findings.push(format!(
+                "the seal's witness key (SHA-256 {signed_with}) is not the one the script pins ({pin})"
+            ));
+            format!("NOT the key the script pins ({pin})")
+        }
+        None => "the script pins no key (a lab's stand-in token signed)".to_string(),
+    };
+    let how = match signing {
+        "independent" => {
+            "on the witness's own device (the statement from the backup media)".to_string()
+        }
+        "lab-token-on-terminal" => {
+            if ctx.script().is_some_and(|s| !s.is_rehearsal()) {
+                findings.push(
+                    "a production ceremony's seal was signed with the witness's token on the CA terminal"
+                        .to_string(),
+                );
+            }
+            "LAB OPTION: with the witness's stand-in token on the CA terminal, its PIN typed there"
+                .to_string()
+        }
+        other => other.to_string(),
+    };
+    fields(vec![
+        ("The witness signed".to_string(), cell(how)),
+        (
+            "With the key".to_string(),
+            vec![code(signed_with), text(format!(": {verdict}"))],
+        ),
+        (
+            "Log-signing key".to_string(),
+            cell(
+                statement_line(statement, "log-signing-key-destroyed")
+                    .map_or("-".to_string(), |when| format!("destroyed {when}")),
+            ),
+        ),
+        (
+            "Backup copy".to_string(),
+            cell(statement_line(statement, "backup").unwrap_or("-")),
+        ),
+    ])
 }
 
 /// Checkpoints, and each time the interrupted log was reopened with what

@@ -4,7 +4,7 @@
 use keyceremony_engine::operator::{ExceptionReport, ResumeChoice};
 use keyceremony_engine::{
     Attendance, ClockReading, Decision, Imminent, InputError, Interrupted, LogHead, Missing,
-    PresenceChange, Raised, Verdict,
+    PresenceChange, Raised, SignatureRequest, Verdict,
 };
 use keyceremony_script::{Participant, RecordField, Secret, Step};
 use keyceremony_shares::SecretKind;
@@ -94,6 +94,10 @@ pub enum Prompt {
     WitnessTokenPin {
         witness: Participant,
         token_label: String,
+    },
+    WitnessSignature {
+        witness: Participant,
+        request: SignatureRequest,
     },
     ConfirmSeal {
         witness: Participant,

@@ -33,6 +33,7 @@ pub mod share_entry;
 pub mod share_show;
 pub mod start;
 pub mod step;
+pub mod witness_signature;
 
 use bag::Bag;
 use check_in::CheckIn;
@@ -53,6 +54,7 @@ use resume::Resume;
 use seal::Seal;
 use share_entry::ShareEntry;
 use share_show::{ShareStage, ShowShare};
+use witness_signature::WitnessSignature;
 
 /// The footer of every screen that is typed into.
 pub const TYPING: &str = "Enter submit  Backspace erase  Ctrl-U clear  F1 help  F10 abort";
@@ -68,6 +70,7 @@ pub enum Active {
     EndOfStep(EndOfStep),
     Clock(Clock),
     WitnessPin(WitnessPin),
+    WitnessSignature(WitnessSignature),
     Seal(Seal),
     Network(Network),
     Resume(Resume),
@@ -228,6 +231,9 @@ impl Active {
                 token_label,
                 input: SecretInput::default(),
             }),
+            Prompt::WitnessSignature { witness, request } => {
+                Active::WitnessSignature(WitnessSignature::new(witness, request))
+            }
             Prompt::ConfirmSeal {
                 witness,
                 head,
@@ -288,6 +294,7 @@ impl Active {
             Active::EndOfStep(screen) => screen.key(app, key),
             Active::Clock(screen) => screen.key(key),
             Active::WitnessPin(screen) => screen.key(key),
+            Active::WitnessSignature(screen) => screen.key(key),
             Active::Seal(screen) => screen.key(key),
             Active::Network(screen) => screen.key(key),
             Active::Resume(screen) => screen.key(app, key),
@@ -312,6 +319,7 @@ impl Active {
             | Active::CopyBack(_)
             | Active::Clock(_)
             | Active::WitnessPin(_)
+            | Active::WitnessSignature(_)
             | Active::Network(_)
             | Active::LastHead(_) => true,
             Active::EndOfStep(screen) => screen.typing(),
@@ -345,6 +353,7 @@ impl Active {
             | Active::Bag(_)
             | Active::Clock(_)
             | Active::WitnessPin(_)
+            | Active::WitnessSignature(_)
             | Active::Network(_)
             | Active::LastHead(_) => TYPING,
         }

@@ -1,5 +1,8 @@
-//! The witness's token PIN, typed by the witness alone, so their token
-//! signs the log's seal; nothing typed is drawn but a count of asterisks.
+//! A lab's option (`witness_signing = "lab-token-on-terminal"`): the PIN of
+//! the witness's stand-in token connected to the terminal, typed by the
+//! witness alone, so that token signs the log's seal; nothing typed is
+//! drawn but a count of asterisks. A production ceremony's witness signs on
+//! their own device instead, and no PIN of theirs is typed here.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use keyceremony_script::Participant;
@@ -28,7 +31,9 @@ impl WitnessPin {
 
     pub fn view(&self, app: &App, frame: &mut Frame, area: Rect) {
         let mut lines = vec![
-            strong("The witness signs the log's seal"),
+            strong(
+                "The witness signs the log's seal (a lab's option: their token on this terminal)",
+            ),
             blank(),
             line(format!(
                 "{}: type the PIN of your token '{}'. Nothing typed is shown; everyone else looks away from the keyboard.",
@@ -46,7 +51,10 @@ impl WitnessPin {
         lines.extend([
             field("PIN", masked(self.input.len())),
             blank(),
-            action("Enter", "sign the seal with the witness's token"),
+            action(
+                "Enter",
+                "open the witness's token: it signs the seal once the HSM is in its bag",
+            ),
         ]);
         frame.render_widget(paragraph(lines), area);
     }
