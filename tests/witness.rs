@@ -726,3 +726,32 @@ fn a_malleated_signature_fails_the_by_hand_checks() {
         "witness-sig.der has a high s",
     );
 }
+
+/// A production script that names the lab's signing option is refused by a
+/// run for real, before anything is written, on tokens outside any lab:
+/// only a rehearsal run lets a stand-in token sign at the terminal
+/// (`rehearse` runs the same script unchanged, tests/dress.rs).
+#[test]
+fn a_production_run_refuses_the_lab_signing_option_before_anything_is_written() {
+    let lab = Lab::new();
+    let script = edited(
+        &lab,
+        "root-p384",
+        &[("mode = \"rehearsal\"", "mode = \"production\"")],
+    );
+    let (_, answers) = shipped("root-p384");
+    let out = lab.path("out");
+    let run = lab
+        .cmd()
+        .env("SOFTHSM2_CONF", lab.tokens_outside_any_lab())
+        .args(lab.run_args(&script, &answers, &out))
+        .output()
+        .unwrap();
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success(), "{}", text(&run.stdout));
+    assert!(
+        stderr.contains("is a rehearsal's option") && stderr.contains("CPS 6.1.1"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "a refused run wrote {}", out.display());
+}

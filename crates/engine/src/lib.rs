@@ -266,6 +266,13 @@ impl Ceremony {
         };
         if !rehearsal {
             rehearsal::refuse_lab(&script, &settings.module)?;
+            if script.script.log.witness_signing
+                == keyceremony_script::WitnessSigning::LabTokenOnTerminal
+            {
+                return Err(EngineError::Refused(
+                    "log.witness_signing = \"lab-token-on-terminal\" is a rehearsal's option: at a production ceremony the witness signs the seal on their own device, never with their token's PIN typed at the CA terminal (CPS 6.1.1). Remove witness_signing (\"independent\" is the default) and pin their key with witness_key_sha256, or rehearse the script with `keyceremony rehearse`".to_string(),
+                ));
+            }
         }
         let interfaces = environment::interfaces_up();
         let mut network = Network {
