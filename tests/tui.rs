@@ -1005,7 +1005,6 @@ fn a_resumed_ceremony_asks_only_who_is_there() {
     // The next run resumes: the check-in asks only who is there.
     let mut tty = run_p384_in_tty(&lab, &out);
     tty.answer(&["R resume"], "r");
-    tty.answer(&["resume the interrupted ceremony"], ENTER);
     // The witness copied the head the abort showed: the log's last entry's.
     let log = std::fs::read(out.join("ceremony.log")).unwrap();
     let last = log[..log.len() - 1].rsplit(|b| *b == b'\n').next().unwrap();
@@ -1014,6 +1013,8 @@ fn a_resumed_ceremony_asks_only_who_is_there() {
         &["THE LAST LOG HEAD ON THE PAPER SCRIPT"],
         &format!("{head}{ENTER}"),
     );
+    // Checked against the log before the start screen offers to go on.
+    tty.answer(&["resume the interrupted ceremony"], ENTER);
     for name in EVERYONE {
         tty.wait_for(&[
             &format!("Now: {name}"),
