@@ -1013,6 +1013,7 @@ fn a_resumed_ceremony_asks_only_who_is_there() {
         &["THE LAST LOG HEAD ON THE PAPER SCRIPT"],
         &format!("{head}{ENTER}"),
     );
+    // Checked against the log before the start screen offers to go on.
     tty.answer(&["resume the interrupted ceremony"], ENTER);
     for name in EVERYONE {
         tty.wait_for(&[

@@ -228,7 +228,10 @@ enum ScriptCommand {
     #[command(
         after_help = "Example:\n  keyceremony script answers ceremony-scripts/root-p384.toml > root-p384.answers.toml"
     )]
-    Answers { script: PathBuf },
+    Answers {
+        /// The ceremony script (TOML); it is validated first.
+        script: PathBuf,
+    },
     /// Print the paper script to initial during the ceremony: every step
     /// with its performer and witness, boxes for initials and times, lines
     /// for the values to copy, the exception sheet and the attestation.
