@@ -57,8 +57,10 @@ enum Command {
         /// login; defaults to OUT/rehearsal-shares (the shares this run makes).
         #[arg(long, requires = "answers")]
         rehearsal_shares: Option<PathBuf>,
-        /// Rehearsals: file holding the PIN of the lab's witness token (made by
-        /// `keyceremony lab create`); at a real ceremony the witness types it.
+        /// Rehearsals whose witness signs with the lab's token on the terminal
+        /// (witness_signing = "lab-token-on-terminal"): file holding that
+        /// token's PIN (made by `keyceremony lab create`). A witness who signs
+        /// on their own device types no PIN here.
         #[arg(long, requires = "answers")]
         witness_pin_file: Option<PathBuf>,
         /// Folder that receives the sealed log's verified copy, instead of
