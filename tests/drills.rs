@@ -1699,7 +1699,7 @@ fn a_full_medium_leaves_no_partial_backup_or_report() {
     );
     assert_eq!(verify_log(&out).0, 3, "{drill}: the log is not sealed");
     sh(&format!("mount -o remount,size=16m {}", media.display()));
-    let run = run_on_media(&lab.resume_answers(&P384, &out));
+    let run = run_on_media(&room_reads_the_bags(&lab.resume_answers(&P384, &out), &out));
     assert!(run.status.success(), "{drill}: {}", text(&run.stderr));
     assert_eq!(verify_log(&out).0, 0, "{drill}: the log is sealed");
     let copies: Vec<PathBuf> = std::fs::read_dir(&media)

@@ -69,12 +69,19 @@ pub fn room_reads_the_bags(answers: &Path, out: &Path) -> PathBuf {
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
     let mut current: BTreeMap<String, String> = BTreeMap::new();
+    // Every serial recorded: a bag is never used twice.
+    let mut used = std::collections::BTreeSet::new();
     let mut ended = Vec::new();
     let mut logged_in = false;
     let mut in_step = (false, false);
     for e in &entries {
         let data = &e["data"];
         let text = |key: &str| data[key].as_str().unwrap_or_default().to_string();
+        for serial in [text("bag"), text("serial")] {
+            if matches!(e["kind"].as_str(), Some("share-issued" | "bag-sealed")) {
+                used.insert(serial);
+            }
+        }
         match e["kind"].as_str().unwrap_or_default() {
             "share-issued" if text("secret") == "user-pin" => {
                 current.insert(text("custodian"), text("bag"));
@@ -92,6 +99,9 @@ pub fn room_reads_the_bags(answers: &Path, out: &Path) -> PathBuf {
             _ => {}
         }
     }
+    // A run stopped within a step after its login (the seal step's) left
+    // the token logged in: the resume activates it again.
+    logged_in = (logged_in || in_step.0) && !in_step.1;
     let bags = |opened: &str, new: &str| {
         let mut bag = toml::Table::new();
         bag.insert("opened".into(), opened.into());
@@ -135,6 +145,13 @@ pub fn room_reads_the_bags(answers: &Path, out: &Path) -> PathBuf {
                     bag.get("new").and_then(|n| n.as_str()).map(str::to_string),
                 ) else {
                     continue;
+                };
+                // A step run again after it sealed new bags (the seal step
+                // after its login) seals others this time.
+                let new = if used.contains(&new) || current.values().any(|c| *c == new) {
+                    format!("{new}-AGAIN-{}", entries.len())
+                } else {
+                    new
                 };
                 *bag = bags(&opened, &new);
                 current.insert(custodian.clone(), new);
