@@ -29,6 +29,7 @@ use keyceremony_script::{Action, LoadedScript};
 
 pub use answers::AnswersFile;
 pub use imminent::Imminent;
+pub use keyceremony_log::SealOutcome;
 pub use operator::{
     ExceptionReport, Identity, InputError, LogHead, Notice, Operator, ResumeChoice, ShareShown,
     Verdict,

@@ -32,6 +32,9 @@ pub struct Outcome {
     pub certificates: Vec<(String, String)>,
     /// The verified copy of the sealed log (CPS 5.4.5).
     pub backup: std::path::PathBuf,
+    /// How the log, read back from that copy, says the ceremony ended: a
+    /// run that aborts an interrupted ceremony seals it as aborted.
+    pub sealed: SealOutcome,
 }
 
 pub(crate) struct GeneratedKey {
@@ -316,13 +319,14 @@ impl Runner {
         let head = self.sealed.ok_or_else(|| {
             EngineError::Refused("the script ended without sealing its log".to_string())
         })?;
-        let backup = self.backup()?;
+        let (backup, sealed) = self.backup()?;
         Ok(Outcome {
             out_dir: self.out.root().to_path_buf(),
             log_entries: self.log.len(),
             log_head: hex::encode(head),
             certificates,
             backup,
+            sealed,
         })
     }
 
@@ -330,6 +334,11 @@ impl Runner {
     /// the token), signs a last checkpoint while the token is still logged
     /// in, deactivates it, and shows the head for the witness to copy.
     pub(crate) fn stop(&mut self, operator: &mut dyn Operator, step: &str, error: &EngineError) {
+        // A sealed log takes no further entry: only a driver gone after
+        // the seal, before the witness said the head was copied, ends here.
+        if self.sealed.is_some() {
+            return;
+        }
         // A signal that came while the engine waited for the room is why it
         // stops, whatever the question's failure says (the TUI stops asking
         // on a signal, and its open question fails as an abort).
@@ -458,7 +467,7 @@ impl Runner {
             Action::GenerateKey { key } => self.generate_key(operator, step, key)?,
             Action::SelfSign { certificate } => self.self_sign(operator, step, certificate)?,
             Action::Export { certificate } => self.export(operator, step, certificate)?,
-            Action::Logout => self.logout(step)?,
+            Action::Logout => self.logout(operator, step)?,
             Action::SealLog => return self.seal(operator, step, SealOutcome::Completed),
         }
         for field in &step.record {

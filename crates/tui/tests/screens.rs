@@ -1095,6 +1095,7 @@ fn the_hsm_at_work_shows_elapsed_time_then_the_key_grouped_and_in_words() {
             uri: "pkcs11:token=Example;object=example-tls-rsa-root-2026".to_string(),
             public_key_sha256: KEY_SHA.to_string(),
             attributes: read_back(),
+            taken_up: false,
         },
     );
     prompt(
@@ -1695,6 +1696,7 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
                 .to_string(),
             public_key_sha256: KEY_SHA.to_string(),
             attributes: read_back(),
+            taken_up: false,
         },
     );
     prompt(

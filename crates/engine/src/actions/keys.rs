@@ -84,8 +84,14 @@ impl Runner {
             .recovery
             .as_ref()
             .is_some_and(|r| r.keys.contains_key(label))
-            && self.keys.contains_key(label)
+            && let Some(key) = self.keys.get(label)
         {
+            // The room confirms this step on what the token holds: the key
+            // is shown as a fresh one is.
+            let session = self.logged_in(step)?;
+            let private = session.private_key_attributes(&key.pair)?;
+            let notice = self.key_notice(label, &key.pair, &key.spki, &private, true)?;
+            operator.notify(&notice);
             return self.tool_record(
                 Some(&step.id),
                 EventKind::Recorded,
@@ -272,11 +278,11 @@ impl Runner {
         if !checked.problems.is_empty() {
             return self.refuse_key(step, label, &id, &checked.problems.join("; "), None);
         }
-        self.accept_key(operator, step, label, pair, checked)
+        self.accept_key(operator, step, label, pair, checked, hsm_ms.is_none())
     }
 
     /// Shows a key that passed every check to the room, and takes it into
-    /// the ceremony.
+    /// the ceremony; `taken_up` when an interrupted run generated it.
     fn accept_key(
         &mut self,
         operator: &mut dyn Operator,
@@ -284,12 +290,27 @@ impl Runner {
         label: &str,
         pair: KeyPair,
         checked: CheckedKey,
+        taken_up: bool,
     ) -> Result<(), EngineError> {
-        let private = &checked.private;
-        operator.notify(&Notice::KeyGenerated {
+        let notice = self.key_notice(label, &pair, &checked.spki, &checked.private, taken_up)?;
+        operator.notify(&notice);
+        self.take_up_key(step, label, pair, checked)
+    }
+
+    /// What the room reads of a key: its fingerprint and the private key's
+    /// attributes as the token reports them.
+    fn key_notice(
+        &self,
+        label: &str,
+        pair: &KeyPair,
+        spki: &[u8],
+        private: &PrivateKeyAttributes,
+        taken_up: bool,
+    ) -> Result<Notice, EngineError> {
+        Ok(Notice::KeyGenerated {
             label: label.to_string(),
             uri: self.key_uri(label, &pair.id)?,
-            public_key_sha256: hex_upper(&Sha256::digest(&checked.spki)),
+            public_key_sha256: hex_upper(&Sha256::digest(spki)),
             attributes: vec![
                 ("CKA_SENSITIVE", private.sensitive),
                 ("CKA_ALWAYS_SENSITIVE", private.always_sensitive),
@@ -302,8 +323,8 @@ impl Runner {
                 ("CKA_DERIVE", private.derive),
                 ("CKA_ALWAYS_AUTHENTICATE", private.always_authenticate),
             ],
-        });
-        self.take_up_key(step, label, pair, checked)
+            taken_up,
+        })
     }
 
     /// Records that a key passed every check, and takes it into the

@@ -193,7 +193,7 @@ impl Runner {
             self.login(operator, &step)?;
         }
         if !interrupted.logged_in && self.session.is_some() {
-            self.logout(&step)?;
+            self.logout(operator, &step)?;
         }
         Ok(())
     }
@@ -403,13 +403,14 @@ impl Runner {
         let head = self
             .sealed
             .ok_or_else(|| EngineError::Refused("the log was not sealed".to_string()))?;
-        let backup = self.backup()?;
+        let (backup, sealed) = self.backup()?;
         Ok(Outcome {
             out_dir: self.out.root().to_path_buf(),
             log_entries: self.log.len(),
             log_head: hex::encode(head),
             certificates: Vec::new(),
             backup,
+            sealed,
         })
     }
 

@@ -11,7 +11,8 @@ use keyceremony_hsm::{
 use keyceremony_log::{
     Actor, CEREMONY_KEY_SIGNER, EventKind, Seal, SealOutcome, SealSignature, seal_statement,
 };
-use keyceremony_script::{Role, Step};
+use keyceremony_script::{Participant, Role, Step};
+use secrecy::SecretString;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -139,20 +140,43 @@ impl Runner {
     /// Closes the log (CPS 5.4.1, 6.1.1): the custodians activate the token
     /// once more, the log-signing key and the witness's own token sign the
     /// seal statement, and a verified copy goes to the backup media (CPS 5.4.5).
+    /// On an error the token's session is left to [`Runner::stop`], which
+    /// closes it and records that it did.
     pub(crate) fn seal(
         &mut self,
         operator: &mut dyn Operator,
         step: &Step,
         outcome: SealOutcome,
     ) -> Result<(), EngineError> {
-        let settings = self.script.script.log.clone();
-        let witness = self.participant(&settings.witness)?;
         self.login(operator, step)?;
         let session = self.session.take().ok_or_else(|| EngineError::Step {
             step: step.id.clone(),
             message: "the login to sign the seal did not leave a session".to_string(),
         })?;
-        let log_key = self.find_key(&session, &settings.signing_key)?;
+        match self.sign_seal(operator, step, outcome, &session) {
+            Ok((witness, head, words)) => {
+                session.close()?;
+                Ok(operator.confirm_seal(&witness, &head, &words)?)
+            }
+            Err(error) => {
+                self.session = Some(session);
+                Err(error)
+            }
+        }
+    }
+
+    /// Signs and writes the seal on the logged-in `session`; returns the
+    /// witness and the head (hex and words) for them to copy.
+    fn sign_seal(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        outcome: SealOutcome,
+        session: &Session,
+    ) -> Result<(Participant, String, String), EngineError> {
+        let settings = self.script.script.log.clone();
+        let witness = self.participant(&settings.witness)?;
+        let log_key = self.find_key(session, &settings.signing_key)?;
         if !self.log_key_recorded {
             let spki = session.public_key_spki_der(&log_key)?;
             let uri = self.key_uri(&settings.signing_key, &log_key.id)?;
@@ -174,8 +198,7 @@ impl Runner {
         };
         let witness_token = witness_module.token_by_label(&settings.witness_token)?;
         let witness_session = witness_token.open_session()?;
-        let pin = operator.witness_token_pin(&witness, &settings.witness_token)?;
-        witness_session.login(UserKind::User, &pin)?;
+        let pin = self.witness_login(operator, step, &witness, &witness_session)?;
         let witness_key = self.find_key(&witness_session, &settings.witness_key)?;
         let witness_spki = witness_session.public_key_spki_der(&witness_key)?;
         let mut witness_uri = witness_token.uri()?;
@@ -250,7 +273,6 @@ impl Runner {
         };
         self.log
             .seal(&Actor::new(&witness.id, keyceremony_log::SEAL_ROLE), &seal)?;
-        session.close()?;
         witness_session.close()?;
         self.sealed = Some(head);
         let head_hex = hex::encode(head);
@@ -261,13 +283,67 @@ impl Runner {
             head: head_hex.clone(),
             words: words.clone(),
         });
-        operator.confirm_seal(&witness, &head_hex, &words)?;
-        Ok(())
+        Ok((witness, head_hex, words))
+    }
+
+    /// The witness types their own token's PIN until the token takes it,
+    /// each refusal recorded and counted for the ceremony against the
+    /// script's limit on failed logins, as the custodians' logins are
+    /// (CPS 5.4.1): a witness's token may lock itself too.
+    fn witness_login(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        witness: &Participant,
+        session: &Session,
+    ) -> Result<SecretString, EngineError> {
+        let label = self.script.script.log.witness_token.clone();
+        let limit = self.script.script.hsm.max_failed_logins;
+        loop {
+            if let (true, Some(why)) = (
+                self.room.witness_logins_exhausted(),
+                self.room.limit_reached(),
+            ) {
+                return Err(EngineError::Step {
+                    step: step.id.clone(),
+                    message: why,
+                });
+            }
+            let pin = operator.witness_token_pin(witness, &label)?;
+            match session.login(UserKind::User, &pin) {
+                Ok(()) => return Ok(pin),
+                Err(HsmError::PinIncorrect) => {
+                    drop(pin);
+                    let attempt = self.room.witness_failed_logins + 1;
+                    self.person_record(
+                        witness,
+                        Role::QualifiedAuditor,
+                        Some(&step.id),
+                        EventKind::LoginFailed,
+                        format!(
+                            "the witness's own token '{label}' refused the PIN {} typed",
+                            witness.name
+                        ),
+                        json!({ "witness_token": label, "attempt": attempt, "limit": limit }),
+                    )?;
+                    operator.notify(&Notice::LoginFailed {
+                        failures: self.room.witness_failed_logins,
+                        limit,
+                        reason: format!(
+                            "the witness's own token '{label}' refused the PIN typed; {} types it again",
+                            witness.name
+                        ),
+                    });
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
     }
 
     /// CPS 5.4.5: a copy of the sealed log on removable media, read back and
-    /// verified before the operators put the media away.
-    pub(crate) fn backup(&self) -> Result<std::path::PathBuf, EngineError> {
+    /// verified before the operators put the media away; returns where it
+    /// is and how the copy, read back, says the ceremony ended.
+    pub(crate) fn backup(&self) -> Result<(std::path::PathBuf, SealOutcome), EngineError> {
         let root = self
             .settings
             .backup
@@ -303,18 +379,19 @@ impl Runner {
             path: copy.path.clone(),
             source,
         })?;
-        let sealed = matches!(
-            report.status,
-            keyceremony_log::verify::Status::Sealed | keyceremony_log::verify::Status::Aborted
-        );
-        if !sealed || reread != bytes {
+        let sealed = match report.status {
+            keyceremony_log::verify::Status::Sealed => Some(SealOutcome::Completed),
+            keyceremony_log::verify::Status::Aborted => Some(SealOutcome::Aborted),
+            _ => None,
+        };
+        let (Some(sealed), true) = (sealed, reread == bytes) else {
             return Err(EngineError::Refused(format!(
                 "the backup copy {} does not verify ({}); copy {} to new media by hand and check it with keyceremony verify-log",
                 copy.path.display(),
                 report.status,
                 original.display()
             )));
-        }
-        Ok(copy.path)
+        };
+        Ok((copy.path, sealed))
     }
 }
