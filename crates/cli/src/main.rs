@@ -4,6 +4,7 @@ mod headless;
 mod lab;
 mod module_check;
 mod out;
+mod rehearse;
 mod report;
 mod secrets;
 mod shipped;
@@ -306,7 +307,7 @@ fn run(cli: Cli) -> Result<()> {
             out,
             headless,
             module,
-        } => rehearse(&out, module, !headless && keyceremony_tui::is_terminal()),
+        } => rehearse::rehearse(&out, module, !headless && keyceremony_tui::is_terminal()),
         Command::VerifyLog {
             log,
             expect_head,
@@ -410,69 +411,6 @@ fn run_ceremony(
 fn finish(outcome: &Outcome) -> Result<()> {
     headless::summary(outcome);
     report::report(&outcome.out_dir)?;
-    Ok(())
-}
-
-/// `tui`: the operators answer in the TUI (shares are shown on screen and
-/// typed back); otherwise the shipped rehearsal answers do.
-fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
-    let stop = signals::install()?;
-    keyceremony_engine::outputs::check_usable(out)?;
-    let module = module_path(module)?;
-    let made = lab::create(
-        &out.join("lab"),
-        &module,
-        shipped::CEREMONIES.len(),
-        lab::WITNESS_TOKEN,
-        lab::WITNESS_KEY,
-    )?;
-    // The lab's stand-in for the removable media of the log's backup copy.
-    let backup = out.join("backup");
-    std::fs::create_dir_all(&backup)
-        .with_context(|| format!("cannot make the backup folder {}", backup.display()))?;
-    say!(
-        "REHEARSAL: {} lab in {} ({}={} for this run only); witness key {}",
-        made.lab.kind().name(),
-        made.lab.dir().display(),
-        made.lab.config_var(),
-        made.lab.config().display(),
-        made.public_key.display()
-    );
-    let policy = shipped::policy()?;
-    for ceremony in shipped::CEREMONIES {
-        let script =
-            LoadedScript::parse(Path::new(ceremony.script_path), ceremony.script.to_string())?;
-        script.check()?;
-        let settings = Settings {
-            module: module.clone(),
-            out_dir: out.join(ceremony.name),
-            rehearsal: true,
-            backup: Some(backup.clone()),
-            policy: policy.clone(),
-            inventory: out.join("inventory.jsonl"),
-            stop: stop.clone(),
-        };
-        if tui {
-            say!(
-                "REHEARSAL: the witness token's PIN is in {}",
-                made.pin_file.display()
-            );
-            let outcome = keyceremony_tui::run(script, settings)
-                .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;
-            finish(&outcome)?;
-            continue;
-        }
-        let answers = AnswersFile::parse(
-            Path::new(ceremony.answers_path),
-            ceremony.answers.to_string(),
-        )?
-        .with_rehearsal_shares(&settings.out_dir.join(files::REHEARSAL_SHARES))
-        .with_witness_pin(lab::read_pin(&made.pin_file)?);
-        let mut operator = headless::printing(answers);
-        run_ceremony(script, settings, &mut operator)
-            .with_context(|| format!("REHEARSAL of {} failed", ceremony.script_path))?;
-    }
-    say!("REHEARSAL complete: outputs in {}", out.display());
     Ok(())
 }
 
