@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{
-    BIN, Lab, assert_private_key_attributes, edited, list_objects, module, production,
+    BIN, Lab, assert_private_key_attributes, edited, list_objects, log_entries, module, production,
     resumed_check_ins, room_reads_the_bags, shipped, text, user_pin,
 };
 use sha2::{Digest, Sha256};
@@ -79,14 +79,6 @@ fn check_root(out: &Path, label: &str, algorithm: &str, key: &str) {
     let spki = openssl(&["x509", "-in", pem, "-noout", "-pubkey"]);
     let exported = std::fs::read_to_string(out.join(format!("keys/{label}.pub.pem"))).unwrap();
     assert_eq!(spki.trim(), exported.trim());
-}
-
-fn log_entries(out: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(out.join("ceremony.log"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[test]

@@ -590,6 +590,13 @@ fn sigterm_during_key_generation_then_abort() {
     let (lab, out) = signal_during_key_generation(libc::SIGTERM, "SIGTERM");
     let run = lab.run_ceremony(&RSA, &lab.abort_answers(&RSA, &out), &out);
     assert!(run.status.success(), "abort: {}", text(&run.stderr));
+    // The run says how it ended as the log does: no "ceremony complete".
+    let printed = text(&run.stdout);
+    assert!(
+        printed.contains("ceremony aborted: its log is sealed as aborted"),
+        "{printed}"
+    );
+    assert!(!printed.contains("ceremony complete"), "{printed}");
     let (code, report) = verify_log(&out);
     assert_eq!(code, 3, "{report}");
     assert!(report.contains("ABORTED"), "{report}");

@@ -19,8 +19,8 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Lab, module, repo, resumed_check_ins};
-use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
+use common::{BIN, Lab, log_entries, module, repo, resumed_check_ins};
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 use sha2::{Digest, Sha256};
 
 const ROWS: u16 = 24;
@@ -34,22 +34,39 @@ const ENTER: &str = "\r";
 const DOWN: &str = "\x1b[B";
 const F10: &str = "\x1b[21~";
 const F6: &str = "\x1b[17~";
+const ESC: &str = "\x1b";
+
+/// The notice drawn instead of a screen that does not fit the terminal.
+const TOO_SMALL: &str = "MAKE THE TERMINAL LARGER";
 
 /// The program in a pseudo-terminal, and its screen as a terminal shows it.
 struct Tty {
     screen: Arc<Mutex<vt100::Parser>>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
+    /// Kept to resize the terminal; the reader ends when it is dropped or
+    /// the program exits.
+    master: Box<dyn MasterPty + Send>,
     /// Every screen a wait ended on, checked at the end for share text.
     seen: Vec<String>,
+    /// True from when the test makes the terminal too small on purpose
+    /// until a wait succeeds at a size that fits: otherwise every screen
+    /// waited for must fit whole.
+    small: bool,
+    /// (rows, columns) now.
+    size: (u16, u16),
 }
 
 impl Tty {
     fn spawn(cmd: CommandBuilder) -> Tty {
+        Tty::spawn_sized(cmd, ROWS, COLS)
+    }
+
+    fn spawn_sized(cmd: CommandBuilder, rows: u16, cols: u16) -> Tty {
         let pair = native_pty_system()
             .openpty(PtySize {
-                rows: ROWS,
-                cols: COLS,
+                rows,
+                cols,
                 pixel_width: 0,
                 pixel_height: 0,
             })
@@ -58,12 +75,10 @@ impl Tty {
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().expect("pty reader");
         let writer = pair.master.take_writer().expect("pty writer");
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let feed = Arc::clone(&screen);
-        // The master must live as long as the reader; the thread owns both
-        // and ends at EOF (EIO once the program has exited).
+        // Ends at EOF (EIO once the program has exited).
         std::thread::spawn(move || {
-            let _master = pair.master;
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
                 if n == 0 {
@@ -76,8 +91,31 @@ impl Tty {
             screen,
             writer,
             child,
+            master: pair.master,
             seen: Vec::new(),
+            small: false,
+            size: (rows, cols),
         }
+    }
+
+    /// Resizes the terminal, as a window manager would: the program is told
+    /// (SIGWINCH) and redraws.
+    fn resize(&mut self, rows: u16, cols: u16) {
+        self.small |= rows < ROWS || cols < COLS;
+        self.size = (rows, cols);
+        self.screen
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(rows, cols);
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize the pseudo-terminal");
     }
 
     fn contents(&self) -> String {
@@ -89,15 +127,20 @@ impl Tty {
         let start = Instant::now();
         loop {
             let screen = self.contents();
-            if texts.iter().all(|t| screen.contains(t)) {
+            if texts.iter().all(|t| shows(&screen, t)) {
                 self.seen.push(screen.clone());
+                self.small = self.size.0 < ROWS || self.size.1 < COLS;
                 return screen;
             }
+            assert!(
+                self.small || !screen.contains(TOO_SMALL),
+                "a screen does not fit while waiting for {texts:?}:\n{screen}"
+            );
             if let Ok(Some(status)) = self.child.try_wait() {
                 // One more look: the last frame may have just arrived.
                 std::thread::sleep(Duration::from_millis(200));
                 let screen = self.contents();
-                if texts.iter().all(|t| screen.contains(t)) {
+                if texts.iter().all(|t| shows(&screen, t)) {
                     return screen;
                 }
                 panic!(
@@ -106,6 +149,22 @@ impl Tty {
             }
             if start.elapsed() > TIMEOUT {
                 panic!("timed out waiting for {texts:?}; screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until the bottom line (drawn last) is `keys`; returns the
+    /// screen, whole.
+    fn wait_footer(&mut self, keys: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.contents();
+            if screen.lines().last().map(str::trim) == Some(keys) {
+                return screen;
+            }
+            if start.elapsed() > TIMEOUT {
+                panic!("timed out waiting for the bottom line {keys:?}; screen:\n{screen}");
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -196,12 +255,18 @@ fn run_p384_in_tty(lab: &Lab, out: &Path) -> Tty {
 
 /// The log's entries of `kind`.
 fn of_kind(out: &Path, kind: &str) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(out.join("ceremony.log"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    log_entries(out)
+        .into_iter()
         .filter(|e| e["kind"] == kind)
         .collect()
+}
+
+/// The head of the log in `out`: the SHA-256 of its last line, as the
+/// screen showed it when the run stopped.
+fn last_head(out: &Path) -> String {
+    let log = std::fs::read(out.join("ceremony.log")).unwrap();
+    let last = log[..log.len() - 1].rsplit(|b| *b == b'\n').next().unwrap();
+    hex::encode(Sha256::digest(last))
 }
 
 /// F10, a reason, Y: the operators abort; the run ends on its error screen.
@@ -461,18 +526,33 @@ const EVERYONE: [&str; 10] = [
     "Quinn Adeyemi",
 ];
 
-/// Steps 1.1 to 1.3.
+/// Steps 1.1 to 1.3. Network interfaces up, as the start screen warned,
+/// are named again where the room checks the terminal.
 fn check_in_everyone(tty: &mut Tty) {
-    begin_and_check_in(tty, &[]);
+    let network = begin_and_check_in(tty, &[]);
     tty.confirm("1.2");
+    let room = tty.wait_for(&["confirms step 1.3"]);
+    assert_eq!(
+        room.contains("! Network interfaces up on this terminal"),
+        network,
+        "{room}"
+    );
     tty.confirm("1.3");
 }
 
 /// The start screen, step 1.1, and the check-in of step 1.2, where the
-/// people in `absent` (name, reason) are recorded absent.
-fn begin_and_check_in(tty: &mut Tty, absent: &[(&str, &str)]) {
+/// people in `absent` (name, reason) are recorded absent. True when the
+/// start screen warned of network interfaces up.
+fn begin_and_check_in(tty: &mut Tty, absent: &[(&str, &str)]) -> bool {
     let start = tty.wait_for(&["begin the ceremony", "REHEARSAL"]);
     assert!(start.contains("SHA-256"), "{start}");
+    // The script the start screen names is a file the witness can check.
+    let script = start
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Script"))
+        .expect("the script's path")
+        .trim();
+    assert!(Path::new(script).is_file(), "{script}:\n{start}");
     tty.send(ENTER);
 
     tty.confirm("1.1");
@@ -485,6 +565,7 @@ fn begin_and_check_in(tty: &mut Tty, absent: &[(&str, &str)]) {
             None => tty.answer(&[&format!("Now: {name}")], &format!("passport{ENTER}")),
         }
     }
+    start.contains("Network interfaces up")
 }
 
 /// Seconds since the epoch on this machine's clock, the lab's reference.
@@ -522,6 +603,9 @@ fn check_clock(tty: &mut Tty, late: u64) {
 fn unseal(tty: &mut Tty) {
     // The serials recorded when the HSM and the terminal were last sealed,
     // and the boot media's published SHA-256, as the shipped scripts expect.
+    // Enter alone records nothing, and says so.
+    tty.answer(&["Serial of the HSM's tamper-evident bag:"], ENTER);
+    tty.wait_for(&["(nothing typed yet: type it, then Enter)"]);
     tty.record(
         "Serial of the HSM's tamper-evident bag:",
         "REHEARSAL-TEB-0001",
@@ -533,6 +617,9 @@ fn unseal(tty: &mut Tty) {
     tty.confirm("1.5");
     tty.record("SHA-256 of the boot media:", BOOT_MEDIA_SHA256);
     tty.confirm("1.6");
+    // A key the screen does not take is named in the bottom line.
+    tty.answer(&["Log head at the end of act 1"], "x");
+    tty.wait_for(&["X does nothing here."]);
     tty.copy_head("1");
 }
 
@@ -566,17 +653,10 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
     let (user_shares, all_groups) = distribution(tty);
     let custodians = CUSTODIANS;
 
-    // 2.2: Carol and David activate the token.
+    // 2.2: Carol and David activate the token, after two wrong moves.
     let mut bags = issued_bags();
-    activate(
-        tty,
-        &mut bags,
-        "2.2",
-        &[
-            (0, custodians[0], &user_shares[0]),
-            (1, custodians[1], &user_shares[1]),
-        ],
-    );
+    first_activation(tty, &mut bags, &user_shares);
+    tty.wait_for(&["confirms step 2.2", "HSM: logged in to token"]);
     tty.confirm("2.2");
     tty.copy_head("2");
 
@@ -587,8 +667,12 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
         "CKA_ID",
         "never extractable",
     ]);
-    let screen = tty.wait_for(&["confirms step 3.1", "Public key SHA-256 of"]);
-    assert!(screen.contains("CKA_NEVER_EXTRACTABLE=true"), "{screen}");
+    let screen = tty.wait_for(&[
+        "confirms step 3.1",
+        "Public key SHA-256 of",
+        "step 3.1 (9 of 16)",
+        "CKA_NEVER_EXTRACTABLE=true",
+    ]);
     let generated = hex_after(&screen, "Public key SHA-256 of", 1);
     tty.confirm("3.1");
     tty.copy_head("3");
@@ -623,6 +707,7 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
     tty.confirm("4.1");
     tty.wait_for(&["confirms step 4.2", "Certificate SHA-256 of"]);
     tty.confirm("4.2");
+    tty.wait_for(&["confirms step 4.3", "HSM: logged out of token"]);
     tty.confirm("4.3");
     tty.copy_head("4");
     tty.record("Serial of the HSM's new tamper-evident bag:", "TEB-0003");
@@ -641,16 +726,69 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
             (2, custodians[2], &user_shares[2]),
         ],
     );
+    // The witness mistypes their PIN once: refused, counted, typed again.
     tty.answer(
-        &["type the PIN of your token"],
-        &format!("{}{ENTER}", witness_pin),
+        &["type the PIN of your token", "Performer ", "Witness "],
+        &format!("{witness_pin}0{ENTER}"),
     );
+    tty.wait_for(&[
+        "Login failed: the witness's own token",
+        "failed login 1 of this ceremony",
+    ]);
+    tty.send(&format!("{witness_pin}{ENTER}"));
     let seal = tty.wait_for(&["the head is copied and read back", "Head (SHA-256):"]);
+    // A sealed log takes no abort: F10 is not offered, and does nothing.
+    tty.wait_footer("Y copied  ? help");
+    tty.send(F10);
+    tty.wait_for(&["F10 does nothing now: the log is sealed"]);
     tty.send("y");
-    tty.answer(&["CEREMONY COMPLETE (REHEARSAL)"], ENTER);
+    let end = tty.wait_for(&[
+        "CEREMONY COMPLETE (REHEARSAL)",
+        "sealed completed",
+        "read back and verified",
+    ]);
+    assert!(!end.contains("ABORT"), "{end}");
+    tty.send(ENTER);
     Walked {
         groups: all_groups,
         seal,
+    }
+}
+
+/// Step 2.2 as a room gets it wrong: Carol types David's share (refused by
+/// name, and the refusal is shown to her alone), Carol retypes hers, David
+/// presses Enter on an empty line (a hint), then steps back (Esc) and the
+/// room chooses again; Carol and David then activate the token and seal
+/// their shares in new bags.
+fn first_activation(tty: &mut Tty, bags: &mut Bags, shares: &[Copied]) {
+    let (carol, david) = (CUSTODIANS[0], CUSTODIANS[1]);
+    tty.wait_for(&[
+        "Which custodians come forward",
+        "Performer Ada Okafor   Witness Quinn Adeyemi",
+    ]);
+    choose(tty, &[0, 1]);
+    open_bag(tty, carol, &bags[0]);
+    type_share(tty, carol, &shares[1]);
+    tty.wait_for(&[
+        &format!("{carol}'s share was refused"),
+        "was issued to",
+        "refused share 1 of this ceremony",
+        &format!("At the keyboard: {carol}"),
+    ]);
+    type_share(tty, carol, &shares[0]);
+    open_bag(tty, david, &bags[1]);
+    let screen = tty.wait_for(&[&format!("At the keyboard: {david}"), "Performer "]);
+    assert!(!screen.contains("was refused"), "{screen}");
+    tty.send(ENTER);
+    tty.wait_for(&["(empty: type this line from the paper first)"]);
+    tty.send(ESC);
+    // Both opened their bags already: neither is asked again.
+    choose(tty, &[0, 1]);
+    type_share(tty, carol, &shares[0]);
+    type_share(tty, david, &shares[1]);
+    for (place, name) in [(0, carol), (1, david)] {
+        bags[place] = format!("TEB-{place}1-22");
+        tty.record(&format!("{name} seals share"), &bags[place]);
     }
 }
 
@@ -709,20 +847,57 @@ fn the_rsa_rehearsal_runs_through_the_tui() {
 }
 
 #[test]
-fn rehearse_runs_both_ceremonies_through_the_tui() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("rehearsal");
+fn the_p384_rehearsal_runs_through_the_tui_at_80x24() {
+    let lab = Lab::new();
+    let witness_pin = std::fs::read_to_string(lab.witness_pin()).unwrap();
+    let out = lab.path("out");
+    let mut tty = run_p384_in_tty(&lab, &out);
+    let walked = walk_through(&mut tty, witness_pin.trim());
+    let status = tty.wait_exit();
+    assert!(status.success(), "exit {status:?}:\n{}", tty.contents());
+    tty.assert_no_share_text(&walked.groups);
+    // The witness's mistyped PIN is on record, as the witness's act, and
+    // counted apart from the token's logins.
+    let failed = of_kind(&out, "login-failed");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["actor"]["id"], "quinn");
+    assert_eq!(failed[0]["data"]["attempt"], 1);
+    assert!(failed[0]["data"]["witness_token"].is_string());
+    // David stepped back: recorded, and the room chose again.
+    let back = of_kind(&out, "recorded")
+        .into_iter()
+        .filter(|e| e["data"]["stepped_back"] == true)
+        .collect::<Vec<_>>();
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert_eq!(back[0]["actor"]["id"], "dave");
+    // The terminal after the TUI says how it ended, as the log does.
+    let after = tty.contents();
+    assert!(after.contains("ceremony complete:"), "{after}");
+    assert!(after.contains("backup copy of the sealed log:"), "{after}");
+}
+
+/// `keyceremony rehearse --out OUT` in a folder of its own, for a terminal.
+fn rehearse_command(dir: &Path, out: &Path) -> CommandBuilder {
     let mut cmd = CommandBuilder::new(BIN);
     cmd.arg("rehearse");
     cmd.arg("--out");
-    cmd.arg(&out);
+    cmd.arg(out);
     cmd.arg("--module");
     cmd.arg(module());
     cmd.env("TERM", "xterm-256color");
     cmd.env_remove("SOFTHSM2_CONF");
     cmd.env_remove("KEYCEREMONY_MODULE");
-    cmd.cwd(dir.path());
-    let mut tty = Tty::spawn(cmd);
+    cmd.cwd(dir);
+    cmd
+}
+
+/// Both shipped ceremonies at 120x40: every screen whole, and the step list
+/// as wide as its titles.
+#[test]
+fn rehearse_runs_both_ceremonies_through_the_tui() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rehearsal");
+    let mut tty = Tty::spawn_sized(rehearse_command(dir.path(), &out), 40, 120);
 
     // The lab, with the witness's token, exists before the first screen.
     tty.wait_for(&["begin the ceremony"]);
@@ -732,6 +907,11 @@ fn rehearse_runs_both_ceremonies_through_the_tui() {
     let status = tty.wait_exit();
     assert!(status.success(), "exit {status:?}:\n{}", tty.contents());
     tty.assert_no_share_text(&groups);
+    assert!(
+        tty.seen.iter().any(|screen| screen
+            .contains("[x] 1.6 Boot the air-gapped terminal from the ceremony media")),
+        "the step list cuts titles at 120 columns"
+    );
 
     for (ceremony, label) in [
         ("root-rsa4096", "example-tls-rsa-root-2026"),
@@ -1003,18 +1183,10 @@ fn a_resumed_ceremony_asks_only_who_is_there() {
     drop(tty);
 
     // The next run resumes: the check-in asks only who is there.
-    let mut tty = run_p384_in_tty(&lab, &out);
-    tty.answer(&["R resume"], "r");
     // The witness copied the head the abort showed: the log's last entry's.
-    let log = std::fs::read(out.join("ceremony.log")).unwrap();
-    let last = log[..log.len() - 1].rsplit(|b| *b == b'\n').next().unwrap();
-    let head = hex::encode(Sha256::digest(last));
-    tty.answer(
-        &["THE LAST LOG HEAD ON THE PAPER SCRIPT"],
-        &format!("{head}{ENTER}"),
-    );
-    // Checked against the log before the start screen offers to go on.
-    tty.answer(&["resume the interrupted ceremony"], ENTER);
+    let mut tty = run_p384_in_tty(&lab, &out);
+    resume(&mut tty, &out);
+    tty.send(ENTER);
     for name in EVERYONE {
         tty.wait_for(&[
             &format!("Now: {name}"),
@@ -1140,4 +1312,437 @@ fn a_production_script_is_rehearsed_unchanged_in_the_tui_and_its_real_run_refuse
         assert!(!tty.wait_exit().success(), "{name}");
         assert!(!dir.path().join("for-real").exists(), "{name}");
     }
+}
+
+/// The screen's rows run together, so that a sentence the screen wraps
+/// reads as one.
+fn flat(screen: &str) -> String {
+    screen.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// [`flat`] of the pane right of the step list (after a row's first rule),
+/// where the step view wraps its sentences.
+fn flat_pane(screen: &str) -> String {
+    let pane: Vec<&str> = screen
+        .lines()
+        .map(|row| row.split_once('│').map_or(row, |(_, right)| right))
+        .collect();
+    flat(&pane.join("\n"))
+}
+
+/// Whether `screen` shows `text`, as it is or wrapped.
+fn shows(screen: &str, text: &str) -> bool {
+    screen.contains(text) || flat(screen).contains(text) || flat_pane(screen).contains(text)
+}
+
+/// Acts 1 and 2 as scripted, Carol and David activating the token at 2.2.
+/// Returns the user-PIN shares and the bags they are in now.
+fn through_act_2(tty: &mut Tty) -> (Vec<Copied>, Bags) {
+    prologue(tty);
+    let (user_shares, _) = distribution(tty);
+    let mut bags = issued_bags();
+    let pair = [
+        (0, CUSTODIANS[0], &user_shares[0]),
+        (1, CUSTODIANS[1], &user_shares[1]),
+    ];
+    activate(tty, &mut bags, "2.2", &pair);
+    tty.confirm("2.2");
+    tty.copy_head("2");
+    (user_shares, bags)
+}
+
+/// A run that takes a ceremony up again: everyone identified earlier is in
+/// the room (Y), and the custodians of `pair` (place, name, share) activate
+/// the token, each opening the bag they sealed last and sealing the share
+/// in a new one, `TEB-<place>1-<tag>`.
+fn everyone_back_and_activate(
+    tty: &mut Tty,
+    pair: &[(usize, &str, &Copied)],
+    bags: &Bags,
+    tag: &str,
+) {
+    for name in EVERYONE {
+        tty.answer(
+            &[
+                &format!("Now: {name}"),
+                "identified earlier in this ceremony",
+            ],
+            "y",
+        );
+    }
+    let places: Vec<usize> = pair.iter().map(|(place, _, _)| *place).collect();
+    choose(tty, &places);
+    for (place, name, share) in pair {
+        open_bag(tty, name, &bags[*place]);
+        type_share(tty, name, share);
+    }
+    for (place, name, _) in pair {
+        tty.record(
+            &format!("{name} seals share"),
+            &format!("TEB-{place}1-{tag}"),
+        );
+    }
+}
+
+/// The run on `out` resumes its interrupted ceremony: R, then the head the
+/// run before showed, until the start screen offers to resume.
+fn resume(tty: &mut Tty, out: &Path) {
+    tty.answer(&["R resume"], "r");
+    tty.answer(
+        &["THE LAST LOG HEAD ON THE PAPER SCRIPT"],
+        &format!("{}{ENTER}", last_head(out)),
+    );
+    tty.wait_for(&["resume the interrupted ceremony"]);
+}
+
+/// The ceremony token's serial, as the log in `out` records it.
+fn token_serial(out: &Path) -> String {
+    of_kind(out, "token-initialized")[0]["data"]["serial"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_resumed_ceremony_shows_its_token_records_an_abort_at_the_check_in_and_ends_sealed_as_aborted()
+{
+    let lab = Lab::new();
+    let witness_pin = std::fs::read_to_string(lab.witness_pin()).unwrap();
+    let out = lab.path("out");
+
+    // The first run stops at the go of the key generation.
+    let mut tty = run_p384_in_tty(&lab, &out);
+    let (user_shares, bags) = through_act_2(&mut tty);
+    let pair = [
+        (0, CUSTODIANS[0], &user_shares[0]),
+        (1, CUSTODIANS[1], &user_shares[1]),
+    ];
+    tty.wait_for(&["gives the go", "generate the"]);
+    tty.send(F10);
+    tty.answer(&["Reason:"], &format!("fire alarm{ENTER}"));
+    tty.answer(&["abort now"], "y");
+    tty.wait_for(&[
+        "THE CEREMONY WAS ABORTED",
+        "Copy its head",
+        "offers to resume where the ceremony stopped, or to abort it",
+    ]);
+    tty.send(ENTER);
+    tty.wait_exit();
+    drop(tty);
+
+    // The second run resumes: the start screen shows the ceremony's token,
+    // by the serial its log records, and the key on it; an abort during the
+    // check-in again is recorded.
+    let mut tty = run_p384_in_tty(&lab, &out);
+    resume(&mut tty, &out);
+    let start = flat(&tty.wait_for(&[
+        "Example TLS ECC Root 2026, initialised by this ceremony",
+        &format!("serial {}", token_serial(&out)),
+        "example-tls-ecc-root-2026-log (the log-signing key)",
+    ]));
+    assert!(!start.contains("to be initialised now"), "{start}");
+    tty.send(ENTER);
+    tty.answer(
+        &["Now: Ada Okafor", "identified earlier in this ceremony"],
+        "y",
+    );
+    tty.wait_for(&["Now: Samuel Ito"]);
+    let before = log_entries(&out).len();
+    abort(&mut tty, "the witness is called away");
+    drop(tty);
+    let after: Vec<_> = log_entries(&out).into_iter().skip(before).collect();
+    let recorded = after
+        .iter()
+        .find(|e| e["kind"] == "abort")
+        .unwrap_or_else(|| panic!("no abort recorded after the re-check-in: {after:?}"));
+    assert!(
+        recorded["description"]
+            .as_str()
+            .unwrap()
+            .contains("the witness is called away"),
+        "{recorded}"
+    );
+
+    // The third run ends the ceremony: sealed as aborted, and said so.
+    let mut tty = run_p384_in_tty(&lab, &out);
+    tty.answer(&["A abort"], "a");
+    tty.answer(
+        &["Reason for the abort:"],
+        &format!("the rehearsal ends here{ENTER}"),
+    );
+    tty.answer(&["abort the interrupted ceremony"], "y");
+    tty.answer(
+        &["THE LAST LOG HEAD ON THE PAPER SCRIPT"],
+        &format!("{}{ENTER}", last_head(&out)),
+    );
+    tty.answer(
+        &["record the abort of the interrupted ceremony in its log"],
+        ENTER,
+    );
+    everyone_back_and_activate(&mut tty, &pair, &bags, "END");
+    tty.answer(
+        &["type the PIN of your token"],
+        &format!("{}{ENTER}", witness_pin.trim()),
+    );
+    tty.wait_for(&["Outcome: aborted", "the head is copied and read back"]);
+    tty.wait_footer("Y copied  ? help");
+    tty.send(F10);
+    tty.wait_for(&["F10 does nothing now: the log is sealed"]);
+    tty.send("y");
+    let end = tty.wait_for(&[
+        "CEREMONY ABORTED: ITS LOG IS SEALED AS ABORTED",
+        "sealed aborted",
+        "Enter exit",
+    ]);
+    assert!(!end.contains("COMPLETE"), "{end}");
+    assert!(!flat(&end).contains("Every step was performed"), "{end}");
+    tty.send(ENTER);
+    let status = tty.wait_exit();
+    assert!(status.success(), "exit {status:?}:\n{}", tty.contents());
+}
+
+#[test]
+fn an_abort_while_shares_are_handed_out_says_what_is_lost_and_hides_the_share() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut tty = run_p384_in_tty(&lab, &out);
+    prologue(&mut tty);
+    tty.give_go(&["initialise token serial"]);
+    tty.answer(
+        &[
+            "SHARE FOR CAROL NAKAMURA ONLY",
+            "Everyone except Carol Nakamura",
+        ],
+        ENTER,
+    );
+    let share = read_share(&tty.wait_for(&["I have copied it"]));
+
+    // The abort dialog hides the share and says that aborting loses the
+    // PINs; Esc goes back to the share.
+    tty.send(F10);
+    let dialog = tty.wait_for(&[
+        "Abort the ceremony",
+        "share is hidden while the dialog",
+        "Aborting now loses the token's PINs",
+    ]);
+    for group in share.groups() {
+        assert!(
+            !dialog.contains(&group),
+            "share text behind the dialog:\n{dialog}"
+        );
+    }
+    tty.send(ESC);
+    tty.wait_for(&["I have copied it"]);
+
+    // Too small a terminal: a notice instead of half a share, and Y, which
+    // would take the share off the screen, does nothing.
+    tty.resize(8, 80);
+    let small = tty.wait_for(&[TOO_SMALL, "No key acts until it fits."]);
+    for group in share.groups() {
+        assert!(
+            !small.contains(&group),
+            "share text on a screen too small:\n{small}"
+        );
+    }
+    tty.send("y");
+    std::thread::sleep(Duration::from_millis(500));
+    tty.resize(ROWS, COLS);
+    let again = tty.wait_for(&["I have copied it"]);
+    assert_eq!(read_share(&again).lines, share.lines, "Y did not act");
+    tty.send("y");
+    type_back(&mut tty, CUSTODIANS[0], &share);
+
+    // Aborted with shares not all handed out: the PINs are lost, and the
+    // last screen says the folder can only be aborted, not resumed.
+    tty.wait_for(&["Carol Nakamura seals share"]);
+    tty.send(F10);
+    tty.answer(&["Reason:"], &format!("drill over{ENTER}"));
+    tty.answer(&["abort now"], "y");
+    let end = flat(&tty.wait_for(&[
+        "THE CEREMONY WAS ABORTED",
+        "can only abort it for good",
+        "Enter exit",
+    ]));
+    assert!(!end.contains("offers to resume"), "{end}");
+    tty.send(ENTER);
+    tty.wait_exit();
+}
+
+#[test]
+fn a_refusal_before_anything_is_written_says_so_and_promises_no_resume() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "not a ceremony").unwrap();
+    let mut tty = run_p384_in_tty(&lab, &out);
+    let end = flat(&tty.wait_for(&[
+        "THE CEREMONY STOPPED ON AN ERROR",
+        "is not empty",
+        "Nothing was written and the HSM is unchanged",
+        "Do what the message says",
+        "Enter exit",
+    ]));
+    for wrong in ["log up to", "resume", "Check the output medium"] {
+        assert!(!end.contains(wrong), "'{wrong}' on the screen: {end}");
+    }
+    tty.send(ENTER);
+    tty.wait_exit();
+    assert!(!out.join("ceremony.log").exists());
+}
+
+#[test]
+fn an_exception_not_accepted_stops_the_ceremony_without_confirming_the_step() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut tty = run_p384_in_tty(&lab, &out);
+    begin_and_check_in(&mut tty, &[]);
+    tty.confirm("1.2");
+    tty.answer(&["confirms step 1.3"], "e");
+    tty.answer(
+        &["What deviated from the script:"],
+        &format!("a network cable is plugged in{ENTER}"),
+    );
+    tty.answer(&["Does Lena Fischer accept it?"], "n");
+    tty.answer(
+        &["NOT accepted. Remark"],
+        &format!("the terminal is connected{ENTER}"),
+    );
+    // The way on is to record it, which stops the ceremony, or to take it
+    // back: not to confirm the step as scripted.
+    let end = flat(&tty.wait_for(&[
+        "Exception 1 (to record)",
+        "the ceremony stops",
+        "W withdraw",
+    ]));
+    assert!(!end.contains("confirms step 1.3"), "{end}");
+    tty.send(ENTER);
+    tty.answer(&["Lena Fischer: record the exceptions of step 1.3"], "y");
+    tty.wait_for(&[
+        "THE CEREMONY STOPPED ON AN ERROR",
+        "did not accept exception 1",
+        "offers to resume",
+    ]);
+    tty.send(ENTER);
+    tty.wait_exit();
+    let exceptions = of_kind(&out, "exception");
+    assert_eq!(exceptions.len(), 1);
+    assert_eq!(exceptions[0]["data"]["accepted"], false);
+    assert!(
+        of_kind(&out, "witness-confirmed")
+            .iter()
+            .all(|e| e["step"] != "1.3"),
+        "step 1.3 confirmed"
+    );
+}
+
+#[test]
+fn a_signal_during_key_generation_waits_for_the_hsm_and_the_resumed_step_shows_the_key() {
+    let lab = Lab::new();
+    let out = lab.path("out");
+    let mut tty = run_rsa_in_tty(&lab, &out);
+    let (user_shares, bags) = through_act_2(&mut tty);
+    let pair = [
+        (0, CUSTODIANS[0], &user_shares[0]),
+        (1, CUSTODIANS[1], &user_shares[1]),
+    ];
+    tty.give_go(&["generate the", "root key pair"]);
+    tty.wait_for(&["The HSM is working: generating RSA-4096"]);
+    let pid = tty.child.process_id().expect("pid") as libc::pid_t;
+    // SAFETY: kill has no memory effects; the pid is our own child's.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    // RSA-4096 takes seconds: the notice is up while the HSM finishes.
+    tty.wait_for(&[
+        "SIGTERM received",
+        "the stop waits until it finishes",
+        "Do not switch off or disconnect the HSM",
+    ]);
+    let status = tty.wait_exit();
+    assert_eq!(status.exit_code(), 1, "{}", tty.contents());
+    assert_eq!(of_kind(&out, "key-generated").len(), 1);
+    drop(tty);
+
+    // The next run resumes: the start screen names the key on the token,
+    // the custodians activate it again, and step 3.1 shows the key taken
+    // up, with its fingerprint and attributes, for the witness to confirm.
+    let mut tty = run_rsa_in_tty(&lab, &out);
+    resume(&mut tty, &out);
+    tty.wait_for(&[
+        &format!("serial {}", token_serial(&out)),
+        "example-tls-rsa-root-2026 (generated; never certified)",
+    ]);
+    tty.send(ENTER);
+    everyone_back_and_activate(&mut tty, &pair, &bags, "RES");
+    let screen = tty.wait_for(&[
+        "Key 'example-tls-rsa-root-2026' taken up",
+        "Public key SHA-256 of",
+        "CKA_NEVER_EXTRACTABLE=true",
+        "confirms step 3.1",
+    ]);
+    let shown = hex_after(&screen, "Public key SHA-256 of", 1);
+    let recorded = of_kind(&out, "key-generated")[0]["data"]["public_key_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(shown, recorded, "the key shown is the key the log records");
+    abort(&mut tty, "drill over");
+}
+
+#[test]
+fn a_stopped_rehearsal_prints_the_command_that_resumes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rehearsal");
+    let mut tty = Tty::spawn(rehearse_command(dir.path(), &out));
+    let start = tty.wait_for(&["begin the ceremony"]);
+    assert!(
+        start.contains(&out.join("scripts/root-rsa4096.toml").display().to_string()),
+        "{start}"
+    );
+    tty.send(ENTER);
+    tty.wait_for(&["confirms step 1.1"]);
+    abort(&mut tty, "the rehearsal stops here");
+    let printed = tty.contents();
+    assert!(
+        flat(&printed).contains("To resume it or abort it"),
+        "{printed}"
+    );
+    let command = printed
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("SOFTHSM2_CONF="))
+        .unwrap_or_else(|| panic!("no command printed:\n{printed}"))
+        .to_string();
+    drop(tty);
+
+    // The command printed takes the stopped rehearsal up.
+    let mut words = command.split_whitespace();
+    let (var, conf) = words.next().unwrap().split_once('=').unwrap();
+    let mut cmd = CommandBuilder::new(words.next().unwrap());
+    cmd.args(words);
+    cmd.env(var, conf);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("KEYCEREMONY_MODULE");
+    cmd.cwd(dir.path());
+    let mut tty = Tty::spawn(cmd);
+    tty.wait_for(&[
+        "AN INTERRUPTED CEREMONY IS IN THE OUTPUT FOLDER",
+        "R resume",
+    ]);
+    tty.send(F10);
+    tty.answer(&["Leave without starting?"], "y");
+    tty.wait_exit();
+
+    // Rehearsing again on the same folder is refused, saying the same.
+    let again = Command::new(BIN)
+        .args(["rehearse", "--headless", "--out"])
+        .arg(&out)
+        .arg("--module")
+        .arg(module())
+        .env_remove("SOFTHSM2_CONF")
+        .env_remove("KEYCEREMONY_MODULE")
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(said.contains("holds a rehearsal already"), "{said}");
+    assert!(said.contains(&command), "{said}");
 }

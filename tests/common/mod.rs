@@ -163,15 +163,20 @@ pub fn room_reads_the_bags(answers: &Path, out: &Path) -> PathBuf {
     path
 }
 
+/// Every entry of the log in `out`, in order.
+pub fn log_entries(out: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(out.join("ceremony.log"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// The check-ins of the last resumption of the ceremony in `out`, after the
 /// entry that records it, which must be a named person's act (the witness
 /// who seals the log), not the tool's: a resume's check-in.
 pub fn resumed_check_ins(out: &Path) -> Vec<serde_json::Value> {
-    let entries: Vec<serde_json::Value> = std::fs::read_to_string(out.join("ceremony.log"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let entries = log_entries(out);
     let resumed = entries
         .iter()
         .rposition(|e| {

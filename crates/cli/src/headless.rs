@@ -1,6 +1,6 @@
 //! Progress printing for headless runs: what the room would see on screen.
 
-use keyceremony_engine::{AnswersFile, Ceremony, Notice, Outcome};
+use keyceremony_engine::{AnswersFile, Ceremony, Notice, Outcome, SealOutcome};
 
 use crate::out::say;
 
@@ -23,8 +23,14 @@ fn print(notice: &Notice) {
             uri,
             public_key_sha256,
             attributes,
+            taken_up,
         } => {
             say!("      key {label}: {uri}");
+            if *taken_up {
+                say!(
+                    "      generated before the interruption; taken up after the checks of a fresh key"
+                );
+            }
             say!("      public key SHA-256 {}", grouped(public_key_sha256));
             let read_back: Vec<String> = attributes
                 .iter()
@@ -178,13 +184,22 @@ pub fn banner(ceremony: &Ceremony) {
     }
 }
 
+/// How the ceremony ended, in the words of its sealed log's outcome.
 pub fn summary(outcome: &Outcome) {
+    let ended = match outcome.sealed {
+        SealOutcome::Completed => "ceremony complete",
+        SealOutcome::Aborted => "ceremony aborted: its log is sealed as aborted",
+    };
     say!(
-        "ceremony complete: {} log entries, log head {}",
+        "{ended}: {} log entries, log head {}",
         outcome.log_entries,
         outcome.log_head
     );
     for (label, sha256) in &outcome.certificates {
         say!("{label} SHA256 {sha256}");
     }
+    say!(
+        "backup copy of the sealed log: {} (read back and verified)",
+        outcome.backup.display()
+    );
 }

@@ -3,17 +3,24 @@
 //! production mode included (a dress rehearsal: the very file the auditor
 //! reviewed, its SHA-256 recorded). Either way the run is a rehearsal: its
 //! tokens are its own lab's, and everything it shows, logs and reports says
-//! REHEARSAL.
+//! REHEARSAL. The shipped scripts and their policy are written into
+//! OUT/scripts first, so that the start screen, the log and the report name
+//! files that exist; a shipped rehearsal that stops is then taken up with
+//! `keyceremony run` on those files, and the command to type is printed.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use keyceremony_engine::{AnswersFile, Settings, Stop, files};
 use keyceremony_policy::Policy;
 use keyceremony_script::LoadedScript;
 
 use crate::out::say;
 use crate::{headless, lab, shipped};
+
+/// The folder in OUT that holds the rehearsed shipped scripts and their
+/// policy.
+const SCRIPTS: &str = "scripts";
 
 /// The stand-in witness token of a lab for a script that names none (its
 /// witness signs on their own device).
@@ -43,7 +50,6 @@ impl Room {
         witness_key: &str,
     ) -> Result<Room> {
         let stop = crate::signals::install()?;
-        keyceremony_engine::outputs::check_usable(out)?;
         let made = lab::create(
             &out.join("lab"),
             &module,
@@ -120,6 +126,15 @@ impl Room {
 /// TUI (shares are shown on screen and typed back); otherwise the shipped
 /// rehearsal answers do.
 pub fn shipped(out: &Path, module: PathBuf, backup: Option<PathBuf>, tui: bool) -> Result<()> {
+    keyceremony_engine::outputs::check_usable(out).map_err(|error| {
+        let backup = backup.clone().unwrap_or_else(|| out.join("backup"));
+        match resume_commands(out, &module, &backup, 0) {
+            Some(commands) => anyhow!(
+                "{error}: it holds a rehearsal already. A stopped one goes on with `keyceremony run` on its files:\n{commands}"
+            ),
+            None => anyhow::Error::new(error),
+        }
+    })?;
     let room = Room::make(
         out,
         module,
@@ -129,9 +144,10 @@ pub fn shipped(out: &Path, module: PathBuf, backup: Option<PathBuf>, tui: bool) 
         lab::WITNESS_KEY,
     )?;
     let policy = shipped::policy()?;
-    for ceremony in shipped::CEREMONIES {
-        let script =
-            LoadedScript::parse(Path::new(ceremony.script_path), ceremony.script.to_string())?;
+    write_scripts(out)?;
+    for (index, ceremony) in shipped::CEREMONIES.iter().enumerate() {
+        let path = script_path(out, ceremony.name);
+        let script = LoadedScript::parse(&path, ceremony.script.to_string())?;
         script.check()?;
         let answers = match tui {
             true => None,
@@ -140,7 +156,17 @@ pub fn shipped(out: &Path, module: PathBuf, backup: Option<PathBuf>, tui: bool) 
                 ceremony.answers.to_string(),
             )?),
         };
-        room.rehearse(script, policy.clone(), out.join(ceremony.name), answers)?;
+        room.rehearse(script, policy.clone(), out.join(ceremony.name), answers)
+            .map_err(|error| match tui {
+                true => {
+                    let commands = resume_commands(out, &room.module, &room.backup, index)
+                        .unwrap_or_default();
+                    anyhow!(
+                        "{error:#}\nTo resume it or abort it, and then to rehearse what is left, run:\n{commands}"
+                    )
+                }
+                false => error,
+            })?;
     }
     say!("REHEARSAL complete: outputs in {}", out.display());
     Ok(())
@@ -187,6 +213,7 @@ pub fn script(
         },
         loaded.sha256_hex()
     );
+    keyceremony_engine::outputs::check_usable(out)?;
     let room = Room::make(
         out,
         module,
@@ -203,4 +230,96 @@ pub fn script(
         out_dir.join("report.html").display()
     );
     Ok(())
+}
+
+fn script_path(out: &Path, name: &str) -> PathBuf {
+    out.join(SCRIPTS).join(format!("{name}.toml"))
+}
+
+/// The shipped scripts, and the policy beside them where `run` looks for
+/// it (`policy/<name>.toml` in the script's folder).
+fn write_scripts(out: &Path) -> Result<()> {
+    let policy = out.join(SCRIPTS).join("policy/reference-cps.toml");
+    let parent = policy.parent().unwrap_or(out);
+    std::fs::create_dir_all(parent).with_context(|| format!("cannot make {}", parent.display()))?;
+    std::fs::write(&policy, shipped::POLICY)
+        .with_context(|| format!("cannot write {}", policy.display()))?;
+    for ceremony in &shipped::CEREMONIES {
+        let path = script_path(out, ceremony.name);
+        std::fs::write(&path, ceremony.script)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// `keyceremony run` of each rehearsal from the one at `from` on, in the
+/// lab of OUT and with its backup media; None when OUT holds no
+/// rehearsal's lab and scripts.
+fn resume_commands(out: &Path, module: &Path, backup: &Path, from: usize) -> Option<String> {
+    let lab = out.join("lab");
+    let (var, conf) = [
+        ("SOFTHSM2_CONF", lab.join("softhsm2.conf")),
+        ("KRYOPTIC_CONF", lab.join("kryoptic.conf")),
+    ]
+    .into_iter()
+    .find(|(_, conf)| conf.exists())?;
+    if !out.join(SCRIPTS).exists() {
+        return None;
+    }
+    let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let program = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("keyceremony"));
+    let commands: Vec<String> = shipped::CEREMONIES[from..]
+        .iter()
+        .map(|ceremony| {
+            let words = [
+                format!("{var}={}", quoted(&absolute(&conf))),
+                quoted(&program),
+                "run".to_string(),
+                quoted(&absolute(&script_path(out, ceremony.name))),
+                "--out".to_string(),
+                quoted(&absolute(&out.join(ceremony.name))),
+                "--module".to_string(),
+                quoted(module),
+                "--backup".to_string(),
+                quoted(&absolute(backup)),
+                "--inventory".to_string(),
+                quoted(&absolute(&out.join("inventory.jsonl"))),
+            ];
+            format!("  {}", words.join(" "))
+        })
+        .collect();
+    Some(commands.join("\n"))
+}
+
+/// A path as a POSIX shell reads it back: in single quotes unless it needs
+/// none.
+fn quoted(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%".contains(c));
+    if plain && !text.is_empty() {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quoted;
+    use std::path::Path;
+
+    #[test]
+    fn paths_are_quoted_for_the_shell_only_when_they_need_it() {
+        assert_eq!(
+            quoted(Path::new("/tmp/re-hearsal/lab.conf")),
+            "/tmp/re-hearsal/lab.conf"
+        );
+        assert_eq!(
+            quoted(Path::new("/tmp/my rehearsal")),
+            "'/tmp/my rehearsal'"
+        );
+        assert_eq!(quoted(Path::new("/tmp/it's")), r"'/tmp/it'\''s'");
+    }
 }

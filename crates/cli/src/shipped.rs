@@ -4,7 +4,6 @@
 
 pub struct Shipped {
     pub name: &'static str,
-    pub script_path: &'static str,
     pub script: &'static str,
     pub answers_path: &'static str,
     pub answers: &'static str,
@@ -13,14 +12,12 @@ pub struct Shipped {
 pub const CEREMONIES: [Shipped; 2] = [
     Shipped {
         name: "root-rsa4096",
-        script_path: "ceremony-scripts/root-rsa4096.toml",
         script: include_str!("../../../ceremony-scripts/root-rsa4096.toml"),
         answers_path: "ceremony-scripts/rehearsal/root-rsa4096.answers.toml",
         answers: include_str!("../../../ceremony-scripts/rehearsal/root-rsa4096.answers.toml"),
     },
     Shipped {
         name: "root-p384",
-        script_path: "ceremony-scripts/root-p384.toml",
         script: include_str!("../../../ceremony-scripts/root-p384.toml"),
         answers_path: "ceremony-scripts/rehearsal/root-p384.answers.toml",
         answers: include_str!("../../../ceremony-scripts/rehearsal/root-p384.answers.toml"),
@@ -28,9 +25,11 @@ pub const CEREMONIES: [Shipped; 2] = [
 ];
 
 /// The policy the shipped scripts follow, built in beside them.
+pub const POLICY: &str = include_str!("../../../ceremony-scripts/policy/reference-cps.toml");
+
 pub fn policy() -> Result<keyceremony_policy::Policy, keyceremony_policy::PolicyError> {
     keyceremony_policy::Policy::parse(
         std::path::Path::new("ceremony-scripts/policy/reference-cps.toml"),
-        include_str!("../../../ceremony-scripts/policy/reference-cps.toml"),
+        POLICY,
     )
 }

@@ -31,6 +31,7 @@ use keyceremony_script::{Action, LoadedScript};
 
 pub use answers::AnswersFile;
 pub use imminent::Imminent;
+pub use keyceremony_log::SealOutcome;
 pub use operator::{
     ExceptionReport, Identity, InputError, InputSource, LogHead, Notice, Operator, ResumeChoice,
     ShareShown, SignatureRequest, Verdict,

@@ -100,6 +100,10 @@ impl Interrupted {
             Some(
                 "the token refused as many logins as the script allows, so no login is tried on it again to sign the seal",
             )
+        } else if self.room.witness_logins_exhausted() {
+            Some(
+                "the witness's own token refused as many PINs as the script allows, so no PIN is tried on it again to sign the seal",
+            )
         } else {
             None
         }
@@ -198,6 +202,53 @@ pub(crate) fn refuse_in_use(log: &Path) -> Result<(), EngineError> {
         )));
     }
     Ok(())
+}
+
+/// Where a ceremony's log stands once a run has returned: what the room
+/// can do next with its output folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// No entry was written: the folder holds no ceremony.
+    NoLog,
+    /// The log is sealed, with this outcome: the ceremony is over.
+    Sealed(keyceremony_log::SealOutcome),
+    /// Stopped before its seal: the next run resumes it or aborts it.
+    Resumable,
+    /// Stopped before its seal: the next run can only abort it, for this
+    /// reason.
+    AbortOnly(String),
+    /// Its abort is recorded and the log cannot be sealed, for this reason:
+    /// the ceremony is over, its log unsealed.
+    Over(String),
+    /// The log does not read as the log the tool wrote.
+    Unreadable(String),
+}
+
+/// Reads where the log at `log` stands, against `script`; changes nothing.
+pub fn standing(log: &Path, script: &Script) -> Standing {
+    if !log.exists() {
+        return Standing::NoLog;
+    }
+    let reading = match read_path(log) {
+        Ok(reading) => reading,
+        Err(e) => return Standing::Unreadable(e.to_string()),
+    };
+    match reading.report.status {
+        Status::Sealed => return Standing::Sealed(keyceremony_log::SealOutcome::Completed),
+        Status::Aborted => return Standing::Sealed(keyceremony_log::SealOutcome::Aborted),
+        Status::Tampered | Status::Unreadable => {
+            return Standing::Unreadable(reading.report.status.to_string());
+        }
+        Status::Unsealed if reading.report.entries == 0 => return Standing::NoLog,
+        Status::Unsealed => {}
+    }
+    let mut state = scan(&reading.lines, script);
+    state.changed = changed_files(log.parent().unwrap_or(Path::new(".")), &state.files);
+    match (&state.aborted, state.unsealable(), state.refusal()) {
+        (Some(_), Some(why), _) => Standing::Over(why.to_string()),
+        (_, _, Some(why)) => Standing::AbortOnly(why),
+        _ => Standing::Resumable,
+    }
 }
 
 /// Reads `log` (which must verify as intact and unsealed) against `script`.

@@ -34,8 +34,12 @@ pub struct Room {
     holders: BTreeMap<(Secret, String), u8>,
     /// `share-rejected` entries: shares refused before any PKCS#11 call.
     pub refused_shares: u32,
-    /// `login-failed` entries: PINs the token refused.
+    /// `login-failed` entries: PINs the ceremony's token refused.
     pub failed_logins: u32,
+    /// `login-failed` entries naming the witness's token: PINs it refused
+    /// at the seal, counted apart (another token, another person's PIN)
+    /// against the same limit.
+    pub witness_failed_logins: u32,
     limits: Option<Limits>,
     /// Every bag serial recorded, with what went into it: none twice.
     bags: Vec<(String, String)>,
@@ -120,6 +124,7 @@ impl Room {
                 }
             }
             "share-rejected" => self.refused_shares += 1,
+            "login-failed" if data["witness_token"].is_string() => self.witness_failed_logins += 1,
             "login-failed" => self.failed_logins += 1,
             _ => {}
         }
@@ -194,6 +199,13 @@ impl Room {
             .is_some_and(|l| self.failed_logins >= l.max_failed_logins)
     }
 
+    /// The witness's token refused as many PINs as the script allows: no
+    /// PIN is tried on it again in this ceremony.
+    pub fn witness_logins_exhausted(&self) -> bool {
+        self.limits
+            .is_some_and(|l| self.witness_failed_logins >= l.max_failed_logins)
+    }
+
     /// Why the ceremony can only be aborted, when a limit is reached.
     pub fn limit_reached(&self) -> Option<String> {
         let limits = self.limits?;
@@ -201,6 +213,11 @@ impl Room {
             Some(format!(
                 "the token refused {} login(s) in this ceremony, the limit the script sets (hsm.max_failed_logins = {}): no login is tried on it again, so that it is not locked out, and the ceremony can only be aborted (CPS 5.4.1)",
                 self.failed_logins, limits.max_failed_logins
+            ))
+        } else if self.witness_failed_logins >= limits.max_failed_logins {
+            Some(format!(
+                "the witness's own token refused {} PIN(s) in this ceremony, the limit the script sets (hsm.max_failed_logins = {}): no PIN is tried on it again, so that it is not locked out, and the ceremony can only be aborted (CPS 5.4.1)",
+                self.witness_failed_logins, limits.max_failed_logins
             ))
         } else if self.refused_shares >= limits.max_refused_shares {
             Some(format!(

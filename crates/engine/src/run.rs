@@ -40,6 +40,19 @@ pub struct Outcome {
     /// The root keys as they were checked, for the report to take up
     /// instead of checking the same public keys again.
     pub keys: Vec<CheckedKey>,
+    /// How the log, read back from that copy, says the ceremony ended: a
+    /// run that aborts an interrupted ceremony seals it as aborted.
+    pub sealed: SealOutcome,
+}
+
+/// How the verified backup copy of the log says the ceremony ended (the
+/// copy is known to verify as sealed, completed or aborted): the closing
+/// screen and the terminal say it in the log's words.
+pub(crate) fn sealed_outcome(report: &VerifyReport) -> SealOutcome {
+    match report.status {
+        keyceremony_log::verify::Status::Aborted => SealOutcome::Aborted,
+        _ => SealOutcome::Completed,
+    }
 }
 
 pub(crate) struct GeneratedKey {
@@ -383,6 +396,7 @@ impl Runner {
                 "the script ended without sealing its log".to_string(),
             ));
         };
+        let sealed = sealed_outcome(&log_verified.1);
         Ok(Outcome {
             out_dir: self.out.root().to_path_buf(),
             log_entries: self.log.len(),
@@ -391,6 +405,7 @@ impl Runner {
             backup,
             log_verified,
             keys: self.keys.into_values().map(|k| k.key).collect(),
+            sealed,
         })
     }
 
@@ -398,6 +413,11 @@ impl Runner {
     /// the token), signs a last checkpoint while the token is still logged
     /// in, deactivates it, and shows the head for the witness to copy.
     pub(crate) fn stop(&mut self, operator: &mut dyn Operator, step: &str, error: &EngineError) {
+        // A sealed log takes no further entry: only a driver gone after
+        // the seal, before the witness said the head was copied, ends here.
+        if self.sealed.is_some() {
+            return;
+        }
         // A signal that came while the engine waited for the room is why it
         // stops, whatever the question's failure says (the TUI stops asking
         // on a signal, and its open question fails as an abort).
@@ -525,7 +545,7 @@ impl Runner {
             Action::GenerateKey { key } => self.generate_key(operator, step, key)?,
             Action::SelfSign { certificate } => self.self_sign(operator, step, certificate)?,
             Action::Export { certificate } => self.export(operator, step, certificate)?,
-            Action::Logout => self.logout(step)?,
+            Action::Logout => self.logout(operator, step)?,
             Action::SealLog => return self.seal(operator, step, SealOutcome::Completed),
         }
         for field in &step.record {

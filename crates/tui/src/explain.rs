@@ -1,17 +1,25 @@
 //! How a ceremony ended, in the words the last screen uses: for an error,
-//! what happened, what it means and what to do.
+//! what happened, what it means and what to do, and what the next run can
+//! do with the output folder, as its log says ([`Standing`]).
 
-use keyceremony_engine::{EngineError, InputError, Outcome};
+use keyceremony_engine::outputs::OutputError;
+use keyceremony_engine::resume::Standing;
+use keyceremony_engine::{EngineError, InputError, Outcome, SealOutcome};
 
 /// What the last screen shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finished {
+    /// The log is sealed and its copy on the backup media verified.
     Completed {
         out_dir: String,
         log_entries: u64,
         log_head: String,
         /// (key label, certificate SHA-256 in upper-case hex).
         certificates: Vec<(String, String)>,
+        /// The verified copy of the sealed log (CPS 5.4.5).
+        backup: String,
+        /// How the log, read back, says the ceremony ended.
+        sealed: SealOutcome,
     },
     Stopped(Explained),
 }
@@ -24,6 +32,9 @@ pub struct Explained {
     pub happened: String,
     pub means: String,
     pub todo: String,
+    /// Where the log stands now; read from the output folder when the
+    /// last screen opens, if not given.
+    pub standing: Option<Standing>,
 }
 
 impl Finished {
@@ -34,6 +45,8 @@ impl Finished {
                 log_entries: outcome.log_entries,
                 log_head: outcome.log_head.clone(),
                 certificates: outcome.certificates.clone(),
+                backup: outcome.backup.display().to_string(),
+                sealed: outcome.sealed,
             },
             Err(error) => Finished::Stopped(explain(error)),
         }
@@ -46,7 +59,28 @@ impl Finished {
             happened: "the ceremony engine stopped on an internal error (a panic)".to_string(),
             means: "the tool has a defect; the log may not record this last event".to_string(),
             todo: "Do not continue on this terminal. Keep the HSM and the output folder as they are, note the time on the paper script as an exception, and report it to the tool's maintainers.".to_string(),
+            standing: None,
         })
+    }
+}
+
+/// What the next run can do with the output folder, as its log stands.
+pub fn next_run(standing: &Standing) -> String {
+    match standing {
+        Standing::NoLog => "Nothing was written and the HSM is unchanged: once the cause is put right, the same command starts the ceremony afresh.".to_string(),
+        Standing::Resumable => "Running the same command again on the same output folder offers to resume where the ceremony stopped, or to abort it; the log up to here is intact.".to_string(),
+        Standing::AbortOnly(why) => format!(
+            "The same command on the same folder can only abort it for good, sealing its log as aborted: {why}."
+        ),
+        Standing::Over(why) => format!(
+            "The ceremony is over and its log stays unsealed: {why}. Keep the folder as it is, copy its ceremony.log to the backup media by hand and check the copy with keyceremony verify-log."
+        ),
+        Standing::Sealed(outcome) => format!(
+            "The log is sealed ({outcome}): the ceremony is over, and the folder takes no further run."
+        ),
+        Standing::Unreadable(why) => format!(
+            "The log does not read as the tool wrote it ({why}): keep the folder as it is and call the auditor; it cannot be resumed."
+        ),
     }
 }
 
@@ -57,23 +91,29 @@ pub fn explain(error: &EngineError) -> Explained {
     let (aborted, means, todo) = match error {
         EngineError::Input(InputError::Aborted { .. }) => (
             true,
-            "the operators stopped the ceremony; the log records the abort and its reason as its last entry",
-            "Write the abort on the paper script with the time and keep the output folder: it is the record of this attempt. Running the same command again on it offers to resume or to abort it for good (sealing the log as aborted); a new attempt needs a new output folder.",
+            "the operators stopped the ceremony",
+            "Write the abort on the paper script with the time and keep the output folder: it is the record of this attempt.",
         ),
         EngineError::Input(_) => (
             false,
             "an answer the ceremony needs could not be used, so the ceremony stopped",
-            "Read the message and write it on the paper script as an exception. Running the same command again on the same output folder offers to resume where the ceremony stopped, or to abort it.",
+            "Read the message and write it on the paper script as an exception.",
         ),
         EngineError::Hsm(_) => (
             false,
-            "the HSM refused or failed an operation; the session was closed so the key is no longer active",
+            "the HSM refused or failed an operation; any session the tool had with the token is closed, so no key is left active",
             "Do not retry blindly: check the HSM's connection and state with the CA Administrator, record the error on the paper script, and follow the CPS for a failed ceremony. A locked token needs its security officer.",
         ),
-        EngineError::Output(_) | EngineError::Log(_) => (
+        EngineError::Output(OutputError::Io { .. } | OutputError::Unwritten { .. })
+        | EngineError::Log(_) => (
             false,
-            "the tool could not write the ceremony's files or its log; nothing more can be recorded",
-            "Check the output medium (free space, write protection, connection). Record the error on the paper script; once the medium is fixed, running the same command again on the same folder offers to resume or abort (the log up to the error is intact).",
+            "the tool could not write the ceremony's files or its log",
+            "Check the output medium (free space, write protection, connection) and record the error on the paper script.",
+        ),
+        EngineError::Output(_) => (
+            false,
+            "the output folder or the backup media is not as the ceremony needs it",
+            "Do what the message says, and record it on the paper script.",
         ),
         EngineError::Certificate(_) => (
             false,
@@ -92,18 +132,18 @@ pub fn explain(error: &EngineError) -> Explained {
         ),
         EngineError::Interrupted { .. } => (
             false,
-            "a signal stopped the tool between two operations; the log records the interruption as its last entry",
-            "Record the interruption on the paper script with the time. Running the same command again on the same output folder offers to resume where the ceremony stopped, or to abort it.",
+            "a signal stopped the tool between two operations",
+            "Record the interruption on the paper script with the time.",
         ),
         EngineError::InterruptedBeforeStart { .. } => (
             false,
-            "a signal stopped the tool before the ceremony began; nothing was written",
+            "a signal stopped the tool before the ceremony began",
             "Run the same command again when the room is ready.",
         ),
         EngineError::Refused(_) | EngineError::Step { .. } => (
             false,
             "the ceremony was stopped because going on would break the script or the CPS",
-            "Read what happened: it names the step and the reason. Record it on the paper script as an exception; the witness decides with the CA Administrator how to proceed under the CPS.",
+            "Read what happened: it says what is wrong, and where. Record it on the paper script; the witness decides with the CA Administrator how to proceed under the CPS.",
         ),
     };
     Explained {
@@ -111,6 +151,7 @@ pub fn explain(error: &EngineError) -> Explained {
         happened,
         means: means.to_string(),
         todo: todo.to_string(),
+        standing: None,
     }
 }
 

@@ -5,24 +5,21 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use keyceremony_engine::InputError;
+use keyceremony_script::Action;
 use keyceremony_text::terminal_safe;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 
-use crate::app::{App, Phase};
+use crate::app::{App, Phase, Reported};
 use crate::channel::Reply;
-use crate::explain::Finished;
 use crate::format;
 use crate::input::TextInput;
 use crate::screens::presence::{self, PresenceForm};
-use crate::screens::{finished, start, step};
-use crate::widgets::{action, blank, bold, boxed, centered, input_line, line, loud, strong};
-
-/// Width of the step list beside the step view.
-const LIST_WIDTH: u16 = 24;
+use crate::screens::{Active, finished, start, step};
+use crate::widgets::{action, blank, bold, boxed, input_line, line, loud, strong};
 
 /// The abort dialog: a reason, then a confirmation.
 #[derive(Default)]
@@ -129,18 +126,24 @@ pub fn header_bar(app: &App, frame: &mut Frame, area: Rect) {
         spans.push(Span::raw(" "));
     }
     // Made safe before they are cut to fit: the escaped form is what shows.
-    let step = match (&app.phase, app.current_step()) {
-        (Phase::Running, Some(entry)) => format!("step {}  ", terminal_safe(&entry.step.id)),
+    let step = match (&app.phase, app.current, app.current_step()) {
+        (Phase::Running, Some(index), Some(entry)) => format!(
+            "step {} ({} of {})  ",
+            terminal_safe(&entry.step.id),
+            index + 1,
+            app.steps.len()
+        ),
         _ => String::new(),
     };
     let right = format!("{step}{} ", format::clock(app.now));
-    let used: usize = spans.iter().map(|s| s.width()).sum::<usize>() + right.len() + 1;
+    // A space before the name and one at least after it.
+    let used: usize = spans.iter().map(|s| s.width()).sum::<usize>() + right.len() + 2;
     let room = usize::from(area.width).saturating_sub(used);
     let name: String = terminal_safe(&app.info.ceremony_name)
         .chars()
         .take(room)
         .collect();
-    let pad = room.saturating_sub(name.chars().count());
+    let pad = room.saturating_sub(name.chars().count()) + 1;
     spans.push(Span::raw(format!(" {name}{}", " ".repeat(pad))));
     spans.push(Span::raw(right));
     frame.render_widget(
@@ -149,9 +152,26 @@ pub fn header_bar(app: &App, frame: &mut Frame, area: Rect) {
     );
 }
 
-/// The keys that act now, in the bottom line: a dialog's, or the screen's.
+/// The bottom line: the keys that act now, after why the last key did
+/// nothing; or, while the screen does not fit, that nothing acts.
 pub fn footer_bar(app: &App, frame: &mut Frame, area: Rect) {
-    let keys: &str = match (&app.overlay, &app.phase, &app.active) {
+    let text = if app.too_small.get() {
+        " The screen does not fit: make the terminal larger. No key acts until it fits.".to_string()
+    } else {
+        match &app.hint {
+            Some(hint) => format!(" {hint}  {}", keys_now(app)),
+            None => format!(" {}", keys_now(app)),
+        }
+    };
+    frame.render_widget(
+        Paragraph::new(text).style(Style::new().add_modifier(Modifier::REVERSED)),
+        area,
+    );
+}
+
+/// The keys that act now: a dialog's, or the screen's.
+pub fn keys_now(app: &App) -> &'static str {
+    match (&app.overlay, &app.phase, &app.active) {
         (Some(Overlay::Help), _, _) => "Esc close help",
         (Some(Overlay::Quit), _, _) => "Y leave  N stay",
         (Some(Overlay::Abort(form)), _, _) if form.confirming => "Y abort now  N go back",
@@ -161,82 +181,63 @@ pub fn footer_bar(app: &App, frame: &mut Frame, area: Rect) {
         (None, _, Some(active)) => active.keys(),
         (None, Phase::Start, None) => start::keys(app),
         (None, Phase::Running, None) => step::KEYS,
-    };
-    frame.render_widget(
-        Paragraph::new(format!(" {keys}")).style(Style::new().add_modifier(Modifier::REVERSED)),
-        area,
-    );
-}
-
-/// Draws the step list (done, current, to come) and the rule beside it;
-/// returns the pane on the right, one column in from the rule.
-pub fn beside_step_list(app: &App, frame: &mut Frame, area: Rect) -> Rect {
-    let [list, rule, _, right] = Layout::horizontal([
-        Constraint::Length(LIST_WIDTH),
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Min(0),
-    ])
-    .areas(area);
-    step_list(app, frame, list);
-    frame.render_widget(Block::new().borders(Borders::LEFT), rule);
-    right
-}
-
-fn step_list(app: &App, frame: &mut Frame, area: Rect) {
-    let height = usize::from(area.height);
-    let current = app.current.unwrap_or(0);
-    let offset = if app.steps.len() > height {
-        current
-            .saturating_sub(height / 2)
-            .min(app.steps.len() - height)
-    } else {
-        0
-    };
-    let failed = matches!(app.phase, Phase::Finished(Finished::Stopped(_)));
-    let width = usize::from(area.width);
-    let lines: Vec<Line> = app
-        .steps
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(height)
-        .map(|(i, entry)| {
-            let (mark, style) = match (app.current, i) {
-                (Some(c), i) if i < c => ("[x]", Style::new()),
-                (Some(c), i) if i == c && failed => ("[!]", loud()),
-                (Some(c), i) if i == c => ("[>]", loud()),
-                _ => ("[ ]", Style::new()),
-            };
-            let text = format!("{mark} {} {}", entry.step.id, entry.step.title);
-            let text: String = terminal_safe(&text).chars().take(width).collect();
-            Line::styled(format!("{text:<width$}"), style)
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines), area);
-}
-
-/// Draws the open dialog, if any, over the screen's `area`.
-pub fn overlay(app: &App, frame: &mut Frame, area: Rect) {
-    match &app.overlay {
-        Some(Overlay::Help) => help_overlay(frame, area),
-        Some(Overlay::Abort(form)) => abort_overlay(form, frame, area),
-        Some(Overlay::Quit) => quit_overlay(frame, area),
-        Some(Overlay::Presence(form)) => {
-            let lines = form.lines(app);
-            let height = lines.len() as u16 + 2;
-            boxed(
-                frame,
-                centered(area, 76, height),
-                "Who is in the room",
-                lines,
-            );
-        }
-        None => {}
     }
 }
 
-fn help_overlay(frame: &mut Frame, area: Rect) {
+/// Why `key` did nothing, when `keys` (the bottom line's keys as they
+/// were when it was pressed) do not include it; printable keys type into
+/// a field, so only keys outside one count.
+pub fn ignored(app: &App, keys: &str, key: &KeyEvent) -> Option<String> {
+    let name = key_name(key)?;
+    if is_abort_key(key) && app.sealed.is_some() {
+        return Some(format!(
+            "{name} does nothing now: the log is sealed, there is nothing left to abort."
+        ));
+    }
+    let listed = keys
+        .split("  ")
+        .filter_map(|entry| entry.split_whitespace().next())
+        .flat_map(|keys| keys.split('/'))
+        .any(|listed| listed.eq_ignore_ascii_case(&name));
+    (!listed).then(|| format!("{name} does nothing here."))
+}
+
+/// A key as the bottom line names it.
+fn key_name(key: &KeyEvent) -> Option<String> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    Some(match key.code {
+        KeyCode::Char(c) if ctrl => format!("Ctrl-{}", c.to_ascii_uppercase()),
+        KeyCode::Char(' ') => "Space".to_string(),
+        KeyCode::Char(c) => c.to_uppercase().to_string(),
+        KeyCode::Enter => "Enter".to_string(),
+        KeyCode::Esc => "Esc".to_string(),
+        KeyCode::Backspace => "Backspace".to_string(),
+        KeyCode::Up => "Up".to_string(),
+        KeyCode::Down => "Down".to_string(),
+        KeyCode::Left => "Left".to_string(),
+        KeyCode::Right => "Right".to_string(),
+        KeyCode::Tab => "Tab".to_string(),
+        KeyCode::F(n) => format!("F{n}"),
+        _ => return None,
+    })
+}
+
+/// Draws the open dialog, if any, over the screen's `area`; false when it
+/// does not fit there.
+#[must_use]
+pub fn overlay(app: &App, frame: &mut Frame, area: Rect) -> bool {
+    match &app.overlay {
+        Some(Overlay::Help) => help_overlay(frame, area),
+        Some(Overlay::Abort(form)) => abort_overlay(app, form, frame, area),
+        Some(Overlay::Quit) => quit_overlay(frame, area),
+        Some(Overlay::Presence(form)) => {
+            boxed(frame, area, 76, "Who is in the room", form.lines(app))
+        }
+        None => true,
+    }
+}
+
+fn help_overlay(frame: &mut Frame, area: Rect) -> bool {
     let keys = [
         ("Enter", "do what the bottom line of the question says"),
         (
@@ -248,11 +249,18 @@ fn help_overlay(frame: &mut Frame, area: Rect) {
             "R",
             "end of a step: the witness refuses the step (with a remark)",
         ),
+        (
+            "W",
+            "end of a step: withdraw the last exception, not yet recorded",
+        ),
         ("Space", "choosing custodians: select or unselect"),
         ("Up/Down", "choosing custodians: move"),
         ("Backspace", "erase the last character typed"),
         ("Ctrl-U", "clear the field (a share: start it again)"),
-        ("Esc", "cancel a form, close this help"),
+        (
+            "Esc",
+            "cancel a form, close this help; at share entry: choose again",
+        ),
         ("F6", "who is in the room: record who leaves and comes back"),
         (
             "F10 Ctrl-A",
@@ -277,38 +285,50 @@ fn help_overlay(frame: &mut Frame, area: Rect) {
         " show as * only. A share is shown to its custodian alone.",
     ));
     lines.push(line(" The operator guide is docs/operator-guide.md."));
-    let height = lines.len() as u16 + 2;
-    boxed(frame, centered(area, 78, height), "Help: keys", lines);
+    boxed(frame, area, 78, "Help: keys", lines)
 }
 
-fn abort_overlay(form: &AbortForm, frame: &mut Frame, area: Rect) {
-    let mut lines = vec![
-        line("The ceremony stops and the log records the abort and its reason."),
-        strong("Reason:"),
-        input_line(&form.reason),
-        blank(),
-    ];
+/// True while the token is being initialised and its shares handed out:
+/// an abort then leaves PINs that exist only as shares not all given out.
+fn pins_at_stake(app: &App) -> bool {
+    let Some(entry) = app.current_step() else {
+        return false;
+    };
+    let initialising = app.working.is_some()
+        || app
+            .outcomes_of(&entry.step.id)
+            .any(|o| matches!(o, Reported::HsmDone { .. }));
+    entry.step.action == Action::InitToken
+        && initialising
+        && !matches!(app.active, Some(Active::EndOfStep(_)))
+}
+
+fn abort_overlay(app: &App, form: &AbortForm, frame: &mut Frame, area: Rect) -> bool {
+    let mut lines = vec![line(
+        "The ceremony stops and the log records the abort and its reason.",
+    )];
+    if pins_at_stake(app) {
+        lines.push(Line::styled(
+            "Aborting now loses the token's PINs: they exist only as shares, and not all are handed out. The token can never be activated again, and the ceremony can then only be aborted for good; a new attempt needs a newly initialised token.",
+            loud(),
+        ));
+    }
+    lines.extend([strong("Reason:"), input_line(&form.reason), blank()]);
     if form.confirming {
         lines.push(Line::styled("Abort the ceremony now?", loud()));
         lines.push(action("Y", "abort now    N: go back"));
     } else {
         lines.push(action("Enter", "continue    Esc: go back to the ceremony"));
     }
-    let height = lines.len() as u16 + 2;
-    boxed(
-        frame,
-        centered(area, 72, height),
-        "Abort the ceremony",
-        lines,
-    );
+    boxed(frame, area, 72, "Abort the ceremony", lines)
 }
 
-fn quit_overlay(frame: &mut Frame, area: Rect) {
+fn quit_overlay(frame: &mut Frame, area: Rect) -> bool {
     let lines = vec![
         line("Leave without starting? Nothing has been written and the HSM"),
         line("is unchanged."),
         blank(),
         action("Y", "leave    N: stay"),
     ];
-    boxed(frame, centered(area, 66, 6), "Leave", lines);
+    boxed(frame, area, 66, "Leave", lines)
 }

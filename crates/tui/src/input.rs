@@ -39,6 +39,8 @@ pub trait Field {
 #[derive(Debug, Default, Clone)]
 pub struct TextInput {
     text: String,
+    /// Enter was pressed with nothing typed: the field says so.
+    blank_enter: bool,
 }
 
 impl TextInput {
@@ -62,11 +64,17 @@ impl TextInput {
     /// Enter with something typed gives the entry (the field keeps it);
     /// any other key edits the field.
     pub fn key(&mut self, key: KeyEvent) -> Option<String> {
-        if key.code == KeyCode::Enter && !self.value().is_empty() {
+        self.blank_enter = key.code == KeyCode::Enter && self.value().is_empty();
+        if key.code == KeyCode::Enter && !self.blank_enter {
             return Some(self.value().to_string());
         }
         self.edit(key);
         None
+    }
+
+    /// True after Enter on an empty field, until the next key.
+    pub fn blank_enter(&self) -> bool {
+        self.blank_enter
     }
 }
 
@@ -89,12 +97,15 @@ impl Field for TextInput {
 /// A one-line field that is never shown: a token PIN.
 pub struct SecretInput {
     buf: Zeroizing<String>,
+    /// Enter was pressed with nothing typed: the field says so.
+    blank_enter: bool,
 }
 
 impl Default for SecretInput {
     fn default() -> Self {
         SecretInput {
             buf: Zeroizing::new(String::with_capacity(SECRET_CAPACITY)),
+            blank_enter: false,
         }
     }
 }
@@ -107,6 +118,22 @@ impl SecretInput {
 
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
+    }
+
+    /// Enter with something typed gives the entry and wipes the field; any
+    /// other key edits it.
+    pub fn key(&mut self, key: KeyEvent) -> Option<SecretString> {
+        self.blank_enter = key.code == KeyCode::Enter && self.is_empty();
+        if key.code == KeyCode::Enter && !self.blank_enter {
+            return Some(self.take());
+        }
+        self.edit(key);
+        None
+    }
+
+    /// True after Enter on an empty field, until the next key.
+    pub fn blank_enter(&self) -> bool {
+        self.blank_enter
     }
 
     /// The entry as a [`SecretString`]; the field is wiped.
@@ -154,6 +181,8 @@ pub struct ShareInput {
     text: SecretInput,
     /// Offsets in `text` where each finished line ends.
     ends: Vec<usize>,
+    /// Enter was pressed on an empty line: the line says so.
+    blank_enter: bool,
 }
 
 impl ShareInput {
@@ -179,7 +208,8 @@ impl ShareInput {
     /// Ends the current line. True when all four lines are typed and the
     /// share is ready to take; an empty line is not ended.
     pub fn end_line(&mut self) -> bool {
-        if self.current_len() == 0 {
+        self.blank_enter = self.current_len() == 0;
+        if self.blank_enter {
             return false;
         }
         self.ends.push(self.text.len());
@@ -193,6 +223,21 @@ impl ShareInput {
     pub fn take(&mut self) -> SecretString {
         self.ends.clear();
         self.text.take()
+    }
+
+    /// True after Enter on an empty line, until the next key.
+    pub fn blank_enter(&self) -> bool {
+        self.blank_enter
+    }
+
+    /// Enter ends the line (the share, on the last); any other key edits.
+    pub fn key(&mut self, key: KeyEvent) -> Option<SecretString> {
+        if key.code == KeyCode::Enter {
+            return self.end_line().then(|| self.take());
+        }
+        self.blank_enter = false;
+        self.edit(key);
+        None
     }
 }
 

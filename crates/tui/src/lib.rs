@@ -24,6 +24,7 @@ mod format;
 mod frame;
 mod input;
 mod screens;
+mod step_list;
 mod terminal;
 mod view;
 mod widgets;
@@ -275,6 +276,13 @@ pub fn run(script: LoadedScript, settings: Settings) -> Result<Outcome, TuiError
     })();
     drop(reader);
     drop(pending);
+    // A signal: the room is told what the stop waits for before it waits
+    // (a hangup may have taken the terminal away: nothing to do then).
+    if let Some(signal) = stop.requested() {
+        let _ = tui
+            .terminal
+            .draw(|frame| screens::stopping::notice(&app, &signal, frame));
+    }
     let writing = Arc::clone(&worker.writing);
     // Waits for the engine's last entry (after a PKCS#11 call that was
     // running, when there is one).

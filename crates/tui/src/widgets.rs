@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use keyceremony_script::{Participant, Secret};
+use keyceremony_script::{Participant, Secret, Step};
 use keyceremony_text::terminal_safe;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -12,6 +12,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
+use crate::app::App;
 use crate::format;
 use crate::input::TextInput;
 
@@ -107,12 +108,21 @@ pub fn action(key: &str, what: impl Into<String>) -> Line<'static> {
     ])
 }
 
+/// A field as typed, with the cursor; after Enter on an empty field, the
+/// hint that something must be typed first.
 pub fn input_line(input: &TextInput) -> Line<'static> {
-    Line::from(vec![
+    let mut spans = vec![
         Span::styled("> ", bold()),
         Span::raw(input.text().to_string()),
         Span::styled("_", Style::new().add_modifier(Modifier::SLOW_BLINK)),
-    ])
+    ];
+    if input.blank_enter() {
+        spans.push(Span::styled(
+            "  (nothing typed yet: type it, then Enter)",
+            bold(),
+        ));
+    }
+    Line::from(spans)
 }
 
 /// Asterisks and a count: all that is ever drawn of a secret entry.
@@ -129,6 +139,21 @@ pub fn secret_name(secret: Secret) -> &'static str {
         Secret::SoPin => "SO PIN",
         Secret::UserPin => "user PIN",
     }
+}
+
+/// Who performs `step` and who witnesses it, on one line.
+pub fn people(app: &App, step: &Step) -> Line<'static> {
+    let name = |id: &str| {
+        app.participant(id)
+            .map_or(id, |p| p.name.as_str())
+            .to_string()
+    };
+    Line::from(vec![
+        Span::styled("Performer ", bold()),
+        Span::raw(name(&step.performer)),
+        Span::styled("   Witness ", bold()),
+        Span::raw(name(&step.witness)),
+    ])
 }
 
 /// A participant's name and roles.
@@ -187,8 +212,44 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-/// A titled box drawn over whatever is under it.
-pub fn boxed(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line<'static>>) {
+/// Rows `lines` take, wrapped at `width`.
+pub fn rows(lines: &[Line<'_>], width: u16) -> usize {
+    paragraph(lines.to_vec()).line_count(width)
+}
+
+/// Draws a screen's lines in `area` when all of them fit, wrapped; false,
+/// with nothing drawn, when they do not (the view then asks for a larger
+/// terminal instead, `crate::fit`): a screen is shown whole or not at all.
+#[must_use]
+pub fn show(frame: &mut Frame, area: Rect, lines: Vec<Line<'_>>) -> bool {
+    let paragraph = paragraph(lines);
+    if paragraph.line_count(area.width) > usize::from(area.height) {
+        return false;
+    }
+    frame.render_widget(paragraph, area);
+    true
+}
+
+/// A titled box of `width` columns centred in `area` and drawn over
+/// whatever is under it, as tall as its lines wrap to; false, with nothing
+/// drawn, when it does not fit.
+#[must_use]
+pub fn boxed(
+    frame: &mut Frame,
+    area: Rect,
+    width: u16,
+    title: &str,
+    lines: Vec<Line<'static>>,
+) -> bool {
+    let width = width.min(area.width);
+    let height = rows(&lines, width.saturating_sub(2)) + 2;
+    let Ok(height) = u16::try_from(height) else {
+        return false;
+    };
+    if height > area.height {
+        return false;
+    }
+    let area = centered(area, width, height);
     frame.render_widget(Clear, area);
     frame.render_widget(
         paragraph(lines).block(
@@ -198,4 +259,5 @@ pub fn boxed(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line<'static
         ),
         area,
     );
+    true
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use keyceremony_engine::resume::Standing;
 use keyceremony_engine::{
     Attendance, Change, Decision, EngineError, Imminent, InputError, Missing, Notice, Raised,
     Verdict,
@@ -149,7 +150,12 @@ fn render(app: &App) -> Vec<String> {
 }
 
 fn render_buffer(app: &App) -> (Vec<String>, ratatui::buffer::Buffer) {
-    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test terminal");
+    render_sized(app, 80, 24)
+}
+
+/// The app drawn in a terminal `width` x `height`.
+fn render_sized(app: &App, width: u16, height: u16) -> (Vec<String>, ratatui::buffer::Buffer) {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
     terminal.draw(|frame| view(app, frame)).expect("draw");
     let buffer = terminal.backend().buffer().clone();
     let lines = (0..buffer.area.height)
@@ -176,6 +182,14 @@ fn assert_shows(app: &App, expected: &[&str]) {
             "'{want}' is not on the screen:\n{text}"
         );
     }
+}
+
+/// The last screen of a run that stopped, its log standing as `standing`.
+fn stopped_with(error: &EngineError, standing: Standing) -> Finished {
+    Finished::Stopped(keyceremony_tui::Explained {
+        standing: Some(standing),
+        ..explain(error)
+    })
 }
 
 fn answer(reply: Option<Reply>) -> Answer {
@@ -727,6 +741,66 @@ fn show_carol(app: &mut App, share: &Share) -> Option<Reply> {
 }
 
 #[test]
+fn a_screen_that_does_not_fit_asks_for_a_larger_terminal_and_takes_no_key() {
+    let mut app = running();
+    begin_step(&mut app, "2.1");
+    let share = share_of(SecretKind::SoPin, 1);
+    show_carol(&mut app, &share);
+    press(&mut app, KeyCode::Enter);
+    let group = share
+        .display_lines()
+        .expose_secret()
+        .lines()
+        .nth(1)
+        .unwrap()[..9]
+        .to_string();
+    assert_shows(&app, &[group.as_str()]);
+    // At 80x8 half the share would show while Y is offered: a notice
+    // instead, and Y does nothing.
+    let small = render_sized(&app, 80, 8).0.join("\n");
+    assert!(small.contains("MAKE THE TERMINAL LARGER"), "{small}");
+    assert!(!small.contains(group.as_str()), "{small}");
+    assert!(press(&mut app, KeyCode::Char('y')).is_none());
+    // Large enough again: the share as it was, and Y takes it off.
+    assert_shows(&app, &[group.as_str(), "I have copied it"]);
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Char('y'))),
+        Answer::ShareShown
+    ));
+}
+
+#[test]
+fn the_step_list_reads_whole_at_120_columns_and_gives_way_at_80_when_needed() {
+    let mut app = running();
+    begin_step(&mut app, "1.5");
+    let wide = render_sized(&app, 120, 40).0.join("\n");
+    assert!(
+        wide.contains("[ ] 1.6 Boot the air-gapped terminal from the ceremony media"),
+        "{wide}"
+    );
+    assert!(wide.contains("step 1.5 (5 of 16)"), "{wide}");
+    // A fingerprint at 80 columns: the list gives way, the step view whole.
+    begin_step(&mut app, "3.1");
+    notice(&mut app, key_generated(true));
+    prompt(
+        &mut app,
+        Prompt::Exceptions {
+            step: script_step("3.1"),
+            witness: person("quinn"),
+        },
+    );
+    assert_shows(
+        &app,
+        &[
+            "taken up: generated before the interruption",
+            "CKA_ALWAYS_AUTHENTICATE=true",
+            "Enter  Quinn Adeyemi confirms step 3.1",
+        ],
+    );
+    assert!(!screen(&app).contains("[x] 1.1"), "{}", screen(&app));
+}
+
+#[test]
 fn a_share_is_shown_between_look_away_screens_typed_back_and_then_wiped() {
     let mut app = running();
     begin_step(&mut app, "2.1");
@@ -1036,14 +1110,7 @@ fn custodians_are_chosen_and_type_their_shares_unseen() {
         panic!("expected a share");
     };
     assert!(Share::parse(entered.expose_secret()).is_ok());
-    prompt(
-        &mut app,
-        Prompt::Share {
-            step: script_step("2.2"),
-            custodian: person("erin"),
-            secret: Secret::UserPin,
-        },
-    );
+    // As the engine does it: the refusal, then the same question again.
     notice(
         &mut app,
         Notice::ShareRejected {
@@ -1053,14 +1120,29 @@ fn custodians_are_chosen_and_type_their_shares_unseen() {
             limit: 3,
         },
     );
+    let erin = || Prompt::Share {
+        step: script_step("2.2"),
+        custodian: person("erin"),
+        secret: Secret::UserPin,
+    };
+    prompt(&mut app, erin());
     assert_shows(
         &app,
         &[
             "custodian 2 of 2",
             "Shares entered so far: 1 of 2",
             "Erin Kowalski's share was refused: group 3",
+            "Performer Ada Okafor   Witness Quinn Adeyemi",
         ],
     );
+    // Esc: Erin steps back, and the room chooses again.
+    assert!(matches!(
+        press(&mut app, KeyCode::Esc),
+        Some(Err(InputError::ChooseAgain))
+    ));
+    // The refusal was Erin's: whoever types next sees none.
+    prompt(&mut app, erin());
+    assert!(!screen(&app).contains("was refused"), "{}", screen(&app));
 }
 
 #[test]
@@ -1088,15 +1170,7 @@ fn the_hsm_at_work_shows_elapsed_time_then_the_key_grouped_and_in_words() {
             milliseconds: 76_000.0,
         },
     );
-    notice(
-        &mut app,
-        Notice::KeyGenerated {
-            label: "example-tls-rsa-root-2026".to_string(),
-            uri: "pkcs11:token=Example;object=example-tls-rsa-root-2026".to_string(),
-            public_key_sha256: KEY_SHA.to_string(),
-            attributes: read_back(),
-        },
-    );
+    notice(&mut app, key_generated(false));
     prompt(
         &mut app,
         Prompt::Exceptions {
@@ -1332,7 +1406,7 @@ fn an_error_says_what_happened_what_it_means_and_what_to_do_and_waits() {
     };
     update(
         &mut app,
-        Event::Finished(Finished::Stopped(explain(&error))),
+        Event::Finished(stopped_with(&error, Standing::Resumable)),
     );
     assert!(app.take_clear());
     assert_shows(
@@ -1410,6 +1484,9 @@ fn the_last_screen_shows_the_certificates_and_the_log() {
                 "example-tls-rsa-root-2026".to_string(),
                 CERT_SHA.to_string(),
             )],
+            backup: "/media/backup/example-tls-rsa-root-2026-20261125T113000Z/ceremony.log"
+                .to_string(),
+            sealed: keyceremony_engine::SealOutcome::Completed,
         }),
     );
     assert_shows(
@@ -1744,6 +1821,7 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
                 .to_string(),
             public_key_sha256: KEY_SHA.to_string(),
             attributes: read_back(),
+            taken_up: false,
         },
     );
     prompt(
@@ -1799,7 +1877,10 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
     };
     update(
         &mut error,
-        Event::Finished(Finished::Stopped(explain(&failed))),
+        Event::Finished(stopped_with(
+            &failed,
+            Standing::AbortOnly("the token refused 3 login(s) in this ceremony, the limit the script sets (hsm.max_failed_logins = 3)".to_string()),
+        )),
     );
     captures.push(("error", render(&error)));
 
@@ -1832,7 +1913,7 @@ fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
     };
     update(
         &mut stopped,
-        Event::Finished(Finished::Stopped(explain(&interrupted))),
+        Event::Finished(stopped_with(&interrupted, Standing::Resumable)),
     );
     captures.push(("stopped-head", render(&stopped)));
 
@@ -2000,11 +2081,22 @@ fn a_refusal_before_the_start_says_nothing_was_written() {
         &app,
         &[
             "THE CEREMONY STOPPED ON AN ERROR",
-            "is already initialised",
-            "nothing was written and the HSM is unchanged",
+            "is already",
+            "Nothing was written and the HSM is unchanged",
         ],
     );
     assert!(!screen(&app).contains("Stopped at"));
+}
+
+/// The engine's notice of the RSA root key, generated now or `taken_up`.
+fn key_generated(taken_up: bool) -> Notice {
+    Notice::KeyGenerated {
+        label: "example-tls-rsa-root-2026".to_string(),
+        uri: "pkcs11:token=Example;object=example-tls-rsa-root-2026".to_string(),
+        public_key_sha256: KEY_SHA.to_string(),
+        attributes: read_back(),
+        taken_up,
+    }
 }
 
 /// Attributes as a correctly made CA key reads back.
@@ -2208,7 +2300,7 @@ fn a_stopped_run_shows_its_head_to_copy_and_an_abort_the_keys_left() {
     });
     update(
         &mut app,
-        Event::Finished(Finished::Stopped(explain(&aborted))),
+        Event::Finished(stopped_with(&aborted, Standing::Resumable)),
     );
     assert_shows(
         &app,

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::EngineError;
 use crate::activation::{kind, with_pin};
-use crate::operator::{Notice, Operator};
+use crate::operator::{InputError, Notice, Operator};
 use crate::run::Runner;
 
 /// Shares entered by the custodians who came forward, in the same order.
@@ -102,7 +102,9 @@ impl Runner {
 
     /// Asks the custodians who come forward for their shares of `secret`
     /// and checks each one before any PKCS#11 call. Each opens their bag
-    /// the first time they come forward in this activation (`opened`).
+    /// the first time they come forward in this activation (`opened`). A
+    /// custodian who steps back at share entry sends the room back to the
+    /// choice, and the shares entered so far are set aside.
     fn collect_shares(
         &mut self,
         operator: &mut dyn Operator,
@@ -110,6 +112,25 @@ impl Runner {
         secret: Secret,
         opened: &mut Vec<String>,
     ) -> Result<Entered, EngineError> {
+        loop {
+            let chosen = self.choose(operator, step, secret)?;
+            if let Some(shares) = self.enter_shares(operator, step, secret, &chosen, opened)? {
+                return Ok(Entered {
+                    custodians: chosen,
+                    shares,
+                });
+            }
+        }
+    }
+
+    /// The custodians the room says come forward, each checked: in the
+    /// quorum, in the room, once, exactly as many as the threshold.
+    fn choose(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        secret: Secret,
+    ) -> Result<Vec<String>, EngineError> {
         let quorum = self.script.script.activation.quorum(secret).clone();
         let threshold = quorum.threshold as usize;
         // Only those in the room can come forward.
@@ -150,16 +171,47 @@ impl Runner {
                 )));
             }
         }
+        Ok(chosen)
+    }
+
+    /// Each of the `chosen` custodians types their share until it passes;
+    /// None when one of them steps back.
+    fn enter_shares(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        secret: Secret,
+        chosen: &[String],
+        opened: &mut Vec<String>,
+    ) -> Result<Option<Vec<Share>>, EngineError> {
         let expected = self.expected(secret);
         let mut entered: Vec<Share> = Vec::new();
-        for id in &chosen {
+        for id in chosen {
             let custodian = self.participant(id)?;
             if !opened.contains(id) {
                 self.open_share_bag(operator, step, &custodian, secret)?;
                 opened.push(id.clone());
             }
             loop {
-                let text = operator.share(step, &custodian, secret)?;
+                let text = match operator.share(step, &custodian, secret) {
+                    Err(InputError::ChooseAgain) => {
+                        self.person_record(
+                            &custodian,
+                            Role::Custodian,
+                            Some(&step.id),
+                            EventKind::Recorded,
+                            format!(
+                                "{} steps back before entering their share of the {}; the custodians who come forward are chosen again, and the {} share(s) entered so far are set aside",
+                                custodian.name,
+                                secret.as_str(),
+                                entered.len()
+                            ),
+                            json!({ "custodian": custodian.id, "secret": secret.as_str(), "stepped_back": true, "set_aside": entered.len() }),
+                        )?;
+                        return Ok(None);
+                    }
+                    other => other?,
+                };
                 // Parsed (checksums), then checked against the shares already
                 // entered (ceremony, secret, split, duplicates); k are not
                 // needed yet.
@@ -206,10 +258,7 @@ impl Runner {
                 break;
             }
         }
-        Ok(Entered {
-            custodians: chosen,
-            shares: entered,
-        })
+        Ok(Some(entered))
     }
 
     fn reject_share(
@@ -284,6 +333,7 @@ impl Runner {
             refuse_pin_lockout(&token, step)?;
             let session = self.open_session(&token, step)?;
             let expected = self.expected(Secret::UserPin);
+            let started = Instant::now();
             let result = with_pin(&entered.shares, &expected, |pin| {
                 session.login(UserKind::User, pin)
             })
@@ -303,6 +353,13 @@ impl Runner {
                         ),
                         json!({ "custodians": custodians, "context_specific": false }),
                     )?;
+                    operator.notify(&Notice::HsmDone {
+                        what: format!(
+                            "logged in to token '{label}' with the user PIN rebuilt from the shares of {}: the token is active",
+                            self.names(&custodians)
+                        ),
+                        milliseconds: started.elapsed().as_secs_f64() * 1000.0,
+                    });
                     self.session = Some(session);
                     self.reseal_share_bags(operator, step, Secret::UserPin, &opened)?;
                     return self.restore_keys(step);
@@ -402,11 +459,16 @@ impl Runner {
         }
     }
 
-    pub(crate) fn logout(&mut self, step: &Step) -> Result<(), EngineError> {
+    pub(crate) fn logout(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+    ) -> Result<(), EngineError> {
         let session = self.session.take().ok_or_else(|| EngineError::Step {
             step: step.id.clone(),
             message: "no login to end".to_string(),
         })?;
+        let started = Instant::now();
         session.logout()?;
         self.tool_record(
             Some(&step.id),
@@ -414,7 +476,28 @@ impl Runner {
             "logged out of the token: the CA key is deactivated (CPS 6.2.9)".to_string(),
             json!({}),
         )?;
-        self.close_session(session, step)
+        self.close_session(session, step)?;
+        operator.notify(&Notice::HsmDone {
+            what: format!(
+                "logged out of token '{}': the CA key is deactivated and the session closed",
+                self.script.script.hsm.token_label
+            ),
+            milliseconds: started.elapsed().as_secs_f64() * 1000.0,
+        });
+        Ok(())
+    }
+
+    /// Participants' names for the room, by their ids.
+    fn names(&self, ids: &[String]) -> String {
+        ids.iter()
+            .map(|id| {
+                self.script
+                    .script
+                    .participant(id)
+                    .map_or(id.as_str(), |p| p.name.as_str())
+            })
+            .collect::<Vec<_>>()
+            .join(" and ")
     }
 }
 

@@ -141,8 +141,14 @@ impl Runner {
             .recovery
             .as_ref()
             .is_some_and(|r| r.keys.contains_key(label))
-            && self.keys.contains_key(label)
+            && let Some(key) = self.keys.get(label)
         {
+            // The room confirms this step on what the token holds: the key
+            // is shown as a fresh one is.
+            let session = self.logged_in(step)?;
+            let private = session.private_key_attributes(&key.pair)?;
+            let notice = self.key_notice(label, &key.pair, key.key.spki_der(), &private, true)?;
+            operator.notify(&notice);
             return self.tool_record(
                 Some(&step.id),
                 EventKind::Recorded,
@@ -356,28 +362,38 @@ impl Runner {
             Ok(key) => key.clone(),
             Err(why) => return self.refuse_key(step, label, &id, &why, None),
         };
-        self.accept_key(operator, step, label, pair, &checked.private, key)
+        // Shown to the room as the token reports it, then taken into the
+        // ceremony.
+        let notice = self.key_notice(
+            label,
+            &pair,
+            key.spki_der(),
+            &checked.private,
+            hsm_ms.is_none(),
+        )?;
+        operator.notify(&notice);
+        self.take_up_key(step, label, pair, key)
     }
 
-    /// Shows a key that passed every check to the room, and takes it into
-    /// the ceremony.
-    fn accept_key(
-        &mut self,
-        operator: &mut dyn Operator,
-        step: &Step,
+    /// What the room reads of a key: its fingerprint and the private key's
+    /// attributes as the token reports them. `taken_up`: an interrupted run
+    /// generated it.
+    fn key_notice(
+        &self,
         label: &str,
-        pair: KeyPair,
+        pair: &KeyPair,
+        spki: &[u8],
         private: &PrivateKeyAttributes,
-        key: CheckedKey,
-    ) -> Result<(), EngineError> {
+        taken_up: bool,
+    ) -> Result<Notice, EngineError> {
         let locks = [
             ("CKA_MODIFIABLE", private.modifiable),
             ("CKA_COPYABLE", private.copyable),
         ];
-        operator.notify(&Notice::KeyGenerated {
+        Ok(Notice::KeyGenerated {
             label: label.to_string(),
             uri: self.key_uri(label, &pair.id)?,
-            public_key_sha256: hex_upper(&Sha256::digest(key.spki_der())),
+            public_key_sha256: hex_upper(&Sha256::digest(spki)),
             attributes: [
                 ("CKA_SENSITIVE", private.sensitive),
                 ("CKA_ALWAYS_SENSITIVE", private.always_sensitive),
@@ -397,8 +413,8 @@ impl Runner {
                     .filter_map(|(name, value)| Some((name, value?))),
             )
             .collect(),
-        });
-        self.take_up_key(step, label, pair, key)
+            taken_up,
+        })
     }
 
     /// Records that a key passed every check, and takes it into the

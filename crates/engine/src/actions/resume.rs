@@ -201,7 +201,7 @@ impl Runner {
             self.login(operator, &step)?;
         }
         if !interrupted.logged_in && self.session.is_some() {
-            self.logout(&step)?;
+            self.logout(operator, &step)?;
         }
         Ok(())
     }
@@ -413,6 +413,7 @@ impl Runner {
         else {
             return Err(EngineError::Refused("the log was not sealed".to_string()));
         };
+        let sealed = crate::run::sealed_outcome(&log_verified.1);
         Ok(Outcome {
             out_dir: self.out.root().to_path_buf(),
             log_entries: self.log.len(),
@@ -421,6 +422,7 @@ impl Runner {
             backup,
             log_verified,
             keys: Vec::new(),
+            sealed,
         })
     }
 

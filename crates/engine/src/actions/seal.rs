@@ -16,12 +16,13 @@ use keyceremony_log::{
     Actor, BackupCopy, CEREMONY_KEY_SIGNER, EventKind, Seal, SealOutcome, SealSignature,
     SealStatement,
 };
-use keyceremony_script::{Step, WitnessSigning};
+use keyceremony_script::{Participant, Step, WitnessSigning};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::keys::refuse_existing_label;
-use super::witness::pinned_key;
+use super::media::Media;
+use super::witness::{LabWitness, pinned_key};
 use crate::EngineError;
 use crate::operator::{Notice, Operator};
 use crate::run::{Runner, hex_upper};
@@ -31,6 +32,19 @@ pub(super) struct LogKey {
     pair: KeyPair,
     spki: Vec<u8>,
     uri: String,
+}
+
+/// The statement as the log-signing key signed it, and what the witness's
+/// signature and the seal need of it.
+struct StatementSigned {
+    log_key: KeyPair,
+    lab: Option<LabWitness>,
+    media: Media,
+    text: String,
+    ceremony: SealSignature,
+    entries: u64,
+    head: [u8; 32],
+    witness_key_sha256: [u8; 32],
 }
 
 impl Runner {
@@ -99,21 +113,98 @@ impl Runner {
     }
 
     /// Closes the log with its seal, the ceremony's last act (see the
-    /// module's documentation for the order).
+    /// module's documentation for the order). On an error before the
+    /// log-signing key is destroyed, the token's session is left to
+    /// [`Runner::stop`], which closes it and records that it did.
     pub(crate) fn seal(
         &mut self,
         operator: &mut dyn Operator,
         step: &Step,
         outcome: SealOutcome,
     ) -> Result<(), EngineError> {
-        let settings = self.script.script.log.clone();
-        let witness = self.participant(&settings.witness)?;
+        let witness = self.participant(&self.script.script.log.witness)?;
         self.login(operator, step)?;
         let session = self.session.take().ok_or_else(|| EngineError::Step {
             step: step.id.clone(),
             message: "the login to sign the seal did not leave a session".to_string(),
         })?;
-        let log_key = self.find_key(&session, &settings.signing_key)?;
+        let signed = match self.sign_statement(operator, step, outcome, &witness, &session) {
+            Ok(signed) => signed,
+            Err(error) => {
+                self.session = Some(session);
+                return Err(error);
+            }
+        };
+        self.destroy_log_key(operator, session, &signed.log_key)?;
+        let StatementSigned {
+            log_key: _,
+            lab,
+            media,
+            text,
+            ceremony,
+            entries,
+            head,
+            witness_key_sha256,
+        } = signed;
+
+        let signed = match lab {
+            Some(lab) => {
+                let spki = lab.spki.clone();
+                lab.sign(&text).map(|signature| (spki, signature))
+            }
+            None => {
+                self.independent_signature(operator, &witness, &media, &text, witness_key_sha256)
+            }
+        };
+        let (witness_spki, witness_signature) = signed.map_err(|error| match error {
+            // The room's own decision to stop is recorded as an abort.
+            aborted @ EngineError::Input(crate::InputError::Aborted { .. }) => aborted,
+            error => EngineError::Refused(format!(
+                "{error}. The log-signing key was destroyed once it signed the statement, so this log can never be sealed: it stays unsealed (verify-log exit 3), and {} holds the statement, the log-signing key's signature over it and the copy of the log it names, for the auditor (docs/auditor.md, \"Signing the seal\")",
+                media.path("").display()
+            )),
+        })?;
+        let seal = Seal {
+            outcome,
+            entries,
+            head: hex::encode(head),
+            statement: text,
+            ceremony_key: ceremony,
+            witness_key: SealSignature::new(witness.id.clone(), &witness_spki, &witness_signature)?,
+        };
+        self.log.seal(
+            &Actor::new(&witness.id, keyceremony_log::SEAL_ROLE),
+            &step.id,
+            &seal,
+        )?;
+        self.sealed = Some(head);
+        self.backup_copy = Some(media.complete(self.log.path())?);
+        let head_hex = hex::encode(head);
+        let words = pgp_words::to_words(&head).join(" ");
+        operator.notify(&Notice::Sealed {
+            outcome: outcome.as_str().to_string(),
+            entries,
+            head: head_hex.clone(),
+            words: words.clone(),
+        });
+        operator.confirm_seal(&witness, &head_hex, &words)?;
+        Ok(())
+    }
+
+    /// Everything of the seal that needs the CA token's `session`: the
+    /// witness's lab token opened (when they sign on the terminal), the
+    /// ceremony's end recorded, the log copied to the media, and the
+    /// statement made and signed by the log-signing key.
+    fn sign_statement(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        outcome: SealOutcome,
+        witness: &Participant,
+        session: &Session,
+    ) -> Result<StatementSigned, EngineError> {
+        let settings = self.script.script.log.clone();
+        let log_key = self.find_key(session, &settings.signing_key)?;
         let ceremony_spki = session.public_key_spki_der(&log_key)?;
         if !self.log_key_recorded {
             let uri = self.key_uri(&settings.signing_key, &log_key.id)?;
@@ -126,7 +217,7 @@ impl Runner {
         }
         let lab = match settings.witness_signing {
             WitnessSigning::LabTokenOnTerminal => {
-                Some(self.open_lab_witness(operator, &witness, &step.id)?)
+                Some(self.open_lab_witness(operator, witness, &step.id)?)
             }
             WitnessSigning::Independent => None,
         };
@@ -187,50 +278,16 @@ impl Runner {
         let ceremony =
             SealSignature::new(CEREMONY_KEY_SIGNER, &ceremony_spki, &ceremony_signature)?;
         media.write_statement(&text, &ceremony.public_key, &ceremony_signature)?;
-        self.destroy_log_key(operator, session, &log_key)?;
-
-        let signed = match lab {
-            Some(lab) => {
-                let spki = lab.spki.clone();
-                lab.sign(&text).map(|signature| (spki, signature))
-            }
-            None => {
-                self.independent_signature(operator, &witness, &media, &text, witness_key_sha256)
-            }
-        };
-        let (witness_spki, witness_signature) = signed.map_err(|error| match error {
-            // The room's own decision to stop is recorded as an abort.
-            aborted @ EngineError::Input(crate::InputError::Aborted { .. }) => aborted,
-            error => EngineError::Refused(format!(
-                "{error}. The log-signing key was destroyed once it signed the statement, so this log can never be sealed: it stays unsealed (verify-log exit 3), and {} holds the statement, the log-signing key's signature over it and the copy of the log it names, for the auditor (docs/auditor.md, \"Signing the seal\")",
-                media.path("").display()
-            )),
-        })?;
-        let seal = Seal {
-            outcome,
+        Ok(StatementSigned {
+            log_key,
+            lab,
+            media,
+            text,
+            ceremony,
             entries,
-            head: hex::encode(head),
-            statement: text,
-            ceremony_key: ceremony,
-            witness_key: SealSignature::new(witness.id.clone(), &witness_spki, &witness_signature)?,
-        };
-        self.log.seal(
-            &Actor::new(&witness.id, keyceremony_log::SEAL_ROLE),
-            &step.id,
-            &seal,
-        )?;
-        self.sealed = Some(head);
-        self.backup_copy = Some(media.complete(self.log.path())?);
-        let head_hex = hex::encode(head);
-        let words = pgp_words::to_words(&head).join(" ");
-        operator.notify(&Notice::Sealed {
-            outcome: outcome.as_str().to_string(),
-            entries,
-            head: head_hex.clone(),
-            words: words.clone(),
-        });
-        operator.confirm_seal(&witness, &head_hex, &words)?;
-        Ok(())
+            head,
+            witness_key_sha256,
+        })
     }
 
     /// Destroys the log-signing key once it has signed the statement, and

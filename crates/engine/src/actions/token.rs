@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::keys::refuse_existing_label;
 use crate::activation::{self, kind};
-use crate::operator::{Operator, ShareShown};
+use crate::operator::{Notice, Operator, ShareShown};
 use crate::run::Runner;
 use crate::{EngineError, files};
 
@@ -84,6 +84,13 @@ impl Runner {
         let before = token.info()?;
         let imminent = super::go::token_initialisation(&script, &before);
         self.go(operator, step, imminent, json!({}))?;
+        operator.notify(&Notice::HsmWorking {
+            what: format!(
+                "initialising token serial {} as '{label}' and drawing its PINs",
+                before.serial
+            ),
+        });
+        let started = std::time::Instant::now();
         self.tool_record(
             Some(&step.id),
             EventKind::TokenInitRequested,
@@ -152,6 +159,13 @@ impl Runner {
             }),
         )?;
         self.record_log_key(step, &log_key)?;
+        operator.notify(&Notice::HsmDone {
+            what: format!(
+                "token serial {} initialised as '{label}', with its log-signing key; its SO PIN and user PIN, drawn from its generator, exist only as the shares handed out now",
+                info.serial
+            ),
+            milliseconds: started.elapsed().as_secs_f64() * 1000.0,
+        });
         for (secret, split) in &splits {
             self.issued.insert(*secret, split.set.nonce.clone());
         }

@@ -12,7 +12,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use keyceremony_hsm::{KeyPair, Module, ObjectFilter, Session, UserKind};
+use keyceremony_hsm::{HsmError, KeyPair, Module, ObjectFilter, Session, UserKind};
 use keyceremony_log::EventKind;
 use keyceremony_script::{Participant, Role, Script, WitnessSigning};
 use secrecy::SecretString;
@@ -21,9 +21,8 @@ use sha2::{Digest, Sha256};
 
 use super::media::{self, Media};
 use crate::EngineError;
-use crate::operator::{Operator, SignatureRequest};
+use crate::operator::{Notice, Operator, SignatureRequest};
 use crate::run::{Runner, hex_upper};
-use keyceremony_hsm::HsmError;
 
 /// A signature file is a DER ECDSA P-384 signature (at most 104 bytes) and
 /// a public key file one PEM key: anything much longer is not one.
@@ -131,8 +130,7 @@ impl Runner {
         let token = witness_module(&self.module, script, self.rehearsal.as_ref())?
             .token_by_label(&token_label)?;
         let session = token.open_session()?;
-        let pin = operator.witness_token_pin(witness, &token_label)?;
-        session.login(UserKind::User, &pin)?;
+        let pin = self.witness_login(operator, step, witness, &session, &token_label)?;
         let key = self.find_key(&session, &key_label)?;
         let spki = session.public_key_spki_der(&key)?;
         let sha = hex_upper(&Sha256::digest(&spki));
@@ -168,6 +166,60 @@ impl Runner {
             spki,
             pin,
         })
+    }
+
+    /// The witness types their lab token's PIN until the token takes it,
+    /// each refusal recorded and counted for the ceremony against the
+    /// script's limit on failed logins, as the custodians' logins are
+    /// (CPS 5.4.1): a witness's token may lock itself too.
+    fn witness_login(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &str,
+        witness: &Participant,
+        session: &Session,
+        label: &str,
+    ) -> Result<SecretString, EngineError> {
+        let limit = self.script.script.hsm.max_failed_logins;
+        loop {
+            if let (true, Some(why)) = (
+                self.room.witness_logins_exhausted(),
+                self.room.limit_reached(),
+            ) {
+                return Err(EngineError::Step {
+                    step: step.to_string(),
+                    message: why,
+                });
+            }
+            let pin = operator.witness_token_pin(witness, label)?;
+            match session.login(UserKind::User, &pin) {
+                Ok(()) => return Ok(pin),
+                Err(HsmError::PinIncorrect) => {
+                    drop(pin);
+                    let attempt = self.room.witness_failed_logins + 1;
+                    self.person_record(
+                        witness,
+                        Role::QualifiedAuditor,
+                        Some(step),
+                        EventKind::LoginFailed,
+                        format!(
+                            "the witness's token '{label}' refused the PIN {} typed",
+                            witness.name
+                        ),
+                        json!({ "witness_token": label, "attempt": attempt, "limit": limit }),
+                    )?;
+                    operator.notify(&Notice::LoginFailed {
+                        failures: self.room.witness_failed_logins,
+                        limit,
+                        reason: format!(
+                            "the witness's token '{label}' refused the PIN typed; {} types it again",
+                            witness.name
+                        ),
+                    });
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
     }
 
     /// The witness's signature made on their own device, brought back on

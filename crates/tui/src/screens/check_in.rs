@@ -15,7 +15,7 @@ use ratatui::text::Line;
 use crate::app::App;
 use crate::channel::{Answer, Reply};
 use crate::input::TextInput;
-use crate::widgets::{action, blank, input_line, line, loud, paragraph, person, strong};
+use crate::widgets::{action, blank, input_line, line, loud, person, show, strong};
 
 pub struct CheckIn {
     pub step: Step,
@@ -89,7 +89,8 @@ impl CheckIn {
     }
 
     /// The roster, marked done, current and to come, then the question.
-    pub fn view(&self, app: &App, frame: &mut Frame, area: Rect) {
+    #[must_use]
+    pub fn view(&self, app: &App, frame: &mut Frame, area: Rect) -> bool {
         let CheckIn {
             step,
             participant,
@@ -169,6 +170,6 @@ impl CheckIn {
                 ));
             }
         }
-        frame.render_widget(paragraph(lines), area);
+        show(frame, area, lines)
     }
 }

@@ -11,7 +11,7 @@ use ratatui::text::Line;
 
 use crate::app::App;
 use crate::channel::{Answer, Reply};
-use crate::widgets::{action, blank, line, loud, paragraph, person, secret_name, strong};
+use crate::widgets::{action, blank, line, loud, people, person, secret_name, show, strong};
 
 pub const KEYS: &str = "Up/Down move  Space select  Enter done  ? help  F10 abort";
 
@@ -32,8 +32,8 @@ impl Choose {
         let threshold = self.threshold;
         let chosen = self.selected.iter().filter(|s| **s).count();
         match key.code {
-            KeyCode::Up | KeyCode::Char('k') => self.cursor = self.cursor.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => {
+            KeyCode::Up => self.cursor = self.cursor.saturating_sub(1),
+            KeyCode::Down => {
                 self.cursor = (self.cursor + 1).min(self.eligible.len().saturating_sub(1))
             }
             KeyCode::Char(' ') => {
@@ -70,7 +70,8 @@ impl Choose {
         None
     }
 
-    pub fn view(&self, app: &App, frame: &mut Frame, area: Rect) {
+    #[must_use]
+    pub fn view(&self, app: &App, frame: &mut Frame, area: Rect) -> bool {
         let Choose {
             step,
             secret,
@@ -88,6 +89,7 @@ impl Choose {
             .collect();
         let mut lines = vec![
             strong(format!("Step {}  {}", step.id, step.title)),
+            people(app, step),
             line(format!(
                 "Which custodians come forward with their {} share? Exactly {threshold} of these {} are needed; each types their own share, alone.",
                 secret_name(*secret),
@@ -123,6 +125,6 @@ impl Choose {
                 format!("select {} more, then Enter", threshold - chosen.len()),
             ));
         }
-        frame.render_widget(paragraph(lines), area);
+        show(frame, area, lines)
     }
 }

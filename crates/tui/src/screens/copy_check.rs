@@ -4,15 +4,18 @@
 //! engine compares it with the share it showed before it wipes it. A copy
 //! that differs brings the share screen back.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use keyceremony_script::{Participant, Secret, Step};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use crate::channel::{Answer, Reply};
-use crate::input::{Field, ShareInput};
+use crate::input::ShareInput;
 use crate::screens::share_entry::{enter_line, entry_rows};
-use crate::widgets::{banner, blank, line, paragraph, secret_name, strong};
+use crate::widgets::{banner, blank, line, secret_name, show, strong};
+
+/// The footer while a copy is typed back: there is no stepping back from it.
+pub const KEYS: &str = "Enter end line  Backspace erase  Ctrl-U restart  F1 help  F10 abort";
 
 pub struct CopyBack {
     pub step: Step,
@@ -24,14 +27,11 @@ pub struct CopyBack {
 
 impl CopyBack {
     pub fn key(&mut self, key: KeyEvent) -> Option<Reply> {
-        if key.code == KeyCode::Enter && self.entry.end_line() {
-            return Some(Ok(Answer::Secret(self.entry.take())));
-        }
-        self.entry.edit(key);
-        None
+        self.entry.key(key).map(|copy| Ok(Answer::Secret(copy)))
     }
 
-    pub fn view(&self, frame: &mut Frame, area: Rect) {
+    #[must_use]
+    pub fn view(&self, frame: &mut Frame, area: Rect) -> bool {
         let who = &self.custodian.name;
         let mut lines = vec![
             banner(
@@ -57,6 +57,6 @@ impl CopyBack {
             &self.entry,
             "submit the copy: the tool compares it with the share",
         ));
-        frame.render_widget(paragraph(lines), area);
+        show(frame, area, lines)
     }
 }

@@ -10,7 +10,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 
 use crate::channel::{Answer, Reply};
-use crate::widgets::{action, blank, hex_lines, indented, line, paragraph, person, strong};
+use crate::widgets::{action, blank, hex_lines, indented, line, person, show, strong};
 
 pub const KEYS: &str = "Y copied  ? help  F10 abort";
 
@@ -24,7 +24,8 @@ impl CopyHead {
         matches!(key.code, KeyCode::Char('y' | 'Y')).then_some(Ok(Answer::HeadCopied))
     }
 
-    pub fn view(&self, frame: &mut Frame, area: Rect) {
+    #[must_use]
+    pub fn view(&self, frame: &mut Frame, area: Rect) -> bool {
         let mut lines = vec![
             strong(format!("Log head at {}", self.head.at)),
             blank(),
@@ -41,6 +42,6 @@ impl CopyHead {
         lines.extend(indented(&self.head.words, area.width, Style::new()));
         lines.push(blank());
         lines.push(action("Y", "the head is copied onto the paper script"));
-        frame.render_widget(paragraph(lines), area);
+        show(frame, area, lines)
     }
 }

@@ -28,6 +28,8 @@ pub enum StepForm {
     Idle,
     /// "Confirm step X? Y/N".
     Confirm,
+    /// An exception is not accepted: "record it and stop? Y/N".
+    Stop,
     Exception(ExceptionForm),
     Refuse {
         remark: TextInput,
@@ -93,11 +95,23 @@ impl EndOfStep {
         }))
     }
 
+    /// An exception to record is not accepted: recording it stops the
+    /// ceremony, so the step is not confirmed as scripted.
+    fn stops(&self) -> bool {
+        self.exceptions.iter().any(|e| !e.accepted)
+    }
+
     pub fn key(&mut self, app: &mut App, key: KeyEvent) -> Option<Reply> {
         let form = std::mem::replace(&mut self.form, StepForm::Idle);
         self.form = match form {
             StepForm::Idle => match key.code {
+                KeyCode::Enter if self.stops() => StepForm::Stop,
                 KeyCode::Enter => StepForm::Confirm,
+                // Not recorded yet: the witness may take it back.
+                KeyCode::Char('w' | 'W') => {
+                    self.exceptions.pop();
+                    StepForm::Idle
+                }
                 KeyCode::Char('e' | 'E') if self.asks == EndAsks::Exceptions => {
                     StepForm::Exception(ExceptionForm::default())
                 }
@@ -111,6 +125,15 @@ impl EndOfStep {
                 KeyCode::Char('y' | 'Y') => return self.decide(app, Verdict::Confirmed),
                 KeyCode::Char('n' | 'N') | KeyCode::Esc => StepForm::Idle,
                 _ => StepForm::Confirm,
+            },
+            // The engine records the exceptions and stops on the one not
+            // accepted: no verdict is kept for a question that never comes.
+            StepForm::Stop => match key.code {
+                KeyCode::Char('y' | 'Y') => {
+                    return Some(Ok(Answer::Exceptions(std::mem::take(&mut self.exceptions))));
+                }
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => StepForm::Idle,
+                _ => StepForm::Stop,
             },
             StepForm::Refuse {
                 mut remark,
@@ -196,11 +219,18 @@ impl EndOfStep {
 
     pub fn keys(&self) -> &'static str {
         match &self.form {
+            StepForm::Idle if self.stops() => {
+                "Enter record and stop  E exception  W withdraw  R refuse  F10 abort"
+            }
+            StepForm::Idle if !self.exceptions.is_empty() => {
+                "Enter confirm  E exception  W withdraw  R refuse  ? help  F10 abort"
+            }
             StepForm::Idle if self.asks == EndAsks::Exceptions => {
                 "Enter confirm  E exception  R refuse  ? help  F10 abort"
             }
             StepForm::Idle => "Enter confirm  R refuse  ? help  F10 abort",
             StepForm::Confirm => "Y confirm  N go back",
+            StepForm::Stop => "Y record and stop  N go back",
             StepForm::Refuse {
                 confirming: true, ..
             } => "Y refuse  N go back",
@@ -241,6 +271,13 @@ impl EndOfStep {
             )));
         }
         match form {
+            StepForm::Idle if self.stops() => {
+                lines.push(strong(format!(
+                    "End of step {}: an exception is NOT accepted, so the step is not confirmed; recording it stops the ceremony (W withdraws the last exception, R refuses the step).",
+                    step.id
+                )));
+                lines.push(action("Enter", "record the exceptions: the ceremony stops"));
+            }
             StepForm::Idle => {
                 lines.push(strong(format!(
                     "End of step {}: witness {witness}.",
@@ -251,16 +288,20 @@ impl EndOfStep {
                     format!("{witness} confirms step {}", step.id),
                 ));
             }
-            StepForm::Confirm => {
-                lines.push(Line::styled(
-                    format!(
-                        "{witness}: confirm that step {} was performed as scripted?",
-                        step.id
-                    ),
-                    loud(),
-                ));
-                lines.push(action("Y", "confirm    N: go back"));
-            }
+            StepForm::Stop => lines.extend(yes_or_no(
+                format!(
+                    "{witness}: record the exceptions of step {} and stop the ceremony?",
+                    step.id
+                ),
+                "record and stop",
+            )),
+            StepForm::Confirm => lines.extend(yes_or_no(
+                format!(
+                    "{witness}: confirm that step {} was performed as scripted?",
+                    step.id
+                ),
+                "confirm",
+            )),
             StepForm::Refuse { remark, confirming } => {
                 lines.push(strong(format!(
                     "{witness} refuses step {}. Remark (why):",
@@ -315,4 +356,12 @@ impl EndOfStep {
         }
         lines
     }
+}
+
+/// A question Y answers (`yes` says what it does) and N takes back.
+fn yes_or_no(question: String, yes: &str) -> [Line<'static>; 2] {
+    [
+        Line::styled(question, loud()),
+        action("Y", format!("{yes}    N: go back")),
+    ]
 }

@@ -11,7 +11,7 @@ use ratatui::text::Line;
 use crate::channel::{Answer, Reply};
 use crate::input::TextInput;
 use crate::screens::TYPING;
-use crate::widgets::{action, banner, blank, input_line, line, loud, paragraph, person, strong};
+use crate::widgets::{action, banner, blank, input_line, line, loud, person, show, strong};
 
 pub struct EnvironmentChange {
     pub witness: Participant,
@@ -47,7 +47,8 @@ impl EnvironmentChange {
         }
     }
 
-    pub fn view(&self, frame: &mut Frame, area: Rect) {
+    #[must_use]
+    pub fn view(&self, frame: &mut Frame, area: Rect) -> bool {
         let mut lines = vec![
             banner("THIS RUN'S ENVIRONMENT IS NOT THE CEREMONY'S", area.width),
             blank(),
@@ -75,6 +76,6 @@ impl EnvironmentChange {
                 ));
             }
         }
-        frame.render_widget(paragraph(lines), area);
+        show(frame, area, lines)
     }
 }

@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 
 use crate::channel::{Answer, Reply};
 use crate::format;
-use crate::widgets::{action, blank, bold, line, loud, paragraph, strong};
+use crate::widgets::{action, blank, bold, line, loud, show, strong};
 
 pub struct Go {
     pub step: Step,
@@ -42,7 +42,8 @@ impl Go {
         }
     }
 
-    pub fn view(&self, frame: &mut Frame, area: Rect) {
+    #[must_use]
+    pub fn view(&self, frame: &mut Frame, area: Rect) -> bool {
         let Go {
             step,
             performer,
@@ -94,6 +95,6 @@ impl Go {
         } else {
             lines.push(action("G", format!("{} gives the go", performer.name)));
         }
-        frame.render_widget(paragraph(lines), area);
+        show(frame, area, lines)
     }
 }

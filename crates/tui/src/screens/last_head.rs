@@ -11,7 +11,7 @@ use ratatui::text::Line;
 
 use crate::channel::{Answer, Reply};
 use crate::input::TextInput;
-use crate::widgets::{action, banner, blank, input_line, line, loud, paragraph, person};
+use crate::widgets::{action, banner, blank, input_line, line, loud, person, show};
 
 pub struct LastHead {
     pub witness: Participant,
@@ -38,7 +38,8 @@ impl LastHead {
         self.input.key(key).map(|typed| Ok(Answer::Text(typed)))
     }
 
-    pub fn view(&self, frame: &mut Frame, area: Rect) {
+    #[must_use]
+    pub fn view(&self, frame: &mut Frame, area: Rect) -> bool {
         let mut lines = vec![
             banner("THE LAST LOG HEAD ON THE PAPER SCRIPT", area.width),
             blank(),
@@ -59,6 +60,6 @@ impl LastHead {
         }
         lines.push(blank());
         lines.push(action("Enter", "check the log against this head"));
-        frame.render_widget(paragraph(lines), area);
+        show(frame, area, lines)
     }
 }

@@ -6,9 +6,11 @@
 //! module here and one arm in each `match` below.
 
 use crossterm::event::KeyEvent;
+use keyceremony_script::Step;
 
 use crate::app::App;
 use crate::channel::{Prompt, Reply};
+use crate::frame;
 use crate::input::{SecretInput, ShareInput, TextInput};
 
 pub mod bag;
@@ -33,6 +35,7 @@ pub mod share_entry;
 pub mod share_show;
 pub mod start;
 pub mod step;
+pub mod stopping;
 pub mod witness_signature;
 
 use bag::Bag;
@@ -199,6 +202,9 @@ impl Active {
                 custodian,
                 secret,
                 entry: ShareInput::default(),
+                // The refusal of the share typed just before, when it was
+                // this custodian's: the next custodian starts clean.
+                refused: app.warning.take(),
             }),
             Prompt::Exceptions { step, witness } => {
                 Active::EndOfStep(EndOfStep::new(step, witness, EndAsks::Exceptions))
@@ -230,6 +236,8 @@ impl Active {
                 witness,
                 token_label,
                 input: SecretInput::default(),
+                // Set when the witness's token refused the PIN typed before.
+                refused: app.warning.take(),
             }),
             Prompt::WitnessSignature { witness, request } => {
                 Active::WitnessSignature(WitnessSignature::new(witness, request))
@@ -283,7 +291,20 @@ impl Active {
     }
 
     /// A key for the open question; the answer when the key completes it.
+    /// A key the question does not take is named in the bottom line, so
+    /// the room knows it was read and did nothing.
     pub fn key(&mut self, app: &mut App, key: KeyEvent) -> Option<Reply> {
+        let typing = self.typing();
+        let ignored = frame::ignored(app, self.keys(), &key);
+        app.hint = None;
+        let reply = self.answer(app, key);
+        if reply.is_none() && !typing {
+            app.hint = ignored;
+        }
+        reply
+    }
+
+    fn answer(&mut self, app: &mut App, key: KeyEvent) -> Option<Reply> {
         match self {
             Active::CheckIn(screen) => screen.key(app, key),
             Active::Record(screen) => screen.key(key),
@@ -305,6 +326,32 @@ impl Active {
             Active::Decide(screen) => screen.key(key),
             Active::CopyBack(screen) => screen.key(key),
             Active::Presence(screen) => screen.answer(app, key),
+        }
+    }
+
+    /// The step the question belongs to, when it belongs to one.
+    pub fn step(&self) -> Option<&Step> {
+        match self {
+            Active::CheckIn(screen) => Some(&screen.step),
+            Active::Record(screen) => Some(&screen.step),
+            Active::ShowShare(screen) => Some(&screen.step),
+            Active::Bag(screen) => Some(&screen.step),
+            Active::Choose(screen) => Some(&screen.step),
+            Active::Share(screen) => Some(&screen.step),
+            Active::EndOfStep(screen) => Some(&screen.step),
+            Active::Clock(screen) => Some(&screen.step),
+            Active::Go(screen) => Some(&screen.step),
+            Active::Decide(screen) => Some(&screen.step),
+            Active::CopyBack(screen) => Some(&screen.step),
+            Active::WitnessPin(_)
+            | Active::WitnessSignature(_)
+            | Active::Seal(_)
+            | Active::Network(_)
+            | Active::Resume(_)
+            | Active::CopyHead(_)
+            | Active::LastHead(_)
+            | Active::Environment(_)
+            | Active::Presence(_) => None,
         }
     }
 
@@ -339,7 +386,8 @@ impl Active {
         match self {
             Active::ShowShare(screen) => screen.keys(),
             Active::Choose(_) => choose::KEYS,
-            Active::Share(_) | Active::CopyBack(_) => share_entry::KEYS,
+            Active::Share(_) => share_entry::KEYS,
+            Active::CopyBack(_) => copy_check::KEYS,
             Active::Seal(_) => seal::KEYS,
             Active::CopyHead(_) => copy_head::KEYS,
             Active::Resume(screen) => screen.keys(),

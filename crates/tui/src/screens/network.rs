@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 
 use crate::channel::{Answer, Reply};
 use crate::input::TextInput;
-use crate::widgets::{action, banner, blank, field, input_line, line, paragraph, person};
+use crate::widgets::{action, banner, blank, field, input_line, line, person, show};
 
 pub struct Network {
     pub witness: Participant,
@@ -23,7 +23,8 @@ impl Network {
             .map(|explanation| Ok(Answer::Text(explanation)))
     }
 
-    pub fn view(&self, frame: &mut Frame, area: Rect) {
+    #[must_use]
+    pub fn view(&self, frame: &mut Frame, area: Rect) -> bool {
         let lines = vec![
             banner("NETWORK INTERFACES ARE UP", area.width),
             blank(),
@@ -41,6 +42,6 @@ impl Network {
             blank(),
             action("Enter", "record the explanation and go on"),
         ];
-        frame.render_widget(paragraph(lines), area);
+        show(frame, area, lines)
     }
 }

@@ -4,36 +4,39 @@
 //! drawn but a count of asterisks. A production ceremony's witness signs on
 //! their own device instead, and no PIN of theirs is typed here.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use keyceremony_script::Participant;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use crate::app::App;
 use crate::channel::{Answer, Reply};
-use crate::input::{Field, SecretInput};
-use crate::widgets::{action, blank, field, line, masked, paragraph, person, strong};
+use crate::input::SecretInput;
+use crate::widgets::{action, blank, field, line, masked, people, person, show, strong};
 
 pub struct WitnessPin {
     pub witness: Participant,
     pub token_label: String,
     pub input: SecretInput,
+    /// Why the last PIN typed was refused, with the count against the
+    /// script's limit.
+    pub refused: Option<String>,
 }
 
 impl WitnessPin {
     pub fn key(&mut self, key: KeyEvent) -> Option<Reply> {
-        if key.code == KeyCode::Enter && !self.input.is_empty() {
-            return Some(Ok(Answer::Secret(self.input.take())));
-        }
-        self.input.edit(key);
-        None
+        self.input.key(key).map(|pin| Ok(Answer::Secret(pin)))
     }
 
-    pub fn view(&self, app: &App, frame: &mut Frame, area: Rect) {
-        let mut lines = vec![
-            strong(
-                "The witness signs the log's seal (a lab's option: their token on this terminal)",
-            ),
+    #[must_use]
+    pub fn view(&self, app: &App, frame: &mut Frame, area: Rect) -> bool {
+        let mut lines = vec![strong(
+            "The witness signs the log's seal (a lab's option: their token on this terminal)",
+        )];
+        if let Some(entry) = app.current_step() {
+            lines.push(people(app, &entry.step));
+        }
+        lines.extend([
             blank(),
             line(format!(
                 "{}: type the PIN of your token '{}'. Nothing typed is shown; everyone else looks away from the keyboard.",
@@ -41,21 +44,26 @@ impl WitnessPin {
                 self.token_label
             )),
             blank(),
-        ];
+        ]);
         if app.info.rehearsal {
             lines.push(line(
                 "REHEARSAL: the lab's stand-in for this token keeps its PIN in witness.pin, in the lab folder (keyceremony rehearse: OUT/lab/).",
             ));
             lines.push(blank());
         }
-        lines.extend([
-            field("PIN", masked(self.input.len())),
-            blank(),
-            action(
-                "Enter",
-                "open the witness's token: it signs the seal once the HSM is in its bag",
-            ),
-        ]);
-        frame.render_widget(paragraph(lines), area);
+        let typed = if self.input.blank_enter() {
+            "(nothing typed yet: type the PIN, then Enter)".to_string()
+        } else {
+            masked(self.input.len())
+        };
+        lines.extend([field("PIN", typed), blank()]);
+        if let Some(why) = &self.refused {
+            lines.push(strong(format!("! {why}")));
+        }
+        lines.push(action(
+            "Enter",
+            "open the witness's token: it signs the seal once the HSM is in its bag",
+        ));
+        show(frame, area, lines)
     }
 }

@@ -18,7 +18,7 @@ use ratatui::text::Line;
 use crate::app::App;
 use crate::channel::{Answer, Reply};
 use crate::input::TextInput;
-use crate::widgets::{action, blank, bold, input_line, line, loud, paragraph, strong};
+use crate::widgets::{action, blank, bold, input_line, line, loud, show, strong};
 
 /// What is typed for the participant under the cursor.
 pub enum Typing {
@@ -209,7 +209,8 @@ impl PresenceForm {
         lines
     }
 
-    pub fn view(&self, app: &App, frame: &mut Frame, area: Rect) {
-        frame.render_widget(paragraph(self.lines(app)), area);
+    #[must_use]
+    pub fn view(&self, app: &App, frame: &mut Frame, area: Rect) -> bool {
+        show(frame, area, self.lines(app))
     }
 }

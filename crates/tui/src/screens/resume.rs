@@ -13,7 +13,7 @@ use crate::app::App;
 use crate::channel::{Answer, Reply};
 use crate::frame::AbortForm;
 use crate::screens::TYPING;
-use crate::widgets::{action, banner, blank, field, input_line, loud, paragraph, strong};
+use crate::widgets::{action, banner, blank, field, input_line, loud, show, strong};
 
 pub struct Resume {
     pub interrupted: Box<Interrupted>,
@@ -69,7 +69,8 @@ impl Resume {
         }
     }
 
-    pub fn view(&self, frame: &mut Frame, area: Rect) {
+    #[must_use]
+    pub fn view(&self, frame: &mut Frame, area: Rect) -> bool {
         let interrupted = &self.interrupted;
         let mut lines = vec![
             banner(
@@ -128,6 +129,6 @@ impl Resume {
                 }
             }
         }
-        frame.render_widget(paragraph(lines), area);
+        show(frame, area, lines)
     }
 }

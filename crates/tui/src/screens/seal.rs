@@ -9,9 +9,10 @@ use ratatui::style::Style;
 
 use crate::app::App;
 use crate::channel::{Answer, Reply};
-use crate::widgets::{action, blank, hex_lines, indented, line, paragraph, person, strong};
+use crate::widgets::{action, blank, hex_lines, indented, line, person, show, strong};
 
-pub const KEYS: &str = "Y copied  ? help  F10 abort";
+/// No abort: the log is sealed, and a sealed log takes no abort.
+pub const KEYS: &str = "Y copied  ? help";
 
 pub struct Seal {
     pub witness: Participant,
@@ -26,7 +27,8 @@ impl Seal {
         matches!(key.code, KeyCode::Char('y' | 'Y')).then_some(Ok(Answer::SealCopied))
     }
 
-    pub fn view(&self, app: &App, frame: &mut Frame, area: Rect) {
+    #[must_use]
+    pub fn view(&self, app: &App, frame: &mut Frame, area: Rect) -> bool {
         let mut lines = vec![strong("The ceremony log is sealed"), blank()];
         if let Some(sealed) = &app.sealed {
             lines.push(line(format!(
@@ -46,6 +48,6 @@ impl Seal {
         lines.extend(indented(&self.words, area.width, Style::new()));
         lines.push(blank());
         lines.push(action("Y", "the head is copied and read back"));
-        frame.render_widget(paragraph(lines), area);
+        show(frame, area, lines)
     }
 }

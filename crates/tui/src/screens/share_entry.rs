@@ -11,33 +11,41 @@ use ratatui::text::Line;
 
 use crate::app::App;
 use crate::channel::{Answer, Reply};
-use crate::input::{Field, SHARE_LINES, ShareInput};
-use crate::widgets::{action, blank, bold, line, loud, masked, paragraph, secret_name, strong};
+use crate::input::{SHARE_LINES, ShareInput};
+use crate::widgets::{action, blank, bold, line, loud, masked, people, secret_name, show, strong};
+use keyceremony_engine::InputError;
 
-pub const KEYS: &str = "Enter end line  Backspace erase  Ctrl-U restart  F1 help  F10 abort";
+pub const KEYS: &str =
+    "Enter end line  Backspace erase  Ctrl-U restart  Esc back  F1 help  F10 abort";
 
 pub struct ShareEntry {
     pub step: Step,
     pub custodian: Participant,
     pub secret: Secret,
     pub entry: ShareInput,
+    /// Why this custodian's last share was refused: shown to them as they
+    /// type it again, and to nobody after.
+    pub refused: Option<String>,
 }
 
 impl ShareEntry {
+    /// Esc: the custodian steps back, and the room chooses again who
+    /// comes forward (what was typed is wiped with the screen).
     pub fn key(&mut self, key: KeyEvent) -> Option<Reply> {
-        if key.code == KeyCode::Enter && self.entry.end_line() {
-            return Some(Ok(Answer::Secret(self.entry.take())));
+        if key.code == KeyCode::Esc {
+            return Some(Err(InputError::ChooseAgain));
         }
-        self.entry.edit(key);
-        None
+        self.entry.key(key).map(|share| Ok(Answer::Secret(share)))
     }
 
-    pub fn view(&self, app: &App, frame: &mut Frame, area: Rect) {
+    #[must_use]
+    pub fn view(&self, app: &App, frame: &mut Frame, area: Rect) -> bool {
         let ShareEntry {
             step,
             custodian,
             secret,
             entry,
+            refused,
         } = self;
         let position = app.chosen.iter().position(|id| id == &custodian.id);
         let total = app.chosen.len();
@@ -48,7 +56,7 @@ impl ShareEntry {
                 step.title,
                 secret_name(*secret)
             )),
-            blank(),
+            people(app, step),
             Line::styled(
                 format!(
                     "At the keyboard: {} (custodian {} of {total})",
@@ -73,11 +81,18 @@ impl ShareEntry {
         ];
         lines.extend(entry_rows(entry));
         lines.push(blank());
-        if let Some(warning) = &app.warning {
-            lines.push(strong(format!("! {warning}")));
+        if let Some(why) = refused {
+            lines.push(strong(format!("! {why}")));
         }
         lines.push(enter_line(entry, "submit the share: the tool checks it"));
-        frame.render_widget(paragraph(lines), area);
+        lines.push(action(
+            "Esc",
+            format!(
+                "{} steps back: the room chooses again who comes forward",
+                custodian.name
+            ),
+        ));
+        show(frame, area, lines)
     }
 }
 
@@ -93,7 +108,12 @@ pub(crate) fn entry_rows(entry: &ShareInput) -> Vec<Line<'static>> {
                 std::cmp::Ordering::Equal => ("[>]", bold()),
                 std::cmp::Ordering::Greater => ("[ ]", Style::new()),
             };
-            let typed = entry.line_len(i).map(masked).unwrap_or_default();
+            let typed = match entry.line_len(i) {
+                Some(0) if i == entry.line() && entry.blank_enter() => {
+                    "(empty: type this line from the paper first)".to_string()
+                }
+                len => len.map(masked).unwrap_or_default(),
+            };
             Line::styled(format!("{mark} {label:<15} {typed}"), style)
         })
         .collect()

@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::app::App;
 use crate::channel::{Answer, Reply};
-use crate::widgets::{action, banner, blank, bold, line, paragraph, strong};
+use crate::widgets::{action, banner, blank, bold, line, show, strong};
 
 pub struct ShowShare {
     pub step: Step,
@@ -69,8 +69,10 @@ impl ShowShare {
         }
     }
 
-    /// Drawn alone on a cleared terminal.
-    pub fn view(&self, frame: &mut Frame, area: Rect) {
+    /// Drawn alone on a cleared terminal; the share is not drawn while a
+    /// dialog is open over it (the room may be looking at the dialog).
+    #[must_use]
+    pub fn view(&self, app: &App, frame: &mut Frame, area: Rect) -> bool {
         let ShowShare {
             step,
             custodian,
@@ -101,6 +103,14 @@ impl ShowShare {
                 blank(),
                 action("Enter", format!("show the share (only {who} is looking)")),
             ],
+            ShareStage::Showing(_) if app.overlay.is_some() => vec![
+                blank(),
+                banner,
+                blank(),
+                strong(format!(
+                    "{who}'s share is hidden while the dialog is open; closing it shows the share again to {who} alone."
+                )),
+            ],
             ShareStage::Showing(share) => {
                 let mut lines = vec![
                     banner,
@@ -129,6 +139,6 @@ impl ShowShare {
             }
             ShareStage::Copied => Vec::new(),
         };
-        frame.render_widget(paragraph(lines), area);
+        show(frame, area, lines)
     }
 }

@@ -7,7 +7,7 @@ use std::io::Read;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use keyceremony_engine::operator::ResumeChoice;
-use keyceremony_engine::{Ceremony, Settings};
+use keyceremony_engine::{Ceremony, Interrupted, Settings, Start};
 use keyceremony_hsm::{Module, TokenInfo};
 use keyceremony_script::{LoadedScript, Mode};
 use ratatui::Frame;
@@ -16,7 +16,7 @@ use ratatui::text::Line;
 use sha2::{Digest, Sha256};
 
 use crate::app::{App, Phase};
-use crate::widgets::{action, banner, blank, field, fields, hex_field, line, loud, paragraph};
+use crate::widgets::{action, banner, blank, field, fields, hex_field, line, loud, show};
 
 /// Everything the start screen shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +83,12 @@ impl Checked {
             .map_err(ToString::to_string)
             .map(|m| m.tokens())
         {
-            Ok(Ok(tokens)) => token_lines(script, &tokens),
+            Ok(Ok(tokens)) => match ceremony.start() {
+                Start::Fresh => token_lines(script, &tokens),
+                Start::Resume(interrupted) | Start::Abort { interrupted, .. } => {
+                    resumed_token_lines(script, &tokens, interrupted)
+                }
+            },
             Ok(Err(e)) => vec![("token".to_string(), format!("unavailable: {e}"))],
             Err(e) => vec![("token".to_string(), format!("unavailable: {e}"))],
         };
@@ -149,6 +154,63 @@ fn token_lines(script: &keyceremony_script::Script, tokens: &[TokenInfo]) -> Vec
     lines
 }
 
+/// The token an interrupted ceremony works on, as its log records it: its
+/// serial (found among the module's tokens) and the keys on it.
+fn resumed_token_lines(
+    script: &keyceremony_script::Script,
+    tokens: &[TokenInfo],
+    interrupted: &Interrupted,
+) -> Vec<(String, String)> {
+    let hsm = &script.hsm;
+    let serial = interrupted.token_serial.as_deref();
+    let found = tokens.iter().find(|t| {
+        serial.map_or(t.label == hsm.token_label && t.flags.initialized, |s| {
+            t.serial == s
+        })
+    });
+    let mut lines = vec![(
+        "token label".to_string(),
+        match (hsm.initialize, serial) {
+            (true, Some(_)) => format!("{}, initialised by this ceremony", hsm.token_label),
+            (true, None) => format!(
+                "{} (the ceremony stopped before initialising it)",
+                hsm.token_label
+            ),
+            (false, _) => hsm.token_label.clone(),
+        },
+    )];
+    match (found, serial) {
+        (Some(t), _) => lines.push((
+            "token".to_string(),
+            format!(
+                "slot {}, serial {}, {} {}",
+                t.slot_id, t.serial, t.manufacturer, t.model
+            ),
+        )),
+        (None, Some(serial)) => lines.push((
+            "token".to_string(),
+            format!("serial {serial}, as the log records it: not found on this module"),
+        )),
+        (None, None) => {}
+    }
+    let keys: Vec<String> = interrupted
+        .keys_left(&script.log.signing_key)
+        .into_iter()
+        .map(|key| format!("{} ({})", key.label, key.state))
+        .collect();
+    if serial.is_some() {
+        lines.push((
+            "keys".to_string(),
+            if keys.is_empty() {
+                "none, as the log records it".to_string()
+            } else {
+                format!("as the log records them: {}", keys.join("; "))
+            },
+        ));
+    }
+    lines
+}
+
 /// SHA-256 of the running executable, so the witness can compare it with
 /// the published build of the tool.
 fn binary_sha256() -> String {
@@ -178,16 +240,22 @@ pub fn keys(app: &App) -> &'static str {
 
 /// Enter begins once the engine's checks have passed; the driver then
 /// gives the engine the go-ahead.
+/// While the engine works (no question open), every key but the dialogs'
+/// does nothing, and the bottom line says so.
 pub fn key(app: &mut App, key: KeyEvent) {
+    app.hint = None;
     if matches!(app.phase, Phase::Start) && key.code == KeyCode::Enter && app.info.checked.is_some()
     {
         app.phase = Phase::Running;
         app.started = true;
         app.begin = true;
+        return;
     }
+    app.hint = crate::frame::ignored(app, crate::frame::keys_now(app), &key);
 }
 
-pub fn view(app: &App, frame: &mut Frame, area: Rect) {
+#[must_use]
+pub fn view(app: &App, frame: &mut Frame, area: Rect) -> bool {
     let info = &app.info;
     let mut lines = vec![banner(
         if info.rehearsal {
@@ -253,5 +321,5 @@ pub fn view(app: &App, frame: &mut Frame, area: Rect) {
             },
         ));
     }
-    frame.render_widget(paragraph(lines), area);
+    show(frame, area, lines)
 }

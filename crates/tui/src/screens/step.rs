@@ -11,60 +11,117 @@ use ratatui::text::Line;
 
 use crate::app::{App, Reported};
 use crate::format;
-use crate::frame::beside_step_list;
 use crate::screens::Active;
-use crate::widgets::{blank, field, fingerprint, line, paragraph, person, strong};
+use crate::step_list;
+use crate::widgets::{blank, field, fingerprint, line, loud, people, person, rows, show, strong};
 
 /// The footer while no question is open.
 pub const KEYS: &str = "? help  F10 abort";
 
 const SPINNER: [char; 4] = ['|', '/', '-', '\\'];
 
-pub fn view(app: &App, frame: &mut Frame, area: Rect) {
-    let right = beside_step_list(app, frame, area);
-    let Some(entry) = app.current_step() else {
-        frame.render_widget(paragraph(vec![line("The ceremony is starting...")]), right);
-        return;
+/// Draws the step view, beside the step list when both fit. Where they do
+/// not, the list gives way; where even then the step's results and its
+/// question leave no room for its instructions, a line says they are on
+/// the paper script. False when the step view does not fit at all.
+#[must_use]
+pub fn view(app: &App, frame: &mut Frame, area: Rect) -> bool {
+    let with_list = step_list::width(app, area.width);
+    let layouts = [(with_list, true), (0, true), (0, false)];
+    for (list_width, instructions) in layouts {
+        let right = step_list::pane(area, list_width);
+        if let Some((top, bottom)) = content(app, right, instructions) {
+            let right = step_list::beside(app, frame, area, list_width);
+            let [upper, lower] = Layout::vertical([
+                Constraint::Min(0),
+                Constraint::Length(rows_u16(&bottom, right.width)),
+            ])
+            .areas(right);
+            return show(frame, upper, top) && show(frame, lower, bottom);
+        }
+    }
+    false
+}
+
+fn rows_u16(lines: &[Line<'_>], width: u16) -> u16 {
+    u16::try_from(rows(lines, width)).unwrap_or(u16::MAX)
+}
+
+/// The step view's upper part (heading, results, the instructions or
+/// where they are) and its foot (the question), when both fit in `area`.
+fn content(
+    app: &App,
+    area: Rect,
+    instructions: bool,
+) -> Option<(Vec<Line<'static>>, Vec<Line<'static>>)> {
+    // A step outside the script's list (the seal of an aborted ceremony)
+    // is the question's.
+    let step = app
+        .current_step()
+        .map(|entry| &entry.step)
+        .or_else(|| app.active.as_ref().and_then(Active::step));
+    let prompt = prompt_lines(app, area.width);
+    let Some(step) = step else {
+        let lines = vec![line("The ceremony is starting...")];
+        let needed = rows(&lines, area.width) + rows(&prompt, area.width);
+        return (needed <= usize::from(area.height)).then_some((lines, prompt));
     };
-    let step = &entry.step;
-    let prompt = paragraph(prompt_lines(app, right.width));
-    let prompt_rows = u16::try_from(prompt.line_count(right.width))
-        .unwrap_or(u16::MAX)
-        .min(right.height);
-    let [top, bottom] =
-        Layout::vertical([Constraint::Min(0), Constraint::Length(prompt_rows)]).areas(right);
-    // With results on screen the act line gives way: the fingerprints
-    // must fit at 80x24; the instructions follow them, as room allows.
-    let results = result_lines(app, step, right.width);
-    let mut lines = heading(app, step, results.is_empty());
+    let results = result_lines(app, step, area.width);
+    let mut lines = heading(app, step, !results.is_empty());
     lines.push(blank());
     if !results.is_empty() {
         lines.extend(results);
         lines.push(blank());
     }
-    lines.push(line(format::reflow(&step.instructions)));
-    frame.render_widget(paragraph(lines), top);
-    frame.render_widget(prompt, bottom);
+    if instructions {
+        for (i, paragraph) in format::reflow(&step.instructions).split("\n\n").enumerate() {
+            if i > 0 {
+                lines.push(blank());
+            }
+            lines.push(line(paragraph.to_string()));
+        }
+    } else {
+        lines.push(line(format!(
+            "The instructions of step {} are on the paper script: with these results they do not fit here.",
+            step.id
+        )));
+    }
+    let needed = rows(&lines, area.width) + rows(&prompt, area.width);
+    (needed <= usize::from(area.height)).then_some((lines, prompt))
 }
 
-fn heading(app: &App, step: &Step, with_act: bool) -> Vec<Line<'static>> {
+/// The step's title, act, performer and witness; `compact`, with results
+/// to show, the act gives way and the people are named on one line.
+fn heading(app: &App, step: &Step, compact: bool) -> Vec<Line<'static>> {
     let act = app
         .steps
         .iter()
         .find(|e| e.step.id == step.id)
-        .map(|e| format!("Act {}: {}", e.act, e.act_title))
-        .unwrap_or_default();
+        .map(|e| format!("Act {}: {}", e.act, e.act_title));
     let name = |id: &str| {
         app.participant(id)
             .map(person)
             .unwrap_or_else(|| id.to_string())
     };
     let mut lines = vec![strong(format!("Step {}  {}", step.id, step.title))];
-    if with_act {
-        lines.push(line(act));
+    if compact {
+        lines.push(people(app, step));
+    } else {
+        lines.extend(act.map(line));
+        lines.push(field("Performer", name(&step.performer)));
+        lines.push(field("Witness", name(&step.witness)));
     }
-    lines.push(field("Performer", name(&step.performer)));
-    lines.push(field("Witness", name(&step.witness)));
+    // The start screen's warning again where the room checks the terminal
+    // for a network connection (CPS 6.7).
+    if !app.network.is_empty() && step.instructions.to_lowercase().contains("network") {
+        lines.push(Line::styled(
+            format!(
+                "! Network interfaces up on this terminal: {} (CPS 6.7)",
+                app.network.join(", ")
+            ),
+            loud(),
+        ));
+    }
     lines
 }
 
@@ -87,7 +144,13 @@ fn result_lines(app: &App, step: &Step, width: u16) -> Vec<Line<'static>> {
                 label,
                 public_key_sha256,
                 attributes,
+                taken_up,
             } => {
+                if *taken_up {
+                    lines.push(strong(format!(
+                        "Key '{label}' taken up: generated before the interruption, found on the token by its CKA_ID, checked as a fresh key."
+                    )));
+                }
                 lines.extend(fingerprint(
                     format!("Public key SHA-256 of '{label}':"),
                     public_key_sha256,

@@ -13,11 +13,12 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::Line;
 
+use crate::app::App;
 use crate::channel::{Answer, Reply};
 use crate::input::TextInput;
 use crate::widgets::{
-    action, banner, blank, field, hex_lines, indented, input_line, line, loud, paragraph, person,
-    strong,
+    action, banner, blank, field, hex_lines, indented, input_line, line, loud, people, person,
+    show, strong,
 };
 
 pub struct WitnessSignature {
@@ -41,15 +42,23 @@ impl WitnessSignature {
     }
 
     /// Fits 80x24 with the refusal shown: the room reads it all at once.
-    pub fn view(&self, frame: &mut Frame, area: Rect) {
+    /// False, with nothing drawn, when the area is too small for it.
+    #[must_use]
+    pub fn view(&self, app: &App, frame: &mut Frame, area: Rect) -> bool {
         let request = &self.request;
-        let mut lines = vec![
-            banner("THE WITNESS SIGNS THE SEAL ON THEIR OWN DEVICE", area.width),
+        let mut lines = vec![banner(
+            "THE WITNESS SIGNS THE SEAL ON THEIR OWN DEVICE",
+            area.width,
+        )];
+        if let Some(entry) = app.current_step() {
+            lines.push(people(app, &entry.step));
+        }
+        lines.extend([
             line("Log-signing key destroyed, token logged out: put the HSM into its new bag now."),
             blank(),
             field("Statement", request.statement.display().to_string()),
             strong("Its SHA-256, and in PGP words:"),
-        ];
+        ]);
         lines.extend(hex_lines(&request.sha256));
         lines.extend(indented(&request.words, area.width, Style::new()));
         lines.push(line(format!(
@@ -68,6 +77,6 @@ impl WitnessSignature {
             "Enter",
             "check it against the key the script pins, and seal the log",
         ));
-        frame.render_widget(paragraph(lines), area);
+        show(frame, area, lines)
     }
 }
