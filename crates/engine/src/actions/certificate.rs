@@ -4,7 +4,7 @@
 
 use chrono::{SubsecRound, Utc};
 use keyceremony_log::EventKind;
-use keyceremony_script::Step;
+use keyceremony_script::{Secret, Step};
 use keyceremony_x509::{self as x509, DistinguishedName, RootCertificateRequest};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -125,6 +125,13 @@ impl Runner {
             }),
         )?;
         let summary = x509::verify_root(&der, &spki)?;
+        // The later ceremonies find the token by its serial, and take only
+        // shares of this split of its user PIN.
+        let token_serial = self
+            .module
+            .token_by_label(&self.script.script.hsm.token_label)?
+            .info()?
+            .serial;
         keyceremony_policy::Inventory::record(
             &self.settings.inventory,
             &keyceremony_policy::InventoryEntry::new(
@@ -133,6 +140,10 @@ impl Runner {
                 Utc::now(),
                 &summary,
                 &spki,
+            )
+            .on_token(
+                token_serial.trim(),
+                self.issued.get(&Secret::UserPin).map(String::as_str),
             ),
         )?;
         let findings = keyceremony_policy::lint_certificate(&der, &self.settings.policy);
