@@ -179,7 +179,7 @@ fn rehearsal_runs_both_shipped_ceremonies() {
         .flatten()
         .map(|e| e.path().join("ceremony.log"))
         .collect();
-    assert_eq!(copies.len(), 2, "{copies:?}");
+    assert_eq!(copies.len(), 5, "{copies:?}");
     for log in copies
         .iter()
         .chain([rsa.join("ceremony.log"), ecc.join("ceremony.log")].iter())
@@ -188,6 +188,8 @@ fn rehearsal_runs_both_shipped_ceremonies() {
         let mode = std::fs::metadata(log).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "{} is mode {mode:o}", log.display());
     }
+
+    check_the_ecc_roots_later_life(&out);
 
     // The lab the rehearsal made is inside OUT; list its tokens with OpenSC.
     let lab_conf = out.join("lab/softhsm2.conf");
@@ -212,6 +214,64 @@ fn rehearsal_runs_both_shipped_ceremonies() {
         );
         assert_private_key_attributes(&listing, token);
     }
+}
+
+/// The rehearsal's later ceremonies on the ECC root: a subordinate CA
+/// certificate that verifies against the root and is pkilint-clean, and two
+/// CRLs that verify against it, the second with a higher number.
+fn check_the_ecc_roots_later_life(out: &Path) {
+    let root = out.join("root-p384/certs/example-tls-ecc-root-2026.pem");
+    let root = root.to_str().unwrap();
+    let sub = out.join("subordinate-p384/certs/example-tls-ecc-issuing-ca-1.pem");
+    let sub = sub.to_str().unwrap();
+    assert!(openssl(&["verify", "-x509_strict", "-CAfile", root, sub]).contains(": OK"));
+    let lint = Command::new("/opt/keyceremony-pkilint/bin/lint_cabf_serverauth_cert")
+        .args([
+            "lint",
+            "-t",
+            "INTERNAL-UNCONSTRAINED-TLS-CA",
+            "-s",
+            "WARNING",
+            sub,
+        ])
+        .output()
+        .expect("pkilint is not installed: run scripts/setup.sh");
+    assert!(
+        lint.status.success() && text(&lint.stdout).trim().is_empty(),
+        "pkilint on the subordinate: {}{}",
+        text(&lint.stdout),
+        text(&lint.stderr)
+    );
+    let mut numbers = Vec::new();
+    for (ceremony, id) in [
+        ("crl-p384", "example-tls-ecc-root-2026-crl-1"),
+        ("crl-p384-next", "example-tls-ecc-root-2026-crl-2"),
+    ] {
+        let crl = out.join(format!("{ceremony}/crls/{id}.crl"));
+        let crl = crl.to_str().unwrap();
+        // openssl prints "verify OK" on stderr.
+        let verified = Command::new("openssl")
+            .args([
+                "crl", "-in", crl, "-inform", "DER", "-CAfile", root, "-verify", "-noout",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            verified.status.success() && text(&verified.stderr).contains("verify OK"),
+            "{ceremony}: {}",
+            text(&verified.stderr)
+        );
+        numbers.push(openssl(&[
+            "crl",
+            "-in",
+            crl,
+            "-inform",
+            "DER",
+            "-noout",
+            "-crlnumber",
+        ]));
+    }
+    assert_eq!(numbers, ["crlNumber=0x01\n", "crlNumber=0x02\n"]);
 }
 
 /// Runs a ceremony expected to be refused and checks that nothing was made.

@@ -74,12 +74,19 @@ enum Command {
         /// inventory.jsonl beside OUT.
         #[arg(long)]
         inventory: Option<PathBuf>,
+        /// Folder the files a later ceremony reads are named in (the root
+        /// certificate, CSRs, the previous CRL); defaults to the script's
+        /// folder.
+        #[arg(long, value_name = "DIR")]
+        inputs: Option<PathBuf>,
     },
-    /// Rehearse both shipped ceremonies in a throwaway lab on SoftHSM2 or
-    /// kryoptic, whose tokens stay inside OUT/lab.
+    /// Rehearse the shipped ceremonies in a throwaway lab on SoftHSM2 or
+    /// kryoptic, whose tokens stay inside OUT/lab: both key generations,
+    /// then with the ECC root a subordinate CA certificate (from a request
+    /// the lab makes) and two CRLs.
     #[command(after_help = "Example:\n  keyceremony rehearse --out rehearsal --headless")]
     Rehearse {
-        /// Folder for the lab and both ceremonies' output; must be new or empty.
+        /// Folder for the lab and every ceremony's output; must be new or empty.
         #[arg(long, default_value = "rehearsal")]
         out: PathBuf,
         /// Run from the shipped rehearsal answers, without a terminal.
@@ -260,6 +267,7 @@ fn run(cli: Cli) -> Result<()> {
             backup,
             halt_after,
             inventory,
+            inputs,
         } => {
             let stop = signals::install()?;
             let module = module_path(module)?;
@@ -275,6 +283,13 @@ fn run(cli: Cli) -> Result<()> {
                     })
                 })
                 .transpose()?;
+            let inputs = inputs.unwrap_or_else(|| {
+                script
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."))
+                    .to_path_buf()
+            });
             let settings = Settings {
                 module,
                 out_dir: out,
@@ -282,6 +297,7 @@ fn run(cli: Cli) -> Result<()> {
                 backup,
                 policy,
                 inventory,
+                inputs,
                 stop,
             };
             let Some(answers) = answers else {
@@ -419,10 +435,14 @@ fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
     let stop = signals::install()?;
     keyceremony_engine::outputs::check_usable(out)?;
     let module = module_path(module)?;
+    let tokens = shipped::CEREMONIES
+        .iter()
+        .filter(|c| c.shares_of.is_none())
+        .count();
     let made = lab::create(
         &out.join("lab"),
         &module,
-        shipped::CEREMONIES.len(),
+        tokens,
         lab::WITNESS_TOKEN,
         lab::WITNESS_KEY,
     )?;
@@ -443,6 +463,7 @@ fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
         let script =
             LoadedScript::parse(Path::new(ceremony.script_path), ceremony.script.to_string())?;
         script.check()?;
+        lab::subordinate_requests(&script.script, out)?;
         let settings = Settings {
             module: module.clone(),
             out_dir: out.join(ceremony.name),
@@ -450,6 +471,7 @@ fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
             backup: Some(backup.clone()),
             policy: policy.clone(),
             inventory: out.join("inventory.jsonl"),
+            inputs: out.to_path_buf(),
             stop: stop.clone(),
         };
         if tui {
@@ -466,7 +488,10 @@ fn rehearse(out: &Path, module: Option<PathBuf>, tui: bool) -> Result<()> {
             Path::new(ceremony.answers_path),
             ceremony.answers.to_string(),
         )?
-        .with_rehearsal_shares(&settings.out_dir.join(files::REHEARSAL_SHARES))
+        .with_rehearsal_shares(
+            &out.join(ceremony.shares_of.unwrap_or(ceremony.name))
+                .join(files::REHEARSAL_SHARES),
+        )
         .with_witness_pin(lab::read_pin(&made.pin_file)?);
         let mut operator = headless::printing(answers);
         run_ceremony(script, settings, &mut operator)

@@ -71,6 +71,10 @@ pub(crate) struct Runner {
     _inventory: InventoryLock,
     /// What the log records of shares and failures, across every run.
     pub(crate) room: Room,
+    /// A later ceremony's root (`hsm.initialize = false` with `[root]`).
+    pub(crate) later: Option<crate::later::Later>,
+    /// (id, SHA-256) of each subordinate CA certificate and CRL signed.
+    pub(crate) issued_outputs: Vec<(String, String)>,
 }
 
 /// What the first login of a run that reopened a log checks.
@@ -101,6 +105,7 @@ impl Runner {
         let log = LogWriter::create(&out.path(files::LOG))?;
         let mut runner = Runner::new(script, settings, module, out, log, inventory);
         runner.record_start(network)?;
+        runner.begin_later()?;
         Ok(runner)
     }
 
@@ -131,6 +136,8 @@ impl Runner {
             log_key_check: None,
             _inventory: inventory,
             room,
+            later: None,
+            issued_outputs: Vec::new(),
         }
     }
 
@@ -312,6 +319,7 @@ impl Runner {
             .certificates
             .iter()
             .map(|(label, c)| (label.clone(), hex_upper(&c.summary.sha256)))
+            .chain(self.issued_outputs.iter().cloned())
             .collect();
         let head = self.sealed.ok_or_else(|| {
             EngineError::Refused("the script ended without sealing its log".to_string())
@@ -458,6 +466,10 @@ impl Runner {
             Action::GenerateKey { key } => self.generate_key(operator, step, key)?,
             Action::SelfSign { certificate } => self.self_sign(operator, step, certificate)?,
             Action::Export { certificate } => self.export(operator, step, certificate)?,
+            Action::SignSubordinate { certificate } => {
+                self.sign_subordinate(operator, step, certificate)?
+            }
+            Action::SignCrl { crl } => self.sign_crl(operator, step, crl)?,
             Action::Logout => self.logout(step)?,
             Action::SealLog => return self.seal(operator, step, SealOutcome::Completed),
         }

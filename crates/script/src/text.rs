@@ -104,9 +104,12 @@ fn texts(script: &Script) -> Vec<Text<'_>> {
             texts.push(text(path, value, Line, Some(MAX_LINE_TEXT)));
         }
     }
-    for (i, cert) in script.certificates.iter().enumerate() {
-        let s = &cert.subject;
-        let base = format!("certificates[{i}].subject");
+    let certificates = script.certificates.iter().map(|c| &c.subject).enumerate();
+    let subordinates = script.subordinates.iter().map(|s| &s.subject).enumerate();
+    let subjects = certificates
+        .map(|(i, s)| (format!("certificates[{i}].subject"), s))
+        .chain(subordinates.map(|(i, s)| (format!("subordinates[{i}].subject"), s)));
+    for (base, s) in subjects {
         let attributes = [
             ("country", Some(&s.country)),
             ("state_or_province", s.state_or_province.as_ref()),
@@ -118,6 +121,30 @@ fn texts(script: &Script) -> Vec<Text<'_>> {
             if let Some(value) = value {
                 texts.push(text(format!("{base}.{name}"), value, Name, None));
             }
+        }
+    }
+    for (field, file) in script.inputs() {
+        if let Some(value) = file.to_str() {
+            texts.push(text(field, value, Line, Some(MAX_LINE_TEXT)));
+        }
+    }
+    for (i, sub) in script.subordinates.iter().enumerate() {
+        let urls = [
+            ("crl_url", Some(&sub.crl_url)),
+            ("ca_issuers_url", sub.ca_issuers_url.as_ref()),
+            ("ocsp_url", sub.ocsp_url.as_ref()),
+        ];
+        for (name, url) in urls {
+            if let Some(url) = url {
+                let path = format!("subordinates[{i}].{name}");
+                texts.push(text(path, url, Name, Some(MAX_LINE_TEXT)));
+            }
+        }
+    }
+    for (i, crl) in script.crls.iter().enumerate() {
+        if let Some(url) = &crl.distribution_point {
+            let path = format!("crls[{i}].distribution_point");
+            texts.push(text(path, url, Name, Some(MAX_LINE_TEXT)));
         }
     }
     for (a, act) in script.acts.iter().enumerate() {

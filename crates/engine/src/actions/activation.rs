@@ -305,7 +305,8 @@ impl Runner {
                     )?;
                     self.session = Some(session);
                     self.reseal_share_bags(operator, step, Secret::UserPin, &opened)?;
-                    return self.restore_keys(step);
+                    self.restore_keys(step)?;
+                    return self.take_up_root(step);
                 }
                 Err(HsmError::PinIncorrect) => {
                     self.close_session(session, step)?;

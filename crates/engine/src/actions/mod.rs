@@ -20,7 +20,10 @@ mod presence;
 mod proof;
 mod raised;
 mod resume;
+mod root;
 mod seal;
+mod sign_crl;
+mod sign_subordinate;
 mod token;
 
 pub(crate) use resume::keys_left_sentence;

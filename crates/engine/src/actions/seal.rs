@@ -136,6 +136,41 @@ impl Runner {
         Ok(())
     }
 
+    /// The log-signing key on a logged-in token, recorded the first time a
+    /// ceremony on a token initialised earlier uses it (its attributes
+    /// checked as when it was made).
+    pub(super) fn record_found_log_key(
+        &mut self,
+        step: &Step,
+        session: &Session,
+    ) -> Result<KeyPair, EngineError> {
+        let label = self.script.script.log.signing_key.clone();
+        let pair = self.find_key(session, &label)?;
+        if !self.log_key_recorded {
+            let problems = session.private_key_attributes(&pair)?.problems(false);
+            if !problems.is_empty() {
+                return Err(EngineError::Step {
+                    step: step.id.clone(),
+                    message: format!(
+                        "the log-signing key '{label}' on the token has unsafe attributes: {}",
+                        problems.join("; ")
+                    ),
+                });
+            }
+            let spki = session.public_key_spki_der(&pair)?;
+            let uri = self.key_uri(&label, &pair.id)?;
+            self.record_log_key(
+                step,
+                &LogKey {
+                    pair: pair.clone(),
+                    spki,
+                    uri,
+                },
+            )?;
+        }
+        Ok(pair)
+    }
+
     /// Closes the log (CPS 5.4.1, 6.1.1): the custodians activate the token
     /// once more, the log-signing key and the witness's own token sign the
     /// seal statement, and a verified copy goes to the backup media (CPS 5.4.5).
@@ -152,19 +187,7 @@ impl Runner {
             step: step.id.clone(),
             message: "the login to sign the seal did not leave a session".to_string(),
         })?;
-        let log_key = self.find_key(&session, &settings.signing_key)?;
-        if !self.log_key_recorded {
-            let spki = session.public_key_spki_der(&log_key)?;
-            let uri = self.key_uri(&settings.signing_key, &log_key.id)?;
-            self.record_log_key(
-                step,
-                &LogKey {
-                    pair: log_key.clone(),
-                    spki,
-                    uri,
-                },
-            )?;
-        }
+        let log_key = self.record_found_log_key(step, &session)?;
         let ceremony_spki = session.public_key_spki_der(&log_key)?;
         let ceremony_uri = self.key_uri(&settings.signing_key, &log_key.id)?;
 

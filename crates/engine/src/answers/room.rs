@@ -50,14 +50,6 @@ pub(super) struct DecisionAnswer {
     remark: String,
 }
 
-/// Whether `action` activates the token: its custodians open their bags.
-fn activates(action: &Action) -> bool {
-    matches!(
-        action,
-        Action::Login | Action::SelfSign { .. } | Action::SealLog
-    )
-}
-
 /// What the tool may raise an exception about in `step`: the clock, a
 /// record field with an expected value or a bag to open, the bag of a
 /// custodian who activates the token.
@@ -71,7 +63,7 @@ fn raisable(step: &Step, answers: &StepAnswers) -> Vec<String> {
             subjects.push(field.name.clone());
         }
     }
-    if activates(&step.action) {
+    if step.action.activates() {
         subjects.extend(answers.custodians.iter().map(|c| format!("bag-{c}")));
     }
     subjects
@@ -83,6 +75,8 @@ fn go_before(action: &Action) -> Option<&'static str> {
         Action::InitToken => Some("the token's initialisation"),
         Action::GenerateKey { .. } => Some("the key generation"),
         Action::SelfSign { .. } => Some("the certificate's signature"),
+        Action::SignSubordinate { .. } => Some("the subordinate CA certificate's signature"),
+        Action::SignCrl { .. } => Some("the CRL's signature"),
         _ => None,
     }
 }
@@ -123,7 +117,7 @@ impl AnswersFile {
                 return Err(self.invalid(step, &format!("record.{}", field.name), &why));
             }
         }
-        if activates(&step.action) {
+        if step.action.activates() {
             for custodian in &answers.custodians {
                 let bags = answers.bags.get(custodian);
                 self.activation_bags(&format!("steps.\"{}\".bags.{custodian}", step.id), bags)?;

@@ -167,7 +167,8 @@ fn certificate_checks(
     let mut checks: Vec<(String, Result<String, String>)> = Vec::new();
 
     let pem_path = public_key_pem_path(label);
-    let verified = read_pem(&ctx.dir.join(&pem_path), "PUBLIC KEY").and_then(|spki| {
+    let issued = super::issued::verify_subordinate(ctx, label, der);
+    let verified = issued.unwrap_or_else(|| read_pem(&ctx.dir.join(&pem_path), "PUBLIC KEY").and_then(|spki| {
         keyceremony_x509::verify_root(der, &spki)
             .map(|summary| {
                 format!(
@@ -176,7 +177,7 @@ fn certificate_checks(
                 )
             })
             .map_err(|e| e.to_string())
-    });
+    }));
     checks.push(("Software verification".to_string(), verified));
 
     let cert_pem = format!("certs/{label}.pem");
