@@ -336,7 +336,84 @@ fn a_subordinate_ca_and_two_crls_verify_with_openssl_and_pkilint() {
         &lab.path(second),
     );
 
+    the_auditors_commands_hold(&lab);
     refusals_after_the_life(&lab, &sub_serial);
+}
+
+/// The ```bash blocks of docs/auditor.md's section on a later ceremony's
+/// outputs, run as written on this life's subordinate CA certificate and
+/// second CRL (whose previous is the first).
+fn the_auditors_commands_hold(lab: &Lab) {
+    let guide = std::fs::read_to_string(common::repo().join("docs/auditor.md")).unwrap();
+    let section = guide
+        .split("\n## ")
+        .find(|s| s.starts_with("A later ceremony's outputs"))
+        .expect("docs/auditor.md has its section on a later ceremony's outputs");
+    let mut script = String::from("set -e -o pipefail\n");
+    let mut block = false;
+    for line in section.lines() {
+        match (block, line) {
+            (false, "```bash") => block = true,
+            (true, "```") => block = false,
+            (true, line) => {
+                script.push_str(line);
+                script.push('\n');
+            }
+            (false, _) => {}
+        }
+    }
+    // One folder with both ceremonies' outputs and inputs.
+    let folder = lab.path("audit");
+    for (from, part) in [
+        ("subordinate-p384", "inputs"),
+        ("subordinate-p384", "certs"),
+        ("crl-2", "inputs"),
+        ("crl-2", "crls"),
+    ] {
+        let to = folder.join(part);
+        std::fs::create_dir_all(&to).unwrap();
+        for entry in std::fs::read_dir(lab.path(from).join(part)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+    let script = script
+        .replace("cd /tmp/kc-later", &format!("cd '{}'", folder.display()))
+        .replace("ROOT_FILE", "example-tls-ecc-root-2026.pem")
+        .replace("CSR_FILE", "example-tls-ecc-issuing-ca-1.csr")
+        .replace("SUB_ID", SUBORDINATE)
+        .replace("CRL_ID", "example-tls-ecc-root-2026-crl-2")
+        .replace("PREVIOUS_FILE", "example-tls-ecc-root-2026-crl-1.crl");
+    let run = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let (out, err) = (text(&run.stdout), text(&run.stderr));
+    assert!(
+        run.status.success(),
+        "the auditor's commands stopped:\n{out}\n{err}"
+    );
+    assert_eq!(out.matches(": OK\n").count(), 2, "{out}");
+    assert_eq!(err.matches("verify OK").count(), 3, "{err}");
+    let hashes: Vec<&str> = out.lines().filter(|l| l.ends_with("  -")).collect();
+    assert_eq!(hashes.len(), 3, "{out}");
+    assert_eq!(
+        hashes[0], hashes[1],
+        "the certificate certifies the CSR's key"
+    );
+    let csr = sha256_of_csr(lab, CSR).to_lowercase();
+    assert_eq!(hashes[2], format!("{csr}  -"), "the CSR's recorded SHA-256");
+    let inventory = std::fs::read_to_string(lab.inventory()).unwrap();
+    let root = out
+        .lines()
+        .find_map(|l| l.strip_prefix("sha256 Fingerprint="))
+        .unwrap();
+    assert!(inventory.contains(&format!("\"certificate_sha256\":\"{root}\"")));
+    assert!(
+        out.contains("crlNumber=0x01") && out.contains("crlNumber=0x02"),
+        "{out}"
+    );
 }
 
 /// What the records of that life make the tool refuse, each before
