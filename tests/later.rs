@@ -295,6 +295,12 @@ fn a_subordinate_ca_and_two_crls_verify_with_openssl_and_pkilint() {
         &lab.path(first),
     );
     verify_log(&lab, &lab.path("crl-p384"));
+    let report = std::fs::read_to_string(lab.path("crl-p384/report.md")).unwrap();
+    assert!(
+        !report.contains("FAILED") && report.contains("## CRLs"),
+        "{report}"
+    );
+    assert!(report.contains("openssl crl -in crls/example-tls-ecc-root-2026-crl-1.crl.pem -CAfile inputs/example-tls-ecc-root-2026.pem -verify -noout"));
 
     // The next takes it as its previous CRL, and revokes the subordinate.
     let sub_serial = serial(&lab, &cert);
