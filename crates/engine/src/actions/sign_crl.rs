@@ -6,7 +6,7 @@
 //! linted again, recorded beside the inventory, and written out as DER
 //! and PEM.
 
-use chrono::{SubsecRound, Utc};
+use chrono::Utc;
 use keyceremony_log::EventKind;
 use keyceremony_policy::{CrlRecord, Finding, IssuedRecord, IssuedRecords, lint_crl};
 use keyceremony_script::{CrlSpec, Step};
@@ -89,7 +89,7 @@ impl Runner {
                 }),
             )?;
         }
-        let signing_time = Utc::now().trunc_subsecs(0);
+        let signing_time = planned.signing_time();
         let (prepared, findings) =
             planned.prepare(&spec, &issuer, &self.settings.policy, signing_time)?;
         self.tool_record(

@@ -5,7 +5,7 @@
 //! each with a BR 7.2.2 reason; the previous CRL's entries kept unless
 //! their certificate had expired before it.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use keyceremony_policy::{Finding, IssuedRecords, Policy, lint_crl_tbs};
 use keyceremony_script::CrlSpec;
 use keyceremony_x509::{
@@ -125,6 +125,24 @@ impl Planned {
         })
     }
 
+    /// The time the CRL is signed at, its thisUpdate: now, in whole
+    /// seconds, but after the previous CRL's thisUpdate (RFC 5280 5.1.2.4).
+    /// A CRL made within two seconds of its previous (a rehearsal runs its
+    /// ceremonies one after the other) waits for the clock to pass it; a
+    /// previous CRL further ahead is `prepare`'s to refuse.
+    pub(crate) fn signing_time(&self) -> DateTime<Utc> {
+        let now = Utc::now().trunc_subsecs(0);
+        let Some(previous) = &self.previous else {
+            return now;
+        };
+        let earliest = previous.this_update + TimeDelta::seconds(1);
+        if now >= earliest || earliest - now > TimeDelta::seconds(2) {
+            return now;
+        }
+        std::thread::sleep((earliest - Utc::now()).to_std().unwrap_or_default());
+        Utc::now().trunc_subsecs(0).max(earliest)
+    }
+
     /// The request, thisUpdate at `this_update`.
     fn request(&self, spec: &CrlSpec, this_update: DateTime<Utc>) -> CrlRequest {
         CrlRequest {
@@ -170,5 +188,44 @@ impl Planned {
             ));
         }
         Ok((prepared, findings))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{SubsecRound, TimeDelta, Utc};
+    use keyceremony_x509::{CrlFacts, CrlNumber};
+
+    use super::Planned;
+
+    fn after(this_update: chrono::DateTime<Utc>) -> Planned {
+        Planned {
+            previous: Some(CrlFacts {
+                issuer_der: Vec::new(),
+                issuer: String::new(),
+                this_update,
+                next_update: this_update + TimeDelta::days(180),
+                number: CrlNumber::new(1),
+                authority_key_identifier: Vec::new(),
+                issuing_distribution_point: Default::default(),
+                issuing_distribution_point_der: Vec::new(),
+                entries: Vec::new(),
+                sha256: None,
+            }),
+            revoked: Vec::new(),
+            expired: Vec::new(),
+        }
+    }
+
+    /// A rehearsal signs its next CRL within the second it signed the
+    /// previous one: the next waits for the clock instead of being refused
+    /// for a thisUpdate that is not later.
+    #[test]
+    fn a_crl_made_in_the_second_of_its_previous_is_signed_after_it() {
+        let now = Utc::now().trunc_subsecs(0);
+        assert!(after(now).signing_time() > now);
+        // A previous CRL well ahead of the clock is not waited for.
+        let ahead = now + TimeDelta::hours(1);
+        assert!(after(ahead).signing_time() < ahead);
     }
 }

@@ -225,7 +225,7 @@ pub(crate) fn check(
     }
     for spec in &script.crls {
         let planned = crl::Planned::new(spec, &inputs, &root.issuer, &records)?;
-        planned.prepare(spec, &root.issuer, &settings.policy, now)?;
+        planned.prepare(spec, &root.issuer, &settings.policy, planned.signing_time())?;
     }
     Ok(())
 }
