@@ -133,22 +133,7 @@ fn refused(run: &Output, out: &Path, expected: &[&str]) {
 /// with it that asks for a path length and an EKU the certificate will not
 /// have.
 fn openssl_csr(lab: &Lab, key: &str, subject: &str, csr: &str) {
-    let requests = lab.path("requests");
-    std::fs::create_dir_all(&requests).unwrap();
-    if !requests.join(key).exists() {
-        openssl(
-            &requests,
-            &[
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-384",
-                "-out",
-                key,
-            ],
-        );
-    }
+    openssl_key(lab, key);
     openssl(
         lab.dir(),
         &[
@@ -167,6 +152,26 @@ fn openssl_csr(lab: &Lab, key: &str, subject: &str, csr: &str) {
             csr,
         ],
     );
+}
+
+/// A P-384 key made by OpenSSL as `requests/KEY`, unless it is there.
+fn openssl_key(lab: &Lab, key: &str) {
+    let requests = lab.path("requests");
+    std::fs::create_dir_all(&requests).unwrap();
+    if !requests.join(key).exists() {
+        openssl(
+            &requests,
+            &[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-384",
+                "-out",
+                key,
+            ],
+        );
+    }
 }
 
 fn sha256_of_csr(lab: &Lab, csr: &str) -> String {
@@ -464,7 +469,7 @@ fn refusals_after_the_life(lab: &Lab, sub_serial: &str) {
         &run_later(lab, &script, &answers, "reused-key"),
         &out,
         &[
-            "subordinate 'issuing-ca-2'",
+            "the subordinate CA certificate 'issuing-ca-2'",
             "a private key is never reused [CPS 6.3.2]",
         ],
     );
@@ -698,4 +703,142 @@ fn halted_head(child: &mut std::process::Child) -> String {
         .next_back()
         .unwrap_or("none")
         .to_string()
+}
+
+/// subordinate-p384's script with its `[[subordinates]]` table and its
+/// sign-subordinate action replaced, under ceremony id `id`.
+fn signing_script(lab: &Lab, id: &str, table: &str, action: &str) -> (PathBuf, PathBuf) {
+    let (script, _) = shipped("subordinate-p384");
+    let body = std::fs::read_to_string(script).unwrap();
+    let start = body.find("[[subordinates]]").unwrap();
+    let end = body.find("[[acts]]").unwrap();
+    let body = format!("{}{table}\n{}", &body[..start], &body[end..])
+        .replace(
+            "id = \"example-tls-ecc-issuing-ca-1-2026\"",
+            &format!("id = \"{id}\""),
+        )
+        .replace(
+            "action = { type = \"sign-subordinate\", certificate = \"example-tls-ecc-issuing-ca-1\" }",
+            action,
+        );
+    // Beside the policy the edited scripts use.
+    edited(lab, "subordinate-p384", &[]);
+    let path = lab.path(&format!("{id}.toml"));
+    std::fs::write(&path, body).unwrap();
+    (path, answers_for(lab, "subordinate-p384", id))
+}
+
+#[test]
+fn a_cross_certificate_and_an_ocsp_responder_certificate_verify_with_openssl_and_pkilint() {
+    let lab = lab_with_root(&[]);
+    // Another CA of the root's organization, cross-certified.
+    openssl_key(&lab, "other.key");
+    let requests = lab.path("requests");
+    openssl(
+        &requests,
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-sha384",
+            "-key",
+            "other.key",
+            "-subj",
+            "/C=JP/O=Example Trust Co., Ltd./CN=Example Other Root",
+            "-days",
+            "3000",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-out",
+            "other-root.pem",
+        ],
+    );
+    let (script, answers) = signing_script(
+        &lab,
+        "cross-2026",
+        "[[cross_certificates]]\nid = \"other-root-cross\"\nexisting = \"requests/other-root.pem\"\nvalidity_days = 1826\npolicies = [\"2.23.140.1.2.2\"]\ncrl_url = \"http://crl.example.com/example-tls-ecc-root-2026.crl\"\nca_issuers_url = \"http://crt.example.com/example-tls-ecc-root-2026.der\"\n",
+        "action = { type = \"sign-cross\", certificate = \"other-root-cross\" }",
+    );
+    let run = run_later(&lab, &script, &answers, "cross");
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let cross = "cross/certs/other-root-cross.pem";
+    let verified = openssl(
+        lab.dir(),
+        &["verify", "-x509_strict", "-CAfile", ROOT_PEM, cross],
+    );
+    assert!(verified.contains(": OK"), "{verified}");
+    pkilint_clean(
+        "lint_cabf_serverauth_cert",
+        &["lint", "-t", "INTERNAL-CROSS-CA", "-s", "WARNING"],
+        &lab.path(cross),
+    );
+    let subject = |pem: &str| {
+        openssl(
+            lab.dir(),
+            &["x509", "-in", pem, "-noout", "-subject", "-pubkey"],
+        )
+    };
+    assert_eq!(
+        subject(cross),
+        subject("requests/other-root.pem"),
+        "the existing certificate's subject and key are kept"
+    );
+    let report = std::fs::read_to_string(lab.path("cross/report.md")).unwrap();
+    assert!(!report.contains("FAILED"), "{report}");
+    verify_log(&lab, &lab.path("cross"));
+
+    // The root's delegated OCSP responder, from its CSR.
+    let responder = "/C=JP/O=Example Trust Co., Ltd./CN=Example TLS ECC Root 2026 OCSP Responder 1";
+    openssl_csr(&lab, "ocsp.key", responder, "requests/ocsp-1.csr");
+    let table = "[[ocsp_responders]]\nid = \"ocsp-1\"\ncsr = \"requests/ocsp-1.csr\"\nvalidity_days = 90\n\n[ocsp_responders.subject]\ncountry = \"JP\"\norganization = \"Example Trust Co., Ltd.\"\ncommon_name = \"Example TLS ECC Root 2026 OCSP Responder 1\"\n";
+    let action = "action = { type = \"sign-ocsp-responder\", certificate = \"ocsp-1\" }";
+    let (longer, answers) = signing_script(
+        &lab,
+        "ocsp-2026",
+        &table.replace("validity_days = 90", "validity_days = 200"),
+        action,
+    );
+    refused(
+        &run_later(&lab, &longer, &answers, "ocsp"),
+        &lab.path("ocsp"),
+        &["a validity of 200 days is more than the 125 days of policy 'reference-cps'"],
+    );
+    let (script, answers) = signing_script(&lab, "ocsp-2026", table, action);
+    let run = run_later(&lab, &script, &answers, "ocsp");
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let ocsp = "ocsp/certs/ocsp-1.pem";
+    let verified = openssl(lab.dir(), &["verify", "-CAfile", ROOT_PEM, ocsp]);
+    assert!(verified.contains(": OK"), "{verified}");
+    pkilint_clean(
+        "lint_cabf_serverauth_cert",
+        &["lint", "-t", "OCSP-RESPONDER", "-s", "WARNING"],
+        &lab.path(ocsp),
+    );
+    let dump = openssl(lab.dir(), &["x509", "-in", ocsp, "-noout", "-text"]);
+    assert!(
+        dump.contains("OCSP Signing") && dump.contains("OCSP No Check"),
+        "{dump}"
+    );
+    let report = std::fs::read_to_string(lab.path("ocsp/report.md")).unwrap();
+    assert!(!report.contains("FAILED"), "{report}");
+    let records = std::fs::read_to_string(lab.path("inventory.issued.jsonl")).unwrap();
+    assert!(
+        records.contains("\"kind\":\"cross-certificate\"")
+            && records.contains("\"kind\":\"ocsp-responder\"")
+    );
+
+    // The responder's key again is refused.
+    let (again, answers) = signing_script(
+        &lab,
+        "ocsp-again-2026",
+        &table.replace("id = \"ocsp-1\"", "id = \"ocsp-2\""),
+        &action.replace("ocsp-1", "ocsp-2"),
+    );
+    refused(
+        &run_later(&lab, &again, &answers, "ocsp-again"),
+        &lab.path("ocsp-again"),
+        &["a private key is never reused [CPS 6.3.2]"],
+    );
 }

@@ -470,6 +470,10 @@ impl Runner {
                 self.sign_subordinate(operator, step, certificate)?
             }
             Action::SignCrl { crl } => self.sign_crl(operator, step, crl)?,
+            Action::SignCross { certificate } => self.sign_cross(operator, step, certificate)?,
+            Action::SignOcspResponder { certificate } => {
+                self.sign_ocsp_responder(operator, step, certificate)?
+            }
             Action::Logout => self.logout(step)?,
             Action::SealLog => return self.seal(operator, step, SealOutcome::Completed),
         }

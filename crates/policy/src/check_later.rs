@@ -1,5 +1,6 @@
 //! A later ceremony's tables against the policy, before anything is read from a token or
-//! a file: the subordinate CA certificates' validity and policies, the CRLs' nextUpdate and
+//! a file: the validity and policies of the subordinate CA certificates and
+//! cross-certificates, the OCSP responder certificates' validity, the CRLs' nextUpdate and
 //! revocation reasons. The certificate and CRL lints hold the same rules on what is about
 //! to be signed; these say it at `script check`, with the script's field.
 
@@ -11,34 +12,116 @@ use crate::check::violation;
 use crate::policy::Policy;
 
 pub(crate) fn later(policy: &Policy, script: &Script, v: &mut Vec<Violation>) {
-    subordinates(policy, script, v);
+    for (i, sub) in script.subordinates.iter().enumerate() {
+        let urls = (&sub.crl_url, &sub.ca_issuers_url, &sub.ocsp_url);
+        let ca = CaCertificate {
+            path: format!("subordinates[{i}]"),
+            validity_days: sub.validity_days,
+            policies: &sub.policies,
+            urls,
+        };
+        ca.check(policy, v);
+    }
+    for (i, cross) in script.cross_certificates.iter().enumerate() {
+        let urls = (&cross.crl_url, &cross.ca_issuers_url, &cross.ocsp_url);
+        let ca = CaCertificate {
+            path: format!("cross_certificates[{i}]"),
+            validity_days: cross.validity_days,
+            policies: &cross.policies,
+            urls,
+        };
+        ca.check(policy, v);
+        if policy.issuance.cross_certificate.is_none() {
+            v.push(violation(
+                ca.path,
+                "CPS 6.1.7",
+                format!(
+                    "policy '{}' has no [cross_certificate] table: it allows no cross-certificate",
+                    policy.name
+                ),
+            ));
+        }
+    }
+    ocsp_responders(policy, script, v);
     crls(policy, script, v);
 }
 
-fn subordinates(policy: &Policy, script: &Script, v: &mut Vec<Violation>) {
-    let issuance = &policy.issuance;
-    for (i, sub) in script.subordinates.iter().enumerate() {
-        let path = format!("subordinates[{i}]");
-        match &issuance.subordinate {
+fn ocsp_responders(policy: &Policy, script: &Script, v: &mut Vec<Violation>) {
+    for (i, ocsp) in script.ocsp_responders.iter().enumerate() {
+        let path = format!("ocsp_responders[{i}]");
+        match &policy.issuance.ocsp_responder {
+            None => v.push(violation(
+                path,
+                "CPS 6.1.7",
+                format!(
+                    "policy '{}' has no [ocsp_responder] table: it allows no delegated OCSP responder",
+                    policy.name
+                ),
+            )),
+            Some(rule) => longer_than(&path, ocsp.validity_days, (rule.max_validity_days, rule.section), policy, v),
+        }
+    }
+}
+
+/// A validity beyond the policy's `(days, section)`.
+fn longer_than(
+    path: &str,
+    days: u32,
+    (max, section): (u32, &'static str),
+    policy: &Policy,
+    v: &mut Vec<Violation>,
+) {
+    if days > max {
+        v.push(violation(
+            format!("{path}.validity_days"),
+            section,
+            format!(
+                "a validity of {days} days is more than the {max} days of policy '{}'",
+                policy.name
+            ),
+        ));
+    }
+}
+
+/// A subordinate CA certificate or a cross-certificate, as the script asks.
+struct CaCertificate<'a> {
+    path: String,
+    validity_days: u32,
+    policies: &'a [String],
+    /// cRLDistributionPoints, caIssuers, OCSP.
+    urls: (&'a String, &'a Option<String>, &'a Option<String>),
+}
+
+impl CaCertificate<'_> {
+    fn check(&self, policy: &Policy, v: &mut Vec<Violation>) {
+        let path = &self.path;
+        match &policy.issuance.subordinate {
             None => v.push(violation(
                 path.clone(),
                 "CPS 6.1.7",
                 format!(
-                    "policy '{}' has no [subordinate] table: it allows no subordinate CA certificate",
+                    "policy '{}' has no [subordinate] table: it allows no subordinate CA or cross-certificate",
                     policy.name
                 ),
             )),
-            Some(rule) if sub.validity_days > rule.max_validity_days => v.push(violation(
-                format!("{path}.validity_days"),
-                rule.section,
-                format!(
-                    "a validity of {} days is more than the {} days of policy '{}'",
-                    sub.validity_days, rule.max_validity_days, policy.name
-                ),
-            )),
-            Some(_) => {}
+            Some(rule) => longer_than(path, self.validity_days, (rule.max_validity_days, rule.section), policy, v),
         }
-        for (p, text) in sub.policies.iter().enumerate() {
+        self.policies(policy, v);
+        let (crl, ca_issuers, ocsp) = self.urls;
+        let urls = [
+            ("crl_url", Some(crl)),
+            ("ca_issuers_url", ca_issuers.as_ref()),
+            ("ocsp_url", ocsp.as_ref()),
+        ];
+        for (name, url) in urls {
+            http_url(&format!("{path}.{name}"), url, v);
+        }
+    }
+
+    fn policies(&self, policy: &Policy, v: &mut Vec<Violation>) {
+        let issuance = &policy.issuance;
+        let path = &self.path;
+        for (p, text) in self.policies.iter().enumerate() {
             let field = format!("{path}.policies[{p}]");
             let Ok(oid) = ObjectIdentifier::new(text) else {
                 v.push(violation(
@@ -71,14 +154,6 @@ fn subordinates(policy: &Policy, script: &Script, v: &mut Vec<Violation>) {
                     ),
                 ));
             }
-        }
-        let urls = [
-            ("crl_url", Some(&sub.crl_url)),
-            ("ca_issuers_url", sub.ca_issuers_url.as_ref()),
-            ("ocsp_url", sub.ocsp_url.as_ref()),
-        ];
-        for (name, url) in urls {
-            http_url(&format!("{path}.{name}"), url, v);
         }
     }
 }

@@ -28,6 +28,10 @@ pub enum StepKind {
     SignSubordinate,
     /// Signing of the root's CRL.
     SignCrl,
+    /// Signing of a cross-certificate.
+    SignCross,
+    /// Signing of a delegated OCSP responder's certificate.
+    SignOcspResponder,
     /// Logout.
     Logout,
     /// Sealing of the ceremony log.
@@ -49,6 +53,8 @@ impl StepKind {
             Action::Export { .. } => StepKind::Export,
             Action::SignSubordinate { .. } => StepKind::SignSubordinate,
             Action::SignCrl { .. } => StepKind::SignCrl,
+            Action::SignCross { .. } => StepKind::SignCross,
+            Action::SignOcspResponder { .. } => StepKind::SignOcspResponder,
             Action::Logout => StepKind::Logout,
             Action::SealLog => StepKind::SealLog,
         }

@@ -26,7 +26,7 @@ pub(crate) fn document(script: &LoadedScript) -> Document {
     let sha = script.sha256_hex();
     let mut blocks = vec![Block::Heading(
         1,
-        format!("Key Generation Script: {}", s.ceremony.name),
+        format!("{}: {}", later::document_name(s), s.ceremony.name),
     )];
     if s.is_rehearsal() {
         blocks.push(rehearsal_notice());
@@ -377,7 +377,10 @@ fn action_line(action: &Action) -> String {
         Action::Export { certificate } => {
             format!("export: certificate and public key of '{certificate}' written out")
         }
-        Action::SignSubordinate { .. } | Action::SignCrl { .. } => later::action_line(action),
+        Action::SignSubordinate { .. }
+        | Action::SignCrl { .. }
+        | Action::SignCross { .. }
+        | Action::SignOcspResponder { .. } => later::action_line(action),
         Action::Logout => "logout: the token is deactivated".to_string(),
         Action::SealLog => "seal-log: the log-signing key and the witness sign the log".to_string(),
     }
@@ -470,10 +473,10 @@ fn values_to_copy(step: &Step) -> Vec<Vec<Cell>> {
                 "SHA-256 fingerprint of the certificate of '{certificate}'"
             )));
         }
-        Action::SignSubordinate { certificate } => rows.push(hex(format!(
-            "SHA-256 fingerprint of the certificate of subordinate '{certificate}'"
-        ))),
-        Action::SignCrl { crl } => rows.push(hex(format!("SHA-256 of CRL '{crl}'"))),
+        Action::SignSubordinate { .. }
+        | Action::SignCrl { .. }
+        | Action::SignCross { .. }
+        | Action::SignOcspResponder { .. } => rows.push(hex(later::value_label(&step.action))),
         Action::SealLog => rows.push(hex("Head hash of the sealed log".to_string())),
         _ => {}
     }

@@ -75,14 +75,87 @@ pub struct SubordinateSpec {
     pub ocsp_url: Option<String>,
 }
 
+/// The key file of a certificate for someone else's key: its CSR, or its
+/// public key; None unless exactly one is named.
+fn key_input<'a>(
+    csr: &'a Option<PathBuf>,
+    public_key: &'a Option<PathBuf>,
+) -> Option<(&'a PathBuf, bool)> {
+    match (csr, public_key) {
+        (Some(csr), None) => Some((csr, true)),
+        (None, Some(key)) => Some((key, false)),
+        _ => None,
+    }
+}
+
 impl SubordinateSpec {
     /// The input file and whether it is a CSR.
     pub fn input(&self) -> Option<(&PathBuf, bool)> {
-        match (&self.csr, &self.public_key) {
-            (Some(csr), None) => Some((csr, true)),
-            (None, Some(key)) => Some((key, false)),
-            _ => None,
-        }
+        key_input(&self.csr, &self.public_key)
+    }
+}
+
+/// A cross-certificate the root signs for an existing CA certificate (BR
+/// 7.1.2.2; CPS 6.1.7): the existing certificate's subject (byte for byte),
+/// key, subjectKeyIdentifier and pathLenConstraint are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrossSpec {
+    /// Names the output files (`certs/<id>.pem`, `.der`).
+    pub id: String,
+    /// The existing CA certificate, PEM or DER, relative to the inputs folder.
+    pub existing: PathBuf,
+    /// Its SHA-256, upper-case hex, as it was handed over; another file is
+    /// refused.
+    #[serde(default)]
+    pub input_sha256: Option<String>,
+    /// Days of 86,400 s from notBefore (the signing time, and not before the
+    /// existing certificate's) through notAfter: within the root's validity
+    /// and the policy's `[subordinate]` limit.
+    pub validity_days: u32,
+    /// For an existing certificate without extKeyUsage (a root): add
+    /// id-kp-clientAuth after id-kp-serverAuth.
+    #[serde(default)]
+    pub client_auth: bool,
+    /// certificatePolicies, dotted: one reserved identifier first.
+    pub policies: Vec<String>,
+    /// The HTTP URL of the root's CRL.
+    pub crl_url: String,
+    /// The HTTP URL of the root certificate (caIssuers).
+    #[serde(default)]
+    pub ca_issuers_url: Option<String>,
+    /// The HTTP URL of the root's OCSP responder, if it runs one.
+    #[serde(default)]
+    pub ocsp_url: Option<String>,
+}
+
+/// A delegated OCSP responder's certificate for the root (BR 7.1.2.8; CPS
+/// 6.3.2: 125 days at most): digitalSignature, id-kp-OCSPSigning and
+/// id-pkix-ocsp-nocheck only.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OcspResponderSpec {
+    /// Names the output files (`certs/<id>.pem`, `.der`).
+    pub id: String,
+    /// The responder's PKCS#10 request, relative to the inputs folder.
+    #[serde(default)]
+    pub csr: Option<PathBuf>,
+    /// Or its bare public key.
+    #[serde(default)]
+    pub public_key: Option<PathBuf>,
+    /// SHA-256 of that file, upper-case hex.
+    #[serde(default)]
+    pub input_sha256: Option<String>,
+    /// The responder's subject: the script's, compared with the CSR's.
+    pub subject: SubjectName,
+    /// Days of 86,400 s: at most the policy's `[ocsp_responder]` limit.
+    pub validity_days: u32,
+}
+
+impl OcspResponderSpec {
+    /// The input file and whether it is a CSR.
+    pub fn input(&self) -> Option<(&PathBuf, bool)> {
+        key_input(&self.csr, &self.public_key)
     }
 }
 

@@ -4,7 +4,9 @@
 
 use serde::Deserialize;
 
-pub use crate::later::{CrlSpec, RevokedSpec, RootSpec, SubordinateSpec};
+pub use crate::later::{
+    CrlSpec, CrossSpec, OcspResponderSpec, RevokedSpec, RootSpec, SubordinateSpec,
+};
 
 /// A whole Key Generation Script (CPS 6.1.1 item 1).
 #[derive(Debug, Clone, Deserialize)]
@@ -26,6 +28,10 @@ pub struct Script {
     pub subordinates: Vec<SubordinateSpec>,
     #[serde(default)]
     pub crls: Vec<CrlSpec>,
+    #[serde(default)]
+    pub cross_certificates: Vec<CrossSpec>,
+    #[serde(default)]
+    pub ocsp_responders: Vec<OcspResponderSpec>,
     pub acts: Vec<Act>,
 }
 
@@ -357,6 +363,15 @@ pub enum Action {
     SignCrl {
         crl: String,
     },
+    /// The root cross-certifies an existing CA certificate
+    /// (`cross_certificates`).
+    SignCross {
+        certificate: String,
+    },
+    /// The root certifies its delegated OCSP responder (`ocsp_responders`).
+    SignOcspResponder {
+        certificate: String,
+    },
     /// C_Logout and close the session (CPS 6.2.9).
     Logout,
     /// Closes the log: k custodians activate the token once more, the
@@ -378,6 +393,8 @@ impl Action {
             Action::Export { .. } => "export",
             Action::SignSubordinate { .. } => "sign-subordinate",
             Action::SignCrl { .. } => "sign-crl",
+            Action::SignCross { .. } => "sign-cross",
+            Action::SignOcspResponder { .. } => "sign-ocsp-responder",
             Action::Logout => "logout",
             Action::SealLog => "seal-log",
         }
@@ -396,7 +413,11 @@ impl Action {
     pub fn signs_with_ca_key(&self) -> bool {
         matches!(
             self,
-            Action::SelfSign { .. } | Action::SignSubordinate { .. } | Action::SignCrl { .. }
+            Action::SelfSign { .. }
+                | Action::SignSubordinate { .. }
+                | Action::SignCrl { .. }
+                | Action::SignCross { .. }
+                | Action::SignOcspResponder { .. }
         )
     }
 
@@ -428,6 +449,14 @@ impl Script {
         self.crls.iter().find(|c| c.id == id)
     }
 
+    pub fn cross_certificate(&self, id: &str) -> Option<&CrossSpec> {
+        self.cross_certificates.iter().find(|c| c.id == id)
+    }
+
+    pub fn ocsp_responder(&self, id: &str) -> Option<&OcspResponderSpec> {
+        self.ocsp_responders.iter().find(|o| o.id == id)
+    }
+
     /// Every file a later ceremony reads, as the script names it (relative
     /// to the inputs folder), with where the script names it.
     pub fn inputs(&self) -> Vec<(String, &std::path::Path)> {
@@ -439,6 +468,18 @@ impl Script {
             if let Some((file, csr)) = sub.input() {
                 let field = if csr { "csr" } else { "public_key" };
                 inputs.push((format!("subordinates[{i}].{field}"), file.as_path()));
+            }
+        }
+        for (i, cross) in self.cross_certificates.iter().enumerate() {
+            inputs.push((
+                format!("cross_certificates[{i}].existing"),
+                cross.existing.as_path(),
+            ));
+        }
+        for (i, ocsp) in self.ocsp_responders.iter().enumerate() {
+            if let Some((file, csr)) = ocsp.input() {
+                let field = if csr { "csr" } else { "public_key" };
+                inputs.push((format!("ocsp_responders[{i}].{field}"), file.as_path()));
             }
         }
         for (i, crl) in self.crls.iter().enumerate() {

@@ -15,6 +15,7 @@ mod clock;
 mod copy_check;
 mod custody;
 mod go;
+mod issue;
 mod keys;
 mod presence;
 mod proof;
@@ -23,6 +24,8 @@ mod resume;
 mod root;
 mod seal;
 mod sign_crl;
+mod sign_cross;
+mod sign_ocsp_responder;
 mod sign_subordinate;
 mod token;
 

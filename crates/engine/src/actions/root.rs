@@ -9,7 +9,7 @@
 use keyceremony_hsm::{KeyPair, Session};
 use keyceremony_log::EventKind;
 use keyceremony_policy::Inventory;
-use keyceremony_script::{Secret, Step};
+use keyceremony_script::{Action, Secret, Step};
 use keyceremony_x509::{Issuer, X509Error};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -69,9 +69,10 @@ impl Runner {
         Ok(())
     }
 
-    /// After a login: the root key, once per run.
+    /// After a login: the root key, once per run. The seal's login needs
+    /// none, so an aborted ceremony's log is sealed whatever the root key.
     pub(super) fn take_up_root(&mut self, step: &Step) -> Result<(), EngineError> {
-        if self.later.as_ref().is_none_or(|l| l.key.is_some()) {
+        if step.action == Action::SealLog || self.later.as_ref().is_none_or(|l| l.key.is_some()) {
             return Ok(());
         }
         let session = self.session.take().ok_or_else(|| EngineError::Step {

@@ -77,6 +77,8 @@ fn go_before(action: &Action) -> Option<&'static str> {
         Action::SelfSign { .. } => Some("the certificate's signature"),
         Action::SignSubordinate { .. } => Some("the subordinate CA certificate's signature"),
         Action::SignCrl { .. } => Some("the CRL's signature"),
+        Action::SignCross { .. } => Some("the cross-certificate's signature"),
+        Action::SignOcspResponder { .. } => Some("the OCSP responder certificate's signature"),
         _ => None,
     }
 }

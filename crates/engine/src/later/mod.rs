@@ -7,7 +7,7 @@
 //! refusal comes before the log exists or the token is used.
 
 pub(crate) mod crl;
-pub(crate) mod subordinate;
+pub(crate) mod issued;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -177,10 +177,21 @@ pub(crate) struct Later {
     pub(crate) key: Option<keyceremony_hsm::KeyPair>,
 }
 
+/// Every certificate the script has the root sign for another key.
+fn to_issue(script: &Script) -> Vec<issued::ToIssue<'_>> {
+    let subordinates = script.subordinates.iter().map(issued::ToIssue::Subordinate);
+    let crosses = script.cross_certificates.iter().map(issued::ToIssue::Cross);
+    let responders = script
+        .ocsp_responders
+        .iter()
+        .map(issued::ToIssue::OcspResponder);
+    subordinates.chain(crosses).chain(responders).collect()
+}
+
 /// Every check of a later ceremony before anything is written: the inputs
 /// are there, the root certificate is the inventory's and its token the
-/// script's, and every subordinate CA certificate and CRL of the script
-/// builds and lints clean (with a serial from the system's generator: the
+/// script's, and every certificate and CRL of the script builds and lints
+/// clean (with a serial from the system's generator: the
 /// ceremony draws its own from the HSM).
 pub(crate) fn check(
     module: &Module,
@@ -213,15 +224,12 @@ pub(crate) fn check(
     let records = IssuedRecords::load(&IssuedRecords::path_beside(&settings.inventory))?;
     let now = Utc::now().trunc_subsecs(0);
     let mut serial = [0u8; 16];
-    for sub in &script.subordinates {
+    for to_issue in to_issue(script) {
         getrandom::fill(&mut serial)?;
-        let requested = subordinate::Requested::read(sub, &inputs)?;
-        subordinate::check_new(sub, &requested, &records, &inventory)?;
-        let prepared = subordinate::prepare(sub, &requested, &root.issuer, &serial, now)?;
-        subordinate::refuse_lint(
-            sub,
-            &subordinate::lint(&prepared, &root.issuer, &settings.policy),
-        )?;
+        let input = to_issue.read(&inputs)?;
+        to_issue.check_new(&input, &records, &inventory)?;
+        let prepared = to_issue.prepare(&input, &root.issuer, &serial, now)?;
+        to_issue.refuse_lint(&to_issue.lint(&input, &prepared, &root.issuer, &settings.policy))?;
     }
     for spec in &script.crls {
         let planned = crl::Planned::new(spec, &inputs, &root.issuer, &records)?;

@@ -7,12 +7,41 @@ use keyceremony_script::{Action, Script};
 
 use crate::doc::{Block, Span, Table, TableKind, WriteIn, cell, code_cell, fields, text};
 
+/// A key generation's script is the Key Generation Script of CPS 6.1.1; a
+/// later ceremony's is its own.
+pub(super) fn document_name(s: &Script) -> &'static str {
+    if s.root.is_some() {
+        "Ceremony Script"
+    } else {
+        "Key Generation Script"
+    }
+}
+
 pub(super) fn action_line(action: &Action) -> String {
     match action {
         Action::SignSubordinate { certificate } => format!(
             "sign-subordinate: the root key signs the subordinate CA certificate '{certificate}'"
         ),
+        Action::SignCross { certificate } => {
+            format!("sign-cross: the root key signs the cross-certificate '{certificate}'")
+        }
+        Action::SignOcspResponder { certificate } => format!(
+            "sign-ocsp-responder: the root key signs the OCSP responder certificate '{certificate}'"
+        ),
         Action::SignCrl { crl } => format!("sign-crl: the root key signs CRL '{crl}'"),
+        other => other.name().to_string(),
+    }
+}
+
+/// The value the room copies at a signing step.
+pub(super) fn value_label(action: &Action) -> String {
+    match action {
+        Action::SignCrl { crl } => format!("SHA-256 of CRL '{crl}'"),
+        Action::SignSubordinate { certificate }
+        | Action::SignCross { certificate }
+        | Action::SignOcspResponder { certificate } => {
+            format!("SHA-256 fingerprint of certificate '{certificate}'")
+        }
         other => other.name().to_string(),
     }
 }
@@ -34,7 +63,7 @@ pub(super) fn root_section(s: &Script) -> Vec<Block> {
             (
                 "User PIN split".to_string(),
                 cell(s.activation.user_pin_split.as_deref().unwrap_or(
-                    "as the inventory records it for that ceremony (the tool shows it with each share)",
+                    "as the inventory records it for that ceremony: a share of another split is refused",
                 )),
             ),
             (
@@ -52,10 +81,23 @@ pub(super) fn root_section(s: &Script) -> Vec<Block> {
         if Some(file) == Some(root.certificate.as_path()) {
             return root.certificate_sha256.clone().unwrap_or_default();
         }
-        s.subordinates
+        let subordinates = s
+            .subordinates
             .iter()
-            .find(|sub| sub.input().is_some_and(|(f, _)| f == file))
-            .and_then(|sub| sub.input_sha256.clone())
+            .map(|sub| (sub.input().map(|(f, _)| f), &sub.input_sha256));
+        let crosses = s
+            .cross_certificates
+            .iter()
+            .map(|c| (Some(&c.existing), &c.input_sha256));
+        let responders = s
+            .ocsp_responders
+            .iter()
+            .map(|o| (o.input().map(|(f, _)| f), &o.input_sha256));
+        subordinates
+            .chain(crosses)
+            .chain(responders)
+            .find(|(f, _)| f.is_some_and(|f| f == file))
+            .and_then(|(_, sha)| sha.clone())
             .unwrap_or_default()
     };
     blocks.push(Block::Table(Table {
@@ -122,6 +164,35 @@ pub(super) fn root_section(s: &Script) -> Vec<Block> {
                         cell(urls.into_iter().flatten().collect::<Vec<_>>().join("; ")),
                     ]
                 })
+                .collect(),
+            kind: TableKind::Data,
+        }));
+    }
+    if !s.cross_certificates.is_empty() || !s.ocsp_responders.is_empty() {
+        let crosses = s.cross_certificates.iter().map(|c| {
+            let profile = format!(
+                "cross-certificate of {}; {} days; policies {}; CRL {}",
+                c.existing.display(),
+                c.validity_days,
+                c.policies.join(", "),
+                c.crl_url
+            );
+            (c.id.as_str(), profile)
+        });
+        let responders = s.ocsp_responders.iter().map(|o| {
+            let profile = format!(
+                "OCSP responder CN={}, O={}, C={}; {} days; OCSPSigning, ocsp-nocheck",
+                o.subject.common_name, o.subject.organization, o.subject.country, o.validity_days
+            );
+            (o.id.as_str(), profile)
+        });
+        blocks.push(Block::Table(Table {
+            header: ["Certificate", "What it certifies"]
+                .map(String::from)
+                .to_vec(),
+            rows: crosses
+                .chain(responders)
+                .map(|(id, profile)| vec![code_cell(id), cell(profile)])
                 .collect(),
             kind: TableKind::Data,
         }));

@@ -20,6 +20,9 @@ pub(super) fn go_form(s: &Script, step: &Step) -> Option<Block> {
         Action::SignSubordinate { .. } => {
             "the certificate to be signed (subject, issuer, serial, validity, every extension, the key's SHA-256, the CSR's SHA-256 and what it asked for that is ignored) and the pre-signing lint"
         }
+        Action::SignCross { .. } | Action::SignOcspResponder { .. } => {
+            "the certificate to be signed (subject, issuer, serial, validity, every extension, the key's SHA-256, and the SHA-256 of the existing certificate or the CSR it is made from) and the pre-signing lint"
+        }
         Action::SignCrl { .. } => {
             "the CRL to be signed (issuer, number, this and next update, every revoked certificate with its reason, the extensions) and the pre-signing lint"
         }

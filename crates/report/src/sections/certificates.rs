@@ -167,7 +167,7 @@ fn certificate_checks(
     let mut checks: Vec<(String, Result<String, String>)> = Vec::new();
 
     let pem_path = public_key_pem_path(label);
-    let issued = super::issued::verify_subordinate(ctx, label, der);
+    let issued = super::issued::verify_issued(ctx, label, der);
     let verified = issued.unwrap_or_else(|| read_pem(&ctx.dir.join(&pem_path), "PUBLIC KEY").and_then(|spki| {
         keyceremony_x509::verify_root(der, &spki)
             .map(|summary| {

@@ -31,28 +31,45 @@ pub(crate) fn issuer(ctx: &Ctx<'_>, relative: &str) -> Result<Issuer, String> {
     Issuer::from_root(&der, &facts.spki_der).map_err(|e| format!("{relative}: {e}"))
 }
 
-/// The software check of a subordinate CA certificate the ceremony signed,
-/// against its root and the key file; None for a root certificate.
-pub(crate) fn verify_subordinate(
+/// The software check of a certificate the ceremony's root signed for
+/// another key (a subordinate CA, a cross-certificate, an OCSP responder),
+/// against the root and what the log says it certifies; None for a root
+/// certificate.
+pub(crate) fn verify_issued(
     ctx: &Ctx<'_>,
     label: &str,
     der: &[u8],
 ) -> Option<Result<String, String>> {
-    let root = issuer_file(ctx, "certificate-verified", "key", label)?;
+    let entry = ctx.of_kind("certificate-verified").find(|e| {
+        str_at(&e.data, "key") == Some(label) && e.data.get("issuer_certificate").is_some()
+    })?;
+    let root = str_at(&entry.data, "issuer_certificate")?;
+    let profile = str_at(&entry.data, "profile").unwrap_or_default();
     let key_file = public_key_pem_path(label);
-    Some(
-        issuer(ctx, root)
-            .and_then(|issuer| {
-                let spki = read_pem(&ctx.dir.join(&key_file), "PUBLIC KEY")?;
-                x509::verify_subordinate(der, &issuer, &spki).map_err(|e| e.to_string())
-            })
-            .map(|summary| {
-                format!(
-                    "signature verifies with the root key of {root}; certifies the key in {key_file}; BR 7.1.2.6; {} days",
-                    summary.validity_days
-                )
-            }),
-    )
+    let verified = issuer(ctx, root).and_then(|issuer| {
+        let spki = read_pem(&ctx.dir.join(&key_file), "PUBLIC KEY")?;
+        let summary = match profile {
+            "subordinate" => x509::verify_subordinate(der, &issuer, &spki),
+            "ocsp-responder" => x509::verify_ocsp_responder(der, &issuer, &spki),
+            "cross" => {
+                let existing = str_at(&entry.data, "existing_certificate")
+                    .ok_or("the log names no existing certificate")?;
+                let bytes = std::fs::read(ctx.dir.join(existing))
+                    .map_err(|e| format!("{existing}: {e}"))?;
+                let existing = x509::pem_or_der(&bytes, "CERTIFICATE", "the existing certificate")
+                    .map_err(|e| e.to_string())?;
+                x509::verify_cross_certificate(der, &issuer, &existing)
+            }
+            other => return Err(format!("the log names an unknown profile '{other}'")),
+        };
+        summary.map_err(|e| e.to_string())
+    });
+    Some(verified.map(|summary| {
+        format!(
+            "signature verifies with the root key of {root}; certifies the key in {key_file}; {}; {} days",
+            summary.document, summary.validity_days
+        )
+    }))
 }
 
 /// The copy of the CSR a subordinate CA certificate was made from, as the
@@ -60,7 +77,7 @@ pub(crate) fn verify_subordinate(
 fn csr_copy(ctx: &Ctx<'_>, label: &str) -> Option<String> {
     ctx.of_kind("recorded")
         .find(|e| {
-            str_at(&e.data, "subordinate") == Some(label)
+            str_at(&e.data, "certificate") == Some(label)
                 && e.data.get("proof_of_possession") == Some(&serde_json::Value::Bool(true))
         })
         .and_then(|e| str_at(&e.data, "input"))
@@ -85,7 +102,7 @@ pub(crate) fn commands(ctx: &Ctx<'_>, quote: fn(&str) -> String) -> Vec<Block> {
     blocks
 }
 
-/// The commands that check a subordinate CA certificate by hand.
+/// The commands that check a certificate the root signed, by hand.
 fn certificate_commands(
     ctx: &Ctx<'_>,
     label: &str,
@@ -103,12 +120,12 @@ fn certificate_commands(
         )
     });
     vec![
-        Block::Heading(3, format!("Subordinate CA certificate {label}")),
+        Block::Heading(3, format!("Certificate {label}, signed by the root")),
         para(
             "The fingerprints (equal to the report's and the paper script's), the chain to the \
              root certificate the ceremony signed under (OK), the certificate as text (its \
              extensions against the script's profile), and its public key against the key \
-             file and the CSR's (all three SHA-256 equal):",
+             file and, when it was made from a CSR, the CSR's (every SHA-256 equal):",
         ),
         Block::Code(format!(
             "openssl x509 -in {der} -inform DER -noout -fingerprint -sha256 | tr -d :\n\

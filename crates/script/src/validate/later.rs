@@ -10,12 +10,15 @@ use super::{Violation, is_file_safe, subject};
 use crate::model::*;
 
 pub(super) fn later(script: &Script, v: &mut Vec<Violation>) {
-    let signs = !script.subordinates.is_empty() || !script.crls.is_empty();
+    let signs = !script.subordinates.is_empty()
+        || !script.crls.is_empty()
+        || !script.cross_certificates.is_empty()
+        || !script.ocsp_responders.is_empty();
     match &script.root {
         None if signs => v.push(Violation::new(
             "root",
             Some("CPS 6.1.7"),
-            "the script signs subordinate CA certificates or CRLs but names no [root]: give the root key's label and its certificate",
+            "the script signs certificates or CRLs with the root but names no [root]: give the root key's label and its certificate",
         )),
         None => {}
         Some(root) => root_table(script, root, v),
@@ -26,35 +29,37 @@ pub(super) fn later(script: &Script, v: &mut Vec<Violation>) {
     }
     for (i, sub) in script.subordinates.iter().enumerate() {
         let path = format!("subordinates[{i}]");
-        output_id(&path, &sub.id, &mut ids, v);
-        if sub.input().is_none() {
-            v.push(Violation::new(
-                &path,
-                Some("RFC 2986"),
-                format!(
-                    "subordinate '{}' needs exactly one of csr (a PKCS#10 request, whose signature proves possession of the key) and public_key",
-                    sub.id
-                ),
-            ));
-        }
-        if let Some(sha) = &sub.input_sha256 {
-            sha256_field(&format!("{path}.input_sha256"), sha, v);
-        }
-        if sub.validity_days == 0 {
-            v.push(Violation::new(
-                format!("{path}.validity_days"),
-                Some("CPS 6.3.2"),
-                "validity_days must be at least 1",
-            ));
-        }
-        if sub.policies.is_empty() {
-            v.push(Violation::new(
-                format!("{path}.policies"),
-                Some("BR 7.1.2.10.5"),
-                "a subordinate CA certificate asserts one CA/Browser Forum reserved policy identifier at least",
-            ));
-        }
+        let certificate = Certified {
+            id: &sub.id,
+            keyed: Some(sub.input().is_some()),
+            input_sha256: sub.input_sha256.as_deref(),
+            validity_days: sub.validity_days,
+            policies: Some(&sub.policies),
+        };
+        certificate.rules(&path, &mut ids, v);
         subject(&format!("{path}.subject"), &sub.subject, v);
+    }
+    for (i, cross) in script.cross_certificates.iter().enumerate() {
+        let certificate = Certified {
+            id: &cross.id,
+            keyed: None,
+            input_sha256: cross.input_sha256.as_deref(),
+            validity_days: cross.validity_days,
+            policies: Some(&cross.policies),
+        };
+        certificate.rules(&format!("cross_certificates[{i}]"), &mut ids, v);
+    }
+    for (i, ocsp) in script.ocsp_responders.iter().enumerate() {
+        let path = format!("ocsp_responders[{i}]");
+        let certificate = Certified {
+            id: &ocsp.id,
+            keyed: Some(ocsp.input().is_some()),
+            input_sha256: ocsp.input_sha256.as_deref(),
+            validity_days: ocsp.validity_days,
+            policies: None,
+        };
+        certificate.rules(&path, &mut ids, v);
+        subject(&format!("{path}.subject"), &ocsp.subject, v);
     }
     for (i, crl) in script.crls.iter().enumerate() {
         let path = format!("crls[{i}]");
@@ -110,6 +115,54 @@ pub(super) fn later(script: &Script, v: &mut Vec<Violation>) {
         }
     }
     inputs(script, v);
+}
+
+/// What every certificate the root signs for another key has to say.
+struct Certified<'a> {
+    id: &'a str,
+    /// For a certificate of a CSR's or a public key file's key: whether the
+    /// script names exactly one of them.
+    keyed: Option<bool>,
+    input_sha256: Option<&'a str>,
+    validity_days: u32,
+    /// Its policies, for a CA certificate.
+    policies: Option<&'a [String]>,
+}
+
+impl Certified<'_> {
+    fn rules<'a>(&self, path: &str, ids: &mut BTreeSet<&'a str>, v: &mut Vec<Violation>)
+    where
+        Self: 'a,
+    {
+        output_id(path, self.id, ids, v);
+        if self.keyed == Some(false) {
+            v.push(Violation::new(
+                path,
+                Some("RFC 2986"),
+                format!(
+                    "'{}' needs exactly one of csr (a PKCS#10 request, whose signature proves possession of the key) and public_key",
+                    self.id
+                ),
+            ));
+        }
+        if let Some(sha) = self.input_sha256 {
+            sha256_field(&format!("{path}.input_sha256"), sha, v);
+        }
+        if self.validity_days == 0 {
+            v.push(Violation::new(
+                format!("{path}.validity_days"),
+                Some("CPS 6.3.2"),
+                "validity_days must be at least 1",
+            ));
+        }
+        if self.policies.is_some_and(<[String]>::is_empty) {
+            v.push(Violation::new(
+                format!("{path}.policies"),
+                Some("BR 7.1.2.10.5"),
+                "a CA certificate asserts one CA/Browser Forum reserved policy identifier at least",
+            ));
+        }
+    }
 }
 
 fn root_table(script: &Script, root: &RootSpec, v: &mut Vec<Violation>) {
@@ -237,6 +290,16 @@ pub(super) fn sign_order(
             script.subordinate(certificate).is_some(),
         ),
         Action::SignCrl { crl } => (crl, "crls", script.crl(crl).is_some()),
+        Action::SignCross { certificate } => (
+            certificate,
+            "cross_certificates",
+            script.cross_certificate(certificate).is_some(),
+        ),
+        Action::SignOcspResponder { certificate } => (
+            certificate,
+            "ocsp_responders",
+            script.ocsp_responder(certificate).is_some(),
+        ),
         _ => return,
     };
     if !listed {
@@ -265,7 +328,19 @@ pub(super) fn all_signed(script: &Script, signed: &BTreeSet<String>, v: &mut Vec
         .subordinates
         .iter()
         .map(|s| ("subordinates", &s.id))
-        .chain(script.crls.iter().map(|c| ("crls", &c.id)));
+        .chain(script.crls.iter().map(|c| ("crls", &c.id)))
+        .chain(
+            script
+                .cross_certificates
+                .iter()
+                .map(|c| ("cross_certificates", &c.id)),
+        )
+        .chain(
+            script
+                .ocsp_responders
+                .iter()
+                .map(|o| ("ocsp_responders", &o.id)),
+        );
     for (table, id) in ids {
         if !signed.contains(id) {
             v.push(Violation::new(table, None, format!("no step signs '{id}'")));

@@ -321,7 +321,10 @@ fn order(script: &Script, path: &str, step: &Step, p: &mut Progress, v: &mut Vec
                 refuse(None, format!("certificate '{certificate}' is signed twice"));
             }
         }
-        Action::SignSubordinate { .. } | Action::SignCrl { .. } => {
+        Action::SignSubordinate { .. }
+        | Action::SignCrl { .. }
+        | Action::SignCross { .. }
+        | Action::SignOcspResponder { .. } => {
             super::later::sign_order(script, step, p.logged_in, &mut p.signed, &mut refuse)
         }
         Action::SealLog => {

@@ -1,0 +1,31 @@
+//! sign-cross: the root cross-certifies an existing CA certificate (BR
+//! 7.1.2.2, CPS 6.1.7), keeping its subject, key, subjectKeyIdentifier and
+//! pathLenConstraint.
+//! The flow it shares with the other certificates the root signs is in
+//! `actions::issue`.
+
+use keyceremony_script::Step;
+
+use crate::EngineError;
+use crate::later::issued::ToIssue;
+use crate::operator::Operator;
+use crate::run::Runner;
+
+impl Runner {
+    pub(crate) fn sign_cross(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        id: &str,
+    ) -> Result<(), EngineError> {
+        let spec = self
+            .script
+            .script
+            .cross_certificate(id)
+            .cloned()
+            .ok_or_else(|| {
+                EngineError::Refused(format!("cross-certificate '{id}' is not in the script"))
+            })?;
+        self.sign_certificate(operator, step, ToIssue::Cross(&spec))
+    }
+}
