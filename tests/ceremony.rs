@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{
-    BIN, Lab, assert_private_key_attributes, edited, list_objects, module, resumed_check_ins,
-    room_reads_the_bags, shipped, text, user_pin,
+    BIN, Lab, assert_private_key_attributes, edited, kill_when_halted, list_objects, module,
+    resumed_check_ins, room_reads_the_bags, shipped, text, user_pin,
 };
 use sha2::{Digest, Sha256};
 
@@ -751,7 +751,6 @@ fn answers_with_resume(lab: &Lab, name: &str, resume: &str) -> PathBuf {
 /// Runs until the drill halt after `step`, then kills the process (SIGKILL);
 /// returns the last log head it showed for the witness to copy, or "none".
 fn run_and_kill_after(lab: &Lab, script: &Path, answers: &Path, out: &Path, step: &str) -> String {
-    use std::io::{BufRead, BufReader};
     let mut child = lab
         .cmd()
         .args(lab.run_args(script, answers, out))
@@ -760,28 +759,7 @@ fn run_and_kill_after(lab: &Lab, script: &Path, answers: &Path, out: &Path, step
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut seen = String::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        seen.push_str(&line);
-        seen.push('\n');
-        if line.starts_with("HALTED") {
-            break;
-        }
-    }
-    assert!(
-        seen.contains("HALTED"),
-        "no halt after step {step}:\n{seen}"
-    );
-    child.kill().unwrap();
-    child.wait().unwrap();
-    seen.lines()
-        .filter(|l| l.starts_with("LOG HEAD at "))
-        .filter_map(|l| l.rsplit(": ").next())
-        .next_back()
-        .unwrap_or("none")
-        .to_string()
+    kill_when_halted(&mut child, step)
 }
 
 /// Every key on the ceremony token is one the log records.

@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{Lab, edited, room_reads_the_bags, shipped, text};
+use common::{Lab, edited, kill_when_halted, room_reads_the_bags, shipped, text};
 use sha2::{Digest, Sha256};
 
 const ROOT_PEM: &str = "root-p384/certs/example-tls-ecc-root-2026.pem";
@@ -652,7 +652,7 @@ fn a_later_ceremony_refuses_before_anything_is_written_and_resumes() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let head = halted_head(&mut child);
+    let head = kill_when_halted(&mut child, "2.1");
     std::fs::remove_file(lab.path(CSR)).unwrap();
     let resume = lab.path("resume.answers.toml");
     std::fs::write(
@@ -679,30 +679,6 @@ fn a_later_ceremony_refuses_before_anything_is_written_and_resumes() {
     );
     assert!(verified.contains(": OK"), "{verified}");
     verify_log(&lab, &out);
-}
-
-/// Reads a run's output until it halts, kills it, and returns the last head
-/// it showed the witness.
-fn halted_head(child: &mut std::process::Child) -> String {
-    use std::io::{BufRead, BufReader};
-    let mut seen = String::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        seen.push_str(&line);
-        seen.push('\n');
-        if line.starts_with("HALTED") {
-            break;
-        }
-    }
-    assert!(seen.contains("HALTED"), "no halt:\n{seen}");
-    child.kill().unwrap();
-    child.wait().unwrap();
-    seen.lines()
-        .filter(|l| l.starts_with("LOG HEAD at "))
-        .filter_map(|l| l.rsplit(": ").next())
-        .next_back()
-        .unwrap_or("none")
-        .to_string()
 }
 
 /// subordinate-p384's script with its `[[subordinates]]` table and its

@@ -11,7 +11,7 @@
 use chrono::{SubsecRound, Utc};
 use keyceremony_log::EventKind;
 use keyceremony_policy::{CertificateRecord, Finding, Inventory, IssuedRecords};
-use keyceremony_script::Step;
+use keyceremony_script::{Script, Step};
 use keyceremony_x509::{self as x509, CertificateFacts, IssuedSummary, Issuer, ObjectIdentifier};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -28,7 +28,21 @@ use crate::{EngineError, files};
 const OCSP_NO_CHECK: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.5");
 
 impl Runner {
-    pub(super) fn sign_certificate(
+    /// Signs the certificate `id` of the script's table `find` looks in.
+    pub(super) fn sign_named(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        id: &str,
+        find: impl for<'s> Fn(&'s Script, &str) -> Option<ToIssue<'s>>,
+    ) -> Result<(), EngineError> {
+        let script = self.script.script.clone();
+        let to_issue = find(&script, id)
+            .ok_or_else(|| EngineError::Refused(format!("'{id}' is not in the script")))?;
+        self.sign_certificate(operator, step, to_issue)
+    }
+
+    fn sign_certificate(
         &mut self,
         operator: &mut dyn Operator,
         step: &Step,
@@ -52,12 +66,7 @@ impl Runner {
             input.log_data(to_issue),
         )?;
         let records_path = IssuedRecords::path_beside(&self.settings.inventory);
-        if let Some(der) = self
-            .recovery
-            .as_ref()
-            .and_then(|r| r.issued.get(id))
-            .cloned()
-        {
+        if let Some(der) = self.signed_before(id) {
             // Signed before an interruption: the root signs it once.
             let summary = to_issue.verify(&der, &issuer, &input)?;
             let sha256 = x509::fingerprint_hex(&summary.sha256);

@@ -162,6 +162,12 @@ impl Runner {
         }
     }
 
+    /// What the root signed as `id` before an interruption, as the log
+    /// records it: taken up, never signed twice.
+    pub(super) fn signed_before(&self, id: &str) -> Option<Vec<u8>> {
+        self.recovery.as_ref()?.issued.get(id).cloned()
+    }
+
     /// The copy of the root certificate in the output folder, which the
     /// verification entries name for the report and the auditor.
     pub(super) fn root_copy(&self) -> Option<String> {

@@ -37,12 +37,7 @@ impl Runner {
             .ok_or_else(|| EngineError::Refused(format!("CRL '{id}' is not in the script")))?;
         let (issuer, _) = self.root_in_use(step)?;
         let records_path = IssuedRecords::path_beside(&self.settings.inventory);
-        if let Some(der) = self
-            .recovery
-            .as_ref()
-            .and_then(|r| r.issued.get(id))
-            .cloned()
-        {
+        if let Some(der) = self.signed_before(id) {
             // Signed before an interruption: taken up, never signed twice.
             let facts = x509::verify_crl(&der, &issuer)?;
             let sha256 = facts.sha256.map(|h| x509::fingerprint_hex(&h));

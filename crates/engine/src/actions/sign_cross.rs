@@ -18,14 +18,8 @@ impl Runner {
         step: &Step,
         id: &str,
     ) -> Result<(), EngineError> {
-        let spec = self
-            .script
-            .script
-            .cross_certificate(id)
-            .cloned()
-            .ok_or_else(|| {
-                EngineError::Refused(format!("cross-certificate '{id}' is not in the script"))
-            })?;
-        self.sign_certificate(operator, step, ToIssue::Cross(&spec))
+        self.sign_named(operator, step, id, |s, id| {
+            s.cross_certificate(id).map(ToIssue::Cross)
+        })
     }
 }

@@ -17,14 +17,8 @@ impl Runner {
         step: &Step,
         id: &str,
     ) -> Result<(), EngineError> {
-        let spec = self
-            .script
-            .script
-            .ocsp_responder(id)
-            .cloned()
-            .ok_or_else(|| {
-                EngineError::Refused(format!("OCSP responder '{id}' is not in the script"))
-            })?;
-        self.sign_certificate(operator, step, ToIssue::OcspResponder(&spec))
+        self.sign_named(operator, step, id, |s, id| {
+            s.ocsp_responder(id).map(ToIssue::OcspResponder)
+        })
     }
 }

@@ -17,9 +17,8 @@ impl Runner {
         step: &Step,
         id: &str,
     ) -> Result<(), EngineError> {
-        let spec = self.script.script.subordinate(id).cloned().ok_or_else(|| {
-            EngineError::Refused(format!("subordinate '{id}' is not in the script"))
-        })?;
-        self.sign_certificate(operator, step, ToIssue::Subordinate(&spec))
+        self.sign_named(operator, step, id, |s, id| {
+            s.subordinate(id).map(ToIssue::Subordinate)
+        })
     }
 }
