@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Quick start 1: set up, build, and rehearse both shipped ceremonies in a
+# Quick start 1: set up, build, and rehearse the shipped ceremonies in a
 # throwaway SoftHSM2 lab. Usage: scripts/rehearse.sh [OUT-DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."

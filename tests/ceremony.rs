@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{
-    BIN, Lab, assert_private_key_attributes, edited, list_objects, log_entries, module, production,
-    resumed_check_ins, room_reads_the_bags, shipped, text, user_pin,
+    BIN, Lab, assert_private_key_attributes, edited, kill_when_halted, list_objects, log_entries,
+    module, production, resumed_check_ins, room_reads_the_bags, shipped, text, user_pin,
 };
 use sha2::{Digest, Sha256};
 
@@ -171,7 +171,7 @@ fn rehearsal_runs_both_shipped_ceremonies() {
         .flatten()
         .map(|e| e.path().join("ceremony.log"))
         .collect();
-    assert_eq!(copies.len(), 2, "{copies:?}");
+    assert_eq!(copies.len(), 5, "{copies:?}");
     for log in copies
         .iter()
         .chain([rsa.join("ceremony.log"), ecc.join("ceremony.log")].iter())
@@ -180,6 +180,8 @@ fn rehearsal_runs_both_shipped_ceremonies() {
         let mode = std::fs::metadata(log).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "{} is mode {mode:o}", log.display());
     }
+
+    check_the_ecc_roots_later_life(&out);
 
     // The lab the rehearsal made is inside OUT; list its tokens with OpenSC.
     let lab_conf = out.join("lab/softhsm2.conf");
@@ -212,6 +214,64 @@ fn rehearsal_runs_both_shipped_ceremonies() {
         assert!(!listing.contains(&format!("{ceremony}-log")), "{listing}");
         assert_eq!(listing.matches("Object;").count(), 2, "{listing}");
     }
+}
+
+/// The rehearsal's later ceremonies on the ECC root: a subordinate CA
+/// certificate that verifies against the root and is pkilint-clean, and two
+/// CRLs that verify against it, the second with a higher number.
+fn check_the_ecc_roots_later_life(out: &Path) {
+    let root = out.join("root-p384/certs/example-tls-ecc-root-2026.pem");
+    let root = root.to_str().unwrap();
+    let sub = out.join("subordinate-p384/certs/example-tls-ecc-issuing-ca-1.pem");
+    let sub = sub.to_str().unwrap();
+    assert!(openssl(&["verify", "-x509_strict", "-CAfile", root, sub]).contains(": OK"));
+    let lint = Command::new("/opt/keyceremony-pkilint/bin/lint_cabf_serverauth_cert")
+        .args([
+            "lint",
+            "-t",
+            "INTERNAL-UNCONSTRAINED-TLS-CA",
+            "-s",
+            "WARNING",
+            sub,
+        ])
+        .output()
+        .expect("pkilint is not installed: run scripts/setup.sh");
+    assert!(
+        lint.status.success() && text(&lint.stdout).trim().is_empty(),
+        "pkilint on the subordinate: {}{}",
+        text(&lint.stdout),
+        text(&lint.stderr)
+    );
+    let mut numbers = Vec::new();
+    for (ceremony, id) in [
+        ("crl-p384", "example-tls-ecc-root-2026-crl-1"),
+        ("crl-p384-next", "example-tls-ecc-root-2026-crl-2"),
+    ] {
+        let crl = out.join(format!("{ceremony}/crls/{id}.crl"));
+        let crl = crl.to_str().unwrap();
+        // openssl prints "verify OK" on stderr.
+        let verified = Command::new("openssl")
+            .args([
+                "crl", "-in", crl, "-inform", "DER", "-CAfile", root, "-verify", "-noout",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            verified.status.success() && text(&verified.stderr).contains("verify OK"),
+            "{ceremony}: {}",
+            text(&verified.stderr)
+        );
+        numbers.push(openssl(&[
+            "crl",
+            "-in",
+            crl,
+            "-inform",
+            "DER",
+            "-noout",
+            "-crlnumber",
+        ]));
+    }
+    assert_eq!(numbers, ["crlNumber=0x01\n", "crlNumber=0x02\n"]);
 }
 
 /// Runs a ceremony expected to be refused and checks that nothing was made.
@@ -691,7 +751,6 @@ fn answers_with_resume(lab: &Lab, name: &str, resume: &str) -> PathBuf {
 /// Runs until the drill halt after `step`, then kills the process (SIGKILL);
 /// returns the last log head it showed for the witness to copy, or "none".
 fn run_and_kill_after(lab: &Lab, script: &Path, answers: &Path, out: &Path, step: &str) -> String {
-    use std::io::{BufRead, BufReader};
     let mut child = lab
         .cmd()
         .args(lab.run_args(script, answers, out))
@@ -700,28 +759,7 @@ fn run_and_kill_after(lab: &Lab, script: &Path, answers: &Path, out: &Path, step
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut seen = String::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        seen.push_str(&line);
-        seen.push('\n');
-        if line.starts_with("HALTED") {
-            break;
-        }
-    }
-    assert!(
-        seen.contains("HALTED"),
-        "no halt after step {step}:\n{seen}"
-    );
-    child.kill().unwrap();
-    child.wait().unwrap();
-    seen.lines()
-        .filter(|l| l.starts_with("LOG HEAD at "))
-        .filter_map(|l| l.rsplit(": ").next())
-        .next_back()
-        .unwrap_or("none")
-        .to_string()
+    kill_when_halted(&mut child, step)
 }
 
 /// Every key on the ceremony token is one the log records.

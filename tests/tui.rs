@@ -38,6 +38,7 @@ const ESC: &str = "\x1b";
 
 /// The notice drawn instead of a screen that does not fit the terminal.
 const TOO_SMALL: &str = "MAKE THE TERMINAL LARGER";
+const PAGE_DOWN: &str = "\x1b[6~";
 
 /// The program in a pseudo-terminal, and its screen as a terminal shows it.
 struct Tty {
@@ -204,6 +205,12 @@ impl Tty {
         let mut all = vec!["gives the go"];
         all.extend_from_slice(texts);
         let screen = self.wait_for(&all);
+        // What does not fit on the terminal is read to its end first.
+        while self.contents().contains("more line(s) below") {
+            self.send(PAGE_DOWN);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.wait_for(&["G give the go"]);
         self.send("g");
         self.answer(&["give the go? The HSM acts at once"], "y");
         screen
@@ -491,6 +498,10 @@ struct Walked {
     groups: Vec<String>,
     /// The seal screen, with the head in groups.
     seal: String,
+    /// The user-PIN shares, as their custodians copied them, and the bags
+    /// they are in now: what the root's later ceremonies open.
+    user_shares: Vec<Copied>,
+    bags: Bags,
 }
 
 /// The boot media's SHA-256 the shipped rehearsal scripts expect.
@@ -726,13 +737,26 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
             (2, custodians[2], &user_shares[2]),
         ],
     );
+    let seal = seal_log(tty, witness_pin);
+    Walked {
+        groups: all_groups,
+        seal,
+        user_shares,
+        bags,
+    }
+}
+
+/// The seal once the custodians activated the token: the witness types
+/// their own token's PIN, then confirms the head is copied. Returns the
+/// seal screen.
+fn seal_log(tty: &mut Tty, witness_pin: &str) -> String {
     // The witness mistypes their PIN once: refused, counted, typed again.
     tty.answer(
         &["type the PIN of your token", "Performer ", "Witness "],
         &format!("{witness_pin}0{ENTER}"),
     );
     tty.wait_for(&[
-        "Login failed: the witness's own token",
+        "Login failed: the witness's token",
         "failed login 1 of this ceremony",
     ]);
     tty.send(&format!("{witness_pin}{ENTER}"));
@@ -749,10 +773,38 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
     ]);
     assert!(!end.contains("ABORT"), "{end}");
     tty.send(ENTER);
-    Walked {
-        groups: all_groups,
-        seal,
-    }
+    seal
+}
+
+/// A later ceremony of the shipped rehearsal on the ECC root, with the
+/// user-PIN shares its key generation made and the bags they are in:
+/// the HSM's bag `hsm.0` opened and `hsm.1` sealed, the root key activated
+/// for one signature whose go shows `go`.
+fn walk_later(tty: &mut Tty, witness_pin: &str, root: &mut Walked, hsm: (&str, &str), go: &[&str]) {
+    let (shares, bags) = (&root.user_shares, &mut root.bags);
+    check_in_everyone(tty);
+    check_clock(tty, 0);
+    tty.confirm("1.4");
+    tty.record("Serial of the HSM's tamper-evident bag:", hsm.0);
+    tty.confirm("1.5");
+    tty.record("SHA-256 of the boot media:", BOOT_MEDIA_SHA256);
+    tty.confirm("1.6");
+    tty.copy_head("1");
+    let by = |place: usize| (place, CUSTODIANS[place], &shares[place]);
+    activate(tty, bags, "2.1", &[by(0), by(1)]);
+    tty.confirm("2.1");
+    tty.copy_head("2");
+    tty.give_go(go);
+    activate(tty, bags, "3.1", &[by(1), by(2)]);
+    tty.confirm("3.1");
+    tty.confirm("3.2");
+    tty.copy_head("3");
+    tty.record("Serial of the HSM's new tamper-evident bag:", hsm.1);
+    tty.confirm("4.1");
+    tty.confirm("4.2");
+    tty.confirm("4.3");
+    activate(tty, bags, "4.4", &[by(0), by(2)]);
+    seal_log(tty, witness_pin);
 }
 
 /// Step 2.2 as a room gets it wrong: Carol types David's share (refused by
@@ -803,6 +855,7 @@ fn the_rsa_rehearsal_runs_through_the_tui() {
     let Walked {
         groups: all_groups,
         seal,
+        ..
     } = walk_through(&mut tty, witness_pin.trim());
 
     let status = tty.wait_exit();
@@ -891,10 +944,10 @@ fn rehearse_command(dir: &Path, out: &Path) -> CommandBuilder {
     cmd
 }
 
-/// Both shipped ceremonies at 120x40: every screen whole, and the step list
-/// as wide as its titles.
+/// The shipped ceremonies at 120x40, the root's whole life: every screen
+/// whole, and the step list as wide as its titles.
 #[test]
-fn rehearse_runs_both_ceremonies_through_the_tui() {
+fn rehearse_runs_the_whole_life_through_the_tui() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("rehearsal");
     let mut tty = Tty::spawn_sized(rehearse_command(dir.path(), &out), 40, 120);
@@ -902,8 +955,34 @@ fn rehearse_runs_both_ceremonies_through_the_tui() {
     // The lab, with the witness's token, exists before the first screen.
     tty.wait_for(&["begin the ceremony"]);
     let witness_pin = std::fs::read_to_string(out.join("lab/witness.pin")).unwrap();
-    let mut groups = walk_through(&mut tty, witness_pin.trim()).groups;
-    groups.extend(walk_through(&mut tty, witness_pin.trim()).groups);
+    let pin = witness_pin.trim();
+    let mut groups = walk_through(&mut tty, pin).groups;
+    let mut ecc = walk_through(&mut tty, pin);
+    groups.extend(ecc.groups.clone());
+    // The ECC root's later life: its custodians type the shares they
+    // copied at its key generation.
+    let sign_crl = ["sign CRL", "CRL number", "Next update"];
+    walk_later(
+        &mut tty,
+        pin,
+        &mut ecc,
+        ("REHEARSAL-TEB-0003", "REHEARSAL-TEB-0004"),
+        &["sign the subordinate CA certificate", "Subject"],
+    );
+    walk_later(
+        &mut tty,
+        pin,
+        &mut ecc,
+        ("REHEARSAL-TEB-0004", "REHEARSAL-TEB-0005"),
+        &sign_crl,
+    );
+    walk_later(
+        &mut tty,
+        pin,
+        &mut ecc,
+        ("REHEARSAL-TEB-0005", "REHEARSAL-TEB-0006"),
+        &sign_crl,
+    );
     let status = tty.wait_exit();
     assert!(status.success(), "exit {status:?}:\n{}", tty.contents());
     tty.assert_no_share_text(&groups);
@@ -913,14 +992,23 @@ fn rehearse_runs_both_ceremonies_through_the_tui() {
         "the step list cuts titles at 120 columns"
     );
 
+    let root = out.join("root-p384/certs/example-tls-ecc-root-2026.pem");
+    let sub = out.join("subordinate-p384/certs/example-tls-ecc-issuing-ca-1.pem");
+    let (root, sub) = (root.to_str().unwrap(), sub.to_str().unwrap());
+    assert!(openssl(&["verify", "-CAfile", root, sub]).contains(": OK"));
     for (ceremony, label) in [
         ("root-rsa4096", "example-tls-rsa-root-2026"),
         ("root-p384", "example-tls-ecc-root-2026"),
+        ("subordinate-p384", ""),
+        ("crl-p384", ""),
+        ("crl-p384-next", ""),
     ] {
         let folder = out.join(ceremony);
         let pem = folder.join(format!("certs/{label}.pem"));
         let pem = pem.to_str().unwrap();
-        assert!(openssl(&["verify", "-CAfile", pem, pem]).contains(": OK"));
+        if !label.is_empty() {
+            assert!(openssl(&["verify", "-CAfile", pem, pem]).contains(": OK"));
+        }
         let verified = Command::new(BIN)
             .arg("verify-log")
             .arg(folder.join("ceremony.log"))

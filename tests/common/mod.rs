@@ -638,3 +638,32 @@ pub fn filled_answers(script: &Path, path: &Path) -> PathBuf {
     std::fs::write(path, filled).unwrap();
     path.to_path_buf()
 }
+
+/// Reads a run's output until the drill halt (`--halt-after`), kills the
+/// process (SIGKILL), and returns the last log head it showed the witness
+/// to copy, or "none".
+pub fn kill_when_halted(child: &mut std::process::Child, step: &str) -> String {
+    use std::io::{BufRead, BufReader};
+    let stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("HALTED") {
+            break;
+        }
+    }
+    assert!(
+        seen.contains("HALTED"),
+        "no halt after step {step}:\n{seen}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    seen.lines()
+        .filter(|l| l.starts_with("LOG HEAD at "))
+        .filter_map(|l| l.rsplit(": ").next())
+        .next_back()
+        .unwrap_or("none")
+        .to_string()
+}

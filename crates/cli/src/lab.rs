@@ -74,3 +74,49 @@ pub fn read_pin(path: &Path) -> Result<SecretString> {
     );
     Ok(SecretString::from(text.trim().to_string()))
 }
+
+/// The requests of the subordinate CAs a rehearsal certifies: for each CSR
+/// the script names that is not in the inputs folder (`inputs`) yet, one
+/// made with a fresh P-384 key in software, for the script's subject, as
+/// the subordinate CA would hand it over. A real subordinate CA makes its
+/// key in its own HSM.
+pub fn subordinate_requests(script: &keyceremony_script::Script, inputs: &Path) -> Result<()> {
+    for sub in &script.subordinates {
+        let Some(csr) = &sub.csr else {
+            continue;
+        };
+        let path = inputs.join(csr);
+        if path.exists() {
+            continue;
+        }
+        let s = &sub.subject;
+        let subject = keyceremony_x509::DistinguishedName {
+            country: s.country.clone(),
+            state_or_province: s.state_or_province.clone(),
+            locality: s.locality.clone(),
+            organization: s.organization.clone(),
+            common_name: s.common_name.clone(),
+        };
+        let mut secret = zeroize::Zeroizing::new([0u8; 48]);
+        getrandom::fill(secret.as_mut()).context("the system random generator failed")?;
+        // 48 random bytes are not a P-384 scalar once in 2^190 draws: then
+        // the rehearsal is simply run again.
+        let der = keyceremony_x509::rehearsal_certification_request(&subject, &secret)
+            .with_context(|| format!("cannot make the request of subordinate '{}'", sub.id))?;
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder)
+                .with_context(|| format!("cannot make {}", folder.display()))?;
+        }
+        std::fs::write(
+            &path,
+            keyceremony_x509::pem_encode("CERTIFICATE REQUEST", &der),
+        )
+        .with_context(|| format!("cannot write {}", path.display()))?;
+        crate::say!(
+            "REHEARSAL: {} holds the request of subordinate CA '{}', made with a software P-384 key",
+            path.display(),
+            sub.id
+        );
+    }
+    Ok(())
+}

@@ -78,18 +78,25 @@ enum Command {
         /// inventory.jsonl beside OUT.
         #[arg(long)]
         inventory: Option<PathBuf>,
+        /// Folder the files a later ceremony reads are named in (the root
+        /// certificate, CSRs, the previous CRL); defaults to the script's
+        /// folder.
+        #[arg(long, value_name = "DIR")]
+        inputs: Option<PathBuf>,
     },
     /// Rehearse in a throwaway lab on SoftHSM2 or kryoptic, whose tokens
     /// stay inside OUT/lab: SCRIPT exactly as it is, production or not (a
-    /// dress rehearsal), or without SCRIPT both shipped ceremonies. The run
-    /// is a rehearsal whatever the script says: it says REHEARSAL
-    /// everywhere, runs on its own lab's tokens only, and its report ends
-    /// with what the real ceremony needs that it could not show.
+    /// dress rehearsal), or without SCRIPT the shipped ceremonies, the root's
+    /// whole life: both key generations, then with the ECC root a
+    /// subordinate CA certificate (from a request the lab makes) and two
+    /// CRLs. The run is a rehearsal whatever the script says: it says
+    /// REHEARSAL everywhere, runs on its own lab's tokens only, and its
+    /// report ends with what the real ceremony needs that it could not show.
     #[command(
         after_help = "Examples:\n  keyceremony rehearse --out rehearsal --headless\n  keyceremony script answers ca/root-2027.toml > root-2027.answers.toml\n  keyceremony rehearse ca/root-2027.toml --answers root-2027.answers.toml --out dress"
     )]
     Rehearse {
-        /// The script to rehearse, unchanged; without it, both shipped ceremonies.
+        /// The script to rehearse, unchanged; without it, the shipped ceremonies.
         script: Option<PathBuf>,
         /// The room's answers for SCRIPT, for a headless rehearsal
         /// (`keyceremony script answers SCRIPT` prints one to fill in);
@@ -297,6 +304,7 @@ fn run(cli: Cli) -> Result<()> {
             backup,
             halt_after,
             inventory,
+            inputs,
         } => {
             let stop = signals::install()?;
             let module = module_path(module)?;
@@ -304,6 +312,13 @@ fn run(cli: Cli) -> Result<()> {
             let policy = policy_for(&loaded)?;
             let inventory = inventory.unwrap_or_else(|| default_inventory(&out));
             let backup = absolute(backup, "--backup")?;
+            let inputs = inputs.unwrap_or_else(|| {
+                script
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."))
+                    .to_path_buf()
+            });
             let settings = Settings {
                 module,
                 out_dir: out,
@@ -312,6 +327,7 @@ fn run(cli: Cli) -> Result<()> {
                 backup,
                 policy,
                 inventory,
+                inputs,
                 stop,
             };
             let Some(answers) = answers else {

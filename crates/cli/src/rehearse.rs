@@ -86,14 +86,16 @@ impl Room {
         })
     }
 
-    /// Rehearses `script` into `out_dir`: from `answers`, or through the
-    /// operator TUI when there are none.
+    /// Rehearses `script` into `out_dir`, reading a later ceremony's files
+    /// from `inputs`: from `answers`, whose custodians read their shares
+    /// from `shares`, or through the operator TUI when there are none.
     fn rehearse(
         &self,
         script: LoadedScript,
         policy: Policy,
         out_dir: PathBuf,
-        answers: Option<AnswersFile>,
+        inputs: PathBuf,
+        answers: Option<(AnswersFile, PathBuf)>,
     ) -> Result<()> {
         let failed = format!("REHEARSAL of {} failed", script.path.display());
         let settings = Settings {
@@ -104,6 +106,7 @@ impl Room {
             backup: Some(self.backup.clone()),
             policy,
             inventory: self.inventory.clone(),
+            inputs,
             stop: self.stop.clone(),
         };
         let Some(answers) = answers else {
@@ -114,8 +117,9 @@ impl Room {
             let outcome = keyceremony_tui::run(script, settings).context(failed)?;
             return crate::finish(&outcome);
         };
+        let (answers, shares) = answers;
         let answers = answers
-            .with_rehearsal_shares(&settings.out_dir.join(files::REHEARSAL_SHARES))
+            .with_rehearsal_shares(&shares)
             .with_witness_pin(lab::read_pin(&self.made.pin_file)?);
         let mut operator = headless::printing(answers);
         crate::run_ceremony(script, settings, &mut operator).context(failed)
@@ -139,7 +143,11 @@ pub fn shipped(out: &Path, module: PathBuf, backup: Option<PathBuf>, tui: bool) 
         out,
         module,
         backup,
-        shipped::CEREMONIES.len(),
+        // A token per key generation: the later ceremonies use theirs.
+        shipped::CEREMONIES
+            .iter()
+            .filter(|c| c.shares_of.is_none())
+            .count(),
         lab::WITNESS_TOKEN,
         lab::WITNESS_KEY,
     )?;
@@ -149,14 +157,22 @@ pub fn shipped(out: &Path, module: PathBuf, backup: Option<PathBuf>, tui: bool) 
         let path = script_path(out, ceremony.name);
         let script = LoadedScript::parse(&path, ceremony.script.to_string())?;
         script.check()?;
+        lab::subordinate_requests(&script.script, out)?;
         let answers = match tui {
             true => None,
-            false => Some(AnswersFile::parse(
-                Path::new(ceremony.answers_path),
-                ceremony.answers.to_string(),
-            )?),
+            false => Some((
+                AnswersFile::parse(
+                    Path::new(ceremony.answers_path),
+                    ceremony.answers.to_string(),
+                )?,
+                // A later ceremony's custodians bring the shares of the key
+                // generation that made its token.
+                out.join(ceremony.shares_of.unwrap_or(ceremony.name))
+                    .join(files::REHEARSAL_SHARES),
+            )),
         };
-        room.rehearse(script, policy.clone(), out.join(ceremony.name), answers)
+        let out_dir = out.join(ceremony.name);
+        room.rehearse(script, policy.clone(), out_dir, out.to_path_buf(), answers)
             .map_err(|error| match tui {
                 true => {
                     let commands = resume_commands(out, &room.module, &room.backup, index)
@@ -223,7 +239,17 @@ pub fn script(
         s.log.witness_key.as_deref().unwrap_or(LAB_WITNESS_KEY),
     )?;
     let out_dir = out.join(&s.ceremony.id);
-    room.rehearse(loaded, policy, out_dir.clone(), answers)?;
+    let shares = out_dir.join(files::REHEARSAL_SHARES);
+    // A key generation reads no input files; a later ceremony's are
+    // refused above.
+    let inputs = path.parent().unwrap_or(out).to_path_buf();
+    room.rehearse(
+        loaded,
+        policy,
+        out_dir.clone(),
+        inputs,
+        answers.map(|answers| (answers, shares)),
+    )?;
     say!(
         "REHEARSAL complete: outputs in {}; what the real ceremony needs that this rehearsal could not show is at the end of {}",
         out.display(),
@@ -284,6 +310,8 @@ fn resume_commands(out: &Path, module: &Path, backup: &Path, from: usize) -> Opt
                 quoted(&absolute(backup)),
                 "--inventory".to_string(),
                 quoted(&absolute(&out.join("inventory.jsonl"))),
+                "--inputs".to_string(),
+                quoted(&absolute(out)),
             ];
             format!("  {}", words.join(" "))
         })

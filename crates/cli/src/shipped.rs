@@ -7,21 +7,37 @@ pub struct Shipped {
     pub script: &'static str,
     pub answers_path: &'static str,
     pub answers: &'static str,
+    /// A later ceremony: the shipped key generation ceremony whose token
+    /// it works on and whose rehearsal share files its custodians read.
+    pub shares_of: Option<&'static str>,
 }
 
-pub const CEREMONIES: [Shipped; 2] = [
-    Shipped {
-        name: "root-rsa4096",
-        script: include_str!("../../../ceremony-scripts/root-rsa4096.toml"),
-        answers_path: "ceremony-scripts/rehearsal/root-rsa4096.answers.toml",
-        answers: include_str!("../../../ceremony-scripts/rehearsal/root-rsa4096.answers.toml"),
-    },
-    Shipped {
-        name: "root-p384",
-        script: include_str!("../../../ceremony-scripts/root-p384.toml"),
-        answers_path: "ceremony-scripts/rehearsal/root-p384.answers.toml",
-        answers: include_str!("../../../ceremony-scripts/rehearsal/root-p384.answers.toml"),
-    },
+/// `ceremony-scripts/NAME.toml` and `ceremony-scripts/rehearsal/NAME.answers.toml`.
+macro_rules! shipped {
+    ($name:literal, $shares_of:expr) => {
+        Shipped {
+            name: $name,
+            script: include_str!(concat!("../../../ceremony-scripts/", $name, ".toml")),
+            answers_path: concat!("ceremony-scripts/rehearsal/", $name, ".answers.toml"),
+            answers: include_str!(concat!(
+                "../../../ceremony-scripts/rehearsal/",
+                $name,
+                ".answers.toml"
+            )),
+            shares_of: $shares_of,
+        }
+    };
+}
+
+/// The root's whole life, in the order `rehearse` runs it: both key
+/// generations, then on the ECC root a subordinate CA certificate, a first
+/// CRL and the next.
+pub const CEREMONIES: [Shipped; 5] = [
+    shipped!("root-rsa4096", None),
+    shipped!("root-p384", None),
+    shipped!("subordinate-p384", Some("root-p384")),
+    shipped!("crl-p384", Some("root-p384")),
+    shipped!("crl-p384-next", Some("root-p384")),
 ];
 
 /// The policy the shipped scripts follow, built in beside them.

@@ -323,7 +323,7 @@ impl Operator for AnswersFile {
                         self.check_in_answer(p)?;
                     }
                 }
-                Action::Login | Action::SelfSign { .. } | Action::SealLog => {
+                _ if step.action.activates() => {
                     let threshold = script.activation.user_pin.threshold as usize;
                     if answers.custodians.len() != threshold {
                         return Err(self.missing(format!(

@@ -12,6 +12,7 @@ pub mod answers;
 pub mod environment;
 mod facts;
 pub mod imminent;
+mod later;
 pub mod operator;
 pub mod outputs;
 pub mod proof;
@@ -64,6 +65,20 @@ pub mod files {
     pub fn public_key_pem(label: &str) -> String {
         format!("keys/{label}.pub.pem")
     }
+
+    /// A CRL the root signed, DER.
+    pub fn crl_der(id: &str) -> String {
+        format!("crls/{id}.crl")
+    }
+
+    pub fn crl_pem(id: &str) -> String {
+        format!("crls/{id}.crl.pem")
+    }
+
+    /// The copy of a later ceremony's input, by its file name.
+    pub fn input(name: &str) -> String {
+        format!("inputs/{name}")
+    }
 }
 
 // A log entry quotes at most a few texts of the script (a check-in: the
@@ -93,8 +108,12 @@ pub struct Settings {
     /// The CPS rules the script names (`[ceremony] policy`).
     pub policy: Policy,
     /// The inventory of every subject and key this tool has certified: a
-    /// new ceremony may reuse neither (CPS 6.3.2).
+    /// new ceremony may reuse neither (CPS 6.3.2). What the roots signed
+    /// later is recorded beside it (`IssuedRecords::path_beside`).
     pub inventory: PathBuf,
+    /// The folder a later ceremony's inputs are named in (the root
+    /// certificate, CSRs, the previous CRL): by default the script's folder.
+    pub inputs: PathBuf,
     /// Raised by a signal (SIGINT, SIGTERM, SIGHUP): the ceremony stops at
     /// its next safe point.
     pub stop: Stop,
@@ -304,10 +323,8 @@ impl Ceremony {
             }
         }
         let activates = script.script.steps().any(|(_, step)| {
-            matches!(
-                step.action,
-                Action::InitToken | Action::Login | Action::SelfSign { .. }
-            )
+            matches!(step.action, Action::InitToken | Action::Login)
+                || step.action.signs_with_ca_key()
         });
         if activates && !rehearsal && operator.headless() {
             return Err(EngineError::Refused(format!(
@@ -367,7 +384,10 @@ impl Ceremony {
         };
         let mut start = start;
         match &mut start {
-            Start::Fresh => actions::check_token(&module, &script.script)?,
+            Start::Fresh => {
+                actions::check_token(&module, &script.script)?;
+                later::check(&module, &script.script, &settings)?;
+            }
             Start::Resume(interrupted) | Start::Abort { interrupted, .. } => {
                 proof::check_restart(&script, &module, operator, interrupted, &mut digests)?
             }

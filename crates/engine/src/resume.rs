@@ -50,6 +50,9 @@ pub struct Interrupted {
     pub pending_keys: BTreeMap<String, Vec<u8>>,
     /// Key label -> certificate DER signed and verified.
     pub certificates: BTreeMap<String, Vec<u8>>,
+    /// Subordinate or CRL id -> the DER the root signed (a step the witness
+    /// refused excepted): taken up, never signed twice.
+    pub issued: BTreeMap<String, Vec<u8>>,
     /// Output files the log accounts for (relative path -> SHA-256, or ""
     /// for a share file, which is not hashed): written outside the steps, by
     /// a step that ended, or by an initialisation taken up.
@@ -319,6 +322,8 @@ pub(crate) fn scan(lines: &[Vec<u8>], script: &Script) -> Interrupted {
     let mut written = Vec::new();
     // Key label -> step of its generation request, for a refused step.
     let mut key_steps: BTreeMap<String, String> = BTreeMap::new();
+    // Subordinate or CRL id -> step of its signature.
+    let mut issued_steps: BTreeMap<String, String> = BTreeMap::new();
     for line in lines {
         state.hashes.push(Sha256::digest(line).into());
         let Ok(entry) = serde_json::from_slice::<Value>(line) else {
@@ -403,6 +408,9 @@ pub(crate) fn scan(lines: &[Vec<u8>], script: &Script) -> Interrupted {
             // What the witness refused is never taken up, even when the
             // tool stopped before it recorded the key as refused.
             "witness-refused" => {
+                for (id, _) in issued_steps.iter().filter(|(_, s)| **s == step) {
+                    state.issued.remove(id);
+                }
                 for (label, _) in key_steps.iter().filter(|(_, s)| **s == step) {
                     if state.keys.remove(label).is_some()
                         || state.pending_keys.remove(label).is_some()
@@ -421,6 +429,9 @@ pub(crate) fn scan(lines: &[Vec<u8>], script: &Script) -> Interrupted {
                 {
                     key_steps.insert(text(&data["key"]), step);
                     state.certificates.insert(text(&data["key"]), der);
+                } else if let Some(der) = data["der"].as_str().and_then(|h| hex::decode(h).ok()) {
+                    issued_steps.insert(text(&data["issued"]), step);
+                    state.issued.insert(text(&data["issued"]), der);
                 }
             }
             "file-written" => {

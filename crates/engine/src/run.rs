@@ -103,6 +103,10 @@ pub(crate) struct Runner {
     /// A rehearsal's reason, lab and stand-ins, recorded at its start and
     /// with every run's environment.
     pub(crate) rehearsal: Option<Rehearsal>,
+    /// A later ceremony's root (`hsm.initialize = false` with `[root]`).
+    pub(crate) later: Option<crate::later::Later>,
+    /// (id, SHA-256) of each subordinate CA certificate and CRL signed.
+    pub(crate) issued_outputs: Vec<(String, String)>,
 }
 
 /// What the first login of a run that reopened a log checks.
@@ -148,6 +152,7 @@ impl Runner {
         let mut runner = Runner::new(script, settings, module, out, log, inventory);
         runner.rehearsal = rehearsal;
         runner.record_start(&network, &mut digests)?;
+        runner.begin_later()?;
         Ok(runner)
     }
 
@@ -184,6 +189,8 @@ impl Runner {
             _inventory: inventory,
             room,
             rehearsal: None,
+            later: None,
+            issued_outputs: Vec::new(),
         }
     }
 
@@ -389,6 +396,7 @@ impl Runner {
             .certificates
             .iter()
             .map(|(label, c)| (label.clone(), hex_upper(&c.summary.sha256)))
+            .chain(self.issued_outputs.iter().cloned())
             .collect();
         let (Some(head), Some((backup, log_verified))) = (self.sealed, self.backup_copy.take())
         else {
@@ -545,6 +553,14 @@ impl Runner {
             Action::GenerateKey { key } => self.generate_key(operator, step, key)?,
             Action::SelfSign { certificate } => self.self_sign(operator, step, certificate)?,
             Action::Export { certificate } => self.export(operator, step, certificate)?,
+            Action::SignSubordinate { certificate } => {
+                self.sign_subordinate(operator, step, certificate)?
+            }
+            Action::SignCrl { crl } => self.sign_crl(operator, step, crl)?,
+            Action::SignCross { certificate } => self.sign_cross(operator, step, certificate)?,
+            Action::SignOcspResponder { certificate } => {
+                self.sign_ocsp_responder(operator, step, certificate)?
+            }
             Action::Logout => self.logout(operator, step)?,
             Action::SealLog => return self.seal(operator, step, SealOutcome::Completed),
         }

@@ -45,6 +45,7 @@ fn a_rehearsal_runs_on_its_own_lab_only_and_production_on_none() {
         backup: Some(dir.path().join("backup")),
         policy: policy.clone(),
         inventory: dir.path().join("inventory.jsonl"),
+        inputs: dir.path().to_path_buf(),
         stop: Default::default(),
     };
     let answers = || {

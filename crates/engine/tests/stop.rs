@@ -48,6 +48,7 @@ fn a_signal_before_the_first_step_writes_nothing() {
         backup: Some(dir.path().join("backup")),
         policy,
         inventory: dir.path().join("inventory.jsonl"),
+        inputs: dir.path().to_path_buf(),
         stop: stop.clone(),
     };
     let mut answers =

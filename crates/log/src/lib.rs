@@ -97,6 +97,8 @@ pub enum EventKind {
     SignatureRequested,
     Signed,
     CertificateVerified,
+    /// A CRL the root signed, verified in software after signing.
+    CrlVerified,
     FileWritten,
     Error,
     Abort,

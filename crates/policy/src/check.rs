@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 
 use keyceremony_script::{LoadedScript, Script, Secret, Violation};
 
-use crate::policy::{Duty, Policy, StepKind};
+use crate::StepKind;
+use crate::policy::{Duty, Policy};
 
 /// Every rule of `policy` that `script` breaks, in file order: separation of duties among
 /// the participants, activation data and two-person control, key algorithms, validity, and
@@ -19,6 +20,7 @@ pub fn check_script(policy: &Policy, script: &Script) -> Vec<Violation> {
     keys(policy, script, &mut v);
     certificates(policy, script, &mut v);
     steps(policy, script, &mut v);
+    crate::check_later::later(policy, script, &mut v);
     v
 }
 
@@ -31,7 +33,7 @@ pub fn check_loaded_script(policy: &Policy, loaded: &LoadedScript) -> Vec<Violat
     violations
 }
 
-fn violation(path: String, section: &'static str, message: String) -> Violation {
+pub(crate) fn violation(path: String, section: &'static str, message: String) -> Violation {
     Violation {
         path,
         message,

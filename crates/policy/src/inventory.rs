@@ -38,6 +38,13 @@ pub struct InventoryEntry {
     pub public_key_sha256: String,
     /// SHA-256 of the DER certificate, upper-case hex.
     pub certificate_sha256: String,
+    /// The serial of the token the key is on, for the later ceremonies that find it there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_serial: Option<String>,
+    /// The split of the token's user PIN whose shares activate the key (the nonce of its
+    /// share set, `U-TAG-SPLIT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_pin_split: Option<String>,
 }
 
 impl InventoryEntry {
@@ -56,6 +63,17 @@ impl InventoryEntry {
             subject: certificate.subject.clone(),
             public_key_sha256: spki_sha256(spki_der),
             certificate_sha256: fingerprint_hex(&certificate.sha256),
+            token_serial: None,
+            user_pin_split: None,
+        }
+    }
+
+    /// The entry with the token the key is on and the split of its user PIN.
+    pub fn on_token(self, serial: &str, user_pin_split: Option<&str>) -> InventoryEntry {
+        InventoryEntry {
+            token_serial: Some(serial.to_string()),
+            user_pin_split: user_pin_split.map(str::to_string),
+            ..self
         }
     }
 
@@ -134,6 +152,12 @@ impl Inventory {
             }
         }
         violations
+    }
+
+    /// The entry of the root certificate of this public key (DER subjectPublicKeyInfo).
+    pub fn root_of_key(&self, spki_der: &[u8]) -> Option<&InventoryEntry> {
+        let sha256 = spki_sha256(spki_der);
+        self.entries.iter().find(|e| e.public_key_sha256 == sha256)
     }
 
     /// Refuses a public key (DER subjectPublicKeyInfo) whose SHA-256 is already in the

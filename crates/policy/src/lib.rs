@@ -31,6 +31,7 @@
 //! with its section and adds the rules that depend on the policy.
 
 mod check;
+mod check_later;
 mod custody;
 mod error;
 mod inventory;
@@ -43,6 +44,7 @@ mod lint;
 mod lint_issued;
 mod names;
 mod policy;
+mod step_kind;
 
 pub use check::{check_loaded_script, check_script};
 pub use custody::{BackupRule, DestructionRule};
@@ -67,5 +69,6 @@ pub use lint_issued::{
 };
 pub use policy::{
     AlgorithmPair, AlgorithmRule, ClockRule, CustodiansRule, DutiesRule, Duty, PinSeparationRule,
-    Policy, StepKind, ThresholdRule, ValidityRule, WitnessRule,
+    Policy, ThresholdRule, ValidityRule, WitnessRule,
 };
+pub use step_kind::StepKind;

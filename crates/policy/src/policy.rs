@@ -4,11 +4,12 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use keyceremony_script::{Action, KeyAlgorithm, Role, SourceMap};
+use keyceremony_script::{KeyAlgorithm, Role, SourceMap};
 use keyceremony_x509::{MAX_VALIDITY_DAYS, MIN_VALIDITY_DAYS, SignatureAlgorithm};
 use serde::Deserialize;
 
 use crate::{
+    StepKind,
     custody::{BackupRule, DestructionRule, RawBackup, RawDestruction},
     error::PolicyError,
     issuance::{
@@ -182,52 +183,6 @@ impl DutiesRule {
         self.duties
             .iter()
             .filter(move |duty| duty.roles.iter().any(|r| roles.contains(r)))
-    }
-}
-
-/// The kind of a script step, as a policy names it. Kept apart from the script's `Action`,
-/// which carries the key or certificate a step works on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StepKind {
-    /// A step done by people and confirmed by the witness.
-    Manual,
-    /// Participants check in.
-    CheckIn,
-    /// The clock is compared with a reference clock.
-    ClockCheck,
-    /// The token is initialised.
-    InitToken,
-    /// Dual-control login.
-    Login,
-    /// Key pair generation.
-    GenerateKey,
-    /// Signing of the root certificate.
-    SelfSign,
-    /// Writing out the certificate.
-    Export,
-    /// Logout.
-    Logout,
-    /// Sealing of the ceremony log.
-    SealLog,
-}
-
-impl StepKind {
-    /// The kind of a step's action. The match is exhaustive so that a new action in the
-    /// script model cannot compile until a policy can name it.
-    pub fn of(action: &Action) -> StepKind {
-        match action {
-            Action::Manual => StepKind::Manual,
-            Action::CheckIn => StepKind::CheckIn,
-            Action::ClockCheck => StepKind::ClockCheck,
-            Action::InitToken => StepKind::InitToken,
-            Action::Login => StepKind::Login,
-            Action::GenerateKey { .. } => StepKind::GenerateKey,
-            Action::SelfSign { .. } => StepKind::SelfSign,
-            Action::Export { .. } => StepKind::Export,
-            Action::Logout => StepKind::Logout,
-            Action::SealLog => StepKind::SealLog,
-        }
     }
 }
 

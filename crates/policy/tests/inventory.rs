@@ -23,6 +23,8 @@ fn entry(subject: &str, public_key_sha256: &str) -> InventoryEntry {
         subject: subject.into(),
         public_key_sha256: public_key_sha256.into(),
         certificate_sha256: "AB".repeat(32),
+        token_serial: None,
+        user_pin_split: None,
     }
 }
 

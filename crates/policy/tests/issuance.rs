@@ -367,6 +367,8 @@ fn a_reused_subordinate_key_or_subject_is_refused() {
         subject: "CN=Example Root,O=Example Trust,C=JP".into(),
         public_key_sha256: keyceremony_x509::fingerprint_hex(&Sha256::digest(&root_key)),
         certificate_sha256: "A".repeat(64),
+        token_serial: None,
+        user_pin_split: None,
     };
     Inventory::record(&inventory, &entry).expect("record a root");
     let roots = Inventory::load(&inventory).expect("load");

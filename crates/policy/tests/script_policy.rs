@@ -450,3 +450,79 @@ fn two_subjects_of_one_script_are_compared_as_rfc_4518_prepares_them() {
         "matches that of certificates[0]",
     );
 }
+
+#[test]
+fn a_later_ceremony_is_held_to_the_policys_tables() {
+    let policy = reference_policy();
+    let check = |name: &str, edits: &[(&str, &str)]| {
+        check_loaded_script(&policy, &script_after(name, edits))
+    };
+    let v = check(
+        "subordinate-p384",
+        &[("validity_days = 1826", "validity_days = 8000")],
+    );
+    assert_refused(
+        &v,
+        "subordinates[0].validity_days",
+        "CPS 6.3.2",
+        "more than the 7305 days",
+    );
+    let v = check(
+        "subordinate-p384",
+        &[(
+            "policies = [\"2.23.140.1.2.2\", ",
+            "policies = [\"1.2.3.4\", \"2.23.140.1.2.2\", ",
+        )],
+    );
+    assert_refused(
+        &v,
+        "subordinates[0].policies[0]",
+        "BR 7.1.2.10.5",
+        "exactly one CA/Browser Forum reserved identifier",
+    );
+    assert_refused(
+        &v,
+        "subordinates[0].policies[0]",
+        "CPS 1.2",
+        "neither a reserved identifier",
+    );
+    let v = check(
+        "subordinate-p384",
+        &[("crl_url = \"http://", "crl_url = \"ftp://")],
+    );
+    assert_refused(
+        &v,
+        "subordinates[0].crl_url",
+        "BR 7.1.2.11.2",
+        "is not an http:// URL",
+    );
+    let v = check(
+        "crl-p384",
+        &[("next_update_days = 180", "next_update_days = 400")],
+    );
+    assert_refused(
+        &v,
+        "crls[0].next_update_days",
+        "BR 4.9.7",
+        "more than the 365 days",
+    );
+    let v = check(
+        "crl-p384",
+        &[(
+            "distribution_point = \"http://crl.example.com/example-tls-ecc-root-2026.crl\"\n",
+            "distribution_point = \"http://crl.example.com/example-tls-ecc-root-2026.crl\"\n\n[[crls.revoked]]\nserial = \"01\"\nreason = \"unspecified\"\nrevoked_at = \"yesterday\"\n",
+        )],
+    );
+    assert_refused(
+        &v,
+        "crls[0].revoked[0].reason",
+        "BR 7.2.2",
+        "not a reason a root CRL gives",
+    );
+    assert_refused(
+        &v,
+        "crls[0].revoked[0].revoked_at",
+        "RFC 5280 5.1.2.6",
+        "not an RFC 3339 time",
+    );
+}

@@ -12,6 +12,7 @@ use crate::doc::{
 };
 use crate::group4;
 
+mod later;
 mod room;
 
 /// Rows on the exception sheet: more than a ceremony should ever need.
@@ -25,7 +26,7 @@ pub(crate) fn document(script: &LoadedScript) -> Document {
     let sha = script.sha256_hex();
     let mut blocks = vec![Block::Heading(
         1,
-        format!("Key Generation Script: {}", s.ceremony.name),
+        format!("{}: {}", later::document_name(s), s.ceremony.name),
     )];
     if s.is_rehearsal() {
         blocks.push(rehearsal_notice());
@@ -97,6 +98,7 @@ pub(crate) fn document(script: &LoadedScript) -> Document {
         quorum_line(s, Secret::SoPin),
         quorum_line(s, Secret::UserPin)
     ))]));
+    blocks.extend(later::root_section(s));
 
     for act in &s.acts {
         // Each act on its own page, so that an act's pages can be handed
@@ -375,6 +377,10 @@ fn action_line(action: &Action) -> String {
         Action::Export { certificate } => {
             format!("export: certificate and public key of '{certificate}' written out")
         }
+        Action::SignSubordinate { .. }
+        | Action::SignCrl { .. }
+        | Action::SignCross { .. }
+        | Action::SignOcspResponder { .. } => later::action_line(action),
         Action::Logout => "logout: the token is deactivated".to_string(),
         Action::SealLog => "seal-log: the log-signing key and the witness sign the log".to_string(),
     }
@@ -467,6 +473,10 @@ fn values_to_copy(step: &Step) -> Vec<Vec<Cell>> {
                 "SHA-256 fingerprint of the certificate of '{certificate}'"
             )));
         }
+        Action::SignSubordinate { .. }
+        | Action::SignCrl { .. }
+        | Action::SignCross { .. }
+        | Action::SignOcspResponder { .. } => rows.push(hex(later::value_label(&step.action))),
         Action::SealLog => rows.push(hex("Head hash of the sealed log".to_string())),
         _ => {}
     }
@@ -543,7 +553,7 @@ fn action_forms(s: &Script, step: &Step) -> Vec<Block> {
                 kind: TableKind::Form,
             })]
         }
-        Action::Login | Action::SelfSign { .. } | Action::SealLog => {
+        _ if step.action.activates() => {
             let quorum = s.activation.quorum(Secret::UserPin);
             vec![Block::Table(Table {
                 header: [

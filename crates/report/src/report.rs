@@ -8,8 +8,11 @@
 //! - `script.toml`: participants, roles and steps; its SHA-256 against the
 //!   one the log's first entry records;
 //! - `certs/<label>.der`: parsed here; fingerprints recomputed; verified in
-//!   software against `keys/<label>.pub.pem`; compared with the `.pem`, with
-//!   `fingerprints.txt` and with the log;
+//!   software against `keys/<label>.pub.pem` (a subordinate CA certificate
+//!   against the root certificate the log names, too); compared with the
+//!   `.pem`, with `fingerprints.txt` and with the log;
+//! - `crls/<id>.crl`: verified against the root certificate the log names;
+//!   compared with the `.crl.pem`, `fingerprints.txt` and the log;
 //! - every file in the folder: SHA-256 against the log's `file-written`
 //!   entries; a file the log does not account for is a finding.
 //!
@@ -21,8 +24,8 @@ use std::path::Path;
 use crate::context::Ctx;
 use crate::doc::{Block, Document, strong, text};
 use crate::sections::{
-    activation, ceremony, certificates, commands, custody, environment, exceptions, keys, log,
-    output_files, participants, recorded, rehearsal, room, summary, timeline, token,
+    activation, ceremony, certificates, commands, crls, custody, environment, exceptions, keys,
+    log, output_files, participants, recorded, rehearsal, room, summary, timeline, token,
 };
 use crate::{Known, ReportError};
 
@@ -49,6 +52,7 @@ pub(crate) fn build(dir: &Path, known: &Known) -> Result<Built, ReportError> {
     sections.extend(token::section(&ctx));
     sections.extend(keys::section(&ctx, &mut findings));
     sections.extend(certificates::section(&ctx, &known.keys, &mut findings));
+    sections.extend(crls::section(&ctx, &mut findings));
     sections.extend(log::section(&ctx, &mut findings));
     sections.extend(output_files::section(&ctx, &mut findings));
     sections.extend(commands::section(&ctx));

@@ -4,6 +4,7 @@
 //! engine touches an HSM.
 
 mod custody;
+mod later;
 mod location;
 mod log_rules;
 mod model;

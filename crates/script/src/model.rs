@@ -5,6 +5,10 @@
 pub use keyceremony_log::WitnessSigning;
 use serde::Deserialize;
 
+pub use crate::later::{
+    CrlSpec, CrossSpec, OcspResponderSpec, RevokedSpec, RootSpec, SubordinateSpec,
+};
+
 /// A whole Key Generation Script (CPS 6.1.1 item 1).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,6 +22,17 @@ pub struct Script {
     pub keys: Vec<KeySpec>,
     #[serde(default)]
     pub certificates: Vec<CertificateSpec>,
+    /// A later ceremony's root key and certificate (`crate::later`).
+    #[serde(default)]
+    pub root: Option<RootSpec>,
+    #[serde(default)]
+    pub subordinates: Vec<SubordinateSpec>,
+    #[serde(default)]
+    pub crls: Vec<CrlSpec>,
+    #[serde(default)]
+    pub cross_certificates: Vec<CrossSpec>,
+    #[serde(default)]
+    pub ocsp_responders: Vec<OcspResponderSpec>,
     pub acts: Vec<Act>,
 }
 
@@ -187,6 +202,11 @@ pub struct Activation {
     /// this one (a ceremony on a token initialised earlier).
     #[serde(default)]
     pub shares_from: Option<String>,
+    /// The split of the user PIN those shares belong to (the four symbols
+    /// after the ceremony tag, `U-TAG-SPLIT`), when the inventory does not
+    /// record it; a share of another split is refused.
+    #[serde(default)]
+    pub user_pin_split: Option<String>,
 }
 
 impl Activation {
@@ -361,6 +381,23 @@ pub enum Action {
     Export {
         certificate: String,
     },
+    /// The root signs a subordinate CA certificate (`subordinates`).
+    SignSubordinate {
+        certificate: String,
+    },
+    /// The root signs its CRL (`crls`).
+    SignCrl {
+        crl: String,
+    },
+    /// The root cross-certifies an existing CA certificate
+    /// (`cross_certificates`).
+    SignCross {
+        certificate: String,
+    },
+    /// The root certifies its delegated OCSP responder (`ocsp_responders`).
+    SignOcspResponder {
+        certificate: String,
+    },
     /// C_Logout and close the session (CPS 6.2.9).
     Logout,
     /// Closes the log: k custodians activate the token once more, the
@@ -380,6 +417,10 @@ impl Action {
             Action::GenerateKey { .. } => "generate-key",
             Action::SelfSign { .. } => "self-sign",
             Action::Export { .. } => "export",
+            Action::SignSubordinate { .. } => "sign-subordinate",
+            Action::SignCrl { .. } => "sign-crl",
+            Action::SignCross { .. } => "sign-cross",
+            Action::SignOcspResponder { .. } => "sign-ocsp-responder",
             Action::Logout => "logout",
             Action::SealLog => "seal-log",
         }
@@ -391,6 +432,25 @@ impl Action {
             self,
             Action::Manual | Action::CheckIn | Action::Export { .. }
         )
+    }
+
+    /// Whether the step signs with the CA key: the go first, then a fresh
+    /// activation by k custodians (CKA_ALWAYS_AUTHENTICATE, CPS 6.2.8).
+    pub fn signs_with_ca_key(&self) -> bool {
+        matches!(
+            self,
+            Action::SelfSign { .. }
+                | Action::SignSubordinate { .. }
+                | Action::SignCrl { .. }
+                | Action::SignCross { .. }
+                | Action::SignOcspResponder { .. }
+        )
+    }
+
+    /// Whether the step activates the token with the user-PIN shares: a
+    /// login, a signature with the CA key, the seal.
+    pub fn activates(&self) -> bool {
+        matches!(self, Action::Login | Action::SealLog) || self.signs_with_ca_key()
     }
 }
 
@@ -405,6 +465,63 @@ impl Script {
 
     pub fn certificate(&self, key: &str) -> Option<&CertificateSpec> {
         self.certificates.iter().find(|c| c.key == key)
+    }
+
+    pub fn subordinate(&self, id: &str) -> Option<&SubordinateSpec> {
+        self.subordinates.iter().find(|s| s.id == id)
+    }
+
+    pub fn crl(&self, id: &str) -> Option<&CrlSpec> {
+        self.crls.iter().find(|c| c.id == id)
+    }
+
+    pub fn cross_certificate(&self, id: &str) -> Option<&CrossSpec> {
+        self.cross_certificates.iter().find(|c| c.id == id)
+    }
+
+    pub fn ocsp_responder(&self, id: &str) -> Option<&OcspResponderSpec> {
+        self.ocsp_responders.iter().find(|o| o.id == id)
+    }
+
+    /// Every file a later ceremony reads, as the script names it (relative
+    /// to the inputs folder), with where the script names it.
+    pub fn inputs(&self) -> Vec<(String, &std::path::Path)> {
+        let mut inputs = Vec::new();
+        if let Some(root) = &self.root {
+            inputs.push(("root.certificate".to_string(), root.certificate.as_path()));
+        }
+        for (i, sub) in self.subordinates.iter().enumerate() {
+            if let Some((file, csr)) = sub.input() {
+                let field = if csr { "csr" } else { "public_key" };
+                inputs.push((format!("subordinates[{i}].{field}"), file.as_path()));
+            }
+        }
+        for (i, cross) in self.cross_certificates.iter().enumerate() {
+            inputs.push((
+                format!("cross_certificates[{i}].existing"),
+                cross.existing.as_path(),
+            ));
+        }
+        for (i, ocsp) in self.ocsp_responders.iter().enumerate() {
+            if let Some((file, csr)) = ocsp.input() {
+                let field = if csr { "csr" } else { "public_key" };
+                inputs.push((format!("ocsp_responders[{i}].{field}"), file.as_path()));
+            }
+        }
+        for (i, crl) in self.crls.iter().enumerate() {
+            if let Some(previous) = &crl.previous {
+                inputs.push((format!("crls[{i}].previous"), previous.as_path()));
+            }
+            for (r, revoked) in crl.revoked.iter().enumerate() {
+                if let Some(cert) = &revoked.certificate {
+                    inputs.push((
+                        format!("crls[{i}].revoked[{r}].certificate"),
+                        cert.as_path(),
+                    ));
+                }
+            }
+        }
+        inputs
     }
 
     pub fn steps(&self) -> impl Iterator<Item = (&Act, &Step)> {

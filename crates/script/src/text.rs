@@ -121,9 +121,18 @@ fn texts(script: &Script) -> Vec<Text<'_>> {
             texts.push(text(path, value, Line, Some(MAX_LINE_TEXT)));
         }
     }
-    for (i, cert) in script.certificates.iter().enumerate() {
-        let s = &cert.subject;
-        let base = format!("certificates[{i}].subject");
+    let certificates = script.certificates.iter().map(|c| &c.subject).enumerate();
+    let subordinates = script.subordinates.iter().map(|s| &s.subject).enumerate();
+    let responders = script
+        .ocsp_responders
+        .iter()
+        .map(|o| &o.subject)
+        .enumerate();
+    let subjects = certificates
+        .map(|(i, s)| (format!("certificates[{i}].subject"), s))
+        .chain(subordinates.map(|(i, s)| (format!("subordinates[{i}].subject"), s)))
+        .chain(responders.map(|(i, s)| (format!("ocsp_responders[{i}].subject"), s)));
+    for (base, s) in subjects {
         let attributes = [
             ("country", Some(&s.country)),
             ("state_or_province", s.state_or_province.as_ref()),
@@ -135,6 +144,41 @@ fn texts(script: &Script) -> Vec<Text<'_>> {
             if let Some(value) = value {
                 texts.push(text(format!("{base}.{name}"), value, Name, None));
             }
+        }
+    }
+    for (field, file) in script.inputs() {
+        if let Some(value) = file.to_str() {
+            texts.push(text(field, value, Line, Some(MAX_LINE_TEXT)));
+        }
+    }
+    let subordinates = script.subordinates.iter().map(|s| {
+        let urls = (&s.crl_url, s.ca_issuers_url.as_ref(), s.ocsp_url.as_ref());
+        ("subordinates", urls)
+    });
+    let crosses = script.cross_certificates.iter().map(|c| {
+        let urls = (&c.crl_url, c.ca_issuers_url.as_ref(), c.ocsp_url.as_ref());
+        ("cross_certificates", urls)
+    });
+    let mut index = std::collections::BTreeMap::<&str, usize>::new();
+    for (table, (crl, ca_issuers, ocsp)) in subordinates.chain(crosses) {
+        let i = index.entry(table).or_default();
+        let urls = [
+            ("crl_url", Some(crl)),
+            ("ca_issuers_url", ca_issuers),
+            ("ocsp_url", ocsp),
+        ];
+        for (name, url) in urls {
+            if let Some(url) = url {
+                let path = format!("{table}[{i}].{name}");
+                texts.push(text(path, url, Name, Some(MAX_LINE_TEXT)));
+            }
+        }
+        *i += 1;
+    }
+    for (i, crl) in script.crls.iter().enumerate() {
+        if let Some(url) = &crl.distribution_point {
+            let path = format!("crls[{i}].distribution_point");
+            texts.push(text(path, url, Name, Some(MAX_LINE_TEXT)));
         }
     }
     for (a, act) in script.acts.iter().enumerate() {

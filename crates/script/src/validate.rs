@@ -11,6 +11,7 @@ use keyceremony_text::terminal_safe;
 use crate::location::Location;
 use crate::model::*;
 
+mod later;
 mod steps;
 
 /// One broken rule, located by its field path in the script.
@@ -81,6 +82,7 @@ pub fn validate(script: &Script) -> Vec<Violation> {
     activation(script, &mut v);
     keys_and_certificates(script, &mut v);
     crate::log_rules::log(script, &mut v);
+    later::later(script, &mut v);
     steps::steps(script, &mut v);
     crate::text::text_rules(script, &mut v);
     crate::custody::check_in_rules(script, &mut v);

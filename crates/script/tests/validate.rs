@@ -31,7 +31,13 @@ fn assert_refused(violations: &[Violation], path: &str, rule: &str, words: &str)
 
 #[test]
 fn shipped_scripts_are_valid() {
-    for name in ["root-rsa4096", "root-p384"] {
+    for name in [
+        "root-rsa4096",
+        "root-p384",
+        "subordinate-p384",
+        "crl-p384",
+        "crl-p384-next",
+    ] {
         let (path, _) = shipped(name);
         let loaded = LoadedScript::load(&path).unwrap();
         assert_eq!(loaded.sha256_hex().len(), 64);
@@ -325,4 +331,89 @@ fn a_check_in_needs_someone_to_check_its_witness() {
         "CPS 5.2.4",
         "no one else of the audit duty checks the identity of 'quinn'",
     );
+}
+
+/// A violation at `path` whose message holds `words`, whatever its rule.
+fn assert_at(violations: &[Violation], path: &str, words: &str) {
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.path == path && v.message.contains(words)),
+        "no violation at {path} with '{words}' in {violations:#?}"
+    );
+}
+
+#[test]
+fn a_later_ceremonys_tables_and_steps_are_checked() {
+    let name = "subordinate-p384";
+    let v = violations_after(name, &[("initialize = false", "initialize = true")]);
+    assert_at(&v, "root", "needs hsm.initialize = false");
+    let v = violations_after(
+        name,
+        &[("shares-from = \"example-tls-ecc-root-2026\"\n", "")],
+    );
+    assert_refused(
+        &v,
+        "activation.shares_from",
+        "CPS 6.2.8",
+        "name that ceremony",
+    );
+    let v = violations_after(
+        name,
+        &[(
+            "csr = \"requests/example-tls-ecc-issuing-ca-1.csr\"",
+            "csr = \"requests/example-tls-ecc-issuing-ca-1.csr\"\npublic_key = \"requests/key.pem\"",
+        )],
+    );
+    assert_refused(&v, "subordinates[0]", "RFC 2986", "exactly one of csr");
+    let v = violations_after(
+        name,
+        &[(
+            "csr = \"requests/example-tls-ecc-issuing-ca-1.csr\"",
+            "csr = \"../example-tls-ecc-issuing-ca-1.csr\"",
+        )],
+    );
+    assert_at(&v, "subordinates[0].csr", "inside the inputs folder");
+    let v = violations_after(
+        name,
+        &[(
+            "csr = \"requests/example-tls-ecc-issuing-ca-1.csr\"",
+            "csr = \"requests/example-tls-ecc-root-2026.pem\"",
+        )],
+    );
+    assert_at(&v, "subordinates[0].csr", "another input is also named");
+    let v = violations_after(name, &[("action = { type = \"login\" }\n", "")]);
+    assert_refused(
+        &v,
+        "acts[2].steps[0].action",
+        "CPS 6.2.8",
+        "signs without a dual-control login",
+    );
+    let v = violations_after(
+        name,
+        &[(
+            "certificate = \"example-tls-ecc-issuing-ca-1\" }",
+            "certificate = \"example-tls-ecc-issuing-ca-2\" }",
+        )],
+    );
+    assert_at(
+        &v,
+        "acts[2].steps[0].action",
+        "which `subordinates` does not list",
+    );
+    assert_at(
+        &v,
+        "subordinates",
+        "no step signs 'example-tls-ecc-issuing-ca-1'",
+    );
+    let v = violations_after(
+        name,
+        &[(
+            "shares-from = \"example-tls-ecc-root-2026\"",
+            "shares-from = \"example-tls-ecc-root-2026\"\nuser-pin-split = \"ab\"",
+        )],
+    );
+    assert_at(&v, "activation.user_pin_split", "four symbols");
+    let v = violations_after("crl-p384", &[("number = 1", "number = 0")]);
+    assert_refused(&v, "crls[0].number", "RFC 5280 5.2.3", "starts at 1");
 }

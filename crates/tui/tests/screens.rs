@@ -1642,6 +1642,49 @@ fn the_go_screen_shows_the_certificate_to_be_signed_and_waits_for_the_performer(
     ));
 }
 
+#[test]
+fn a_go_longer_than_the_terminal_is_read_to_its_end_before_the_go() {
+    let mut app = running();
+    begin_step(&mut app, "4.1");
+    let mut imminent = certificate_to_sign();
+    imminent.action = "sign-subordinate";
+    for n in 1..=12 {
+        imminent
+            .facts
+            .push((format!("Fact {n}"), format!("value of fact {n}")));
+    }
+    prompt(
+        &mut app,
+        Prompt::Go {
+            step: script_step("4.1"),
+            performer: person("ada"),
+            imminent: Box::new(imminent),
+        },
+    );
+    assert_shows(&app, &["Subject", "more line(s) below", "PgDn read on"]);
+    assert!(!screen(&app).contains("value of fact 12"));
+    // G is not the go while lines remain unread.
+    assert!(press(&mut app, KeyCode::Char('g')).is_none());
+    assert!(!screen(&app).contains("give the go?"));
+    while screen(&app).contains("more line(s) below") {
+        press(&mut app, KeyCode::PageDown);
+    }
+    assert_shows(
+        &app,
+        &[
+            "value of fact 12",
+            "Pre-signing lint: no finding",
+            "G give the go",
+        ],
+    );
+    press(&mut app, KeyCode::Char('g'));
+    assert_shows(&app, &["Ada Okafor: give the go?"]);
+    assert!(matches!(
+        answer(press(&mut app, KeyCode::Char('y'))),
+        Answer::Go
+    ));
+}
+
 fn guide_captures() -> Vec<(&'static str, Vec<String>)> {
     let mut captures = Vec::new();
 

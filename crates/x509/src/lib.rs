@@ -41,6 +41,7 @@ mod inspect;
 mod issuance;
 mod issued;
 mod issuer;
+mod lab;
 mod name;
 mod ocsp_responder;
 mod quality;
@@ -74,6 +75,7 @@ pub use ext_read::{DistributionPointFacts, IssuingDistributionPointFacts, KeyUsa
 pub use inspect::{TbsFacts, inspect_tbs, inspect_tbs_of};
 pub use issued::{IssuedSummary, PreparedCertificate};
 pub use issuer::Issuer;
+pub use lab::rehearsal_certification_request;
 pub use name::DistinguishedName;
 pub use ocsp_responder::{
     OcspResponderRequest, inspect_ocsp_responder_tbs, prepare_ocsp_responder, verify_ocsp_responder,
@@ -86,5 +88,5 @@ pub use root::{
 pub use subordinate::{
     SubordinateRequest, inspect_subordinate_tbs, prepare_subordinate, verify_subordinate,
 };
-pub use text::{fingerprint_hex, grouped_hex, pem_encode};
+pub use text::{fingerprint_hex, grouped_hex, pem_encode, pem_or_der};
 pub use verify::{CertificateSummary, verify_root, verify_root_of};

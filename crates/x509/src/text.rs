@@ -32,6 +32,24 @@ pub fn pem_encode(label: &str, der: &[u8]) -> String {
     pem
 }
 
+/// The DER inside a PEM block labelled `label` (`"CERTIFICATE"`, `"X509 CRL"`), or the bytes
+/// themselves when they are not PEM: a certificate or CRL file as `openssl` writes either.
+/// `what` names the file in errors.
+pub fn pem_or_der(bytes: &[u8], label: &str, what: &'static str) -> crate::Result<Vec<u8>> {
+    if !bytes.trim_ascii_start().starts_with(b"-----BEGIN ") {
+        return Ok(bytes.to_vec());
+    }
+    let (found, der) = der::pem::decode_vec(bytes.trim_ascii())
+        .map_err(|e| crate::X509Error::malformed(what, format!("its PEM cannot be read: {e}")))?;
+    if found != label {
+        return Err(crate::X509Error::malformed(
+            what,
+            format!("its PEM label is {found:?}, not {label:?}"),
+        ));
+    }
+    Ok(der)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -362,7 +362,8 @@ impl Runner {
                     });
                     self.session = Some(session);
                     self.reseal_share_bags(operator, step, Secret::UserPin, &opened)?;
-                    return self.restore_keys(step);
+                    self.restore_keys(step)?;
+                    return self.take_up_root(operator, step);
                 }
                 Err(HsmError::PinIncorrect) => {
                     self.close_session(session, step)?;

@@ -4,7 +4,7 @@
 
 use chrono::{SubsecRound, Utc};
 use keyceremony_log::EventKind;
-use keyceremony_script::Step;
+use keyceremony_script::{Secret, Step};
 use keyceremony_x509::{self as x509, DistinguishedName, RootCertificateRequest};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -126,6 +126,13 @@ impl Runner {
             }),
         )?;
         let summary = x509::verify_root_of(&der, &checked)?;
+        // The later ceremonies find the token by its serial, and take only
+        // shares of this split of its user PIN.
+        let token_serial = self
+            .module
+            .token_by_label(&self.script.script.hsm.token_label)?
+            .info()?
+            .serial;
         keyceremony_policy::Inventory::record(
             &self.settings.inventory,
             &keyceremony_policy::InventoryEntry::new(
@@ -134,6 +141,10 @@ impl Runner {
                 Utc::now(),
                 &summary,
                 checked.spki_der(),
+            )
+            .on_token(
+                token_serial.trim(),
+                self.issued.get(&Secret::UserPin).map(String::as_str),
             ),
         )?;
         // verify_root_of made the outer checks of a certificate's lint

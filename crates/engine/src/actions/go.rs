@@ -51,8 +51,13 @@ impl Runner {
     }
 }
 
-fn fact(label: &str, value: impl Into<String>) -> (String, String) {
+pub(super) fn fact(label: &str, value: impl Into<String>) -> (String, String) {
     (label.to_string(), value.into())
+}
+
+/// A time as the room reads it.
+pub(super) fn stamp(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 /// Before C_InitToken: the token, the label it gets, and what is made on it.

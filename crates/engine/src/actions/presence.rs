@@ -129,7 +129,7 @@ impl Runner {
         );
         let activation = &self.script.script.activation;
         match step.action {
-            Action::Login | Action::SelfSign { .. } | Action::SealLog => {
+            _ if step.action.activates() => {
                 let quorum = activation.quorum(Secret::UserPin);
                 let here = quorum
                     .custodians

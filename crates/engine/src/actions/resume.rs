@@ -78,6 +78,7 @@ impl Runner {
             runner.environment_exception(changes, remark)?;
         }
         runner.record_reopened(interrupted)?;
+        runner.load_later()?;
         Ok(runner)
     }
 

@@ -112,6 +112,25 @@ impl Runner {
         Ok(())
     }
 
+    /// A later ceremony's log-signing key (`hsm.initialize = false`): each
+    /// log's key is destroyed once it has signed that log's seal, so a
+    /// ceremony on a token initialised earlier makes its own at its first
+    /// login, under the custodians' activation, as a key generation makes
+    /// its own at init-token with the PINs. A resumed run finds the one its
+    /// log records.
+    pub(super) fn later_log_key(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        session: &Session,
+    ) -> Result<(), EngineError> {
+        if self.log_key_recorded {
+            return Ok(());
+        }
+        let key = self.generate_log_key(operator, step, session)?;
+        self.record_log_key(step, &key)
+    }
+
     /// Closes the log with its seal, the ceremony's last act (see the
     /// module's documentation for the order). On an error before the
     /// log-signing key is destroyed, the token's session is left to

@@ -50,14 +50,6 @@ pub(super) struct DecisionAnswer {
     remark: String,
 }
 
-/// Whether `action` activates the token: its custodians open their bags.
-pub(super) fn activates(action: &Action) -> bool {
-    matches!(
-        action,
-        Action::Login | Action::SelfSign { .. } | Action::SealLog
-    )
-}
-
 /// What the tool may raise an exception about in `step`: the clock, a
 /// record field with an expected value or a bag to open, the bag of a
 /// custodian who activates the token (of `custodians`, those who come
@@ -72,7 +64,7 @@ pub(super) fn raisable(step: &Step, custodians: &[String]) -> Vec<String> {
             subjects.push(field.name.clone());
         }
     }
-    if activates(&step.action) {
+    if step.action.activates() {
         subjects.extend(custodians.iter().map(|c| format!("bag-{c}")));
     }
     subjects
@@ -84,6 +76,10 @@ pub(super) fn go_before(action: &Action) -> Option<&'static str> {
         Action::InitToken => Some("the token's initialisation"),
         Action::GenerateKey { .. } => Some("the key generation"),
         Action::SelfSign { .. } => Some("the certificate's signature"),
+        Action::SignSubordinate { .. } => Some("the subordinate CA certificate's signature"),
+        Action::SignCrl { .. } => Some("the CRL's signature"),
+        Action::SignCross { .. } => Some("the cross-certificate's signature"),
+        Action::SignOcspResponder { .. } => Some("the OCSP responder certificate's signature"),
         _ => None,
     }
 }
@@ -124,7 +120,7 @@ impl AnswersFile {
                 return Err(self.invalid(step, &format!("record.{}", field.name), &why));
             }
         }
-        if activates(&step.action) {
+        if step.action.activates() {
             for custodian in &answers.custodians {
                 let bags = answers.bags.get(custodian);
                 self.activation_bags(&format!("steps.\"{}\".bags.{custodian}", step.id), bags)?;

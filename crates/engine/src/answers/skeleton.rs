@@ -20,7 +20,7 @@ use keyceremony_script::{
     Action, FieldFormat, LoadedScript, Participant, RecordField, Script, Secret, Step,
 };
 
-use super::room::{activates, go_before, raisable};
+use super::room::{go_before, raisable};
 use crate::operator::InputError;
 
 /// The answers file skeleton of `loaded`.
@@ -164,7 +164,7 @@ fn step_answers(out: &mut String, script: &Script, step: &Step, bags: &mut Bags)
     let quorum = &script.activation.user_pin;
     let threshold = quorum.threshold as usize;
     let chosen: Vec<String> = quorum.custodians.iter().take(threshold).cloned().collect();
-    let activates = activates(&step.action);
+    let activates = step.action.activates();
     if activates {
         comment(
             out,

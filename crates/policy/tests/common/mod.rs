@@ -48,7 +48,13 @@ pub fn policy_after(
     Policy::parse(&path, &text)
 }
 
-pub const SHIPPED_SCRIPTS: [&str; 2] = ["root-rsa4096", "root-p384"];
+pub const SHIPPED_SCRIPTS: [&str; 5] = [
+    "root-rsa4096",
+    "root-p384",
+    "subordinate-p384",
+    "crl-p384",
+    "crl-p384-next",
+];
 
 pub fn shipped_path(name: &str) -> PathBuf {
     repo().join(format!("ceremony-scripts/{name}.toml"))

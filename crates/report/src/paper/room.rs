@@ -17,6 +17,15 @@ pub(super) fn go_form(s: &Script, step: &Step) -> Option<Block> {
         Action::SelfSign { .. } => {
             "the certificate to be signed (subject, issuer, serial, validity, every extension, the public key's SHA-256, compared with the one copied at the key generation) and the pre-signing lint"
         }
+        Action::SignSubordinate { .. } => {
+            "the certificate to be signed (subject, issuer, serial, validity, every extension, the key's SHA-256, the CSR's SHA-256 and what it asked for that is ignored) and the pre-signing lint"
+        }
+        Action::SignCross { .. } | Action::SignOcspResponder { .. } => {
+            "the certificate to be signed (subject, issuer, serial, validity, every extension, the key's SHA-256, and the SHA-256 of the existing certificate or the CSR it is made from) and the pre-signing lint"
+        }
+        Action::SignCrl { .. } => {
+            "the CRL to be signed (issuer, number, this and next update, every revoked certificate with its reason, the extensions) and the pre-signing lint"
+        }
         _ => return None,
     };
     Some(Block::Table(Table {

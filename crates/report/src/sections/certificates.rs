@@ -183,7 +183,8 @@ fn certificate_checks(
     let mut checks: Vec<(String, Result<String, String>)> = Vec::new();
 
     let pem_path = public_key_pem_path(label);
-    let verified = read_pem(&ctx.dir.join(&pem_path), "PUBLIC KEY").and_then(|spki| {
+    let issued = super::issued::verify_issued(ctx, label, der);
+    let verified = issued.unwrap_or_else(|| read_pem(&ctx.dir.join(&pem_path), "PUBLIC KEY").and_then(|spki| {
         match checked.iter().find(|key| key.spki_der() == spki) {
             Some(key) => keyceremony_x509::verify_root_of(der, key),
             None => keyceremony_x509::verify_root(der, &spki),
@@ -195,7 +196,7 @@ fn certificate_checks(
                 )
             })
             .map_err(|e| e.to_string())
-    });
+    }));
     checks.push(("Software verification".to_string(), verified));
 
     let cert_pem = format!("certs/{label}.pem");

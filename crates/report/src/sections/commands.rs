@@ -87,7 +87,15 @@ pub(crate) fn section(ctx: &Ctx<'_>) -> Vec<Block> {
             "find . -type f ! -path './{REHEARSAL_SHARES}/*' ! -name {REPORT_HTML} ! -name {REPORT_MARKDOWN} -print0 | sort -z | xargs -0 sha256sum"
         )),
     ];
-    for (label, _) in ctx.certificate_files() {
+    // A subordinate CA certificate's checks, and a CRL's, are the issued ones.
+    let roots: Vec<String> = ctx
+        .certificate_files()
+        .map(|(label, _)| label)
+        .filter(|label| {
+            super::issued::issuer_file(ctx, "certificate-verified", "key", label).is_none()
+        })
+        .collect();
+    for label in roots {
         let der = shell_quote(&format!("certs/{label}.der"));
         let pem = shell_quote(&format!("certs/{label}.pem"));
         let key = shell_quote(&public_key_pem_path(&label));
@@ -107,6 +115,7 @@ pub(crate) fn section(ctx: &Ctx<'_>) -> Vec<Block> {
              openssl pkey -pubin -in {key} -outform DER | sha256sum"
         )));
     }
+    blocks.extend(super::issued::commands(ctx, shell_quote));
     blocks
 }
 

@@ -116,6 +116,7 @@ pub(super) fn steps(script: &Script, v: &mut Vec<Violation>) {
             ));
         }
     }
+    super::later::all_signed(script, &progress.signed, v);
     if !progress.sealed {
         v.push(Violation::new(
             "acts",
@@ -170,10 +171,8 @@ fn people(script: &Script, path: &str, step: &Step, v: &mut Vec<Violation>) {
                 ),
             ));
         }
-        let key_operation = matches!(
-            step.action,
-            Action::GenerateKey { .. } | Action::SelfSign { .. }
-        );
+        let key_operation =
+            matches!(step.action, Action::GenerateKey { .. }) || step.action.signs_with_ca_key();
         if key_operation && !w.has_role(Role::QualifiedAuditor) {
             v.push(Violation::new(
                 format!("{path}.witness"),
@@ -321,6 +320,12 @@ fn order(script: &Script, path: &str, step: &Step, p: &mut Progress, v: &mut Vec
             if !p.signed.insert(certificate.clone()) {
                 refuse(None, format!("certificate '{certificate}' is signed twice"));
             }
+        }
+        Action::SignSubordinate { .. }
+        | Action::SignCrl { .. }
+        | Action::SignCross { .. }
+        | Action::SignOcspResponder { .. } => {
+            super::later::sign_order(script, step, p.logged_in, &mut p.signed, &mut refuse)
         }
         Action::SealLog => {
             if p.logged_in {

@@ -255,12 +255,7 @@ impl Active {
                 step,
                 performer,
                 imminent,
-            } => Active::Go(Go {
-                step,
-                performer,
-                imminent: *imminent,
-                confirming: false,
-            }),
+            } => Active::Go(Go::new(step, performer, *imminent)),
             Prompt::Resume { interrupted } => Active::Resume(Resume {
                 interrupted,
                 abort: None,
