@@ -270,7 +270,7 @@ fn a_subordinate_ca_and_two_crls_verify_with_openssl_and_pkilint() {
     assert!(entries.iter().any(|e| e["kind"] == "checkpoint"));
     verify_log(&lab, &out);
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(!report.contains("FAILED"), "{report}");
+    assert!(!report.contains("**FAILED**"), "{report}");
     assert!(
         report.contains("openssl verify -x509_strict -CAfile inputs/example-tls-ecc-root-2026.pem")
     );
@@ -302,7 +302,7 @@ fn a_subordinate_ca_and_two_crls_verify_with_openssl_and_pkilint() {
     verify_log(&lab, &lab.path("crl-p384"));
     let report = std::fs::read_to_string(lab.path("crl-p384/report.md")).unwrap();
     assert!(
-        !report.contains("FAILED") && report.contains("## CRLs"),
+        !report.contains("**FAILED**") && report.contains("## CRLs"),
         "{report}"
     );
     assert!(report.contains("openssl crl -in crls/example-tls-ecc-root-2026-crl-1.crl.pem -CAfile inputs/example-tls-ecc-root-2026.pem -verify -noout"));
@@ -762,7 +762,7 @@ fn a_cross_certificate_and_an_ocsp_responder_certificate_verify_with_openssl_and
         "the existing certificate's subject and key are kept"
     );
     let report = std::fs::read_to_string(lab.path("cross/report.md")).unwrap();
-    assert!(!report.contains("FAILED"), "{report}");
+    assert!(!report.contains("**FAILED**"), "{report}");
     verify_log(&lab, &lab.path("cross"));
 
     // The root's delegated OCSP responder, from its CSR.
@@ -798,7 +798,7 @@ fn a_cross_certificate_and_an_ocsp_responder_certificate_verify_with_openssl_and
         "{dump}"
     );
     let report = std::fs::read_to_string(lab.path("ocsp/report.md")).unwrap();
-    assert!(!report.contains("FAILED"), "{report}");
+    assert!(!report.contains("**FAILED**"), "{report}");
     let records = std::fs::read_to_string(lab.path("inventory.issued.jsonl")).unwrap();
     assert!(
         records.contains("\"kind\":\"cross-certificate\"")

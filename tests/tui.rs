@@ -16,6 +16,7 @@ mod common;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -56,6 +57,10 @@ struct Tty {
     small: bool,
     /// (rows, columns) now.
     size: (u16, u16),
+    /// Every byte the program wrote: what it prints after the TUI has
+    /// given the terminal back, which scrolls off a small screen. The flag
+    /// is set once the reader has read the last of it.
+    output: Arc<(Mutex<Vec<u8>>, AtomicBool)>,
 }
 
 impl Tty {
@@ -78,6 +83,8 @@ impl Tty {
         let writer = pair.master.take_writer().expect("pty writer");
         let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let feed = Arc::clone(&screen);
+        let output = Arc::new((Mutex::new(Vec::new()), AtomicBool::new(false)));
+        let kept = Arc::clone(&output);
         // Ends at EOF (EIO once the program has exited).
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
@@ -86,7 +93,9 @@ impl Tty {
                     break;
                 }
                 feed.lock().unwrap().process(&buf[..n]);
+                kept.0.lock().unwrap().extend_from_slice(&buf[..n]);
             }
+            kept.1.store(true, Ordering::Release);
         });
         Tty {
             screen,
@@ -96,6 +105,7 @@ impl Tty {
             seen: Vec::new(),
             small: false,
             size: (rows, cols),
+            output,
         }
     }
 
@@ -121,6 +131,18 @@ impl Tty {
 
     fn contents(&self) -> String {
         self.screen.lock().unwrap().screen().contents()
+    }
+
+    /// What the program printed as lines, after the TUI gave the terminal
+    /// back (with the TUI's drawing before them, escape codes and all), once
+    /// it has exited and the last of it is read.
+    fn printed(&self) -> String {
+        let start = Instant::now();
+        while !self.output.1.load(Ordering::Acquire) {
+            assert!(start.elapsed() < TIMEOUT, "the terminal never closed");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        String::from_utf8_lossy(&self.output.0.lock().unwrap()).into_owned()
     }
 
     /// Waits until the screen shows every one of `texts`; returns the screen.
@@ -924,7 +946,7 @@ fn the_p384_rehearsal_runs_through_the_tui_at_80x24() {
     assert_eq!(back.len(), 1, "{back:?}");
     assert_eq!(back[0]["actor"]["id"], "dave");
     // The terminal after the TUI says how it ended, as the log does.
-    let after = tty.contents();
+    let after = tty.printed();
     assert!(after.contains("ceremony complete:"), "{after}");
     assert!(after.contains("backup copy of the sealed log:"), "{after}");
 }
@@ -1788,7 +1810,7 @@ fn a_stopped_rehearsal_prints_the_command_that_resumes_it() {
     tty.send(ENTER);
     tty.wait_for(&["confirms step 1.1"]);
     abort(&mut tty, "the rehearsal stops here");
-    let printed = tty.contents();
+    let printed = tty.printed();
     assert!(
         flat(&printed).contains("To resume it or abort it"),
         "{printed}"

@@ -47,9 +47,10 @@ pub(crate) struct LogActor {
 }
 
 /// Most bytes of log lines kept to lay the report out. A ceremony's log is a
-/// few hundred entries of a few hundred bytes each, far below this; memory
-/// stays bounded whatever the log's size: this, and one line.
-pub(crate) const RETAINED_BYTES: usize = 8 << 20;
+/// few hundred entries of a few hundred bytes each (50 to 70 KB for the
+/// shipped ones), far below this; memory stays bounded whatever the log's
+/// size: this, laid out as Markdown and HTML, and one line.
+pub(crate) const RETAINED_BYTES: usize = 4 << 20;
 
 /// Largest script copy read: a script's texts are bounded (keyceremony-script's
 /// text rules), and a larger file is not one a ceremony copied.
