@@ -755,3 +755,71 @@ fn a_production_run_refuses_the_lab_signing_option_before_anything_is_written() 
     );
     assert!(!out.exists(), "a refused run wrote {}", out.display());
 }
+
+/// A run stopped dead after the seal destroyed the log-signing key, while
+/// the witness was signing on their own device: the next run says the
+/// seal got that far and the log can never be sealed, not that the token
+/// is another's (the log's last entry is the ceremony's end).
+#[test]
+fn a_run_stopped_after_the_log_key_is_destroyed_says_the_log_cannot_be_sealed() {
+    let lab = Lab::new();
+    let (_, pin) = Witness::new(&lab, &Signs::KeyFile);
+    let script = independent_script(&lab, &pin);
+    let out = lab.path("out");
+    let printed = lab.path("run.stdout");
+    let mut run = lab
+        .cmd()
+        .args(lab.run_args(&script, &answers(&lab), &out))
+        .stdout(std::fs::File::create(&printed).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_statement(&lab, &mut run);
+    let started = Instant::now();
+    while !read(&printed).contains("log-signing key 'example-tls-ecc-root-2026-log' destroyed") {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{}",
+            read(&printed)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let entries = entries(&out.join("ceremony.log"));
+    assert_eq!(entries.last().unwrap()["kind"], "ceremony-end");
+    let head = read(&printed)
+        .lines()
+        .filter(|l| l.starts_with("LOG HEAD at "))
+        .filter_map(|l| l.rsplit(": ").next())
+        .next_back()
+        .expect("a head shown to copy")
+        .to_string();
+
+    let (_, shipped_answers) = shipped("root-p384");
+    let resume = format!(
+        "{}\n[resume]\nchoice = \"resume\"\ncustodians = []\nhead = \"{head}\"\n",
+        read(&shipped_answers)
+    );
+    let resume_answers = lab.path("resume.answers.toml");
+    std::fs::write(&resume_answers, resume).unwrap();
+    let resume_answers = common::room_reads_the_bags(&resume_answers, &out);
+    let again = lab
+        .cmd()
+        .args(lab.run_args(&script, &resume_answers, &out))
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "{}", text(&again.stdout));
+    let said = text(&again.stderr)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        said.contains("the seal got that far") && said.contains("can never be sealed"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("this is not the ceremony's token, or not the log"),
+        "{said}"
+    );
+}

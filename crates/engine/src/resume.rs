@@ -64,6 +64,11 @@ pub struct Interrupted {
     /// The room ended the ceremony for good on restarting it ("entry N:
     /// description"), but its log could not be sealed: it is over.
     pub aborted: Option<String>,
+    /// The log's last entry is the ceremony's end or an abort: the seal
+    /// comes next, and it destroys the log-signing key once the key has
+    /// signed the seal statement, before the witness signs. A key the token
+    /// no longer holds may then be one the seal destroyed.
+    pub seal_begun: bool,
     pub exceptions: u32,
     /// A user login was active when the ceremony stopped.
     pub logged_in: bool,
@@ -341,7 +346,9 @@ pub(crate) fn scan(lines: &[Vec<u8>], script: &Script) -> Interrupted {
             shown(&entry["kind"]),
             shown(&entry["description"])
         );
-        match entry["kind"].as_str().unwrap_or_default() {
+        let kind = entry["kind"].as_str().unwrap_or_default();
+        state.seal_begun = matches!(kind, "ceremony-end" | "abort");
+        match kind {
             "ceremony-start" => {
                 state.ceremony_id = text(&data["ceremony_id"]);
                 state.script_sha256 = text(&data["script_sha256"]);

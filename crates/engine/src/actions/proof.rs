@@ -91,10 +91,16 @@ impl Runner {
         let (last, recorded_pem) = (check.last_checkpoint, check.pem);
         let label = self.script.script.log.signing_key.clone();
         let session = self.logged_in(step)?;
+        let seal_begun = self.recovery.as_ref().is_some_and(|r| r.seal_begun);
         let key = self.find_key(session, &label).map_err(|e| {
-            EngineError::Refused(format!(
-                "the log-signing key the log records cannot be found on the token ({e}): this is not the ceremony's token, or not the log written in the room. Keep the folder and the token as they are and call the auditor"
-            ))
+            EngineError::Refused(match seal_begun {
+                true => format!(
+                    "the log-signing key the log records is not on the token ({e}), and the log's last entry is the ceremony's end or its abort, after which the seal signs its statement with that key and destroys it. If the backup media hold this ceremony's seal-statement.txt with the log-signing key's signature, the seal got that far: the key is gone, so this log can never be sealed and stays unsealed (verify-log exit 3); keep the folder and the media for the auditor (docs/auditor.md, \"Signing the seal\"). If they do not, this is not the ceremony's token: keep everything as it is and call the auditor"
+                ),
+                false => format!(
+                    "the log-signing key the log records cannot be found on the token ({e}): this is not the ceremony's token, or not the log written in the room. Keep the folder and the token as they are and call the auditor"
+                ),
+            })
         })?;
         let mut problems = session.private_key_attributes(&key)?.problems(false);
         let spki = session.public_key_spki_der(&key)?;
