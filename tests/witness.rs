@@ -823,3 +823,40 @@ fn a_run_stopped_after_the_log_key_is_destroyed_says_the_log_cannot_be_sealed() 
         "{said}"
     );
 }
+
+/// The paper script of a ceremony whose witness signs on their own device
+/// has the rows they fill in and check at the seal: the statement's
+/// SHA-256, to write as the screen shows it, and their pinned key's.
+#[test]
+fn the_paper_script_has_the_statement_and_the_pinned_key_at_the_seal() {
+    let lab = Lab::new();
+    let pin = lab.witness_key_sha256();
+    let script = independent_script(&lab, &pin);
+    let printed = Command::new(BIN)
+        .args(["script", "print"])
+        .arg(&script)
+        .args(["--format", "md"])
+        .output()
+        .unwrap();
+    assert!(printed.status.success(), "{}", text(&printed.stderr));
+    let md = text(&printed.stdout);
+    let seal = &md[md.find("seal-log").expect("the seal step")..];
+    assert!(seal.contains("SHA-256 of the seal statement"), "{seal}");
+    let grouped: Vec<String> = pin
+        .to_ascii_uppercase()
+        .as_bytes()
+        .chunks(4)
+        .map(|g| String::from_utf8_lossy(g).into_owned())
+        .collect();
+    assert!(seal.contains(&grouped.join(" ")), "{seal}");
+
+    // The lab's option has neither: the witness signs on the terminal.
+    let (lab_script, _) = shipped("root-p384");
+    let printed = Command::new(BIN)
+        .args(["script", "print"])
+        .arg(&lab_script)
+        .args(["--format", "md"])
+        .output()
+        .unwrap();
+    assert!(!text(&printed.stdout).contains("SHA-256 of the seal statement"));
+}

@@ -4,7 +4,9 @@
 //! onto it by hand, so that the paper and the log are two independent
 //! records of the same ceremony.
 
-use keyceremony_script::{Action, FieldFormat, LoadedScript, Participant, Script, Secret, Step};
+use keyceremony_script::{
+    Action, FieldFormat, LoadedScript, Participant, Script, Secret, Step, WitnessSigning,
+};
 
 use crate::doc::{
     Block, Cell, Document, Span, Table, TableKind, WriteIn, cell, code, code_cell, fields,
@@ -406,7 +408,7 @@ fn step_block(s: &Script, step: &Step) -> Block {
     blocks.extend(paragraphs(&step.instructions));
     blocks.extend(room::go_form(s, step));
     blocks.extend(action_forms(s, step));
-    let values = values_to_copy(step);
+    let values = values_to_copy(s, step);
     if !values.is_empty() {
         blocks.push(Block::Table(Table {
             header: vec![
@@ -452,7 +454,7 @@ fn participant_line(s: &Script, id: &str) -> String {
 
 /// Record fields and what the tool shows at HSM steps, each with space for
 /// the value as read in the room.
-fn values_to_copy(step: &Step) -> Vec<Vec<Cell>> {
+fn values_to_copy(s: &Script, step: &Step) -> Vec<Vec<Cell>> {
     let mut rows = Vec::new();
     let hex = |label: String| vec![cell(label), vec![Span::WriteIn(WriteIn::Hex64)]];
     match &step.action {
@@ -477,7 +479,26 @@ fn values_to_copy(step: &Step) -> Vec<Vec<Cell>> {
         | Action::SignCrl { .. }
         | Action::SignCross { .. }
         | Action::SignOcspResponder { .. } => rows.push(hex(later::value_label(&step.action))),
-        Action::SealLog => rows.push(hex("Head hash of the sealed log".to_string())),
+        Action::SealLog => {
+            if s.log.witness_signing == WitnessSigning::Independent {
+                // What the witness compares on their own device before they
+                // sign: the statement the screen names, and their own key.
+                rows.push(hex(
+                    "SHA-256 of the seal statement, as the screen shows it (the witness's device computes the same before they sign)"
+                        .to_string(),
+                ));
+                if let Some(pinned) = &s.log.witness_key_sha256 {
+                    rows.push(vec![
+                        cell(
+                            "SHA-256 of the witness's key the script pins: the witness checks their device's key is this one"
+                                .to_string(),
+                        ),
+                        cell(group4(&pinned.to_ascii_uppercase())),
+                    ]);
+                }
+            }
+            rows.push(hex("Head hash of the sealed log".to_string()));
+        }
         _ => {}
     }
     for field in &step.record {
