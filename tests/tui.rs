@@ -682,6 +682,14 @@ fn distribution(tty: &mut Tty) -> (Vec<Copied>, Vec<String>) {
 /// last screen, as the people in the room would (both shipped scripts have
 /// the same steps).
 fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
+    let mut walked = walk_to_the_seal(tty);
+    walked.seal = seal_log(tty, witness_pin);
+    walked
+}
+
+/// [`walk_through`] up to the seal's last activation: what is left is the
+/// witness's signature and the head to copy.
+fn walk_to_the_seal(tty: &mut Tty) -> Walked {
     prologue(tty);
     let (user_shares, all_groups) = distribution(tty);
     let custodians = CUSTODIANS;
@@ -759,10 +767,9 @@ fn walk_through(tty: &mut Tty, witness_pin: &str) -> Walked {
             (2, custodians[2], &user_shares[2]),
         ],
     );
-    let seal = seal_log(tty, witness_pin);
     Walked {
         groups: all_groups,
-        seal,
+        seal: String::new(),
         user_shares,
         bags,
     }
@@ -1855,4 +1862,114 @@ fn a_stopped_rehearsal_prints_the_command_that_resumes_it() {
     let said = String::from_utf8_lossy(&again.stderr);
     assert!(said.contains("holds a rehearsal already"), "{said}");
     assert!(said.contains(&command), "{said}");
+}
+
+/// The witness's signature files put on the media folder, as they bring
+/// them back from their own device: their public key and their signature
+/// over the statement.
+fn bring_back(media: &Path, key: &p384::ecdsa::SigningKey, statement: &[u8]) {
+    use p384::ecdsa::signature::Signer;
+    use p384::pkcs8::{EncodePublicKey, LineEnding};
+    let pem = key
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    std::fs::write(media.join("witness-public-key.pem"), pem).unwrap();
+    let signature: p384::ecdsa::Signature = key.sign(statement);
+    std::fs::write(
+        media.join("witness-signature.der"),
+        signature.normalize_s().to_der().as_bytes(),
+    )
+    .unwrap();
+}
+
+/// A witness who signs on their own device (the default, and production's
+/// only way), through the TUI at 80x24: the screen names the statement on
+/// the media with its SHA-256; a signature by another key than the one the
+/// script pins is refused on screen, with the reason, and asked for again;
+/// the witness's own, brought back, seals the log, and no PIN of theirs is
+/// asked for.
+#[test]
+fn the_witness_signs_the_seal_on_their_own_device_through_the_tui() {
+    use p384::pkcs8::EncodePublicKey;
+    let lab = Lab::new();
+    let key = |seed: &[u8]| p384::ecdsa::SigningKey::from_slice(&Sha256::digest(seed)).unwrap();
+    let (witness, forger) = (key(b"the witness's own key"), key(b"a forger's key"));
+    let spki = witness.verifying_key().to_public_key_der().unwrap();
+    let pinned = format!(
+        "witness_key_sha256 = \"{}\"\n",
+        hex::encode(Sha256::digest(spki.as_bytes()))
+    );
+    let script = common::edited(&lab, "root-p384", &[(common::LAB_TOKEN_SIGNING, &pinned)]);
+    let out = lab.path("out");
+    let mut tty = Tty::spawn(lab.tui_command(&script, &out));
+    let walked = walk_to_the_seal(&mut tty);
+    let screen = tty.wait_for(&[
+        "THE WITNESS SIGNS THE SEAL ON THEIR OWN DEVICE",
+        "Quinn Adeyemi (Qualified Auditor): on your own device",
+        "The witness's signature file:",
+    ]);
+    assert!(!screen.contains("PIN of your token"), "{screen}");
+    let media = std::fs::read_dir(lab.path("backup"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("seal-statement.txt").exists())
+        .expect("the statement on the media");
+    let statement = std::fs::read(media.join("seal-statement.txt")).unwrap();
+    assert_eq!(
+        hex_after(&screen, "Its SHA-256, and in PGP words:", 1),
+        hex::encode_upper(Sha256::digest(&statement)),
+        "the SHA-256 on screen is the statement's"
+    );
+
+    // Another key's signature: refused, with the reason, and asked again.
+    bring_back(&media, &forger, &statement);
+    tty.send(ENTER);
+    tty.wait_for(&[
+        "The signature brought back was refused",
+        "the script pins the witness's key",
+        "Quinn Adeyemi: sign again on your own device",
+    ]);
+    bring_back(&media, &witness, &statement);
+    tty.send(ENTER);
+    let seal = tty.wait_for(&["the head is copied and read back", "Head (SHA-256):"]);
+    tty.send("y");
+    tty.answer(
+        &["CEREMONY COMPLETE (REHEARSAL)", "sealed completed"],
+        ENTER,
+    );
+    let status = tty.wait_exit();
+    assert!(status.success(), "exit {status:?}:\n{}", tty.contents());
+    tty.assert_no_share_text(&walked.groups);
+
+    // The seal is the witness's own key's, over the statement they read.
+    let sealed = log_entries(&out);
+    let seal_entry = sealed.last().unwrap();
+    assert_eq!(seal_entry["kind"], "seal");
+    let head: String = seal
+        .lines()
+        .skip_while(|l| !l.contains("Head (SHA-256):"))
+        .skip(1)
+        .take(2)
+        .flat_map(|l| l.split_whitespace())
+        .collect::<String>()
+        .to_lowercase();
+    assert_eq!(seal_entry["data"]["head"], head.as_str());
+    let verified = Command::new(BIN)
+        .arg("verify-log")
+        .arg(out.join("ceremony.log"))
+        .args(["--expect-head", &head])
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "{}",
+        common::text(&verified.stdout)
+    );
+    assert!(
+        log_entries(&out)
+            .iter()
+            .all(|e| e["data"]["witness_token"].is_null()),
+        "no PIN of the witness's was tried"
+    );
 }

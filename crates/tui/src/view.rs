@@ -44,7 +44,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         (Phase::Running, Some(Active::Go(screen))) => screen.view(frame, body),
         (Phase::Running, Some(Active::CopyBack(screen))) => screen.view(frame, body),
         (Phase::Running, Some(Active::Presence(screen))) => screen.view(app, frame, body),
-        (Phase::Running, Some(Active::WitnessSignature(screen))) => screen.view(app, frame, body),
+        (Phase::Running, Some(Active::WitnessSignature(screen))) => screen.view(frame, body),
         // The other questions are asked at the foot of the step view.
         (Phase::Running, _) => step::view(app, frame, body),
     };

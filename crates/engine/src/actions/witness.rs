@@ -290,8 +290,8 @@ fn brought_back(path: &Path, pin: [u8; 32], statement: &str) -> Result<(Vec<u8>,
     let sha: [u8; 32] = Sha256::digest(&spki).into();
     if sha != pin {
         return Err(format!(
-            "the public key in {} has SHA-256 {}, but the script pins the witness's key as {}: it is not the witness's key",
-            key_path.display(),
+            "the public key beside it, {}, has SHA-256 {}, but the script pins the witness's key as {}: it is not the witness's key",
+            media::WITNESS_PUBLIC_KEY,
             hex_upper(&sha),
             hex_upper(&pin)
         ));

@@ -13,12 +13,10 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::Line;
 
-use crate::app::App;
 use crate::channel::{Answer, Reply};
 use crate::input::TextInput;
 use crate::widgets::{
-    action, banner, blank, field, hex_lines, indented, input_line, line, loud, people, person,
-    show, strong,
+    action, banner, field, hex_lines, indented, input_line, line, loud, person, show, strong,
 };
 
 pub struct WitnessSignature {
@@ -44,32 +42,44 @@ impl WitnessSignature {
     /// Fits 80x24 with the refusal shown: the room reads it all at once.
     /// False, with nothing drawn, when the area is too small for it.
     #[must_use]
-    pub fn view(&self, app: &App, frame: &mut Frame, area: Rect) -> bool {
+    pub fn view(&self, frame: &mut Frame, area: Rect) -> bool {
         let request = &self.request;
         let mut lines = vec![banner(
             "THE WITNESS SIGNS THE SEAL ON THEIR OWN DEVICE",
             area.width,
         )];
-        if let Some(entry) = app.current_step() {
-            lines.push(people(app, &entry.step));
-        }
-        lines.extend([
-            line("Log-signing key destroyed, token logged out: put the HSM into its new bag now."),
-            blank(),
-            field("Statement", request.statement.display().to_string()),
-            strong("Its SHA-256, and in PGP words:"),
-        ]);
-        lines.extend(hex_lines(&request.sha256));
-        lines.extend(indented(&request.words, area.width, Style::new()));
-        lines.push(line(format!(
-            "{}: on your own device, check this SHA-256 and the statement's head, sign it (docs/auditor.md, \"Signing the seal\"), put witness-signature.der and witness-public-key.pem beside it, and bring the media back. Never type your PIN here.",
-            person(&self.witness)
-        )));
-        if let Some(refused) = &request.refused {
-            lines.push(Line::styled(
-                format!("The signature brought back was refused: {refused}"),
-                loud(),
-            ));
+        // A refusal takes the place of what the witness has already read
+        // and done once (the HSM bagged, the words, the instructions), so
+        // that the screen still fits 80x24 with it.
+        match &request.refused {
+            None => {
+                lines.extend([
+                    line("Log-signing key destroyed, token logged out: put the HSM into its new bag now."),
+                    field("Statement", request.statement.display().to_string()),
+                    strong("Its SHA-256, and in PGP words:"),
+                ]);
+                lines.extend(hex_lines(&request.sha256));
+                lines.extend(indented(&request.words, area.width, Style::new()));
+                lines.push(line(format!(
+                    "{}: on your own device, check this SHA-256 and the statement's head, sign it (docs/auditor.md, \"Signing the seal\"), put witness-signature.der and witness-public-key.pem beside it, and bring the media back. Never type your PIN here.",
+                    person(&self.witness)
+                )));
+            }
+            Some(refused) => {
+                lines.extend([
+                    field("Statement", request.statement.display().to_string()),
+                    strong("Its SHA-256:"),
+                ]);
+                lines.extend(hex_lines(&request.sha256));
+                lines.push(Line::styled(
+                    format!("The signature brought back was refused: {refused}"),
+                    loud(),
+                ));
+                lines.push(line(format!(
+                    "{}: sign again on your own device and bring the media back. Never type your PIN here.",
+                    self.witness.name
+                )));
+            }
         }
         lines.push(strong("The witness's signature file:"));
         lines.push(input_line(&self.input));
