@@ -207,10 +207,11 @@ impl OutDir {
         self.write(relative, &mut from, 0o600, false)
     }
 
-    /// Writes a file only its owner may read, whole, in place of the one
-    /// there: the backup copy of the log, completed with its seal.
-    pub fn replace_private(&self, relative: &str, bytes: &[u8]) -> Result<Written, OutputError> {
-        self.write(relative, &mut &bytes[..], 0o600, true)
+    /// [`OutDir::copy_private`] in place of the file there: the backup copy
+    /// of the log, completed with its seal.
+    pub fn copy_private_over(&self, relative: &str, source: &Path) -> Result<Written, OutputError> {
+        let mut from = File::open(source).map_err(io_err(source))?;
+        self.write(relative, &mut from, 0o600, true)
     }
 
     /// The folder that holds `relative`, made where missing; refuses a

@@ -47,7 +47,6 @@ impl Runner {
             .unwrap_or_else(|| self.script.script.log.backup.clone());
         let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
         let original = self.out.path(files::LOG);
-        let bytes = read(&original)?;
         // A folder of its own, never one that exists: two ceremonies sealed
         // in the same second each get theirs.
         let folder = OutDir::new_unique(
@@ -68,7 +67,9 @@ impl Runner {
                 root.display()
             ))
         };
-        let copy = folder.write_private(files::LOG, &bytes).map_err(|e| {
+        // Copied and read back a block at a time: the memory a seal takes
+        // does not grow with the log.
+        let copy = folder.copy_private(files::LOG, &original).map_err(|e| {
             refuse(match e {
                 outputs::OutputError::Unwritten { path, source } => {
                     format!("cannot write {}: {source}", path.display())
@@ -77,10 +78,10 @@ impl Runner {
             })
         })?;
         let report = verify_path(&copy.path, &Default::default());
-        let reread = read(&copy.path)?;
+        let reread = reread_sha256(&copy.path)?;
         if report.status != Status::Unsealed
             || report.head != Some(self.log.head())
-            || reread != bytes
+            || reread != copy.sha256
         {
             return Err(refuse(format!(
                 "the copy read back is not the log: {}",
@@ -90,7 +91,7 @@ impl Runner {
         Ok(Media {
             folder,
             name,
-            sha256: Sha256::digest(&bytes).into(),
+            sha256: copy.sha256,
         })
     }
 }
@@ -132,12 +133,11 @@ impl Media {
         &self,
         original: &Path,
     ) -> Result<(PathBuf, ([u8; 32], VerifyReport)), EngineError> {
-        let bytes = read(original)?;
-        let copy = self.folder.replace_private(files::LOG, &bytes)?;
+        let copy = self.folder.copy_private_over(files::LOG, original)?;
         let report = verify_path(&copy.path, &Default::default());
-        let reread = read(&copy.path)?;
+        let reread = reread_sha256(&copy.path)?;
         let sealed = matches!(report.status, Status::Sealed | Status::Aborted);
-        if !sealed || reread != bytes {
+        if !sealed || reread != copy.sha256 {
             return Err(EngineError::Refused(format!(
                 "the backup copy {} does not verify ({}); copy {} to new media by hand and check it with keyceremony verify-log",
                 copy.path.display(),
@@ -145,12 +145,14 @@ impl Media {
                 original.display()
             )));
         }
-        Ok((copy.path, (Sha256::digest(&bytes).into(), report)))
+        Ok((copy.path, (copy.sha256, report)))
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, EngineError> {
-    std::fs::read(path).map_err(|source| {
+/// The SHA-256 of the copy as the media give it back, to compare with that
+/// of the bytes copied.
+fn reread_sha256(path: &Path) -> Result<[u8; 32], EngineError> {
+    outputs::file_sha256(path).map_err(|source| {
         EngineError::Output(outputs::OutputError::Io {
             path: path.to_path_buf(),
             source,
