@@ -121,6 +121,12 @@ pub enum EventKind {
     /// A key that failed a check, or that the witness refused: it is never
     /// certified, and the entry says what became of it.
     KeyRefused,
+    /// A root key's destruction is about to be asked of the HSM, once its
+    /// custodians' activation proved it the certified key (CPS 6.2.10).
+    KeyDestructionRequested,
+    /// A root key pair was destroyed, and the token holds nothing with its
+    /// label or CKA_ID.
+    KeyDestroyed,
     /// The performer's go before an irreversible HSM action, with what the
     /// room was shown of it.
     Go,

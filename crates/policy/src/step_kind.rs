@@ -32,6 +32,8 @@ pub enum StepKind {
     SignCross,
     /// Signing of a delegated OCSP responder's certificate.
     SignOcspResponder,
+    /// Destruction of the root key.
+    DestroyKey,
     /// Logout.
     Logout,
     /// Sealing of the ceremony log.
@@ -55,6 +57,7 @@ impl StepKind {
             Action::SignCrl { .. } => StepKind::SignCrl,
             Action::SignCross { .. } => StepKind::SignCross,
             Action::SignOcspResponder { .. } => StepKind::SignOcspResponder,
+            Action::DestroyKey { .. } => StepKind::DestroyKey,
             Action::Logout => StepKind::Logout,
             Action::SealLog => StepKind::SealLog,
         }

@@ -380,7 +380,8 @@ fn action_line(action: &Action) -> String {
         Action::SignSubordinate { .. }
         | Action::SignCrl { .. }
         | Action::SignCross { .. }
-        | Action::SignOcspResponder { .. } => later::action_line(action),
+        | Action::SignOcspResponder { .. }
+        | Action::DestroyKey { .. } => later::action_line(action),
         Action::Logout => "logout: the token is deactivated".to_string(),
         Action::SealLog => "seal-log: the log-signing key and the witness sign the log".to_string(),
     }
@@ -476,7 +477,8 @@ fn values_to_copy(step: &Step) -> Vec<Vec<Cell>> {
         Action::SignSubordinate { .. }
         | Action::SignCrl { .. }
         | Action::SignCross { .. }
-        | Action::SignOcspResponder { .. } => rows.push(hex(later::value_label(&step.action))),
+        | Action::SignOcspResponder { .. }
+        | Action::DestroyKey { .. } => rows.push(hex(later::value_label(&step.action))),
         Action::SealLog => rows.push(hex("Head hash of the sealed log".to_string())),
         _ => {}
     }

@@ -398,6 +398,13 @@ pub enum Action {
     SignOcspResponder {
         certificate: String,
     },
+    /// The root key pair (`root.key`) is destroyed (CPS 6.2.10): once the
+    /// room has seen it, k custodians activate it one last time to sign a
+    /// challenge that verifies with the root certificate, then both halves
+    /// are destroyed and the token searched for what is left.
+    DestroyKey {
+        key: String,
+    },
     /// C_Logout and close the session (CPS 6.2.9).
     Logout,
     /// Closes the log: k custodians activate the token once more, the
@@ -421,6 +428,7 @@ impl Action {
             Action::SignCrl { .. } => "sign-crl",
             Action::SignCross { .. } => "sign-cross",
             Action::SignOcspResponder { .. } => "sign-ocsp-responder",
+            Action::DestroyKey { .. } => "destroy-key",
             Action::Logout => "logout",
             Action::SealLog => "seal-log",
         }
@@ -435,7 +443,9 @@ impl Action {
     }
 
     /// Whether the step signs with the CA key: the go first, then a fresh
-    /// activation by k custodians (CKA_ALWAYS_AUTHENTICATE, CPS 6.2.8).
+    /// activation by k custodians (CKA_ALWAYS_AUTHENTICATE, CPS 6.2.8). A
+    /// destruction signs too: the proof that the key destroyed is the
+    /// certified one.
     pub fn signs_with_ca_key(&self) -> bool {
         matches!(
             self,
@@ -444,6 +454,7 @@ impl Action {
                 | Action::SignCrl { .. }
                 | Action::SignCross { .. }
                 | Action::SignOcspResponder { .. }
+                | Action::DestroyKey { .. }
         )
     }
 

@@ -423,6 +423,22 @@ impl Runner {
         pair: &KeyPair,
         message: &[u8],
     ) -> Result<(Vec<u8>, f64), EngineError> {
+        let (signature, hsm_ms, _) = self.activated(operator, step, pair, |session, pin| {
+            session.sign_sha384(pair, message, Some(pin))
+        })?;
+        Ok((signature, hsm_ms))
+    }
+
+    /// One operation that signs with `pair`, a CKA_ALWAYS_AUTHENTICATE key,
+    /// given the user PIN the custodians who come forward rebuild for it;
+    /// its result, the HSM's milliseconds, and those custodians.
+    pub(super) fn activated<T>(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        pair: &KeyPair,
+        operation: impl Fn(&Session, &SecretString) -> Result<T, HsmError>,
+    ) -> Result<(T, f64, Vec<String>), EngineError> {
         let mut opened = Vec::new();
         loop {
             self.refuse_exhausted_logins(step)?;
@@ -431,7 +447,7 @@ impl Runner {
             let session = self.logged_in(step)?;
             let started = Instant::now();
             let result = with_pin(&entered.shares, &expected, |pin: &SecretString| {
-                session.sign_sha384(pair, message, Some(pin))
+                operation(session, pin)
             })
             .map_err(|e| EngineError::Step {
                 step: step.id.clone(),
@@ -440,7 +456,7 @@ impl Runner {
             let hsm_ms = started.elapsed().as_secs_f64() * 1000.0;
             let custodians = entered.custodians;
             match result {
-                Ok(signature) => {
+                Ok(done) => {
                     self.tool_record(
                         Some(&step.id),
                         EventKind::LoginSucceeded,
@@ -452,7 +468,7 @@ impl Runner {
                         json!({ "custodians": custodians, "context_specific": true, "key": pair.label }),
                     )?;
                     self.reseal_share_bags(operator, step, Secret::UserPin, &opened)?;
-                    return Ok((signature, hsm_ms));
+                    return Ok((done, hsm_ms, custodians));
                 }
                 Err(HsmError::PinIncorrect) => self.login_failed(operator, step, &custodians)?,
                 Err(other) => return Err(other.into()),

@@ -440,8 +440,9 @@ impl Runner {
     }
 
     /// Records a key as refused, by a failed check or by the witness, and
-    /// stops the step: it is never taken up or certified, and (as the tool
-    /// destroys no key) it stays on the token, live, which the entry says.
+    /// stops the step: it is never taken up or certified, and (as only a
+    /// destroy-key ceremony destroys a key) it stays on the token, live,
+    /// which the entry says.
     pub(crate) fn refuse_key(
         &mut self,
         step: &Step,

@@ -14,6 +14,7 @@ mod check_in;
 mod clock;
 mod copy_check;
 mod custody;
+mod destroy_key;
 mod go;
 mod issue;
 mod keys;

@@ -80,6 +80,7 @@ pub(super) fn go_before(action: &Action) -> Option<&'static str> {
         Action::SignCrl { .. } => Some("the CRL's signature"),
         Action::SignCross { .. } => Some("the cross-certificate's signature"),
         Action::SignOcspResponder { .. } => Some("the OCSP responder certificate's signature"),
+        Action::DestroyKey { .. } => Some("the key's destruction"),
         _ => None,
     }
 }

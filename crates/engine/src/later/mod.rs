@@ -177,6 +177,37 @@ pub(crate) struct Later {
     pub(crate) key: Option<keyceremony_hsm::KeyPair>,
 }
 
+/// Refuses a token whose copy of the root key the records say was
+/// destroyed, unless a restore put the key there again since.
+fn refuse_destroyed_copy(
+    records: &IssuedRecords,
+    root: &Root,
+    token_label: &str,
+    serial: &str,
+) -> Result<(), EngineError> {
+    let history = records.key_history(root.issuer.spki_der());
+    let destroyed = history
+        .destructions
+        .iter()
+        .filter(|d| d.token_serial == serial)
+        .max_by_key(|d| d.time);
+    let restored = history
+        .restores
+        .iter()
+        .filter(|r| r.token_serial == serial)
+        .map(|r| r.time)
+        .max();
+    match destroyed {
+        Some(d) if restored.is_none_or(|r| r < d.time) => Err(refused(format!(
+            "the records say ceremony '{}' destroyed the copy of root key '{}' on token '{token_label}' (serial {serial}) at {} (CPS 6.2.10): this token no longer holds it",
+            d.ceremony_id,
+            d.key_label,
+            d.time.to_rfc3339()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Every certificate the script has the root sign for another key.
 fn to_issue(script: &Script) -> Vec<issued::ToIssue<'_>> {
     let subordinates = script.subordinates.iter().map(issued::ToIssue::Subordinate);
@@ -205,6 +236,9 @@ pub(crate) fn check(
     let inventory = Inventory::load(&settings.inventory)?;
     let root = Root::read(script, spec, &inputs, &inventory)?;
     root.user_pin_split(script)?;
+    // A destroyed key is refused before the token is touched (CPS 6.2.10).
+    let records = IssuedRecords::load(&IssuedRecords::path_beside(&settings.inventory))?;
+    records.check_key_live(root.issuer.spki_der())?;
     let token = module.token_by_label(&script.hsm.token_label)?.info()?;
     let serials = [
         ("hsm.token_serial", script.hsm.token_serial.as_deref()),
@@ -221,7 +255,12 @@ pub(crate) fn check(
             )));
         }
     }
-    let records = IssuedRecords::load(&IssuedRecords::path_beside(&settings.inventory))?;
+    refuse_destroyed_copy(
+        &records,
+        &root,
+        &script.hsm.token_label,
+        token.serial.trim(),
+    )?;
     let now = Utc::now().trunc_subsecs(0);
     let mut serial = [0u8; 16];
     for to_issue in to_issue(script) {

@@ -26,6 +26,9 @@ pub(super) fn go_form(s: &Script, step: &Step) -> Option<Block> {
         Action::SignCrl { .. } => {
             "the CRL to be signed (issuer, number, this and next update, every revoked certificate with its reason, the extensions) and the pre-signing lint"
         }
+        Action::DestroyKey { .. } => {
+            "the key to be destroyed (label, CKA_ID, public key SHA-256, compared with the ones the key generation recorded, its root certificate and its token) and whether the records hold a backup of it"
+        }
         _ => return None,
     };
     Some(Block::Table(Table {

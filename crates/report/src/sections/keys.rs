@@ -107,6 +107,7 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
         ));
     }
     blocks.extend(keys_left(ctx, findings));
+    blocks.extend(destroyed(ctx));
     if let Some(e) = ctx.of_kind("log-signing-key").next() {
         blocks.push(Block::Heading(3, "Log-signing key".to_string()));
         let pem = str_at(&e.data, "public_key").unwrap_or("");
@@ -137,8 +138,86 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
     blocks
 }
 
-/// The keys the last abort record lists as left on the token: the tool
-/// destroys no key, so each remains live there.
+/// Each root key a destroy-key step destroyed (CPS 6.2.10): the proof that
+/// it was the certified key, who destroyed it, and the search that found
+/// nothing left.
+fn destroyed(ctx: &Ctx<'_>) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    for e in ctx.of_kind("key-destroyed") {
+        let label = str_at(&e.data, "label").unwrap_or("-");
+        let proof = ctx
+            .of_kind("key-destruction-requested")
+            .filter(|r| str_at(&r.data, "label") == Some(label))
+            .last();
+        let people = |data: &Value, field: &str| {
+            data.get(field)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(value_text).collect::<Vec<_>>().join(", "))
+                .unwrap_or_else(|| "-".to_string())
+        };
+        let scope = match str_at(&e.data, "scope") {
+            Some("key") => "the key itself: the records held no backup of it",
+            Some("copy") => "this copy: the records hold a backup of the key",
+            _ => "-",
+        };
+        blocks.push(Block::Heading(3, format!("Key {label} destroyed")));
+        blocks.push(fields(vec![
+            (
+                "CKA_ID".to_string(),
+                code_cell(str_at(&e.data, "id").unwrap_or("-")),
+            ),
+            (
+                "Public key SHA-256".to_string(),
+                code_cell(str_at(&e.data, "public_key_sha256").unwrap_or("-")),
+            ),
+            (
+                "Token".to_string(),
+                cell(format!(
+                    "'{}', serial {}",
+                    str_at(&e.data, "token_label").unwrap_or("-"),
+                    str_at(&e.data, "token_serial").unwrap_or("-")
+                )),
+            ),
+            ("What was destroyed".to_string(), cell(scope)),
+            (
+                "Destroyed".to_string(),
+                cell(format!("entry {}, {}", e.seq, e.time)),
+            ),
+            (
+                "Activated by (custodians)".to_string(),
+                cell(people(&e.data, "destroyed_by")),
+            ),
+            (
+                "Performer, witness".to_string(),
+                cell(format!(
+                    "{}, {}",
+                    str_at(&e.data, "performer").unwrap_or("-"),
+                    str_at(&e.data, "witness").unwrap_or("-")
+                )),
+            ),
+            (
+                "Proof it was the certified key".to_string(),
+                cell(proof.map_or(
+                    "not recorded".to_string(),
+                    |r| format!(
+                        "entry {}: it signed challenge {} from the token, verified with the root certificate's key",
+                        r.seq,
+                        str_at(&r.data, "challenge").unwrap_or("-")
+                    ),
+                )),
+            ),
+            (
+                "Searched for afterwards".to_string(),
+                cell("by CKA_LABEL and by CKA_ID: nothing found"),
+            ),
+        ]));
+    }
+    blocks
+}
+
+/// The keys the last abort record lists as left on the token: an abort
+/// destroys no key, so each remains live there until a destroy-key
+/// ceremony destroys it.
 fn keys_left(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
     let Some(abort) = ctx
         .of_kind("abort")
@@ -156,8 +235,11 @@ fn keys_left(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
     let mut blocks = vec![
         Block::Heading(3, "Keys left on the token".to_string()),
         para(format!(
-            "The ceremony was aborted (entry {}). The tool destroys no key: each key below \
-             remains live on the token until it is destroyed under the CPS.",
+            "The ceremony was aborted (entry {}). An abort destroys no key: each key below \
+             remains live on the token until it is destroyed under dual control (CPS 6.2.10): \
+             a certified root key in a destroy-key ceremony (ceremony-scripts/destroy-p384.toml, \
+             docs/operator-guide.md), a key never certified with the token, re-initialised \
+             under dual control as a witnessed step.",
             abort.seq
         )),
     ];

@@ -322,6 +322,35 @@ pub(super) fn sign_order(
     }
 }
 
+/// What a destroy-key step needs: the script's root key, and a login (its
+/// custodians activate the key once more for the destruction's proof).
+pub(super) fn destroy_order(
+    script: &Script,
+    step: &Step,
+    key: &str,
+    logged_in: bool,
+    refuse: &mut dyn FnMut(Option<&'static str>, String),
+) {
+    if script.root.as_ref().is_none_or(|root| root.key != key) {
+        refuse(
+            Some("CPS 6.2.10"),
+            format!(
+                "step '{}' destroys key '{key}', which is not the script's root key: name it in [root] (key and certificate), so that the room checks it is the certified key before it is destroyed",
+                step.id
+            ),
+        );
+    }
+    if !logged_in {
+        refuse(
+            Some("CPS 6.2.10"),
+            format!(
+                "step '{}' destroys a key without a dual-control login",
+                step.id
+            ),
+        );
+    }
+}
+
 /// Every subordinate and CRL of the script is signed by a step.
 pub(super) fn all_signed(script: &Script, signed: &BTreeSet<String>, v: &mut Vec<Violation>) {
     let ids = script

@@ -15,6 +15,8 @@ struct Progress {
     generated: BTreeSet<String>,
     signed: BTreeSet<String>,
     exported: BTreeSet<String>,
+    /// The root key was destroyed by an earlier step.
+    destroyed: bool,
     sealed: bool,
 }
 
@@ -35,6 +37,7 @@ pub(super) fn steps(script: &Script, v: &mut Vec<Violation>) {
         generated: BTreeSet::new(),
         signed: BTreeSet::new(),
         exported: BTreeSet::new(),
+        destroyed: false,
         sealed: false,
     };
     let mut init_steps = 0;
@@ -325,7 +328,23 @@ fn order(script: &Script, path: &str, step: &Step, p: &mut Progress, v: &mut Vec
         | Action::SignCrl { .. }
         | Action::SignCross { .. }
         | Action::SignOcspResponder { .. } => {
+            if p.destroyed {
+                refuse(
+                    Some("CPS 6.2.10"),
+                    format!("step '{}' signs after the root key is destroyed", step.id),
+                );
+            }
             super::later::sign_order(script, step, p.logged_in, &mut p.signed, &mut refuse)
+        }
+        Action::DestroyKey { key } => {
+            super::later::destroy_order(script, step, key, p.logged_in, &mut refuse);
+            if p.destroyed {
+                refuse(
+                    None,
+                    format!("step '{}' destroys the root key twice", step.id),
+                );
+            }
+            p.destroyed = true;
         }
         Action::SealLog => {
             if p.logged_in {
