@@ -117,6 +117,10 @@ struct StepAnswers {
     /// Custodians who come forward to activate the token in this step.
     #[serde(default)]
     custodians: Vec<String>,
+    /// backup-key: the SO-PIN custodians who come forward to log the
+    /// Security Officer in, who imports the wrap key.
+    #[serde(default, rename = "so-custodians")]
+    so_custodians: Vec<String>,
     /// init-token: custodian -> secret ("so-pin", "user-pin") -> bag
     /// serial; an activation: custodian -> "opened" and "new" -> the serial
     /// of the bag opened and of the one the share goes back into.
@@ -331,6 +335,14 @@ impl Operator for AnswersFile {
                             step.id
                         )));
                     }
+                    let so = script.activation.so_pin.threshold as usize;
+                    let backs_up = matches!(step.action, Action::BackupKey { .. });
+                    if backs_up && answers.so_custodians.len() != so {
+                        return Err(self.missing(format!(
+                            "list of the {so} SO-PIN custodians who log the Security Officer in, in step {} (so-custodians = [...])",
+                            step.id
+                        )));
+                    }
                 }
                 _ => {}
             }
@@ -429,11 +441,14 @@ impl Operator for AnswersFile {
     fn choose_custodians(
         &mut self,
         step: &Step,
-        _secret: Secret,
+        secret: Secret,
         _eligible: &[Participant],
         _threshold: usize,
     ) -> Result<Vec<String>, InputError> {
-        let for_step = self.steps.get(&step.id).map(|a| a.custodians.clone());
+        let for_step = self.steps.get(&step.id).map(|a| match secret {
+            Secret::SoPin => a.so_custodians.clone(),
+            _ => a.custodians.clone(),
+        });
         let on_resume = self.resume.as_ref().map(|r| r.custodians.clone());
         match (for_step, on_resume) {
             (Some(c), _) if !c.is_empty() && !self.resuming => Ok(c),

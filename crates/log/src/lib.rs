@@ -127,6 +127,10 @@ pub enum EventKind {
     /// A root key pair was destroyed, and the token holds nothing with its
     /// label or CKA_ID.
     KeyDestroyed,
+    /// A root key was wrapped for its backup media under a trusted wrap key
+    /// that was then split among the backup custodians and destroyed
+    /// (CPS 6.2.4).
+    KeyBackedUp,
     /// The performer's go before an irreversible HSM action, with what the
     /// room was shown of it.
     Go,

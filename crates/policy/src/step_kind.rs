@@ -34,6 +34,8 @@ pub enum StepKind {
     SignOcspResponder,
     /// Destruction of the root key.
     DestroyKey,
+    /// Backup of the root key.
+    BackupKey,
     /// Logout.
     Logout,
     /// Sealing of the ceremony log.
@@ -58,6 +60,7 @@ impl StepKind {
             Action::SignCross { .. } => StepKind::SignCross,
             Action::SignOcspResponder { .. } => StepKind::SignOcspResponder,
             Action::DestroyKey { .. } => StepKind::DestroyKey,
+            Action::BackupKey { .. } => StepKind::BackupKey,
             Action::Logout => StepKind::Logout,
             Action::SealLog => StepKind::SealLog,
         }

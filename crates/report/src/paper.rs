@@ -293,6 +293,7 @@ fn secret_name(secret: Secret) -> &'static str {
     match secret {
         Secret::SoPin => "SO PIN",
         Secret::UserPin => "user PIN",
+        Secret::WrapKey => "backup wrap key",
     }
 }
 
@@ -370,6 +371,9 @@ fn action_line(action: &Action) -> String {
                 .to_string()
         }
         Action::Login => "login: custodians' shares activate the token".to_string(),
+        Action::BackupKey { key } => format!(
+            "backup-key: the SO imports a trusted wrap key, the key pair '{key}' is wrapped with it for the backup media, the wrap key is split among the backup custodians and destroyed"
+        ),
         Action::GenerateKey { key } => format!("generate-key: key pair '{key}' inside the HSM"),
         Action::SelfSign { certificate } => {
             format!("self-sign: the HSM signs the root certificate of '{certificate}'")

@@ -207,7 +207,17 @@ pub struct Activation {
     /// record it; a share of another split is refused.
     #[serde(default)]
     pub user_pin_split: Option<String>,
+    /// The backup custodians among whom a backup-key step splits the wrap
+    /// key of a root key's backup (CPS 5.2.2, 6.2.4).
+    #[serde(default)]
+    pub backup: Option<Quorum>,
 }
+
+/// The quorum of a secret the script does not split: nobody holds it.
+static NO_QUORUM: Quorum = Quorum {
+    custodians: Vec::new(),
+    threshold: 0,
+};
 
 impl Activation {
     /// The custodians of one secret.
@@ -215,25 +225,33 @@ impl Activation {
         match secret {
             Secret::SoPin => &self.so_pin,
             Secret::UserPin => &self.user_pin,
+            Secret::WrapKey => self.backup.as_ref().unwrap_or(&NO_QUORUM),
         }
     }
 }
 
-/// The two secrets that activate a token.
+/// The secrets split among custodians: the two that activate a token, and
+/// a backup's wrap key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Secret {
     SoPin,
     UserPin,
+    WrapKey,
 }
 
 impl Secret {
+    /// The two PINs that activate a token.
     pub const ALL: [Secret; 2] = [Secret::SoPin, Secret::UserPin];
+
+    /// Every secret a share may be of.
+    pub const SHARED: [Secret; 3] = [Secret::SoPin, Secret::UserPin, Secret::WrapKey];
 
     /// The name used in the script and the answers file.
     pub fn as_str(self) -> &'static str {
         match self {
             Secret::SoPin => "so-pin",
             Secret::UserPin => "user-pin",
+            Secret::WrapKey => "wrap-key",
         }
     }
 }
@@ -254,6 +272,12 @@ pub struct KeySpec {
     /// CKA_LABEL of both halves of the key pair; also names the output files.
     pub label: String,
     pub algorithm: KeyAlgorithm,
+    /// Generated for backup (CPS 6.2.4): CKA_EXTRACTABLE with
+    /// CKA_WRAP_WITH_TRUSTED, still sensitive, so that it leaves the token
+    /// only wrapped by a trusted key; a backup-key step backs it up. Only
+    /// where the policy's `[backup]` allows it.
+    #[serde(default)]
+    pub backup: bool,
 }
 
 /// CPS 6.1.5: the only root key types.
@@ -405,6 +429,13 @@ pub enum Action {
     DestroyKey {
         key: String,
     },
+    /// The root key, generated for backup, is backed up (CPS 6.2.4): k
+    /// SO-PIN custodians import a wrap key drawn from the token as trusted,
+    /// k user-PIN custodians have the key wrapped with it (RFC 5649), the
+    /// wrap key is split among the backup custodians and destroyed.
+    BackupKey {
+        key: String,
+    },
     /// C_Logout and close the session (CPS 6.2.9).
     Logout,
     /// Closes the log: k custodians activate the token once more, the
@@ -429,6 +460,7 @@ impl Action {
             Action::SignCross { .. } => "sign-cross",
             Action::SignOcspResponder { .. } => "sign-ocsp-responder",
             Action::DestroyKey { .. } => "destroy-key",
+            Action::BackupKey { .. } => "backup-key",
             Action::Logout => "logout",
             Action::SealLog => "seal-log",
         }
@@ -459,9 +491,12 @@ impl Action {
     }
 
     /// Whether the step activates the token with the user-PIN shares: a
-    /// login, a signature with the CA key, the seal.
+    /// login, a signature with the CA key, a backup, the seal.
     pub fn activates(&self) -> bool {
-        matches!(self, Action::Login | Action::SealLog) || self.signs_with_ca_key()
+        matches!(
+            self,
+            Action::Login | Action::SealLog | Action::BackupKey { .. }
+        ) || self.signs_with_ca_key()
     }
 }
 

@@ -42,6 +42,20 @@ impl Runner {
         }
     }
 
+    /// `call` with the PIN that the checked shares of `secret` rebuild.
+    fn with_entered<T>(
+        &self,
+        step: &Step,
+        secret: Secret,
+        shares: &[Share],
+        call: impl FnOnce(&SecretString) -> T,
+    ) -> Result<T, EngineError> {
+        with_pin(shares, &self.expected(secret), call).map_err(|e| EngineError::Step {
+            step: step.id.clone(),
+            message: e.to_string(),
+        })
+    }
+
     /// Stops the ceremony once the refused shares or the failed logins the
     /// log records reach the script's limit (CPS 5.4.1 3.1; tokens such as
     /// SoftHSM2 never lock by themselves): from then on it can only be
@@ -332,14 +346,9 @@ impl Runner {
             let token = self.module.token_by_label(&label)?;
             refuse_pin_lockout(&token, step)?;
             let session = self.open_session(&token, step)?;
-            let expected = self.expected(Secret::UserPin);
             let started = Instant::now();
-            let result = with_pin(&entered.shares, &expected, |pin| {
+            let result = self.with_entered(step, Secret::UserPin, &entered.shares, |pin| {
                 session.login(UserKind::User, pin)
-            })
-            .map_err(|e| EngineError::Step {
-                step: step.id.clone(),
-                message: e.to_string(),
             })?;
             let custodians = entered.custodians;
             match result {
@@ -369,6 +378,53 @@ impl Runner {
                     self.close_session(session, step)?;
                     self.login_failed(operator, step, &custodians)?;
                 }
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+
+    /// Logs `session` in as `who` (the Security Officer with the SO-PIN
+    /// shares, or the user with the user-PIN shares) once k custodians
+    /// rebuild the PIN for the one C_Login; the custodians who did.
+    pub(super) fn log_in_as(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        session: &Session,
+        who: UserKind,
+    ) -> Result<Vec<String>, EngineError> {
+        let secret = match who {
+            UserKind::SecurityOfficer => Secret::SoPin,
+            UserKind::User => Secret::UserPin,
+        };
+        let mut opened = Vec::new();
+        loop {
+            self.refuse_exhausted_logins(step)?;
+            let entered = self.collect_shares(operator, step, secret, &mut opened)?;
+            let result =
+                self.with_entered(step, secret, &entered.shares, |pin| session.login(who, pin))?;
+            let custodians = entered.custodians;
+            match result {
+                Ok(()) => {
+                    self.tool_record(
+                        Some(&step.id),
+                        EventKind::LoginSucceeded,
+                        format!(
+                            "logged in to token '{}' as the {} with the {} rebuilt from the shares of {}",
+                            self.script.script.hsm.token_label,
+                            match who {
+                                UserKind::SecurityOfficer => "Security Officer",
+                                UserKind::User => "user",
+                            },
+                            secret.as_str(),
+                            custodians.join(" and ")
+                        ),
+                        json!({ "custodians": custodians, "context_specific": false, "secret": secret.as_str() }),
+                    )?;
+                    self.reseal_share_bags(operator, step, secret, &opened)?;
+                    return Ok(custodians);
+                }
+                Err(HsmError::PinIncorrect) => self.login_failed(operator, step, &custodians)?,
                 Err(other) => return Err(other.into()),
             }
         }
@@ -443,15 +499,10 @@ impl Runner {
         loop {
             self.refuse_exhausted_logins(step)?;
             let entered = self.collect_shares(operator, step, Secret::UserPin, &mut opened)?;
-            let expected = self.expected(Secret::UserPin);
             let session = self.logged_in(step)?;
             let started = Instant::now();
-            let result = with_pin(&entered.shares, &expected, |pin: &SecretString| {
+            let result = self.with_entered(step, Secret::UserPin, &entered.shares, |pin| {
                 operation(session, pin)
-            })
-            .map_err(|e| EngineError::Step {
-                step: step.id.clone(),
-                message: e.to_string(),
             })?;
             let hsm_ms = started.elapsed().as_secs_f64() * 1000.0;
             let custodians = entered.custodians;

@@ -9,6 +9,7 @@
 //! interrupted log back (`crate::resume`).
 
 mod activation;
+mod backup_key;
 mod certificate;
 mod check_in;
 mod clock;

@@ -119,7 +119,18 @@ impl Runner {
         let ceremony = later.root.entry.ceremony_id.clone();
         let certificate_key = later.root.issuer.spki_der().to_vec();
         let pair = self.find_key(session, &label)?;
-        let mut problems = session.private_key_attributes(&pair)?.problems(true);
+        // A key made for backup is extractable, wrapped by a trusted key
+        // only: its attributes are held to that, where the policy allows
+        // backups at all (CPS 6.2.4).
+        let private = session.private_key_attributes(&pair)?;
+        let made_for_backup = private.extractable;
+        let mut problems = super::keys::private_problems(&private, made_for_backup);
+        if made_for_backup && !self.settings.policy.backup.is_some_and(|b| b.allowed) {
+            problems.push(format!(
+                "it is extractable (made for backup), but policy '{}' allows no backup of a root key",
+                self.settings.policy.name
+            ));
+        }
         let spki = session.public_key_spki_der(&pair)?;
         if spki != certificate_key {
             problems.push(

@@ -81,6 +81,7 @@ pub(super) fn go_before(action: &Action) -> Option<&'static str> {
         Action::SignCross { .. } => Some("the cross-certificate's signature"),
         Action::SignOcspResponder { .. } => Some("the OCSP responder certificate's signature"),
         Action::DestroyKey { .. } => Some("the key's destruction"),
+        Action::BackupKey { .. } => Some("the key's backup"),
         _ => None,
     }
 }

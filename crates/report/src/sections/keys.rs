@@ -95,6 +95,15 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
                 }),
             ),
             ("Attribute problems".to_string(), cell(problems)),
+            (
+                "Made for backup (CPS 6.2.4)".to_string(),
+                cell(match e.data.get("backup") {
+                    Some(Value::Bool(true)) => {
+                        "yes: sensitive, extractable only wrapped by a trusted key (CKA_WRAP_WITH_TRUSTED); never-extractable false"
+                    }
+                    _ => "no: it never leaves the token",
+                }),
+            ),
         ]));
         blocks.push(attributes_table(&e.data));
     }
@@ -107,6 +116,7 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
         ));
     }
     blocks.extend(keys_left(ctx, findings));
+    blocks.extend(backed_up(ctx));
     blocks.extend(destroyed(ctx));
     if let Some(e) = ctx.of_kind("log-signing-key").next() {
         blocks.push(Block::Heading(3, "Log-signing key".to_string()));
@@ -133,6 +143,65 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
                 code_cell(str_at(&e.data, "public_key_sha256").unwrap_or("-")),
             ),
             ("SHA-256 of the logged key".to_string(), code_cell(sha)),
+        ]));
+    }
+    blocks
+}
+
+/// Each root key a backup-key step backed up (CPS 6.2.4): the wrapped key
+/// on the media, its wrap key's split, and who took part.
+fn backed_up(ctx: &Ctx<'_>) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    for e in ctx.of_kind("key-backed-up") {
+        let text_of = |field: &str| str_at(&e.data, field).unwrap_or("-").to_string();
+        let people = |field: &str| {
+            e.data
+                .get(field)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(value_text).collect::<Vec<_>>().join(", "))
+                .unwrap_or_else(|| "-".to_string())
+        };
+        blocks.push(Block::Heading(
+            3,
+            format!("Key {} backed up", text_of("label")),
+        ));
+        blocks.push(fields(vec![
+            ("Public key SHA-256".to_string(), code_cell(text_of("public_key_sha256"))),
+            (
+                "Wrapped key (RFC 5649)".to_string(),
+                cell(format!(
+                    "{} bytes under {} ({}), SHA-256 {}",
+                    e.data.get("bytes").map_or("-".to_string(), value_text),
+                    text_of("mechanism"),
+                    text_of("mechanism_code"),
+                    text_of("blob_sha256")
+                )),
+            ),
+            ("On the backup media".to_string(), code_cell(text_of("media_path"))),
+            ("In the output folder".to_string(), code_cell(text_of("output_path"))),
+            (
+                "Wrap key".to_string(),
+                cell(format!(
+                    "from the token's generator, imported as trusted by the Security Officer ({}), destroyed after the wrap; split {}, check value {}",
+                    text_of("wrap_key_route"),
+                    text_of("wrap_key_split"),
+                    text_of("wrap_key_check")
+                )),
+            ),
+            ("Backup custodians".to_string(), cell(people("backup_custodians"))),
+            (
+                "Activated by".to_string(),
+                cell(format!(
+                    "the SO-PIN custodians {}, then the user-PIN custodians {}",
+                    people("so_custodians"),
+                    people("user_custodians")
+                )),
+            ),
+            (
+                "The key's attributes".to_string(),
+                cell("sensitive, extractable only wrapped by a trusted key; never-extractable false: a copy restored from this backup is told from the original by CKA_LOCAL false"),
+            ),
+            ("Backed up".to_string(), cell(format!("entry {}, {}", e.seq, e.time))),
         ]));
     }
     blocks
@@ -314,7 +383,17 @@ fn attribute_problems(data: &Value) -> Vec<String> {
         None => Vec::new(),
     };
     let read_back = data.get("private_attributes");
-    for (name, required, meaning) in REQUIRED {
+    // A key made for backup is extractable, only under a trusted key.
+    let backup = data.get("backup") == Some(&Value::Bool(true));
+    let backup_rules = [("wrap_with_trusted", true, "wrapped only by a trusted key")];
+    let rules = REQUIRED
+        .into_iter()
+        .map(|(name, required, meaning)| match (backup, name) {
+            (true, "extractable" | "never_extractable") => (name, !required, meaning),
+            _ => (name, required, meaning),
+        })
+        .chain(backup_rules.into_iter().filter(|_| backup));
+    for (name, required, meaning) in rules {
         let attribute = format!("CKA_{}", name.to_ascii_uppercase());
         let Some(actual) = read_back.and_then(|a| a.get(name)).and_then(Value::as_bool) else {
             continue;

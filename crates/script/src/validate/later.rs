@@ -351,6 +351,61 @@ pub(super) fn destroy_order(
     }
 }
 
+/// What a backup-key step needs: a key of the script generated for backup
+/// by an earlier step, backup custodians, and the token logged out (the
+/// step activates it itself, as the Security Officer, then as the user).
+pub(super) fn backup_order(
+    script: &Script,
+    step: &Step,
+    key: &str,
+    generated: bool,
+    logged_in: bool,
+    refuse: &mut dyn FnMut(Option<&'static str>, String),
+) {
+    match script.key(key) {
+        None => refuse(
+            None,
+            format!(
+                "step '{}' backs up key '{key}', which `keys` does not list",
+                step.id
+            ),
+        ),
+        Some(spec) if !spec.backup => refuse(
+            Some("CPS 6.2.4"),
+            format!(
+                "step '{}' backs up key '{key}', which is not generated for backup: set backup = true in its [[keys]] table (where the policy allows it)",
+                step.id
+            ),
+        ),
+        Some(_) if !generated => refuse(
+            None,
+            format!(
+                "step '{}' backs up key '{key}' before it is generated",
+                step.id
+            ),
+        ),
+        Some(_) => {}
+    }
+    if script.activation.backup.is_none() {
+        refuse(
+            Some("CPS 5.2.2, 6.2.4"),
+            format!(
+                "step '{}' backs up a key, but [activation.backup] names no backup custodians to split its wrap key among",
+                step.id
+            ),
+        );
+    }
+    if logged_in {
+        refuse(
+            None,
+            format!(
+                "step '{}' backs up a key while logged in: it logs in itself, the Security Officer to import the wrap key and then the user to wrap the key; log out first",
+                step.id
+            ),
+        );
+    }
+}
+
 /// Every subordinate and CRL of the script is signed by a step.
 pub(super) fn all_signed(script: &Script, signed: &BTreeSet<String>, v: &mut Vec<Violation>) {
     let ids = script

@@ -17,6 +17,7 @@ struct Progress {
     exported: BTreeSet<String>,
     /// The root key was destroyed by an earlier step.
     destroyed: bool,
+    backed_up: BTreeSet<String>,
     sealed: bool,
 }
 
@@ -38,6 +39,7 @@ pub(super) fn steps(script: &Script, v: &mut Vec<Violation>) {
         signed: BTreeSet::new(),
         exported: BTreeSet::new(),
         destroyed: false,
+        backed_up: BTreeSet::new(),
         sealed: false,
     };
     let mut init_steps = 0;
@@ -120,6 +122,18 @@ pub(super) fn steps(script: &Script, v: &mut Vec<Violation>) {
         }
     }
     super::later::all_signed(script, &progress.signed, v);
+    for key in script.keys.iter().filter(|k| k.backup) {
+        if !progress.backed_up.contains(&key.label) {
+            v.push(Violation::new(
+                "keys",
+                Some("CPS 6.2.4"),
+                format!(
+                    "key '{}' is generated for backup (extractable, wrapped only by a trusted key) but no backup-key step backs it up: add one, or remove backup = true",
+                    key.label
+                ),
+            ));
+        }
+    }
     if !progress.sealed {
         v.push(Violation::new(
             "acts",
@@ -335,6 +349,19 @@ fn order(script: &Script, path: &str, step: &Step, p: &mut Progress, v: &mut Vec
                 );
             }
             super::later::sign_order(script, step, p.logged_in, &mut p.signed, &mut refuse)
+        }
+        Action::BackupKey { key } => {
+            super::later::backup_order(
+                script,
+                step,
+                key,
+                p.generated.contains(key),
+                p.logged_in,
+                &mut refuse,
+            );
+            if !p.backed_up.insert(key.clone()) {
+                refuse(Some("CPS 6.2.4"), format!("key '{key}' is backed up twice"));
+            }
         }
         Action::DestroyKey { key } => {
             super::later::destroy_order(script, step, key, p.logged_in, &mut refuse);
