@@ -17,19 +17,8 @@ const TOKEN: &str = "Example TLS ECC Root 2026";
 /// after the logout, its wrap key split 2 of 3 among three backup
 /// custodians, with `more` edits.
 fn backup_script(lab: &Lab, more: &[(&str, &str)]) -> PathBuf {
-    let mut edits: Vec<(&str, &str)> = vec![
-        (
-            "[[participants]]\nid = \"lena\"",
-            "[[participants]]\nid = \"ines\"\nname = \"Ines Moreau\"\nroles = [\"custodian\"]\n\n\
-             [[participants]]\nid = \"jun\"\nname = \"Jun Tanaka\"\nroles = [\"custodian\"]\n\n\
-             [[participants]]\nid = \"kofi\"\nname = \"Kofi Boateng\"\nroles = [\"custodian\"]\n\n\
-             [[participants]]\nid = \"lena\"",
-        ),
-        (
-            "[activation.user-pin]\ncustodians = [\"carol\", \"dave\", \"erin\"]\nthreshold = 2\n",
-            "[activation.user-pin]\ncustodians = [\"carol\", \"dave\", \"erin\"]\nthreshold = 2\n\n\
-             [activation.backup]\ncustodians = [\"ines\", \"jun\", \"kofi\"]\nthreshold = 2\n",
-        ),
+    let mut edits: Vec<(&str, &str)> = participants_and_backup().to_vec();
+    edits.extend_from_slice(&[
         (
             "algorithm = \"ec-p384\"\n",
             "algorithm = \"ec-p384\"\nbackup = true\n",
@@ -42,30 +31,37 @@ fn backup_script(lab: &Lab, more: &[(&str, &str)]) -> PathBuf {
              user-PIN custodians log the user in; the key is wrapped for the backup media and the wrap \
              key's shares handed to the backup custodians.\"\"\"\n\n[[acts]]\nid = \"5\"",
         ),
-    ];
+    ]);
     edits.extend_from_slice(more);
     edited(lab, "root-p384", &edits)
+}
+
+/// Three backup custodians, and the backup's quorum: 2 of them.
+fn participants_and_backup() -> [(&'static str, &'static str); 2] {
+    [
+        (
+            "[[participants]]\nid = \"lena\"",
+            "[[participants]]\nid = \"ines\"\nname = \"Ines Moreau\"\nroles = [\"custodian\"]\n\n\
+             [[participants]]\nid = \"jun\"\nname = \"Jun Tanaka\"\nroles = [\"custodian\"]\n\n\
+             [[participants]]\nid = \"kofi\"\nname = \"Kofi Boateng\"\nroles = [\"custodian\"]\n\n\
+             [[participants]]\nid = \"lena\"",
+        ),
+        (
+            "[activation.user-pin]\ncustodians = [\"carol\", \"dave\", \"erin\"]\nthreshold = 2\n",
+            "[activation.user-pin]\ncustodians = [\"carol\", \"dave\", \"erin\"]\nthreshold = 2\n\n\
+             [activation.backup]\ncustodians = [\"ines\", \"jun\", \"kofi\"]\nthreshold = 2\n",
+        ),
+    ]
 }
 
 /// root-p384's answers with the backup step's, and the seal opening the bag
 /// the backup sealed erin's share in.
 fn backup_answers(lab: &Lab) -> PathBuf {
     let (_, answers) = shipped("root-p384");
-    let body = std::fs::read_to_string(answers).unwrap();
-    let check_in = "[check-in]\n";
-    let body = body
-        .replace(
-            check_in,
-            &format!(
-                "{check_in}ines = \"passport, compared with the roster\"\n\
-                 jun = \"passport, compared with the roster\"\n\
-                 kofi = \"passport, compared with the roster\"\n"
-            ),
-        )
-        .replace(
-            "[steps.\"5.4\".bags.erin]\nopened = \"REHEARSAL-TEB-0312\"",
-            "[steps.\"5.4\".bags.erin]\nopened = \"REHEARSAL-TEB-0332\"",
-        );
+    let body = checked_in(&std::fs::read_to_string(answers).unwrap()).replace(
+        "[steps.\"5.4\".bags.erin]\nopened = \"REHEARSAL-TEB-0312\"",
+        "[steps.\"5.4\".bags.erin]\nopened = \"REHEARSAL-TEB-0332\"",
+    );
     let step = r#"
 [steps."4.4"]
 witness = "confirm"
@@ -102,6 +98,19 @@ new = "REHEARSAL-TEB-0901"
     let path = lab.path("backup.answers.toml");
     std::fs::write(&path, body).unwrap();
     path
+}
+
+/// Answers with the backup custodians checked in too.
+fn checked_in(body: &str) -> String {
+    let check_in = "[check-in]\n";
+    body.replace(
+        check_in,
+        &format!(
+            "{check_in}ines = \"passport, compared with the roster\"\n\
+             jun = \"passport, compared with the roster\"\n\
+             kofi = \"passport, compared with the roster\"\n"
+        ),
+    )
 }
 
 /// A run refused before anything is written.
@@ -241,5 +250,311 @@ fn a_root_key_is_backed_up_under_dual_control_in_its_key_generation() {
     assert!(
         !report.contains("unsafe attributes"),
         "a key made for backup is judged by the backup rules"
+    );
+}
+
+const RESTORED: &str = "ECC Root 2026 restored";
+
+/// A key generation ceremony that restores instead of generating: root-p384
+/// turned into one that initialises `token`, gets its own PIN shares, and
+/// restores the backup that `from` (a backup-key run's folder) wrote, with
+/// `more` edits.
+fn restore_script(lab: &Lab, token: &str, from: &str, more: &[(&str, &str)]) -> PathBuf {
+    let (script, _) = shipped("root-p384");
+    let body = std::fs::read_to_string(script).unwrap();
+    let keys = body.find("[[keys]]").unwrap();
+    let acts = body.find("[[acts]]").unwrap();
+    let login = body.find("[[acts.steps]]\nid = \"2.2\"").unwrap();
+    let epilogue = body.find("[[acts]]\nid = \"5\"").unwrap();
+    let restore = format!(
+        "[restore]\nkey = \"{LABEL}\"\ncertificate = \"{from}/certs/{LABEL}.pem\"\n\
+         backup = \"{from}/backups/{LABEL}.wrapped\"\nshares_from = \"example-tls-ecc-root-2026\"\n\n"
+    );
+    let step = format!(
+        "[[acts]]\nid = \"3\"\ntitle = \"Restore of the root key\"\n\n[[acts.steps]]\nid = \"3.1\"\n\
+         title = \"Restore the root key's backup\"\nperformer = \"ada\"\nwitness = \"quinn\"\n\
+         action = {{ type = \"restore-key\", key = \"{LABEL}\" }}\ninstructions = \"\"\"\n\
+         Two backup custodians bring the wrap key's shares; two SO-PIN custodians log the Security \
+         Officer in; two user-PIN custodians log the user in; the backup is unwrapped and proved.\"\"\"\n\n"
+    );
+    let body = format!(
+        "{}{restore}{}{step}{}",
+        &body[..keys],
+        &body[acts..login],
+        &body[epilogue..]
+    )
+    .replace(
+        "id = \"example-tls-ecc-root-2026\"\nname = \"Example TLS ECC Root CA 2026 key generation ceremony\"",
+        "id = \"example-tls-ecc-root-2026-restore\"\nname = \"Example TLS ECC Root CA 2026 backup restore ceremony\"",
+    )
+    .replace(
+        "token_label = \"Example TLS ECC Root 2026\"",
+        &format!("token_label = \"{token}\""),
+    )
+    .replace(
+        "signing_key = \"example-tls-ecc-root-2026-log\"",
+        "signing_key = \"example-tls-ecc-root-2026-restore-log\"",
+    );
+    let path = lab.path("restore-source.toml");
+    std::fs::write(&path, body).unwrap();
+    // The backup custodians, as the backup ceremony has them; `edited`
+    // reads the shipped script, so the edits go on this one by hand.
+    let mut body = std::fs::read_to_string(&path).unwrap();
+    let mut edits: Vec<(&str, &str)> = participants_and_backup().to_vec();
+    edits.extend_from_slice(more);
+    for (from, to) in edits {
+        assert!(body.contains(from), "{from}");
+        body = body.replacen(from, to, 1);
+    }
+    let path = lab.path("restore.toml");
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+/// root-p384's answers for [`restore_script`]: its init-token as shipped,
+/// then the restore (`backup` the backup custodians who come forward), and
+/// the seal opening the bags the restore and the init-token sealed.
+fn restore_answers(lab: &Lab, backup: &[&str], name: &str) -> PathBuf {
+    let (_, answers) = shipped("root-p384");
+    let body = checked_in(&std::fs::read_to_string(answers).unwrap());
+    let login = body.find("[steps.\"2.2\"]").unwrap();
+    let epilogue = body.find("[steps.\"5.1\"]").unwrap();
+    let listed: Vec<String> = backup.iter().map(|b| format!("\"{b}\"")).collect();
+    let mut step = format!(
+        "[steps.\"3.1\"]\nwitness = \"confirm\"\ngo = \"ada\"\nbackup-custodians = [{}]\n\
+         so-custodians = [\"farid\", \"grace\"]\ncustodians = [\"carol\", \"dave\"]\n\n",
+        listed.join(", ")
+    );
+    for (who, opened, new) in [
+        ("farid", "0401", "0411"),
+        ("grace", "0501", "0511"),
+        ("carol", "0102", "0112"),
+        ("dave", "0202", "0212"),
+        ("ines", "0701", "0702"),
+        ("jun", "0801", "0802"),
+    ] {
+        step.push_str(&format!(
+            "[steps.\"3.1\".bags.{who}]\nopened = \"REHEARSAL-TEB-{opened}\"\nnew = \"REHEARSAL-TEB-{new}\"\n\n"
+        ));
+    }
+    let body = format!("{}{step}{}", &body[..login], &body[epilogue..])
+        .replace(
+            "ceremony = \"example-tls-ecc-root-2026\"",
+            "ceremony = \"example-tls-ecc-root-2026-restore\"",
+        )
+        .replace(
+            "[steps.\"5.4\".bags.erin]\nopened = \"REHEARSAL-TEB-0312\"",
+            "[steps.\"5.4\".bags.erin]\nopened = \"REHEARSAL-TEB-0302\"",
+        );
+    let path = lab.path(name);
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+/// `keyceremony run` of a restore: inputs from the lab's folder, the
+/// backup custodians' shares from the backup ceremony's share files.
+fn run_restore(lab: &Lab, script: &Path, answers: &Path, out: &str) -> std::process::Output {
+    lab.cmd()
+        .args(lab.run_args(script, answers, &lab.path(out)))
+        .arg("--inputs")
+        .arg(lab.dir())
+        .arg("--rehearsal-shares")
+        .arg(lab.path("backed-up/rehearsal-shares"))
+        .output()
+        .unwrap()
+}
+
+/// A lab in which the key generation ceremony backed its root up into
+/// `backed-up/`.
+fn backed_up_lab() -> Lab {
+    let lab = Lab::new();
+    let answers = backup_answers(&lab);
+    let script = backup_script(&lab, &[]);
+    let run = lab.run(&script, &answers, &lab.path("backed-up"));
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    lab
+}
+
+#[test]
+fn a_backup_is_restored_onto_a_second_token_and_proved() {
+    let lab = backed_up_lab();
+    // k - 1 backup custodians: refused before anything is written.
+    let script = restore_script(&lab, RESTORED, "backed-up", &[]);
+    let fewer = restore_answers(&lab, &["ines"], "fewer.answers.toml");
+    let run = run_restore(&lab, &script, &fewer, "fewer");
+    assert!(!run.status.success());
+    assert!(
+        text(&run.stderr).contains("list of the 2 backup custodians who rebuild the wrap key"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert!(!lab.path("fewer").exists());
+
+    let answers = restore_answers(&lab, &["ines", "jun"], "restore.answers.toml");
+    let run = run_restore(&lab, &script, &answers, "restored");
+    assert!(
+        run.status.success(),
+        "{}\n{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
+    let out = lab.path("restored");
+    let entries = log_entries(&out);
+    let restored = entries
+        .iter()
+        .find(|e| e["kind"] == "key-restored")
+        .expect("the restore is recorded");
+    let data = &restored["data"];
+    let generated = log_entries(&lab.path("backed-up"))
+        .into_iter()
+        .find(|e| e["kind"] == "key-generated")
+        .unwrap();
+    assert_eq!(
+        data["public_key_sha256"],
+        generated["data"]["public_key_sha256"]
+    );
+    assert_eq!(data["problems"], serde_json::json!([]));
+    // A restored copy is always told from the original.
+    assert_eq!(data["private_attributes"]["local"], false);
+    assert_eq!(data["private_attributes"]["never_extractable"], false);
+    assert!(!data["signature"].as_str().unwrap().is_empty());
+    assert!(entries.iter().any(|e| e["kind"] == "recorded"
+        && e["data"]["backup_custodians"] == serde_json::json!(["ines", "jun"])));
+    // On the second token: the key pair and nothing of the wrap key.
+    let pin = common::user_pin(&out, "example-tls-ecc-root-2026-restore");
+    let labels = lab.labels(RESTORED, &pin);
+    assert!(labels.iter().any(|l| l == LABEL), "{labels:?}");
+    assert!(!labels.iter().any(|l| l.contains("wrap")), "{labels:?}");
+    let records = std::fs::read_to_string(lab.path("inventory.issued.jsonl")).unwrap();
+    assert!(records.contains("\"kind\":\"key-restore\""), "{records}");
+}
+
+/// The backup custodians' share files of the backup ceremony, with ines's
+/// wrap-key share replaced by one of another ceremony's split.
+fn with_a_foreign_share(lab: &Lab) -> PathBuf {
+    use secrecy::ExposeSecret as _;
+    let dir = lab.path("foreign-shares");
+    std::fs::create_dir_all(&dir).unwrap();
+    for who in ["ines", "jun", "kofi"] {
+        std::fs::copy(
+            lab.path(&format!("backed-up/rehearsal-shares/{who}.share")),
+            dir.join(format!("{who}.share")),
+        )
+        .unwrap();
+    }
+    let key = keyceremony_shares::Zeroizing::new([0x5A; 32]);
+    let split =
+        keyceremony_shares::split_wrap_key("another-root-2026", &key, 2, 3, [7; 32]).unwrap();
+    let share = split.shares[0].to_text();
+    std::fs::write(
+        dir.join("ines.share"),
+        format!("wrap-key = \"{}\"\n", share.expose_secret()),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_restore_refuses_a_foreign_share_and_a_copy_that_is_not_the_certified_key() {
+    let lab = backed_up_lab();
+
+    // A share of another ceremony's wrap key is refused, before any token
+    // sees the key; nothing is restored.
+    let token = "ECC Root 2026 foreign";
+    let script = restore_script(&lab, token, "backed-up", &[]);
+    let answers = restore_answers(&lab, &["ines", "jun"], "foreign.answers.toml");
+    let run = lab
+        .cmd()
+        .args(lab.run_args(&script, &answers, &lab.path("foreign")))
+        .arg("--inputs")
+        .arg(lab.dir())
+        .arg("--rehearsal-shares")
+        .arg(with_a_foreign_share(&lab))
+        .output()
+        .unwrap();
+    assert!(!run.status.success(), "{}", text(&run.stdout));
+    let entries = log_entries(&lab.path("foreign"));
+    let rejected = entries
+        .iter()
+        .find(|e| e["kind"] == "share-rejected")
+        .expect("the foreign share is refused");
+    assert_eq!(rejected["data"]["custodian"], "ines");
+    assert!(!entries.iter().any(|e| e["kind"] == "key-restored"));
+    let pin = common::user_pin(&lab.path("foreign"), "example-tls-ecc-root-2026-restore");
+    assert!(!lab.labels(token, &pin).iter().any(|l| l == LABEL));
+
+    // Another ECC root in the same lab, and records that say the backup is
+    // of its key: the backup unwraps, but the copy does not prove itself
+    // that key's, and is destroyed again.
+    let (root, answers) = shipped("root-p384");
+    let rename = |text: String| {
+        text.replace("example-tls-ecc-root-2026", "example-tls-ecc-root-2026-b")
+            .replace(
+                "Example TLS ECC Root CA 2026",
+                "Example TLS ECC Root CA 2026 B",
+            )
+            .replace("Example TLS ECC Root 2026", "Example TLS ECC Root 2026 B")
+    };
+    let other = lab.path("other-root.toml");
+    std::fs::write(&other, rename(std::fs::read_to_string(root).unwrap())).unwrap();
+    let other_answers = lab.path("other-root.answers.toml");
+    std::fs::write(
+        &other_answers,
+        rename(std::fs::read_to_string(answers).unwrap()),
+    )
+    .unwrap();
+    let run = lab.run(&other, &other_answers, &lab.path("other"));
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let other_key = log_entries(&lab.path("other"))
+        .into_iter()
+        .find(|e| e["kind"] == "key-generated")
+        .unwrap()["data"]["public_key_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let records_path = lab.path("inventory.issued.jsonl");
+    let records = std::fs::read_to_string(&records_path).unwrap();
+    let backup: serde_json::Value = serde_json::from_str(
+        records
+            .lines()
+            .find(|l| l.contains("\"kind\":\"key-backup\""))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut forged = backup.clone();
+    forged["public_key_sha256"] = other_key.into();
+    forged["key_label"] = "example-tls-ecc-root-2026-b".into();
+    std::fs::write(&records_path, format!("{records}{forged}\n")).unwrap();
+    let token = "ECC Root 2026 other";
+    let script = restore_script(
+        &lab,
+        token,
+        "backed-up",
+        &[
+            (
+                "key = \"example-tls-ecc-root-2026\"\ncertificate = \"backed-up/certs/example-tls-ecc-root-2026.pem\"",
+                "key = \"example-tls-ecc-root-2026-b\"\ncertificate = \"other/certs/example-tls-ecc-root-2026-b.pem\"",
+            ),
+            (
+                "key = \"example-tls-ecc-root-2026\" }",
+                "key = \"example-tls-ecc-root-2026-b\" }",
+            ),
+        ],
+    );
+    let answers = restore_answers(&lab, &["ines", "jun"], "other.answers.toml");
+    let run = run_restore(&lab, &script, &answers, "differs");
+    assert!(!run.status.success(), "{}", text(&run.stdout));
+    let stderr = text(&run.stderr);
+    assert!(
+        stderr.contains("does not verify with the original public key"),
+        "{stderr}"
+    );
+    let pin = common::user_pin(&lab.path("differs"), "example-tls-ecc-root-2026-restore");
+    let labels = lab.labels(token, &pin);
+    assert!(
+        !labels
+            .iter()
+            .any(|l| l == LABEL || l == "example-tls-ecc-root-2026-b"),
+        "{labels:?}"
     );
 }

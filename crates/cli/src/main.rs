@@ -338,7 +338,9 @@ fn run(cli: Cli) -> Result<()> {
             };
             let shares =
                 rehearsal_shares.unwrap_or_else(|| settings.out_dir.join(files::REHEARSAL_SHARES));
-            let mut answers = AnswersFile::load(&answers)?.with_rehearsal_shares(&shares);
+            let mut answers = AnswersFile::load(&answers)?
+                .with_rehearsal_shares(&shares)
+                .with_own_shares(&settings.out_dir.join(files::REHEARSAL_SHARES));
             if let Some(file) = witness_pin_file {
                 answers = answers.with_witness_pin(lab::read_pin(&file)?);
             }

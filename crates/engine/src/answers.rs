@@ -121,6 +121,9 @@ struct StepAnswers {
     /// Security Officer in, who imports the wrap key.
     #[serde(default, rename = "so-custodians")]
     so_custodians: Vec<String>,
+    /// restore-key: the backup custodians who bring their wrap-key shares.
+    #[serde(default, rename = "backup-custodians")]
+    backup_custodians: Vec<String>,
     /// init-token: custodian -> secret ("so-pin", "user-pin") -> bag
     /// serial; an activation: custodian -> "opened" and "new" -> the serial
     /// of the bag opened and of the one the share goes back into.
@@ -167,6 +170,10 @@ pub struct AnswersFile {
     /// custodians come from [resume].
     resuming: bool,
     shares_dir: Option<PathBuf>,
+    /// This run's own share files, read before `shares_dir`: a restore
+    /// makes its token's PIN shares and takes the wrap key's from the
+    /// ceremony that backed up.
+    own_shares_dir: Option<PathBuf>,
     witness_pin: Option<SecretString>,
     rehearsal: bool,
     notices: Option<NoticeSink>,
@@ -224,6 +231,7 @@ impl AnswersFile {
             halted_step_done: false,
             resuming: false,
             shares_dir: None,
+            own_shares_dir: None,
             witness_pin: None,
             rehearsal: false,
             notices: None,
@@ -234,6 +242,13 @@ impl AnswersFile {
     /// read from there when custodians log in.
     pub fn with_rehearsal_shares(mut self, dir: &Path) -> AnswersFile {
         self.shares_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Where this run writes its own share files: a share there is read
+    /// before one in [`AnswersFile::with_rehearsal_shares`]'s folder.
+    pub fn with_own_shares(mut self, dir: &Path) -> AnswersFile {
+        self.own_shares_dir = Some(dir.to_path_buf());
         self
     }
 
@@ -332,14 +347,6 @@ impl Operator for AnswersFile {
                     if answers.custodians.len() != threshold {
                         return Err(self.missing(format!(
                             "list of the {threshold} custodians who activate the token in step {} (custodians = [...])",
-                            step.id
-                        )));
-                    }
-                    let so = script.activation.so_pin.threshold as usize;
-                    let backs_up = matches!(step.action, Action::BackupKey { .. });
-                    if backs_up && answers.so_custodians.len() != so {
-                        return Err(self.missing(format!(
-                            "list of the {so} SO-PIN custodians who log the Security Officer in, in step {} (so-custodians = [...])",
                             step.id
                         )));
                     }
@@ -447,6 +454,7 @@ impl Operator for AnswersFile {
     ) -> Result<Vec<String>, InputError> {
         let for_step = self.steps.get(&step.id).map(|a| match secret {
             Secret::SoPin => a.so_custodians.clone(),
+            Secret::WrapKey => a.backup_custodians.clone(),
             _ => a.custodians.clone(),
         });
         let on_resume = self.resume.as_ref().map(|r| r.custodians.clone());

@@ -563,6 +563,7 @@ impl Runner {
             }
             Action::DestroyKey { key } => self.destroy_key(operator, step, key)?,
             Action::BackupKey { key } => self.backup_key(operator, step, key)?,
+            Action::RestoreKey { key } => self.restore_key(operator, step, key)?,
             Action::Logout => self.logout(operator, step)?,
             Action::SealLog => return self.seal(operator, step, SealOutcome::Completed),
         }

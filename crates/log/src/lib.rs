@@ -131,6 +131,9 @@ pub enum EventKind {
     /// that was then split among the backup custodians and destroyed
     /// (CPS 6.2.4).
     KeyBackedUp,
+    /// A root key's backup was restored onto a new token and proved the
+    /// root certificate's key (CPS 6.2.4).
+    KeyRestored,
     /// The performer's go before an irreversible HSM action, with what the
     /// room was shown of it.
     Go,

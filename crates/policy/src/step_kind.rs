@@ -36,6 +36,8 @@ pub enum StepKind {
     DestroyKey,
     /// Backup of the root key.
     BackupKey,
+    /// Restore of the root key's backup.
+    RestoreKey,
     /// Logout.
     Logout,
     /// Sealing of the ceremony log.
@@ -61,6 +63,7 @@ impl StepKind {
             Action::SignOcspResponder { .. } => StepKind::SignOcspResponder,
             Action::DestroyKey { .. } => StepKind::DestroyKey,
             Action::BackupKey { .. } => StepKind::BackupKey,
+            Action::RestoreKey { .. } => StepKind::RestoreKey,
             Action::Logout => StepKind::Logout,
             Action::SealLog => StepKind::SealLog,
         }

@@ -371,6 +371,9 @@ fn action_line(action: &Action) -> String {
                 .to_string()
         }
         Action::Login => "login: custodians' shares activate the token".to_string(),
+        Action::RestoreKey { key } => format!(
+            "restore-key: the backup custodians rebuild the wrap key, the SO imports it as trusted, the backup of '{key}' is unwrapped onto this token and proved with the root certificate's key"
+        ),
         Action::BackupKey { key } => format!(
             "backup-key: the SO imports a trusted wrap key, the key pair '{key}' is wrapped with it for the backup media, the wrap key is split among the backup custodians and destroyed"
         ),

@@ -6,7 +6,7 @@ pub use keyceremony_log::WitnessSigning;
 use serde::Deserialize;
 
 pub use crate::later::{
-    CrlSpec, CrossSpec, OcspResponderSpec, RevokedSpec, RootSpec, SubordinateSpec,
+    CrlSpec, CrossSpec, OcspResponderSpec, RestoreSpec, RevokedSpec, RootSpec, SubordinateSpec,
 };
 
 /// A whole Key Generation Script (CPS 6.1.1 item 1).
@@ -25,6 +25,9 @@ pub struct Script {
     /// A later ceremony's root key and certificate (`crate::later`).
     #[serde(default)]
     pub root: Option<RootSpec>,
+    /// A root key's backup to restore onto this ceremony's new token.
+    #[serde(default)]
+    pub restore: Option<RestoreSpec>,
     #[serde(default)]
     pub subordinates: Vec<SubordinateSpec>,
     #[serde(default)]
@@ -436,6 +439,13 @@ pub enum Action {
     BackupKey {
         key: String,
     },
+    /// A root key's backup (`[restore]`) is restored onto the new token:
+    /// k backup custodians rebuild the wrap key, the SO imports it as
+    /// trusted, the user has the backup unwrapped and the copy proved with
+    /// the root certificate's key, and the wrap key is destroyed.
+    RestoreKey {
+        key: String,
+    },
     /// C_Logout and close the session (CPS 6.2.9).
     Logout,
     /// Closes the log: k custodians activate the token once more, the
@@ -461,6 +471,7 @@ impl Action {
             Action::SignOcspResponder { .. } => "sign-ocsp-responder",
             Action::DestroyKey { .. } => "destroy-key",
             Action::BackupKey { .. } => "backup-key",
+            Action::RestoreKey { .. } => "restore-key",
             Action::Logout => "logout",
             Action::SealLog => "seal-log",
         }
@@ -495,7 +506,7 @@ impl Action {
     pub fn activates(&self) -> bool {
         matches!(
             self,
-            Action::Login | Action::SealLog | Action::BackupKey { .. }
+            Action::Login | Action::SealLog | Action::BackupKey { .. } | Action::RestoreKey { .. }
         ) || self.signs_with_ca_key()
     }
 }
@@ -535,6 +546,13 @@ impl Script {
         let mut inputs = Vec::new();
         if let Some(root) = &self.root {
             inputs.push(("root.certificate".to_string(), root.certificate.as_path()));
+        }
+        if let Some(restore) = &self.restore {
+            inputs.push((
+                "restore.certificate".to_string(),
+                restore.certificate.as_path(),
+            ));
+            inputs.push(("restore.backup".to_string(), restore.backup.as_path()));
         }
         for (i, sub) in self.subordinates.iter().enumerate() {
             if let Some((file, csr)) = sub.input() {

@@ -21,19 +21,23 @@ use crate::operator::{InputError, Notice, Operator};
 use crate::run::Runner;
 
 /// Shares entered by the custodians who came forward, in the same order.
-struct Entered {
-    custodians: Vec<String>,
-    shares: Vec<Share>,
+pub(super) struct Entered {
+    pub(super) custodians: Vec<String>,
+    pub(super) shares: Vec<Share>,
 }
 
 impl Runner {
     /// What a login of `secret` expects of each share.
-    fn expected(&self, secret: Secret) -> Expected {
+    pub(super) fn expected(&self, secret: Secret) -> Expected {
         let activation = &self.script.script.activation;
-        let ceremony = activation
-            .shares_from
-            .as_deref()
-            .unwrap_or(&self.script.script.ceremony.id);
+        // A restore's wrap key was split by the ceremony that backed up.
+        let ceremony = match (secret, &self.script.script.restore) {
+            (Secret::WrapKey, Some(restore)) => restore.shares_from.as_str(),
+            _ => activation
+                .shares_from
+                .as_deref()
+                .unwrap_or(&self.script.script.ceremony.id),
+        };
         Expected {
             kind: kind(secret),
             ceremony_tag: shares::ceremony_tag(ceremony),
@@ -43,7 +47,7 @@ impl Runner {
     }
 
     /// `call` with the PIN that the checked shares of `secret` rebuild.
-    fn with_entered<T>(
+    pub(super) fn with_entered<T>(
         &self,
         step: &Step,
         secret: Secret,
@@ -119,7 +123,7 @@ impl Runner {
     /// the first time they come forward in this activation (`opened`). A
     /// custodian who steps back at share entry sends the room back to the
     /// choice, and the shares entered so far are set aside.
-    fn collect_shares(
+    pub(super) fn collect_shares(
         &mut self,
         operator: &mut dyn Operator,
         step: &Step,
@@ -383,54 +387,7 @@ impl Runner {
         }
     }
 
-    /// Logs `session` in as `who` (the Security Officer with the SO-PIN
-    /// shares, or the user with the user-PIN shares) once k custodians
-    /// rebuild the PIN for the one C_Login; the custodians who did.
-    pub(super) fn log_in_as(
-        &mut self,
-        operator: &mut dyn Operator,
-        step: &Step,
-        session: &Session,
-        who: UserKind,
-    ) -> Result<Vec<String>, EngineError> {
-        let secret = match who {
-            UserKind::SecurityOfficer => Secret::SoPin,
-            UserKind::User => Secret::UserPin,
-        };
-        let mut opened = Vec::new();
-        loop {
-            self.refuse_exhausted_logins(step)?;
-            let entered = self.collect_shares(operator, step, secret, &mut opened)?;
-            let result =
-                self.with_entered(step, secret, &entered.shares, |pin| session.login(who, pin))?;
-            let custodians = entered.custodians;
-            match result {
-                Ok(()) => {
-                    self.tool_record(
-                        Some(&step.id),
-                        EventKind::LoginSucceeded,
-                        format!(
-                            "logged in to token '{}' as the {} with the {} rebuilt from the shares of {}",
-                            self.script.script.hsm.token_label,
-                            match who {
-                                UserKind::SecurityOfficer => "Security Officer",
-                                UserKind::User => "user",
-                            },
-                            secret.as_str(),
-                            custodians.join(" and ")
-                        ),
-                        json!({ "custodians": custodians, "context_specific": false, "secret": secret.as_str() }),
-                    )?;
-                    self.reseal_share_bags(operator, step, secret, &opened)?;
-                    return Ok(custodians);
-                }
-                Err(HsmError::PinIncorrect) => self.login_failed(operator, step, &custodians)?,
-                Err(other) => return Err(other.into()),
-            }
-        }
-    }
-
-    fn login_failed(
+    pub(super) fn login_failed(
         &mut self,
         operator: &mut dyn Operator,
         step: &Step,
@@ -456,7 +413,7 @@ impl Runner {
 
     /// No login is tried once the token has refused as many as the script
     /// allows, whichever run they were in.
-    fn refuse_exhausted_logins(&self, step: &Step) -> Result<(), EngineError> {
+    pub(super) fn refuse_exhausted_logins(&self, step: &Step) -> Result<(), EngineError> {
         if self.room.logins_exhausted() {
             return self.check_limits(step, "no login is tried");
         }
@@ -556,7 +513,7 @@ impl Runner {
     }
 
     /// Participants' names for the room, by their ids.
-    fn names(&self, ids: &[String]) -> String {
+    pub(super) fn names(&self, ids: &[String]) -> String {
         ids.iter()
             .map(|id| {
                 self.script

@@ -36,6 +36,8 @@ struct Wrapped {
     route: WrapKeyRoute,
     so_custodians: Vec<String>,
     user_custodians: Vec<String>,
+    /// The HSM's milliseconds for the wrap.
+    wrap_ms: f64,
 }
 
 impl Runner {
@@ -152,7 +154,9 @@ impl Runner {
         operator.notify(&Notice::HsmWorking {
             what: format!("wrapping key pair '{label}' under the trusted wrap key"),
         });
+        let started = std::time::Instant::now();
         let wrapped = session.wrap_private_key(&wrap_key, &pair);
+        let wrap_ms = started.elapsed().as_secs_f64() * 1000.0;
         let destroyed = session.destroy_wrap_key(&wrap_key);
         let backup = wrapped?;
         let destroyed = destroyed?;
@@ -172,6 +176,7 @@ impl Runner {
             route,
             so_custodians,
             user_custodians,
+            wrap_ms,
         })
     }
 
@@ -254,7 +259,7 @@ impl Runner {
             what: format!(
                 "key pair '{label}' wrapped for the backup media, the wrap key destroyed and the token logged out; the backup custodians now receive its shares"
             ),
-            milliseconds: 0.0,
+            milliseconds: wrapped.wrap_ms,
         });
         Ok(())
     }

@@ -133,9 +133,10 @@ impl Runner {
                 // A backup logs the Security Officer in too, and hands the
                 // wrap key's shares to every backup custodian.
                 let backs_up = matches!(step.action, Action::BackupKey { .. });
-                let secrets: &[Secret] = match backs_up {
-                    true => &[Secret::SoPin, Secret::UserPin],
-                    false => &[Secret::UserPin],
+                let secrets: &[Secret] = match &step.action {
+                    Action::BackupKey { .. } => &[Secret::SoPin, Secret::UserPin],
+                    Action::RestoreKey { .. } => &[Secret::WrapKey, Secret::SoPin, Secret::UserPin],
+                    _ => &[Secret::UserPin],
                 };
                 for secret in secrets {
                     let quorum = activation.quorum(*secret);

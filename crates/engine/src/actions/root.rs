@@ -38,7 +38,7 @@ impl Runner {
     /// `inputs/<file name>` and recorded with its SHA-256, then read back
     /// from the copies.
     pub(crate) fn begin_later(&mut self) -> Result<(), EngineError> {
-        if self.script.script.root.is_none() {
+        if self.script.script.inputs().is_empty() {
             return Ok(());
         }
         let inputs = Inputs::read(&self.script.script, &self.settings.inputs)?;

@@ -176,7 +176,8 @@ fn step_answers(out: &mut String, script: &Script, step: &Step, bags: &mut Bags)
         let list: Vec<String> = chosen.iter().map(|id| quoted(id)).collect();
         let _ = writeln!(out, "custodians = [{}]", list.join(", "));
     }
-    if matches!(step.action, Action::BackupKey { .. }) {
+    let restores = matches!(step.action, Action::RestoreKey { .. });
+    if matches!(step.action, Action::BackupKey { .. }) || restores {
         let so = &script.activation.so_pin;
         comment(
             out,
@@ -188,6 +189,19 @@ fn step_answers(out: &mut String, script: &Script, step: &Step, bags: &mut Bags)
         );
         let list: Vec<String> = so_chosen(script).iter().map(|id| quoted(id)).collect();
         let _ = writeln!(out, "so-custodians = [{}]", list.join(", "));
+    }
+    if restores {
+        let backup = script.activation.quorum(Secret::WrapKey);
+        comment(
+            out,
+            &format!(
+                "Who brings the wrap key's shares: {} of the backup custodians {}.",
+                backup.threshold,
+                backup.custodians.join(", ")
+            ),
+        );
+        let list: Vec<String> = backup_chosen(script).iter().map(|id| quoted(id)).collect();
+        let _ = writeln!(out, "backup-custodians = [{}]", list.join(", "));
     }
     decisions(out, script, step, &chosen);
     if !step.record.is_empty() {
@@ -257,9 +271,23 @@ fn step_answers(out: &mut String, script: &Script, step: &Step, bags: &mut Bags)
             bags.shares.insert(key, new);
         }
     }
-    if matches!(step.action, Action::BackupKey { .. }) {
+    if matches!(
+        step.action,
+        Action::BackupKey { .. } | Action::RestoreKey { .. }
+    ) {
         backup_bags(out, script, step, bags);
     }
+}
+
+/// The backup custodians who bring the wrap key's shares to a restore.
+fn backup_chosen(script: &Script) -> Vec<String> {
+    let backup = script.activation.quorum(Secret::WrapKey);
+    backup
+        .custodians
+        .iter()
+        .take(backup.threshold as usize)
+        .cloned()
+        .collect()
 }
 
 /// The SO-PIN custodians who log the Security Officer in at a backup.
@@ -287,8 +315,17 @@ fn backup_bags(out: &mut String, script: &Script, step: &Step, bags: &mut Bags) 
         let _ = writeln!(out, "new = {}", quoted(&new));
         bags.shares.insert(key, new);
     }
-    for id in &script.activation.quorum(Secret::WrapKey).custodians {
+    let restores = matches!(step.action, Action::RestoreKey { .. });
+    let holders = match restores {
+        true => backup_chosen(script),
+        false => script.activation.quorum(Secret::WrapKey).custodians.clone(),
+    };
+    for id in &holders {
         let _ = writeln!(out, "\n[steps.{}.bags.{id}]", quoted(&step.id));
+        if restores {
+            let opened = format!("<bag: {id}'s wrap-key share, as the backup ceremony sealed it>");
+            let _ = writeln!(out, "opened = {}", quoted(&opened));
+        }
         comment(
             out,
             &format!(

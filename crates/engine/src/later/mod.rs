@@ -8,6 +8,7 @@
 
 pub(crate) mod crl;
 pub(crate) mod issued;
+pub(crate) mod restore;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -229,6 +230,11 @@ pub(crate) fn check(
     script: &Script,
     settings: &Settings,
 ) -> Result<(), EngineError> {
+    if let Some(spec) = &script.restore {
+        let inputs = Inputs::read(script, &settings.inputs)?;
+        let restore = restore::Restore::read(script, spec, &inputs, settings)?;
+        restore.wrap_key_split()?;
+    }
     let Some(spec) = &script.root else {
         return Ok(());
     };

@@ -122,6 +122,15 @@ pub(super) fn steps(script: &Script, v: &mut Vec<Violation>) {
         }
     }
     super::later::all_signed(script, &progress.signed, v);
+    if let Some(restore) = &script.restore
+        && !progress.generated.contains(&restore.key)
+    {
+        v.push(Violation::new(
+            "restore",
+            Some("CPS 6.2.4"),
+            format!("no restore-key step restores '{}'", restore.key),
+        ));
+    }
     for key in script.keys.iter().filter(|k| k.backup) {
         if !progress.backed_up.contains(&key.label) {
             v.push(Violation::new(
@@ -349,6 +358,15 @@ fn order(script: &Script, path: &str, step: &Step, p: &mut Progress, v: &mut Vec
                 );
             }
             super::later::sign_order(script, step, p.logged_in, &mut p.signed, &mut refuse)
+        }
+        Action::RestoreKey { key } => {
+            super::later::restore_order(script, step, key, p.logged_in, &mut refuse);
+            if !p.generated.insert(key.clone()) {
+                refuse(
+                    Some("CPS 6.3.2"),
+                    format!("key '{key}' is put on the token twice"),
+                );
+            }
         }
         Action::BackupKey { key } => {
             super::later::backup_order(
