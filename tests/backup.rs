@@ -427,6 +427,66 @@ fn a_backup_is_restored_onto_a_second_token_and_proved() {
     assert!(!labels.iter().any(|l| l.contains("wrap")), "{labels:?}");
     let records = std::fs::read_to_string(lab.path("inventory.issued.jsonl")).unwrap();
     assert!(records.contains("\"kind\":\"key-restore\""), "{records}");
+
+    // The restored copy is destroyed in a destroy-key ceremony on its token,
+    // activated with the restore's shares: a copy, since the backup remains.
+    let id = "example-tls-ecc-root-2026-copy-destruction";
+    let script = edited(
+        &lab,
+        "destroy-p384",
+        &[
+            (
+                "id = \"example-tls-ecc-root-2026-destruction\"",
+                &format!("id = \"{id}\""),
+            ),
+            (
+                "token_label = \"Example TLS ECC Root 2026\"",
+                &format!("token_label = \"{RESTORED}\""),
+            ),
+            (
+                "shares-from = \"example-tls-ecc-root-2026\"",
+                "shares-from = \"example-tls-ecc-root-2026-restore\"",
+            ),
+            (
+                "certificate = \"root-p384/certs/",
+                "certificate = \"backed-up/certs/",
+            ),
+        ],
+    );
+    let (_, answers) = shipped("destroy-p384");
+    let answers_path = lab.path("copy-destruction.answers.toml");
+    std::fs::write(
+        &answers_path,
+        std::fs::read_to_string(answers).unwrap().replace(
+            "ceremony = \"example-tls-ecc-root-2026-destruction\"",
+            &format!("ceremony = \"{id}\""),
+        ),
+    )
+    .unwrap();
+    let run = lab
+        .cmd()
+        .args(lab.run_args(&script, &answers_path, &lab.path("copy-destroyed")))
+        .arg("--inputs")
+        .arg(lab.dir())
+        .arg("--rehearsal-shares")
+        .arg(out.join("rehearsal-shares"))
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}\n{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
+    let destroyed = log_entries(&lab.path("copy-destroyed"))
+        .into_iter()
+        .find(|e| e["kind"] == "key-destroyed")
+        .expect("the copy's destruction is recorded");
+    assert_eq!(destroyed["data"]["scope"], "copy");
+    assert!(!lab.labels(RESTORED, &pin).iter().any(|l| l == LABEL));
+    // The original is still on the first token.
+    let original = common::user_pin(&lab.path("backed-up"), LABEL);
+    assert!(lab.labels(TOKEN, &original).iter().any(|l| l == LABEL));
 }
 
 /// The backup custodians' share files of the backup ceremony, with ines's

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{SubsecRound, Utc};
 use keyceremony_hsm::Module;
-use keyceremony_policy::{Inventory, InventoryEntry, IssuedRecords};
+use keyceremony_policy::{Inventory, InventoryEntry, IssuedRecords, KeyRestoreRecord};
 use keyceremony_script::{RootSpec, Script};
 use keyceremony_x509::{self as x509, Issuer};
 use sha2::{Digest, Sha256};
@@ -79,6 +79,10 @@ pub(crate) struct Root {
     pub(crate) entry: InventoryEntry,
     /// SHA-256 of the root certificate's DER, upper-case hex.
     pub(crate) certificate_sha256: String,
+    /// When the shares come from a ceremony that restored the key's backup
+    /// onto a token of its own: that restore, whose token and shares this
+    /// ceremony uses instead of the key generation's.
+    pub(crate) restored: Option<KeyRestoreRecord>,
 }
 
 fn refused(message: String) -> EngineError {
@@ -95,7 +99,7 @@ impl Root {
         script: &Script,
         spec: &RootSpec,
         inputs: &Inputs,
-        inventory: &Inventory,
+        (inventory, records): (&Inventory, &IssuedRecords),
     ) -> Result<Root, EngineError> {
         let what = "the root certificate";
         let der = x509::pem_or_der(inputs.get(&spec.certificate), "CERTIFICATE", what)?;
@@ -123,6 +127,18 @@ impl Root {
             ))
         })?;
         let shares_from = script.activation.shares_from.as_deref().unwrap_or_default();
+        // A copy restored from a backup is activated with the shares of the
+        // ceremony that restored it, on its token.
+        let restored = records
+            .key_history(&facts.spki_der)
+            .restores
+            .into_iter()
+            .rfind(|r| r.ceremony_id == shares_from && r.key_label == spec.key)
+            .cloned();
+        let shares_from = match &restored {
+            Some(_) => entry.ceremony_id.as_str(),
+            None => shares_from,
+        };
         let mismatches = [
             (
                 entry.certificate_sha256 != sha256,
@@ -152,6 +168,7 @@ impl Root {
             issuer,
             entry: entry.clone(),
             certificate_sha256: sha256,
+            restored,
         })
     }
 
@@ -159,7 +176,12 @@ impl Root {
     /// script's, or the inventory's; both when both say.
     pub(crate) fn user_pin_split(&self, script: &Script) -> Result<Option<String>, EngineError> {
         let scripted = script.activation.user_pin_split.clone();
-        match (scripted, self.entry.user_pin_split.clone()) {
+        // The inventory's split is the key generation token's.
+        let recorded = match self.restored {
+            Some(_) => None,
+            None => self.entry.user_pin_split.clone(),
+        };
+        match (scripted, recorded) {
             (Some(s), Some(r)) if s != r => Err(refused(format!(
                 "activation.user-pin-split is {s}, but the inventory records split {r} for the user PIN of ceremony '{}'",
                 self.entry.ceremony_id
@@ -240,15 +262,21 @@ pub(crate) fn check(
     };
     let inputs = Inputs::read(script, &settings.inputs)?;
     let inventory = Inventory::load(&settings.inventory)?;
-    let root = Root::read(script, spec, &inputs, &inventory)?;
+    let records = IssuedRecords::load(&IssuedRecords::path_beside(&settings.inventory))?;
+    let root = Root::read(script, spec, &inputs, (&inventory, &records))?;
     root.user_pin_split(script)?;
     // A destroyed key is refused before the token is touched (CPS 6.2.10).
-    let records = IssuedRecords::load(&IssuedRecords::path_beside(&settings.inventory))?;
     records.check_key_live(root.issuer.spki_der())?;
     let token = module.token_by_label(&script.hsm.token_label)?.info()?;
     let serials = [
         ("hsm.token_serial", script.hsm.token_serial.as_deref()),
-        ("the inventory", root.entry.token_serial.as_deref()),
+        match &root.restored {
+            Some(restore) => (
+                "the records of its restore",
+                Some(restore.token_serial.as_str()),
+            ),
+            None => ("the inventory", root.entry.token_serial.as_deref()),
+        },
     ];
     for (who, serial) in serials {
         if let Some(serial) = serial
