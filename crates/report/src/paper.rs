@@ -562,23 +562,7 @@ fn action_forms(s: &Script, step: &Step) -> Vec<Block> {
                 kind: TableKind::Form,
             })]
         }
-        _ if step.action.activates() => {
-            let quorum = s.activation.quorum(Secret::UserPin);
-            vec![Block::Table(Table {
-                header: [
-                    "Custodian who entered a user PIN share",
-                    "Bag opened (serial, compared with the last written for the share)",
-                    "New bag the share goes into (serial)",
-                    "Custodian (initials)",
-                ]
-                .map(String::from)
-                .to_vec(),
-                rows: (0..quorum.threshold)
-                    .map(|_| vec![Vec::new(), Vec::new(), Vec::new(), initials()])
-                    .collect(),
-                kind: TableKind::Form,
-            })]
-        }
+        _ if step.action.activates() => room::activation_forms(s, step),
         _ => Vec::new(),
     }
 }
