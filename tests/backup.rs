@@ -354,12 +354,29 @@ fn restore_answers(lab: &Lab, backup: &[&str], name: &str) -> PathBuf {
 /// `keyceremony run` of a restore: inputs from the lab's folder, the
 /// backup custodians' shares from the backup ceremony's share files.
 fn run_restore(lab: &Lab, script: &Path, answers: &Path, out: &str) -> std::process::Output {
+    run_restore_with(
+        lab,
+        script,
+        answers,
+        out,
+        &lab.path("backed-up/rehearsal-shares"),
+    )
+}
+
+/// [`run_restore`] with the backup custodians' share files in `shares`.
+fn run_restore_with(
+    lab: &Lab,
+    script: &Path,
+    answers: &Path,
+    out: &str,
+    shares: &Path,
+) -> std::process::Output {
     lab.cmd()
         .args(lab.run_args(script, answers, &lab.path(out)))
         .arg("--inputs")
         .arg(lab.dir())
-        .arg("--rehearsal-shares")
-        .arg(lab.path("backed-up/rehearsal-shares"))
+        .arg("--backup-shares")
+        .arg(shares)
         .output()
         .unwrap()
 }
@@ -523,15 +540,8 @@ fn a_restore_refuses_a_foreign_share_and_a_copy_that_is_not_the_certified_key() 
     let token = "ECC Root 2026 foreign";
     let script = restore_script(&lab, token, "backed-up", &[]);
     let answers = restore_answers(&lab, &["ines", "jun"], "foreign.answers.toml");
-    let run = lab
-        .cmd()
-        .args(lab.run_args(&script, &answers, &lab.path("foreign")))
-        .arg("--inputs")
-        .arg(lab.dir())
-        .arg("--rehearsal-shares")
-        .arg(with_a_foreign_share(&lab))
-        .output()
-        .unwrap();
+    let foreign = with_a_foreign_share(&lab);
+    let run = run_restore_with(&lab, &script, &answers, "foreign", &foreign);
     assert!(!run.status.success(), "{}", text(&run.stdout));
     let entries = log_entries(&lab.path("foreign"));
     let rejected = entries

@@ -120,7 +120,6 @@ impl Room {
         let (answers, shares) = answers;
         let answers = answers
             .with_rehearsal_shares(&shares)
-            .with_own_shares(&settings.out_dir.join(files::REHEARSAL_SHARES))
             .with_witness_pin(lab::read_pin(&self.made.pin_file)?);
         let mut operator = headless::printing(answers);
         crate::run_ceremony(script, settings, &mut operator).context(failed)

@@ -170,10 +170,9 @@ pub struct AnswersFile {
     /// custodians come from [resume].
     resuming: bool,
     shares_dir: Option<PathBuf>,
-    /// This run's own share files, read before `shares_dir`: a restore
-    /// makes its token's PIN shares and takes the wrap key's from the
-    /// ceremony that backed up.
-    own_shares_dir: Option<PathBuf>,
+    /// A restore's backup custodians' share files, which the ceremony that
+    /// backed up wrote: wrap-key shares are read from there.
+    backup_shares_dir: Option<PathBuf>,
     witness_pin: Option<SecretString>,
     rehearsal: bool,
     notices: Option<NoticeSink>,
@@ -231,7 +230,7 @@ impl AnswersFile {
             halted_step_done: false,
             resuming: false,
             shares_dir: None,
-            own_shares_dir: None,
+            backup_shares_dir: None,
             witness_pin: None,
             rehearsal: false,
             notices: None,
@@ -245,10 +244,11 @@ impl AnswersFile {
         self
     }
 
-    /// Where this run writes its own share files: a share there is read
-    /// before one in [`AnswersFile::with_rehearsal_shares`]'s folder.
-    pub fn with_own_shares(mut self, dir: &Path) -> AnswersFile {
-        self.own_shares_dir = Some(dir.to_path_buf());
+    /// Where a restore's backup custodians' share files are: wrap-key
+    /// shares are read from there rather than from
+    /// [`AnswersFile::with_rehearsal_shares`]'s folder.
+    pub fn with_backup_shares(mut self, dir: &Path) -> AnswersFile {
+        self.backup_shares_dir = Some(dir.to_path_buf());
         self
     }
 

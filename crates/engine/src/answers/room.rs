@@ -583,21 +583,16 @@ impl AnswersFile {
         custodian: &Participant,
         secret: Secret,
     ) -> Result<SecretString, InputError> {
-        let file = format!("{}.share", custodian.id);
-        let own = self
-            .own_shares_dir
+        let backup = self
+            .backup_shares_dir
             .as_ref()
-            .map(|dir| dir.join(&file))
-            .filter(|path| {
-                std::fs::read_to_string(path)
-                    .is_ok_and(|text| text.contains(&format!("\n{} = ", secret.as_str())))
-            });
-        let dir = self.shares_dir.as_ref().ok_or_else(|| {
+            .filter(|_| secret == Secret::WrapKey);
+        let dir = backup.or(self.shares_dir.as_ref()).ok_or_else(|| {
             InputError::Missing(
                 "a headless run reads shares only from a rehearsal's share files, and none were given".to_string(),
             )
         })?;
-        let path = own.unwrap_or_else(|| dir.join(&file));
+        let path = dir.join(format!("{}.share", custodian.id));
         let text = Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
             InputError::Missing(format!(
                 "cannot read {}'s rehearsal share file {}: {e}",
