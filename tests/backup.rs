@@ -384,7 +384,12 @@ fn run_restore_with(
 /// A lab in which the key generation ceremony backed its root up into
 /// `backed-up/`.
 fn backed_up_lab() -> Lab {
-    let lab = Lab::new();
+    backed_up(Lab::new())
+}
+
+/// `lab` once the key generation ceremony backed its root up into
+/// `backed-up/`.
+fn backed_up(lab: Lab) -> Lab {
     let answers = backup_answers(&lab);
     let script = backup_script(&lab, &[]);
     let run = lab.run(&script, &answers, &lab.path("backed-up"));
@@ -627,4 +632,45 @@ fn a_restore_refuses_a_foreign_share_and_a_copy_that_is_not_the_certified_key() 
             .any(|l| l == LABEL || l == "example-tls-ecc-root-2026-b"),
         "{labels:?}"
     );
+}
+
+/// kryoptic implements RFC 5649 as CKM_AES_KEY_WRAP_KWP only, and refuses
+/// CKA_TRUSTED in C_CreateObject even to the SO: the backup wraps under the
+/// other code, the SO's wrap key goes in through a transport key, and the
+/// restore on a second kryoptic token proves the copy all the same.
+#[test]
+fn a_root_key_is_backed_up_and_restored_on_kryoptic() {
+    let lab = backed_up(Lab::kryoptic(3));
+    let backed_up = log_entries(&lab.path("backed-up"))
+        .into_iter()
+        .find(|e| e["kind"] == "key-backed-up")
+        .unwrap();
+    assert_eq!(backed_up["data"]["mechanism"], "CKM_AES_KEY_WRAP_KWP");
+    assert_eq!(
+        backed_up["data"]["wrap_key_route"],
+        "C_UnwrapKey with CKA_TRUSTED under a transport key, destroyed"
+    );
+    let script = restore_script(&lab, RESTORED, "backed-up", &[]);
+    let answers = restore_answers(&lab, &["jun", "kofi"], "restore.answers.toml");
+    let answers_text = std::fs::read_to_string(&answers).unwrap().replace(
+        "[steps.\"3.1\".bags.ines]\nopened = \"REHEARSAL-TEB-0701\"\nnew = \"REHEARSAL-TEB-0702\"",
+        "[steps.\"3.1\".bags.kofi]\nopened = \"REHEARSAL-TEB-0901\"\nnew = \"REHEARSAL-TEB-0902\"",
+    );
+    std::fs::write(&answers, answers_text).unwrap();
+    let run = run_restore(&lab, &script, &answers, "restored");
+    assert!(
+        run.status.success(),
+        "{}\n{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
+    let restored = log_entries(&lab.path("restored"))
+        .into_iter()
+        .find(|e| e["kind"] == "key-restored")
+        .unwrap();
+    assert_eq!(
+        restored["data"]["public_key_sha256"],
+        backed_up["data"]["public_key_sha256"]
+    );
+    assert_eq!(restored["data"]["problems"], serde_json::json!([]));
 }
