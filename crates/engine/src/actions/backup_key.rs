@@ -52,6 +52,24 @@ impl Runner {
             message: format!("key '{label}' was not generated in this ceremony"),
         })?;
         let (spki, id) = (key.key.spki_der().to_vec(), key.pair.id.clone());
+        // A run interrupted after the backup was recorded does not back the
+        // key up again under a second wrap key: the first one's shares may
+        // be half handed out.
+        let ceremony = &self.script.script.ceremony.id;
+        let records = IssuedRecords::load(&IssuedRecords::path_beside(&self.settings.inventory))?;
+        if records
+            .key_history(&spki)
+            .backups
+            .iter()
+            .any(|b| &b.ceremony_id == ceremony)
+        {
+            return Err(EngineError::Step {
+                step: step.id.clone(),
+                message: format!(
+                    "the records hold this ceremony's backup of '{label}' already: an interrupted backup is not made again; abort the ceremony and destroy the key in a destroy-key ceremony"
+                ),
+            });
+        }
         let quorum = self
             .script
             .script

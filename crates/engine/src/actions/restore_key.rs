@@ -43,6 +43,22 @@ impl Runner {
             .ok_or_else(|| EngineError::Refused("the script names no [restore]".to_string()))?;
         let inputs = Inputs::read_copies(&script, &self.out)?;
         let restore = Restore::read(&script, spec, &inputs, &self.settings)?;
+        // A run interrupted after the restore was recorded does not restore
+        // a second copy.
+        let records = IssuedRecords::load(&IssuedRecords::path_beside(&self.settings.inventory))?;
+        if records
+            .key_history(restore.issuer.spki_der())
+            .restores
+            .iter()
+            .any(|r| r.ceremony_id == script.ceremony.id)
+        {
+            return Err(EngineError::Step {
+                step: step.id.clone(),
+                message: format!(
+                    "the records hold this ceremony's restore of '{label}' already: an interrupted restore is not made again; abort the ceremony and destroy the copy in a destroy-key ceremony"
+                ),
+            });
+        }
         self.issued
             .insert(Secret::WrapKey, restore.wrap_key_split()?);
         let token = self.module.token_by_label(&script.hsm.token_label)?;
