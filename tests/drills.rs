@@ -1811,6 +1811,17 @@ fn an_abort_lists_every_key_left_on_the_token() {
         report.contains("remains live on the token"),
         "{drill}: report"
     );
+    // The report and the terminal point to the ceremony that destroys them.
+    assert!(
+        report.contains(
+            "a certified root key in a destroy-key ceremony (ceremony-scripts/destroy-p384.toml"
+        ),
+        "{drill}: report"
+    );
+    assert!(
+        printed.contains("until a destroy-key ceremony destroys it"),
+        "{printed}"
+    );
 }
 
 #[test]

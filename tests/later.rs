@@ -193,16 +193,32 @@ fn serial(lab: &Lab, pem: &str) -> String {
 
 /// crl-p384-next's script with `edits`, under ceremony id `id`.
 fn crl_script(lab: &Lab, id: &str, edits: &[(&str, &str)]) -> (PathBuf, PathBuf) {
+    renamed_script(
+        lab,
+        ("crl-p384-next", "example-tls-ecc-root-2026-crl-2"),
+        id,
+        edits,
+    )
+}
+
+/// The shipped script `name` (whose ceremony id is `shipped_id`) with
+/// `edits`, under ceremony id `id`, and its answers for that id.
+fn renamed_script(
+    lab: &Lab,
+    (name, shipped_id): (&str, &str),
+    id: &str,
+    edits: &[(&str, &str)],
+) -> (PathBuf, PathBuf) {
     let mut all = vec![(
-        "id = \"example-tls-ecc-root-2026-crl-2\"\nname",
+        format!("id = \"{shipped_id}\"\nname"),
         format!("id = \"{id}\"\nname"),
     )];
-    all.extend(edits.iter().map(|(a, b)| (*a, b.to_string())));
-    let all: Vec<(&str, &str)> = all.iter().map(|(a, b)| (*a, b.as_str())).collect();
-    let script = edited(lab, "crl-p384-next", &all);
+    all.extend(edits.iter().map(|(a, b)| (a.to_string(), b.to_string())));
+    let all: Vec<(&str, &str)> = all.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let script = edited(lab, name, &all);
     let renamed = lab.path(&format!("{id}.toml"));
     std::fs::rename(&script, &renamed).unwrap();
-    (renamed, answers_for(lab, "crl-p384-next", id))
+    (renamed, answers_for(lab, name, id))
 }
 
 #[test]
@@ -816,5 +832,155 @@ fn a_cross_certificate_and_an_ocsp_responder_certificate_verify_with_openssl_and
         &run_later(&lab, &again, &answers, "ocsp-again"),
         &lab.path("ocsp-again"),
         &["a private key is never reused [CPS 6.3.2]"],
+    );
+}
+
+/// destroy-p384's script with `edits`, under ceremony id `id`.
+fn destroy_script(lab: &Lab, id: &str, edits: &[(&str, &str)]) -> (PathBuf, PathBuf) {
+    renamed_script(
+        lab,
+        ("destroy-p384", "example-tls-ecc-root-2026-destruction"),
+        id,
+        edits,
+    )
+}
+
+#[test]
+fn a_root_key_is_destroyed_under_dual_control_and_no_later_ceremony_signs_with_it() {
+    let lab = lab_with_root(&[]);
+    let label = "example-tls-ecc-root-2026";
+    let token = "Example TLS ECC Root 2026";
+
+    // One custodian to destroy the key: refused before anything is written,
+    // by the script's threshold and by the answers' custodians.
+    let user_pin = "custodians = [\"carol\", \"dave\", \"erin\"]\nthreshold = 2";
+    let (alone, answers) = destroy_script(
+        &lab,
+        "destruction-alone",
+        &[(
+            user_pin,
+            "custodians = [\"carol\", \"dave\", \"erin\"]\nthreshold = 1",
+        )],
+    );
+    refused(
+        &run_later(&lab, &alone, &answers, "alone"),
+        &lab.path("alone"),
+        &["threshold 1 lets fewer than two persons activate the key"],
+    );
+    let (script, answers) = shipped("destroy-p384");
+    let one = lab.path("one.answers.toml");
+    std::fs::write(
+        &one,
+        std::fs::read_to_string(&answers).unwrap().replace(
+            "custodians = [\"dave\", \"erin\"]",
+            "custodians = [\"dave\"]",
+        ),
+    )
+    .unwrap();
+    refused(
+        &run_later(&lab, &script, &one, "one"),
+        &lab.path("one"),
+        &["list of the 2 custodians who activate the token in step 3.1"],
+    );
+    // A policy whose [destruction] quorum is three, beyond the user PIN's 2.
+    let policy = std::fs::read_to_string(lab.path("policy/reference-cps.toml")).unwrap();
+    std::fs::write(
+        lab.path("policy/three-destroy.toml"),
+        policy
+            .replace("name = \"reference-cps\"", "name = \"three-destroy\"")
+            .replace(
+                "section = \"CPS 6.2.10\"\nmin_persons = 2",
+                "section = \"CPS 6.2.10\"\nmin_persons = 3",
+            ),
+    )
+    .unwrap();
+    let (three, answers_three) = destroy_script(
+        &lab,
+        "destruction-three",
+        &[("policy = \"reference-cps\"", "policy = \"three-destroy\"")],
+    );
+    refused(
+        &run_later(&lab, &three, &answers_three, "three"),
+        &lab.path("three"),
+        &[
+            "step '3.1' destroys the root key under the user PIN's 2 custodian(s); policy 'three-destroy' needs at least 3 distinct authorised people to destroy a key [CPS 6.2.10]",
+        ],
+    );
+
+    // The shipped ceremony: the key signs a challenge that verifies with
+    // the root certificate, both halves are destroyed, nothing is left.
+    let pin = common::user_pin(&lab.path("root-p384"), label);
+    assert!(lab.labels(token, &pin).iter().any(|l| l == label));
+    let run = run_later(&lab, &script, &answers, "destroyed");
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let out = lab.path("destroyed");
+    verify_log(&lab, &out);
+    let entries = log_entries(&out);
+    let of = |kind: &str| {
+        entries
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} entry"))
+    };
+    let go = of("go");
+    assert_eq!(go["data"]["action"], "destroy-key");
+    assert_eq!(go["data"]["facts"]["Label"], label);
+    let requested = of("key-destruction-requested");
+    assert_eq!(
+        requested["data"]["custodians"],
+        serde_json::json!(["dave", "erin"])
+    );
+    assert!(!requested["data"]["signature"].as_str().unwrap().is_empty());
+    let destroyed = of("key-destroyed");
+    assert_eq!(destroyed["data"]["scope"], "key");
+    assert_eq!(destroyed["data"]["objects_destroyed"], 2);
+    assert_eq!(
+        destroyed["data"]["destroyed_by"],
+        serde_json::json!(["dave", "erin"])
+    );
+    let generated = log_entries(&lab.path("root-p384"))
+        .into_iter()
+        .find(|e| e["kind"] == "key-generated" && e["data"]["label"] == label)
+        .unwrap();
+    assert_eq!(
+        destroyed["data"]["public_key_sha256"],
+        generated["data"]["public_key_sha256"]
+    );
+    // OpenSC's view: nothing with the key's label is left on the token.
+    let left = lab.labels(token, &pin);
+    assert!(!left.iter().any(|l| l == label), "{left:?}");
+    let records = std::fs::read_to_string(lab.path("inventory.issued.jsonl")).unwrap();
+    let line = records
+        .lines()
+        .find(|l| l.contains("\"kind\":\"key-destruction\""))
+        .expect("the records mark the key destroyed");
+    assert!(
+        line.contains("\"scope\":\"key\"") && line.contains(label),
+        "{line}"
+    );
+
+    // The run wrote its report.
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for shown in [
+        &format!("Key {label} destroyed"),
+        "the key itself: the records held no backup of it",
+        "by CKA_LABEL and by CKA_ID: nothing found",
+    ] {
+        assert!(md.contains(shown), "'{shown}' missing from the report");
+    }
+
+    // A later ceremony on the destroyed key, and a second destruction, are
+    // refused before the token is touched.
+    let (crl, crl_answers) = shipped("crl-p384");
+    refused(
+        &run_later(&lab, &crl, &crl_answers, "crl-after"),
+        &lab.path("crl-after"),
+        &["was destroyed with its backups in ceremony 'example-tls-ecc-root-2026-destruction'"],
+    );
+    let (again, again_answers) = destroy_script(&lab, "destruction-again", &[]);
+    refused(
+        &run_later(&lab, &again, &again_answers, "again"),
+        &lab.path("again"),
+        &["a destroyed key is never used, backed up or restored again"],
     );
 }

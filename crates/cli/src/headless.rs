@@ -132,7 +132,9 @@ fn print(notice: &Notice) {
             );
         }
         Notice::KeysLeft { keys } => {
-            say!("      left on the token, live (the tool destroys no key):");
+            say!(
+                "      left on the token, live until a destroy-key ceremony destroys it (CPS 6.2.10):"
+            );
             for key in keys {
                 say!("        {key}");
             }

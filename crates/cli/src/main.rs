@@ -57,6 +57,11 @@ enum Command {
         /// login; defaults to OUT/rehearsal-shares (the shares this run makes).
         #[arg(long, requires = "answers")]
         rehearsal_shares: Option<PathBuf>,
+        /// Rehearsals of a restore: folder of the backup custodians' `.share`
+        /// files, which the ceremony that backed up wrote; their wrap-key
+        /// shares are read from there.
+        #[arg(long, requires = "answers")]
+        backup_shares: Option<PathBuf>,
         /// Rehearsals whose witness signs with the lab's token on the terminal
         /// (witness_signing = "lab-token-on-terminal"): file holding that
         /// token's PIN (made by `keyceremony lab create`). A witness who signs
@@ -300,6 +305,7 @@ fn run(cli: Cli) -> Result<()> {
             out,
             answers,
             rehearsal_shares,
+            backup_shares,
             witness_pin_file,
             backup,
             halt_after,
@@ -339,6 +345,9 @@ fn run(cli: Cli) -> Result<()> {
             let shares =
                 rehearsal_shares.unwrap_or_else(|| settings.out_dir.join(files::REHEARSAL_SHARES));
             let mut answers = AnswersFile::load(&answers)?.with_rehearsal_shares(&shares);
+            if let Some(dir) = &backup_shares {
+                answers = answers.with_backup_shares(dir);
+            }
             if let Some(file) = witness_pin_file {
                 answers = answers.with_witness_pin(lab::read_pin(&file)?);
             }

@@ -19,6 +19,7 @@ pub fn kind(secret: Secret) -> SecretKind {
     match secret {
         Secret::SoPin => SecretKind::SoPin,
         Secret::UserPin => SecretKind::UserPin,
+        Secret::WrapKey => SecretKind::WrapKey,
     }
 }
 

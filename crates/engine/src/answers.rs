@@ -117,6 +117,13 @@ struct StepAnswers {
     /// Custodians who come forward to activate the token in this step.
     #[serde(default)]
     custodians: Vec<String>,
+    /// backup-key: the SO-PIN custodians who come forward to log the
+    /// Security Officer in, who imports the wrap key.
+    #[serde(default, rename = "so-custodians")]
+    so_custodians: Vec<String>,
+    /// restore-key: the backup custodians who bring their wrap-key shares.
+    #[serde(default, rename = "backup-custodians")]
+    backup_custodians: Vec<String>,
     /// init-token: custodian -> secret ("so-pin", "user-pin") -> bag
     /// serial; an activation: custodian -> "opened" and "new" -> the serial
     /// of the bag opened and of the one the share goes back into.
@@ -163,6 +170,9 @@ pub struct AnswersFile {
     /// custodians come from [resume].
     resuming: bool,
     shares_dir: Option<PathBuf>,
+    /// A restore's backup custodians' share files, which the ceremony that
+    /// backed up wrote: wrap-key shares are read from there.
+    backup_shares_dir: Option<PathBuf>,
     witness_pin: Option<SecretString>,
     rehearsal: bool,
     notices: Option<NoticeSink>,
@@ -220,6 +230,7 @@ impl AnswersFile {
             halted_step_done: false,
             resuming: false,
             shares_dir: None,
+            backup_shares_dir: None,
             witness_pin: None,
             rehearsal: false,
             notices: None,
@@ -230,6 +241,14 @@ impl AnswersFile {
     /// read from there when custodians log in.
     pub fn with_rehearsal_shares(mut self, dir: &Path) -> AnswersFile {
         self.shares_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Where a restore's backup custodians' share files are: wrap-key
+    /// shares are read from there rather than from
+    /// [`AnswersFile::with_rehearsal_shares`]'s folder.
+    pub fn with_backup_shares(mut self, dir: &Path) -> AnswersFile {
+        self.backup_shares_dir = Some(dir.to_path_buf());
         self
     }
 
@@ -429,11 +448,15 @@ impl Operator for AnswersFile {
     fn choose_custodians(
         &mut self,
         step: &Step,
-        _secret: Secret,
+        secret: Secret,
         _eligible: &[Participant],
         _threshold: usize,
     ) -> Result<Vec<String>, InputError> {
-        let for_step = self.steps.get(&step.id).map(|a| a.custodians.clone());
+        let for_step = self.steps.get(&step.id).map(|a| match secret {
+            Secret::SoPin => a.so_custodians.clone(),
+            Secret::WrapKey => a.backup_custodians.clone(),
+            _ => a.custodians.clone(),
+        });
         let on_resume = self.resume.as_ref().map(|r| r.custodians.clone());
         match (for_step, on_resume) {
             (Some(c), _) if !c.is_empty() && !self.resuming => Ok(c),

@@ -75,6 +75,11 @@ pub mod files {
         format!("crls/{id}.crl.pem")
     }
 
+    /// A root key's backup, wrapped (RFC 5649), as it went to the media.
+    pub fn key_backup(label: &str) -> String {
+        format!("backups/{label}.wrapped")
+    }
+
     /// The copy of a later ceremony's input, by its file name.
     pub fn input(name: &str) -> String {
         format!("inputs/{name}")

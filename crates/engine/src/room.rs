@@ -61,7 +61,7 @@ pub fn share_item(secret: Secret, custodian: &str) -> String {
 }
 
 fn secret_named(name: &str) -> Option<Secret> {
-    Secret::ALL.into_iter().find(|s| s.as_str() == name)
+    Secret::SHARED.into_iter().find(|s| s.as_str() == name)
 }
 
 impl Room {

@@ -561,6 +561,9 @@ impl Runner {
             Action::SignOcspResponder { certificate } => {
                 self.sign_ocsp_responder(operator, step, certificate)?
             }
+            Action::DestroyKey { key } => self.destroy_key(operator, step, key)?,
+            Action::BackupKey { key } => self.backup_key(operator, step, key)?,
+            Action::RestoreKey { key } => self.restore_key(operator, step, key)?,
             Action::Logout => self.logout(operator, step)?,
             Action::SealLog => return self.seal(operator, step, SealOutcome::Completed),
         }

@@ -121,6 +121,19 @@ pub enum EventKind {
     /// A key that failed a check, or that the witness refused: it is never
     /// certified, and the entry says what became of it.
     KeyRefused,
+    /// A root key's destruction is about to be asked of the HSM, once its
+    /// custodians' activation proved it the certified key (CPS 6.2.10).
+    KeyDestructionRequested,
+    /// A root key pair was destroyed, and the token holds nothing with its
+    /// label or CKA_ID.
+    KeyDestroyed,
+    /// A root key was wrapped for its backup media under a trusted wrap key
+    /// that was then split among the backup custodians and destroyed
+    /// (CPS 6.2.4).
+    KeyBackedUp,
+    /// A root key's backup was restored onto a new token and proved the
+    /// root certificate's key (CPS 6.2.4).
+    KeyRestored,
     /// The performer's go before an irreversible HSM action, with what the
     /// room was shown of it.
     Go,

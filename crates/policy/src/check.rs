@@ -139,6 +139,20 @@ fn keys(policy: &Policy, script: &Script, v: &mut Vec<Violation>) {
                 ),
             ));
         }
+        // A key generated for backup leaves its token, wrapped: only where
+        // the policy allows it, its wrap key split among enough backup
+        // custodians (CPS 5.2.2, 6.2.4).
+        if key.backup {
+            let quorum = script.activation.quorum(Secret::WrapKey);
+            let custodians: Vec<&str> = quorum.custodians.iter().map(String::as_str).collect();
+            if let Err(e) = policy.check_backup(quorum.threshold, &custodians) {
+                v.push(violation(
+                    format!("keys[{i}].backup"),
+                    e.section().unwrap_or(policy.two_person_control.section),
+                    e.to_string(),
+                ));
+            }
+        }
     }
 }
 

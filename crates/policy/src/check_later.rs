@@ -5,7 +5,7 @@
 //! to be signed; these say it at `script check`, with the script's field.
 
 use chrono::DateTime;
-use keyceremony_script::{Script, Violation};
+use keyceremony_script::{Action, Script, Violation};
 use keyceremony_x509::{ObjectIdentifier, RESERVED_POLICIES, RevocationReason};
 
 use crate::check::violation;
@@ -44,6 +44,29 @@ pub(crate) fn later(policy: &Policy, script: &Script, v: &mut Vec<Violation>) {
     }
     ocsp_responders(policy, script, v);
     crls(policy, script, v);
+    destructions(policy, script, v);
+}
+
+/// A destroy-key step is activated by the user PIN's threshold of
+/// custodians, each one person: fewer than the policy's `[destruction]`
+/// quorum could destroy the key (CPS 6.2.10).
+fn destructions(policy: &Policy, script: &Script, v: &mut Vec<Violation>) {
+    let rule = policy.destruction_rule();
+    let threshold = script.activation.user_pin.threshold as usize;
+    for (a, act) in script.acts.iter().enumerate() {
+        for (s, step) in act.steps.iter().enumerate() {
+            if matches!(step.action, Action::DestroyKey { .. }) && threshold < rule.min_persons {
+                v.push(violation(
+                    format!("acts[{a}].steps[{s}].action"),
+                    rule.section,
+                    format!(
+                        "step '{}' destroys the root key under the user PIN's {threshold} custodian(s); policy '{}' needs at least {} distinct authorised people to destroy a key",
+                        step.id, policy.name, rule.min_persons
+                    ),
+                ));
+            }
+        }
+    }
 }
 
 fn ocsp_responders(policy: &Policy, script: &Script, v: &mut Vec<Violation>) {

@@ -32,6 +32,12 @@ pub enum StepKind {
     SignCross,
     /// Signing of a delegated OCSP responder's certificate.
     SignOcspResponder,
+    /// Destruction of the root key.
+    DestroyKey,
+    /// Backup of the root key.
+    BackupKey,
+    /// Restore of the root key's backup.
+    RestoreKey,
     /// Logout.
     Logout,
     /// Sealing of the ceremony log.
@@ -55,6 +61,9 @@ impl StepKind {
             Action::SignCrl { .. } => StepKind::SignCrl,
             Action::SignCross { .. } => StepKind::SignCross,
             Action::SignOcspResponder { .. } => StepKind::SignOcspResponder,
+            Action::DestroyKey { .. } => StepKind::DestroyKey,
+            Action::BackupKey { .. } => StepKind::BackupKey,
+            Action::RestoreKey { .. } => StepKind::RestoreKey,
             Action::Logout => StepKind::Logout,
             Action::SealLog => StepKind::SealLog,
         }

@@ -295,6 +295,7 @@ fn secret_name(secret: Secret) -> &'static str {
     match secret {
         Secret::SoPin => "SO PIN",
         Secret::UserPin => "user PIN",
+        Secret::WrapKey => "backup wrap key",
     }
 }
 
@@ -372,6 +373,12 @@ fn action_line(action: &Action) -> String {
                 .to_string()
         }
         Action::Login => "login: custodians' shares activate the token".to_string(),
+        Action::RestoreKey { key } => format!(
+            "restore-key: the backup custodians rebuild the wrap key, the SO imports it as trusted, the backup of '{key}' is unwrapped onto this token and proved with the root certificate's key"
+        ),
+        Action::BackupKey { key } => format!(
+            "backup-key: the SO imports a trusted wrap key, the key pair '{key}' is wrapped with it for the backup media, the wrap key is split among the backup custodians and destroyed"
+        ),
         Action::GenerateKey { key } => format!("generate-key: key pair '{key}' inside the HSM"),
         Action::SelfSign { certificate } => {
             format!("self-sign: the HSM signs the root certificate of '{certificate}'")
@@ -382,7 +389,8 @@ fn action_line(action: &Action) -> String {
         Action::SignSubordinate { .. }
         | Action::SignCrl { .. }
         | Action::SignCross { .. }
-        | Action::SignOcspResponder { .. } => later::action_line(action),
+        | Action::SignOcspResponder { .. }
+        | Action::DestroyKey { .. } => later::action_line(action),
         Action::Logout => "logout: the token is deactivated".to_string(),
         Action::SealLog => "seal-log: the log-signing key and the witness sign the log".to_string(),
     }
@@ -478,7 +486,8 @@ fn values_to_copy(s: &Script, step: &Step) -> Vec<Vec<Cell>> {
         Action::SignSubordinate { .. }
         | Action::SignCrl { .. }
         | Action::SignCross { .. }
-        | Action::SignOcspResponder { .. } => rows.push(hex(later::value_label(&step.action))),
+        | Action::SignOcspResponder { .. }
+        | Action::DestroyKey { .. } => rows.push(hex(later::value_label(&step.action))),
         Action::SealLog => {
             if s.log.witness_signing == WitnessSigning::Independent {
                 // What the witness compares on their own device before they
@@ -574,23 +583,7 @@ fn action_forms(s: &Script, step: &Step) -> Vec<Block> {
                 kind: TableKind::Form,
             })]
         }
-        _ if step.action.activates() => {
-            let quorum = s.activation.quorum(Secret::UserPin);
-            vec![Block::Table(Table {
-                header: [
-                    "Custodian who entered a user PIN share",
-                    "Bag opened (serial, compared with the last written for the share)",
-                    "New bag the share goes into (serial)",
-                    "Custodian (initials)",
-                ]
-                .map(String::from)
-                .to_vec(),
-                rows: (0..quorum.threshold)
-                    .map(|_| vec![Vec::new(), Vec::new(), Vec::new(), initials()])
-                    .collect(),
-                kind: TableKind::Form,
-            })]
-        }
+        _ if step.action.activates() => room::activation_forms(s, step),
         _ => Vec::new(),
     }
 }

@@ -27,6 +27,27 @@ pub struct RootSpec {
     pub certificate_sha256: Option<String>,
 }
 
+/// A root key's backup restored onto the new token of a ceremony that
+/// initialises it (CPS 6.2.4): the backup custodians rebuild the wrap key,
+/// and the restored key must prove itself the root certificate's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreSpec {
+    /// CKA_LABEL of the restored key pair: the original's label.
+    pub key: String,
+    /// The root certificate, relative to the inputs folder.
+    pub certificate: PathBuf,
+    /// The wrapped key as the backup-key step wrote it
+    /// (`backups/<label>.wrapped`), relative to the inputs folder.
+    pub backup: PathBuf,
+    /// Its SHA-256, upper-case hex, as the backup ceremony recorded it.
+    #[serde(default)]
+    pub backup_sha256: Option<String>,
+    /// The id of the ceremony that made the backup, whose wrap-key shares
+    /// the backup custodians bring.
+    pub shares_from: String,
+}
+
 /// A subordinate CA certificate the root signs (BR 7.1.2.6, CPS 6.3.2).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

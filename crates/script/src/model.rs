@@ -6,7 +6,7 @@ pub use keyceremony_log::WitnessSigning;
 use serde::Deserialize;
 
 pub use crate::later::{
-    CrlSpec, CrossSpec, OcspResponderSpec, RevokedSpec, RootSpec, SubordinateSpec,
+    CrlSpec, CrossSpec, OcspResponderSpec, RestoreSpec, RevokedSpec, RootSpec, SubordinateSpec,
 };
 
 /// A whole Key Generation Script (CPS 6.1.1 item 1).
@@ -25,6 +25,9 @@ pub struct Script {
     /// A later ceremony's root key and certificate (`crate::later`).
     #[serde(default)]
     pub root: Option<RootSpec>,
+    /// A root key's backup to restore onto this ceremony's new token.
+    #[serde(default)]
+    pub restore: Option<RestoreSpec>,
     #[serde(default)]
     pub subordinates: Vec<SubordinateSpec>,
     #[serde(default)]
@@ -207,7 +210,17 @@ pub struct Activation {
     /// record it; a share of another split is refused.
     #[serde(default)]
     pub user_pin_split: Option<String>,
+    /// The backup custodians among whom a backup-key step splits the wrap
+    /// key of a root key's backup (CPS 5.2.2, 6.2.4).
+    #[serde(default)]
+    pub backup: Option<Quorum>,
 }
+
+/// The quorum of a secret the script does not split: nobody holds it.
+static NO_QUORUM: Quorum = Quorum {
+    custodians: Vec::new(),
+    threshold: 0,
+};
 
 impl Activation {
     /// The custodians of one secret.
@@ -215,25 +228,33 @@ impl Activation {
         match secret {
             Secret::SoPin => &self.so_pin,
             Secret::UserPin => &self.user_pin,
+            Secret::WrapKey => self.backup.as_ref().unwrap_or(&NO_QUORUM),
         }
     }
 }
 
-/// The two secrets that activate a token.
+/// The secrets split among custodians: the two that activate a token, and
+/// a backup's wrap key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Secret {
     SoPin,
     UserPin,
+    WrapKey,
 }
 
 impl Secret {
+    /// The two PINs that activate a token.
     pub const ALL: [Secret; 2] = [Secret::SoPin, Secret::UserPin];
+
+    /// Every secret a share may be of.
+    pub const SHARED: [Secret; 3] = [Secret::SoPin, Secret::UserPin, Secret::WrapKey];
 
     /// The name used in the script and the answers file.
     pub fn as_str(self) -> &'static str {
         match self {
             Secret::SoPin => "so-pin",
             Secret::UserPin => "user-pin",
+            Secret::WrapKey => "wrap-key",
         }
     }
 }
@@ -254,6 +275,12 @@ pub struct KeySpec {
     /// CKA_LABEL of both halves of the key pair; also names the output files.
     pub label: String,
     pub algorithm: KeyAlgorithm,
+    /// Generated for backup (CPS 6.2.4): CKA_EXTRACTABLE with
+    /// CKA_WRAP_WITH_TRUSTED, still sensitive, so that it leaves the token
+    /// only wrapped by a trusted key; a backup-key step backs it up. Only
+    /// where the policy's `[backup]` allows it.
+    #[serde(default)]
+    pub backup: bool,
 }
 
 /// CPS 6.1.5: the only root key types.
@@ -398,6 +425,27 @@ pub enum Action {
     SignOcspResponder {
         certificate: String,
     },
+    /// The root key pair (`root.key`) is destroyed (CPS 6.2.10): once the
+    /// room has seen it, k custodians activate it one last time to sign a
+    /// challenge that verifies with the root certificate, then both halves
+    /// are destroyed and the token searched for what is left.
+    DestroyKey {
+        key: String,
+    },
+    /// The root key, generated for backup, is backed up (CPS 6.2.4): k
+    /// SO-PIN custodians import a wrap key drawn from the token as trusted,
+    /// k user-PIN custodians have the key wrapped with it (RFC 5649), the
+    /// wrap key is split among the backup custodians and destroyed.
+    BackupKey {
+        key: String,
+    },
+    /// A root key's backup (`[restore]`) is restored onto the new token:
+    /// k backup custodians rebuild the wrap key, the SO imports it as
+    /// trusted, the user has the backup unwrapped and the copy proved with
+    /// the root certificate's key, and the wrap key is destroyed.
+    RestoreKey {
+        key: String,
+    },
     /// C_Logout and close the session (CPS 6.2.9).
     Logout,
     /// Closes the log: k custodians activate the token once more, the
@@ -421,6 +469,9 @@ impl Action {
             Action::SignCrl { .. } => "sign-crl",
             Action::SignCross { .. } => "sign-cross",
             Action::SignOcspResponder { .. } => "sign-ocsp-responder",
+            Action::DestroyKey { .. } => "destroy-key",
+            Action::BackupKey { .. } => "backup-key",
+            Action::RestoreKey { .. } => "restore-key",
             Action::Logout => "logout",
             Action::SealLog => "seal-log",
         }
@@ -435,7 +486,9 @@ impl Action {
     }
 
     /// Whether the step signs with the CA key: the go first, then a fresh
-    /// activation by k custodians (CKA_ALWAYS_AUTHENTICATE, CPS 6.2.8).
+    /// activation by k custodians (CKA_ALWAYS_AUTHENTICATE, CPS 6.2.8). A
+    /// destruction signs too: the proof that the key destroyed is the
+    /// certified one.
     pub fn signs_with_ca_key(&self) -> bool {
         matches!(
             self,
@@ -444,13 +497,17 @@ impl Action {
                 | Action::SignCrl { .. }
                 | Action::SignCross { .. }
                 | Action::SignOcspResponder { .. }
+                | Action::DestroyKey { .. }
         )
     }
 
     /// Whether the step activates the token with the user-PIN shares: a
-    /// login, a signature with the CA key, the seal.
+    /// login, a signature with the CA key, a backup, the seal.
     pub fn activates(&self) -> bool {
-        matches!(self, Action::Login | Action::SealLog) || self.signs_with_ca_key()
+        matches!(
+            self,
+            Action::Login | Action::SealLog | Action::BackupKey { .. } | Action::RestoreKey { .. }
+        ) || self.signs_with_ca_key()
     }
 }
 
@@ -489,6 +546,13 @@ impl Script {
         let mut inputs = Vec::new();
         if let Some(root) = &self.root {
             inputs.push(("root.certificate".to_string(), root.certificate.as_path()));
+        }
+        if let Some(restore) = &self.restore {
+            inputs.push((
+                "restore.certificate".to_string(),
+                restore.certificate.as_path(),
+            ));
+            inputs.push(("restore.backup".to_string(), restore.backup.as_path()));
         }
         for (i, sub) in self.subordinates.iter().enumerate() {
             if let Some((file, csr)) = sub.input() {

@@ -240,6 +240,26 @@ fn activation(script: &Script, v: &mut Vec<Violation>) {
     for secret in Secret::ALL {
         quorum(script, secret, v);
     }
+    if let Some(backup) = &script.activation.backup {
+        quorum(script, Secret::WrapKey, v);
+        // A quorum of PIN custodians who also held the wrap key could
+        // restore the key onto a token of their own (CPS 5.2.4).
+        for (i, id) in backup.custodians.iter().enumerate() {
+            if let Some(secret) = Secret::ALL
+                .into_iter()
+                .find(|s| script.activation.quorum(*s).custodians.contains(id))
+            {
+                v.push(Violation::new(
+                    format!("activation.backup.custodians[{i}]"),
+                    Some("CPS 5.2.4, 6.2.4"),
+                    format!(
+                        "'{id}' holds a share of the {} and would hold one of the backup's wrap key: backup custodians are other people",
+                        secret.as_str()
+                    ),
+                ));
+            }
+        }
+    }
     if let Some(from) = &script.activation.shares_from {
         if script.hsm.initialize {
             v.push(Violation::new(

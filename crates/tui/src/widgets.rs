@@ -138,6 +138,7 @@ pub fn secret_name(secret: Secret) -> &'static str {
     match secret {
         Secret::SoPin => "SO PIN",
         Secret::UserPin => "user PIN",
+        Secret::WrapKey => "backup wrap key",
     }
 }
 

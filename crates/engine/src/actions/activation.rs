@@ -21,25 +21,43 @@ use crate::operator::{InputError, Notice, Operator};
 use crate::run::Runner;
 
 /// Shares entered by the custodians who came forward, in the same order.
-struct Entered {
-    custodians: Vec<String>,
-    shares: Vec<Share>,
+pub(super) struct Entered {
+    pub(super) custodians: Vec<String>,
+    pub(super) shares: Vec<Share>,
 }
 
 impl Runner {
     /// What a login of `secret` expects of each share.
-    fn expected(&self, secret: Secret) -> Expected {
+    pub(super) fn expected(&self, secret: Secret) -> Expected {
         let activation = &self.script.script.activation;
-        let ceremony = activation
-            .shares_from
-            .as_deref()
-            .unwrap_or(&self.script.script.ceremony.id);
+        // A restore's wrap key was split by the ceremony that backed up.
+        let ceremony = match (secret, &self.script.script.restore) {
+            (Secret::WrapKey, Some(restore)) => restore.shares_from.as_str(),
+            _ => activation
+                .shares_from
+                .as_deref()
+                .unwrap_or(&self.script.script.ceremony.id),
+        };
         Expected {
             kind: kind(secret),
             ceremony_tag: shares::ceremony_tag(ceremony),
             nonce: self.issued.get(&secret).cloned(),
             threshold: activation.quorum(secret).threshold as u8,
         }
+    }
+
+    /// `call` with the PIN that the checked shares of `secret` rebuild.
+    pub(super) fn with_entered<T>(
+        &self,
+        step: &Step,
+        secret: Secret,
+        shares: &[Share],
+        call: impl FnOnce(&SecretString) -> T,
+    ) -> Result<T, EngineError> {
+        with_pin(shares, &self.expected(secret), call).map_err(|e| EngineError::Step {
+            step: step.id.clone(),
+            message: e.to_string(),
+        })
     }
 
     /// Stops the ceremony once the refused shares or the failed logins the
@@ -105,7 +123,7 @@ impl Runner {
     /// the first time they come forward in this activation (`opened`). A
     /// custodian who steps back at share entry sends the room back to the
     /// choice, and the shares entered so far are set aside.
-    fn collect_shares(
+    pub(super) fn collect_shares(
         &mut self,
         operator: &mut dyn Operator,
         step: &Step,
@@ -332,14 +350,9 @@ impl Runner {
             let token = self.module.token_by_label(&label)?;
             refuse_pin_lockout(&token, step)?;
             let session = self.open_session(&token, step)?;
-            let expected = self.expected(Secret::UserPin);
             let started = Instant::now();
-            let result = with_pin(&entered.shares, &expected, |pin| {
+            let result = self.with_entered(step, Secret::UserPin, &entered.shares, |pin| {
                 session.login(UserKind::User, pin)
-            })
-            .map_err(|e| EngineError::Step {
-                step: step.id.clone(),
-                message: e.to_string(),
             })?;
             let custodians = entered.custodians;
             match result {
@@ -374,7 +387,7 @@ impl Runner {
         }
     }
 
-    fn login_failed(
+    pub(super) fn login_failed(
         &mut self,
         operator: &mut dyn Operator,
         step: &Step,
@@ -400,7 +413,7 @@ impl Runner {
 
     /// No login is tried once the token has refused as many as the script
     /// allows, whichever run they were in.
-    fn refuse_exhausted_logins(&self, step: &Step) -> Result<(), EngineError> {
+    pub(super) fn refuse_exhausted_logins(&self, step: &Step) -> Result<(), EngineError> {
         if self.room.logins_exhausted() {
             return self.check_limits(step, "no login is tried");
         }
@@ -423,24 +436,35 @@ impl Runner {
         pair: &KeyPair,
         message: &[u8],
     ) -> Result<(Vec<u8>, f64), EngineError> {
+        let (signature, hsm_ms, _) = self.activated(operator, step, pair, |session, pin| {
+            session.sign_sha384(pair, message, Some(pin))
+        })?;
+        Ok((signature, hsm_ms))
+    }
+
+    /// One operation that signs with `pair`, a CKA_ALWAYS_AUTHENTICATE key,
+    /// given the user PIN the custodians who come forward rebuild for it;
+    /// its result, the HSM's milliseconds, and those custodians.
+    pub(super) fn activated<T>(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        pair: &KeyPair,
+        operation: impl Fn(&Session, &SecretString) -> Result<T, HsmError>,
+    ) -> Result<(T, f64, Vec<String>), EngineError> {
         let mut opened = Vec::new();
         loop {
             self.refuse_exhausted_logins(step)?;
             let entered = self.collect_shares(operator, step, Secret::UserPin, &mut opened)?;
-            let expected = self.expected(Secret::UserPin);
             let session = self.logged_in(step)?;
             let started = Instant::now();
-            let result = with_pin(&entered.shares, &expected, |pin: &SecretString| {
-                session.sign_sha384(pair, message, Some(pin))
-            })
-            .map_err(|e| EngineError::Step {
-                step: step.id.clone(),
-                message: e.to_string(),
+            let result = self.with_entered(step, Secret::UserPin, &entered.shares, |pin| {
+                operation(session, pin)
             })?;
             let hsm_ms = started.elapsed().as_secs_f64() * 1000.0;
             let custodians = entered.custodians;
             match result {
-                Ok(signature) => {
+                Ok(done) => {
                     self.tool_record(
                         Some(&step.id),
                         EventKind::LoginSucceeded,
@@ -452,7 +476,7 @@ impl Runner {
                         json!({ "custodians": custodians, "context_specific": true, "key": pair.label }),
                     )?;
                     self.reseal_share_bags(operator, step, Secret::UserPin, &opened)?;
-                    return Ok((signature, hsm_ms));
+                    return Ok((done, hsm_ms, custodians));
                 }
                 Err(HsmError::PinIncorrect) => self.login_failed(operator, step, &custodians)?,
                 Err(other) => return Err(other.into()),
@@ -489,7 +513,7 @@ impl Runner {
     }
 
     /// Participants' names for the room, by their ids.
-    fn names(&self, ids: &[String]) -> String {
+    pub(super) fn names(&self, ids: &[String]) -> String {
         ids.iter()
             .map(|id| {
                 self.script

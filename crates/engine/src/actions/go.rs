@@ -51,6 +51,25 @@ impl Runner {
     }
 }
 
+/// "2 of 3 among Carol, Dave, Erin": a quorum by its people's names.
+pub(super) fn split_among(script: &Script, q: &keyceremony_script::Quorum) -> String {
+    let names: Vec<&str> = q
+        .custodians
+        .iter()
+        .map(|id| {
+            script
+                .participant(id)
+                .map_or(id.as_str(), |p| p.name.as_str())
+        })
+        .collect();
+    format!(
+        "{} of {} among {}",
+        q.threshold,
+        q.custodians.len(),
+        names.join(", ")
+    )
+}
+
 pub(super) fn fact(label: &str, value: impl Into<String>) -> (String, String) {
     (label.to_string(), value.into())
 }
@@ -67,21 +86,9 @@ pub(super) fn token_initialisation(
 ) -> Imminent {
     let label = &script.hsm.token_label;
     let split = |secret: Secret| {
-        let q = script.activation.quorum(secret);
-        let names: Vec<&str> = q
-            .custodians
-            .iter()
-            .map(|id| {
-                script
-                    .participant(id)
-                    .map_or(id.as_str(), |p| p.name.as_str())
-            })
-            .collect();
         format!(
-            "drawn from the token's random generator, split {} of {} among {}",
-            q.threshold,
-            q.custodians.len(),
-            names.join(", ")
+            "drawn from the token's random generator, split {}",
+            split_among(script, script.activation.quorum(secret))
         )
     };
     Imminent {

@@ -56,6 +56,16 @@ fn lock_problems(private: &PrivateKeyAttributes, lock: &AttributeLock) -> Vec<St
     .collect()
 }
 
+/// What a root key's private half must be (CPS 6.2.7): sensitive and never
+/// extractable; or, for a key made for backup (CPS 6.2.4), sensitive and
+/// extractable only wrapped by a trusted key.
+pub(super) fn private_problems(private: &PrivateKeyAttributes, backup: bool) -> Vec<String> {
+    match backup {
+        true => private.backup_problems(true),
+        false => private.problems(true),
+    }
+}
+
 /// What [`Runner::check_key`] read from the token, and what failed.
 pub(crate) struct TokenKey {
     private: PrivateKeyAttributes,
@@ -169,6 +179,19 @@ impl Runner {
             id: id.clone(),
             always_authenticate: true,
         };
+        // A key the script generates for backup leaves the token only
+        // wrapped by a trusted key: where the policy allows it (CPS 6.2.4).
+        if spec.backup {
+            let quorum = self
+                .script
+                .script
+                .activation
+                .quorum(keyceremony_script::Secret::WrapKey);
+            let custodians: Vec<&str> = quorum.custodians.iter().map(String::as_str).collect();
+            self.settings
+                .policy
+                .check_backup(quorum.threshold, &custodians)?;
+        }
         self.tool_record(
             Some(&step.id),
             EventKind::KeyGenerationRequested,
@@ -177,9 +200,11 @@ impl Runner {
                 "label": label,
                 "id": hex::encode(&id),
                 "algorithm": algorithm.to_string(),
+                "backup": spec.backup,
                 "private_template": {
                     "token": true, "private": true, "sensitive": true, "sign": true, "always_authenticate": true,
-                    "extractable": false, "decrypt": false, "unwrap": false, "derive": false,
+                    "extractable": spec.backup, "wrap_with_trusted": spec.backup,
+                    "decrypt": false, "unwrap": false, "derive": false,
                     "modifiable": false, "copyable": false,
                 },
                 "public_template": {
@@ -200,7 +225,7 @@ impl Runner {
         let generated = session.generate_key_pair_with(
             &request,
             KeyHandling {
-                backup: false,
+                backup: spec.backup,
                 lock_attributes: true,
             },
         )?;
@@ -268,7 +293,8 @@ impl Runner {
             ));
         }
         let private = session.private_key_attributes(pair)?;
-        problems.extend(private.problems(true));
+        let backup = self.script.script.key(label).is_some_and(|k| k.backup);
+        problems.extend(private_problems(&private, backup));
         let public = session.public_key_attributes(pair)?;
         let spki = session.public_key_spki_der(pair)?;
         let quality = self.settings.policy.check_key(&spki);
@@ -345,7 +371,9 @@ impl Runner {
                     "unwrap": private.unwrap, "derive": private.derive,
                     "always_authenticate": private.always_authenticate,
                     "modifiable": private.modifiable, "copyable": private.copyable,
+                    "wrap_with_trusted": private.wrap_with_trusted,
                 },
+                "backup": self.script.script.key(label).is_some_and(|k| k.backup),
                 "attribute_lock": generation.as_ref().map(|g| lock_record(&g.attribute_lock)),
                 "public_attributes": {
                     "token": public.token, "private": public.private, "verify": public.verify,
@@ -440,8 +468,9 @@ impl Runner {
     }
 
     /// Records a key as refused, by a failed check or by the witness, and
-    /// stops the step: it is never taken up or certified, and (as the tool
-    /// destroys no key) it stays on the token, live, which the entry says.
+    /// stops the step: it is never taken up or certified, and (as only a
+    /// destroy-key ceremony destroys a key) it stays on the token, live,
+    /// which the entry says.
     pub(crate) fn refuse_key(
         &mut self,
         step: &Step,

@@ -9,11 +9,14 @@
 //! interrupted log back (`crate::resume`).
 
 mod activation;
+mod backup_key;
 mod certificate;
 mod check_in;
 mod clock;
 mod copy_check;
 mod custody;
+mod destroy_key;
+mod dual_login;
 mod go;
 mod issue;
 mod keys;
@@ -21,6 +24,7 @@ mod media;
 mod presence;
 mod proof;
 mod raised;
+mod restore_key;
 mod resume;
 mod root;
 mod seal;

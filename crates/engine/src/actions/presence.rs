@@ -130,20 +130,39 @@ impl Runner {
         let activation = &self.script.script.activation;
         match step.action {
             _ if step.action.activates() => {
-                let quorum = activation.quorum(Secret::UserPin);
-                let here = quorum
-                    .custodians
-                    .iter()
-                    .filter(|id| self.room.in_room(id))
-                    .count();
-                if here < quorum.threshold as usize {
-                    for id in &quorum.custodians {
+                // A backup logs the Security Officer in too, and hands the
+                // wrap key's shares to every backup custodian.
+                let backs_up = matches!(step.action, Action::BackupKey { .. });
+                let secrets: &[Secret] = match &step.action {
+                    Action::BackupKey { .. } => &[Secret::SoPin, Secret::UserPin],
+                    Action::RestoreKey { .. } => &[Secret::WrapKey, Secret::SoPin, Secret::UserPin],
+                    _ => &[Secret::UserPin],
+                };
+                for secret in secrets {
+                    let quorum = activation.quorum(*secret);
+                    let here = quorum
+                        .custodians
+                        .iter()
+                        .filter(|id| self.room.in_room(id))
+                        .count();
+                    if here < quorum.threshold as usize {
+                        for id in &quorum.custodians {
+                            need(
+                                self.participant(id)?,
+                                format!(
+                                    "a custodian of the {}: {} of them are needed, {here} in the room",
+                                    secret.as_str(),
+                                    quorum.threshold
+                                ),
+                            );
+                        }
+                    }
+                }
+                if backs_up {
+                    for id in &activation.quorum(Secret::WrapKey).custodians {
                         need(
                             self.participant(id)?,
-                            format!(
-                                "a custodian of the user PIN: {} of them are needed, {here} in the room",
-                                quorum.threshold
-                            ),
+                            "a backup custodian, who receives a share of the wrap key".to_string(),
                         );
                     }
                 }

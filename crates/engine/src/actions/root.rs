@@ -9,7 +9,7 @@
 
 use keyceremony_hsm::{KeyPair, Session};
 use keyceremony_log::EventKind;
-use keyceremony_policy::Inventory;
+use keyceremony_policy::{Inventory, IssuedRecords};
 use keyceremony_script::{Action, Secret, Step};
 use keyceremony_x509::{Issuer, X509Error};
 use serde_json::{Value, json};
@@ -38,7 +38,7 @@ impl Runner {
     /// `inputs/<file name>` and recorded with its SHA-256, then read back
     /// from the copies.
     pub(crate) fn begin_later(&mut self) -> Result<(), EngineError> {
-        if self.script.script.root.is_none() {
+        if self.script.script.inputs().is_empty() {
             return Ok(());
         }
         let inputs = Inputs::read(&self.script.script, &self.settings.inputs)?;
@@ -58,7 +58,8 @@ impl Runner {
         };
         let inputs = Inputs::read_copies(&script, &self.out)?;
         let inventory = Inventory::load(&self.settings.inventory)?;
-        let root = Root::read(&script, spec, &inputs, &inventory)?;
+        let records = IssuedRecords::load(&IssuedRecords::path_beside(&self.settings.inventory))?;
+        let root = Root::read(&script, spec, &inputs, (&inventory, &records))?;
         if let Some(split) = root.user_pin_split(&script)? {
             self.issued.insert(Secret::UserPin, split);
         }
@@ -119,7 +120,24 @@ impl Runner {
         let ceremony = later.root.entry.ceremony_id.clone();
         let certificate_key = later.root.issuer.spki_der().to_vec();
         let pair = self.find_key(session, &label)?;
-        let mut problems = session.private_key_attributes(&pair)?.problems(true);
+        // A key made for backup is extractable, wrapped by a trusted key
+        // only: its attributes are held to that, where the policy allows
+        // backups at all (CPS 6.2.4).
+        let restored = later.root.restored.is_some();
+        let private = session.private_key_attributes(&pair)?;
+        let made_for_backup = private.extractable;
+        // A restored copy is never local nor never-extractable: it is held
+        // to the restore's rules.
+        let mut problems = match restored {
+            true => session.restored_key_attributes(&pair)?.problems(true),
+            false => super::keys::private_problems(&private, made_for_backup),
+        };
+        if made_for_backup && !self.settings.policy.backup.is_some_and(|b| b.allowed) {
+            problems.push(format!(
+                "it is extractable (made for backup), but policy '{}' allows no backup of a root key",
+                self.settings.policy.name
+            ));
+        }
         let spki = session.public_key_spki_der(&pair)?;
         if spki != certificate_key {
             problems.push(

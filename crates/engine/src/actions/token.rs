@@ -177,7 +177,7 @@ impl Runner {
     /// a share is recorded as issued only once it is where its custodian
     /// gets it (on the screen, or in a share file on disk, synced), so that
     /// a resume never takes a token up whose shares did not all arrive.
-    fn distribute(
+    pub(super) fn distribute(
         &mut self,
         operator: &mut dyn Operator,
         step: &Step,

@@ -80,6 +80,9 @@ pub(super) fn go_before(action: &Action) -> Option<&'static str> {
         Action::SignCrl { .. } => Some("the CRL's signature"),
         Action::SignCross { .. } => Some("the cross-certificate's signature"),
         Action::SignOcspResponder { .. } => Some("the OCSP responder certificate's signature"),
+        Action::DestroyKey { .. } => Some("the key's destruction"),
+        Action::BackupKey { .. } => Some("the key's backup"),
+        Action::RestoreKey { .. } => Some("the backup's restore"),
         _ => None,
     }
 }
@@ -93,6 +96,35 @@ impl AnswersFile {
         answers: &StepAnswers,
         rehearsal: bool,
     ) -> Result<(), InputError> {
+        // A backup or a restore logs the Security Officer in too, and a
+        // restore has the backup custodians bring the wrap key.
+        let needs = [
+            (
+                matches!(
+                    step.action,
+                    Action::BackupKey { .. } | Action::RestoreKey { .. }
+                ),
+                &answers.so_custodians,
+                script.activation.so_pin.threshold,
+                "SO-PIN custodians who log the Security Officer in",
+                "so-custodians",
+            ),
+            (
+                matches!(step.action, Action::RestoreKey { .. }),
+                &answers.backup_custodians,
+                script.activation.quorum(Secret::WrapKey).threshold,
+                "backup custodians who rebuild the wrap key",
+                "backup-custodians",
+            ),
+        ];
+        for (needed, listed, threshold, who, field) in needs {
+            if needed && listed.len() != threshold as usize {
+                return Err(self.missing(format!(
+                    "list of the {threshold} {who}, in step {} ({field} = [...])",
+                    step.id
+                )));
+            }
+        }
         match step.action {
             Action::InitToken => {
                 for secret in Secret::ALL {
@@ -551,7 +583,11 @@ impl AnswersFile {
         custodian: &Participant,
         secret: Secret,
     ) -> Result<SecretString, InputError> {
-        let dir = self.shares_dir.as_ref().ok_or_else(|| {
+        let backup = self
+            .backup_shares_dir
+            .as_ref()
+            .filter(|_| secret == Secret::WrapKey);
+        let dir = backup.or(self.shares_dir.as_ref()).ok_or_else(|| {
             InputError::Missing(
                 "a headless run reads shares only from a rehearsal's share files, and none were given".to_string(),
             )

@@ -176,6 +176,33 @@ fn step_answers(out: &mut String, script: &Script, step: &Step, bags: &mut Bags)
         let list: Vec<String> = chosen.iter().map(|id| quoted(id)).collect();
         let _ = writeln!(out, "custodians = [{}]", list.join(", "));
     }
+    let restores = matches!(step.action, Action::RestoreKey { .. });
+    if matches!(step.action, Action::BackupKey { .. }) || restores {
+        let so = &script.activation.so_pin;
+        comment(
+            out,
+            &format!(
+                "Who logs the Security Officer in to import the wrap key: {} of the SO PIN's custodians {}.",
+                so.threshold,
+                so.custodians.join(", ")
+            ),
+        );
+        let list: Vec<String> = so_chosen(script).iter().map(|id| quoted(id)).collect();
+        let _ = writeln!(out, "so-custodians = [{}]", list.join(", "));
+    }
+    if restores {
+        let backup = script.activation.quorum(Secret::WrapKey);
+        comment(
+            out,
+            &format!(
+                "Who brings the wrap key's shares: {} of the backup custodians {}.",
+                backup.threshold,
+                backup.custodians.join(", ")
+            ),
+        );
+        let list: Vec<String> = backup_chosen(script).iter().map(|id| quoted(id)).collect();
+        let _ = writeln!(out, "backup-custodians = [{}]", list.join(", "));
+    }
     decisions(out, script, step, &chosen);
     if !step.record.is_empty() {
         let _ = writeln!(out, "\n[steps.{}.record]", quoted(&step.id));
@@ -243,6 +270,72 @@ fn step_answers(out: &mut String, script: &Script, step: &Step, bags: &mut Bags)
             let _ = writeln!(out, "new = {}", quoted(&new));
             bags.shares.insert(key, new);
         }
+    }
+    if matches!(
+        step.action,
+        Action::BackupKey { .. } | Action::RestoreKey { .. }
+    ) {
+        backup_bags(out, script, step, bags);
+    }
+}
+
+/// The backup custodians who bring the wrap key's shares to a restore.
+fn backup_chosen(script: &Script) -> Vec<String> {
+    let backup = script.activation.quorum(Secret::WrapKey);
+    backup
+        .custodians
+        .iter()
+        .take(backup.threshold as usize)
+        .cloned()
+        .collect()
+}
+
+/// The SO-PIN custodians who log the Security Officer in at a backup.
+fn so_chosen(script: &Script) -> Vec<String> {
+    let so = &script.activation.so_pin;
+    so.custodians
+        .iter()
+        .take(so.threshold as usize)
+        .cloned()
+        .collect()
+}
+
+/// A backup-key step: the bags of the SO-PIN custodians who log the
+/// Security Officer in, and the new bag of each backup custodian's share
+/// of the wrap key.
+fn backup_bags(out: &mut String, script: &Script, step: &Step, bags: &mut Bags) {
+    for id in &so_chosen(script) {
+        let _ = writeln!(out, "\n[steps.{}.bags.{id}]", quoted(&step.id));
+        let key = (id.clone(), Secret::SoPin);
+        let opened = bags.shares.get(&key).cloned().unwrap_or_else(|| {
+            format!("<bag: {id}'s so-pin share, as the last ceremony sealed it>")
+        });
+        let new = format!("<bag: {id}'s so-pin share, resealed in step {}>", step.id);
+        let _ = writeln!(out, "opened = {}", quoted(&opened));
+        let _ = writeln!(out, "new = {}", quoted(&new));
+        bags.shares.insert(key, new);
+    }
+    let restores = matches!(step.action, Action::RestoreKey { .. });
+    let holders = match restores {
+        true => backup_chosen(script),
+        false => script.activation.quorum(Secret::WrapKey).custodians.clone(),
+    };
+    for id in &holders {
+        let _ = writeln!(out, "\n[steps.{}.bags.{id}]", quoted(&step.id));
+        if restores {
+            let opened = format!("<bag: {id}'s wrap-key share, as the backup ceremony sealed it>");
+            let _ = writeln!(out, "opened = {}", quoted(&opened));
+        }
+        comment(
+            out,
+            &format!(
+                "{} seals their share of the backup's wrap key in a tamper-evident bag and reads its serial aloud.",
+                person(script, id)
+            ),
+        );
+        let new = format!("<bag: {id}'s wrap-key share, sealed in step {}>", step.id);
+        let _ = writeln!(out, "new = {}", quoted(&new));
+        bags.shares.insert((id.clone(), Secret::WrapKey), new);
     }
 }
 

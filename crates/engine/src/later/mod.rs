@@ -8,13 +8,14 @@
 
 pub(crate) mod crl;
 pub(crate) mod issued;
+pub(crate) mod restore;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{SubsecRound, Utc};
 use keyceremony_hsm::Module;
-use keyceremony_policy::{Inventory, InventoryEntry, IssuedRecords};
+use keyceremony_policy::{Inventory, InventoryEntry, IssuedRecords, KeyRestoreRecord};
 use keyceremony_script::{RootSpec, Script};
 use keyceremony_x509::{self as x509, Issuer};
 use sha2::{Digest, Sha256};
@@ -78,6 +79,10 @@ pub(crate) struct Root {
     pub(crate) entry: InventoryEntry,
     /// SHA-256 of the root certificate's DER, upper-case hex.
     pub(crate) certificate_sha256: String,
+    /// When the shares come from a ceremony that restored the key's backup
+    /// onto a token of its own: that restore, whose token and shares this
+    /// ceremony uses instead of the key generation's.
+    pub(crate) restored: Option<KeyRestoreRecord>,
 }
 
 fn refused(message: String) -> EngineError {
@@ -94,7 +99,7 @@ impl Root {
         script: &Script,
         spec: &RootSpec,
         inputs: &Inputs,
-        inventory: &Inventory,
+        (inventory, records): (&Inventory, &IssuedRecords),
     ) -> Result<Root, EngineError> {
         let what = "the root certificate";
         let der = x509::pem_or_der(inputs.get(&spec.certificate), "CERTIFICATE", what)?;
@@ -122,6 +127,18 @@ impl Root {
             ))
         })?;
         let shares_from = script.activation.shares_from.as_deref().unwrap_or_default();
+        // A copy restored from a backup is activated with the shares of the
+        // ceremony that restored it, on its token.
+        let restored = records
+            .key_history(&facts.spki_der)
+            .restores
+            .into_iter()
+            .rfind(|r| r.ceremony_id == shares_from && r.key_label == spec.key)
+            .cloned();
+        let shares_from = match &restored {
+            Some(_) => entry.ceremony_id.as_str(),
+            None => shares_from,
+        };
         let mismatches = [
             (
                 entry.certificate_sha256 != sha256,
@@ -151,6 +168,7 @@ impl Root {
             issuer,
             entry: entry.clone(),
             certificate_sha256: sha256,
+            restored,
         })
     }
 
@@ -158,7 +176,12 @@ impl Root {
     /// script's, or the inventory's; both when both say.
     pub(crate) fn user_pin_split(&self, script: &Script) -> Result<Option<String>, EngineError> {
         let scripted = script.activation.user_pin_split.clone();
-        match (scripted, self.entry.user_pin_split.clone()) {
+        // The inventory's split is the key generation token's.
+        let recorded = match self.restored {
+            Some(_) => None,
+            None => self.entry.user_pin_split.clone(),
+        };
+        match (scripted, recorded) {
             (Some(s), Some(r)) if s != r => Err(refused(format!(
                 "activation.user-pin-split is {s}, but the inventory records split {r} for the user PIN of ceremony '{}'",
                 self.entry.ceremony_id
@@ -175,6 +198,37 @@ pub(crate) struct Later {
     pub(crate) inputs: Inputs,
     pub(crate) root: Root,
     pub(crate) key: Option<keyceremony_hsm::KeyPair>,
+}
+
+/// Refuses a token whose copy of the root key the records say was
+/// destroyed, unless a restore put the key there again since.
+fn refuse_destroyed_copy(
+    records: &IssuedRecords,
+    root: &Root,
+    token_label: &str,
+    serial: &str,
+) -> Result<(), EngineError> {
+    let history = records.key_history(root.issuer.spki_der());
+    let destroyed = history
+        .destructions
+        .iter()
+        .filter(|d| d.token_serial == serial)
+        .max_by_key(|d| d.time);
+    let restored = history
+        .restores
+        .iter()
+        .filter(|r| r.token_serial == serial)
+        .map(|r| r.time)
+        .max();
+    match destroyed {
+        Some(d) if restored.is_none_or(|r| r < d.time) => Err(refused(format!(
+            "the records say ceremony '{}' destroyed the copy of root key '{}' on token '{token_label}' (serial {serial}) at {} (CPS 6.2.10): this token no longer holds it",
+            d.ceremony_id,
+            d.key_label,
+            d.time.to_rfc3339()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Every certificate the script has the root sign for another key.
@@ -198,17 +252,31 @@ pub(crate) fn check(
     script: &Script,
     settings: &Settings,
 ) -> Result<(), EngineError> {
+    if let Some(spec) = &script.restore {
+        let inputs = Inputs::read(script, &settings.inputs)?;
+        let restore = restore::Restore::read(script, spec, &inputs, settings)?;
+        restore.wrap_key_split()?;
+    }
     let Some(spec) = &script.root else {
         return Ok(());
     };
     let inputs = Inputs::read(script, &settings.inputs)?;
     let inventory = Inventory::load(&settings.inventory)?;
-    let root = Root::read(script, spec, &inputs, &inventory)?;
+    let records = IssuedRecords::load(&IssuedRecords::path_beside(&settings.inventory))?;
+    let root = Root::read(script, spec, &inputs, (&inventory, &records))?;
     root.user_pin_split(script)?;
+    // A destroyed key is refused before the token is touched (CPS 6.2.10).
+    records.check_key_live(root.issuer.spki_der())?;
     let token = module.token_by_label(&script.hsm.token_label)?.info()?;
     let serials = [
         ("hsm.token_serial", script.hsm.token_serial.as_deref()),
-        ("the inventory", root.entry.token_serial.as_deref()),
+        match &root.restored {
+            Some(restore) => (
+                "the records of its restore",
+                Some(restore.token_serial.as_str()),
+            ),
+            None => ("the inventory", root.entry.token_serial.as_deref()),
+        },
     ];
     for (who, serial) in serials {
         if let Some(serial) = serial
@@ -221,7 +289,12 @@ pub(crate) fn check(
             )));
         }
     }
-    let records = IssuedRecords::load(&IssuedRecords::path_beside(&settings.inventory))?;
+    refuse_destroyed_copy(
+        &records,
+        &root,
+        &script.hsm.token_label,
+        token.serial.trim(),
+    )?;
     let now = Utc::now().trunc_subsecs(0);
     let mut serial = [0u8; 16];
     for to_issue in to_issue(script) {

@@ -29,6 +29,9 @@ pub(super) fn action_line(action: &Action) -> String {
             "sign-ocsp-responder: the root key signs the OCSP responder certificate '{certificate}'"
         ),
         Action::SignCrl { crl } => format!("sign-crl: the root key signs CRL '{crl}'"),
+        Action::DestroyKey { key } => format!(
+            "destroy-key: the root key pair '{key}' is destroyed, after it signs a challenge that verifies with the root certificate"
+        ),
         other => other.name().to_string(),
     }
 }
@@ -37,6 +40,7 @@ pub(super) fn action_line(action: &Action) -> String {
 pub(super) fn value_label(action: &Action) -> String {
     match action {
         Action::SignCrl { crl } => format!("SHA-256 of CRL '{crl}'"),
+        Action::DestroyKey { key } => format!("Public key SHA-256 of the destroyed key '{key}'"),
         Action::SignSubordinate { certificate }
         | Action::SignCross { certificate }
         | Action::SignOcspResponder { certificate } => {

@@ -2,11 +2,11 @@
 //! room: the performer's go before an irreversible HSM action, what a
 //! recorded value is checked against, and who leaves and comes back.
 
-use keyceremony_script::{Action, RecordField, Script, Step};
+use keyceremony_script::{Action, RecordField, Script, Secret, Step};
 
 use crate::doc::{Block, Span, Table, TableKind, WriteIn, cell};
 
-use super::{initials, person};
+use super::{initials, person, secret_name};
 
 /// The go before token initialisation, key generation or a signature: what
 /// the room reads on the screen first, and the performer's initials.
@@ -25,6 +25,9 @@ pub(super) fn go_form(s: &Script, step: &Step) -> Option<Block> {
         }
         Action::SignCrl { .. } => {
             "the CRL to be signed (issuer, number, this and next update, every revoked certificate with its reason, the extensions) and the pre-signing lint"
+        }
+        Action::DestroyKey { .. } => {
+            "the key to be destroyed (label, CKA_ID, public key SHA-256, compared with the ones the key generation recorded, its root certificate and its token) and whether the records hold a backup of it"
         }
         _ => return None,
     };
@@ -87,4 +90,57 @@ pub(super) fn presence_sheet() -> Vec<Block> {
             kind: TableKind::Sheet,
         }),
     ]
+}
+
+/// The forms of an activation: each secret's custodians who enter a share
+/// and the bags they open and seal.
+pub(super) fn activation_forms(s: &Script, step: &Step) -> Vec<Block> {
+    // A backup or a restore logs the Security Officer in too; a
+    // restore has the backup custodians bring the wrap key, and a
+    // backup hands its shares to every backup custodian.
+    let pin = |secret: Secret| (secret, s.activation.quorum(secret).threshold);
+    let backup = s.activation.quorum(Secret::WrapKey);
+    let entered = match &step.action {
+        Action::BackupKey { .. } => vec![pin(Secret::SoPin), pin(Secret::UserPin)],
+        Action::RestoreKey { .. } => vec![
+            pin(Secret::WrapKey),
+            pin(Secret::SoPin),
+            pin(Secret::UserPin),
+        ],
+        _ => vec![pin(Secret::UserPin)],
+    };
+    let mut tables: Vec<Block> = entered
+        .into_iter()
+        .map(|(secret, count)| {
+            share_bags(
+                format!("Custodian who entered their {} share", secret_name(secret)),
+                "Bag opened (serial, compared with the last written for the share)",
+                count,
+            )
+        })
+        .collect();
+    if matches!(step.action, Action::BackupKey { .. }) {
+        tables.push(share_bags(
+            "Backup custodian who received a wrap key share".to_string(),
+            "Share copied and typed back (initials)",
+            backup.custodians.len() as u32,
+        ));
+    }
+    tables
+}
+
+/// The form for `count` custodians' shares and their bags.
+fn share_bags(who: String, first: &str, count: u32) -> Block {
+    Block::Table(Table {
+        header: vec![
+            who,
+            first.to_string(),
+            "New bag the share goes into (serial)".to_string(),
+            "Custodian (initials)".to_string(),
+        ],
+        rows: (0..count)
+            .map(|_| vec![Vec::new(), Vec::new(), Vec::new(), initials()])
+            .collect(),
+        kind: TableKind::Form,
+    })
 }

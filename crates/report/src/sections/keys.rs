@@ -95,6 +95,15 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
                 }),
             ),
             ("Attribute problems".to_string(), cell(problems)),
+            (
+                "Made for backup (CPS 6.2.4)".to_string(),
+                cell(match e.data.get("backup") {
+                    Some(Value::Bool(true)) => {
+                        "yes: sensitive, extractable only wrapped by a trusted key (CKA_WRAP_WITH_TRUSTED); never-extractable false"
+                    }
+                    _ => "no: it never leaves the token",
+                }),
+            ),
         ]));
         blocks.push(attributes_table(&e.data));
     }
@@ -107,6 +116,8 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
         ));
     }
     blocks.extend(keys_left(ctx, findings));
+    blocks.extend(backed_up(ctx));
+    blocks.extend(destroyed(ctx));
     if let Some(e) = ctx.of_kind("log-signing-key").next() {
         blocks.push(Block::Heading(3, "Log-signing key".to_string()));
         let pem = str_at(&e.data, "public_key").unwrap_or("");
@@ -137,8 +148,145 @@ pub(crate) fn section(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
     blocks
 }
 
-/// The keys the last abort record lists as left on the token: the tool
-/// destroys no key, so each remains live there.
+/// Each root key a backup-key step backed up (CPS 6.2.4): the wrapped key
+/// on the media, its wrap key's split, and who took part.
+fn backed_up(ctx: &Ctx<'_>) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    for e in ctx.of_kind("key-backed-up") {
+        let text_of = |field: &str| str_at(&e.data, field).unwrap_or("-").to_string();
+        let people = |field: &str| {
+            e.data
+                .get(field)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(value_text).collect::<Vec<_>>().join(", "))
+                .unwrap_or_else(|| "-".to_string())
+        };
+        blocks.push(Block::Heading(
+            3,
+            format!("Key {} backed up", text_of("label")),
+        ));
+        blocks.push(fields(vec![
+            ("Public key SHA-256".to_string(), code_cell(text_of("public_key_sha256"))),
+            (
+                "Wrapped key (RFC 5649)".to_string(),
+                cell(format!(
+                    "{} bytes under {} ({}), SHA-256 {}",
+                    e.data.get("bytes").map_or("-".to_string(), value_text),
+                    text_of("mechanism"),
+                    text_of("mechanism_code"),
+                    text_of("blob_sha256")
+                )),
+            ),
+            ("On the backup media".to_string(), code_cell(text_of("media_path"))),
+            ("In the output folder".to_string(), code_cell(text_of("output_path"))),
+            (
+                "Wrap key".to_string(),
+                cell(format!(
+                    "from the token's generator, imported as trusted by the Security Officer ({}), destroyed after the wrap; split {}, check value {}",
+                    text_of("wrap_key_route"),
+                    text_of("wrap_key_split"),
+                    text_of("wrap_key_check")
+                )),
+            ),
+            ("Backup custodians".to_string(), cell(people("backup_custodians"))),
+            (
+                "Activated by".to_string(),
+                cell(format!(
+                    "the SO-PIN custodians {}, then the user-PIN custodians {}",
+                    people("so_custodians"),
+                    people("user_custodians")
+                )),
+            ),
+            (
+                "The key's attributes".to_string(),
+                cell("sensitive, extractable only wrapped by a trusted key; never-extractable false: a copy restored from this backup is told from the original by CKA_LOCAL false"),
+            ),
+            ("Backed up".to_string(), cell(format!("entry {}, {}", e.seq, e.time))),
+        ]));
+    }
+    blocks
+}
+
+/// Each root key a destroy-key step destroyed (CPS 6.2.10): the proof that
+/// it was the certified key, who destroyed it, and the search that found
+/// nothing left.
+fn destroyed(ctx: &Ctx<'_>) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    for e in ctx.of_kind("key-destroyed") {
+        let label = str_at(&e.data, "label").unwrap_or("-");
+        let proof = ctx
+            .of_kind("key-destruction-requested")
+            .filter(|r| str_at(&r.data, "label") == Some(label))
+            .last();
+        let people = |data: &Value, field: &str| {
+            data.get(field)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(value_text).collect::<Vec<_>>().join(", "))
+                .unwrap_or_else(|| "-".to_string())
+        };
+        let scope = match str_at(&e.data, "scope") {
+            Some("key") => "the key itself: the records held no backup of it",
+            Some("copy") => "this copy: the records hold a backup of the key",
+            _ => "-",
+        };
+        blocks.push(Block::Heading(3, format!("Key {label} destroyed")));
+        blocks.push(fields(vec![
+            (
+                "CKA_ID".to_string(),
+                code_cell(str_at(&e.data, "id").unwrap_or("-")),
+            ),
+            (
+                "Public key SHA-256".to_string(),
+                code_cell(str_at(&e.data, "public_key_sha256").unwrap_or("-")),
+            ),
+            (
+                "Token".to_string(),
+                cell(format!(
+                    "'{}', serial {}",
+                    str_at(&e.data, "token_label").unwrap_or("-"),
+                    str_at(&e.data, "token_serial").unwrap_or("-")
+                )),
+            ),
+            ("What was destroyed".to_string(), cell(scope)),
+            (
+                "Destroyed".to_string(),
+                cell(format!("entry {}, {}", e.seq, e.time)),
+            ),
+            (
+                "Activated by (custodians)".to_string(),
+                cell(people(&e.data, "destroyed_by")),
+            ),
+            (
+                "Performer, witness".to_string(),
+                cell(format!(
+                    "{}, {}",
+                    str_at(&e.data, "performer").unwrap_or("-"),
+                    str_at(&e.data, "witness").unwrap_or("-")
+                )),
+            ),
+            (
+                "Proof it was the certified key".to_string(),
+                cell(proof.map_or(
+                    "not recorded".to_string(),
+                    |r| format!(
+                        "entry {}: it signed challenge {} from the token, verified with the root certificate's key",
+                        r.seq,
+                        str_at(&r.data, "challenge").unwrap_or("-")
+                    ),
+                )),
+            ),
+            (
+                "Searched for afterwards".to_string(),
+                cell("by CKA_LABEL and by CKA_ID: nothing found"),
+            ),
+        ]));
+    }
+    blocks
+}
+
+/// The keys the last abort record lists as left on the token: an abort
+/// destroys no key, so each remains live there until a destroy-key
+/// ceremony destroys it.
 fn keys_left(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
     let Some(abort) = ctx
         .of_kind("abort")
@@ -156,8 +304,11 @@ fn keys_left(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
     let mut blocks = vec![
         Block::Heading(3, "Keys left on the token".to_string()),
         para(format!(
-            "The ceremony was aborted (entry {}). The tool destroys no key: each key below \
-             remains live on the token until it is destroyed under the CPS.",
+            "The ceremony was aborted (entry {}). An abort destroys no key: each key below \
+             remains live on the token until it is destroyed under dual control (CPS 6.2.10): \
+             a certified root key in a destroy-key ceremony (ceremony-scripts/destroy-p384.toml, \
+             docs/operator-guide.md), a key never certified with the token, re-initialised \
+             under dual control as a witnessed step.",
             abort.seq
         )),
     ];
@@ -232,7 +383,17 @@ fn attribute_problems(data: &Value) -> Vec<String> {
         None => Vec::new(),
     };
     let read_back = data.get("private_attributes");
-    for (name, required, meaning) in REQUIRED {
+    // A key made for backup is extractable, only under a trusted key.
+    let backup = data.get("backup") == Some(&Value::Bool(true));
+    let backup_rules = [("wrap_with_trusted", true, "wrapped only by a trusted key")];
+    let rules = REQUIRED
+        .into_iter()
+        .map(|(name, required, meaning)| match (backup, name) {
+            (true, "extractable" | "never_extractable") => (name, !required, meaning),
+            _ => (name, required, meaning),
+        })
+        .chain(backup_rules.into_iter().filter(|_| backup));
+    for (name, required, meaning) in rules {
         let attribute = format!("CKA_{}", name.to_ascii_uppercase());
         let Some(actual) = read_back.and_then(|a| a.get(name)).and_then(Value::as_bool) else {
             continue;

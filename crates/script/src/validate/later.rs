@@ -14,6 +14,9 @@ pub(super) fn later(script: &Script, v: &mut Vec<Violation>) {
         || !script.crls.is_empty()
         || !script.cross_certificates.is_empty()
         || !script.ocsp_responders.is_empty();
+    if let Some(restore) = &script.restore {
+        restore_table(script, restore, v);
+    }
     match &script.root {
         None if signs => v.push(Violation::new(
             "root",
@@ -212,6 +215,46 @@ fn root_table(script: &Script, root: &RootSpec, v: &mut Vec<Violation>) {
     }
 }
 
+fn restore_table(script: &Script, restore: &RestoreSpec, v: &mut Vec<Violation>) {
+    let refuse = |v: &mut Vec<Violation>, path: &str, message: String| {
+        v.push(Violation::new(path, Some("CPS 6.2.4"), message));
+    };
+    if !script.hsm.initialize || script.root.is_some() {
+        refuse(
+            v,
+            "restore",
+            "a backup is restored onto a new token: [restore] needs hsm.initialize = true, and no [root]".to_string(),
+        );
+    }
+    if script.activation.backup.is_none() {
+        refuse(
+            v,
+            "activation.backup",
+            "the backup custodians who rebuild the wrap key are named in [activation.backup], as the backup ceremony split it".to_string(),
+        );
+    }
+    if !is_file_safe(&restore.key) || script.key(&restore.key).is_some() {
+        refuse(
+            v,
+            "restore.key",
+            format!(
+                "'{}' must be a label of 1 to 64 letters, digits, '-', '_' or '.', and not a key this ceremony generates",
+                restore.key
+            ),
+        );
+    }
+    if let Some(sha) = &restore.backup_sha256 {
+        sha256_field("restore.backup_sha256", sha, v);
+    }
+    if !super::is_identifier(&restore.shares_from) {
+        refuse(
+            v,
+            "restore.shares_from",
+            format!("'{}' is not a ceremony identifier", restore.shares_from),
+        );
+    }
+}
+
 /// An output name: file-safe, and used once by the root, a subordinate or
 /// a CRL.
 fn output_id<'a>(path: &str, id: &'a str, ids: &mut BTreeSet<&'a str>, v: &mut Vec<Violation>) {
@@ -319,6 +362,119 @@ pub(super) fn sign_order(
     }
     if !signed.insert(id.clone()) {
         refuse(None, format!("'{id}' is signed twice"));
+    }
+}
+
+/// What a destroy-key step needs: the script's root key, and a login (its
+/// custodians activate the key once more for the destruction's proof).
+pub(super) fn destroy_order(
+    script: &Script,
+    step: &Step,
+    key: &str,
+    logged_in: bool,
+    refuse: &mut dyn FnMut(Option<&'static str>, String),
+) {
+    if script.root.as_ref().is_none_or(|root| root.key != key) {
+        refuse(
+            Some("CPS 6.2.10"),
+            format!(
+                "step '{}' destroys key '{key}', which is not the script's root key: name it in [root] (key and certificate), so that the room checks it is the certified key before it is destroyed",
+                step.id
+            ),
+        );
+    }
+    if !logged_in {
+        refuse(
+            Some("CPS 6.2.10"),
+            format!(
+                "step '{}' destroys a key without a dual-control login",
+                step.id
+            ),
+        );
+    }
+}
+
+/// What a restore-key step needs: the script's `[restore]` key, on the
+/// token it initialised, logged out (the step logs in itself).
+pub(super) fn restore_order(
+    script: &Script,
+    step: &Step,
+    key: &str,
+    logged_in: bool,
+    refuse: &mut dyn FnMut(Option<&'static str>, String),
+) {
+    if script.restore.as_ref().is_none_or(|r| r.key != key) {
+        refuse(
+            Some("CPS 6.2.4"),
+            format!(
+                "step '{}' restores '{key}', which is not the key [restore] names",
+                step.id
+            ),
+        );
+    }
+    if logged_in {
+        refuse(
+            None,
+            format!(
+                "step '{}' restores a key while logged in: it logs in itself, the Security Officer to import the wrap key and then the user; log out first",
+                step.id
+            ),
+        );
+    }
+}
+
+/// What a backup-key step needs: a key of the script generated for backup
+/// by an earlier step, backup custodians, and the token logged out (the
+/// step activates it itself, as the Security Officer, then as the user).
+pub(super) fn backup_order(
+    script: &Script,
+    step: &Step,
+    key: &str,
+    generated: bool,
+    logged_in: bool,
+    refuse: &mut dyn FnMut(Option<&'static str>, String),
+) {
+    match script.key(key) {
+        None => refuse(
+            None,
+            format!(
+                "step '{}' backs up key '{key}', which `keys` does not list",
+                step.id
+            ),
+        ),
+        Some(spec) if !spec.backup => refuse(
+            Some("CPS 6.2.4"),
+            format!(
+                "step '{}' backs up key '{key}', which is not generated for backup: set backup = true in its [[keys]] table (where the policy allows it)",
+                step.id
+            ),
+        ),
+        Some(_) if !generated => refuse(
+            None,
+            format!(
+                "step '{}' backs up key '{key}' before it is generated",
+                step.id
+            ),
+        ),
+        Some(_) => {}
+    }
+    if script.activation.backup.is_none() {
+        refuse(
+            Some("CPS 5.2.2, 6.2.4"),
+            format!(
+                "step '{}' backs up a key, but [activation.backup] names no backup custodians to split its wrap key among",
+                step.id
+            ),
+        );
+    }
+    if logged_in {
+        refuse(
+            None,
+            format!(
+                "step '{}' backs up a key while logged in: it logs in itself, the Security Officer to import the wrap key and then the user to wrap the key; log out first",
+                step.id
+            ),
+        );
     }
 }
 

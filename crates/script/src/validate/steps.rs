@@ -15,6 +15,9 @@ struct Progress {
     generated: BTreeSet<String>,
     signed: BTreeSet<String>,
     exported: BTreeSet<String>,
+    /// The root key was destroyed by an earlier step.
+    destroyed: bool,
+    backed_up: BTreeSet<String>,
     sealed: bool,
 }
 
@@ -35,6 +38,8 @@ pub(super) fn steps(script: &Script, v: &mut Vec<Violation>) {
         generated: BTreeSet::new(),
         signed: BTreeSet::new(),
         exported: BTreeSet::new(),
+        destroyed: false,
+        backed_up: BTreeSet::new(),
         sealed: false,
     };
     let mut init_steps = 0;
@@ -117,6 +122,27 @@ pub(super) fn steps(script: &Script, v: &mut Vec<Violation>) {
         }
     }
     super::later::all_signed(script, &progress.signed, v);
+    if let Some(restore) = &script.restore
+        && !progress.generated.contains(&restore.key)
+    {
+        v.push(Violation::new(
+            "restore",
+            Some("CPS 6.2.4"),
+            format!("no restore-key step restores '{}'", restore.key),
+        ));
+    }
+    for key in script.keys.iter().filter(|k| k.backup) {
+        if !progress.backed_up.contains(&key.label) {
+            v.push(Violation::new(
+                "keys",
+                Some("CPS 6.2.4"),
+                format!(
+                    "key '{}' is generated for backup (extractable, wrapped only by a trusted key) but no backup-key step backs it up: add one, or remove backup = true",
+                    key.label
+                ),
+            ));
+        }
+    }
     if !progress.sealed {
         v.push(Violation::new(
             "acts",
@@ -325,7 +351,45 @@ fn order(script: &Script, path: &str, step: &Step, p: &mut Progress, v: &mut Vec
         | Action::SignCrl { .. }
         | Action::SignCross { .. }
         | Action::SignOcspResponder { .. } => {
+            if p.destroyed {
+                refuse(
+                    Some("CPS 6.2.10"),
+                    format!("step '{}' signs after the root key is destroyed", step.id),
+                );
+            }
             super::later::sign_order(script, step, p.logged_in, &mut p.signed, &mut refuse)
+        }
+        Action::RestoreKey { key } => {
+            super::later::restore_order(script, step, key, p.logged_in, &mut refuse);
+            if !p.generated.insert(key.clone()) {
+                refuse(
+                    Some("CPS 6.3.2"),
+                    format!("key '{key}' is put on the token twice"),
+                );
+            }
+        }
+        Action::BackupKey { key } => {
+            super::later::backup_order(
+                script,
+                step,
+                key,
+                p.generated.contains(key),
+                p.logged_in,
+                &mut refuse,
+            );
+            if !p.backed_up.insert(key.clone()) {
+                refuse(Some("CPS 6.2.4"), format!("key '{key}' is backed up twice"));
+            }
+        }
+        Action::DestroyKey { key } => {
+            super::later::destroy_order(script, step, key, p.logged_in, &mut refuse);
+            if p.destroyed {
+                refuse(
+                    None,
+                    format!("step '{}' destroys the root key twice", step.id),
+                );
+            }
+            p.destroyed = true;
         }
         Action::SealLog => {
             if p.logged_in {
