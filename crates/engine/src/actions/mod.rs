@@ -32,6 +32,7 @@ mod sign_crl;
 mod sign_cross;
 mod sign_ocsp_responder;
 mod sign_subordinate;
+mod stop;
 mod token;
 mod witness;
 
