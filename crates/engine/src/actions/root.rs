@@ -123,14 +123,20 @@ impl Runner {
         // A key made for backup is extractable, wrapped by a trusted key
         // only: its attributes are held to that, where the policy allows
         // backups at all (CPS 6.2.4).
-        let restored = later.root.restored.is_some();
-        let private = session.private_key_attributes(&pair)?;
-        let made_for_backup = private.extractable;
-        // A restored copy is never local nor never-extractable: it is held
-        // to the restore's rules.
-        let mut problems = match restored {
-            true => session.restored_key_attributes(&pair)?.problems(true),
-            false => super::keys::private_problems(&private, made_for_backup),
+        // A restored copy is never local nor never-extractable, and some
+        // modules (kryoptic) report neither CKA_ALWAYS_SENSITIVE nor
+        // CKA_NEVER_EXTRACTABLE on an unwrapped key: it is read and held to
+        // the restore's rules, as a key made for backup.
+        let (mut problems, made_for_backup) = match later.root.restored.is_some() {
+            true => (session.restored_key_attributes(&pair)?.problems(true), true),
+            false => {
+                let private = session.private_key_attributes(&pair)?;
+                let made_for_backup = private.extractable;
+                (
+                    super::keys::private_problems(&private, made_for_backup),
+                    made_for_backup,
+                )
+            }
         };
         if made_for_backup && !self.settings.policy.backup.is_some_and(|b| b.allowed) {
             problems.push(format!(
