@@ -167,11 +167,14 @@ fn rehearsal_runs_both_shipped_ceremonies() {
 
     // CPS 5.4.4: the log and its backup copies are for their owner's eyes.
     let backups = std::fs::read_dir(out.join("backup")).unwrap();
+    // The media holds a copy of each ceremony's log, and the backup's
+    // wrapped key in a folder of its own.
     let copies: Vec<PathBuf> = backups
         .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().ends_with("-key-backup"))
         .map(|e| e.path().join("ceremony.log"))
         .collect();
-    assert_eq!(copies.len(), 5, "{copies:?}");
+    assert_eq!(copies.len(), 8, "{copies:?}");
     for log in copies
         .iter()
         .chain([rsa.join("ceremony.log"), ecc.join("ceremony.log")].iter())
@@ -182,6 +185,7 @@ fn rehearsal_runs_both_shipped_ceremonies() {
     }
 
     check_the_ecc_roots_later_life(&out);
+    check_the_backups_round_trip(&out);
 
     // The lab the rehearsal made is inside OUT; list its tokens with OpenSC.
     let lab_conf = out.join("lab/softhsm2.conf");
@@ -272,6 +276,61 @@ fn check_the_ecc_roots_later_life(out: &Path) {
         ]));
     }
     assert_eq!(numbers, ["crlNumber=0x01\n", "crlNumber=0x02\n"]);
+}
+
+/// The rehearsal's backup round trip, each in a sealed log that verifies: a
+/// root backed up in its key generation, the wrapped key on the backup
+/// media as the log says; its backup restored onto a second token, the copy
+/// proved the original's; and the copy destroyed there, the original left.
+fn check_the_backups_round_trip(out: &Path) {
+    let witness = out.join("lab/witness.pub.pem");
+    let sealed = |ceremony: &str, kind: &str| {
+        let dir = out.join(ceremony);
+        verify_log_exit_codes(&dir, &witness);
+        let entries = log_entries(&dir);
+        assert_eq!(entries.last().unwrap()["kind"], "seal", "{ceremony}");
+        entries
+            .into_iter()
+            .find(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {ceremony}'s log"))
+    };
+    let label = "example-tls-ecc-backup-root-2026";
+    let backed_up = sealed("root-p384-backup", "key-backed-up");
+    let blob =
+        std::fs::read(out.join(format!("root-p384-backup/backups/{label}.wrapped"))).unwrap();
+    assert_eq!(
+        backed_up["data"]["blob_sha256"],
+        hex::encode_upper(Sha256::digest(&blob))
+    );
+    let media = std::fs::read(backed_up["data"]["media_path"].as_str().unwrap()).unwrap();
+    assert_eq!(blob, media);
+
+    let restored = sealed("restore-p384-backup", "key-restored");
+    assert_eq!(
+        restored["data"]["public_key_sha256"],
+        backed_up["data"]["public_key_sha256"]
+    );
+    assert_eq!(restored["data"]["problems"], serde_json::json!([]));
+    assert!(!restored["data"]["signature"].as_str().unwrap().is_empty());
+
+    let destroyed = sealed("destroy-p384-backup-copy", "key-destroyed");
+    assert_eq!(destroyed["data"]["scope"], "copy");
+    let lab_conf = out.join("lab/softhsm2.conf");
+    let on = |token: &str, ceremony: &str, pins: &str| {
+        let objects = list_objects(&lab_conf, token, &user_pin(&out.join(ceremony), pins));
+        assert!(objects.status.success(), "{}", text(&objects.stderr));
+        text(&objects.stdout).contains(&format!("label:      {label}\n"))
+    };
+    assert!(!on(
+        "ECC Backup Root 2026 restored",
+        "restore-p384-backup",
+        "example-tls-ecc-backup-root-2026-restore"
+    ));
+    assert!(on(
+        "Example TLS ECC Backup Root 2026",
+        "root-p384-backup",
+        label
+    ));
 }
 
 /// Runs a ceremony expected to be refused and checks that nothing was made.

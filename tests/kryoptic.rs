@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{
-    BIN, Lab, assert_private_key_attributes, edited, kryoptic_module, list_objects_on, module,
-    shipped, text, user_pin,
+    BIN, Lab, assert_private_key_attributes, edited, kryoptic_module, list_objects_on, log_entries,
+    module, shipped, text, user_pin,
 };
 
 /// The two shipped ceremonies: folder name, token label, key label (the
@@ -126,6 +126,23 @@ fn both_shipped_ceremonies_run_on_kryoptic_inside_their_lab() {
         assert!(
             log.contains("\"module_version\":\"0.0 (not reported)\""),
             "{name}: the module's version is not recorded as unreported"
+        );
+    }
+
+    // The backup's round trip: the restored copy, which kryoptic gives no
+    // CKA_ALWAYS_SENSITIVE nor CKA_NEVER_EXTRACTABLE, is taken up on its
+    // own token and destroyed there.
+    for (name, kind) in [
+        ("root-p384-backup", "key-backed-up"),
+        ("restore-p384-backup", "key-restored"),
+        ("destroy-p384-backup-copy", "key-destroyed"),
+    ] {
+        let dir = out.join(name);
+        let verified = verify_log(&dir.join("ceremony.log"), &witness_key);
+        assert_eq!(verified.status.code(), Some(0), "{name}");
+        assert!(
+            log_entries(&dir).iter().any(|e| e["kind"] == kind),
+            "no {kind} in {name}'s log"
         );
     }
 }

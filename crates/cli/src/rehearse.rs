@@ -95,7 +95,7 @@ impl Room {
         policy: Policy,
         out_dir: PathBuf,
         inputs: PathBuf,
-        answers: Option<(AnswersFile, PathBuf)>,
+        answers: Option<HeadlessAnswers>,
     ) -> Result<()> {
         let failed = format!("REHEARSAL of {} failed", script.path.display());
         let settings = Settings {
@@ -117,16 +117,29 @@ impl Room {
             let outcome = keyceremony_tui::run(script, settings).context(failed)?;
             return crate::finish(&outcome);
         };
-        let (answers, shares) = answers;
-        let answers = answers
-            .with_rehearsal_shares(&shares)
+        let mut file = answers
+            .file
+            .with_rehearsal_shares(&answers.shares)
             .with_witness_pin(lab::read_pin(&self.made.pin_file)?);
+        if let Some(dir) = &answers.backup_shares {
+            file = file.with_backup_shares(dir);
+        }
+        let answers = file;
         let mut operator = headless::printing(answers);
         crate::run_ceremony(script, settings, &mut operator).context(failed)
     }
 }
 
-/// Both shipped ceremonies in one lab. `tui`: the operators answer in the
+/// A headless rehearsal's answers, and the folders of the rehearsal share
+/// files its custodians read: their PIN shares from `shares`, a restore's
+/// backup custodians their wrap-key shares from `backup_shares`.
+struct HeadlessAnswers {
+    file: AnswersFile,
+    shares: PathBuf,
+    backup_shares: Option<PathBuf>,
+}
+
+/// The shipped ceremonies, in order, in one lab. `tui`: the operators answer in the
 /// TUI (shares are shown on screen and typed back); otherwise the shipped
 /// rehearsal answers do.
 pub fn shipped(out: &Path, module: PathBuf, backup: Option<PathBuf>, tui: bool) -> Result<()> {
@@ -143,7 +156,8 @@ pub fn shipped(out: &Path, module: PathBuf, backup: Option<PathBuf>, tui: bool) 
         out,
         module,
         backup,
-        // A token per key generation: the later ceremonies use theirs.
+        // A token per ceremony that initialises one (a key generation, a
+        // restore): the later ceremonies use theirs.
         shipped::CEREMONIES
             .iter()
             .filter(|c| c.shares_of.is_none())
@@ -160,16 +174,20 @@ pub fn shipped(out: &Path, module: PathBuf, backup: Option<PathBuf>, tui: bool) 
         lab::subordinate_requests(&script.script, out)?;
         let answers = match tui {
             true => None,
-            false => Some((
-                AnswersFile::parse(
+            false => Some(HeadlessAnswers {
+                file: AnswersFile::parse(
                     Path::new(ceremony.answers_path),
                     ceremony.answers.to_string(),
                 )?,
-                // A later ceremony's custodians bring the shares of the key
-                // generation that made its token.
-                out.join(ceremony.shares_of.unwrap_or(ceremony.name))
+                // A later ceremony's custodians bring the shares of the
+                // ceremony that made its token.
+                shares: out
+                    .join(ceremony.shares_of.unwrap_or(ceremony.name))
                     .join(files::REHEARSAL_SHARES),
-            )),
+                backup_shares: ceremony
+                    .backup_shares_of
+                    .map(|of| out.join(of).join(files::REHEARSAL_SHARES)),
+            }),
         };
         let out_dir = out.join(ceremony.name);
         room.rehearse(script, policy.clone(), out_dir, out.to_path_buf(), answers)
@@ -248,7 +266,11 @@ pub fn script(
         policy,
         out_dir.clone(),
         inputs,
-        answers.map(|answers| (answers, shares)),
+        answers.map(|file| HeadlessAnswers {
+            file,
+            shares,
+            backup_shares: None,
+        }),
     )?;
     say!(
         "REHEARSAL complete: outputs in {}; what the real ceremony needs that this rehearsal could not show is at the end of {}",
