@@ -319,6 +319,10 @@ fn run_rsa_in_tty(lab: &Lab, out: &Path) -> Tty {
 #[derive(Clone, Debug)]
 struct Copied {
     lines: Vec<String>,
+    /// Each line's label on the share screen: "header", "groups 1 2 3 4"
+    /// and on (a PIN's share has two lines of groups, a wrap key's more),
+    /// "final check".
+    labels: Vec<String>,
 }
 
 impl Copied {
@@ -328,7 +332,10 @@ impl Copied {
     /// the log and the screens holds by chance every few runs; two are
     /// forty bits.
     fn groups(&self) -> Vec<String> {
-        let groups: Vec<&str> = self.lines[1..3].iter().flat_map(|l| l.split(' ')).collect();
+        let groups: Vec<&str> = self.lines[1..self.lines.len() - 1]
+            .iter()
+            .flat_map(|l| l.split(' '))
+            .collect();
         groups
             .windows(2)
             .flat_map(|pair| [pair.join(" "), pair.concat()])
@@ -338,25 +345,41 @@ impl Copied {
 
 /// Reads the share off the share screen (`Share::display_lines`).
 fn read_share(screen: &str) -> Copied {
-    let labels = ["header", "groups 1 2 3 4", "groups 5 6 7 8", "final check"];
-    let lines: Vec<String> = labels
-        .iter()
-        .map(|label| {
-            screen
-                .lines()
-                .map(str::trim)
-                .find_map(|row| {
-                    let copy = row.strip_suffix(label)?.trim_end();
-                    (!copy.is_empty()).then(|| copy.to_string())
-                })
-                .unwrap_or_else(|| panic!("no '{label}' line on the share screen:\n{screen}"))
-        })
-        .collect();
+    let (mut lines, mut labels) = (Vec::new(), Vec::new());
+    for row in screen.lines().map(str::trim) {
+        // "groups 1 2 3 4", and "group 13" alone on the last line.
+        let groups = row.rfind("group").filter(|&at| {
+            row[at..]
+                .trim_start_matches("groups ")
+                .trim_start_matches("group ")
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ' ')
+        });
+        let label = match groups {
+            _ if row.ends_with("header") && labels.is_empty() => "header".to_string(),
+            _ if row.ends_with("final check") && !labels.is_empty() => "final check".to_string(),
+            Some(at) if !labels.is_empty() => row[at..].to_string(),
+            _ => continue,
+        };
+        let copy = row[..row.len() - label.len()].trim_end();
+        if copy.is_empty() {
+            continue;
+        }
+        lines.push(copy.to_string());
+        labels.push(label);
+        if labels.last().is_some_and(|l| l == "final check") {
+            break;
+        }
+    }
+    assert!(
+        labels.len() >= 4 && labels.last().is_some_and(|l| l == "final check"),
+        "no share on the share screen:\n{screen}"
+    );
     assert!(
         lines[0].starts_with("KC1-"),
         "not a share header: {lines:?}"
     );
-    Copied { lines }
+    Copied { lines, labels }
 }
 
 /// Step through the distribution of one share: look away, copy, look back,
@@ -430,11 +453,11 @@ fn type_share(tty: &mut Tty, name: &str, share: &Copied) {
 /// Types the share's four lines, each unseen: the line being typed shows
 /// only asterisks and their count.
 fn type_lines(tty: &mut Tty, share: &Copied) {
-    let labels = ["header", "groups 1 2 3 4", "groups 5 6 7 8", "final check"];
-    for (line, label) in share.lines.iter().zip(labels) {
+    let width = share.labels.iter().map(String::len).max().unwrap_or(0) + 1;
+    for (line, label) in share.lines.iter().zip(&share.labels) {
         tty.send(line);
         let row = format!(
-            "[>] {label:<15} {} ({})",
+            "[>] {label:<width$} {} ({})",
             "*".repeat(line.len().min(40)),
             line.len()
         );
@@ -538,7 +561,12 @@ const SO_CUSTODIANS: [&str; 3] = ["Farid Haddad", "Grace Lindqvist", "Hana Sato"
 /// From the start screen through step 1.6: check-in, the clock, the bags
 /// and the boot media (both shipped scripts have the same steps).
 fn prologue(tty: &mut Tty) {
-    check_in_everyone(tty);
+    prologue_of(tty, &EVERYONE);
+}
+
+/// [`prologue`] with `people` checked in.
+fn prologue_of(tty: &mut Tty, people: &[&str]) {
+    check_in_of(tty, people);
     // The clock check: the lab's clock is its own reference.
     check_clock(tty, 0);
     tty.confirm("1.4");
@@ -559,10 +587,28 @@ const EVERYONE: [&str; 10] = [
     "Quinn Adeyemi",
 ];
 
+/// Everyone of the shipped backup and restore scripts: the backup
+/// custodians too, before the log examiner, in the script's order.
+fn everyone_and_backup() -> Vec<&'static str> {
+    let mut people = EVERYONE.to_vec();
+    let at = people.iter().position(|p| *p == "Lena Fischer").unwrap();
+    people.splice(at..at, BACKUP_CUSTODIANS);
+    people
+}
+
+/// The backup custodians of the shipped backup: they hold the wrap key's
+/// shares, and no PIN's.
+const BACKUP_CUSTODIANS: [&str; 3] = ["Ines Moreau", "Jun Tanaka", "Kofi Boateng"];
+
 /// Steps 1.1 to 1.3. Network interfaces up, as the start screen warned,
 /// are named again where the room checks the terminal.
 fn check_in_everyone(tty: &mut Tty) {
-    let network = begin_and_check_in(tty, &[]);
+    check_in_of(tty, &EVERYONE);
+}
+
+/// [`check_in_everyone`] with `people` checked in.
+fn check_in_of(tty: &mut Tty, people: &[&str]) {
+    let network = begin_and_check_in_of(tty, people, &[]);
     tty.confirm("1.2");
     let room = tty.wait_for(&["confirms step 1.3"]);
     assert_eq!(
@@ -577,6 +623,11 @@ fn check_in_everyone(tty: &mut Tty) {
 /// people in `absent` (name, reason) are recorded absent. True when the
 /// start screen warned of network interfaces up.
 fn begin_and_check_in(tty: &mut Tty, absent: &[(&str, &str)]) -> bool {
+    begin_and_check_in_of(tty, &EVERYONE, absent)
+}
+
+/// [`begin_and_check_in`] of `people`.
+fn begin_and_check_in_of(tty: &mut Tty, people: &[&str], absent: &[(&str, &str)]) -> bool {
     let start = tty.wait_for(&["begin the ceremony", "REHEARSAL"]);
     assert!(start.contains("SHA-256"), "{start}");
     // The script the start screen names is a file the witness can check.
@@ -589,7 +640,7 @@ fn begin_and_check_in(tty: &mut Tty, absent: &[(&str, &str)]) -> bool {
     tty.send(ENTER);
 
     tty.confirm("1.1");
-    for name in EVERYONE {
+    for &name in people {
         match absent.iter().find(|(n, _)| *n == name) {
             Some((_, reason)) => {
                 tty.answer(&[&format!("Now: {name}")], ENTER);
@@ -660,6 +711,13 @@ fn unseal(tty: &mut Tty) {
 /// one of the user PIN, Farid, Grace and Hana one of the SO PIN. Returns the
 /// user-PIN shares in the script's order, and every share's value groups.
 fn distribution(tty: &mut Tty) -> (Vec<Copied>, Vec<String>) {
+    let (user_shares, _, all_groups) = distribute(tty);
+    (user_shares, all_groups)
+}
+
+/// [`distribution`], the SO-PIN shares kept too: user-PIN shares, SO-PIN
+/// shares, every share's value groups.
+fn distribute(tty: &mut Tty) -> (Vec<Copied>, Vec<Copied>, Vec<String>) {
     tty.give_go(&["initialise token serial", "SO PIN", "User PIN", "Log key"]);
     let mut user_shares: Vec<Copied> = Vec::new();
     let mut all_groups: Vec<String> = Vec::new();
@@ -669,13 +727,15 @@ fn distribution(tty: &mut Tty) -> (Vec<Copied>, Vec<String>) {
         all_groups.extend(share.groups());
         user_shares.push(share);
     }
+    let mut so_shares: Vec<Copied> = Vec::new();
     for (i, name) in SO_CUSTODIANS.iter().enumerate() {
         let (share, user) = receive_share(tty, name, &format!("TEB-{}0", i + 3));
         assert!(!user, "{name} holds an SO-PIN share");
         all_groups.extend(share.groups());
+        so_shares.push(share);
     }
     tty.confirm("2.1");
-    (user_shares, all_groups)
+    (user_shares, so_shares, all_groups)
 }
 
 /// Walks through a shipped rehearsal script from its start screen to the
@@ -1012,6 +1072,20 @@ fn rehearse_runs_the_whole_life_through_the_tui() {
         ("REHEARSAL-TEB-0005", "REHEARSAL-TEB-0006"),
         &sign_crl,
     );
+    // A backup's round trip: a root backed up, its backup restored onto a
+    // second token by two backup custodians, and the copy destroyed there
+    // with the restore's shares.
+    let (backup, wrap, mut wrap_bags) = walk_backup(&mut tty, pin);
+    groups.extend(backup.groups);
+    let mut restored = walk_restore(&mut tty, pin, &wrap, &mut wrap_bags);
+    groups.extend(restored.groups.clone());
+    walk_later(
+        &mut tty,
+        pin,
+        &mut restored,
+        ("REHEARSAL-TEB-0013", "REHEARSAL-TEB-0014"),
+        &["destroy"],
+    );
     let status = tty.wait_exit();
     assert!(status.success(), "exit {status:?}:\n{}", tty.contents());
     tty.assert_no_share_text(&groups);
@@ -1031,6 +1105,9 @@ fn rehearse_runs_the_whole_life_through_the_tui() {
         ("subordinate-p384", ""),
         ("crl-p384", ""),
         ("crl-p384-next", ""),
+        ("root-p384-backup", "example-tls-ecc-backup-root-2026"),
+        ("restore-p384-backup", ""),
+        ("destroy-p384-backup-copy", ""),
     ] {
         let folder = out.join(ceremony);
         let pem = folder.join(format!("certs/{label}.pem"));
@@ -1972,4 +2049,121 @@ fn the_witness_signs_the_seal_on_their_own_device_through_the_tui() {
             .all(|e| e["data"]["witness_token"].is_null()),
         "no PIN of the witness's was tried"
     );
+}
+
+/// The shipped backup's key generation (root-p384-backup) from its start
+/// screen to its last: the key generated for backup and certified, then
+/// backed up under the SO's and the user's activation, and the wrap key's
+/// shares handed to the backup custodians. Returns the walk (the user-PIN
+/// shares and bags) and the wrap-key shares with the bags they are in.
+fn walk_backup(tty: &mut Tty, witness_pin: &str) -> (Walked, Vec<Copied>, Bags) {
+    prologue_of(tty, &everyone_and_backup());
+    let (user_shares, so_shares, mut groups) = distribute(tty);
+    let mut bags = issued_bags();
+    let mut so_bags: Bags = ["TEB-30", "TEB-40", "TEB-50"].map(String::from);
+    let by = |place: usize| (place, CUSTODIANS[place], &user_shares[place]);
+    activate(tty, &mut bags, "2.2", &[by(0), by(1)]);
+    tty.confirm("2.2");
+    tty.copy_head("2");
+    tty.give_go(&["generate the", "root key pair"]);
+    tty.wait_for(&["confirms step 3.1", "CKA_NEVER_EXTRACTABLE=false"]);
+    tty.confirm("3.1");
+    tty.copy_head("3");
+    tty.give_go(&["sign the root certificate"]);
+    activate(tty, &mut bags, "4.1", &[by(1), by(2)]);
+    tty.confirm("4.1");
+    tty.confirm("4.2");
+    tty.confirm("4.3");
+    // 4.4: the SO imports the wrap key, the user's activation wraps the
+    // root key, and each backup custodian receives a wrap-key share.
+    tty.give_go(&[
+        "back up the root key pair",
+        "Backup custodians   split 2 of 3 among Ines Moreau, Jun Tanaka, Kofi Boateng",
+    ]);
+    activate(
+        tty,
+        &mut so_bags,
+        "4.4-SO",
+        &[
+            (0, SO_CUSTODIANS[0], &so_shares[0]),
+            (1, SO_CUSTODIANS[1], &so_shares[1]),
+        ],
+    );
+    activate(tty, &mut bags, "4.4", &[by(1), by(2)]);
+    let mut wrap_shares = Vec::new();
+    let wrap_bags: Bags = ["TEB-60", "TEB-70", "TEB-80"].map(String::from);
+    for (name, bag) in BACKUP_CUSTODIANS.iter().zip(&wrap_bags) {
+        let (share, _) = receive_share(tty, name, bag);
+        assert!(share.lines[0].starts_with("KC1-W-"), "{name}: {share:?}");
+        groups.extend(share.groups());
+        wrap_shares.push(share);
+    }
+    tty.wait_for(&["wrapped", "the wrap key destroyed"]);
+    tty.confirm("4.4");
+    tty.copy_head("4");
+    tty.record("Serial of the HSM's new tamper-evident bag:", "TEB-0003");
+    tty.confirm("5.1");
+    tty.confirm("5.2");
+    tty.confirm("5.3");
+    activate(tty, &mut bags, "5.4", &[by(0), by(2)]);
+    let seal = seal_log(tty, witness_pin);
+    let walked = Walked {
+        groups,
+        seal,
+        user_shares,
+        bags,
+    };
+    (walked, wrap_shares, wrap_bags)
+}
+
+/// The shipped restore (restore-p384-backup) from its start screen to its
+/// last: a second token initialised with its own PIN shares, and the
+/// backup restored onto it by Ines and Jun, who type the wrap-key shares
+/// `wrap` they copied at the backup from the bags `wrap_bags`, under the
+/// SO's and the user's activation. Returns the walk: the restore's user-PIN
+/// shares and bags, which the copy's destruction opens.
+fn walk_restore(tty: &mut Tty, witness_pin: &str, wrap: &[Copied], wrap_bags: &mut Bags) -> Walked {
+    prologue_of(tty, &everyone_and_backup());
+    let (user_shares, so_shares, groups) = distribute(tty);
+    tty.copy_head("2");
+    let mut bags = issued_bags();
+    let mut so_bags: Bags = ["TEB-30", "TEB-40", "TEB-50"].map(String::from);
+    tty.give_go(&["restore"]);
+    activate(
+        tty,
+        wrap_bags,
+        "3.1-W",
+        &[
+            (0, BACKUP_CUSTODIANS[0], &wrap[0]),
+            (1, BACKUP_CUSTODIANS[1], &wrap[1]),
+        ],
+    );
+    activate(
+        tty,
+        &mut so_bags,
+        "3.1-SO",
+        &[
+            (0, SO_CUSTODIANS[0], &so_shares[0]),
+            (1, SO_CUSTODIANS[1], &so_shares[1]),
+        ],
+    );
+    let by = |place: usize| (place, CUSTODIANS[place], &user_shares[place]);
+    activate(tty, &mut bags, "3.1", &[by(0), by(1)]);
+    tty.confirm("3.1");
+    tty.copy_head("3");
+    tty.record(
+        "Serial of the HSM's new tamper-evident bag:",
+        "REHEARSAL-TEB-0013",
+    );
+    tty.confirm("5.1");
+    tty.confirm("5.2");
+    tty.confirm("5.3");
+    activate(tty, &mut bags, "5.4", &[by(0), by(2)]);
+    let seal = seal_log(tty, witness_pin);
+    Walked {
+        groups,
+        seal,
+        user_shares,
+        bags,
+    }
 }

@@ -95,6 +95,18 @@ impl SecretKind {
         chars_for(self.secret_bytes()) / GROUP_SYMBOLS
     }
 
+    /// What each line of a share's paper copy is, in order, as
+    /// [`Share::display_lines`] labels them: the header, the groups four to
+    /// a line, the final check (4 lines for a PIN's share, 6 for a wrap
+    /// key's).
+    pub fn line_labels(self) -> Vec<String> {
+        let numbers: Vec<usize> = (1..=self.groups()).collect();
+        std::iter::once("header".to_string())
+            .chain(numbers.chunks(GROUPS_PER_LINE).map(group_label))
+            .chain(std::iter::once("final check".to_string()))
+            .collect()
+    }
+
     /// What its shares rebuild, in words: "the PIN" or "the wrap key".
     pub(crate) fn rebuilds(self) -> &'static str {
         match self {
@@ -236,14 +248,8 @@ impl Share {
                 line.push_str(group);
             }
             let first = line_index * GROUPS_PER_LINE + 1;
-            let numbers: Vec<String> = (first..first + line_groups.len())
-                .map(|n| n.to_string())
-                .collect();
-            let label = match numbers.as_slice() {
-                [only] => format!("group {only}"),
-                _ => format!("groups {}", numbers.join(" ")),
-            };
-            push_line(&mut out, &line, &label);
+            let numbers: Vec<usize> = (first..first + line_groups.len()).collect();
+            push_line(&mut out, &line, &group_label(&numbers));
         }
         push_line(&mut out, &check, "final check");
         out.push_str("Copy the left column exactly; type it back line by line.\n");
@@ -357,6 +363,16 @@ fn group_check(header: &str, index: u8, symbols: &[u8]) -> u8 {
     hash.update(symbols);
     let digest = hash.finalize();
     symbol(u32::from(digest[0] >> 3))
+}
+
+/// The label of a line of groups on a share's paper copy: "group 13",
+/// "groups 1 2 3 4".
+fn group_label(numbers: &[usize]) -> String {
+    let numbers: Vec<String> = numbers.iter().map(usize::to_string).collect();
+    match numbers.as_slice() {
+        [only] => format!("group {only}"),
+        _ => format!("groups {}", numbers.join(" ")),
+    }
 }
 
 /// The final check: the first 20 bits of SHA-256 of the canonical text

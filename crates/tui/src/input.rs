@@ -5,6 +5,7 @@
 //! dropped, and is never rendered: views get only its length.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use keyceremony_script::Secret;
 use secrecy::SecretString;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -169,15 +170,12 @@ impl Field for SecretInput {
     }
 }
 
-/// What each line of a share's paper copy is, in order
-/// (`Share::display_lines`).
-pub const SHARE_LINES: [&str; 4] = ["header", "groups 1 2 3 4", "groups 5 6 7 8", "final check"];
-
-/// A share typed line by line, as it is laid out on the custodian's paper.
-/// The lines are kept in one secret buffer, separated by spaces, which the
-/// share parser reads as separators.
-#[derive(Default)]
+/// A share of `secret` typed line by line, as it is laid out on the
+/// custodian's paper. The lines are kept in one secret buffer, separated
+/// by spaces, which the share parser reads as separators.
 pub struct ShareInput {
+    /// What each line of the paper copy is.
+    labels: Vec<String>,
     text: SecretInput,
     /// Offsets in `text` where each finished line ends.
     ends: Vec<usize>,
@@ -186,7 +184,21 @@ pub struct ShareInput {
 }
 
 impl ShareInput {
-    /// The line being typed, 0 to 3.
+    pub fn new(secret: Secret) -> ShareInput {
+        ShareInput {
+            labels: keyceremony_engine::activation::kind(secret).line_labels(),
+            text: SecretInput::default(),
+            ends: Vec::new(),
+            blank_enter: false,
+        }
+    }
+
+    /// What each line of the paper copy is, in order.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// The line being typed, from 0.
     pub fn line(&self) -> usize {
         self.ends.len()
     }
@@ -205,15 +217,15 @@ impl ShareInput {
         self.line_len(self.line()).unwrap_or(0)
     }
 
-    /// Ends the current line. True when all four lines are typed and the
-    /// share is ready to take; an empty line is not ended.
+    /// Ends the current line. True when every line is typed and the share
+    /// is ready to take; an empty line is not ended.
     pub fn end_line(&mut self) -> bool {
         self.blank_enter = self.current_len() == 0;
         if self.blank_enter {
             return false;
         }
         self.ends.push(self.text.len());
-        if self.ends.len() == SHARE_LINES.len() {
+        if self.ends.len() == self.labels.len() {
             return true;
         }
         self.text.push(' ');
@@ -268,7 +280,7 @@ mod tests {
 
     #[test]
     fn share_input_keeps_lines_and_wipes_on_take() {
-        let mut input = ShareInput::default();
+        let mut input = ShareInput::new(Secret::UserPin);
         for c in "KC1-U".chars() {
             input.push(c);
         }
@@ -294,6 +306,32 @@ mod tests {
         assert_eq!(secret.expose_secret(), "KC1-U AAAAA BBBBB CCCC");
         assert_eq!(input.line(), 0);
         assert_eq!(input.line_len(0), Some(0));
+    }
+
+    #[test]
+    fn a_wrap_key_share_is_typed_on_the_six_lines_of_its_paper_copy() {
+        assert_eq!(
+            ShareInput::new(Secret::SoPin).labels(),
+            ["header", "groups 1 2 3 4", "groups 5 6 7 8", "final check"]
+        );
+        let mut input = ShareInput::new(Secret::WrapKey);
+        assert_eq!(
+            input.labels(),
+            [
+                "header",
+                "groups 1 2 3 4",
+                "groups 5 6 7 8",
+                "groups 9 10 11 12",
+                "group 13",
+                "final check"
+            ]
+        );
+        for line in ["KC1-W", "A", "B", "C", "D"] {
+            input.push(line.chars().next().unwrap());
+            assert!(!input.end_line(), "{line} is not the last line");
+        }
+        input.push('E');
+        assert!(input.end_line());
     }
 
     #[test]

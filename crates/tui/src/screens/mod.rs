@@ -177,7 +177,7 @@ impl Active {
                 custodian,
                 secret,
                 number,
-                entry: ShareInput::default(),
+                entry: ShareInput::new(secret),
             }),
             Prompt::ChooseCustodians {
                 step,
@@ -201,7 +201,7 @@ impl Active {
                 step,
                 custodian,
                 secret,
-                entry: ShareInput::default(),
+                entry: ShareInput::new(secret),
                 // The refusal of the share typed just before, when it was
                 // this custodian's: the next custodian starts clean.
                 refused: app.warning.take(),

@@ -11,7 +11,7 @@ use ratatui::text::Line;
 
 use crate::app::App;
 use crate::channel::{Answer, Reply};
-use crate::input::{SHARE_LINES, ShareInput};
+use crate::input::ShareInput;
 use crate::widgets::{action, blank, bold, line, loud, masked, people, secret_name, show, strong};
 use keyceremony_engine::InputError;
 
@@ -96,10 +96,13 @@ impl ShareEntry {
     }
 }
 
-/// The four lines of a share being typed: done, current, to come, each a
-/// count of asterisks, never what was typed.
+/// The lines of a share being typed: done, current, to come, each a count
+/// of asterisks, never what was typed.
 pub(crate) fn entry_rows(entry: &ShareInput) -> Vec<Line<'static>> {
-    SHARE_LINES
+    // The counts line up one column past the longest label.
+    let width = entry.labels().iter().map(String::len).max().unwrap_or(0) + 1;
+    entry
+        .labels()
         .iter()
         .enumerate()
         .map(|(i, label)| {
@@ -114,21 +117,22 @@ pub(crate) fn entry_rows(entry: &ShareInput) -> Vec<Line<'static>> {
                 }
                 len => len.map(masked).unwrap_or_default(),
             };
-            Line::styled(format!("{mark} {label:<15} {typed}"), style)
+            Line::styled(format!("{mark} {label:<width$} {typed}"), style)
         })
         .collect()
 }
 
 /// What Enter does now: end the line, or `last` on the last one.
 pub(crate) fn enter_line(entry: &ShareInput, last: &str) -> Line<'static> {
-    let what = if entry.line() + 1 == SHARE_LINES.len() {
+    let labels = entry.labels();
+    let what = if entry.line() + 1 == labels.len() {
         last.to_string()
     } else {
         format!(
             "end line {} of {} ({})",
             entry.line() + 1,
-            SHARE_LINES.len(),
-            SHARE_LINES[entry.line()]
+            labels.len(),
+            labels[entry.line()]
         )
     };
     action("Enter", what)
