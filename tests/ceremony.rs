@@ -82,7 +82,7 @@ fn check_root(out: &Path, label: &str, algorithm: &str, key: &str) {
 }
 
 #[test]
-fn rehearsal_runs_both_shipped_ceremonies() {
+fn rehearsal_runs_every_shipped_ceremony() {
     let lab = Lab::new();
     let out = lab.path("rehearsal");
     let run = lab

@@ -58,7 +58,7 @@ fn openssl_verify(pem: &Path) {
 }
 
 #[test]
-fn both_shipped_ceremonies_run_on_kryoptic_inside_their_lab() {
+fn every_shipped_ceremony_runs_on_kryoptic_inside_its_lab() {
     let tmp = tempfile::tempdir().unwrap();
     // kryoptic, without KRYOPTIC_CONF, would read ~/.config/kryoptic: a
     // home of its own shows the lab never falls back to it.
