@@ -1819,7 +1819,13 @@ fn an_abort_lists_every_key_left_on_the_token() {
         "{drill}: report"
     );
     assert!(
-        printed.contains("until a destroy-key ceremony destroys it"),
+        report.contains("in a re-initialisation ceremony (ceremony-scripts/reinitialize-p384.toml"),
+        "{drill}: report"
+    );
+    assert!(
+        printed.contains(
+            "until a destroy-key ceremony (a certified key) or a re-initialisation of the token destroys it"
+        ),
         "{printed}"
     );
 }
@@ -2095,4 +2101,179 @@ fn failed_logins_are_counted_per_ceremony_across_every_run() {
     assert_eq!(failed(), 3);
     assert!(kinds(&out).contains(&"abort".to_string()));
     assert_interrupted_log(&out, "abort after the limit");
+}
+
+/// An aborted key generation leaves its root key, never certified, live on
+/// the token, where no destroy-key ceremony can name it: the shipped
+/// re-initialisation ceremony destroys it with everything else on the
+/// token under dual control, witnessed (CPS 6.2.10), lists and records
+/// what it erased, and leaves the token empty with new PINs; the records
+/// mark the key destroyed. Then the refusals: a token that is not there, a
+/// policy's destruction quorum the SO PIN's threshold does not meet.
+#[test]
+fn an_aborted_key_generation_is_destroyed_by_reinitialising_its_token() {
+    let drill = "re-initialise an aborted key generation's token";
+    let lab = Lab::new();
+    let aborted = lab.path("aborted");
+    run_and_kill_after(&lab, &P384, &aborted, P384.keygen_step);
+    let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384, &aborted), &aborted);
+    assert!(
+        run.status.success(),
+        "{drill}: abort: {}",
+        text(&run.stderr)
+    );
+    let old_pin = user_pin(&aborted, P384.id);
+    assert!(
+        lab.labels(P384.token, &old_pin)
+            .contains(&P384.id.to_string())
+    );
+    let generated = entries(&aborted)
+        .into_iter()
+        .find(|e| e["kind"] == "key-generated" && e["data"]["label"] == P384.id)
+        .expect("the aborted ceremony generated its root key");
+
+    let (script, answers) = shipped("reinitialize-p384");
+    let out = lab.path("reinitialized");
+    let reinitialize = |script: &Path, answers: &Path, out: &Path| {
+        let mut cmd = lab.cmd();
+        cmd.args(lab.run_args(script, answers, out))
+            .arg("--rehearsal-shares")
+            .arg(aborted.join("rehearsal-shares"))
+            .arg("--inventory")
+            .arg(lab.inventory());
+        cmd
+    };
+    // Stopped dead once the token is re-initialised and its new shares
+    // handed out, then resumed: the rest runs on the new shares.
+    let mut child = reinitialize(&script, &answers, &out)
+        .args(["--halt-after", "2.1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let head = common::kill_when_halted(&mut child, "2.1");
+    let resume = lab.path("reinitialize-resume.answers.toml");
+    std::fs::write(
+        &resume,
+        std::fs::read_to_string(&answers).unwrap()
+            + &format!(
+                "\n[resume]\nchoice = \"resume\"\ncustodians = [\"carol\", \"dave\"]\nhead = \"{head}\"\n"
+            ),
+    )
+    .unwrap();
+    let resume = room_reads_the_bags(&resume, &out);
+    let run = reinitialize(&script, &resume, &out).output().unwrap();
+    assert!(
+        run.status.success(),
+        "{drill}: {}{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
+    let (code, report) = verify_log(&out);
+    assert_eq!(code, 0, "{drill}: {report}");
+
+    let log = entries(&out);
+    let listed = log
+        .iter()
+        .find(|e| e["data"]["token_objects"].is_array())
+        .expect("the objects are listed before the token is re-initialised");
+    assert!(
+        listed["data"]["token_objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["label"] == P384.id && o["class"] == "private key"),
+        "{drill}: {listed}"
+    );
+    assert!(
+        log.iter().any(|e| e["kind"] == "token-initialized"
+            && e["data"]["reinitialized"] == true
+            && e["data"]["objects_found_after"] == 0),
+        "{drill}: no re-initialisation recorded"
+    );
+    let destroyed = log
+        .iter()
+        .find(|e| e["kind"] == "key-destroyed" && e["data"]["label"] == P384.id)
+        .expect("the root key is recorded as destroyed");
+    assert_eq!(destroyed["data"]["by"], "token-reinitialization");
+    assert_eq!(
+        destroyed["data"]["public_key_sha256"]
+            .as_str()
+            .unwrap()
+            .to_lowercase(),
+        generated["data"]["public_key_sha256"]
+            .as_str()
+            .unwrap()
+            .to_lowercase(),
+        "{drill}: the key destroyed is the one the aborted ceremony generated"
+    );
+    let records =
+        std::fs::read_to_string(lab.inventory().with_file_name("inventory.issued.jsonl")).unwrap();
+    assert!(
+        records.contains("example-tls-ecc-root-2026-reinitialization")
+            && records.contains(destroyed["data"]["public_key_sha256"].as_str().unwrap()),
+        "{drill}: the records do not mark the key destroyed: {records}"
+    );
+
+    // The old shares open nothing; the new PIN opens an empty token.
+    let old = common::list_objects(&lab.conf(), P384.token, &old_pin);
+    assert!(
+        !old.status.success(),
+        "{drill}: the old user PIN still logs in"
+    );
+    let new_pin = user_pin(&out, "example-tls-ecc-root-2026-reinitialization");
+    assert_eq!(
+        lab.labels(P384.token, &new_pin),
+        Vec::<String>::new(),
+        "{drill}: the re-initialised token is not empty"
+    );
+
+    // Refused before anything is written: a token that is not there, and
+    // an SO-PIN threshold below the policy's destruction quorum.
+    let absent = common::edited(
+        &lab,
+        "reinitialize-p384",
+        &[(
+            "token_label = \"Example TLS ECC Root 2026\"",
+            "token_label = \"No Such Token\"",
+        )],
+    );
+    let refused = lab.path("absent");
+    let run = reinitialize(&absent, &answers, &refused).output().unwrap();
+    assert!(
+        !run.status.success(),
+        "{drill}: re-initialised a token that is not there"
+    );
+    assert!(
+        text(&run.stderr).contains("no token is labelled 'No Such Token'"),
+        "{drill}: {}{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
+    assert!(!refused.join("ceremony.log").exists(), "{drill}");
+    let one = common::edited(
+        &lab,
+        "reinitialize-p384",
+        &[(
+            "[activation.so-pin]\ncustodians = [\"farid\", \"grace\", \"hana\"]\nthreshold = 2",
+            "[activation.so-pin]\ncustodians = [\"farid\", \"grace\", \"hana\"]\nthreshold = 1",
+        )],
+    );
+    let check = lab
+        .cmd()
+        .args(["script", "check"])
+        .arg(&one)
+        .output()
+        .unwrap();
+    assert!(
+        !check.status.success(),
+        "{drill}: one SO custodian passed the check"
+    );
+    assert!(
+        text(&check.stdout).contains(
+            "the token is re-initialised, which destroys every key on it, under the SO PIN's 1 custodian(s)"
+        ),
+        "{drill}: {}",
+        text(&check.stdout)
+    );
 }

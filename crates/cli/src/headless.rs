@@ -133,7 +133,7 @@ fn print(notice: &Notice) {
         }
         Notice::KeysLeft { keys } => {
             say!(
-                "      left on the token, live until a destroy-key ceremony destroys it (CPS 6.2.10):"
+                "      left on the token, live until a destroy-key ceremony (a certified key) or a re-initialisation of the token destroys it (CPS 6.2.10):"
             );
             for key in keys {
                 say!("        {key}");

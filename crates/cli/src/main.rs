@@ -345,6 +345,12 @@ fn run(cli: Cli) -> Result<()> {
             let shares =
                 rehearsal_shares.unwrap_or_else(|| settings.out_dir.join(files::REHEARSAL_SHARES));
             let mut answers = AnswersFile::load(&answers)?.with_rehearsal_shares(&shares);
+            if loaded.script.hsm.reinitialize {
+                // The old shares come from --rehearsal-shares, the new ones
+                // from the files this run writes.
+                answers =
+                    answers.with_issued_shares(&settings.out_dir.join(files::REHEARSAL_SHARES));
+            }
             if let Some(dir) = &backup_shares {
                 answers = answers.with_backup_shares(dir);
             }

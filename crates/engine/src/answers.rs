@@ -173,6 +173,9 @@ pub struct AnswersFile {
     /// A restore's backup custodians' share files, which the ceremony that
     /// backed up wrote: wrap-key shares are read from there.
     backup_shares_dir: Option<PathBuf>,
+    /// Where this run writes the shares it hands out
+    /// ([`AnswersFile::with_issued_shares`]).
+    issued_shares_dir: Option<PathBuf>,
     witness_pin: Option<SecretString>,
     rehearsal: bool,
     notices: Option<NoticeSink>,
@@ -231,6 +234,7 @@ impl AnswersFile {
             resuming: false,
             shares_dir: None,
             backup_shares_dir: None,
+            issued_shares_dir: None,
             witness_pin: None,
             rehearsal: false,
             notices: None,
@@ -241,6 +245,19 @@ impl AnswersFile {
     /// read from there when custodians log in.
     pub fn with_rehearsal_shares(mut self, dir: &Path) -> AnswersFile {
         self.shares_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Where a ceremony that re-initialises a token writes the share files
+    /// of the new shares it hands out: a share of a secret a custodian's
+    /// file there holds is read from it, before
+    /// [`AnswersFile::with_rehearsal_shares`]'s folder (which holds the old
+    /// shares, of the ceremony that made the token's PINs), so that the
+    /// token is activated afterwards with the new ones. Any other ceremony
+    /// reads every share from that one folder, so that share files that are
+    /// not the ones the run wrote are found at the first read-back.
+    pub fn with_issued_shares(mut self, dir: &Path) -> AnswersFile {
+        self.issued_shares_dir = Some(dir.to_path_buf());
         self
     }
 

@@ -394,11 +394,34 @@ impl Token {
             return Err(HsmError::TokenAlreadyInitialized { label: info.label });
         }
         info.check_pin_length(so_pin)?;
+        self.init_token(&info, so_pin, label)
+    }
+
+    /// Re-initialises this (initialised) token: C_InitToken with its
+    /// current SO PIN, which the token checks, erases every object on it
+    /// and leaves it labelled `label`, its user PIN uninitialised
+    /// (PKCS#11 v2.40 section 5.6, C_InitToken). No session of this
+    /// application may be open on it. Returns it as found again by `label`.
+    pub fn reinitialize(&self, so_pin: &SecretString, label: &str) -> Result<Token> {
+        validate_token_label(label)?;
+        let info = self.info()?;
+        if !info.flags.initialized {
+            return Err(HsmError::InvalidArgument(format!(
+                "the token with serial {} is not initialised: there is nothing to re-initialise",
+                info.serial.trim()
+            )));
+        }
+        self.init_token(&info, so_pin, label)
+    }
+
+    /// C_InitToken as `label`, which no other token may have (later
+    /// look-ups by label would be ambiguous); the token found again by it.
+    fn init_token(&self, info: &TokenInfo, so_pin: &SecretString, label: &str) -> Result<Token> {
         if self
             .module
             .initialized_tokens()?
             .iter()
-            .any(|t| t.label == label)
+            .any(|t| t.label == label && t.serial != info.serial)
         {
             return Err(HsmError::LabelInUse {
                 label: label.to_owned(),

@@ -141,6 +141,18 @@ impl Session {
             .collect()
     }
 
+    /// Every object the token stores that this session can see (a user
+    /// session sees private ones too): [`Session::find_objects`] with no
+    /// filter, less the CKO_MECHANISM objects kryoptic shows in every
+    /// session, which describe the module's mechanisms and are stored
+    /// nowhere.
+    pub fn stored_objects(&self) -> Result<Vec<ObjectSummary>> {
+        const CKO_MECHANISM: u64 = 7;
+        let mut found = self.find_objects(&ObjectFilter::default())?;
+        found.retain(|o| o.class != ObjectClass::Other(CKO_MECHANISM));
+        Ok(found)
+    }
+
     /// Generates a key pair on the token with the CPS templates (see
     /// [`KeyGenSpec`]). Refuses an id that is already in use, so that
     /// [`Session::find_key_pair`] can always recover the key unambiguously.

@@ -48,10 +48,22 @@ pub(crate) fn later(policy: &Policy, script: &Script, v: &mut Vec<Violation>) {
 }
 
 /// A destroy-key step is activated by the user PIN's threshold of
-/// custodians, each one person: fewer than the policy's `[destruction]`
-/// quorum could destroy the key (CPS 6.2.10).
+/// custodians, a token's re-initialisation by the SO PIN's, each one
+/// person: fewer than the policy's `[destruction]` quorum could destroy the
+/// key (CPS 6.2.10).
 fn destructions(policy: &Policy, script: &Script, v: &mut Vec<Violation>) {
     let rule = policy.destruction_rule();
+    let so_threshold = script.activation.so_pin.threshold as usize;
+    if script.hsm.reinitialize && so_threshold < rule.min_persons {
+        v.push(violation(
+            "activation.so-pin.threshold".to_string(),
+            rule.section,
+            format!(
+                "the token is re-initialised, which destroys every key on it, under the SO PIN's {so_threshold} custodian(s); policy '{}' needs at least {} distinct authorised people to destroy a key",
+                policy.name, rule.min_persons
+            ),
+        ));
+    }
     let threshold = script.activation.user_pin.threshold as usize;
     for (a, act) in script.acts.iter().enumerate() {
         for (s, step) in act.steps.iter().enumerate() {

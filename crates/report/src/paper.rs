@@ -411,7 +411,16 @@ fn step_block(s: &Script, step: &Step) -> Block {
             "Witness".to_string(),
             cell(participant_line(s, &step.witness)),
         ),
-        ("Tool action".to_string(), cell(action_line(&step.action))),
+        (
+            "Tool action".to_string(),
+            cell(match &step.action {
+                Action::InitToken if s.hsm.reinitialize => format!(
+                    "init-token, re-initialising: the token's objects are listed with the shares of '{}', C_InitToken erases them all under its SO-PIN custodians, and the new PINs are split among the custodians",
+                    s.activation.shares_from.as_deref().unwrap_or_default()
+                ),
+                action => action_line(action),
+            }),
+        ),
     ]));
     blocks.extend(paragraphs(&step.instructions));
     blocks.extend(room::go_form(s, step));

@@ -79,6 +79,15 @@ pub struct HsmSettings {
     /// True when the ceremony initialises a new token (C_InitToken) under
     /// that label; false when the token exists already.
     pub initialize: bool,
+    /// With `initialize`: the token exists already under `token_label`
+    /// (an aborted key generation's, say) and the init-token step
+    /// re-initialises it (CPS 6.2.10): its objects are listed with the
+    /// user-PIN shares of `activation.shares-from`, which open it now, and
+    /// C_InitToken, activated by k of that ceremony's SO-PIN custodians,
+    /// erases them all; the token then gets new PINs, split as a new
+    /// token's are.
+    #[serde(default)]
+    pub reinitialize: bool,
     /// Serial of the token to initialise, when the module has more than one
     /// uninitialised token.
     #[serde(default)]

@@ -260,8 +260,31 @@ fn activation(script: &Script, v: &mut Vec<Violation>) {
             }
         }
     }
+    if script.hsm.reinitialize {
+        if !script.hsm.initialize {
+            v.push(Violation::new(
+                "hsm.reinitialize",
+                Some("CPS 6.2.10"),
+                "hsm.reinitialize re-initialises the token in the init-token step: it needs hsm.initialize = true",
+            ));
+        }
+        if script.hsm.token_serial.is_some() {
+            v.push(Violation::new(
+                "hsm.token_serial",
+                None,
+                "the token re-initialised is the one labelled hsm.token_label: remove token_serial",
+            ));
+        }
+        if script.activation.shares_from.is_none() {
+            v.push(Violation::new(
+                "activation.shares_from",
+                Some("CPS 6.2.10"),
+                "the token is re-initialised with the shares that open it now: name the ceremony that made them in activation.shares-from",
+            ));
+        }
+    }
     if let Some(from) = &script.activation.shares_from {
-        if script.hsm.initialize {
+        if script.hsm.initialize && !script.hsm.reinitialize {
             v.push(Violation::new(
                 "activation.shares_from",
                 None,

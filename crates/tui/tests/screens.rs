@@ -2351,7 +2351,7 @@ fn a_stopped_run_shows_its_head_to_copy_and_an_abort_the_keys_left() {
             "THE CEREMONY WAS ABORTED",
             "Copy its head (after entry 61)",
             "FCDE 2B2E DBA5 6BF4 0860 1FB7 21FE 9B5C",
-            "Left on the token, live until a destroy-key ceremony destroys it (CPS 6.2.10):",
+            "Left on the token, live until destroy-key or re-initialisation (CPS 6.2.10):",
             "example-tls-rsa-root-2026 (CKA_ID 0a1b)",
         ],
     );

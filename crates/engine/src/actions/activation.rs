@@ -30,9 +30,12 @@ impl Runner {
     /// What a login of `secret` expects of each share.
     pub(super) fn expected(&self, secret: Secret) -> Expected {
         let activation = &self.script.script.activation;
-        // A restore's wrap key was split by the ceremony that backed up.
+        // A restore's wrap key was split by the ceremony that backed up;
+        // the shares this ceremony handed out (a re-initialised token's
+        // new ones too) are its own.
         let ceremony = match (secret, &self.script.script.restore) {
             (Secret::WrapKey, Some(restore)) => restore.shares_from.as_str(),
+            _ if self.room.issued(secret) => &self.script.script.ceremony.id,
             _ => activation
                 .shares_from
                 .as_deref()
@@ -46,18 +49,49 @@ impl Runner {
         }
     }
 
-    /// `call` with the PIN that the checked shares of `secret` rebuild.
-    pub(super) fn with_entered<T>(
-        &self,
+    /// k custodians' shares of `secret`, each checked before any PKCS#11
+    /// call, rebuild it for one `attempt`, again until the token takes the
+    /// PIN or a limit is reached (CPS 5.4.1); then `succeeded` records the
+    /// activation and, with `reseal`, the custodians seal their shares in
+    /// new bags (without, the shares open nothing once the step is done).
+    /// What the attempt gave, and the custodians whose shares rebuilt the
+    /// secret.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn with_quorum<T>(
+        &mut self,
+        operator: &mut dyn Operator,
         step: &Step,
         secret: Secret,
-        shares: &[Share],
-        call: impl FnOnce(&SecretString) -> T,
-    ) -> Result<T, EngineError> {
-        with_pin(shares, &self.expected(secret), call).map_err(|e| EngineError::Step {
-            step: step.id.clone(),
-            message: e.to_string(),
-        })
+        reseal: bool,
+        mut attempt: impl FnMut(&mut Self, &SecretString) -> Result<Result<T, HsmError>, EngineError>,
+        succeeded: impl FnOnce(&mut Self, &mut dyn Operator, &[String], &T) -> Result<(), EngineError>,
+    ) -> Result<(T, Vec<String>), EngineError> {
+        let mut opened = Vec::new();
+        loop {
+            self.refuse_exhausted_logins(step)?;
+            let entered = self.collect_shares(operator, step, secret, &mut opened)?;
+            let expected = self.expected(secret);
+            let result =
+                with_pin(&entered.shares, &expected, |pin| attempt(self, pin)).map_err(|e| {
+                    EngineError::Step {
+                        step: step.id.clone(),
+                        message: e.to_string(),
+                    }
+                })??;
+            match result {
+                Ok(done) => {
+                    succeeded(self, operator, &entered.custodians, &done)?;
+                    if reseal {
+                        self.reseal_share_bags(operator, step, secret, &opened)?;
+                    }
+                    return Ok((done, entered.custodians));
+                }
+                Err(HsmError::PinIncorrect) => {
+                    self.login_failed(operator, step, &entered.custodians)?;
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
     }
 
     /// Stops the ceremony once the refused shares or the failed logins the
@@ -343,48 +377,51 @@ impl Runner {
         step: &Step,
     ) -> Result<(), EngineError> {
         let label = self.script.script.hsm.token_label.clone();
-        let mut opened = Vec::new();
-        loop {
-            self.refuse_exhausted_logins(step)?;
-            let entered = self.collect_shares(operator, step, Secret::UserPin, &mut opened)?;
-            let token = self.module.token_by_label(&label)?;
-            refuse_pin_lockout(&token, step)?;
-            let session = self.open_session(&token, step)?;
-            let started = Instant::now();
-            let result = self.with_entered(step, Secret::UserPin, &entered.shares, |pin| {
-                session.login(UserKind::User, pin)
-            })?;
-            let custodians = entered.custodians;
-            match result {
-                Ok(()) => {
-                    self.tool_record(
-                        Some(&step.id),
-                        EventKind::LoginSucceeded,
-                        format!(
-                            "logged in to token '{label}' with the user PIN rebuilt from the shares of {}",
-                            custodians.join(" and ")
-                        ),
-                        json!({ "custodians": custodians, "context_specific": false }),
-                    )?;
-                    operator.notify(&Notice::HsmDone {
-                        what: format!(
-                            "logged in to token '{label}' with the user PIN rebuilt from the shares of {}: the token is active",
-                            self.names(&custodians)
-                        ),
-                        milliseconds: started.elapsed().as_secs_f64() * 1000.0,
-                    });
-                    self.session = Some(session);
-                    self.reseal_share_bags(operator, step, Secret::UserPin, &opened)?;
-                    self.restore_keys(step)?;
-                    return self.take_up_root(operator, step);
+        self.with_quorum(
+            operator,
+            step,
+            Secret::UserPin,
+            true,
+            |this, pin| {
+                let token = this.module.token_by_label(&label)?;
+                refuse_pin_lockout(&token, step)?;
+                let session = this.open_session(&token, step)?;
+                let started = Instant::now();
+                match session.login(UserKind::User, pin) {
+                    Ok(()) => {
+                        this.session = Some(session);
+                        Ok(Ok(started.elapsed().as_secs_f64() * 1000.0))
+                    }
+                    Err(error) => {
+                        if matches!(error, HsmError::PinIncorrect) {
+                            this.close_session(session, step)?;
+                        }
+                        Ok(Err(error))
+                    }
                 }
-                Err(HsmError::PinIncorrect) => {
-                    self.close_session(session, step)?;
-                    self.login_failed(operator, step, &custodians)?;
-                }
-                Err(other) => return Err(other.into()),
-            }
-        }
+            },
+            |this, operator, custodians, milliseconds| {
+                this.tool_record(
+                    Some(&step.id),
+                    EventKind::LoginSucceeded,
+                    format!(
+                        "logged in to token '{label}' with the user PIN rebuilt from the shares of {}",
+                        custodians.join(" and ")
+                    ),
+                    json!({ "custodians": custodians, "context_specific": false }),
+                )?;
+                operator.notify(&Notice::HsmDone {
+                    what: format!(
+                        "logged in to token '{label}' with the user PIN rebuilt from the shares of {}: the token is active",
+                        this.names(custodians)
+                    ),
+                    milliseconds: *milliseconds,
+                });
+                Ok(())
+            },
+        )?;
+        self.restore_keys(step)?;
+        self.take_up_root(operator, step)
     }
 
     pub(super) fn login_failed(
@@ -452,36 +489,31 @@ impl Runner {
         pair: &KeyPair,
         operation: impl Fn(&Session, &SecretString) -> Result<T, HsmError>,
     ) -> Result<(T, f64, Vec<String>), EngineError> {
-        let mut opened = Vec::new();
-        loop {
-            self.refuse_exhausted_logins(step)?;
-            let entered = self.collect_shares(operator, step, Secret::UserPin, &mut opened)?;
-            let session = self.logged_in(step)?;
-            let started = Instant::now();
-            let result = self.with_entered(step, Secret::UserPin, &entered.shares, |pin| {
-                operation(session, pin)
-            })?;
-            let hsm_ms = started.elapsed().as_secs_f64() * 1000.0;
-            let custodians = entered.custodians;
-            match result {
-                Ok(done) => {
-                    self.tool_record(
-                        Some(&step.id),
-                        EventKind::LoginSucceeded,
-                        format!(
-                            "key '{}' activated for one signature with the shares of {}",
-                            pair.label,
-                            custodians.join(" and ")
-                        ),
-                        json!({ "custodians": custodians, "context_specific": true, "key": pair.label }),
-                    )?;
-                    self.reseal_share_bags(operator, step, Secret::UserPin, &opened)?;
-                    return Ok((done, hsm_ms, custodians));
-                }
-                Err(HsmError::PinIncorrect) => self.login_failed(operator, step, &custodians)?,
-                Err(other) => return Err(other.into()),
-            }
-        }
+        let ((done, hsm_ms), custodians) = self.with_quorum(
+            operator,
+            step,
+            Secret::UserPin,
+            true,
+            |this, pin| {
+                let session = this.logged_in(step)?;
+                let started = Instant::now();
+                let result = operation(session, pin);
+                Ok(result.map(|done| (done, started.elapsed().as_secs_f64() * 1000.0)))
+            },
+            |this, _, custodians, _| {
+                this.tool_record(
+                    Some(&step.id),
+                    EventKind::LoginSucceeded,
+                    format!(
+                        "key '{}' activated for one signature with the shares of {}",
+                        pair.label,
+                        custodians.join(" and ")
+                    ),
+                    json!({ "custodians": custodians, "context_specific": true, "key": pair.label }),
+                )
+            },
+        )?;
+        Ok((done, hsm_ms, custodians))
     }
 
     pub(crate) fn logout(

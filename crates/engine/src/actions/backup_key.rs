@@ -129,7 +129,8 @@ impl Runner {
         label: &str,
         quorum: &Quorum,
     ) -> Result<Wrapped, EngineError> {
-        let so_custodians = self.log_in_as(operator, step, session, UserKind::SecurityOfficer)?;
+        let so_custodians =
+            self.log_in_as(operator, step, session, UserKind::SecurityOfficer, true)?;
         let value = session.random_wrap_key_value()?;
         let seed = Zeroizing::new(session.random(32)?);
         let split = shares::split_wrap_key(
@@ -166,7 +167,7 @@ impl Runner {
             }),
         )?;
         session.logout()?;
-        let user_custodians = self.log_in_as(operator, step, session, UserKind::User)?;
+        let user_custodians = self.log_in_as(operator, step, session, UserKind::User, true)?;
         // A module may renumber private objects at a new login.
         let pair = self.find_key(session, label)?;
         operator.notify(&Notice::HsmWorking {

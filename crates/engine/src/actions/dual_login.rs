@@ -18,15 +18,19 @@ use crate::run::Runner;
 impl Runner {
     /// Logs `session` in as `who` (the Security Officer with the SO-PIN
     /// shares, or the user with the user-PIN shares) once k custodians
-    /// rebuild the PIN for the one C_Login; the custodians who did.
+    /// rebuild the PIN for the one C_Login; the custodians who did. Without
+    /// `reseal`, the shares open nothing once the step is done (a token
+    /// about to be re-initialised), and are not sealed in new bags.
     pub(super) fn log_in_as(
         &mut self,
         operator: &mut dyn Operator,
         step: &Step,
         session: &Session,
         who: UserKind,
+        reseal: bool,
     ) -> Result<Vec<String>, EngineError> {
-        let (custodians, ()) = self.log_in_then(operator, step, session, who, |_, _| Ok(()))?;
+        let (custodians, ()) =
+            self.log_in_with(operator, step, session, who, reseal, |_, _| Ok(()))?;
         Ok(custodians)
     }
 
@@ -41,42 +45,47 @@ impl Runner {
         who: UserKind,
         then: impl Fn(&Session, &SecretString) -> Result<T, HsmError>,
     ) -> Result<(Vec<String>, T), EngineError> {
+        self.log_in_with(operator, step, session, who, true, then)
+    }
+
+    fn log_in_with<T>(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        session: &Session,
+        who: UserKind,
+        reseal: bool,
+        then: impl Fn(&Session, &SecretString) -> Result<T, HsmError>,
+    ) -> Result<(Vec<String>, T), EngineError> {
         let secret = match who {
             UserKind::SecurityOfficer => Secret::SoPin,
             UserKind::User => Secret::UserPin,
         };
-        let mut opened = Vec::new();
-        loop {
-            self.refuse_exhausted_logins(step)?;
-            let entered = self.collect_shares(operator, step, secret, &mut opened)?;
-            let result = self.with_entered(step, secret, &entered.shares, |pin| {
-                session.login(who, pin).and_then(|()| then(session, pin))
-            })?;
-            let custodians = entered.custodians;
-            match result {
-                Ok(done) => {
-                    self.tool_record(
-                        Some(&step.id),
-                        EventKind::LoginSucceeded,
-                        format!(
-                            "logged in to token '{}' as the {} with the {} rebuilt from the shares of {}",
-                            self.script.script.hsm.token_label,
-                            match who {
-                                UserKind::SecurityOfficer => "Security Officer",
-                                UserKind::User => "user",
-                            },
-                            secret.as_str(),
-                            custodians.join(" and ")
-                        ),
-                        json!({ "custodians": custodians, "context_specific": false, "secret": secret.as_str() }),
-                    )?;
-                    self.reseal_share_bags(operator, step, secret, &opened)?;
-                    return Ok((custodians, done));
-                }
-                Err(HsmError::PinIncorrect) => self.login_failed(operator, step, &custodians)?,
-                Err(other) => return Err(other.into()),
-            }
-        }
+        let (done, custodians) = self.with_quorum(
+            operator,
+            step,
+            secret,
+            reseal,
+            |_, pin| Ok(session.login(who, pin).and_then(|()| then(session, pin))),
+            |this, _, custodians, _| {
+                this.tool_record(
+                    Some(&step.id),
+                    EventKind::LoginSucceeded,
+                    format!(
+                        "logged in to token '{}' as the {} with the {} rebuilt from the shares of {}",
+                        this.script.script.hsm.token_label,
+                        match who {
+                            UserKind::SecurityOfficer => "Security Officer",
+                            UserKind::User => "user",
+                        },
+                        secret.as_str(),
+                        custodians.join(" and ")
+                    ),
+                    json!({ "custodians": custodians, "context_specific": false, "secret": secret.as_str() }),
+                )
+            },
+        )?;
+        Ok((custodians, done))
     }
 
     /// The wrap key of the backup a restore takes up, rebuilt from the

@@ -24,6 +24,7 @@ mod media;
 mod presence;
 mod proof;
 mod raised;
+mod reinitialize;
 mod restore_key;
 mod resume;
 mod root;

@@ -105,7 +105,7 @@ impl Runner {
         (label, spki): (&str, &[u8]),
         (wrap_value, blob): (&[u8; keyceremony_hsm::WRAP_KEY_BYTES], &[u8]),
     ) -> Result<(RestoredKey, [Vec<String>; 2]), EngineError> {
-        let so = self.log_in_as(operator, step, session, UserKind::SecurityOfficer)?;
+        let so = self.log_in_as(operator, step, session, UserKind::SecurityOfficer, true)?;
         let ImportedWrapKey { key: wrap_key, .. } =
             session.import_trusted_wrap_key(wrap_value, &format!("{label}-restore-wrap-key"))?;
         self.tool_record(

@@ -442,7 +442,7 @@ pub(crate) fn keys_left_sentence(left: &[KeyLeft]) -> String {
         return "; the log records no key on the token".to_string();
     }
     format!(
-        "; left on the token, live until a destroy-key ceremony destroys it under dual control (CPS 6.2.10): {}",
+        "; left on the token, live until destroyed under dual control (CPS 6.2.10), a certified key in a destroy-key ceremony, any key with its token in a re-initialisation ceremony: {}",
         left.iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()

@@ -3,11 +3,13 @@
 //! the shares handed out (CPS 6.1.1 item 2, 6.4.1, 6.4.2).
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
-use keyceremony_hsm::{HsmError, Module, Token, UserKind};
+use keyceremony_hsm::{HsmError, Module, Session, Token, UserKind};
 use keyceremony_log::EventKind;
 use keyceremony_script::{Participant, Role, Secret, Step};
 use keyceremony_shares as shares;
+use secrecy::SecretString;
 use serde_json::json;
 
 use super::keys::refuse_existing_label;
@@ -22,7 +24,9 @@ pub(crate) fn check_token(
     script: &keyceremony_script::Script,
 ) -> Result<(), EngineError> {
     let label = &script.hsm.token_label;
-    if script.hsm.initialize {
+    if script.hsm.reinitialize {
+        super::reinitialize::check_reinitializable(module, script)?;
+    } else if script.hsm.initialize {
         match module.token_by_label(label) {
             Ok(_) => {
                 return Err(EngineError::Refused(format!(
@@ -80,6 +84,9 @@ impl Runner {
                 json!({ "token": label, "taken_up": true }),
             );
         }
+        if script.hsm.reinitialize {
+            return self.reinitialize_token(operator, step);
+        }
         let token = free_token(&self.module, &script)?;
         let before = token.info()?;
         let imminent = super::go::token_initialisation(&script, &before);
@@ -90,7 +97,7 @@ impl Runner {
                 before.serial
             ),
         });
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         self.tool_record(
             Some(&step.id),
             EventKind::TokenInitRequested,
@@ -101,6 +108,30 @@ impl Runner {
         let token = token.initialize(&transient, &label)?;
         let session = self.open_session(&token, step)?;
         session.login(UserKind::SecurityOfficer, &transient)?;
+        let splits = self.new_pins(operator, step, &token, session, transient, started, None)?;
+        self.distribute(operator, step, splits)
+    }
+
+    /// On a token just initialised, its session logged in as the SO with
+    /// `so_pin`: both PINs drawn from the token's generator and split among
+    /// their custodians, the SO PIN changed from `so_pin` to its new value
+    /// and the user PIN set, then, logged in as the user, the log-signing
+    /// key made; the splits, for [`Runner::distribute`]. A re-initialised
+    /// token (`erased`: the objects C_InitToken erased) is first searched,
+    /// logged in as the user, for anything left.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new_pins(
+        &mut self,
+        operator: &mut dyn Operator,
+        step: &Step,
+        token: &Token,
+        session: Session,
+        so_pin: SecretString,
+        started: Instant,
+        erased: Option<usize>,
+    ) -> Result<BTreeMap<Secret, shares::Split>, EngineError> {
+        let script = self.script.script.clone();
+        let label = script.hsm.token_label.clone();
         let random = zeroize::Zeroizing::new(session.random(2 * activation::SECRET_BYTES + 32)?);
         let so_secret = activation::secret_from(&random[..activation::SECRET_BYTES]);
         let user_secret = activation::secret_from(&random[activation::SECRET_BYTES..]);
@@ -122,13 +153,35 @@ impl Runner {
             })?;
             splits.insert(secret, split);
         }
-        session.set_pin(&transient, &shares::pin(&so_secret))?;
+        session.set_pin(&so_pin, &shares::pin(&so_secret))?;
         session.init_user_pin(&shares::pin(&user_secret))?;
         session.logout()?;
         session.login(UserKind::User, &shares::pin(&user_secret))?;
-        drop((so_secret, user_secret, transient));
+        drop((so_secret, user_secret, so_pin));
+        let left = match erased {
+            Some(_) => session.stored_objects()?,
+            None => Vec::new(),
+        };
+        if !left.is_empty() {
+            return Err(EngineError::Step {
+                step: step.id.clone(),
+                message: format!(
+                    "token '{label}' was re-initialised, yet a user session still finds {} object(s) on it: the token did not erase them. Stop, and have the token examined",
+                    left.len()
+                ),
+            });
+        }
         let log_key = self.generate_log_key(operator, step, &session);
         session.logout()?;
+        if erased.is_some() {
+            // The re-initialisation recorded its SO's login.
+            self.tool_record(
+                Some(&step.id),
+                EventKind::Logout,
+                format!("logged out of the re-initialised token '{label}'"),
+                json!({}),
+            )?;
+        }
         self.close_session(session, step)?;
         let log_key = log_key?;
         let info = token.info()?;
@@ -141,35 +194,47 @@ impl Runner {
             .iter()
             .map(|(secret, split)| (secret.as_str(), split.set.to_string()))
             .collect();
+        let mut data = json!({
+            "uri": uri,
+            "manufacturer": info.manufacturer,
+            "model": info.model,
+            "serial": info.serial,
+            "firmware_version": info.firmware_version,
+            "hardware_version": info.hardware_version,
+            "share_sets": sets,
+            "share_nonces": nonces,
+        });
+        if let Some(erased) = erased {
+            data["reinitialized"] = json!(true);
+            data["objects_erased"] = json!(erased);
+            data["objects_found_after"] = json!(0);
+        }
         self.tool_record(
             Some(&step.id),
             EventKind::TokenInitialized,
-            format!(
-                "token '{label}' initialised; its SO PIN and user PIN come from the token's random generator and exist only as shares"
-            ),
-            json!({
-                "uri": uri,
-                "manufacturer": info.manufacturer,
-                "model": info.model,
-                "serial": info.serial,
-                "firmware_version": info.firmware_version,
-                "hardware_version": info.hardware_version,
-                "share_sets": sets,
-                "share_nonces": nonces,
-            }),
+            match erased {
+                None => format!(
+                    "token '{label}' initialised; its SO PIN and user PIN come from the token's random generator and exist only as shares"
+                ),
+                Some(erased) => format!(
+                    "token '{label}' re-initialised: the {erased} object(s) it held are erased, and a user session finds none; its new SO PIN and user PIN come from the token's random generator and exist only as shares"
+                ),
+            },
+            data,
         )?;
         self.record_log_key(step, &log_key)?;
         operator.notify(&Notice::HsmDone {
             what: format!(
-                "token serial {} initialised as '{label}', with its log-signing key; its SO PIN and user PIN, drawn from its generator, exist only as the shares handed out now",
-                info.serial
+                "token serial {} {} as '{label}', with its log-signing key; its SO PIN and user PIN, drawn from its generator, exist only as the shares handed out now",
+                info.serial,
+                if erased.is_some() { "re-initialised" } else { "initialised" }
             ),
             milliseconds: started.elapsed().as_secs_f64() * 1000.0,
         });
         for (secret, split) in &splits {
             self.issued.insert(*secret, split.set.nonce.clone());
         }
-        self.distribute(operator, step, splits)
+        Ok(splits)
     }
 
     /// Gives each custodian their shares, alone, and records the bags they

@@ -6,6 +6,7 @@
 //! says what to write where.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use keyceremony_script::{Action, Participant, Script, Secret, Step, bag_serial_refusal};
 use secrecy::SecretString;
@@ -97,17 +98,27 @@ impl AnswersFile {
         rehearsal: bool,
     ) -> Result<(), InputError> {
         // A backup or a restore logs the Security Officer in too, and a
-        // restore has the backup custodians bring the wrap key.
+        // restore has the backup custodians bring the wrap key. A token's
+        // re-initialisation has the user-PIN custodians list its objects and
+        // the SO-PIN custodians activate C_InitToken.
+        let reinitializes = step.action == Action::InitToken && script.hsm.reinitialize;
         let needs = [
             (
                 matches!(
                     step.action,
                     Action::BackupKey { .. } | Action::RestoreKey { .. }
-                ),
+                ) || reinitializes,
                 &answers.so_custodians,
                 script.activation.so_pin.threshold,
                 "SO-PIN custodians who log the Security Officer in",
                 "so-custodians",
+            ),
+            (
+                reinitializes,
+                &answers.custodians,
+                script.activation.user_pin.threshold,
+                "user-PIN custodians who list the token's objects",
+                "custodians",
             ),
             (
                 matches!(step.action, Action::RestoreKey { .. }),
@@ -158,9 +169,25 @@ impl AnswersFile {
                 self.activation_bags(&format!("steps.\"{}\".bags.{custodian}", step.id), bags)?;
             }
         }
+        if reinitializes {
+            // Their old shares open nothing once the token is re-initialised:
+            // they are destroyed, not sealed again.
+            for custodian in answers.custodians.iter().chain(&answers.so_custodians) {
+                if !answers
+                    .bags
+                    .get(custodian)
+                    .is_some_and(|b| b.contains_key("opened"))
+                {
+                    return Err(self.missing(format!(
+                        "opened = \"...\" in [steps.\"{}\".bags.{custodian}]: the serial of the bag their share of the token as it is comes out of",
+                        step.id
+                    )));
+                }
+            }
+        }
         if step.action == Action::InitToken {
             for (custodian, bags) in &answers.bags {
-                for secret in bags.keys() {
+                for secret in bags.keys().filter(|k| !(reinitializes && *k == "opened")) {
                     let holds = Secret::ALL.iter().any(|s| {
                         s.as_str() == secret
                             && script.activation.quorum(*s).custodians.contains(custodian)
@@ -583,6 +610,16 @@ impl AnswersFile {
         custodian: &Participant,
         secret: Secret,
     ) -> Result<SecretString, InputError> {
+        let file = format!("{}.share", custodian.id);
+        let issued = self
+            .issued_shares_dir
+            .as_ref()
+            .map(|dir| dir.join(&file))
+            .filter(|path| path.exists())
+            .and_then(|path| share_in(&path, secret).ok());
+        if let Some(share) = issued {
+            return Ok(share);
+        }
         let backup = self
             .backup_shares_dir
             .as_ref()
@@ -592,28 +629,31 @@ impl AnswersFile {
                 "a headless run reads shares only from a rehearsal's share files, and none were given".to_string(),
             )
         })?;
-        let path = dir.join(format!("{}.share", custodian.id));
-        let text = Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
-            InputError::Missing(format!(
-                "cannot read {}'s rehearsal share file {}: {e}",
-                custodian.id,
-                path.display()
-            ))
-        })?);
-        let mut table: toml::Table = toml::from_str(&text).map_err(|e| {
-            InputError::Invalid(format!(
-                "{} is not a rehearsal share file: {}",
-                path.display(),
-                e.message()
-            ))
-        })?;
-        match table.remove(secret.as_str()) {
-            Some(toml::Value::String(share)) => Ok(SecretString::from(share)),
-            _ => Err(InputError::Missing(format!(
-                "{} holds no share of the {}",
-                path.display(),
-                secret.as_str()
-            ))),
-        }
+        share_in(&dir.join(file), secret)
+    }
+}
+
+/// The share of `secret` in the rehearsal share file at `path`.
+fn share_in(path: &Path, secret: Secret) -> Result<SecretString, InputError> {
+    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+        InputError::Missing(format!(
+            "cannot read the rehearsal share file {}: {e}",
+            path.display()
+        ))
+    })?);
+    let mut table: toml::Table = toml::from_str(&text).map_err(|e| {
+        InputError::Invalid(format!(
+            "{} is not a rehearsal share file: {}",
+            path.display(),
+            e.message()
+        ))
+    })?;
+    match table.remove(secret.as_str()) {
+        Some(toml::Value::String(share)) => Ok(SecretString::from(share)),
+        _ => Err(InputError::Missing(format!(
+            "{} holds no share of the {}",
+            path.display(),
+            secret.as_str()
+        ))),
     }
 }

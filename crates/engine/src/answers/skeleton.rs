@@ -176,8 +176,20 @@ fn step_answers(out: &mut String, script: &Script, step: &Step, bags: &mut Bags)
         let list: Vec<String> = chosen.iter().map(|id| quoted(id)).collect();
         let _ = writeln!(out, "custodians = [{}]", list.join(", "));
     }
+    let reinitializes = step.action == Action::InitToken && script.hsm.reinitialize;
+    if reinitializes {
+        comment(
+            out,
+            &format!(
+                "Who lists the objects on the token as it is: {threshold} of the user PIN's custodians {}, with their shares from the ceremony that made them.",
+                quorum.custodians.join(", ")
+            ),
+        );
+        let list: Vec<String> = chosen.iter().map(|id| quoted(id)).collect();
+        let _ = writeln!(out, "custodians = [{}]", list.join(", "));
+    }
     let restores = matches!(step.action, Action::RestoreKey { .. });
-    if matches!(step.action, Action::BackupKey { .. }) || restores {
+    if matches!(step.action, Action::BackupKey { .. }) || restores || reinitializes {
         let so = &script.activation.so_pin;
         comment(
             out,
@@ -231,6 +243,22 @@ fn step_answers(out: &mut String, script: &Script, step: &Step, bags: &mut Bags)
                 quoted(&step.id),
                 participant.id
             );
+            let comes_forward =
+                chosen.contains(&participant.id) || so_chosen(script).contains(&participant.id);
+            if reinitializes && comes_forward {
+                comment(
+                    out,
+                    &format!(
+                        "{} reads aloud the serial of the bag their old share is in and opens it; the share is destroyed once the token is re-initialised.",
+                        named(participant)
+                    ),
+                );
+                let opened = format!(
+                    "<bag: {}'s share, as the last ceremony sealed it>",
+                    participant.id
+                );
+                let _ = writeln!(out, "opened = {}", quoted(&opened));
+            }
             for secret in held {
                 comment(
                     out,
@@ -529,5 +557,39 @@ mod tests {
             text.contains("the script expects REHEARSAL-TEB-0001"),
             "{text}"
         );
+    }
+
+    /// A re-initialisation's skeleton, once filled, answers everything its
+    /// init-token step asks: who lists the objects, who activates
+    /// C_InitToken, the old bags they open and the new shares' bags.
+    #[test]
+    fn a_reinitialisation_skeleton_filled_passes_the_preflight() {
+        let script = shipped("reinitialize-p384");
+        let text = skeleton(&script);
+        assert!(
+            text.contains("so-custodians = [\"farid\", \"grace\"]"),
+            "{text}"
+        );
+        let mut filled = String::new();
+        let mut rest = text.as_str();
+        let mut n = 0;
+        while let Some(at) = rest.find("\"<") {
+            let end = at + 1 + rest[at + 1..].find(">\"").expect("a placeholder ends") + 1;
+            let placeholder = &rest[at + 2..end - 1];
+            n += 1;
+            let value = match placeholder.split_once(':').map(|(kind, _)| kind) {
+                Some("document") => "passport".to_string(),
+                Some("time") => "system".to_string(),
+                Some("sha256") => "AB".repeat(32),
+                _ => format!("LAB-BAG-{n}"),
+            };
+            filled.push_str(&rest[..=at]);
+            filled.push_str(&value);
+            rest = &rest[end..];
+        }
+        filled.push_str(rest);
+        let mut answers = AnswersFile::parse(Path::new("a.toml"), filled).expect("filled");
+        crate::operator::Operator::preflight(&mut answers, &script.script, true)
+            .expect("the filled skeleton answers every step");
     }
 }

@@ -12,6 +12,9 @@ use super::{initials, person, secret_name};
 /// the room reads on the screen first, and the performer's initials.
 pub(super) fn go_form(s: &Script, step: &Step) -> Option<Block> {
     let read = match &step.action {
+        Action::InitToken if s.hsm.reinitialize => {
+            "the token's serial and every object listed on it, compared with the abort record of the ceremony that left them; all are erased"
+        }
         Action::InitToken => "the token's serial and the label it gets; it is erased",
         Action::GenerateKey { .. } => "the key's algorithm, label and CKA_ID",
         Action::SelfSign { .. } => {

@@ -230,7 +230,7 @@ fn destroyed(ctx: &Ctx<'_>) -> Vec<Block> {
             _ => "-",
         };
         blocks.push(Block::Heading(3, format!("Key {label} destroyed")));
-        blocks.push(fields(vec![
+        let mut rows = vec![
             (
                 "CKA_ID".to_string(),
                 code_cell(str_at(&e.data, "id").unwrap_or("-")),
@@ -264,22 +264,40 @@ fn destroyed(ctx: &Ctx<'_>) -> Vec<Block> {
                     str_at(&e.data, "witness").unwrap_or("-")
                 )),
             ),
-            (
-                "Proof it was the certified key".to_string(),
-                cell(proof.map_or(
-                    "not recorded".to_string(),
-                    |r| format!(
-                        "entry {}: it signed challenge {} from the token, verified with the root certificate's key",
-                        r.seq,
-                        str_at(&r.data, "challenge").unwrap_or("-")
-                    ),
-                )),
-            ),
-            (
-                "Searched for afterwards".to_string(),
-                cell("by CKA_LABEL and by CKA_ID: nothing found"),
-            ),
-        ]));
+        ];
+        rows.extend(match str_at(&e.data, "by") {
+            Some("token-reinitialization") => vec![
+                (
+                    "How".to_string(),
+                    cell(format!(
+                        "the token was re-initialised (C_InitToken) with the SO PIN of the custodians above; before, a user session the shares of {} activated listed the key on it",
+                        people(&e.data, "listed_by")
+                    )),
+                ),
+                (
+                    "Searched for afterwards".to_string(),
+                    cell("a user session with the token's new PIN: no object at all"),
+                ),
+            ],
+            _ => vec![
+                (
+                    "Proof it was the certified key".to_string(),
+                    cell(proof.map_or(
+                        "not recorded".to_string(),
+                        |r| format!(
+                            "entry {}: it signed challenge {} from the token, verified with the root certificate's key",
+                            r.seq,
+                            str_at(&r.data, "challenge").unwrap_or("-")
+                        ),
+                    )),
+                ),
+                (
+                    "Searched for afterwards".to_string(),
+                    cell("by CKA_LABEL and by CKA_ID: nothing found"),
+                ),
+            ],
+        });
+        blocks.push(fields(rows));
     }
     blocks
 }
@@ -306,9 +324,10 @@ fn keys_left(ctx: &Ctx<'_>, findings: &mut Vec<String>) -> Vec<Block> {
         para(format!(
             "The ceremony was aborted (entry {}). An abort destroys no key: each key below \
              remains live on the token until it is destroyed under dual control (CPS 6.2.10): \
-             a certified root key in a destroy-key ceremony (ceremony-scripts/destroy-p384.toml, \
-             docs/operator-guide.md), a key never certified with the token, re-initialised \
-             under dual control as a witnessed step.",
+             a certified root key in a destroy-key ceremony (ceremony-scripts/destroy-p384.toml), \
+             a key never certified with everything else on the token, in a re-initialisation \
+             ceremony (ceremony-scripts/reinitialize-p384.toml; docs/operator-guide.md, \
+             \"Re-initialising a token\").",
             abort.seq
         )),
     ];

@@ -111,7 +111,7 @@ fn lines(app: &App, finished: &Finished, width: u16, words: bool) -> Vec<Line<'s
     };
     if !app.keys_left.is_empty() {
         lines.push(strong(
-            "Left on the token, live until a destroy-key ceremony destroys it (CPS 6.2.10):",
+            "Left on the token, live until destroy-key or re-initialisation (CPS 6.2.10):",
         ));
         for key in &app.keys_left {
             lines.push(line(format!("  {key}")));
