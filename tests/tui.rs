@@ -1018,6 +1018,108 @@ fn the_p384_rehearsal_runs_through_the_tui_at_80x24() {
     assert!(after.contains("backup copy of the sealed log:"), "{after}");
 }
 
+/// An aborted key generation's root key, never certified, destroyed with
+/// its token by the shipped re-initialisation ceremony, walked through at
+/// 80x24: the old user-PIN shares list the objects, the go shows them, the
+/// old SO-PIN shares erase them, the new shares are handed out, and the
+/// seal is activated with the new ones.
+#[test]
+fn an_aborted_key_generation_is_destroyed_by_reinitialising_its_token_in_the_tui() {
+    let lab = Lab::new();
+    let witness_pin = std::fs::read_to_string(lab.witness_pin()).unwrap();
+    let aborted = lab.path("aborted");
+    let mut tty = run_p384_in_tty(&lab, &aborted);
+    prologue(&mut tty);
+    let (user_shares, so_shares, _) = distribute(&mut tty);
+    let mut bags = issued_bags();
+    first_activation(&mut tty, &mut bags, &user_shares);
+    tty.confirm("2.2");
+    tty.copy_head("2");
+    tty.give_go(&["generate the", "root key pair"]);
+    tty.wait_for(&["confirms step 3.1", "Public key SHA-256 of"]);
+    abort(&mut tty, "the key generation is abandoned");
+
+    let out = lab.path("reinitialized");
+    let mut tty = Tty::spawn(lab.tui_command(
+        &repo().join("ceremony-scripts/reinitialize-p384.toml"),
+        &out,
+    ));
+    check_in_everyone(&mut tty);
+    check_clock(&mut tty, 0);
+    tty.confirm("1.4");
+    tty.record("Serial of the HSM's tamper-evident bag:", "TEB-0003");
+    tty.record(
+        "Serial of the terminal's tamper-evident bag:",
+        "REHEARSAL-TEB-0002",
+    );
+    tty.confirm("1.5");
+    tty.record("SHA-256 of the boot media:", BOOT_MEDIA_SHA256);
+    tty.confirm("1.6");
+    tty.copy_head("1");
+    // 2.1: Carol and David list the objects with their old shares.
+    choose(&mut tty, &[0, 1]);
+    for place in [0, 1] {
+        open_bag(&mut tty, CUSTODIANS[place], &bags[place]);
+        type_share(&mut tty, CUSTODIANS[place], &user_shares[place]);
+    }
+    tty.give_go(&[
+        "re-initialise token",
+        "Object 1",
+        "private key 'example-tls-ecc-root-2026'",
+    ]);
+    // Farid and Grace erase them with their old SO-PIN shares.
+    choose(&mut tty, &[0, 1]);
+    for place in [0, 1] {
+        open_bag(
+            &mut tty,
+            SO_CUSTODIANS[place],
+            &format!("TEB-{}0", place + 3),
+        );
+        type_share(&mut tty, SO_CUSTODIANS[place], &so_shares[place]);
+    }
+    let mut new_shares = Vec::new();
+    for (i, name) in CUSTODIANS.iter().enumerate() {
+        let (share, user) = receive_share(&mut tty, name, &format!("NEW-{i}1"));
+        assert!(user, "{name} holds a new user-PIN share");
+        new_shares.push(share);
+    }
+    for (i, name) in SO_CUSTODIANS.iter().enumerate() {
+        receive_share(&mut tty, name, &format!("NEW-{}0", i + 3));
+    }
+    tty.confirm("2.1");
+    tty.confirm("2.2");
+    tty.copy_head("2");
+    tty.record("Serial of the HSM's new tamper-evident bag:", "TEB-1003");
+    tty.confirm("3.1");
+    tty.confirm("3.2");
+    tty.confirm("3.3");
+    let mut new_bags = ["NEW-01", "NEW-11", "NEW-21"].map(String::from);
+    activate(
+        &mut tty,
+        &mut new_bags,
+        "3.4",
+        &[
+            (0, CUSTODIANS[0], &new_shares[0]),
+            (2, CUSTODIANS[2], &new_shares[2]),
+        ],
+    );
+    seal_log(&mut tty, witness_pin.trim());
+    let status = tty.wait_exit();
+    assert!(status.success(), "exit {status:?}:\n{}", tty.contents());
+    // An abort at the terminal does not seal the log: its log-signing key
+    // was left on the token too, and is erased with the root key.
+    let mut destroyed: Vec<String> = of_kind(&out, "key-destroyed")
+        .iter()
+        .inspect(|e| assert_eq!(e["data"]["by"], "token-reinitialization", "{e}"))
+        .map(|e| e["data"]["label"].as_str().unwrap().to_string())
+        .collect();
+    destroyed.sort();
+    assert_eq!(
+        destroyed,
+        ["example-tls-ecc-root-2026", "example-tls-ecc-root-2026-log"]
+    );
+}
+
 /// `keyceremony rehearse --out OUT` in a folder of its own, for a terminal.
 fn rehearse_command(dir: &Path, out: &Path) -> CommandBuilder {
     let mut cmd = CommandBuilder::new(BIN);
