@@ -38,6 +38,7 @@
 //! wrote (see [`AnswersFile::with_rehearsal_shares`]).
 
 mod room;
+mod shares;
 mod skeleton;
 pub use skeleton::skeleton;
 

@@ -51,7 +51,8 @@ impl Runner {
 
     /// k custodians' shares of `secret`, each checked before any PKCS#11
     /// call, rebuild it for one `attempt`, again until the token takes the
-    /// PIN or a limit is reached (CPS 5.4.1); then `succeeded` records the
+    /// PIN or a limit is reached (CPS 5.4.1; the attempt is told who came
+    /// forward, before anything irreversible); then `succeeded` records the
     /// activation and, with `reseal`, the custodians seal their shares in
     /// new bags (without, the shares open nothing once the step is done).
     /// What the attempt gave, and the custodians whose shares rebuilt the
@@ -63,7 +64,11 @@ impl Runner {
         step: &Step,
         secret: Secret,
         reseal: bool,
-        mut attempt: impl FnMut(&mut Self, &SecretString) -> Result<Result<T, HsmError>, EngineError>,
+        mut attempt: impl FnMut(
+            &mut Self,
+            &SecretString,
+            &[String],
+        ) -> Result<Result<T, HsmError>, EngineError>,
         succeeded: impl FnOnce(&mut Self, &mut dyn Operator, &[String], &T) -> Result<(), EngineError>,
     ) -> Result<(T, Vec<String>), EngineError> {
         let mut opened = Vec::new();
@@ -71,13 +76,13 @@ impl Runner {
             self.refuse_exhausted_logins(step)?;
             let entered = self.collect_shares(operator, step, secret, &mut opened)?;
             let expected = self.expected(secret);
-            let result =
-                with_pin(&entered.shares, &expected, |pin| attempt(self, pin)).map_err(|e| {
-                    EngineError::Step {
-                        step: step.id.clone(),
-                        message: e.to_string(),
-                    }
-                })??;
+            let result = with_pin(&entered.shares, &expected, |pin| {
+                attempt(self, pin, &entered.custodians)
+            })
+            .map_err(|e| EngineError::Step {
+                step: step.id.clone(),
+                message: e.to_string(),
+            })??;
             match result {
                 Ok(done) => {
                     succeeded(self, operator, &entered.custodians, &done)?;
@@ -382,7 +387,7 @@ impl Runner {
             step,
             Secret::UserPin,
             true,
-            |this, pin| {
+            |this, pin, _| {
                 let token = this.module.token_by_label(&label)?;
                 refuse_pin_lockout(&token, step)?;
                 let session = this.open_session(&token, step)?;
@@ -494,7 +499,7 @@ impl Runner {
             step,
             Secret::UserPin,
             true,
-            |this, pin| {
+            |this, pin, _| {
                 let session = this.logged_in(step)?;
                 let started = Instant::now();
                 let result = operation(session, pin);

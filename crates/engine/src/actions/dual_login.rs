@@ -66,7 +66,7 @@ impl Runner {
             step,
             secret,
             reseal,
-            |_, pin| Ok(session.login(who, pin).and_then(|()| then(session, pin))),
+            |_, pin, _| Ok(session.login(who, pin).and_then(|()| then(session, pin))),
             |this, _, custodians, _| {
                 this.tool_record(
                     Some(&step.id),

@@ -122,7 +122,11 @@ impl Runner {
             step,
             Secret::SoPin,
             false,
-            |this, pin| {
+            |this, pin, custodians| {
+                // Who erases every key on the token is held to the policy's
+                // destruction quorum before C_InitToken, not after.
+                let people: Vec<&str> = custodians.iter().map(String::as_str).collect();
+                this.settings.policy.check_destruction(&people)?;
                 this.tool_record(
                     Some(&step.id),
                     EventKind::TokenInitRequested,
@@ -158,8 +162,6 @@ impl Runner {
                 )
             },
         )?;
-        let people: Vec<&str> = so_custodians.iter().map(String::as_str).collect();
-        self.settings.policy.check_destruction(&people)?;
         let splits = self.new_pins(
             operator,
             step,
