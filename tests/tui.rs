@@ -630,13 +630,21 @@ fn begin_and_check_in(tty: &mut Tty, absent: &[(&str, &str)]) -> bool {
 fn begin_and_check_in_of(tty: &mut Tty, people: &[&str], absent: &[(&str, &str)]) -> bool {
     let start = tty.wait_for(&["begin the ceremony", "REHEARSAL"]);
     assert!(start.contains("SHA-256"), "{start}");
-    // The script the start screen names is a file the witness can check.
-    let script = start
+    // The script the start screen names is a file the witness can check,
+    // its path wrapped onto the unlabelled lines below when it is long.
+    let mut lines = start
         .lines()
-        .find_map(|l| l.trim().strip_prefix("Script"))
+        .skip_while(|l| !l.trim_start().starts_with("Script"));
+    let mut script = lines
+        .next()
+        .and_then(|l| l.trim().strip_prefix("Script"))
         .expect("the script's path")
-        .trim();
-    assert!(Path::new(script).is_file(), "{script}:\n{start}");
+        .trim()
+        .to_owned();
+    for more in lines.map_while(|l| l.strip_prefix(&" ".repeat(11))) {
+        script.push_str(more.trim());
+    }
+    assert!(Path::new(&script).is_file(), "{script}:\n{start}");
     tty.send(ENTER);
 
     tty.confirm("1.1");
