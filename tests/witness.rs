@@ -8,6 +8,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -189,6 +190,16 @@ fn wait_for_statement(lab: &Lab, run: &mut std::process::Child) -> PathBuf {
 /// A headless rehearsal whose witness signs as `signs` says: the run's
 /// output and the media folder.
 fn rehearse_signing(lab: &Lab, signs: &Signs) -> (Output, PathBuf, Output) {
+    rehearse_signing_after(lab, signs, |_| {})
+}
+
+/// [`rehearse_signing`], with `meanwhile` done to the output folder once
+/// the statement is on the media, before the witness signs it.
+fn rehearse_signing_after(
+    lab: &Lab,
+    signs: &Signs,
+    meanwhile: impl FnOnce(&Path),
+) -> (Output, PathBuf, Output) {
     let (witness, pin) = Witness::new(lab, signs);
     let script = independent_script(lab, &pin);
     let out = lab.path("out");
@@ -210,6 +221,7 @@ fn rehearse_signing(lab: &Lab, signs: &Signs) -> (Output, PathBuf, Output) {
         .spawn()
         .unwrap();
     let media = wait_for_statement(lab, &mut run);
+    meanwhile(&out);
     let signed = witness.sign(lab, &media, signs);
     let output = run.wait_with_output().unwrap();
     let output = Output {
@@ -426,6 +438,35 @@ fn a_signature_by_another_key_is_refused_before_the_seal() {
     );
     let (code, report) = verify_log(&out.join("ceremony.log"), &[]);
     assert_eq!(code, 3, "{report}");
+}
+
+/// The log on the terminal's disk edited while the witness signs: the
+/// writer goes on from the lines it wrote, and the backup copy, made of the
+/// file, is refused because its SHA-256 is not that of those lines.
+#[test]
+fn a_log_edited_on_disk_before_the_seal_is_not_taken_for_its_backup_copy() {
+    let lab = Lab::new();
+    let (run, _, signed) = rehearse_signing_after(&lab, &Signs::KeyFile, |out| {
+        let log = out.join("ceremony.log");
+        let edited = read(&log).replacen("passport", "Passport", 1);
+        assert!(edited.contains("Passport"), "a check-in to edit");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&log)
+            .and_then(|mut file| file.write_all(edited.as_bytes()))
+            .unwrap();
+    });
+    assert!(signed.status.success(), "{}", text(&signed.stderr));
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success(), "{}", text(&run.stdout));
+    assert!(
+        stderr.contains("is not the sealed log this tool wrote")
+            && stderr.contains("the file copied has SHA-256")
+            && stderr.contains("with keyceremony verify-log"),
+        "{stderr}"
+    );
+    let (code, report) = verify_log(&lab.path("out/ceremony.log"), &[]);
+    assert_eq!(code, 4, "{report}");
 }
 
 /// What the checks printed: every line `ok:`, `Verified OK` or a failure.

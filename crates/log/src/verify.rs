@@ -170,7 +170,7 @@ pub(crate) struct Run {
 }
 
 /// How the line reader stopped.
-enum End {
+pub(crate) enum End {
     /// Every line ended with a line feed.
     Clean,
     /// A last line without its line feed: the writer stopped while writing it.
@@ -309,7 +309,7 @@ fn incomplete(chain: &Chain, tail: &[u8]) -> Result<(), String> {
     }
 }
 
-fn finish(
+pub(crate) fn finish(
     chain: Chain,
     end: End,
     complete_bytes: u64,

@@ -93,6 +93,7 @@ fn checkpoints_verify_with_the_recorded_key_and_are_counted() {
     let report = verify_path(&path, &VerifyOptions::default());
     assert_eq!(report.status, Status::Sealed, "{report:?}");
     assert_eq!(report.checkpoints, 2);
+    assert_eq!(log.report(), report);
 }
 
 #[test]
@@ -190,6 +191,7 @@ fn a_resumption_owing_a_token_check_cannot_be_sealed() {
     assert_eq!(report.status, Status::Aborted, "{report:?}");
     assert_eq!((report.checkpoints, report.resumes), (1, 1));
     assert_ne!(head, hex::encode(report.head.unwrap()));
+    assert_eq!(log.report(), report);
 }
 
 fn lines_hash(path: &std::path::Path, entry: usize) -> String {

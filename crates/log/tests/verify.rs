@@ -11,6 +11,7 @@ use keyceremony_log::{
     Actor, EventKind, LogError, LogWriter, MAX_LINE, SealOutcome, SealSignature, line_hash,
 };
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use support::{Keys, SEAL_STEP, pin, public_pem, sign_der, signing_key, spki_der, witness};
 
 const CEREMONY_ID: &str = "root-2026";
@@ -230,6 +231,46 @@ fn a_sealed_log_verifies_with_and_without_the_outside_anchors() {
         assert_eq!(report.outcome, Some(SealOutcome::Completed));
         assert_eq!(report.problem, None);
     }
+}
+
+/// The engine proves the backup copy by its SHA-256 and takes the
+/// writer's report for it: that report must be the verifier's, word for
+/// word, on the file, and the hash the file's.
+#[test]
+fn the_writer_s_report_and_hash_are_the_verifier_s_of_its_file() {
+    for outcome in [
+        None,
+        Some(SealOutcome::Completed),
+        Some(SealOutcome::Aborted),
+    ] {
+        let f = Fixture::new();
+        let log = match outcome {
+            None => f.write_unsealed(),
+            Some(outcome) => f.write_sealed(outcome),
+        };
+        let report = verify_path(&f.path, &VerifyOptions::default());
+        assert_eq!(log.report(), report, "{outcome:?}");
+        let file: [u8; 32] = Sha256::digest(f.bytes()).into();
+        assert_eq!(log.file_sha256(), file, "{outcome:?}");
+    }
+    // A log reopened after a crash: the writer's state is the verifier's
+    // reading of the file, and goes on from it.
+    let f = Fixture::new();
+    drop(f.write_unsealed());
+    let (mut log, _) = LogWriter::open_existing(&f.path).expect("reopen");
+    assert_eq!(
+        log.report(),
+        verify_path(&f.path, &VerifyOptions::default())
+    );
+    f.keys
+        .seal(CEREMONY_ID, &mut log, SealOutcome::Aborted)
+        .expect("seal");
+    assert_eq!(
+        log.report(),
+        verify_path(&f.path, &VerifyOptions::default())
+    );
+    let file: [u8; 32] = Sha256::digest(f.bytes()).into();
+    assert_eq!(log.file_sha256(), file);
 }
 
 #[test]

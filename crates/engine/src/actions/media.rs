@@ -1,8 +1,12 @@
 //! The removable media at the seal (CPS 5.4.5): before anyone signs, a copy
-//! of the log as it stands, read back and verified, and the seal statement
+//! of the log as it stands, read back and proved, and the seal statement
 //! with its SHA-256 (the witness takes the media to their own device to
 //! sign it), the log-signing key's signature over it and that key; once the
-//! seal is written, the copy is completed with it and verified again.
+//! seal is written, the copy is completed with it and proved again. A copy
+//! is proved by its SHA-256, read back from the media, against that of the
+//! lines the log writer wrote, each checked with the verifier's own rules
+//! before it was written: byte for byte the verified log, so its
+//! signatures are not checked a second time.
 //!
 //! Everything here happens after the last entry the seal covers, so nothing
 //! is recorded: the statement names the copy (its folder and SHA-256), and
@@ -11,7 +15,8 @@
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use keyceremony_log::verify::{Status, VerifyReport, verify_path};
+use keyceremony_log::LogWriter;
+use keyceremony_log::verify::{Status, VerifyReport};
 use sha2::{Digest, Sha256};
 
 use crate::outputs::{self, OutDir};
@@ -37,8 +42,8 @@ pub(crate) struct Media {
 }
 
 impl Runner {
-    /// Copies the log as it stands to a new folder on the media, reads the
-    /// copy back and verifies it: intact, with this writer's head.
+    /// Copies the log as it stands to a new folder on the media and reads the
+    /// copy back: byte for byte the lines this writer wrote.
     pub(super) fn copy_to_media(&self) -> Result<Media, EngineError> {
         let root = self
             .settings
@@ -77,15 +82,12 @@ impl Runner {
                 other => other.to_string(),
             })
         })?;
-        let report = verify_path(&copy.path, &Default::default());
         let reread = reread_sha256(&copy.path)?;
-        if report.status != Status::Unsealed
-            || report.head != Some(self.log.head())
-            || reread != copy.sha256
-        {
+        let written = self.log.file_sha256();
+        if copy.sha256 != written || reread != written {
             return Err(refuse(format!(
-                "the copy read back is not the log: {}",
-                report.status
+                "the copy read back is not the log this tool wrote: {}",
+                not_the_log(&copy.sha256, &reread, &written)
             )));
         }
         Ok(Media {
@@ -126,27 +128,44 @@ impl Media {
         Ok(())
     }
 
-    /// Replaces the copy with the sealed log, reads it back and verifies it.
-    /// Returns where, and the SHA-256 of the bytes copied with the
-    /// verifier's report on them, which the report takes up.
+    /// Replaces the copy with the sealed log and reads it back. Returns
+    /// where, and the SHA-256 of the bytes copied with the verifier's report
+    /// on them, which the report takes up.
     pub(super) fn complete(
         &self,
-        original: &Path,
+        log: &LogWriter,
     ) -> Result<(PathBuf, ([u8; 32], VerifyReport)), EngineError> {
-        let copy = self.folder.copy_private_over(files::LOG, original)?;
-        let report = verify_path(&copy.path, &Default::default());
+        let copy = self.folder.copy_private_over(files::LOG, log.path())?;
         let reread = reread_sha256(&copy.path)?;
+        let written = log.file_sha256();
+        let report = log.report();
         let sealed = matches!(report.status, Status::Sealed | Status::Aborted);
-        if !sealed || reread != copy.sha256 {
+        if !sealed || copy.sha256 != written || reread != written {
             return Err(EngineError::Refused(format!(
-                "the backup copy {} does not verify ({}); copy {} to new media by hand and check it with keyceremony verify-log",
+                "the backup copy {} is not the sealed log this tool wrote ({}): the log on this terminal or the media was changed or failed; check {} with keyceremony verify-log, and copy it to new media by hand if it verifies",
                 copy.path.display(),
-                report.status,
-                original.display()
+                not_the_log(&copy.sha256, &reread, &written),
+                log.path().display()
             )));
         }
         Ok((copy.path, (copy.sha256, report)))
     }
+}
+
+/// Which of the hashes differ from that of the lines the writer wrote,
+/// every one checked with the verifier's rules before it was written: a
+/// copy with that hash is that log, whose report the writer knows.
+fn not_the_log(copied: &[u8; 32], reread: &[u8; 32], written: &[u8; 32]) -> String {
+    let what = if copied != written {
+        "the file copied"
+    } else {
+        "the copy read back from the media"
+    };
+    format!(
+        "{what} has SHA-256 {}, the lines written {}",
+        hex::encode(if copied != written { copied } else { reread }),
+        hex::encode(written)
+    )
 }
 
 /// The SHA-256 of the copy as the media give it back, to compare with that

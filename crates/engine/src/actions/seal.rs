@@ -197,7 +197,7 @@ impl Runner {
             &seal,
         )?;
         self.sealed = Some(head);
-        self.backup_copy = Some(media.complete(self.log.path())?);
+        self.backup_copy = Some(media.complete(&self.log)?);
         let head_hex = hex::encode(head);
         let words = pgp_words::to_words(&head).join(" ");
         operator.notify(&Notice::Sealed {
