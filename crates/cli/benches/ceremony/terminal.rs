@@ -48,12 +48,21 @@ struct Watch {
 struct Shared {
     screen: vt100::Parser,
     watch: Option<Watch>,
+    /// Texts of the start-up, each with when it first appeared: watched
+    /// from the spawn on, since the first frame may come before anyone
+    /// could start watching for it.
+    landmarks: Vec<(&'static str, Option<Instant>)>,
     ended: bool,
 }
 
 impl Shared {
     fn check(&mut self, at: Instant) {
         let contents = self.screen.screen().contents();
+        for (text, seen) in &mut self.landmarks {
+            if seen.is_none() && contents.contains(*text) {
+                *seen = Some(at);
+            }
+        }
         if let Some(watch) = self.watch.as_mut()
             && watch.seen.is_none()
             && contents.contains(&watch.text) == watch.present
@@ -72,7 +81,7 @@ struct Tui {
 }
 
 impl Tui {
-    fn spawn(cmd: CommandBuilder) -> Result<Tui> {
+    fn spawn(cmd: CommandBuilder, landmarks: &[&'static str]) -> Result<Tui> {
         let pair = native_pty_system().openpty(PtySize {
             rows: ROWS,
             cols: COLS,
@@ -88,6 +97,7 @@ impl Tui {
             Mutex::new(Shared {
                 screen: vt100::Parser::new(ROWS, COLS, 0),
                 watch: None,
+                landmarks: landmarks.iter().map(|&text| (text, None)).collect(),
                 ended: false,
             }),
             Condvar::new(),
@@ -142,12 +152,16 @@ impl Tui {
 
     /// Waits for what [`Tui::watch`] looks for; returns when it arrived.
     fn seen(&self) -> Result<Instant> {
+        self.wait_for(|shared| shared.watch.take_if(|w| w.seen.is_some())?.seen)
+    }
+
+    /// Waits until `found` finds something on the screen's state.
+    fn wait_for(&self, mut found: impl FnMut(&mut Shared) -> Option<Instant>) -> Result<Instant> {
         let (lock, wake) = &*self.shared;
         let deadline = Instant::now() + TIMEOUT;
         let mut shared = lock.lock().unwrap();
         loop {
-            if let Some(at) = shared.watch.as_ref().and_then(|w| w.seen) {
-                shared.watch = None;
+            if let Some(at) = found(&mut shared) {
                 return Ok(at);
             }
             let now = Instant::now();
@@ -162,10 +176,17 @@ impl Tui {
         }
     }
 
-    /// Milliseconds from spawn until the screen first shows `text`.
+    /// Milliseconds from spawn until the screen first showed `text`, one
+    /// of the landmarks the TUI was spawned with.
     fn since_spawn(&self, text: &str) -> Result<f64> {
-        self.watch(text, true)?;
-        Ok((self.seen()? - self.spawned).as_secs_f64() * 1000.0)
+        let at = self.wait_for(|shared| {
+            shared
+                .landmarks
+                .iter()
+                .find(|(landmark, _)| *landmark == text)
+                .and_then(|(_, seen)| *seen)
+        })?;
+        Ok((at - self.spawned).as_secs_f64() * 1000.0)
     }
 
     /// Types `keys`; milliseconds until the screen shows `text` (or, if not
@@ -199,7 +220,7 @@ struct Samples {
 /// One TUI run of the script with [`STEPS`] manual steps first: start-up,
 /// the help, and every manual step's Enter and `y`.
 fn tui_run(lab: &Lab, script: &Path, out: &Path, samples: &mut Samples) -> Result<()> {
-    let mut tui = Tui::spawn(lab.tui_command(script, out))?;
+    let mut tui = Tui::spawn(lab.tui_command(script, out), &[FIRST, READY])?;
     samples.first.push(tui.since_spawn(FIRST)?);
     samples.ready.push(tui.since_spawn(READY)?);
     for _ in 0..5 {
