@@ -2112,10 +2112,69 @@ fn failed_logins_are_counted_per_ceremony_across_every_run() {
 /// policy's destruction quorum the SO PIN's threshold does not meet.
 #[test]
 fn an_aborted_key_generation_is_destroyed_by_reinitialising_its_token() {
-    let drill = "re-initialise an aborted key generation's token";
     let lab = Lab::new();
+    reinitialize_aborted(&lab, "re-initialise an aborted key generation's token");
+    let (_, answers) = shipped("reinitialize-p384");
     let aborted = lab.path("aborted");
-    run_and_kill_after(&lab, &P384, &aborted, P384.keygen_step);
+    let reinitialize = |script: &Path, answers: &Path, out: &Path| {
+        reinitialize_cmd(&lab, &aborted, script, answers, out)
+    };
+    let drill = "re-initialisation refused";
+    // Refused before anything is written: a token that is not there, and
+    // an SO-PIN threshold below the policy's destruction quorum.
+    let absent = common::edited(
+        &lab,
+        "reinitialize-p384",
+        &[(
+            "token_label = \"Example TLS ECC Root 2026\"",
+            "token_label = \"No Such Token\"",
+        )],
+    );
+    let refused = lab.path("absent");
+    let run = reinitialize(&absent, &answers, &refused).output().unwrap();
+    assert!(
+        !run.status.success(),
+        "{drill}: re-initialised a token that is not there"
+    );
+    assert!(
+        text(&run.stderr).contains("no token is labelled 'No Such Token'"),
+        "{drill}: {}{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
+    assert!(!refused.join("ceremony.log").exists(), "{drill}");
+    let one = common::edited(
+        &lab,
+        "reinitialize-p384",
+        &[(
+            "[activation.so-pin]\ncustodians = [\"farid\", \"grace\", \"hana\"]\nthreshold = 2",
+            "[activation.so-pin]\ncustodians = [\"farid\", \"grace\", \"hana\"]\nthreshold = 1",
+        )],
+    );
+    let check = lab
+        .cmd()
+        .args(["script", "check"])
+        .arg(&one)
+        .output()
+        .unwrap();
+    assert!(
+        !check.status.success(),
+        "{drill}: one SO custodian passed the check"
+    );
+    assert!(
+        text(&check.stdout).contains(
+            "the token is re-initialised, which destroys every key on it, under the SO PIN's 1 custodian(s)"
+        ),
+        "{drill}: {}",
+        text(&check.stdout)
+    );
+}
+
+/// The drill of [`an_aborted_key_generation_is_destroyed_by_reinitialising_its_token`]
+/// on `lab`'s module, to the re-initialised token's emptiness.
+fn reinitialize_aborted(lab: &Lab, drill: &str) {
+    let aborted = lab.path("aborted");
+    run_and_kill_after(lab, &P384, &aborted, P384.keygen_step);
     let run = lab.run_ceremony(&P384, &lab.abort_answers(&P384, &aborted), &aborted);
     assert!(
         run.status.success(),
@@ -2135,13 +2194,7 @@ fn an_aborted_key_generation_is_destroyed_by_reinitialising_its_token() {
     let (script, answers) = shipped("reinitialize-p384");
     let out = lab.path("reinitialized");
     let reinitialize = |script: &Path, answers: &Path, out: &Path| {
-        let mut cmd = lab.cmd();
-        cmd.args(lab.run_args(script, answers, out))
-            .arg("--rehearsal-shares")
-            .arg(aborted.join("rehearsal-shares"))
-            .arg("--inventory")
-            .arg(lab.inventory());
-        cmd
+        reinitialize_cmd(lab, &aborted, script, answers, out)
     };
     // Stopped dead once the token is re-initialised and its new shares
     // handed out, then resumed: the rest runs on the new shares.
@@ -2216,7 +2269,13 @@ fn an_aborted_key_generation_is_destroyed_by_reinitialising_its_token() {
     );
 
     // The old shares open nothing; the new PIN opens an empty token.
-    let old = common::list_objects(&lab.conf(), P384.token, &old_pin);
+    let old = common::list_objects_on(
+        lab.module(),
+        lab.conf_var(),
+        &lab.conf(),
+        P384.token,
+        &old_pin,
+    );
     assert!(
         !old.status.success(),
         "{drill}: the old user PIN still logs in"
@@ -2227,53 +2286,32 @@ fn an_aborted_key_generation_is_destroyed_by_reinitialising_its_token() {
         Vec::<String>::new(),
         "{drill}: the re-initialised token is not empty"
     );
+}
 
-    // Refused before anything is written: a token that is not there, and
-    // an SO-PIN threshold below the policy's destruction quorum.
-    let absent = common::edited(
-        &lab,
-        "reinitialize-p384",
-        &[(
-            "token_label = \"Example TLS ECC Root 2026\"",
-            "token_label = \"No Such Token\"",
-        )],
-    );
-    let refused = lab.path("absent");
-    let run = reinitialize(&absent, &answers, &refused).output().unwrap();
-    assert!(
-        !run.status.success(),
-        "{drill}: re-initialised a token that is not there"
-    );
-    assert!(
-        text(&run.stderr).contains("no token is labelled 'No Such Token'"),
-        "{drill}: {}{}",
-        text(&run.stdout),
-        text(&run.stderr)
-    );
-    assert!(!refused.join("ceremony.log").exists(), "{drill}");
-    let one = common::edited(
-        &lab,
-        "reinitialize-p384",
-        &[(
-            "[activation.so-pin]\ncustodians = [\"farid\", \"grace\", \"hana\"]\nthreshold = 2",
-            "[activation.so-pin]\ncustodians = [\"farid\", \"grace\", \"hana\"]\nthreshold = 1",
-        )],
-    );
-    let check = lab
-        .cmd()
-        .args(["script", "check"])
-        .arg(&one)
-        .output()
-        .unwrap();
-    assert!(
-        !check.status.success(),
-        "{drill}: one SO custodian passed the check"
-    );
-    assert!(
-        text(&check.stdout).contains(
-            "the token is re-initialised, which destroys every key on it, under the SO PIN's 1 custodian(s)"
-        ),
-        "{drill}: {}",
-        text(&check.stdout)
+/// `run` of the shipped re-initialisation, headless, the aborted
+/// ceremony's rehearsal shares standing for the custodians' old ones.
+fn reinitialize_cmd(
+    lab: &Lab,
+    aborted: &Path,
+    script: &Path,
+    answers: &Path,
+    out: &Path,
+) -> Command {
+    let mut cmd = lab.cmd();
+    cmd.args(lab.run_args(script, answers, out))
+        .arg("--rehearsal-shares")
+        .arg(aborted.join("rehearsal-shares"))
+        .arg("--inventory")
+        .arg(lab.inventory());
+    cmd
+}
+
+/// [`an_aborted_key_generation_is_destroyed_by_reinitialising_its_token`]
+/// on kryoptic, whose C_InitToken is the second module's.
+#[test]
+fn an_aborted_key_generation_is_destroyed_by_reinitialising_its_token_on_kryoptic() {
+    reinitialize_aborted(
+        &Lab::kryoptic(1),
+        "re-initialise an aborted key generation's kryoptic token",
     );
 }

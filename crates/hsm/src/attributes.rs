@@ -70,6 +70,16 @@ impl ReadAttributes {
         }
     }
 
+    /// [`ReadAttributes::bytes`] of an attribute the object may not have:
+    /// `None` then, never an error.
+    pub(crate) fn bytes_if_reported(&self, wanted: AttributeType) -> Result<Option<&[u8]>> {
+        if self.values.iter().any(|a| a.attribute_type() == wanted) {
+            self.bytes(wanted).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     pub(crate) fn key_type(&self) -> Result<KeyType> {
         match self.find(AttributeType::KeyType)? {
             Attribute::KeyType(t) => Ok(*t),

@@ -127,9 +127,10 @@ pub struct ObjectSummary {
     pub handle: u64,
     /// CKA_CLASS.
     pub class: ObjectClass,
-    /// CKA_LABEL (lossily decoded if it is not UTF-8).
+    /// CKA_LABEL (lossily decoded if it is not UTF-8); empty when the
+    /// object has none, as objects other than keys and certificates may not.
     pub label: String,
-    /// CKA_ID.
+    /// CKA_ID; empty when the object has none.
     pub id: Vec<u8>,
     /// CKA_KEY_TYPE as a PKCS#11 name such as "CKK_RSA", for key objects.
     pub key_type: Option<String>,

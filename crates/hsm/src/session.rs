@@ -133,8 +133,14 @@ impl Session {
                 Ok(ObjectSummary {
                     handle: ulong_to_u64(handle.handle()),
                     class: ObjectClass::from(attrs.class()?),
-                    label: String::from_utf8_lossy(attrs.bytes(AttributeType::Label)?).into_owned(),
-                    id: attrs.bytes(AttributeType::Id)?.to_vec(),
+                    label: attrs
+                        .bytes_if_reported(AttributeType::Label)?
+                        .map(|label| String::from_utf8_lossy(label).into_owned())
+                        .unwrap_or_default(),
+                    id: attrs
+                        .bytes_if_reported(AttributeType::Id)?
+                        .map(<[u8]>::to_vec)
+                        .unwrap_or_default(),
                     key_type: attrs.key_type().ok().map(|t| t.to_string()),
                 })
             })
