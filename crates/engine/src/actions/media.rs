@@ -156,14 +156,14 @@ impl Media {
 /// every one checked with the verifier's rules before it was written: a
 /// copy with that hash is that log, whose report the writer knows.
 fn not_the_log(copied: &[u8; 32], reread: &[u8; 32], written: &[u8; 32]) -> String {
-    let what = if copied != written {
-        "the file copied"
+    let (what, found) = if copied != written {
+        ("the file copied", copied)
     } else {
-        "the copy read back from the media"
+        ("the copy read back from the media", reread)
     };
     format!(
         "{what} has SHA-256 {}, the lines written {}",
-        hex::encode(if copied != written { copied } else { reread }),
+        hex::encode(found),
         hex::encode(written)
     )
 }
