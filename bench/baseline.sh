@@ -12,11 +12,14 @@
 #     public key's too);
 #   the self-signed root certificate, SHA-384, signed through OpenSSL's
 #     PKCS#11 engine;
+#   a checkpoint at the end of each step the token is logged in for (login,
+#     generate-key, self-sign, export): a statement signed by the
+#     log-signing key (ECDSA over SHA-384), four in all;
 #   the seal statement signed by the log-signing key and by the witness's key
 #     on their own token (ECDSA over SHA-384).
 #
-# Each tool that uses a key or a PIN logs in on its own: nine logins against
-# the ceremony's six. The root key is made without
+# Each tool that uses a key or a PIN logs in on its own: thirteen logins
+# against the ceremony's six. The root key is made without
 # CKA_ALWAYS_AUTHENTICATE (OpenSSL's engine would ask for its PIN on the
 # terminal), so its signature needs no context-specific login: one C_Login
 # fewer, and three more for the stock tools anyway. What only keyceremony does
@@ -75,10 +78,21 @@ tool --token-label "$label" --login --login-type so --so-pin "$so_pin" --init-pi
 t1=$(now)
 tool --token-label "$label" --login --pin "$user_pin" \
   --keypairgen --key-type EC:secp384r1 --label log --id 02 --usage-sign
+# SoftHSM2 has no CKM_ECDSA_SHA384: a statement is hashed on the host and
+# signed with CKM_ECDSA, as the ceremony does on such a token. By CKA_ID:
+# pkcs11-tool picks the wrong key by label once an RSA key is on the token.
+checkpoint() {
+  printf 'keyceremony log checkpoint v1\nceremony: baseline\nentries: %s\nhead: %064d\n' "$1" 0 \
+    | openssl dgst -sha384 -binary -out "$out/checkpoint.sha384"
+  tool --token-label "$label" --login --pin "$user_pin" --sign --mechanism ECDSA \
+    --id 02 --input-file "$out/checkpoint.sha384" --output-file "$out/checkpoint-$1.sig"
+}
+checkpoint 76
 t2=$(now)
 pkcs11-tool --module "$root_module" --token-label "$label" --login --pin "$user_pin" \
   --keypairgen --key-type "$key_type" --label root --id 01 --usage-sign >/dev/null 2>&1
 tool --token-label "$label" --login --pin "$user_pin" --list-objects
+checkpoint 84
 t3=$(now)
 PKCS11_MODULE_PATH=$root_module openssl req -new -x509 -engine pkcs11 -keyform engine \
   -key "pkcs11:token=Baseline%20Root;object=root;type=private;pin-value=$user_pin" \
@@ -86,13 +100,11 @@ PKCS11_MODULE_PATH=$root_module openssl req -new -x509 -engine pkcs11 -keyform e
   -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
   -out "$out/root.pem" 2>/dev/null
 openssl x509 -in "$out/root.pem" -noout >/dev/null
+checkpoint 100
+checkpoint 108
 t4=$(now)
-# SoftHSM2 has no CKM_ECDSA_SHA384: the statement is hashed on the host and
-# signed with CKM_ECDSA, as the ceremony does on such a token.
 printf 'keyceremony log seal\nceremony: baseline\nentries: 104\n' >"$out/statement.txt"
 openssl dgst -sha384 -binary -out "$out/statement.sha384" "$out/statement.txt"
-# By CKA_ID: pkcs11-tool picks the wrong key by label once an RSA key is on
-# the token.
 tool --token-label "$label" --login --pin "$user_pin" --sign --mechanism ECDSA \
   --id 02 --input-file "$out/statement.sha384" --output-file "$out/seal.sig"
 tool --token-label "$witness_token" --login --pin "$witness_pin" --sign --mechanism ECDSA \

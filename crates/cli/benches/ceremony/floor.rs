@@ -17,7 +17,11 @@
 //! - self-sign: 16 random bytes for the serial, one signature of a 1 KiB
 //!   TBS with a context-specific login;
 //! - logout; seal-log: user login, the log-signing key found, the witness's
-//!   token opened and logged in, its key found, one signature each.
+//!   token opened and logged in, its key found, one signature each;
+//! - a checkpoint at the end of every step the token is logged in for
+//!   (login, generate-key, self-sign, export: four in a P-384 ceremony):
+//!   the log-signing key found and one signature of the checkpoint
+//!   statement, as `actions::proof` makes them.
 //!
 //! `root_ms` is the root key's generation (C_GenerateKeyPair) and its
 //! certificate's signature (the context login included), timed as the
@@ -125,15 +129,21 @@ fn ceremony(module: &Module, algorithm: KeyAlgorithm, witness_pin: &SecretString
 
     // login
     let session = logged_in(module, &user_pin)?;
+    checkpoint(&session)?;
 
     // generate-key
     let (root, mut root_ms) = generate(module, &session, algorithm, ROOT, true)?;
+    checkpoint(&session)?;
 
     // self-sign
     session.random(16)?;
     let started = Instant::now();
     session.sign_sha384(&root, &[0x5a; 1024], Some(&user_pin))?;
     root_ms += ms(started);
+    checkpoint(&session)?;
+
+    // export: no PKCS#11 call but its checkpoint
+    checkpoint(&session)?;
 
     // logout
     session.logout()?;
@@ -194,6 +204,14 @@ fn generate(
     session.public_key_spki_der(&pair)?;
     module.token_by_label(TOKEN)?.uri()?;
     Ok((pair, generated_ms))
+}
+
+/// A checkpoint: the log-signing key found, and its signature of a
+/// checkpoint statement (about 150 bytes).
+fn checkpoint(session: &Session) -> Result<()> {
+    let log_key = find_key(session, LOG_KEY)?;
+    session.sign_sha384(&log_key, &[0x63; 150], None)?;
+    Ok(())
 }
 
 /// The key pair whose private key carries `label`.
