@@ -500,6 +500,7 @@ fn finish(outcome: &Outcome) -> Result<()> {
     headless::summary(outcome);
     let known = Known {
         keys: outcome.keys.clone(),
+        roots: outcome.roots.clone(),
         log: Some(outcome.log_verified.clone()),
     };
     report::report(&outcome.out_dir, &known)?;

@@ -13,7 +13,7 @@ use keyceremony_log::verify::VerifyReport;
 use keyceremony_log::{Actor, EventKind, LogWriter, SealOutcome};
 use keyceremony_policy::InventoryLock;
 use keyceremony_script::{Action, LoadedScript, Participant, Role, Secret, Step};
-use keyceremony_x509::{CertificateSummary, CheckedKey};
+use keyceremony_x509::{CheckedKey, VerifiedRoot};
 use serde_json::{Value, json};
 
 use crate::operator::{Notice, Operator, Verdict};
@@ -40,6 +40,9 @@ pub struct Outcome {
     /// The root keys as they were checked, for the report to take up
     /// instead of checking the same public keys again.
     pub keys: Vec<CheckedKey>,
+    /// The root certificates as they were verified with those keys, for
+    /// the report to take up instead of verifying the same bytes again.
+    pub roots: Vec<VerifiedRoot>,
     /// How the log, read back from that copy, says the ceremony ended: a
     /// run that aborts an interrupted ceremony seals it as aborted.
     pub sealed: SealOutcome,
@@ -63,11 +66,6 @@ pub(crate) struct GeneratedKey {
     pub(crate) key: CheckedKey,
 }
 
-pub(crate) struct SignedCertificate {
-    pub(crate) der: Vec<u8>,
-    pub(crate) summary: CertificateSummary,
-}
-
 pub(crate) struct Runner {
     pub(crate) script: LoadedScript,
     /// Participant id -> index in the script's list, so that finding the
@@ -79,7 +77,7 @@ pub(crate) struct Runner {
     pub(crate) log: LogWriter,
     pub(crate) session: Option<Session>,
     pub(crate) keys: BTreeMap<String, GeneratedKey>,
-    pub(crate) certificates: BTreeMap<String, SignedCertificate>,
+    pub(crate) certificates: BTreeMap<String, VerifiedRoot>,
     /// The splits this ceremony made, so that a share of another split is
     /// refused by name.
     pub(crate) issued: BTreeMap<Secret, String>,
@@ -395,7 +393,7 @@ impl Runner {
         let certificates: Vec<(String, String)> = self
             .certificates
             .iter()
-            .map(|(label, c)| (label.clone(), hex_upper(&c.summary.sha256)))
+            .map(|(label, c)| (label.clone(), hex_upper(&c.summary().sha256)))
             .chain(self.issued_outputs.iter().cloned())
             .collect();
         let (Some(head), Some((backup, log_verified))) = (self.sealed, self.backup_copy.take())
@@ -413,6 +411,7 @@ impl Runner {
             backup,
             log_verified,
             keys: self.keys.into_values().map(|k| k.key).collect(),
+            roots: self.certificates.into_values().collect(),
             sealed,
         })
     }

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 use keyceremony_log::verify::VerifyReport;
 use keyceremony_script::LoadedScript;
-use keyceremony_x509::CheckedKey;
+use keyceremony_x509::{CheckedKey, VerifiedRoot};
 
 /// File name of the HTML report in a ceremony's output folder.
 pub const REPORT_HTML: &str = "report.html";
@@ -114,6 +114,8 @@ pub struct Written {
 pub struct Known {
     /// Public keys as they were checked (CPS 6.1.5, 6.1.6).
     pub keys: Vec<CheckedKey>,
+    /// Root certificates as they were verified with those keys.
+    pub roots: Vec<VerifiedRoot>,
     /// The SHA-256 of a log's bytes, and the verifier's report on them.
     pub log: Option<([u8; 32], VerifyReport)>,
 }

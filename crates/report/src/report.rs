@@ -51,7 +51,7 @@ pub(crate) fn build(dir: &Path, known: &Known) -> Result<Built, ReportError> {
     sections.extend(environment::section(&ctx, &mut findings));
     sections.extend(token::section(&ctx));
     sections.extend(keys::section(&ctx, &mut findings));
-    sections.extend(certificates::section(&ctx, &known.keys, &mut findings));
+    sections.extend(certificates::section(&ctx, known, &mut findings));
     sections.extend(crls::section(&ctx, &mut findings));
     sections.extend(log::section(&ctx, &mut findings));
     sections.extend(output_files::section(&ctx, &mut findings));

@@ -89,4 +89,4 @@ pub use subordinate::{
     SubordinateRequest, inspect_subordinate_tbs, prepare_subordinate, verify_subordinate,
 };
 pub use text::{fingerprint_hex, grouped_hex, pem_encode, pem_or_der};
-pub use verify::{CertificateSummary, verify_root, verify_root_of};
+pub use verify::{CertificateSummary, VerifiedRoot, verified_root_of, verify_root, verify_root_of};

@@ -66,6 +66,43 @@ pub fn verify_root_of(cert_der: &[u8], token_key: &CheckedKey) -> Result<Certifi
     verify(cert_der, token_key.spki_der(), Some(token_key))
 }
 
+/// A root certificate [`verified_root_of`] found signed by a checked key, with its
+/// summary. Made only there; where the same certificate and key bytes come again (the
+/// report reads them back from the output folder) this result stands for them, and other
+/// bytes are verified afresh.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedRoot {
+    der: Vec<u8>,
+    spki_der: Vec<u8>,
+    summary: CertificateSummary,
+}
+
+impl VerifiedRoot {
+    /// The certificate, DER, as it was verified.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// What the verification found the certificate to say.
+    pub fn summary(&self) -> &CertificateSummary {
+        &self.summary
+    }
+
+    /// The summary, when `cert_der` and `spki_der` are the bytes that were verified.
+    pub fn of(&self, cert_der: &[u8], spki_der: &[u8]) -> Option<&CertificateSummary> {
+        (self.der == cert_der && self.spki_der == spki_der).then_some(&self.summary)
+    }
+}
+
+/// [`verify_root_of`], keeping the certificate and the key with the result.
+pub fn verified_root_of(cert_der: &[u8], token_key: &CheckedKey) -> Result<VerifiedRoot> {
+    Ok(VerifiedRoot {
+        summary: verify_root_of(cert_der, token_key)?,
+        der: cert_der.to_vec(),
+        spki_der: token_key.spki_der().to_vec(),
+    })
+}
+
 fn verify(
     cert_der: &[u8],
     token_spki_der: &[u8],

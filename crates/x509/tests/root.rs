@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use keyceremony_x509::{
     CheckedKey, DistinguishedName, KeyCheck, PreparedRoot, RootCertificateRequest,
     SignatureAlgorithm, X509Error, inspect_tbs, inspect_tbs_of, pem_encode, prepare_root,
-    prepare_root_of, verify_root, verify_root_of,
+    prepare_root_of, verified_root_of, verify_root, verify_root_of,
 };
 use p384::pkcs8::DecodePublicKey;
 use sha1::Sha1;
@@ -438,6 +438,33 @@ fn a_checked_key_stands_for_its_own_bytes_and_no_others() {
     let der = build(&other, &request(&other));
     let err = verify_root_of(&der, &checked).expect_err("another key");
     assert!(err.to_string().contains("not the token's"), "{err}");
+}
+
+#[test]
+fn a_verified_root_stands_for_its_own_certificate_and_key_and_no_others() {
+    let key = TestKey::p384();
+    let checked = CheckedKey::new(&key.spki()).expect("a good key");
+    let der = build(&key, &request(&key));
+    let verified = verified_root_of(&der, &checked).expect("verify");
+    assert_eq!(verified.der(), der.as_slice());
+    assert_eq!(
+        verified.summary(),
+        &verify_root(&der, &key.spki()).expect("verify")
+    );
+    assert_eq!(verified.of(&der, &key.spki()), Some(verified.summary()));
+    // Other bytes (one bit of the signature, another key's certificate), or the
+    // same certificate named with another key, are not the ones verified.
+    let other = TestKey::p384_other();
+    assert_eq!(
+        verified.of(&build(&other, &request(&other)), &key.spki()),
+        None
+    );
+    let mut edited = der.clone();
+    *edited.last_mut().expect("a signature") ^= 1;
+    assert_eq!(verified.of(&edited, &key.spki()), None);
+    assert_eq!(verified.of(&der, &other.spki()), None);
+    // A certificate whose signature does not verify is never one.
+    assert!(verified_root_of(&edited, &checked).is_err());
 }
 
 #[test]

@@ -10,7 +10,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::operator::{Notice, Operator};
-use crate::run::{Runner, SignedCertificate, hex_upper};
+use crate::run::{Runner, hex_upper};
 use crate::{EngineError, files};
 
 impl Runner {
@@ -31,7 +31,7 @@ impl Runner {
         if let Some(taken_up) = self.certificates.get(label) {
             // Signed and verified before an interruption (restore_keys took it
             // up from the log): a root key signs its certificate once.
-            let sha256 = x509::fingerprint_hex(&taken_up.summary.sha256);
+            let sha256 = x509::fingerprint_hex(&taken_up.summary().sha256);
             return self.tool_record(
                 Some(&step.id),
                 EventKind::Recorded,
@@ -125,7 +125,8 @@ impl Runner {
                 "hsm_ms": hsm_ms,
             }),
         )?;
-        let summary = x509::verify_root_of(&der, &checked)?;
+        let verified = x509::verified_root_of(&der, &checked)?;
+        let summary = verified.summary().clone();
         // The later ceremonies find the token by its serial, and take only
         // shares of this split of its user PIN.
         let token_serial = self
@@ -187,8 +188,7 @@ impl Runner {
             serial: summary.serial_hex.clone(),
             sha256: x509::fingerprint_hex(&summary.sha256),
         });
-        self.certificates
-            .insert(label.to_string(), SignedCertificate { der, summary });
+        self.certificates.insert(label.to_string(), verified);
         Ok(())
     }
 
@@ -199,7 +199,11 @@ impl Runner {
         label: &str,
     ) -> Result<(), EngineError> {
         let (cert_der, summary, spki) = match (self.certificates.get(label), self.keys.get(label)) {
-            (Some(c), Some(k)) => (c.der.clone(), c.summary.clone(), k.key.spki_der().to_vec()),
+            (Some(c), Some(k)) => (
+                c.der().to_vec(),
+                c.summary().clone(),
+                k.key.spki_der().to_vec(),
+            ),
             _ => {
                 return Err(EngineError::Step {
                     step: step.id.clone(),

@@ -20,9 +20,7 @@ use crate::operator::{Notice, Operator};
 use crate::outputs::{self, OutDir};
 use crate::proof::KeyLeft;
 use crate::resume::{self, Interrupted};
-use crate::run::{
-    Attested, LogKeyCheck, Outcome, Runner, SignedCertificate, acting_role, hex_upper,
-};
+use crate::run::{Attested, LogKeyCheck, Outcome, Runner, acting_role, hex_upper};
 use crate::{EngineError, Settings, files};
 
 impl Runner {
@@ -347,14 +345,8 @@ impl Runner {
                 Err(why) => return self.refuse_key(step, label, id, &why, None),
             };
             if let Some(der) = recovery.certificates.get(label) {
-                let summary = x509::verify_root_of(der, &key)?;
-                self.certificates.insert(
-                    label.clone(),
-                    SignedCertificate {
-                        der: der.clone(),
-                        summary,
-                    },
-                );
+                let verified = x509::verified_root_of(der, &key)?;
+                self.certificates.insert(label.clone(), verified);
             }
             self.take_up_key(step, label, pair, key)?;
         }
@@ -423,6 +415,7 @@ impl Runner {
             backup,
             log_verified,
             keys: Vec::new(),
+            roots: Vec::new(),
             sealed,
         })
     }

@@ -253,7 +253,7 @@ impl Runner {
             let certificates: Vec<(String, String)> = self
                 .certificates
                 .iter()
-                .map(|(label, c)| (label.clone(), hex_upper(&c.summary.sha256)))
+                .map(|(label, c)| (label.clone(), hex_upper(&c.summary().sha256)))
                 .collect();
             self.tool_record(
                 Some(&step.id),

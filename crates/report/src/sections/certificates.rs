@@ -4,12 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use keyceremony_x509::CheckedKey;
-
 use crate::cert::{self, CertFacts};
 use crate::context::{Ctx, pgp_words, public_key_pem_path, read_pem, str_at};
 use crate::doc::{Block, Table, TableKind, cell, code_cell, fields, para, strong};
-use crate::{FINGERPRINTS, group4};
+use crate::{FINGERPRINTS, Known, group4};
 
 /// `label -> (SHA256, SHA1)` from fingerprints.txt.
 fn fingerprints_file(ctx: &Ctx<'_>) -> BTreeMap<String, BTreeMap<String, String>> {
@@ -27,11 +25,7 @@ fn fingerprints_file(ctx: &Ctx<'_>) -> BTreeMap<String, BTreeMap<String, String>
     map
 }
 
-pub(crate) fn section(
-    ctx: &Ctx<'_>,
-    checked: &[CheckedKey],
-    findings: &mut Vec<String>,
-) -> Vec<Block> {
+pub(crate) fn section(ctx: &Ctx<'_>, known: &Known, findings: &mut Vec<String>) -> Vec<Block> {
     let mut blocks = vec![
         Block::Heading(2, "Certificates".to_string()),
         para(
@@ -85,7 +79,7 @@ pub(crate) fn section(
         blocks.extend(certificate_blocks(ctx, &label, &path, &der, &facts));
         blocks.push(certificate_checks(
             ctx,
-            checked,
+            known,
             &label,
             &der,
             &facts,
@@ -171,7 +165,7 @@ fn certificate_blocks(
 /// The certificate against everything else that describes it.
 fn certificate_checks(
     ctx: &Ctx<'_>,
-    checked: &[CheckedKey],
+    known: &Known,
     label: &str,
     der: &[u8],
     facts: &CertFacts,
@@ -185,9 +179,13 @@ fn certificate_checks(
     let pem_path = public_key_pem_path(label);
     let issued = super::issued::verify_issued(ctx, label, der);
     let verified = issued.unwrap_or_else(|| read_pem(&ctx.dir.join(&pem_path), "PUBLIC KEY").and_then(|spki| {
-        match checked.iter().find(|key| key.spki_der() == spki) {
-            Some(key) => keyceremony_x509::verify_root_of(der, key),
-            None => keyceremony_x509::verify_root(der, &spki),
+        // The run's own verification of these bytes stands for them; other
+        // bytes (a folder reported on its own, or edited) are verified here.
+        let taken_up = known.roots.iter().find_map(|root| root.of(der, &spki));
+        match (taken_up, known.keys.iter().find(|key| key.spki_der() == spki)) {
+            (Some(summary), _) => Ok(summary.clone()),
+            (None, Some(key)) => keyceremony_x509::verify_root_of(der, key),
+            (None, None) => keyceremony_x509::verify_root(der, &spki),
         }
         .map(|summary| {
                 format!(
