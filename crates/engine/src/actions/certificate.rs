@@ -126,7 +126,7 @@ impl Runner {
             }),
         )?;
         let verified = x509::verified_root_of(&der, &checked)?;
-        let summary = verified.summary().clone();
+        let summary = verified.summary();
         // The later ceremonies find the token by its serial, and take only
         // shares of this split of its user PIN.
         let token_serial = self
@@ -140,7 +140,7 @@ impl Runner {
                 &self.script.script.ceremony.id,
                 label,
                 Utc::now(),
-                &summary,
+                summary,
                 checked.spki_der(),
             )
             .on_token(
