@@ -15,7 +15,6 @@
 //! remains, less the floor's own remainder (median), is each run's overhead
 //! over the HSM floor.
 
-use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -254,27 +253,22 @@ fn baseline_run(algorithm: &str, lab: &Lab, spy: &Path) -> Result<Run> {
 /// append-only log cannot use.
 fn fsync_probe(dir: &Path) -> Result<(f64, f64)> {
     let path = dir.join("fsync-probe");
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .create_new(true)
-        .append(true)
+        .write(true)
         .open(&path)?;
     let line = [b'x'; 370];
-    let mut appended = Vec::new();
-    for _ in 0..20 {
-        let started = Instant::now();
-        file.write_all(&line)?;
-        file.sync_data()?;
-        appended.push(started.elapsed().as_secs_f64() * 1000.0);
-    }
-    file.sync_all()?;
-    let file = std::fs::OpenOptions::new().write(true).open(&path)?;
-    let mut overwritten = Vec::new();
-    for at in 0..20u64 {
+    let durable_write = |at: u64| -> Result<f64> {
         let started = Instant::now();
         file.write_all_at(&line, at * line.len() as u64)?;
         file.sync_data()?;
-        overwritten.push(started.elapsed().as_secs_f64() * 1000.0);
-    }
+        Ok(started.elapsed().as_secs_f64() * 1000.0)
+    };
+    // Each line first past the end of the file, as the log appends; then
+    // over the same lines, once they are on disk.
+    let appended = (0..20).map(durable_write).collect::<Result<Vec<_>>>()?;
+    file.sync_all()?;
+    let overwritten = (0..20).map(durable_write).collect::<Result<Vec<_>>>()?;
     std::fs::remove_file(path)?;
     Ok((median(&appended), median(&overwritten)))
 }
